@@ -1,0 +1,53 @@
+# Two commands do all the set-up: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU build by default; a CUDA build installed beforehand is kept (see README.md).
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.athanor-installed
+
+# Offline copies of the datasets, when the checkout sits beside them.
+ifeq ($(origin ATHANOR_DATA_MIRROR), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export ATHANOR_DATA_MIRROR := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: install run test lint format lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	@# torch first, so that the project's torch range is already satisfied and pip
+	@# never resolves it to a multi-GB CUDA build on machines without a GPU.
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/athanor quickstart
+
+test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+lock: install
+	{ echo "# Versions the test suite ran with; the Makefile installs with -c constraints.txt."; \
+	  echo "# Regenerate after changing dependencies: make lock (torch is left to the Makefile)."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -viE '^(torch|nvidia-|triton)=' ; \
+	} > constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Athanor: a self-hosted, one-stop deep-learning platform on PyTorch.
+
+The Python API mirrors the CLI::
+
+    import athanor as at
+
+    run = at.train("examples/mnist-cnn.yaml", overrides={"train.epochs": 1})
+    model = at.models.load("mnist-cnn")
+    model.predict(images)
+
+Heavy libraries (torch, scikit-learn) are imported only when an operation needs them, so
+``import athanor`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public name -> "module:attribute" (attribute empty: the module itself).
+_LAZY = {
+    "train": "athanor.train:",  # the package is callable: athanor.train(spec, overrides)
+    "load_spec": "athanor.spec.loading:load_spec",
+    "models": "athanor.api.models:",
+    "runs": "athanor.api.runs:",
+    "datasets": "athanor.api.datasets:",
+    "errors": "athanor.errors:",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from athanor import errors  # noqa: F401
+    from athanor.api import datasets, models, runs  # noqa: F401
+    from athanor.api.training import train  # noqa: F401 - what calling athanor.train runs
+    from athanor.spec.loading import load_spec  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'athanor' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""The Python API: the same operations as the CLI, for notebooks and scripts."""

@@ -1,0 +1,1 @@
+"""The ``athanor`` command line: thin commands over the Python API, heavy imports deferred."""

@@ -1,0 +1,92 @@
+"""``athanor doctor``: what this installation sees."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Annotated, Any
+
+import typer
+
+from athanor.cli.output import console, human_bytes, print_json, table
+
+
+def collect() -> dict[str, Any]:
+    """Versions, devices, store location and size, dataset mirrors."""
+    import torch
+
+    from athanor import __version__
+    from athanor.settings import current_settings
+
+    settings = current_settings()
+    devices: list[dict[str, Any]] = [
+        {
+            "device": "cpu",
+            "name": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        }
+    ]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            devices.append(
+                {
+                    "device": f"cuda:{index}",
+                    "name": props.name,
+                    "memory": human_bytes(props.total_memory),
+                }
+            )
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append({"device": "mps", "name": "Apple Metal"})
+    db_size = (
+        settings.db_path.stat().st_size if settings.db_path and settings.db_path.exists() else 0
+    )
+    from athanor.store.artifacts import ArtifactStore
+
+    artifacts = ArtifactStore(settings.artifacts_dir).size_bytes()
+    return {
+        "athanor": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda_build": torch.version.cuda,
+        "devices": devices,
+        "athanor_home": str(settings.home),
+        "database": settings.db_url,
+        "store_size": {"database": db_size, "artifacts": artifacts},
+        "data_mirrors": [str(m) for m in settings.data_mirrors],
+    }
+
+
+def doctor(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show Python and torch versions, devices, ATHANOR_HOME and the store's size."""
+    info = collect()
+    if json_output:
+        print_json(info)
+        return
+    rows = [
+        ("athanor", info["athanor"]),
+        ("python", info["python"]),
+        ("platform", info["platform"]),
+        ("torch", f"{info['torch']} (CUDA build: {info['cuda_build'] or 'none, CPU only'})"),
+    ]
+    for device in info["devices"]:
+        details = ", ".join(f"{k} {v}" for k, v in device.items() if k not in ("device",))
+        rows.append((f"device {device['device']}", details))
+    size = info["store_size"]
+    rows += [
+        ("ATHANOR_HOME", info["athanor_home"]),
+        ("database", info["database"]),
+        (
+            "store size",
+            f"{human_bytes(size['database'] + size['artifacts'])} "
+            f"(database {human_bytes(size['database'])}, "
+            f"artifacts {human_bytes(size['artifacts'])})",
+        ),
+        ("ATHANOR_DATA_MIRROR", ", ".join(info["data_mirrors"]) or "not set (datasets download)"),
+    ]
+    console.print(table("athanor doctor", ["check", "value"], rows))

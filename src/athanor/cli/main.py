@@ -1,0 +1,66 @@
+"""The ``athanor`` command: global options, command registration, error handling."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from athanor import __version__
+from athanor.cli import data, doctor, models, predict, quickstart, runs, train
+from athanor.cli.output import errors
+from athanor.errors import UserError
+
+app = typer.Typer(
+    name="athanor",
+    help="Athanor: datasets, networks, training, models and predictions on your own machine.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_options = {"debug": False}
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"athanor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Athanor: the one-stop deep-learning platform on your own machine."""
+    _options["debug"] = debug
+
+
+app.command("quickstart")(quickstart.quickstart)
+app.command("train")(train.train)
+app.command("predict")(predict.predict)
+app.command("doctor")(doctor.doctor)
+app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    """Entry point: user errors print one message each and exit 2 (``--debug``: traceback)."""
+    try:
+        app()
+    except UserError as exc:
+        if _options["debug"] or "--debug" in sys.argv:
+            raise
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        for line in lines:
+            errors.print(f"[red]error:[/red] {escape(line)}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        errors.print("[yellow]interrupted[/yellow]")
+        sys.exit(130)

@@ -1,0 +1,109 @@
+"""``athanor runs list|show``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from athanor.cli.output import ago, console, duration, print_json, styled_status, table
+
+app = typer.Typer(help="Training runs: list them, show one.", no_args_is_help=True)
+
+_HEADLINE = ("test_accuracy", "test_rmse", "val_accuracy", "val_rmse", "val_loss")
+
+
+def _headline(metrics: dict[str, float]) -> str:
+    for name in _HEADLINE:
+        if name in metrics:
+            return f"{name} {metrics[name]:.4f}"
+    return ""
+
+
+@app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    status: Annotated[str | None, typer.Option(help="Only runs in this status.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List runs, newest first."""
+    from athanor.api import runs
+
+    records = runs.list(limit=limit, status=status)
+    if json_output:
+        print_json([record.to_json() for record in records])
+        return
+    if not records:
+        console.print("no runs yet: try 'athanor train mnist-cnn' or 'athanor quickstart'")
+        return
+    console.print(
+        table(
+            None,
+            ["id", "name", "status", "dataset", "created", "took", "result", "reason"],
+            [
+                (
+                    r.id,
+                    r.name,
+                    styled_status(r.status),
+                    r.dataset,
+                    ago(r.created_at),
+                    duration(r.duration_s),
+                    _headline(r.summary.get("metrics", {})),
+                    r.status_reason[:60] + ("..." if len(r.status_reason) > 60 else ""),
+                )
+                for r in records
+            ],
+        )
+    )
+
+
+@app.command("show")
+def show_run(
+    run_id: Annotated[int, typer.Argument(help="The run's id (see 'athanor runs list').")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a run: status, reason, per-epoch metrics, test metrics and where it is stored."""
+    from athanor.api import runs
+
+    data = runs.show(run_id)
+    if json_output:
+        print_json(data)
+        return
+    summary = data["summary"]
+    console.print(f"[bold]run {data['id']}[/bold] {data['name']}  {styled_status(data['status'])}")
+    if data["status_reason"]:
+        console.print(f"  reason: {data['status_reason']}")
+    console.print(
+        f"  dataset: {data['dataset']}   created: {data['created_at']}   took: "
+        f"{duration(data['duration_s'])}"
+    )
+    if "parameters" in summary:
+        console.print(
+            f"  parameters: {summary['parameters']['trainable']:,} trainable on "
+            f"{summary.get('device', '?')}"
+        )
+    metrics = data["metrics"]
+    epoch_names = [n for n in metrics if n.startswith(("train_", "val_"))]
+    if epoch_names:
+        by_epoch: dict[int, dict[str, float]] = {}
+        for name in epoch_names:
+            for point in metrics[name]:
+                by_epoch.setdefault(point["epoch"], {})[name] = point["value"]
+        console.print(
+            table(
+                "per epoch",
+                ["epoch", *epoch_names],
+                [
+                    (epoch, *(f"{values.get(n, float('nan')):.4f}" for n in epoch_names))
+                    for epoch, values in sorted(by_epoch.items())
+                ],
+            )
+        )
+    tests = {n: p[-1]["value"] for n, p in metrics.items() if n.startswith("test_")}
+    if tests:
+        console.print(
+            table("test set", ["metric", "value"], [(n, f"{v:.4f}") for n, v in tests.items()])
+        )
+    if summary.get("registered_as"):
+        console.print(f"  registered as {summary['registered_as']}")
+    console.print(f"  artifacts: {data['artifacts']}")

@@ -1,0 +1,55 @@
+"""``athanor train SPEC``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from athanor.cli.output import console, print_json, styled_status, table
+
+
+def train(
+    spec: Annotated[str, typer.Argument(help="A spec YAML file, or a bundled example name.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a key: KEY.PATH=VALUE (repeatable)."),
+    ] = None,
+    register_as: Annotated[
+        str | None, typer.Option("--register", help="Register the model under this name.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a network as SPEC says; the run and its model are kept in the store."""
+    from athanor.api.training import train as run_training
+
+    result = run_training(
+        spec, set_ or [], register_as=register_as, progress=not (quiet or json_output)
+    )
+    if json_output:
+        print_json(
+            {
+                "run": result.run.to_json(),
+                "test_metrics": result.test_metrics,
+                "package": str(result.package_dir),
+                "model": result.model_version.to_json() if result.model_version else None,
+            }
+        )
+        return
+    run = result.run
+    console.print(
+        f"run {run.id} {styled_status(run.status)}: {run.status_reason} "
+        f"in {result.fit.seconds:.1f}s ({result.fit.samples_per_second:,.0f} samples/s)"
+    )
+    if result.test_metrics:
+        console.print(
+            table(
+                "test set (never seen in training)",
+                ["metric", "value"],
+                [(name, f"{value:.4f}") for name, value in result.test_metrics.items()],
+            )
+        )
+    console.print(f"model package: {result.package_dir}")
+    if result.model_version is not None:
+        console.print(f"registered as [bold]{result.model_version.ref}[/bold]")

@@ -1,0 +1,142 @@
+"""Model packages: a folder holding everything needed to rebuild and run a trained model.
+
+Layout::
+
+    weights.safetensors   the network's parameters and buffers (no pickle)
+    model.json            run spec, data schema, preprocessing state, metrics, lineage
+    README.md             the model card
+    manifest.json         SHA-256 of each file above
+
+The package's content hash is the SHA-256 of ``manifest.json``; loading verifies every file
+against the manifest and, when the registry gives one, the manifest against that hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from athanor import __version__
+from athanor.errors import PackageIntegrityError
+
+FORMAT_VERSION = 1
+WEIGHTS = "weights.safetensors"
+METADATA = "model.json"
+CARD = "README.md"
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class ModelPackage:
+    """A loaded package: its metadata and its tensors (on the CPU)."""
+
+    path: Path
+    metadata: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    content_hash: str
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_package(
+    folder: Path,
+    *,
+    state_dict: dict[str, torch.Tensor],
+    spec: dict[str, Any],
+    schema: dict[str, Any],
+    preprocessing: list[dict[str, Any]],
+    metrics: dict[str, float],
+    lineage: dict[str, Any],
+    card: str,
+) -> str:
+    """Write a package into the empty ``folder``.
+
+    Returns:
+        The package's content hash.
+    """
+    tensors = {key: value.detach().to("cpu").contiguous() for key, value in state_dict.items()}
+    save_file(tensors, str(folder / WEIGHTS), metadata={"format": "pt", "producer": "athanor"})
+    metadata = {
+        "format": FORMAT_VERSION,
+        "producer": f"athanor {__version__}",
+        "spec": spec,
+        "schema": schema,
+        "preprocessing": preprocessing,
+        "metrics": metrics,
+        "lineage": {
+            **lineage,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "parameters": int(sum(t.numel() for t in tensors.values())),
+    }
+    (folder / METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    (folder / CARD).write_text(card)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "files": {name: _sha256(folder / name) for name in (WEIGHTS, METADATA, CARD)},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return _sha256(folder / MANIFEST)
+
+
+def package_hash(folder: Path) -> str:
+    """The content hash of the package in ``folder`` (the SHA-256 of its manifest)."""
+    return _sha256(folder / MANIFEST)
+
+
+def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPackage:
+    """Read and verify the package in ``folder``.
+
+    Raises:
+        PackageIntegrityError: a file is missing or altered, or the manifest does not match
+            ``expected_hash``; the message names the file.
+    """
+    folder = Path(folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise PackageIntegrityError(f"{folder}: not a model package (no {MANIFEST})")
+    content_hash = _sha256(manifest_path)
+    if expected_hash is not None and content_hash != expected_hash:
+        raise PackageIntegrityError(
+            f"{manifest_path}: content hash {content_hash[:16]}... does not match the registered "
+            f"{expected_hash[:16]}...; the package was altered after registration"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageIntegrityError(f"{manifest_path}: unreadable manifest ({exc})") from None
+    for name in (WEIGHTS, METADATA, CARD):
+        path = folder / name
+        if not path.is_file():
+            raise PackageIntegrityError(f"{path}: missing from the package")
+        if _sha256(path) != files.get(name):
+            raise PackageIntegrityError(
+                f"{path}: content does not match the package manifest (altered or corrupt)"
+            )
+    metadata = json.loads((folder / METADATA).read_text())
+    if metadata.get("format") != FORMAT_VERSION:
+        raise PackageIntegrityError(
+            f"{folder / METADATA}: package format {metadata.get('format')} is not supported "
+            f"(this Athanor reads format {FORMAT_VERSION})"
+        )
+    try:
+        state_dict = load_file(str(folder / WEIGHTS), device="cpu")
+    except SafetensorError as exc:
+        raise PackageIntegrityError(f"{folder / WEIGHTS}: unreadable weights ({exc})") from None
+    return ModelPackage(folder, metadata, state_dict, content_hash)

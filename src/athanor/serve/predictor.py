@@ -1,0 +1,178 @@
+"""A trained model ready to predict: network, preprocessing and labels from a package."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from athanor.data.preprocessing import Preprocessor
+from athanor.data.schema import Schema
+from athanor.errors import PredictionInputError
+from athanor.nets.builder import Network, build_network
+from athanor.registry.package import ModelPackage, load_package
+from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, read_csv_rows
+from athanor.spec.run import RunSpec
+
+
+@dataclass
+class Prediction:
+    """One sample's prediction: a class with probabilities, or regression values."""
+
+    label: str | None = None
+    probability: float | None = None
+    probabilities: dict[str, float] | None = None
+    values: list[float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.values is not None:
+            return {"values": self.values}
+        return {
+            "label": self.label,
+            "probability": self.probability,
+            "probabilities": self.probabilities,
+        }
+
+
+class Predictor:
+    """Applies a package's preprocessing and network to raw inputs.
+
+    Build one with :meth:`from_package` or ``athanor.models.load("name[@version]")``.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        schema: Schema,
+        preprocessor: Preprocessor,
+        metadata: dict[str, Any],
+        *,
+        device: str | torch.device = "cpu",
+        ref: str | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.network = network.to(self.device).eval()
+        self.schema = schema
+        self.preprocessor = preprocessor
+        self.metadata = metadata
+        self.ref = ref
+
+    @classmethod
+    def from_package(
+        cls,
+        package: ModelPackage | Path | str,
+        *,
+        expected_hash: str | None = None,
+        device: str | torch.device = "cpu",
+        ref: str | None = None,
+    ) -> Predictor:
+        """Rebuild the network from the package's spec and load its verified weights."""
+        if not isinstance(package, ModelPackage):
+            package = load_package(Path(package), expected_hash=expected_hash)
+        metadata = package.metadata
+        spec = RunSpec.model_validate(metadata["spec"])
+        schema = Schema.model_validate(metadata["schema"])
+        network = build_network(spec.model, schema)
+        network.load_state_dict(package.state_dict, strict=True)
+        preprocessor = Preprocessor.from_json(metadata["preprocessing"])
+        return cls(network, schema, preprocessor, metadata, device=device, ref=ref)
+
+    @property
+    def classes(self) -> list[str] | None:
+        return self.schema.classes
+
+    def to_raw(self, inputs: Any) -> np.ndarray:
+        """Stack ``inputs`` into a raw batch ``[N, *input shape]``.
+
+        Accepts an array or tensor (one sample or a batch; grey images may omit the channel),
+        image files or PIL images (image models), CSV files (any model), or a list of rows
+        given as sequences or ``{feature: value}`` mappings (table models).
+
+        Raises:
+            PredictionInputError: inputs that do not match the model's input schema.
+        """
+        shape = tuple(self.schema.input.shape)
+        if isinstance(inputs, torch.Tensor):
+            inputs = inputs.detach().cpu().numpy()
+        if isinstance(inputs, np.ndarray):
+            return self._check_array(inputs, shape)
+        if isinstance(inputs, str | Path) or not isinstance(inputs, Sequence):
+            inputs = [inputs]
+        samples: list[np.ndarray] = []
+        for index, item in enumerate(inputs):
+            samples.extend(self._item_to_raw(item, index, shape))
+        if not samples:
+            raise PredictionInputError("no inputs to predict")
+        return np.stack(samples)
+
+    def _item_to_raw(self, item: Any, index: int, shape: tuple[int, ...]) -> list[np.ndarray]:
+        kind = self.schema.input.kind
+        if isinstance(item, str | Path):
+            path = Path(item)
+            if path.suffix.lower() == ".csv":
+                rows, _labels = read_csv_rows(path, self.schema)
+                return list(rows.reshape(len(rows), *shape))
+            if kind == "image" and path.suffix.lower() in IMAGE_SUFFIXES:
+                return [decode_image(path, self.schema, name=str(path))]
+            valid = "PNG/JPEG/BMP/WebP images or CSV files" if kind == "image" else "CSV files"
+            raise PredictionInputError(f"{path}: unsupported input file; this model takes {valid}")
+        if kind == "image" and type(item).__module__.startswith("PIL."):
+            return [decode_image(item, self.schema, name=f"input {index}")]
+        if isinstance(item, dict):
+            features = self.schema.input.features or []
+            missing = [f for f in features if f not in item]
+            if not features or missing:
+                raise PredictionInputError(
+                    f"input {index}: missing feature(s) {', '.join(missing) or '(model has none)'}"
+                )
+            return [np.array([item[f] for f in features], dtype=np.float32)]
+        array = np.asarray(item)
+        return list(self._check_array(array, shape, label=f"input {index}"))
+
+    def _check_array(
+        self, array: np.ndarray, shape: tuple[int, ...], label: str = "input"
+    ) -> np.ndarray:
+        if array.dtype.kind not in "biuf":
+            raise PredictionInputError(f"{label}: expected numbers, got {array.dtype}")
+        if tuple(array.shape) == shape:
+            return array[None]
+        if len(shape) == 3 and shape[0] == 1 and tuple(array.shape[-2:]) == shape[1:]:
+            array = array.reshape(-1, *shape)  # grey images without a channel axis
+        if tuple(array.shape[1:]) != shape:
+            raise PredictionInputError(
+                f"{label}: shape {list(array.shape)} does not fit the model's input "
+                f"{list(shape)} (one sample) or [N, {', '.join(map(str, shape))}] (a batch)"
+            )
+        return array
+
+    @torch.inference_mode()
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        """Class probabilities ``[N, classes]`` (classification) or values ``[N, targets]``."""
+        raw = self.to_raw(inputs)
+        x = self.preprocessor.transform(raw).to(self.device)
+        outputs = self.network(x)
+        if self.schema.task == "classification":
+            outputs = torch.softmax(outputs.float(), dim=1)
+        return outputs.float().cpu().numpy()
+
+    def predict(self, inputs: Any) -> list[Prediction]:
+        """One :class:`Prediction` per input sample (see :meth:`to_raw` for input forms)."""
+        scores = self.predict_proba(inputs)
+        if self.schema.task != "classification":
+            return [Prediction(values=[float(v) for v in row]) for row in scores]
+        classes = self.schema.classes or []
+        predictions = []
+        for row in scores:
+            best = int(row.argmax())
+            predictions.append(
+                Prediction(
+                    label=classes[best],
+                    probability=float(row[best]),
+                    probabilities={c: float(p) for c, p in zip(classes, row, strict=True)},
+                )
+            )
+        return predictions

@@ -1,0 +1,291 @@
+"""Load run specs from YAML files, mappings and ``--set`` overrides, with exact error locations.
+
+Errors name the file, the line and the key path, e.g.::
+
+    examples/mnist-cnn.yaml:18: train.optimizer.lr: must be greater than 0 (got -1)
+    --set train.optimizer.lr=-1: train.optimizer.lr: must be greater than 0 (got -1)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from athanor.errors import SpecError
+from athanor.spec.layers import LAYER_SPECS
+from athanor.spec.run import RunSpec
+
+KeyPath = tuple[str | int, ...]
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``("model", "layers", 3, "units")`` -> ``model.layers[3].units``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def read_yaml(path: str | Path) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse a YAML file into data and a map from key path to 1-based line number.
+
+    Raises:
+        SpecError: the file is missing or is not valid YAML (with line and column).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the spec ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{where}: invalid YAML: {problem}") from None
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _record_lines(node, (), lines)
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _record_lines(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*path, index), lines)
+
+
+def parse_override(text: str) -> tuple[KeyPath, Any]:
+    """``"train.optimizer.lr=0.1"`` -> ``(("train", "optimizer", "lr"), 0.1)``.
+
+    The value is read as YAML, so numbers, booleans, lists and mappings work.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SpecError(f"--set {text}: expected KEY.PATH=VALUE, e.g. train.epochs=3")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    path: list[str | int] = []
+    for part in key.split("."):
+        if not part:
+            raise SpecError(f"--set {text}: empty part in key path '{key}'")
+        path.append(int(part) if part.isdigit() else part)
+    return tuple(path), value
+
+
+def apply_override(data: dict[str, Any], path: KeyPath, value: Any, origin: str) -> None:
+    """Set ``value`` at ``path`` in ``data``, creating mappings on the way.
+
+    Shorthands are expanded where the path goes through them: ``optimizer: adam`` becomes
+    ``{type: adam}``, a layer ``- maxpool: 2`` becomes ``- maxpool: {size: 2}``.
+    """
+    node: Any = data
+    for depth, part in enumerate(path[:-1]):
+        following = path[depth + 1]
+        if isinstance(node, list):
+            if not isinstance(part, int) or not -len(node) <= part < len(node):
+                raise SpecError(
+                    f"{origin}: {format_path(path[: depth + 1])}: no such list item "
+                    f"(the list has {len(node)})"
+                )
+        elif isinstance(node, dict):
+            if node.get(part) is None:
+                node[part] = [] if isinstance(following, int) else {}
+        else:
+            raise SpecError(f"{origin}: {format_path(path[:depth])} is a value, not a mapping")
+        child = node[part]
+        if isinstance(child, str) and following == child and isinstance(node, list):
+            child = {child: {}}  # a layer written as its bare name
+        elif isinstance(child, str) and not isinstance(following, int):
+            child = {"type": child}  # a name written as shorthand
+        elif isinstance(child, dict) and len(child) == 1 and isinstance(node, list):
+            ((kind, params),) = child.items()
+            if following == kind and not isinstance(params, dict):
+                shorthand = getattr(LAYER_SPECS.get(kind), "shorthand", None)
+                child = {kind: {} if params is None or shorthand is None else {shorthand: params}}
+        node[part] = child
+        node = child
+    last = path[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or not -len(node) <= last < len(node):
+            raise SpecError(f"{origin}: {format_path(path)}: no such list item")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise SpecError(f"{origin}: {format_path(path[:-1])} is a value, not a mapping")
+
+
+def load_spec(
+    source: str | Path | Mapping[str, Any] | RunSpec,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> RunSpec:
+    """Load and validate a run spec.
+
+    Args:
+        source: a YAML file path, a mapping, or an existing :class:`RunSpec`.
+        overrides: ``{"train.epochs": 3}`` or ``["train.epochs=3"]`` (CLI ``--set`` form),
+            applied in order before validation. Default none.
+
+    Returns:
+        The validated spec with every default filled in.
+
+    Raises:
+        SpecError: naming the file, line and key path of each problem, or the override.
+    """
+    lines: dict[KeyPath, int] = {}
+    origin = "spec"
+    if isinstance(source, RunSpec):
+        data: Any = source.model_dump(mode="json")
+    elif isinstance(source, Mapping):
+        data = copy.deepcopy(dict(source))
+    else:
+        origin = str(source)
+        data, lines = read_yaml(source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{origin}: a spec is a mapping of keys (name, data, model, train)")
+
+    overridden: dict[KeyPath, str] = {}
+    items: Iterable[tuple[str, Any]]
+    if overrides is None:
+        items = ()
+    elif isinstance(overrides, Mapping):
+        items = [(f"{key}={value!r}", (key, value)) for key, value in overrides.items()]
+    else:
+        items = [(text, None) for text in overrides]
+    for text, pair in items:
+        if pair is None:
+            path, value = parse_override(text)
+            label = f"--set {text}"
+        else:
+            key, value = pair
+            path = tuple(int(p) if p.isdigit() else p for p in str(key).split("."))
+            label = f"override {key}={value!r}"
+        apply_override(data, path, value, label)
+        overridden[path] = label
+
+    try:
+        return RunSpec.model_validate(data)
+    except ValidationError as exc:
+        grouped = _collect(exc.errors(), data)
+        raise SpecError(
+            "\n".join(
+                _describe(path, "; or ".join(messages), origin, lines, overridden)
+                for path, messages in grouped.items()
+            )
+        ) from None
+
+
+def _describe(
+    path: KeyPath,
+    message: str,
+    origin: str,
+    lines: dict[KeyPath, int],
+    overridden: dict[KeyPath, str],
+) -> str:
+    where = origin
+    below = [label for key, label in overridden.items() if key[: len(path)] == path]
+    if below:
+        return f"{below[-1]}: {format_path(path)}: {message}"
+    for length in range(len(path), -1, -1):
+        prefix = path[:length]
+        if prefix in overridden:
+            where = overridden[prefix]
+            break
+        if prefix in lines and origin != "spec":
+            where = f"{origin}:{lines[prefix]}"
+            break
+    return f"{where}: {format_path(path)}: {message}"
+
+
+def _collect(errors: list[Any], data: Any) -> dict[KeyPath, list[str]]:
+    """Group pydantic errors by the key path the user wrote; one message per alternative."""
+    grouped: dict[KeyPath, list[str]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "unknown_key":
+            loc = (*loc, (error.get("ctx") or {})["key"])
+        messages = grouped.setdefault(_data_path(loc, data, error["type"] == "missing"), [])
+        message = _message(error)
+        if message not in messages:
+            messages.append(message)
+    return grouped
+
+
+def _data_path(loc: tuple[Any, ...], data: Any, missing: bool = False) -> KeyPath:
+    """Drop union tags and union member labels from a pydantic location.
+
+    Walks the raw data alongside the location: a part that is not a key or index of the data
+    (unless it is the final key of a "missing" error) is a label pydantic added.
+    """
+    path: list[str | int] = []
+    node = data
+    for position, part in enumerate(loc):
+        last = position == len(loc) - 1
+        if isinstance(node, dict):
+            if part in node:
+                node = node[part]
+            elif last and missing:
+                node = None
+            else:
+                continue
+        elif isinstance(node, list):
+            if isinstance(part, int) and -len(node) <= part < len(node):
+                node = node[part]
+            elif last:
+                node = None
+            else:
+                continue
+        else:
+            break  # below a scalar only member labels of a union remain
+        path.append(part)
+    return tuple(path)
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    message = str(error["msg"])
+    if kind == "missing":
+        return "is required"
+    if kind == "unknown_key":
+        return message
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    if message.startswith("Input should be"):
+        message = "must be" + message[len("Input should be") :]
+    elif message.startswith("String should"):
+        message = "must" + message[len("String should") :]
+    elif message.startswith("List should"):
+        message = "must" + message[len("List should") :]
+    given = error.get("input")
+    if isinstance(given, str | int | float | bool) and kind not in {
+        "unknown_layer",
+        "unknown_activation",
+        "unknown_template",
+        "unknown_optimizer",
+        "unknown_schedule",
+    }:
+        message += f" (got {given!r})"
+    return message

@@ -1,0 +1,53 @@
+"""Storage: the metadata database (runs, metrics, models) and the artifact folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from athanor.settings import Settings, current_settings
+from athanor.store.artifacts import ArtifactStore
+from athanor.store.database import dispose_engines, engine_for
+from athanor.store.model_versions import (
+    ModelRepository,
+    ModelVersionRecord,
+    RegisteredModelRecord,
+)
+from athanor.store.runs import MetricPoint, RunRecord, RunRepository, RunStatus
+
+
+@dataclass
+class Store:
+    """One Athanor home: metadata repositories and the artifact store."""
+
+    settings: Settings
+    runs: RunRepository
+    models: ModelRepository
+    artifacts: ArtifactStore
+
+
+def open_store(settings: Settings | None = None) -> Store:
+    """Open (creating and migrating if needed) the store of ``settings`` (default: env)."""
+    settings = settings or current_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = engine_for(settings.db_url)
+    return Store(
+        settings=settings,
+        runs=RunRepository(engine),
+        models=ModelRepository(engine),
+        artifacts=ArtifactStore(settings.artifacts_dir),
+    )
+
+
+__all__ = [
+    "ArtifactStore",
+    "MetricPoint",
+    "ModelRepository",
+    "ModelVersionRecord",
+    "RegisteredModelRecord",
+    "RunRecord",
+    "RunRepository",
+    "RunStatus",
+    "Store",
+    "dispose_engines",
+    "open_store",
+]

@@ -1,0 +1,66 @@
+"""The artifact store: a local folder of run outputs and model packages.
+
+Everything is written into a staging folder first and moved into place in one rename, so a
+crash or an error never leaves a half-written artifact where readers look.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class ArtifactStore:
+    """Paths under ``root`` for runs and model versions, and atomic publication."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run_dir(self, run_id: int) -> Path:
+        return self.root / "runs" / str(run_id)
+
+    def model_dir(self, name: str, version: int) -> Path:
+        return self.root / "models" / name / f"v{version}"
+
+    def resolve(self, relative: str) -> Path:
+        """An absolute path for a stored relative path, refusing any escape from ``root``."""
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"artifact path {relative!r} leaves the artifact store")
+        return path
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root.resolve()).as_posix()
+
+    @contextmanager
+    def staging(self, destination: Path) -> Iterator[Path]:
+        """Yield an empty folder; on success it becomes ``destination`` in one rename.
+
+        On any exception the folder is removed and ``destination`` is untouched.
+
+        Raises:
+            FileExistsError: ``destination`` already exists.
+        """
+        staging_root = self.root / ".staging"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        folder = staging_root / uuid.uuid4().hex
+        folder.mkdir()
+        try:
+            yield folder
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if destination.exists():
+                raise FileExistsError(f"{destination} already exists")
+            os.replace(folder, destination)
+        finally:
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def size_bytes(self) -> int:
+        """Bytes used by every stored artifact."""
+        if not self.root.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())

@@ -1,0 +1,294 @@
+"""Runs and their metrics in the metadata database."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from athanor.errors import NotFound
+from athanor.store.tables import MetricRow, RunRow
+
+
+class RunStatus(StrEnum):
+    """Lifecycle of a run; the last three are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored moment is UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as stored: spec, lifecycle and summary (final metrics, sizes, timings)."""
+
+    id: int
+    name: str
+    status: RunStatus
+    status_reason: str
+    spec: dict[str, Any]
+    dataset: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    host: str
+    pid: int | None
+    summary: dict[str, Any]
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish (to now while running)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        data["status"] = str(self.status)
+        data["duration_s"] = self.duration_s
+        return data
+
+    @classmethod
+    def from_row(cls, row: RunRow) -> RunRecord:
+        return cls(
+            id=row.id,
+            name=row.name,
+            status=RunStatus(row.status),
+            status_reason=row.status_reason,
+            spec=row.spec,
+            dataset=row.dataset,
+            created_at=_aware(row.created_at),  # type: ignore[arg-type]
+            started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at),
+            heartbeat_at=_aware(row.heartbeat_at),
+            host=row.host,
+            pid=row.pid,
+            summary=row.summary or {},
+        )
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value."""
+
+    name: str
+    step: int
+    epoch: int
+    value: float
+    recorded_at: float
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunRepository:
+    """Create, update, query runs and append their metrics."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(
+        self,
+        spec: dict[str, Any],
+        *,
+        name: str,
+        dataset: str = "",
+        status: RunStatus = RunStatus.RUNNING,
+    ) -> RunRecord:
+        """Store a new run; a running one records this process as its owner."""
+        now = utcnow()
+        running = status == RunStatus.RUNNING
+        row = RunRow(
+            name=name,
+            status=str(status),
+            status_reason="",
+            spec=spec,
+            dataset=dataset,
+            created_at=now,
+            started_at=now if running else None,
+            finished_at=None,
+            heartbeat_at=now if running else None,
+            host=socket.gethostname() if running else "",
+            pid=os.getpid() if running else None,
+            summary={},
+        )
+        with Session(self._engine) as session, session.begin():
+            session.add(row)
+            session.flush()
+            return RunRecord.from_row(row)
+
+    def get(self, run_id: int) -> RunRecord:
+        """The run with this id.
+
+        Raises:
+            NotFound: no such run.
+        """
+        with Session(self._engine) as session:
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id} does not exist (see 'athanor runs list')")
+            return RunRecord.from_row(row)
+
+    def list(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        status: RunStatus | str | None = None,
+        name: str | None = None,
+    ) -> list[RunRecord]:
+        """Runs, newest first."""
+        query = select(RunRow).order_by(RunRow.id.desc()).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(RunRow.status == str(status))
+        if name is not None:
+            query = query.where(RunRow.name == name)
+        with Session(self._engine) as session:
+            return [RunRecord.from_row(row) for row in session.scalars(query)]
+
+    def count(self, *, status: RunStatus | str | None = None) -> int:
+        query = select(func.count(RunRow.id))
+        if status is not None:
+            query = query.where(RunRow.status == str(status))
+        with Session(self._engine) as session:
+            return int(session.scalar(query) or 0)
+
+    def update(self, run_id: int, **fields: Any) -> None:
+        """Set columns of a run (``summary`` is merged into the stored summary)."""
+        with Session(self._engine) as session, session.begin():
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id} does not exist")
+            for key, value in fields.items():
+                if key == "summary":
+                    value = {**(row.summary or {}), **value}
+                setattr(row, key, str(value) if isinstance(value, RunStatus) else value)
+
+    def heartbeat(self, run_id: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=utcnow())
+            )
+
+    def finish(
+        self,
+        run_id: int,
+        status: RunStatus,
+        reason: str = "",
+        summary: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Mark a run final with the reason and merge ``summary`` into its summary."""
+        if not status.final:
+            raise ValueError(f"{status} is not a final status")
+        self.update(
+            run_id,
+            status=status,
+            status_reason=reason,
+            finished_at=utcnow(),
+            summary=summary or {},
+        )
+        return self.get(run_id)
+
+    def delete(self, run_id: int) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(MetricRow).where(MetricRow.run_id == run_id))
+            session.execute(delete(RunRow).where(RunRow.id == run_id))
+
+    def log_metrics(self, run_id: int, points: Sequence[MetricPoint]) -> None:
+        """Append metric values in one statement (callers batch them)."""
+        if not points:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(
+                insert(MetricRow),
+                [
+                    {
+                        "run_id": run_id,
+                        "name": p.name,
+                        "step": p.step,
+                        "epoch": p.epoch,
+                        "value": p.value,
+                        "recorded_at": p.recorded_at,
+                    }
+                    for p in points
+                ],
+            )
+
+    def metrics(
+        self, run_id: int, names: Iterable[str] | None = None
+    ) -> dict[str, list[MetricPoint]]:
+        """Every logged value of a run, by metric name, in step order."""
+        query = (
+            select(MetricRow)
+            .where(MetricRow.run_id == run_id)
+            .order_by(MetricRow.name, MetricRow.step, MetricRow.id)
+        )
+        if names is not None:
+            query = query.where(MetricRow.name.in_(list(names)))
+        series: dict[str, list[MetricPoint]] = {}
+        with Session(self._engine) as session:
+            for row in session.scalars(query):
+                series.setdefault(row.name, []).append(
+                    MetricPoint(row.name, row.step, row.epoch, row.value, row.recorded_at)
+                )
+        return series
+
+    def reconcile_orphans(self) -> list[int]:
+        """Mark failed the running runs of this host whose process is gone.
+
+        A run killed with SIGKILL cannot say so itself; whoever looks next corrects it.
+
+        Returns:
+            The ids of the runs marked failed.
+        """
+        host = socket.gethostname()
+        query = select(RunRow.id, RunRow.pid).where(
+            RunRow.status == str(RunStatus.RUNNING), RunRow.host == host
+        )
+        with Session(self._engine) as session:
+            candidates = [(rid, pid) for rid, pid in session.execute(query)]
+        orphans = [rid for rid, pid in candidates if pid is None or not _process_alive(pid)]
+        for run_id in orphans:
+            pid = next(p for r, p in candidates if r == run_id)
+            self.finish(
+                run_id,
+                RunStatus.FAILED,
+                f"its process (pid {pid} on {host}) ended without finishing the run",
+            )
+        return orphans

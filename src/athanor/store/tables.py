@@ -1,0 +1,90 @@
+"""The metadata schema. Change it only together with a new migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class RunRow(Base):
+    """One training run: its spec, lifecycle and summary."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    spec: Mapped[dict[str, Any]]
+    dataset: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int | None]
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MetricRow(Base):
+    """One value of one metric at one step of a run (e.g. ``val_loss`` after epoch 3)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_name_step", "run_id", "name", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    step: Mapped[int]
+    epoch: Mapped[int]
+    value: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[float] = mapped_column(Float)
+
+
+class RegisteredModelRow(Base):
+    """A model name; its versions are :class:`ModelVersionRow`."""
+
+    __tablename__ = "registered_models"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class ModelVersionRow(Base):
+    """One immutable version of a registered model: a package folder and its lineage."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_model_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.name", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(Text, default="")

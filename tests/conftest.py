@@ -1,0 +1,142 @@
+"""Shared fixtures: an isolated ATHANOR_HOME per test, the dataset mirror, no network."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+def _mirror_dir() -> Path | None:
+    configured = os.environ.get("ATHANOR_DATA_MIRROR")
+    candidates = [Path(p) for p in configured.split(os.pathsep)] if configured else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+MIRROR = _mirror_dir()
+
+
+@pytest.fixture(autouse=True)
+def athanor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets an empty home; the dataset mirror is visible when there is one."""
+    home = tmp_path / "athanor-home"
+    monkeypatch.setenv("ATHANOR_HOME", str(home))
+    monkeypatch.delenv("ATHANOR_DB_URL", raising=False)
+    monkeypatch.setenv("ATHANOR_OFFLINE", "1")  # subprocesses too: never download in tests
+    if MIRROR is not None:
+        monkeypatch.setenv("ATHANOR_DATA_MIRROR", str(MIRROR))
+    else:
+        monkeypatch.delenv("ATHANOR_DATA_MIRROR", raising=False)
+    yield home
+    from athanor.store import dispose_engines
+
+    dispose_engines()
+
+
+def _loopback(address: object) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True  # unix sockets and the like
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse connections beyond loopback: tests never download anything."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise OSError(f"network access is blocked in tests (tried {address})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The offline dataset folder with MNIST; CI requires it, elsewhere tests skip."""
+    if MIRROR is not None and all((MIRROR / "mnist" / f).is_file() for f in MNIST_FILES):
+        return MIRROR
+    message = "MNIST is not in ATHANOR_DATA_MIRROR (nor in ../shared/data)"
+    if os.environ.get("ATHANOR_REQUIRE_MIRROR"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def mnist_raw(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """MNIST as loaded from the mirror (shared by the session; do not modify)."""
+    from athanor.data.prepare import load_raw
+    from athanor.settings import Settings
+
+    home = tmp_path_factory.mktemp("mnist-home")
+    return load_raw("mnist", Settings(home=home, db_url="sqlite://", data_mirrors=(mirror,)))
+
+
+@pytest.fixture(scope="session")
+def digits_raw():
+    """scikit-learn's bundled 8x8 digits."""
+    from athanor.data.prepare import load_raw
+
+    return load_raw("digits")
+
+
+def _train_into(home: Path, spec: dict, name: str):
+    import athanor as at
+    from athanor.settings import Settings
+
+    settings = Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    return at.train(spec, register_as=name, progress=False, settings=settings), settings
+
+
+@pytest.fixture(scope="session")
+def trained_digits(tmp_path_factory: pytest.TempPathFactory):
+    """A small CNN trained on the 8x8 digits and registered as ``digits-cnn`` (own store)."""
+    spec = {
+        "name": "digits-cnn",
+        "seed": 1,
+        "data": {"dataset": "digits", "split": {"val": 0.1, "test": 0.2}},
+        "model": {
+            "layers": [
+                {"conv2d": {"filters": 8, "padding": "same", "activation": "relu"}},
+                {"maxpool": 2},
+                "flatten",
+                {"dense": 32},
+            ]
+        },
+        "train": {"epochs": 15, "batch_size": 32, "optimizer": {"lr": 0.005}},
+    }
+    return _train_into(tmp_path_factory.mktemp("digits-home"), spec, "digits-cnn")
+
+
+@pytest.fixture(scope="session")
+def trained_iris(tmp_path_factory: pytest.TempPathFactory):
+    """An MLP trained on iris (a table) and registered as ``iris-mlp`` (own store)."""
+    spec = {
+        "name": "iris-mlp",
+        "data": {"dataset": "iris", "split": {"val": 0.2, "test": 0.2}},
+        "model": {"template": "mlp", "hidden": [16]},
+        "train": {"epochs": 60, "batch_size": 16, "optimizer": {"lr": 0.01}},
+    }
+    return _train_into(tmp_path_factory.mktemp("iris-home"), spec, "iris-mlp")

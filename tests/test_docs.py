@@ -1,0 +1,52 @@
+"""The spec reference names every key a spec accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from athanor.spec.data import DataSpec, SplitSpec, SubsetSpec
+from athanor.spec.layers import LAYER_SPECS
+from athanor.spec.model import TEMPLATE_SPECS, LayerStackSpec
+from athanor.spec.run import RunSpec
+from athanor.spec.train import (
+    OPTIMIZER_SPECS,
+    SCHEDULE_SPECS,
+    ClipGradSpec,
+    EarlyStoppingSpec,
+    LossSpec,
+    TrainSpec,
+)
+
+REFERENCE = (Path(__file__).resolve().parents[1] / "docs" / "specs.md").read_text()
+
+
+def test_every_key_and_member_is_documented() -> None:
+    models: list[type[BaseModel]] = [
+        RunSpec,
+        DataSpec,
+        SplitSpec,
+        SubsetSpec,
+        LayerStackSpec,
+        TrainSpec,
+        LossSpec,
+        EarlyStoppingSpec,
+        ClipGradSpec,
+        *LAYER_SPECS.values(),
+        *TEMPLATE_SPECS.values(),
+        *OPTIMIZER_SPECS.values(),
+        *SCHEDULE_SPECS.values(),
+    ]
+    missing = sorted(
+        f"{model.__name__}.{field}"
+        for model in models
+        for field in model.model_fields
+        if field not in ("type", "template")
+        and f"`{field}`" not in REFERENCE
+        and f"`{field} " not in REFERENCE
+        and f".{field}`" not in REFERENCE
+    )
+    assert missing == []
+    names = [*LAYER_SPECS, *TEMPLATE_SPECS, *OPTIMIZER_SPECS, *SCHEDULE_SPECS]
+    assert [n for n in names if f"`{n}`" not in REFERENCE] == []
