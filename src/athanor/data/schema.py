@@ -1,4 +1,28 @@
-"""What a prepared dataset looks like to a network and to a predictor; stored with models."""
+"""What a prepared dataset looks like to a network and to a predictor; stored with models.
+
+The contract between data, networks, training loops and predictors. One sample's tensors,
+without the batch dimension:
+
+========== ====================================== ==========================================
+kind       input ``x``                            meaning
+========== ====================================== ==========================================
+image      float32 ``[channels, height, width]``  pixels after preprocessing
+tabular    float32 ``[features]``                 columns after imputation/encoding/scaling
+sequence   float32 ``[steps, features]``          a window of a time series (or any sequence)
+tokens     int64 ``[steps]``                      indices into ``input.vocab``
+========== ====================================== ==========================================
+
+============== ============================ =============================== ==================
+task           target ``y``                 network output                  loss (default)
+============== ============================ =============================== ==================
+classification int64 ``[]`` (class index)   ``[classes]`` logits            cross_entropy
+regression     float32 ``[targets]``        ``[targets]``                   mse
+forecasting    float32 ``[horizon, targets]`` ``[horizon, targets]``        mse
+language_model int64 ``[steps]`` (next token) ``[steps, vocab]`` logits     cross_entropy
+reconstruction same as ``x``                same shape as ``x``             mse
+generation     none (images only)           generator: ``x``'s shape        GAN losses
+============== ============================ =============================== ==================
+"""
 
 from __future__ import annotations
 
@@ -6,25 +30,38 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Task = Literal["classification", "regression"]
-InputKind = Literal["image", "tabular"]
+Task = Literal[
+    "classification", "regression", "forecasting", "language_model", "reconstruction", "generation"
+]
+InputKind = Literal["image", "tabular", "sequence", "tokens"]
 
 
 class InputSchema(BaseModel):
     """The inputs of one sample.
 
     ``shape`` is what the network receives (after preprocessing), without the batch
-    dimension: ``[channels, height, width]`` for images, ``[features]`` for tables.
+    dimension (see the module docstring for each kind).
     """
 
     kind: InputKind
     shape: list[int]
-    features: list[str] | None = Field(default=None, description="Column names of a table.")
+    features: list[str] | None = Field(
+        default=None, description="Names of the input columns (tables) or series (sequences)."
+    )
     background: Literal["dark", "light"] | None = Field(
         default=None,
         description="Typical border brightness of training images; prediction inverts "
         "images with the opposite background.",
     )
+    vocab: list[str] | None = Field(
+        default=None, description="Tokens by index, for kind 'tokens' (characters or words)."
+    )
+
+    @property
+    def vocab_size(self) -> int:
+        if not self.vocab:
+            raise ValueError("this input has no vocabulary")
+        return len(self.vocab)
 
 
 class Schema(BaseModel):
@@ -34,12 +71,28 @@ class Schema(BaseModel):
     input: InputSchema
     target: str = "label"
     classes: list[str] | None = Field(default=None, description="Class names, by index.")
-    targets: int = Field(default=1, ge=1, description="Regression outputs per sample.")
+    targets: int = Field(default=1, ge=1, description="Values per step (regression/forecast).")
+    horizon: int | None = Field(default=None, ge=1, description="Forecast steps ahead.")
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Shape of the network's output for one sample."""
+        if self.task == "classification":
+            assert self.classes is not None
+            return (len(self.classes),)
+        if self.task == "regression":
+            return (self.targets,)
+        if self.task == "forecasting":
+            assert self.horizon is not None
+            return (self.horizon, self.targets)
+        if self.task == "language_model":
+            return (self.input.shape[0], self.input.vocab_size)
+        return tuple(self.input.shape)  # reconstruction, generation
 
     @property
     def output_size(self) -> int:
-        """Units of the network's output layer."""
-        if self.task == "classification":
-            assert self.classes is not None
-            return len(self.classes)
-        return self.targets
+        """Units of the output layer of a classifier or regressor."""
+        shape = self.output_shape
+        if len(shape) != 1:
+            raise ValueError(f"a {self.task} output has the shape {list(shape)}, not one size")
+        return shape[0]

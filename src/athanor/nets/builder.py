@@ -68,8 +68,10 @@ def build_network(spec: ModelSpec, schema: Schema, *, seed: int | None = None) -
             layer before it (or the data) gives.
     """
     layers, head = expand(spec, schema)
+    expected = schema.output_shape
     if head:
-        layers.append(DenseSpec(units=schema.output_size, name="output"))
+        # Dense acts on the last dimension: [features] -> [units], [steps, f] -> [steps, units].
+        layers.append(DenseSpec(units=expected[-1], name="output"))
     if seed is not None:
         torch.manual_seed(seed)
 
@@ -93,17 +95,15 @@ def build_network(spec: ModelSpec, schema: Schema, *, seed: int | None = None) -
         shape = built.out_shape
         source = f"{label} gives {describe(shape)}".rsplit(" gives ", 1)[0]
 
-    expected = (schema.output_size,)
     if shape != expected:
-        what = (
-            f"{len(schema.classes or [])} classes"
-            if schema.task == "classification"
-            else f"{schema.targets} target value(s)"
-        )
+        what = {
+            "classification": f"{len(schema.classes or [])} classes",
+            "regression": f"{schema.targets} target value(s)",
+        }.get(schema.task, schema.task)
         raise ShapeError(
             f"the network ends with {describe(shape)} but the task needs {describe(expected)} "
             f"({what}); let the output layer be added (head: true) or end with "
-            f"'- dense: {expected[0]}'"
+            f"'- dense: {expected[-1]}'"
         )
     return Network(modules, tuple(schema.input.shape), specs, shapes)
 
