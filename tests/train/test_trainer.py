@@ -80,7 +80,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch(digits_raw) -> None:
     if stopping.restored_epoch is not None:
         from athanor.train.evaluation import evaluate_split
 
-        now = evaluate_split(network, prepared.val, trainer.loss_fn, [], prefix="val")
+        now = evaluate_split(network, prepared.batches("val", 1024), trainer.loss_fn, [])
         assert now["val_loss"] == pytest.approx(result.history[best]["val_loss"], rel=1e-5)
 
 

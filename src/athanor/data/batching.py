@@ -8,8 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
+
+
+class BatchSource(Protocol):
+    """Batches of one split for one consumer (the trainer, an evaluation).
+
+    ``len()`` is the number of batches per epoch; ``epoch(e, start_batch)`` yields the
+    ``(inputs, targets)`` batches of epoch ``e`` from ``start_batch`` on, on the device the
+    source was made for. The order (and any random augmentation) must be a pure function of
+    the source's seed, the epoch and the batch index, so that training resumes exactly.
+    """
+
+    def __len__(self) -> int: ...
+
+    def epoch(
+        self, epoch: int, start_batch: int = 0
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from athanor.data.batching import TensorSplit
+from athanor.data.batching import BatchSource, TensorBatches, TensorSplit
 from athanor.data.catalog import catalog_entry
 from athanor.data.preprocessing import Preprocessor, default_preprocessor
 from athanor.data.raw import RawDataset
@@ -33,6 +33,30 @@ class Prepared:
     preprocessor: Preprocessor
     record: dict[str, Any] = field(default_factory=dict)
     """Dataset, origin of its files and the exact split (sizes, seed, fingerprints)."""
+
+    def batches(
+        self,
+        split: str,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> BatchSource:
+        """A batch source over ``split`` (``train``, ``val`` or ``test``) on ``device``.
+
+        Raises:
+            ValueError: the split does not exist in this dataset.
+        """
+        data = getattr(self, split, None)
+        if data is None:
+            raise ValueError(f"this dataset has no {split} split")
+        return TensorBatches(data.to(device), batch_size, shuffle=shuffle, seed=seed)
+
+    def size(self, split: str) -> int:
+        """Samples in ``split`` (0 when it does not exist)."""
+        data = getattr(self, split, None)
+        return 0 if data is None else len(data)
 
 
 def load_raw(name: str, settings: Settings | None = None) -> RawDataset:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from athanor.data.batching import TensorBatches
 from athanor.data.prepare import Prepared
 from athanor.errors import UserError
 from athanor.spec.train import TrainSpec
@@ -74,8 +73,15 @@ class Trainer:
         device = self.device
         module.to(device)
         self.module = module
-        train = prepared.train.to(device)
-        val = prepared.val.to(device) if prepared.val is not None else None
+        batches = prepared.batches(
+            "train", spec.batch_size, shuffle=True, seed=self.seed, device=device
+        )
+        val = (
+            prepared.batches("val", spec.eval_batch_size, device=device)
+            if prepared.size("val")
+            else None
+        )
+        train_size = prepared.size("train")
         if (
             spec.early_stopping is not None
             and spec.early_stopping.monitor.startswith("val_")
@@ -92,7 +98,6 @@ class Trainer:
         self.loss_fn = loss_fn
         self.metric_names = [m.name for m in val_metrics]
         self.train_metrics = train_metrics
-        batches = TensorBatches(train, spec.batch_size, shuffle=True, seed=self.seed)
         optimizer = build_optimizer(
             spec.optimizer, (p for p in module.parameters() if p.requires_grad)
         )
@@ -107,7 +112,7 @@ class Trainer:
             epochs=spec.epochs,
             steps_per_epoch=len(batches),
             batch_size=spec.batch_size,
-            train_size=len(train),
+            train_size=train_size,
         )
         self.state = state
         calls = self.callbacks
@@ -124,6 +129,7 @@ class Trainer:
                 state.epoch_started_at = time.perf_counter()
                 calls.call("on_epoch_start", self, state)
                 loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+                seen = 0
                 for metric in train_metrics:
                     metric.reset()
                 for index, (x, y) in enumerate(batches.epoch(epoch)):
@@ -149,16 +155,15 @@ class Trainer:
                         calls.call("on_after_optimizer_step", self, state)
                     loss = loss.detach()
                     loss_sum += loss * y.shape[0]
+                    seen += y.shape[0]
                     for metric in train_metrics:
                         metric.update(outputs.detach(), y)
                     state.samples_seen += y.shape[0]
                     calls.call("on_batch_end", self, state, loss)
-                metrics = {"train_loss": float(loss_sum) / len(train)}
+                metrics = {"train_loss": float(loss_sum) / max(seen, 1)}
                 metrics.update({f"train_{m.name}": m.compute() for m in train_metrics})
                 if val is not None:
-                    val_results = evaluate_split(
-                        module, val, loss_fn, val_metrics, batch_size=spec.eval_batch_size
-                    )
+                    val_results = evaluate_split(module, val, loss_fn, val_metrics)
                     calls.call("on_validation_end", self, state, val_results)
                     metrics.update(val_results)
                 metrics["lr"] = optimizer.param_groups[0]["lr"]
@@ -189,14 +194,13 @@ class Trainer:
         """Loss and metrics on the test split, computed once, after training."""
         if self.module is None:
             raise RuntimeError("test() needs a fitted module; call fit() first")
-        if prepared.test is None:
+        if not prepared.size("test"):
             return {}
         return evaluate_split(
             self.module,
-            prepared.test.to(self.device),
+            prepared.batches("test", self.spec.eval_batch_size, device=self.device),
             build_loss(self.spec.loss, prepared.schema),
             build_metrics(self.spec.metrics, prepared.schema),
-            batch_size=self.spec.eval_batch_size,
             prefix="test",
         )
 
