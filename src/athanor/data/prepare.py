@@ -476,7 +476,7 @@ def _prepare_series(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
             f"data.split.method: '{spec.split.method}' would mix past and future windows of "
             f"the series '{raw.name}'; series are split in time order (auto or time)"
         )
-    values = np.asarray(raw.x, dtype=np.float32)
+    values = np.array(raw.x, dtype=np.float32)  # a writable copy
     features = list(raw.features or [f"x{i}" for i in range(values.shape[1])])
     names = (
         [t.strip() for t in spec.target.split(",")]

@@ -91,12 +91,18 @@ def anomaly_steps(timestamps: np.ndarray, windows: list[tuple[str, str]]) -> np.
 
 
 def read_series_csv(
-    path: Path, *, time_column: str | None = None, encoding: str = "utf-8"
+    path: Path,
+    *,
+    time_column: str | None = None,
+    encoding: str = "utf-8",
+    keep_order: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[dict[str, str]]]:
     """A time-series CSV: a timestamp column and numeric value columns.
 
     The timestamp column is ``time_column``, or the first datetime column. Rows are put in
-    time order; missing values are filled from the previous step (then the next one).
+    time order (``keep_order``: left in file order, repeated timestamps allowed, as a
+    benchmark's published series need); missing values are filled from the previous step
+    (then the next one).
 
     Returns:
         ``(timestamps datetime64[ns] [T], values float32 [T, F], value column names, notes)``.
@@ -141,11 +147,13 @@ def read_series_csv(
         numeric.append(table.values[name])
     if not numeric:
         raise DataError(f"{path}: no value columns beside '{time_column}'")
-    order = np.argsort(times, kind="stable")
+    order = np.arange(len(times)) if keep_order else np.argsort(times, kind="stable")
     times = times[order]
     values = np.stack(numeric, axis=1)[order]
     repeated = np.flatnonzero(times[1:] == times[:-1])
-    if len(repeated):
+    if keep_order and len(repeated):
+        notes.append({"item": str(path), "reason": f"{len(repeated)} repeated timestamp(s)"})
+    elif len(repeated):
         line = int(table.lines[order][repeated[0] + 1])
         raise DataError(f"{path}:{line}: timestamp {times[repeated[0]]} appears twice")
     gaps = np.isnan(values)

@@ -69,7 +69,7 @@ def load_nab(settings: Settings | None, series: str | None = None) -> RawDataset
     path = fetch(remote, settings=settings)
     labels_path = fetch(LABELS, settings=settings)
     windows = json.loads(labels_path.read_text()).get(f"realKnownCause/{series}.csv", [])
-    times, values, names, _notes = read_series_csv(path, time_column="timestamp")
+    times, values, names, _notes = read_series_csv(path, time_column="timestamp", keep_order=True)
     return RawDataset(
         name="nab",
         kind="sequence",
