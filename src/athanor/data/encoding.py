@@ -41,7 +41,7 @@ def _datetime_parts(values: np.ndarray) -> np.ndarray:
             index.year.to_numpy(np.float64, na_value=np.nan),
             index.month.to_numpy(np.float64, na_value=np.nan),
             index.day.to_numpy(np.float64, na_value=np.nan),
-            index.weekday.to_numpy(np.float64, na_value=np.nan),
+            index.day_of_week.to_numpy(np.float64, na_value=np.nan),
             index.hour.to_numpy(np.float64, na_value=np.nan),
         ],
         axis=1,
