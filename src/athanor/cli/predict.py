@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from athanor.cli.output import console, print_json
+from athanor.cli.output import console, print_json, table
 
 
 def predict(
@@ -30,9 +30,9 @@ def predict(
         if not path.exists():
             raise PredictionInputError(f"{path}: no such file")
         if path.suffix.lower() == ".csv" and predictor.schema.input.columns:
-            table, row_labels = read_table_rows(path, predictor.schema)
+            typed, row_labels = read_table_rows(path, predictor.schema)
             inputs.extend(
-                {name: table.values[name][i] for name in table.values} for i in range(len(table))
+                {name: typed.values[name][i] for name in typed.values} for i in range(len(typed))
             )
             labels.extend(row_labels)
         elif path.suffix.lower() == ".csv":
