@@ -6,7 +6,17 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from athanor.spec.data import DataSpec, SplitSpec, SubsetSpec
+from athanor.spec.data import (
+    AugmentSpec,
+    BatchingSpec,
+    DataSpec,
+    ImageSpec,
+    SplitSpec,
+    SubsetSpec,
+    TableSpec,
+    TextSpec,
+    WindowSpec,
+)
 from athanor.spec.layers import LAYER_SPECS
 from athanor.spec.model import TEMPLATE_SPECS, LayerStackSpec
 from athanor.spec.run import RunSpec
@@ -28,6 +38,12 @@ def test_every_key_and_member_is_documented() -> None:
         DataSpec,
         SplitSpec,
         SubsetSpec,
+        ImageSpec,
+        AugmentSpec,
+        TableSpec,
+        TextSpec,
+        WindowSpec,
+        BatchingSpec,
         LayerStackSpec,
         TrainSpec,
         LossSpec,

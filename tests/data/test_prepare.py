@@ -57,3 +57,158 @@ def test_regression_targets_and_errors() -> None:
         prepare(DataSpec(dataset="diabetes", target="price"), seed=0)
     with pytest.raises(DataError, match="leave no training samples"):
         prepare(DataSpec(dataset="iris", split={"val": 0.5, "test": 75}), seed=0)
+
+
+def test_table_encoding_statistics_come_from_the_training_split_only() -> None:
+    from athanor.data.splits import split_indices
+
+    spec = DataSpec(
+        dataset="california-housing", split={"val": 0.2, "test": 0.2}, table={"impute": "mean"}
+    )
+    prepared = prepare(spec, seed=5)
+    raw = prepare.__globals__["load_raw"]("california-housing").with_target(None)
+    total = len(raw.x)
+    parts = split_indices(total, {"val": round(0.2 * total), "test": round(0.2 * total)}, seed=5)
+    encoder, scaler = prepared.preprocessor.steps[:2]
+    bedrooms = raw.x.values["total_bedrooms"]
+    train_bedrooms = bedrooms[parts["train"]]
+    fill = next(c["fill"] for c in encoder.columns if c["name"] == "total_bedrooms")
+    assert fill == pytest.approx(np.nanmean(train_bedrooms))
+    assert fill != pytest.approx(np.nanmean(bedrooms), abs=1e-3)  # not the mean of all rows
+    position = prepared.schema.input.features.index("median_income")
+    income = raw.x.values["median_income"][parts["train"]]
+    assert scaler.mean[position] == pytest.approx(income.mean(), rel=1e-5)
+    assert prepared.schema.input.features[-5:][0] == "ocean_proximity=<1H OCEAN"
+    assert [c.name for c in prepared.schema.input.columns][-1] == "ocean_proximity"
+    assert prepared.train.x.shape[1] == 13 and torch.isfinite(prepared.train.x).all()
+
+
+def test_group_and_time_splits(tmp_path) -> None:
+    from athanor.data.importing import import_dataset
+
+    rng = np.random.default_rng(0)
+    rows = ["patient,day,x,y"]
+    for index in range(200):
+        rows.append(f"p{index % 20},2024-01-{1 + index % 28:02d},{rng.normal():.3f},{index % 2}")
+    (tmp_path / "visits.csv").write_text("\n".join(rows) + "\n")
+    import_dataset(tmp_path / "visits.csv", name="visits", target="y")
+    grouped = prepare(
+        DataSpec(dataset="visits", split={"method": "group", "group": "patient"}), seed=0
+    )
+    assert grouped.record["split"]["method"] == "group"
+    assert "patient" not in [c.name for c in grouped.schema.input.columns]
+    timed = prepare(DataSpec(dataset="visits", split={"method": "time", "time": "day"}), seed=0)
+    raw = prepare.__globals__["load_raw"]("visits").with_target("y")
+    days = raw.x.values["day"]
+    from athanor.data.splits import ordered_split_indices
+
+    parts = ordered_split_indices(days, {"val": 20, "test": 40})
+    assert days[parts["train"]].max() <= days[parts["test"]].min()
+    assert timed.record["split"]["sizes"] == {"test": 40, "val": 20, "train": 140}
+    groups = raw.x.values["patient"]
+    from athanor.data.splits import group_split_indices
+
+    split = group_split_indices(groups, {"val": 20, "test": 40}, seed=0)
+    assert not set(groups[split["train"]]) & set(groups[split["test"]])
+
+
+def test_series_windows_forecast_and_anomaly_labels() -> None:
+    spec = DataSpec(dataset="sunspots", window={"length": 20, "horizon": 3, "stride": 2})
+    prepared = prepare(spec, seed=0)
+    assert prepared.schema.output_shape == (3, 1) and prepared.train.x.shape[1:] == (20, 1)
+    steps = prepared.record["steps"]
+    assert steps["train"][1] == steps["val"][0] and steps["val"][1] == steps["test"][0]
+    train_end = steps["train"][1]
+    values = prepare.__globals__["load_raw"]("sunspots").x[:train_end, 0]
+    assert prepared.preprocessor.steps[0].mean[0] == pytest.approx(values.mean(), rel=1e-5)
+    assert prepared.preprocessor.target_steps[0].mean[0] == pytest.approx(values.mean(), rel=1e-5)
+    nab = prepare(DataSpec(dataset="nab", window={"length": 48, "stride": 24}), seed=0)
+    assert nab.schema.task == "reconstruction" and nab.train.y is nab.train.x
+    test_windows = nab.windows["test"]
+    assert test_windows.anomaly.sum() > 0 and len(test_windows) == nab.size("test")
+    assert str(test_windows.start_time[0]) >= str(nab.windows["val"].end_time[-1])
+    assert nab.windows["train"].to_json()["anomaly"][0] is False
+
+
+def test_generation_text_and_augmentation(mnist_raw) -> None:
+    gan = prepare(
+        DataSpec(dataset="mnist", task="generation", subset={"train": 256}), seed=0, raw=mnist_raw
+    )
+    x, y = next(iter(gan.batches("train", 64, shuffle=True).epoch(0)))
+    assert x.shape == (64, 1, 28, 28) and y.shape == (64, 0)
+    assert gan.schema.classes is None
+    text = prepare(DataSpec(dataset="tinyshakespeare", text={"length": 32}), seed=0)
+    assert text.schema.input.vocab[:2] == ["<pad>", "<unk>"]
+    assert torch.equal(text.train.x[0, 1:], text.train.y[0, :-1])
+    spec = DataSpec(
+        dataset="digits",
+        image={
+            "size": [12, 12],
+            "augment": {"crop": 2, "flip": True, "rotation": 15, "color_jitter": 0.3},
+        },
+    )
+    augmented = prepare(spec, seed=0)
+    batches = augmented.batches("train", 50, shuffle=True, seed=3)
+    full = [x for x, _ in batches.epoch(2)]
+    resumed = [x for x, _ in batches.epoch(2, start_batch=5)]
+    assert all(torch.equal(a, b) for a, b in zip(full[5:], resumed, strict=True))
+    plain = augmented.batches("val", 50)
+    assert torch.equal(next(iter(plain.epoch(0)))[0], augmented.val.x[:50])
+    unaugmented = prepare(DataSpec(dataset="digits", image={"size": [12, 12]}), seed=0)
+    first = next(iter(unaugmented.batches("train", 50, shuffle=True, seed=3).epoch(2)))[0]
+    assert not torch.equal(full[0], first)
+
+
+def test_streaming_matches_memory_and_resumes() -> None:
+    memory = prepare(DataSpec(dataset="digits"), seed=0)
+    stream = prepare(DataSpec(dataset="digits", batching={"mode": "stream", "workers": 2}), seed=0)
+    assert stream.record["batching"] == "stream" and stream.size("train") == memory.size("train")
+    a = list(stream.batches("train", 100, shuffle=True, seed=1).epoch(1, start_batch=8))
+    b = list(memory.batches("train", 100, shuffle=True, seed=1).epoch(1, start_batch=8))
+    assert len(a) == len(b) == 5
+    assert all(
+        torch.allclose(p[0], q[0], atol=1e-6) and torch.equal(p[1], q[1])
+        for p, q in zip(a, b, strict=True)
+    )
+
+
+def test_imported_png_folder_csv_and_text_train(tmp_path) -> None:
+    import athanor as at
+    from athanor.data.importing import import_dataset
+    from tests.data.test_importing import make_shapes, messy_csv
+
+    import_dataset(make_shapes(tmp_path / "shapes", per_class=20), name="shapes")
+    run = at.train(
+        {
+            "data": {"dataset": "shapes", "image": {"channels": 1}, "split": {"val": 4, "test": 8}},
+            "model": {"template": "mlp", "hidden": [16]},
+            "train": {"epochs": 8, "batch_size": 8, "optimizer": {"lr": 0.01}},
+        },
+        progress=False,
+    )
+    assert run.run.summary["data"]["version"].startswith("shapes@")
+    assert run.test_metrics["test_accuracy"] >= 0.75
+    import_dataset(messy_csv(tmp_path / "houses.csv", rows=150), name="houses", target="price")
+    houses = at.train(
+        {
+            "data": {"dataset": "houses", "scale_target": "standard"},
+            "model": {"template": "mlp", "hidden": [16]},
+            "train": {"epochs": 30, "batch_size": 16, "optimizer": {"lr": 0.01}},
+        },
+        progress=False,
+        register_as="houses-mlp",
+    )
+    assert houses.test_metrics["test_r2"] > 0.5
+    predictor = at.models.load("houses-mlp")
+    row = {"city": "Paris", "rooms": 3, "area": 75, "garden": "yes", "built": "2005-01-01"}
+    missing = {"city": "Atlantis", "rooms": None, "garden": ""}  # unseen and missing values
+    values = [p.values[0] for p in predictor.predict([row, missing])]
+    assert 300_000 < values[0] < 700_000 and np.isfinite(values[1])
+    csv = tmp_path / "new.csv"
+    csv.write_text("rooms,city,area,garden,built\n3,Paris,75,yes,2005-01-01\n")
+    assert predictor.predict(csv)[0].values[0] == pytest.approx(values[0], rel=1e-5)
+    (tmp_path / "story.txt").write_text("the cat sat on the mat. " * 200)
+    import_dataset(tmp_path / "story.txt", name="story")
+    text = prepare(DataSpec(dataset="story", text={"level": "word", "length": 8}), seed=0)
+    assert text.schema.input.vocab[2:4] == ["the", "."] or "cat" in text.schema.input.vocab
+    assert text.train.x.dtype == torch.int64 and text.train.x.shape[1] == 8

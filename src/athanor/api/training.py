@@ -11,8 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
-from athanor.data.catalog import catalog_entry
 from athanor.data.prepare import prepare
+from athanor.data.versions import resolve_dataset
 from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
 from athanor.registry.model_card import render_model_card
@@ -86,7 +86,7 @@ def train(
     register_name = register_as or run_spec.register_as
     if register_name:
         check_model_name(register_name)
-    catalog_entry(run_spec.data.dataset)  # an unknown name fails before a run is recorded
+    resolve_dataset(run_spec.data.dataset, settings)  # unknown names fail before a run exists
     store = open_store(settings)
     store.runs.reconcile_orphans()
     record = store.runs.create(

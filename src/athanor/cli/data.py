@@ -1,14 +1,20 @@
-"""``athanor data catalog``."""
+"""``athanor data``: the catalog, imports and what a dataset holds."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from athanor.cli.output import console, print_json, table
+from athanor.cli.output import console, human_bytes, print_json, table
 
-app = typer.Typer(help="Datasets: the built-in catalog.", no_args_is_help=True)
+app = typer.Typer(
+    help="Datasets: the built-in catalog, imports of your own data, versions and previews.",
+    no_args_is_help=True,
+)
+
+_SPARK = " ▁▂▃▄▅▆▇█"
 
 
 @app.command("catalog")
@@ -29,3 +35,301 @@ def show_catalog(
             [(e.name, e.task, e.kind, e.size, e.license, e.source) for e in entries],
         )
     )
+
+
+@app.command("import")
+def import_data(
+    path: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet, image folder, IDX, text.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Name of the dataset.")],
+    kind: Annotated[
+        str, typer.Option(help="auto, table, images, idx, text or series (default: detect).")
+    ] = "auto",
+    target: Annotated[
+        str | None, typer.Option(help="Target column (tables) or column to forecast (series).")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="Tables: classification or regression (default: infer).")
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Leave out bad rows/files and list them.")
+    ] = False,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV and text files.")] = "utf-8",
+    time_column: Annotated[
+        str | None, typer.Option("--time", help="Series: the timestamp column.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Import your data as an immutable version named by its content hash."""
+    from athanor.api import datasets
+    from athanor.errors import UserError
+
+    if task not in (None, "classification", "regression"):
+        raise UserError(f"--task: '{task}' is not classification or regression")
+    result = datasets.import_dataset(
+        path,
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        target=target,
+        task=task,  # type: ignore[arg-type]
+        skip_bad=skip_bad,
+        encoding=encoding,
+        time_column=time_column,
+    )
+    if json_output:
+        print_json(result.to_json())
+        return
+    version = result.version
+    verb = "already imported as" if result.reused else "imported as"
+    console.print(
+        f"{path}: {verb} [bold]{version.ref}[/bold] (version {version.number}; "
+        f"{version.kind}, {version.task}, {version.rows:,} rows, "
+        f"{human_bytes(version.size_bytes)})"
+    )
+    report = result.report or {}
+    skipped = report.get("skipped", [])
+    if skipped:
+        console.print(f"[yellow]skipped {len(skipped)} item(s):[/yellow]")
+        for item in skipped[:20]:
+            console.print(f"  {item['item']}: {item['reason']}")
+        if len(skipped) > 20:
+            console.print(f"  ... and {len(skipped) - 20} more (athanor data show {version.ref})")
+    for note in report.get("notes", []):
+        console.print(f"note: {note}")
+    console.print(f"train on it with: data: {{dataset: {version.name}}}")
+
+
+@app.command("list")
+def list_datasets(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List imported datasets with their newest version."""
+    from athanor.api import datasets
+
+    summaries = datasets.list()
+    if json_output:
+        print_json([s.to_json() for s in summaries])
+        return
+    if not summaries:
+        console.print("no imported datasets yet (athanor data import PATH --name NAME)")
+        return
+    console.print(
+        table(
+            None,
+            ["name", "versions", "latest", "kind", "task", "rows", "size", "source"],
+            [
+                (
+                    s.name,
+                    s.versions,
+                    f"{s.latest.number} ({s.latest.short_hash})",
+                    s.latest.kind,
+                    s.latest.task,
+                    f"{s.latest.rows:,}",
+                    human_bytes(s.latest.size_bytes),
+                    s.latest.source,
+                )
+                for s in summaries
+            ],
+        )
+    )
+
+
+def _series_option(series: str | None) -> dict[str, Any]:
+    return {"series": series} if series else {}
+
+
+@app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(help="A catalog name or an imported NAME[@VERSION].")],
+    series: Annotated[str | None, typer.Option(help="NAB: which series.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Schema, counts, class balance, missing values and the import report."""
+    from athanor.api import datasets
+
+    info = datasets.show(ref, **_series_option(series))
+    if json_output:
+        print_json(info)
+        return
+    title = info.get("ref") or info["name"]
+    console.print(f"[bold]{title}[/bold]: {info['kind']}, {info['task']}")
+    if "catalog" in info:
+        entry = info["catalog"]
+        console.print(f"  {entry['description']} ({entry['license']}; {entry['source']})")
+    if "samples" in info:
+        samples = info["samples"]
+        official = samples["official_test"]
+        console.print(
+            f"  samples: {samples['train']:,}"
+            + (f" + an official test split of {official:,}" if official else "")
+        )
+    for key in ("characters", "distinct_characters", "lines", "steps", "start", "end"):
+        if key in info and info[key] is not None:
+            console.print(f"  {key.replace('_', ' ')}: {info[key]}")
+    if info.get("image"):
+        sizes = ", ".join(f"{k} ({v})" for k, v in info["image"]["sizes"].items())
+        console.print(f"  images: {info['image']['channels']} channel(s); sizes {sizes}")
+    if info.get("columns") and isinstance(info["columns"][0], dict):
+        target = info.get("target")
+        console.print(
+            table(
+                "columns",
+                ["column", "type", "missing", "role"],
+                [
+                    (c["name"], c["type"], c["missing"], "target" if c["name"] == target else "")
+                    for c in info["columns"]
+                ],
+            )
+        )
+    if info.get("class_counts"):
+        total = sum(info["class_counts"].values()) or 1
+        console.print(
+            table(
+                "class balance",
+                ["class", "samples", "share"],
+                [(c, f"{n:,}", f"{n / total:.1%}") for c, n in info["class_counts"].items()],
+            )
+        )
+    if info.get("anomaly_windows"):
+        console.print(f"  labeled anomaly windows: {len(info['anomaly_windows'])}")
+        for start, end in info["anomaly_windows"]:
+            console.print(f"    {start} .. {end}")
+    report = info.get("report") or {}
+    if report.get("skipped"):
+        console.print(f"[yellow]skipped at import: {report['skipped_count']}[/yellow]")
+        for item in report["skipped"][:20]:
+            console.print(f"  {item['item']}: {item['reason']}")
+    for note in report.get("notes", []):
+        console.print(f"note: {note}")
+
+
+@app.command("stats")
+def stats(
+    ref: Annotated[str, typer.Argument(help="A catalog name or an imported NAME[@VERSION].")],
+    series: Annotated[str | None, typer.Option(help="NAB: which series.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per-column (or per-channel) statistics and class balance."""
+    from athanor.api import datasets
+
+    result = datasets.stats(ref, **_series_option(series))
+    if json_output:
+        print_json(result)
+        return
+
+    def number(value: Any) -> str:
+        return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    if result.get("columns"):
+        console.print(
+            table(
+                f"{ref}: columns",
+                ["column", "type", "missing", "mean", "std", "min", "max", "unique", "top"],
+                [
+                    (
+                        c["column"],
+                        c["type"],
+                        c["missing"],
+                        number(c.get("mean")),
+                        number(c.get("std")),
+                        number(c.get("min")),
+                        number(c.get("max")),
+                        c.get("unique", ""),
+                        ", ".join(f"{v} ({n})" for v, n in c.get("top", [])[:3]),
+                    )
+                    for c in result["columns"]
+                ],
+            )
+        )
+    if result.get("channels"):
+        console.print(
+            table(
+                f"{ref}: pixels (0-1 scale, {result['sampled_images']:,} images)",
+                ["channel", "mean", "std"],
+                [(c["channel"], f"{c['mean']:.4f}", f"{c['std']:.4f}") for c in result["channels"]],
+            )
+        )
+    if result.get("top_characters"):
+        console.print(f"{ref}: {result['characters']:,} characters; most frequent:")
+        console.print("  " + ", ".join(f"{c} {n:,}" for c, n in result["top_characters"]))
+    if result.get("class_balance"):
+        console.print(
+            table(
+                "class balance",
+                ["class", "samples", "share"],
+                [
+                    (c, f"{v['count']:,}", f"{v['share']:.1%}")
+                    for c, v in result["class_balance"].items()
+                ],
+            )
+        )
+    if result.get("target"):
+        t = result["target"]
+        console.print(
+            f"target {t['column']}: mean {t['mean']:.4g}, std {t['std']:.4g}, "
+            f"min {t['min']:.4g}, max {t['max']:.4g}"
+        )
+
+
+@app.command("preview")
+def preview(
+    ref: Annotated[str, typer.Argument(help="A catalog name or an imported NAME[@VERSION].")],
+    rows: Annotated[int, typer.Option(help="Samples shown.", min=1, max=50)] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 0,
+    series: Annotated[str | None, typer.Option(help="NAB: which series.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Sample rows, images drawn in the terminal, text, or a series sparkline."""
+    from athanor.api import datasets
+
+    sample = datasets.preview(ref, rows=rows, seed=seed, **_series_option(series))
+    if json_output:
+        if sample["kind"] == "image":
+            sample = {**sample, "images": [image.tolist() for image in sample["images"]]}
+        print_json(sample)
+        return
+    kind = sample["kind"]
+    if kind == "image":
+        from athanor.cli.terminal_images import render_images
+
+        for line in render_images(sample["images"]):
+            console.print(line, markup=False)
+        console.print(
+            "  ".join(f"{str(label)[:14]:<14}" for label in sample["labels"]), markup=False
+        )
+    elif kind == "tabular":
+        columns = list(sample["rows"][0]) if sample["rows"] else []
+        console.print(
+            table(
+                f"{ref}: {len(sample['rows'])} random rows",
+                ["line", *columns],
+                [
+                    (line, *("" if row[c] is None else row[c] for c in columns))
+                    for line, row in zip(sample["lines"], sample["rows"], strict=True)
+                ],
+            )
+        )
+    elif kind == "sequence":
+        console.print(_sparkline(sample["series"]), markup=False)
+        columns = list(sample["rows"][0]) if sample["rows"] else []
+        console.print(
+            table(
+                f"{ref}: first steps",
+                columns,
+                [[row[c] for c in columns] for row in sample["rows"]],
+            )
+        )
+    else:
+        console.print(sample["text"], markup=False, highlight=False)
+
+
+def _sparkline(values: list[float], width: int = 100) -> str:
+    import numpy as np
+
+    series = np.asarray(values, dtype=float)
+    if not len(series):
+        return ""
+    chunks = np.array_split(series, min(width, len(series)))
+    means = np.array([chunk.mean() for chunk in chunks])
+    low, high = float(np.nanmin(means)), float(np.nanmax(means))
+    scaled = (means - low) / (high - low) if high > low else np.zeros_like(means)
+    return "".join(_SPARK[1 + int(v * (len(_SPARK) - 2))] for v in scaled)

@@ -21,7 +21,7 @@ def predict(
     """Predict with a registered model: one row per image or CSV row."""
     from athanor.api import models
     from athanor.errors import PredictionInputError
-    from athanor.serve.inputs import read_csv_rows
+    from athanor.serve.inputs import read_csv_rows, read_table_rows
 
     predictor = models.load(ref)
     labels: list[str] = []
@@ -29,7 +29,13 @@ def predict(
     for path in files:
         if not path.exists():
             raise PredictionInputError(f"{path}: no such file")
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() == ".csv" and predictor.schema.input.columns:
+            typed, row_labels = read_table_rows(path, predictor.schema)
+            inputs.extend(
+                {name: typed.values[name][i] for name in typed.values} for i in range(len(typed))
+            )
+            labels.extend(row_labels)
+        elif path.suffix.lower() == ".csv":
             rows, row_labels = read_csv_rows(path, predictor.schema)
             inputs.extend(rows.reshape(len(rows), *predictor.schema.input.shape))
             labels.extend(row_labels)

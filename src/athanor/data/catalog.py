@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from athanor._choices import choices_text, closest
 from athanor.data.raw import RawDataset
@@ -27,10 +28,19 @@ class DatasetEntry:
     license: str
     source: str
     description: str
-    loader: Callable[[Settings | None], RawDataset]
+    loader: Callable[..., RawDataset]
+    """Called with the settings, plus the ``options`` a spec sets (e.g. ``series``)."""
+    options: tuple[str, ...] = field(default=())
+    """Spec keys of ``data`` this entry takes (passed to the loader when set)."""
 
-    def load(self, settings: Settings | None = None) -> RawDataset:
-        return self.loader(settings)
+    def load(self, settings: Settings | None = None, **options: Any) -> RawDataset:
+        """The raw dataset; options it does not take are ignored.
+
+        Raises:
+            DatasetUnavailable: its files are not available.
+        """
+        chosen = {k: v for k, v in options.items() if k in self.options and v is not None}
+        return self.loader(settings, **chosen)
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -45,7 +55,16 @@ class DatasetEntry:
 
 
 _CATALOG: dict[str, DatasetEntry] = {}
-_SOURCE_MODULES = ("athanor.data.sources.mnist", "athanor.data.sources.sklearn_bundled")
+_SOURCE_MODULES = (
+    "athanor.data.sources.mnist",
+    "athanor.data.sources.sklearn_bundled",
+    "athanor.data.sources.fashion_mnist",
+    "athanor.data.sources.cifar10",
+    "athanor.data.sources.housing",
+    "athanor.data.sources.statsmodels_series",
+    "athanor.data.sources.tinyshakespeare",
+    "athanor.data.sources.nab",
+)
 
 
 def register_dataset(entry: DatasetEntry) -> DatasetEntry:

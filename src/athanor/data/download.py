@@ -31,18 +31,29 @@ _CHUNK = 1 << 20
 class RemoteFile:
     """A dataset file with its official locations and checksum.
 
-    ``sha256`` is of the content after gunzip when ``gzipped`` (mirrors often re-compress
-    files, which changes the archive's bytes but not its content).
+    ``digest`` is a SHA-256 of the content after gunzip when ``gzipped`` (mirrors often
+    re-compress files, which changes the archive's bytes but not its content). Publishers
+    that give an MD5 of the archive itself (Fashion-MNIST, CIFAR-10) are checked against
+    exactly that: ``algorithm="md5"`` with ``whole_file=True``.
     """
 
     name: str
     urls: tuple[str, ...]
-    sha256: str
+    digest: str
     gzipped: bool = False
+    algorithm: str = "sha256"
+    whole_file: bool = False
+    """Whether ``digest`` is of the file's bytes as published (else of its content)."""
+    folder: str = ""
+    """Subfolder of the download cache, for files whose names other datasets share."""
+
+    @property
+    def checksum_name(self) -> str:
+        return "MD5" if self.algorithm == "md5" else "SHA-256"
 
 
-def _digest(path: Path, gzipped: bool) -> str:
-    sha = hashlib.sha256()
+def _digest(path: Path, gzipped: bool, algorithm: str = "sha256") -> str:
+    sha = hashlib.new(algorithm, usedforsecurity=False)
     opener = gzip.open if gzipped else open
     try:
         with opener(path, "rb") as handle:
@@ -62,11 +73,12 @@ def _verified(path: Path, remote: RemoteFile, settings: Settings) -> bool:
         known = json.loads(record.read_text())
     except (OSError, ValueError):
         known = {}
-    if known.get(key) == remote.sha256:
+    if known.get(key) == remote.digest:
         return True
-    if _digest(path, remote.gzipped) != remote.sha256:
+    gzipped = remote.gzipped and not remote.whole_file
+    if _digest(path, gzipped, remote.algorithm) != remote.digest:
         return False
-    known[key] = remote.sha256
+    known[key] = remote.digest
     try:
         record.parent.mkdir(parents=True, exist_ok=True)
         temporary = record.with_name(f"{record.name}.{os.getpid()}")
@@ -106,7 +118,10 @@ def fetch(
     for candidate in _in_mirrors(remote.name, settings.data_mirrors):
         if _verified(candidate, remote, settings):
             return candidate
-        tried.append(f"{candidate}: content does not match its SHA-256 {remote.sha256[:16]}...")
+        tried.append(
+            f"{candidate}: content does not match its {remote.checksum_name} "
+            f"{remote.digest[:16]}..."
+        )
     if not settings.data_mirrors:
         tried.append("ATHANOR_DATA_MIRROR is not set")
     elif not _in_mirrors(remote.name, settings.data_mirrors):
@@ -114,7 +129,7 @@ def fetch(
             f"not in ATHANOR_DATA_MIRROR ({os.pathsep.join(map(str, settings.data_mirrors))})"
         )
 
-    cache_dir = settings.cache_dir / "datasets"
+    cache_dir = settings.cache_dir / "datasets" / remote.folder
     cached = cache_dir / remote.name
     if cached.is_file():
         if _verified(cached, remote, settings):

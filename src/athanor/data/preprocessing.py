@@ -2,10 +2,15 @@
 
 A :class:`Preprocessor` is a list of steps. Each step is fitted on training inputs, transforms
 any batch the same way, and saves its state as plain JSON (never pickle) in model packages.
+
+Steps that take raw inputs (table rows, text) come first and produce tensors; the others
+take tensors. Steps whose ``role`` is ``target`` scale regression and forecast targets: they
+are fitted on the training targets and inverted on the network's outputs at prediction.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,6 +19,8 @@ import torch
 from athanor.errors import DataError
 
 _STEPS: dict[str, type[Step]] = {}
+# Modules that register more steps; imported before a saved preprocessor is rebuilt.
+_STEP_MODULES = ("athanor.data.encoding", "athanor.data.text")
 
 
 def register_step(cls: type[Step]) -> type[Step]:
@@ -25,6 +32,9 @@ class Step:
     """One preprocessing step."""
 
     kind: ClassVar[str]
+    accepts_raw: ClassVar[bool] = False
+    """Whether the step takes raw inputs (tables, strings) rather than tensors."""
+    role: ClassVar[str] = "input"
 
     def fit(self, x: torch.Tensor) -> None:
         """Learn statistics from training inputs."""
@@ -63,6 +73,8 @@ def _reduce_dims(x: torch.Tensor, per: str) -> tuple[int, ...]:
         return (0, *range(2, x.dim()))
     if per == "global":
         return tuple(range(x.dim()))
+    if per == "feature":  # sequences [N, steps, features]: one statistic per feature
+        return tuple(range(x.dim() - 1))
     return (0,)
 
 
@@ -70,6 +82,8 @@ def _shaped(values: list[float], like: torch.Tensor, per: str) -> torch.Tensor:
     tensor = torch.tensor(values, dtype=torch.float32, device=like.device)
     if per == "channel" and like.dim() > 2:
         return tensor.view(1, -1, *([1] * (like.dim() - 2)))
+    if per == "column" and like.dim() > 2:
+        return tensor.view(like.shape[1:])
     return tensor
 
 
@@ -133,31 +147,112 @@ class MinMax(Step):
         return {"per": self.per, "low": self.low, "high": self.high}
 
 
+@register_step
+class TargetStandardize(Step):
+    """Targets to mean 0, std 1 per target with training statistics; inverted at prediction.
+
+    ``mean``/``std`` are per target column (the last axis of ``[N, targets]`` or
+    ``[N, horizon, targets]``).
+    """
+
+    kind = "target_standardize"
+    role = "target"
+
+    def __init__(self, mean: list[float] | None = None, std: list[float] | None = None) -> None:
+        self.mean = mean
+        self.std = std
+
+    def fit(self, x: torch.Tensor) -> None:
+        values = x.to(torch.float64).reshape(-1, x.shape[-1])
+        var, mean = torch.var_mean(values, dim=0, correction=0)
+        std = var.sqrt()
+        self.mean = mean.tolist()
+        self.std = torch.where(std > 1e-12, std, torch.ones_like(std)).tolist()
+
+    def _stats(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.mean is None or self.std is None:
+            raise RuntimeError("TargetStandardize used before fit")
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=like.device)
+        std = torch.tensor(self.std, dtype=torch.float32, device=like.device)
+        return mean, std
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        mean, std = self._stats(x)
+        return (x.to(torch.float32) - mean) / std
+
+    def inverse(self, x: torch.Tensor) -> torch.Tensor:
+        mean, std = self._stats(x)
+        return x * std + mean
+
+    def state(self) -> dict[str, Any]:
+        return {"mean": self.mean, "std": self.std}
+
+
+def _as_tensor(x: Any) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+        return torch.from_numpy(np.ascontiguousarray(x))
+    raise DataError(
+        f"this model takes numeric arrays; got {type(x).__name__}"
+        + (f" of {x.dtype}" if isinstance(x, np.ndarray) else "")
+    )
+
+
 class Preprocessor:
-    """An ordered list of steps, fitted together on training inputs."""
+    """An ordered list of steps, fitted together on training inputs (and targets)."""
 
     def __init__(self, steps: list[Step]) -> None:
         self.steps = steps
 
-    def fit(self, x: torch.Tensor) -> Preprocessor:
-        """Fit each step on the output of the ones before it."""
-        for step in self.steps:
+    @property
+    def input_steps(self) -> list[Step]:
+        return [step for step in self.steps if step.role == "input"]
+
+    @property
+    def target_steps(self) -> list[Step]:
+        return [step for step in self.steps if step.role == "target"]
+
+    def fit(self, x: Any, y: torch.Tensor | None = None) -> Preprocessor:
+        """Fit each input step on the output of the ones before it (target steps on ``y``)."""
+        for step in self.input_steps:
+            if not step.accepts_raw:
+                x = _as_tensor(x)
             step.fit(x)
             x = step.transform(x)
+        if y is not None:
+            for step in self.target_steps:
+                step.fit(y)
+                y = step.transform(y)
         return self
 
-    def transform(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
-        if isinstance(x, np.ndarray):
-            x = torch.from_numpy(np.ascontiguousarray(x))
-        for step in self.steps:
+    def transform(self, x: Any) -> torch.Tensor:
+        """Raw inputs (arrays, tensors, tables, texts) -> the network's input tensor."""
+        for step in self.input_steps:
+            if not step.accepts_raw:
+                x = _as_tensor(x)
             x = step.transform(x)
-        return x
+        return _as_tensor(x)
+
+    def transform_target(self, y: torch.Tensor) -> torch.Tensor:
+        """Training targets as the network learns them (scaled when a target step says so)."""
+        for step in self.target_steps:
+            y = step.transform(y)
+        return y
+
+    def inverse_target(self, y: torch.Tensor) -> torch.Tensor:
+        """Network outputs back in the targets' own units."""
+        for step in reversed(self.target_steps):
+            y = step.inverse(y)  # type: ignore[attr-defined]
+        return y
 
     def to_json(self) -> list[dict[str, Any]]:
         return [{"type": step.kind, **step.state()} for step in self.steps]
 
     @classmethod
     def from_json(cls, data: list[dict[str, Any]]) -> Preprocessor:
+        for module in _STEP_MODULES:
+            importlib.import_module(module)
         steps = []
         for item in data:
             state = dict(item)

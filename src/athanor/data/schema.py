@@ -22,6 +22,13 @@ language_model int64 ``[steps]`` (next token) ``[steps, vocab]`` logits     cros
 reconstruction same as ``x``                same shape as ``x``             mse
 generation     none (images only)           generator: ``x``'s shape        GAN losses
 ============== ============================ =============================== ==================
+
+A generation batch carries a ``float32 [batch, 0]`` target, so that ``y.shape[0]`` still
+counts the samples; a reconstruction batch's ``y`` is the very tensor ``x``.
+
+Tables imported from CSV/Parquet keep their raw columns in ``input.columns`` (name and type);
+predictors take rows with those columns (categorical values, missing cells) and the saved
+preprocessing turns them into the ``[features]`` the network sees.
 """
 
 from __future__ import annotations
@@ -34,6 +41,14 @@ Task = Literal[
     "classification", "regression", "forecasting", "language_model", "reconstruction", "generation"
 ]
 InputKind = Literal["image", "tabular", "sequence", "tokens"]
+ColumnType = Literal["numeric", "categorical", "boolean", "datetime", "text"]
+
+
+class ColumnSchema(BaseModel):
+    """One raw column of a table, as imported (before encoding)."""
+
+    name: str
+    type: ColumnType
 
 
 class InputSchema(BaseModel):
@@ -56,6 +71,11 @@ class InputSchema(BaseModel):
     vocab: list[str] | None = Field(
         default=None, description="Tokens by index, for kind 'tokens' (characters or words)."
     )
+    columns: list[ColumnSchema] | None = Field(
+        default=None,
+        description="Raw columns a predictor takes (tables with categorical, boolean, datetime "
+        "or missing values); ``features`` then names the encoded columns.",
+    )
 
     @property
     def vocab_size(self) -> int:
@@ -73,6 +93,9 @@ class Schema(BaseModel):
     classes: list[str] | None = Field(default=None, description="Class names, by index.")
     targets: int = Field(default=1, ge=1, description="Values per step (regression/forecast).")
     horizon: int | None = Field(default=None, ge=1, description="Forecast steps ahead.")
+    target_names: list[str] | None = Field(
+        default=None, description="Names of the regression or forecast targets, in order."
+    )
 
     @property
     def output_shape(self) -> tuple[int, ...]:

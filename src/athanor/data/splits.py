@@ -1,4 +1,4 @@
-"""Seeded train / validation / test splits: random or stratified, by fraction or count."""
+"""Seeded train / validation / test splits: random, stratified, group or time-ordered."""
 
 from __future__ import annotations
 
@@ -64,6 +64,53 @@ def split_indices(
         )
         taken += alloc
     parts["train"] = np.sort(np.concatenate([m[t:] for m, t in zip(members, taken, strict=True)]))
+    return parts
+
+
+def group_split_indices(
+    groups: np.ndarray, sizes: dict[str, int], *, seed: int
+) -> dict[str, np.ndarray]:
+    """Like :func:`split_indices`, but every group's samples land in one part.
+
+    Groups are shuffled (seeded) and dealt to the named parts until each holds at least its
+    size in samples, so the sizes are approximate; ``train`` gets the remaining groups.
+
+    Raises:
+        DataError: too few groups to give every part one and leave some for training.
+    """
+    keys, inverse = np.unique(groups.astype(str), return_inverse=True)
+    if len(keys) < len(sizes) + 1:
+        raise DataError(
+            f"data.split.group: {len(keys)} group(s) cannot fill {len(sizes)} split(s) plus "
+            "training; a group split needs more groups"
+        )
+    order = np.random.default_rng(seed).permutation(len(keys))
+    counts = np.bincount(inverse, minlength=len(keys))
+    owner = np.full(len(keys), "train", dtype=object)
+    position = 0
+    for name, count in sizes.items():
+        taken = 0
+        while taken < count and position < len(order) - 1:
+            owner[order[position]] = name
+            taken += int(counts[order[position]])
+            position += 1
+    per_sample = owner[inverse]
+    return {name: np.flatnonzero(per_sample == name) for name in [*sizes, "train"]}
+
+
+def ordered_split_indices(keys: np.ndarray, sizes: dict[str, int]) -> dict[str, np.ndarray]:
+    """Time-ordered parts: ``train`` first, then ``val``, then ``test`` (the latest samples).
+
+    ``keys`` orders the samples (timestamps or any sortable values; ties keep input order).
+    """
+    order = np.argsort(keys, kind="stable")
+    parts: dict[str, np.ndarray] = {}
+    end = len(order)
+    for name in ("test", "val"):
+        if name in sizes:
+            parts[name] = np.sort(order[end - sizes[name] : end])
+            end -= sizes[name]
+    parts["train"] = np.sort(order[:end])
     return parts
 
 

@@ -118,3 +118,38 @@ def _numeric(cells: list[str]) -> bool:
     except ValueError:
         return False
     return True
+
+
+def read_table_rows(path: Path, schema: Schema) -> tuple[Any, list[str]]:
+    """Rows of a CSV file for a model with typed columns (``schema.input.columns``).
+
+    Columns are matched by header name (extra columns, like the target, are ignored);
+    empty cells are missing values that the saved imputation fills.
+
+    Raises:
+        PredictionInputError: unreadable file or missing columns, naming them.
+    """
+    from athanor.data.tables import read_delimited, rows_to_table
+    from athanor.errors import DataError
+
+    columns = schema.input.columns or []
+    try:
+        table, problems = read_delimited(path)
+    except DataError as exc:
+        raise PredictionInputError(str(exc)) from None
+    if problems.ragged:
+        line, count = problems.ragged[0]
+        raise PredictionInputError(f"{path}:{line}: {count} fields, the header has more or fewer")
+    missing = [c.name for c in columns if c.name not in table.values]
+    if missing:
+        raise PredictionInputError(
+            f"{path}:1: the header lacks the model's column(s) {', '.join(missing)}"
+        )
+    rows = [{c.name: _cell(table.values[c.name][i]) for c in columns} for i in range(len(table))]
+    return rows_to_table(rows, columns, str(path)), [f"{path.name}:{n}" for n in table.lines]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value)
+    return value

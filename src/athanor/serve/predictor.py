@@ -15,7 +15,7 @@ from athanor.data.schema import Schema
 from athanor.errors import PredictionInputError
 from athanor.nets.builder import Network, build_network
 from athanor.registry.package import ModelPackage, load_package
-from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, read_csv_rows
+from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, read_csv_rows, read_table_rows
 from athanor.spec.run import RunSpec
 
 
@@ -95,6 +95,13 @@ class Predictor:
         Raises:
             PredictionInputError: inputs that do not match the model's input schema.
         """
+        if self.schema.input.columns:
+            return self._table_to_raw(inputs)
+        if self.schema.input.kind == "tokens" and (
+            isinstance(inputs, str)
+            or (isinstance(inputs, Sequence) and inputs and isinstance(inputs[0], str))
+        ):
+            return [inputs] if isinstance(inputs, str) else list(inputs)  # type: ignore[return-value]
         shape = tuple(self.schema.input.shape)
         if isinstance(inputs, torch.Tensor):
             inputs = inputs.detach().cpu().numpy()
@@ -108,6 +115,35 @@ class Predictor:
         if not samples:
             raise PredictionInputError("no inputs to predict")
         return np.stack(samples)
+
+    def _table_to_raw(self, inputs: Any) -> Any:
+        """Rows of a table model (typed columns, categories, missing cells) as a TableData."""
+        from athanor.data.tables import TableData, rows_to_table
+
+        columns = self.schema.input.columns or []
+        if isinstance(inputs, TableData):
+            return inputs
+        if isinstance(inputs, str | Path | dict):
+            inputs = [inputs]
+        if isinstance(inputs, np.ndarray) and inputs.ndim == 1:
+            inputs = [inputs]
+        rows: list[Any] = []
+        for item in inputs:
+            if isinstance(item, str | Path):
+                path = Path(item)
+                if path.suffix.lower() not in (".csv", ".tsv"):
+                    raise PredictionInputError(
+                        f"{path}: unsupported input file; this model takes CSV files of rows"
+                    )
+                table, _labels = read_table_rows(path, self.schema)
+                rows.extend(
+                    {c.name: table.values[c.name][i] for c in columns} for i in range(len(table))
+                )
+            else:
+                rows.append(item)
+        if not rows:
+            raise PredictionInputError("no inputs to predict")
+        return rows_to_table(rows, columns, "input")
 
     def _item_to_raw(self, item: Any, index: int, shape: tuple[int, ...]) -> list[np.ndarray]:
         kind = self.schema.input.kind
@@ -157,6 +193,8 @@ class Predictor:
         outputs = self.network(x)
         if self.schema.task == "classification":
             outputs = torch.softmax(outputs.float(), dim=1)
+        elif self.preprocessor.target_steps:
+            outputs = self.preprocessor.inverse_target(outputs.float())
         return outputs.float().cpu().numpy()
 
     def predict(self, inputs: Any) -> list[Prediction]:

@@ -41,16 +41,120 @@ class SplitSpec(StrictModel):
     test: Size = Field(
         default=0.2, description="Test share for datasets without an official test split."
     )
-    method: Literal["auto", "random", "stratified"] = Field(
-        default="auto", description="auto: stratified for classification, else random."
+    method: Literal["auto", "random", "stratified", "group", "time"] = Field(
+        default="auto",
+        description="auto: time-ordered for series and text, stratified for classification, "
+        "else random; group: whole groups of the 'group' column; time: ordered by 'time'.",
     )
     seed: int | None = Field(default=None, description="Split seed; default the run's seed.")
+    group: str | None = Field(
+        default=None, description="Table column whose groups never straddle splits (group)."
+    )
+    time: str | None = Field(
+        default=None, description="Table column that orders rows for a time-ordered split."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SplitSpec:
         _check_size(self.val, "val")
         _check_size(self.test, "test")
+        if self.method == "group" and not self.group:
+            raise PydanticCustomError(
+                "missing_group", "method 'group' needs split.group: the column of group ids", {}
+            )
         return self
+
+
+class AugmentSpec(StrictModel):
+    """Random image augmentation of training batches (never of val/test or predictions).
+
+    Each batch's augmentation is drawn from the run's seed, the epoch and the batch index,
+    so a resumed run sees exactly the same images.
+    """
+
+    crop: int = Field(
+        default=0, ge=0, le=64, description="Pad by this many pixels and crop back randomly."
+    )
+    flip: bool = Field(default=False, description="Mirror left-right with probability 0.5.")
+    rotation: float = Field(
+        default=0.0, ge=0.0, le=180.0, description="Rotate by up to this many degrees."
+    )
+    color_jitter: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Scale brightness and contrast by a factor in [1 - j, 1 + j].",
+    )
+
+
+class ImageSpec(StrictModel):
+    """How images are sized and augmented."""
+
+    size: list[int] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="[height, width] every image is resized to; default the most common "
+        "size among the training images.",
+    )
+    channels: Literal[1, 3] | None = Field(
+        default=None, description="1 (grey) or 3 (RGB); default 3 if any image is in colour."
+    )
+    augment: AugmentSpec | None = Field(default=None, description="Training augmentation.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ImageSpec:
+        if self.size is not None and min(self.size) < 1:
+            raise PydanticCustomError("bad_size", "image.size must be positive [height, width]", {})
+        return self
+
+
+class TableSpec(StrictModel):
+    """How table columns are encoded (fitted on the training split)."""
+
+    impute: Literal["median", "mean", "zero"] = Field(
+        default="median", description="Fill for missing numbers."
+    )
+    categorical: Literal["onehot", "index"] = Field(
+        default="onehot", description="One-hot columns or one category-index column."
+    )
+    max_categories: int = Field(
+        default=50, ge=1, le=10_000, description="One-hot keeps this many most frequent values."
+    )
+
+
+class TextSpec(StrictModel):
+    """How text becomes token sequences (vocabulary fitted on the training split)."""
+
+    level: Literal["char", "word"] = Field(default="char", description="Token unit.")
+    length: int = Field(default=64, ge=1, le=16_384, description="Tokens per sample.")
+    stride: int | None = Field(
+        default=None, ge=1, description="Tokens between sample starts; default the length."
+    )
+    lowercase: bool = Field(default=False, description="Lower-case text first.")
+    min_count: int = Field(default=1, ge=1, description="Rarer tokens become <unk>.")
+    max_vocab: int | None = Field(default=None, ge=3, description="Largest vocabulary.")
+
+
+class WindowSpec(StrictModel):
+    """Sliding windows over a time series."""
+
+    length: int = Field(default=32, ge=1, le=100_000, description="Input steps per window.")
+    horizon: int = Field(default=1, ge=1, le=10_000, description="Steps to forecast.")
+    stride: int = Field(default=1, ge=1, description="Steps between window starts.")
+
+
+class BatchingSpec(StrictModel):
+    """In-memory tensors or streaming through DataLoader workers."""
+
+    mode: Literal["auto", "memory", "stream"] = Field(
+        default="auto",
+        description="auto: memory when the prepared data fits in memory_limit_mb, else stream.",
+    )
+    workers: int = Field(default=2, ge=0, le=64, description="DataLoader workers (stream).")
+    memory_limit_mb: int = Field(
+        default=4096, ge=1, description="Largest prepared size held as tensors (auto)."
+    )
 
 
 class SubsetSpec(StrictModel):
@@ -75,4 +179,20 @@ class DataSpec(StrictModel):
         default="standard", description="Input scaling, fitted on the training split only."
     )
     subset: SubsetSpec | None = None
+    task: Literal["classification", "regression", "reconstruction", "generation"] | None = Field(
+        default=None,
+        description="Use the dataset for another task: generation or reconstruction of "
+        "images, reconstruction of series, classification or regression of a table target.",
+    )
+    series: str | None = Field(default=None, description="Which series of a multi-series set.")
+    image: ImageSpec = Field(default_factory=ImageSpec)
+    table: TableSpec = Field(default_factory=TableSpec)
+    text: TextSpec = Field(default_factory=TextSpec)
+    window: WindowSpec = Field(default_factory=WindowSpec)
+    scale_target: Literal["auto", "standard", "none"] = Field(
+        default="auto",
+        description="Standardize regression/forecast targets with training statistics "
+        "(auto: forecasts only); predictions are mapped back.",
+    )
+    batching: BatchingSpec = Field(default_factory=BatchingSpec)
     shorthand = "dataset"

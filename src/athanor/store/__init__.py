@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from athanor.settings import Settings, current_settings
 from athanor.store.artifacts import ArtifactStore
 from athanor.store.database import dispose_engines, engine_for
+from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
 from athanor.store.model_versions import (
     ModelRepository,
     ModelVersionRecord,
@@ -23,6 +24,7 @@ class Store:
     runs: RunRepository
     models: ModelRepository
     artifacts: ArtifactStore
+    datasets: DatasetRepository
 
 
 def open_store(settings: Settings | None = None) -> Store:
@@ -35,11 +37,15 @@ def open_store(settings: Settings | None = None) -> Store:
         runs=RunRepository(engine),
         models=ModelRepository(engine),
         artifacts=ArtifactStore(settings.artifacts_dir),
+        datasets=DatasetRepository(engine),
     )
 
 
 __all__ = [
     "ArtifactStore",
+    "DatasetRepository",
+    "DatasetSummary",
+    "DatasetVersionRecord",
     "MetricPoint",
     "ModelRepository",
     "ModelVersionRecord",

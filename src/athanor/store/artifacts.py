@@ -26,6 +26,10 @@ class ArtifactStore:
     def model_dir(self, name: str, version: int) -> Path:
         return self.root / "models" / name / f"v{version}"
 
+    def dataset_dir(self, content_hash: str) -> Path:
+        """The folder of an imported dataset version, by its content hash."""
+        return self.root / "datasets" / content_hash
+
     def resolve(self, relative: str) -> Path:
         """An absolute path for a stored relative path, refusing any escape from ``root``."""
         path = (self.root / relative).resolve()

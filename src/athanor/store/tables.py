@@ -88,3 +88,36 @@ class ModelVersionRow(Base):
     created_at: Mapped[datetime]
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
+
+
+class DatasetRow(Base):
+    """An imported dataset's name; its immutable versions are :class:`DatasetVersionRow`."""
+
+    __tablename__ = "datasets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class DatasetVersionRow(Base):
+    """One imported version: its content hash, where its files lie, and what it holds."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("name", "number", name="uq_dataset_versions_name_number"),
+        UniqueConstraint("name", "content_hash", name="uq_dataset_versions_name_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(ForeignKey("datasets.name", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    task: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, default="")
+    rows: Mapped[int]
+    size_bytes: Mapped[int]
+    created_at: Mapped[datetime]
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,292 @@
+"""Images of any size: a compact collection, folder import, and resizing to one size.
+
+An :class:`ImageCollection` keeps each image as ``uint8 [C, H, W]`` bytes in one flat
+buffer with offsets and shapes. Saved to disk (``pixels.bin`` + ``offsets.npy`` +
+``shapes.npy``), it is memory-mapped, so any image is read without loading the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from athanor.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+PIXELS, OFFSETS, SHAPES = "pixels.bin", "offsets.npy", "shapes.npy"
+
+
+class ImageCollection:
+    """Images of possibly different sizes and channel counts, indexable like an array.
+
+    Args:
+        pixels: the flat ``uint8`` buffer of every image (C-order ``[C, H, W]`` each).
+        offsets: ``int64 [M + 1]`` start of each image in ``pixels`` (and the end).
+        shapes: ``int64 [M, 3]`` the ``[C, H, W]`` of each image.
+        index: which of the M images this collection holds, in order (default all).
+    """
+
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        offsets: np.ndarray,
+        shapes: np.ndarray,
+        index: np.ndarray | None = None,
+    ) -> None:
+        self.pixels = pixels
+        self.offsets = offsets
+        self.shapes = shapes
+        self.index = np.arange(len(shapes)) if index is None else np.asarray(index)
+
+    @classmethod
+    def from_arrays(cls, images: list[np.ndarray]) -> ImageCollection:
+        shapes = np.array([image.shape for image in images], dtype=np.int64).reshape(-1, 3)
+        sizes = shapes.prod(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        pixels = (
+            np.concatenate([image.ravel() for image in images])
+            if images
+            else np.zeros(0, dtype=np.uint8)
+        )
+        return cls(pixels.astype(np.uint8, copy=False), offsets, shapes)
+
+    @classmethod
+    def load(cls, folder: Path) -> ImageCollection:
+        """The collection saved in ``folder``, memory-mapped."""
+        offsets = np.load(folder / OFFSETS, allow_pickle=False)
+        shapes = np.load(folder / SHAPES, allow_pickle=False)
+        size = int(offsets[-1]) if len(offsets) else 0
+        pixels = (
+            np.memmap(folder / PIXELS, dtype=np.uint8, mode="r", shape=(size,))
+            if size
+            else np.zeros(0, dtype=np.uint8)
+        )
+        return cls(pixels, offsets, shapes)
+
+    def save(self, folder: Path) -> None:
+        """Write the images of this collection (compacted) into ``folder``."""
+        compact = ImageCollection.from_arrays(list(self))
+        compact.pixels.tofile(folder / PIXELS)
+        np.save(folder / OFFSETS, compact.offsets, allow_pickle=False)
+        np.save(folder / SHAPES, compact.shapes, allow_pickle=False)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, index: Any) -> ImageCollection:
+        return ImageCollection(self.pixels, self.offsets, self.shapes, self.index[index])
+
+    def image(self, position: int) -> np.ndarray:
+        """Image ``position`` of this collection as ``uint8 [C, H, W]``."""
+        i = int(self.index[position])
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        return np.asarray(self.pixels[start:end]).reshape(tuple(self.shapes[i]))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self.image(p) for p in range(len(self)))
+
+    @property
+    def own_shapes(self) -> np.ndarray:
+        return self.shapes[self.index]
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every image has the same shape."""
+        shapes = self.own_shapes
+        return bool(len(shapes) == 0 or (shapes == shapes[0]).all())
+
+    def dense(self) -> np.ndarray:
+        """All images as one ``uint8 [N, C, H, W]`` array (they must share one shape)."""
+        if not len(self):
+            return np.zeros((0, 1, 1, 1), dtype=np.uint8)
+        return np.stack(list(self))
+
+    def common_size(self) -> tuple[int, int]:
+        """The most frequent ``(height, width)`` (the largest among equally frequent ones)."""
+        counts = Counter(map(tuple, self.own_shapes[:, 1:].tolist()))
+        return max(counts, key=lambda hw: (counts[hw], hw[0] * hw[1]))  # type: ignore[return-value]
+
+    @property
+    def channels(self) -> int:
+        """3 when any image is in colour, else 1."""
+        return 3 if len(self) and int(self.own_shapes[:, 0].max()) >= 3 else 1
+
+    def resized(self, size: tuple[int, int], channels: int) -> np.ndarray:
+        """Every image at ``size`` (height, width) with ``channels`` as ``uint8 [N, C, H, W]``."""
+        out = np.empty((len(self), channels, *size), dtype=np.uint8)
+        for position in range(len(self)):
+            out[position] = fit_image(self.image(position), size, channels)
+        return out
+
+
+def fit_image(image: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
+    """One ``uint8 [C, H, W]`` image at ``size`` and ``channels`` (grey <-> RGB, resized).
+
+    Shrinking averages areas (thin strokes survive); enlarging is bilinear.
+    """
+    from PIL import Image
+
+    height, width = size
+    if image.shape[0] == channels and image.shape[1:] == (height, width):
+        return image
+    mode_image = Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0))
+    mode_image = mode_image.convert("L" if channels == 1 else "RGB")
+    if mode_image.size != (width, height):
+        shrinking = mode_image.size[0] > width or mode_image.size[1] > height
+        resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+        mode_image = mode_image.resize((width, height), resample)
+    array = np.asarray(mode_image, dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def decode_image_file(path: Path) -> np.ndarray:
+    """An image file as ``uint8 [C, H, W]`` (C = 1 for grey images, else 3).
+
+    Raises:
+        DataError: naming the file, when it is not a complete, readable image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            grey = image.mode in ("1", "L", "LA", "I", "I;16", "F") or (
+                image.mode == "P" and _palette_is_grey(image)
+            )
+            converted = image.convert("L" if grey else "RGB")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise DataError(f"{path}: not a readable image ({reason})") from None
+    array = np.asarray(converted, dtype=np.uint8)
+    return array[None] if grey else array.transpose(2, 0, 1).copy()
+
+
+def _palette_is_grey(image: Any) -> bool:
+    palette = image.getpalette() or []
+    triples = [palette[i : i + 3] for i in range(0, len(palette), 3)]
+    return all(r == g == b for r, g, b in triples)
+
+
+@dataclass
+class ImageFolder:
+    """Images read from class folders, with their labels and what was skipped."""
+
+    images: ImageCollection
+    labels: np.ndarray
+    classes: list[str]
+    files: list[str]
+    is_test: np.ndarray
+    """True for images of a ``test/`` folder (an official test split)."""
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def read_image_folder(root: Path, *, skip_bad: bool = False) -> ImageFolder:
+    """Read ``root/<class>/<image>`` (or ``root/train/<class>/...`` + ``root/test/...``).
+
+    Hidden files (``.DS_Store``...) are ignored. Anything else that is not a readable
+    PNG/JPEG/BMP/WebP image, and any class folder without images, is an error naming the
+    file or folder; with ``skip_bad`` those are left out and listed instead.
+
+    Raises:
+        DataError: the problem with the folder or the first bad file.
+    """
+    parts = _split_folders(root)
+    class_names = sorted({c.name for folder in parts.values() for c in _class_dirs(folder)})
+    if not class_names:
+        raise DataError(
+            f"{root}: no class folders; put the images of each class in a subfolder named "
+            "after the class (e.g. cats/001.png, dogs/002.jpg)"
+        )
+    skipped: list[dict[str, str]] = []
+    stray = [p for folder in parts.values() for p in sorted(folder.iterdir()) if _visible_file(p)]
+    for path in stray:
+        problem = f"{path}: a file outside the class folders"
+        if not skip_bad:
+            raise DataError(problem + "; move it into a class folder or remove it")
+        skipped.append({"item": str(path), "reason": "outside the class folders"})
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    files: list[str] = []
+    is_test: list[bool] = []
+    used: list[str] = []
+    for name in class_names:
+        found = 0
+        for split, folder in parts.items():
+            class_dir = folder / name
+            if not class_dir.is_dir():
+                continue
+            for path in sorted(class_dir.rglob("*")):
+                if not _visible_file(path) or any(
+                    part.startswith(".") for part in path.relative_to(class_dir).parts
+                ):
+                    continue
+                if path.suffix.lower() not in IMAGE_SUFFIXES:
+                    if not skip_bad:
+                        raise DataError(
+                            f"{path}: not an image file (expected "
+                            f"{'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)}); remove it or "
+                            "import with --skip-bad"
+                        )
+                    skipped.append({"item": str(path), "reason": "not an image file"})
+                    continue
+                try:
+                    array = decode_image_file(path)
+                except DataError as exc:
+                    if not skip_bad:
+                        raise DataError(f"{exc}; remove it or import with --skip-bad") from None
+                    skipped.append({"item": str(path), "reason": str(exc).split(": ", 1)[-1]})
+                    continue
+                images.append(array)
+                labels.append(len(used))
+                files.append(path.relative_to(root).as_posix())
+                is_test.append(split == "test")
+                found += 1
+        if found == 0:
+            if not skip_bad:
+                raise DataError(
+                    f"{root / name}: class folder '{name}' has no images; add some, remove "
+                    "it, or import with --skip-bad"
+                )
+            skipped.append({"item": str(root / name), "reason": "class folder without images"})
+            continue
+        used.append(name)
+    if not images:
+        raise DataError(f"{root}: no readable images")
+    return ImageFolder(
+        images=ImageCollection.from_arrays(images),
+        labels=np.array(labels, dtype=np.int64),
+        classes=used,
+        files=files,
+        is_test=np.array(is_test, dtype=bool),
+        skipped=skipped,
+    )
+
+
+def _visible_file(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith(".")
+
+
+def _class_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _split_folders(root: Path) -> dict[str, Path]:
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    names = {p.name for p in _class_dirs(root)}
+    if names and names <= {"train", "test"} and "train" in names:
+        return {name: root / name for name in sorted(names)}
+    return {"train": root}
+
+
+def save_labels(folder: Path, labels: np.ndarray, is_test: np.ndarray, meta: dict) -> None:
+    """Write the labels and split markers of an image version beside its pixels."""
+    np.save(folder / "labels.npy", labels.astype(np.int64), allow_pickle=False)
+    np.save(folder / "is_test.npy", is_test.astype(bool), allow_pickle=False)
+    (folder / "images.json").write_text(json.dumps(meta, indent=1))

@@ -1,0 +1,495 @@
+"""Importing the user's own data as immutable, content-addressed dataset versions.
+
+``import_dataset(path, name=...)`` reads a CSV/TSV/Parquet table, a folder of class
+subfolders of images, IDX files, plain text, or a time-series CSV; checks it; and stores it
+under ``artifacts/datasets/<content hash>/`` with a ``dataset.json`` describing it. The hash
+covers the source files' bytes and the import options, so importing the same content again
+returns the existing version. Everything is written into a staging folder first: a failed
+import leaves nothing in the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from athanor.data.catalog import catalog
+from athanor.data.idx import parse_idx
+from athanor.data.images import IMAGE_SUFFIXES, read_image_folder, save_labels
+from athanor.data.schema import Task
+from athanor.data.series import read_series_csv
+from athanor.data.tables import (
+    TableData,
+    decode_text,
+    missing_mask,
+    read_delimited,
+    table_from_frame,
+    table_to_frame,
+)
+from athanor.errors import DataError, UserError
+from athanor.settings import Settings
+from athanor.store import DatasetVersionRecord, open_store
+
+ImportKind = Literal["auto", "table", "images", "idx", "text", "series"]
+IMPORT_KINDS = ("table", "images", "idx", "text", "series")
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+TEXT_SUFFIXES = (".txt", ".text", ".md")
+FORMAT = 1
+DATASET_JSON = "dataset.json"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_IDX_NAME = re.compile(r"idx\d-ubyte|\.idx\d?$", re.IGNORECASE)
+
+
+@dataclass
+class ImportResult:
+    """The version an import produced or found again."""
+
+    version: DatasetVersionRecord
+    reused: bool
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.version.to_json(), "reused": self.reused}
+
+
+def check_dataset_name(name: str) -> str:
+    """Raises UserError unless ``name`` can name an imported dataset."""
+    if not NAME_PATTERN.match(name):
+        raise UserError(
+            f"dataset name '{name}' is invalid: use 1-100 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    if name in catalog():
+        raise UserError(f"'{name}' is a catalog dataset; choose another name for your data")
+    return name
+
+
+def detect_kind(path: Path) -> str:
+    """The import kind a path looks like (see :func:`import_dataset`).
+
+    Raises:
+        DataError: the path does not exist or is of no supported kind.
+    """
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in TABLE_SUFFIXES:
+            return (
+                "series"
+                if suffix in (".csv", ".tsv", ".tab") and _looks_like_series(path)
+                else "table"
+            )
+        if suffix in TEXT_SUFFIXES:
+            return "text"
+        if _IDX_NAME.search(path.name.removesuffix(".gz")):
+            return "idx"
+        raise DataError(
+            f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet tables, .txt "
+            "text, IDX files, or a folder of class subfolders of images"
+        )
+    files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    if any(_IDX_NAME.search(p.name.removesuffix(".gz")) for p in files):
+        return "idx"
+    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
+        return "images"
+    if files and all(p.suffix.lower() in TEXT_SUFFIXES for p in files):
+        return "text"
+    raise DataError(
+        f"{path}: cannot tell what this folder holds; give --kind ({', '.join(IMPORT_KINDS)})"
+    )
+
+
+def _looks_like_series(path: Path) -> bool:
+    # A first column of timestamps and only numbers after it: a time series.
+    try:
+        head = path.read_bytes()[:65536].decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    if len(head) < 3:
+        return False
+    import csv
+
+    rows = list(csv.reader(head[:50]))
+    body = [r for r in rows[1:] if r]
+    if not body or len(rows[0]) < 2:
+        return False
+    from athanor.data.tables import infer_column
+
+    first, _ = infer_column("t", [r[0] for r in body])
+    if first.type != "datetime":
+        return False
+    for position in range(1, len(rows[0])):
+        column, _ = infer_column("v", [r[position] if position < len(r) else "" for r in body])
+        if column.type not in ("numeric", "boolean"):
+            return False
+    return True
+
+
+def _source_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def content_hash(path: Path, options: dict[str, Any]) -> str:
+    """SHA-256 of the source files (relative names and bytes) and the import options."""
+    digest = hashlib.sha256()
+    digest.update(f"athanor-dataset-{FORMAT}\n".encode())
+    digest.update(json.dumps(options, sort_keys=True).encode() + b"\n")
+    root = path if path.is_dir() else path.parent
+    for file in _source_files(path):
+        name = file.relative_to(root).as_posix() if path.is_dir() else ""
+        digest.update(f"{name}\n{file.stat().st_size}\n".encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_dataset(
+    path: str | Path,
+    *,
+    name: str,
+    kind: ImportKind = "auto",
+    target: str | None = None,
+    task: Task | None = None,
+    skip_bad: bool = False,
+    encoding: str = "utf-8",
+    time_column: str | None = None,
+    settings: Settings | None = None,
+) -> ImportResult:
+    """Import ``path`` as a version of dataset ``name``.
+
+    Args:
+        path: a CSV/TSV/Parquet file, a folder of class subfolders of images (optionally
+            under ``train/`` and ``test/``), IDX files (a file or a folder of them), a
+            ``.txt`` file or folder of them, or a time-series CSV.
+        name: the dataset's name (not a catalog name).
+        kind: what ``path`` holds (default: detected).
+        target: tables: the default target column (a run may choose another);
+            series: the column to forecast (default all).
+        task: tables: ``classification`` or ``regression`` (default: from the target).
+        skip_bad: leave out bad rows, files and empty class folders, listing them in the
+            version's report, instead of failing (default False).
+        encoding: text encoding of CSV and text files (default UTF-8).
+        time_column: series: the timestamp column (default: the first datetime column).
+        settings: the store (default: from the environment).
+
+    Returns:
+        The version, and whether it already existed.
+
+    Raises:
+        DataError: a problem with the data, naming the file, line or column.
+        UserError: an invalid name or option.
+    """
+    source = Path(path).expanduser()
+    check_dataset_name(name)
+    chosen = detect_kind(source) if kind == "auto" else kind
+    if chosen not in IMPORT_KINDS:
+        raise UserError(f"--kind: '{kind}' is not one of auto, {', '.join(IMPORT_KINDS)}")
+    if not source.exists():
+        raise DataError(f"{source}: no such file or folder")
+    options = {
+        "kind": chosen,
+        "target": target,
+        "task": task,
+        "skip_bad": skip_bad,
+        "encoding": encoding,
+        "time_column": time_column,
+    }
+    store = open_store(settings)
+    digest = content_hash(source, options)
+    existing = store.datasets.find(name, digest)
+    if existing is not None:
+        return ImportResult(existing, reused=True, report=existing.info.get("report", {}))
+    destination = store.artifacts.dataset_dir(digest)
+    if not (destination / DATASET_JSON).is_file():
+        writer = _WRITERS[chosen]
+        try:
+            with store.artifacts.staging(destination) as staging:
+                info = writer(source, staging, options)
+                info.update(
+                    {"format": FORMAT, "source": str(source), "options": options, "hash": digest}
+                )
+                (staging / DATASET_JSON).write_text(json.dumps(info, indent=1, default=str))
+        except FileExistsError:
+            pass  # the same content was published meanwhile: use it
+    info = json.loads((destination / DATASET_JSON).read_text())
+    size = sum(p.stat().st_size for p in destination.rglob("*") if p.is_file())
+    relative = store.artifacts.relative(destination)
+    try:
+        record, created = store.datasets.add_version(
+            name,
+            content_hash=digest,
+            kind=info["kind"],
+            task=info["task"],
+            path=relative,
+            source=str(source),
+            rows=int(info["rows"]),
+            size_bytes=size,
+            info={k: v for k, v in info.items() if k not in ("files",)},
+        )
+    except BaseException:
+        if store.datasets.uses_of(relative) == 0:
+            shutil.rmtree(destination, ignore_errors=True)
+        raise
+    return ImportResult(record, reused=not created, report=info.get("report", {}))
+
+
+def _report(skipped: list[dict[str, str]], notes: list[str] | None = None) -> dict[str, Any]:
+    return {"skipped_count": len(skipped), "skipped": skipped, "notes": list(notes or [])}
+
+
+# -- writers: parse the source, check it, write the version's files ----------------------
+
+
+def _write_table(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+    if source.is_dir():
+        raise DataError(f"{source}: a table import takes one CSV, TSV or Parquet file")
+    skipped: list[dict[str, str]] = []
+    if source.suffix.lower() in (".parquet", ".pq"):
+        import pandas as pd
+
+        try:
+            frame = pd.read_parquet(source)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise DataError(f"{source}: not a readable Parquet file ({exc})") from None
+        table = table_from_frame(frame, str(source))
+    else:
+        table, problems = read_delimited(source, encoding=options["encoding"])
+        width = len(table.columns)
+        for line, count in problems.ragged:
+            if not options["skip_bad"]:
+                raise DataError(
+                    f"{source}:{line}: {count} fields, the header has {width}; fix the row "
+                    "or import with --skip-bad to leave such rows out"
+                )
+            skipped.append(
+                {"item": f"{source.name}:{line}", "reason": f"{count} fields, not {width}"}
+            )
+    if len(table) == 0:
+        raise DataError(f"{source}: no data rows")
+    target = options["target"]
+    task = options["task"]
+    classes = None
+    if target is not None:
+        table.column(target)  # names the columns when it is missing
+        gaps = missing_mask(table.values[target])
+        if gaps.any() and options["skip_bad"]:
+            for line in table.lines[gaps].tolist():
+                skipped.append({"item": f"{source.name}:{line}", "reason": f"no {target}"})
+            table = table[~gaps]
+        _features, _y, classes, task = table.split_target(target, task, dataset=source.name)
+    frame = table_to_frame(table)
+    frame.to_parquet(folder / "table.parquet", index=False)
+    np.save(folder / "lines.npy", table.lines.astype(np.int64), allow_pickle=False)
+    missing = table.missing_counts()
+    info: dict[str, Any] = {
+        "kind": "tabular",
+        "task": task or "regression",
+        "target": target,
+        "rows": len(table),
+        "columns": [c.model_dump() for c in table.columns],
+        "missing": {k: v for k, v in missing.items() if v},
+        "report": _report(skipped),
+    }
+    if target is not None and classes is not None:
+        labels = [str(v) for v in table.values[target]]
+        counts = Counter(_canonical(v) for v in labels)
+        info["classes"] = classes
+        info["class_counts"] = {c: counts.get(c, 0) for c in classes}
+    return info
+
+
+def _canonical(label: str) -> str:
+    try:
+        number = float(label)
+    except ValueError:
+        return label
+    return str(int(number)) if number.is_integer() else label
+
+
+def _write_images(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+    found = read_image_folder(source, skip_bad=options["skip_bad"])
+    found.images.save(folder)
+    shapes = found.images.own_shapes
+    meta = {"classes": found.classes, "files": found.files}
+    save_labels(folder, found.labels, found.is_test, meta)
+    counts = np.bincount(found.labels, minlength=len(found.classes))
+    sizes = Counter(f"{h}x{w}" for h, w in shapes[:, 1:].tolist())
+    return {
+        "kind": "image",
+        "task": "classification",
+        "rows": len(found.labels),
+        "classes": found.classes,
+        "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
+        "test_rows": int(found.is_test.sum()),
+        "channels": int(shapes[:, 0].max()),
+        "sizes": dict(sizes.most_common(10)),
+        "report": _report(found.skipped),
+    }
+
+
+def _write_idx(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+    from athanor.data.images import ImageCollection
+
+    files = _source_files(source)
+    arrays: dict[str, np.ndarray] = {}
+    for file in files:
+        if not _IDX_NAME.search(file.name.removesuffix(".gz")):
+            continue
+        raw = file.read_bytes()
+        if file.suffix == ".gz":
+            import gzip
+
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError) as exc:
+                raise DataError(f"{file}: not a readable gzip file ({exc})") from None
+        arrays[file.name] = parse_idx(raw, str(file))
+    images = {n: a for n, a in arrays.items() if a.ndim >= 3}
+    labels = {n: a for n, a in arrays.items() if a.ndim == 1}
+    if not images or not labels:
+        raise DataError(
+            f"{source}: IDX import needs an images file (3-D) and a labels file (1-D); "
+            f"found {', '.join(sorted(arrays)) or 'none'}"
+        )
+    parts: list[tuple[np.ndarray, np.ndarray, bool]] = []
+    for image_name, image_array in sorted(images.items()):
+        is_test = image_name.startswith(("t10k", "test"))
+        match = [
+            n
+            for n in labels
+            if n.startswith(("t10k", "test")) == is_test and len(labels[n]) == len(image_array)
+        ]
+        if len(match) != 1:
+            raise DataError(
+                f"{source}: no labels file of {len(image_array)} entries matches {image_name}"
+            )
+        parts.append((image_array, labels[match[0]], is_test))
+    all_images = np.concatenate([p[0] for p in parts])
+    if all_images.ndim == 3:
+        all_images = all_images[:, None]
+    elif all_images.ndim == 4 and all_images.shape[-1] in (1, 3):
+        all_images = all_images.transpose(0, 3, 1, 2)
+    if all_images.dtype != np.uint8:
+        raise DataError(f"{source}: IDX images must be unsigned bytes, not {all_images.dtype}")
+    all_labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    is_test = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
+    values = np.unique(all_labels)
+    classes = [str(v) for v in values.tolist()]
+    encoded = np.searchsorted(values, all_labels)
+    collection = ImageCollection.from_arrays(list(all_images))
+    collection.save(folder)
+    save_labels(folder, encoded, is_test, {"classes": classes, "files": sorted(images)})
+    counts = np.bincount(encoded, minlength=len(classes))
+    return {
+        "kind": "image",
+        "task": "classification",
+        "rows": len(encoded),
+        "classes": classes,
+        "class_counts": dict(zip(classes, counts.tolist(), strict=True)),
+        "test_rows": int(is_test.sum()),
+        "channels": int(all_images.shape[1]),
+        "sizes": {f"{all_images.shape[2]}x{all_images.shape[3]}": len(encoded)},
+        "report": _report([]),
+    }
+
+
+def _write_text(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+    files = [p for p in _source_files(source) if not p.name.startswith(".")]
+    skipped: list[dict[str, str]] = []
+    texts: list[str] = []
+    for file in files:
+        if file.suffix.lower() not in TEXT_SUFFIXES:
+            if not options["skip_bad"]:
+                raise DataError(f"{file}: not a text file (.txt); remove it or use --skip-bad")
+            skipped.append({"item": str(file), "reason": "not a text file"})
+            continue
+        try:
+            texts.append(decode_text(file.read_bytes(), str(file), options["encoding"]))
+        except DataError as exc:
+            if not options["skip_bad"]:
+                raise
+            skipped.append({"item": str(file), "reason": str(exc).split(": ", 1)[-1]})
+    corpus = "\n\n".join(t.replace("\r\n", "\n") for t in texts)
+    if not corpus.strip():
+        raise DataError(f"{source}: no text")
+    (folder / "corpus.txt").write_text(corpus, encoding="utf-8")
+    return {
+        "kind": "tokens",
+        "task": "language_model",
+        "rows": len(corpus),
+        "characters": len(corpus),
+        "distinct_characters": len(set(corpus)),
+        "lines": corpus.count("\n") + 1,
+        "files": len(texts),
+        "report": _report(skipped),
+    }
+
+
+def _write_series(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+    if source.is_dir():
+        raise DataError(f"{source}: a series import takes one CSV file")
+    times, values, names, notes = read_series_csv(
+        source, time_column=options["time_column"], encoding=options["encoding"]
+    )
+    target = options["target"]
+    if target is not None and target not in names:
+        raise DataError(
+            f"--target: '{target}' is not a value column of {source}; columns: {', '.join(names)}"
+        )
+    np.save(folder / "values.npy", values, allow_pickle=False)
+    np.save(folder / "timestamps.npy", times.astype("datetime64[ns]"), allow_pickle=False)
+    return {
+        "kind": "sequence",
+        "task": "forecasting",
+        "rows": len(values),
+        "columns": names,
+        "targets": [target] if target else names,
+        "start": str(times[0]),
+        "end": str(times[-1]),
+        "report": _report([], [n["reason"] for n in notes]),
+    }
+
+
+_WRITERS = {
+    "table": _write_table,
+    "images": _write_images,
+    "idx": _write_idx,
+    "text": _write_text,
+    "series": _write_series,
+}
+
+
+def load_table_version(folder: Path, info: dict[str, Any]) -> TableData:
+    """The table of a version, with the column types recorded at import."""
+    import pandas as pd
+
+    from athanor.data.schema import ColumnSchema
+
+    frame = pd.read_parquet(folder / "table.parquet")
+    columns = [ColumnSchema(**c) for c in info["columns"]]
+    values: dict[str, np.ndarray] = {}
+    for column in columns:
+        series = frame[column.name]
+        if column.type in ("numeric", "boolean"):
+            values[column.name] = series.to_numpy(np.float64, na_value=np.nan)
+        elif column.type == "datetime":
+            values[column.name] = series.to_numpy("datetime64[ns]")
+        else:
+            values[column.name] = np.array(
+                [None if v is None or v is pd.NA else str(v) for v in series.tolist()],
+                dtype=object,
+            )
+    lines = np.load(folder / "lines.npy", allow_pickle=False)
+    return TableData(columns, values, lines, info.get("source", str(folder)))

@@ -1,0 +1,37 @@
+"""``athanor data`` in real subprocesses: import, list, show, stats, preview, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_main import athanor
+from tests.data.test_importing import make_shapes, messy_csv
+
+
+def test_import_list_show_stats_and_preview(tmp_path: Path) -> None:
+    folder = make_shapes(tmp_path / "shapes", per_class=3)
+    (folder / "circle" / "readme.md").write_text("notes")
+    failed = athanor("data", "import", str(folder), "--name", "shapes", check=False)
+    assert failed.returncode == 2 and "readme.md: not an image file" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    imported = athanor("data", "import", str(folder), "--name", "shapes", "--skip-bad").stdout
+    assert "imported as shapes@" in imported and "readme.md: not an image file" in imported
+    again = json.loads(
+        athanor("data", "import", str(folder), "--name", "shapes", "--skip-bad", "--json").stdout
+    )
+    assert again["reused"] is True and again["number"] == 1
+    csv = messy_csv(tmp_path / "houses.csv", rows=5)
+    athanor("data", "import", str(csv), "--name", "houses", "--target", "price")
+    listed = json.loads(athanor("data", "list", "--json").stdout)
+    assert [d["name"] for d in listed] == ["houses", "shapes"]
+    shown = athanor("data", "show", "houses").stdout
+    assert "categorical" in shown and "target" in shown
+    assert "class balance" in athanor("data", "show", "shapes@1").stdout
+    stats = json.loads(athanor("data", "stats", "houses", "--json").stdout)
+    assert {c["column"] for c in stats["columns"]} >= {"city", "area"}
+    drawn = athanor("data", "preview", "shapes", "--rows", "2").stdout
+    assert "circle" in drawn or "square" in drawn
+    assert "@" in drawn or "#" in drawn  # the shapes are drawn with the brightness ramp
+    missing = athanor("data", "show", "housez", check=False)
+    assert missing.returncode == 2 and "did you mean 'houses'" in missing.stderr
