@@ -53,6 +53,14 @@ class Prepared:
             raise ValueError(f"this dataset has no {split} split")
         return TensorBatches(data.to(device), batch_size, shuffle=shuffle, seed=seed)
 
+    def class_counts(self) -> list[int] | None:
+        """Training samples per class (classification with labels in memory), else None."""
+        train = self.train
+        if self.schema.task != "classification" or not isinstance(train, TensorSplit):
+            return None
+        counts = torch.bincount(train.y.reshape(-1).cpu(), minlength=len(self.schema.classes or []))
+        return counts.tolist()
+
     def size(self, split: str) -> int:
         """Samples in ``split`` (0 when it does not exist)."""
         data = getattr(self, split, None)

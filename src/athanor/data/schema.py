@@ -73,13 +73,17 @@ class Schema(BaseModel):
     classes: list[str] | None = Field(default=None, description="Class names, by index.")
     targets: int = Field(default=1, ge=1, description="Values per step (regression/forecast).")
     horizon: int | None = Field(default=None, ge=1, description="Forecast steps ahead.")
+    single_logit: bool = Field(
+        default=False,
+        description="Two classes scored by one logit (models trained with a BCE loss).",
+    )
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Shape of the network's output for one sample."""
         if self.task == "classification":
             assert self.classes is not None
-            return (len(self.classes),)
+            return (1,) if self.single_logit else (len(self.classes),)
         if self.task == "regression":
             return (self.targets,)
         if self.task == "forecasting":
