@@ -34,6 +34,7 @@ from athanor.spec.run import RunSpec
 from athanor.store import ModelVersionRecord, RunRecord, RunStatus, Store, open_store
 from athanor.store.runs import MetricPoint
 from athanor.train.callbacks import Callback, EarlyStopping, ProgressBar, StoreLogger
+from athanor.train.callbacks.gan_samples import GanSamples
 from athanor.train.callbacks.lr_monitor import LRMonitor
 from athanor.train.losses import uses_single_logit
 from athanor.train.parameters import load_matching
@@ -244,8 +245,18 @@ def _execute(
     if stopping is not None:
         callbacks.append(stopping)
     callbacks += [LRMonitor(), StoreLogger(store.runs, record.id)]
-    callbacks.extend(extra_callbacks or [])
     run_dir = store.artifacts.run_dir(record.id)
+    if prepared.schema.task == "generation":
+        callbacks.append(
+            GanSamples(
+                run_dir / "samples",
+                prepared.preprocessor.to_json(),
+                every=spec.train.gan.samples_every,
+                grid=spec.train.gan.grid,
+                seed=spec.seed,
+            )
+        )
+    callbacks.extend(extra_callbacks or [])
     trainer = Trainer(
         spec.train, seed=spec.seed, callbacks=callbacks, checkpoint_dir=run_dir / "checkpoints"
     )
@@ -283,6 +294,18 @@ def _execute(
     return _complete(store, record, spec, prepared, network, trainer, fit, stopping)
 
 
+def _layer_rows(network: Network) -> list[tuple[str, str, str]]:
+    """(name, type, output shape) per layer for the model card."""
+    if hasattr(network, "layer_specs"):
+        return [
+            (name, layer.type, str(list(shape)))
+            for (name, layer), shape in zip(
+                network.layer_specs.items(), network.layer_shapes.values(), strict=True
+            )
+        ]
+    return [(name, type(child).__name__, "") for name, child in network.named_children()]
+
+
 def _complete(
     store: Store,
     record: RunRecord,
@@ -318,12 +341,7 @@ def _complete(
     spec_json = spec.model_dump(mode="json")
     schema_json = prepared.schema.model_dump(mode="json")
     lineage = {"run_id": record.id, "dataset": spec.data.dataset, **prepared.record}
-    layers = [
-        (name, layer.type, str(list(shape)))
-        for (name, layer), shape in zip(
-            network.layer_specs.items(), network.layer_shapes.values(), strict=True
-        )
-    ]
+    layers = _layer_rows(network)
     card = render_model_card(
         title=register_name or spec.name,
         spec=spec_json,

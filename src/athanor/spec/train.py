@@ -347,6 +347,27 @@ class InitFromSpec(StrictModel):
     shorthand = "model"
 
 
+class GanSpec(StrictModel):
+    """Adversarial training (task ``generation``, e.g. ``template: dcgan``)."""
+
+    d_steps: int = Field(
+        default=1, ge=1, le=20, description="Discriminator steps per generator step (k)."
+    )
+    discriminator_lr: float | None = Field(
+        default=None, gt=0.0, description="Default: the optimizer's lr."
+    )
+    real_label: float = Field(
+        default=1.0,
+        gt=0.5,
+        le=1.0,
+        description="Target for real images (0.9: one-sided smoothing).",
+    )
+    samples_every: int = Field(
+        default=1, ge=0, description="Save a grid of generated images every N epochs (0: never)."
+    )
+    grid: int = Field(default=8, ge=1, le=16, description="The grid is grid x grid images.")
+
+
 class TrainSpec(StrictModel):
     """How the network is trained."""
 
@@ -372,6 +393,7 @@ class TrainSpec(StrictModel):
         default_factory=list, description="Globs of parameter names kept fixed."
     )
     init_from: InitFromSpec | None = None
+    gan: GanSpec = Field(default_factory=GanSpec)
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         default="fp32", description="Mixed precision (fp16 needs a CUDA GPU)."
     )

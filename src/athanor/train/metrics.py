@@ -62,8 +62,9 @@ class Metric:
         return {key: getattr(self, key) for key in self._state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key in self._state:
-            setattr(self, key, state[key])
+        for key in self._state:  # copies: sums are updated in place afterwards
+            value = state[key]
+            setattr(self, key, value.clone() if isinstance(value, torch.Tensor) else value)
 
 
 @register_metric
