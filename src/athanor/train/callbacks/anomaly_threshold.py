@@ -40,7 +40,7 @@ class AnomalyThreshold(Callback):
         self.quantile = quantile
         self.threshold: float | None = None
 
-    def on_fit_end(self, trainer, state: TrainState) -> None:  # noqa: ANN001
+    def on_fit_end(self, trainer, state: TrainState) -> None:
         if state.interrupted:
             return
         scores = anomaly_scores(trainer.module, self.validation)
@@ -49,5 +49,5 @@ class AnomalyThreshold(Callback):
             state.reports["anomaly_threshold"] = {
                 "value": self.threshold,
                 "quantile": self.quantile,
-                "validation_windows": int(len(scores)),
+                "validation_windows": len(scores),
             }

@@ -45,7 +45,7 @@ class TextSamples(Callback):
         units = list(text) if self.joiner == "" else text.split(self.joiner)
         return [self.index[unit] for unit in units if unit in self.index]
 
-    def on_epoch_end(self, trainer, state: TrainState, metrics: dict[str, float]) -> None:  # noqa: ANN001
+    def on_epoch_end(self, trainer, state: TrainState, metrics: dict[str, float]) -> None:
         epoch = state.epoch + 1
         if not self.every or epoch % self.every:
             return
