@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 # Public name -> "module:attribute" (attribute empty: the module itself).
 _LAZY = {
     "train": "athanor.train:",  # the package is callable: athanor.train(spec, overrides)
+    "resume": "athanor.api.training:resume",
     "load_spec": "athanor.spec.loading:load_spec",
     "models": "athanor.api.models:",
     "runs": "athanor.api.runs:",
@@ -34,7 +35,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # pragma: no cover
     from athanor import errors  # noqa: F401
     from athanor.api import datasets, models, runs  # noqa: F401
-    from athanor.api.training import train  # noqa: F401 - what calling athanor.train runs
+    from athanor.api.training import resume, train  # noqa: F401 - train: athanor.train()
     from athanor.spec.loading import load_spec  # noqa: F401
 
 

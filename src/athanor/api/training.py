@@ -1,23 +1,31 @@
-"""Training runs from the Python API: ``athanor.train(spec)``."""
+"""Training runs from the Python API: ``athanor.train(spec)`` and ``athanor.resume(run_id)``."""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from athanor.data.prepare import prepare
+from athanor.data.prepare import Prepared, prepare
 from athanor.data.versions import resolve_dataset
 from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
 from athanor.registry.model_card import render_model_card
-from athanor.registry.package import write_package
-from athanor.registry.registry import check_model_name, register_package
+from athanor.registry.package import load_package, write_package
+from athanor.registry.registry import (
+    check_model_name,
+    package_path,
+    register_package,
+    resolve,
+)
 from athanor.serve.predictor import Predictor
 from athanor.settings import Settings
 from athanor.spec.examples import resolve_spec_path
@@ -26,17 +34,25 @@ from athanor.spec.run import RunSpec
 from athanor.store import ModelVersionRecord, RunRecord, RunStatus, Store, open_store
 from athanor.store.runs import MetricPoint
 from athanor.train.callbacks import Callback, EarlyStopping, ProgressBar, StoreLogger
-from athanor.train.trainer import FitResult, Trainer
+from athanor.train.callbacks.gan_samples import GanSamples
+from athanor.train.callbacks.lr_monitor import LRMonitor
+from athanor.train.losses import uses_single_logit
+from athanor.train.parameters import load_matching
+from athanor.train.trainer import FitResult, Trainer, latest_checkpoint
 
 
 @dataclass
 class TrainedRun:
-    """The outcome of :func:`train`."""
+    """The outcome of :func:`train` or :func:`resume`.
+
+    ``package_dir`` and ``model_version`` are ``None`` when the run was stopped before the
+    end (it can be resumed).
+    """
 
     run: RunRecord
     fit: FitResult
     test_metrics: dict[str, float]
-    package_dir: Path
+    package_dir: Path | None
     model_version: ModelVersionRecord | None
     network: Network
 
@@ -46,6 +62,8 @@ class TrainedRun:
 
     def predictor(self) -> Predictor:
         """A predictor reloaded from the run's saved package."""
+        if self.package_dir is None:
+            raise UserError(f"run {self.id} was stopped before the end and has no model yet")
         return Predictor.from_package(self.package_dir)
 
 
@@ -65,6 +83,10 @@ def train(
 ) -> TrainedRun:
     """Train a network as ``spec`` says, record the run and save the model package.
 
+    Checkpoints are written under the run's artifacts (``train.checkpoint``); SIGTERM or a
+    first Ctrl-C stops after the current step with a checkpoint, and the run can be continued
+    with :func:`resume`.
+
     Args:
         spec: a YAML path, a bundled example name (``"mnist-cnn"``), a mapping or a RunSpec.
         overrides: ``{"train.epochs": 3}`` or ``["train.epochs=3"]``. Default none.
@@ -83,19 +105,74 @@ def train(
         UserError: data or network problems (the run is recorded as failed with the reason).
     """
     run_spec = load_spec(_spec_source(spec), overrides)
-    register_name = register_as or run_spec.register_as
-    if register_name:
-        check_model_name(register_name)
+    if register_as:
+        run_spec = run_spec.model_copy(update={"register_as": check_model_name(register_as)})
+    elif run_spec.register_as:
+        check_model_name(run_spec.register_as)
     resolve_dataset(run_spec.data.dataset, settings)  # unknown names fail before a run exists
     store = open_store(settings)
     store.runs.reconcile_orphans()
     record = store.runs.create(
         run_spec.model_dump(mode="json"), name=run_spec.name, dataset=run_spec.data.dataset
     )
+    return _guarded(store, record, run_spec, progress, console, callbacks, resume_from=None)
+
+
+def resume(
+    run_id: int,
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+    callbacks: list[Callback] | None = None,
+    settings: Settings | None = None,
+) -> TrainedRun:
+    """Continue a stopped, cancelled or crashed run from its latest checkpoint.
+
+    The result is the same as if the run had never been interrupted: same batches, same
+    random numbers, same weights (bitwise on the CPU). Metric points logged after the
+    checkpoint are replaced.
+
+    Raises:
+        NotFound: no such run.
+        UserError: the run is still running, already succeeded, or has no checkpoint.
+    """
+    store = open_store(settings)
+    store.runs.reconcile_orphans()
+    record = store.runs.get(run_id)
+    if record.status == RunStatus.RUNNING:
+        raise UserError(
+            f"run {run_id} is still running (pid {record.pid} on {record.host}); stop it first"
+        )
+    if record.status == RunStatus.SUCCEEDED:
+        raise UserError(f"run {run_id} already succeeded; there is nothing to resume")
+    checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+    if checkpoint is None:
+        raise UserError(
+            f"run {run_id} has no checkpoint to resume from (it {record.status} before its "
+            "first one; train.checkpoint.every_steps makes them more frequent)"
+        )
+    step = int(checkpoint.name.split("-")[1])
+    spec = RunSpec.model_validate(record.spec)
+    store.runs.delete_metrics_after(run_id, step)
+    record = store.runs.claim(run_id, f"resumed from the checkpoint at step {step}")
+    return _guarded(store, record, spec, progress, console, callbacks, resume_from=checkpoint)
+
+
+def _guarded(
+    store: Store,
+    record: RunRecord,
+    spec: RunSpec,
+    progress: bool,
+    console: Console | None,
+    callbacks: list[Callback] | None,
+    *,
+    resume_from: Path | None,
+) -> TrainedRun:
+    """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why."""
     try:
-        return _execute(store, record, run_spec, register_name, progress, console, callbacks)
+        return _execute(store, record, spec, progress, console, callbacks, resume_from)
     except KeyboardInterrupt:
-        store.runs.finish(record.id, RunStatus.CANCELLED, "interrupted (Ctrl-C)")
+        store.runs.finish(record.id, RunStatus.CANCELLED, "interrupted (Ctrl-C twice)")
         raise
     except UserError as exc:
         store.runs.finish(record.id, RunStatus.FAILED, str(exc))
@@ -107,46 +184,139 @@ def train(
         raise
 
 
+@contextmanager
+def _stop_on_signals(trainer: Trainer) -> Iterator[None]:
+    """SIGTERM or a first Ctrl-C stop the trainer after its current step, with a checkpoint;
+    a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    requested: list[str] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(name)
+        trainer.request_stop(f"stopped by {name}")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _start_weights(store: Store, spec: RunSpec, network: Network) -> str | None:
+    """Load ``train.init_from`` weights into ``network``; returns what was done."""
+    source = spec.train.init_from
+    if source is None:
+        return None
+    version = resolve(store, source.model)
+    package = load_package(package_path(store, version), expected_hash=version.content_hash)
+    report = load_matching(
+        network, package.state_dict, strict=source.strict, source_name=version.ref
+    )
+    return report.describe(version.ref)
+
+
 def _execute(
     store: Store,
     record: RunRecord,
     spec: RunSpec,
-    register_name: str | None,
     progress: bool,
     console: Console | None,
     extra_callbacks: list[Callback] | None,
+    resume_from: Path | None,
 ) -> TrainedRun:
     console = console or Console(stderr=True)
     if progress:
         console.print(f"run {record.id}: loading {spec.data.dataset}...", highlight=False)
     prepared = prepare(spec.data, spec.seed, settings=store.settings)
+    if uses_single_logit(spec.train.loss, prepared.schema):
+        prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
     network = build_network(spec.model, prepared.schema, seed=spec.seed)
-    trainable, frozen = count_parameters(network)
+    transfer = _start_weights(store, spec, network) if resume_from is None else None
     callbacks: list[Callback] = []
     if progress:
         callbacks.append(ProgressBar(console))
     stopping = EarlyStopping(spec.train.early_stopping) if spec.train.early_stopping else None
     if stopping is not None:
         callbacks.append(stopping)
-    callbacks.append(StoreLogger(store.runs, record.id))
+    callbacks += [LRMonitor(), StoreLogger(store.runs, record.id)]
+    run_dir = store.artifacts.run_dir(record.id)
+    if prepared.schema.task == "generation":
+        callbacks.append(
+            GanSamples(
+                run_dir / "samples",
+                prepared.preprocessor.to_json(),
+                every=spec.train.gan.samples_every,
+                grid=spec.train.gan.grid,
+                seed=spec.seed,
+            )
+        )
     callbacks.extend(extra_callbacks or [])
-    trainer = Trainer(spec.train, seed=spec.seed, callbacks=callbacks)
+    trainer = Trainer(
+        spec.train, seed=spec.seed, callbacks=callbacks, checkpoint_dir=run_dir / "checkpoints"
+    )
+    trainable, frozen = count_parameters(network)
     store.runs.update(
         record.id,
         summary={
             "data": prepared.record,
             "parameters": {"trainable": trainable, "frozen": frozen},
             "device": str(trainer.device),
+            **({"init_from": transfer} if transfer else {}),
         },
     )
     if progress:
         sizes = prepared.record["split"]["sizes"]
         console.print(
-            f"run {record.id}: {trainable:,} parameters on {trainer.device}; "
+            f"run {record.id}: {trainable + frozen:,} parameters on {trainer.device}; "
             + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
             highlight=False,
         )
-    fit = trainer.fit(network, prepared)
+        for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
+            if note:
+                console.print(f"run {record.id}: {note}", highlight=False)
+    with _stop_on_signals(trainer):
+        fit = trainer.fit(network, prepared, resume_from=resume_from)
+    if trainer.frozen:
+        store.runs.update(record.id, summary={"frozen": trainer.frozen})
+    if fit.interrupted:
+        reason = (
+            f"{fit.stop_reason} at step {fit.steps}; "
+            f"continue with 'athanor runs resume {record.id}'"
+        )
+        run = store.runs.finish(record.id, RunStatus.CANCELLED, reason, {"steps": fit.steps})
+        return TrainedRun(run, fit, {}, None, None, network)
+    return _complete(store, record, spec, prepared, network, trainer, fit, stopping)
+
+
+def _layer_rows(network: Network) -> list[tuple[str, str, str]]:
+    """(name, type, output shape) per layer for the model card."""
+    if hasattr(network, "layer_specs"):
+        return [
+            (name, layer.type, str(list(shape)))
+            for (name, layer), shape in zip(
+                network.layer_specs.items(), network.layer_shapes.values(), strict=True
+            )
+        ]
+    return [(name, type(child).__name__, "") for name, child in network.named_children()]
+
+
+def _complete(
+    store: Store,
+    record: RunRecord,
+    spec: RunSpec,
+    prepared: Prepared,
+    network: Network,
+    trainer: Trainer,
+    fit: FitResult,
+    stopping: EarlyStopping | None,
+) -> TrainedRun:
+    """Test once, save the package, register it, and mark the run succeeded."""
     test_metrics = trainer.test(prepared)
     if test_metrics:
         store.runs.log_metrics(
@@ -164,28 +334,27 @@ def _execute(
         for key, value in {**final, **test_metrics}.items()
         if key not in ("lr", "epoch_seconds")
     }
-
+    register_name = spec.register_as
     run_dir = store.artifacts.run_dir(record.id)
     package_dir = run_dir / "model"
     run_dir.mkdir(parents=True, exist_ok=True)
     spec_json = spec.model_dump(mode="json")
     schema_json = prepared.schema.model_dump(mode="json")
     lineage = {"run_id": record.id, "dataset": spec.data.dataset, **prepared.record}
-    layers = [
-        (name, layer.type, str(list(shape)))
-        for (name, layer), shape in zip(
-            network.layer_specs.items(), network.layer_shapes.values(), strict=True
-        )
-    ]
+    layers = _layer_rows(network)
     card = render_model_card(
         title=register_name or spec.name,
         spec=spec_json,
         schema=schema_json,
         metrics=metrics,
         lineage=lineage,
-        parameters=trainable + frozen,
+        parameters=sum(count_parameters(network)),
         layers=layers,
     )
+    if package_dir.exists():  # a resumed run that had finished training before it crashed
+        import shutil
+
+        shutil.rmtree(package_dir)
     with store.artifacts.staging(package_dir) as staging:
         content_hash = write_package(
             staging,
@@ -200,6 +369,7 @@ def _execute(
     reason = fit.stop_reason or f"completed {fit.epochs_run} epoch(s)"
     if stopping is not None and stopping.restored_epoch is not None:
         reason += f"; kept the weights of epoch {stopping.restored_epoch}"
+    reports = {**fit.reports, **getattr(trainer, "test_reports", {})}
     summary = {
         "metrics": metrics,
         "epochs_run": fit.epochs_run,
@@ -209,6 +379,7 @@ def _execute(
         "samples_per_second": round(fit.samples_per_second, 1),
         "package": store.artifacts.relative(package_dir),
         "package_hash": content_hash,
+        **({"reports": reports} if reports else {}),
     }
     version = None
     if register_name:

@@ -8,7 +8,7 @@ import typer
 
 from athanor.cli.output import ago, console, duration, print_json, styled_status, table
 
-app = typer.Typer(help="Training runs: list them, show one.", no_args_is_help=True)
+app = typer.Typer(help="Training runs: list, show, resume.", no_args_is_help=True)
 
 _HEADLINE = ("test_accuracy", "test_rmse", "val_accuracy", "val_rmse", "val_loss")
 
@@ -107,3 +107,16 @@ def show_run(
     if summary.get("registered_as"):
         console.print(f"  registered as {summary['registered_as']}")
     console.print(f"  artifacts: {data['artifacts']}")
+
+
+@app.command("resume")
+def resume_run(
+    run_id: Annotated[int, typer.Argument(help="A stopped, cancelled or crashed run.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Continue a run from its latest checkpoint, exactly where it stopped."""
+    from athanor.api.training import resume
+    from athanor.cli.train import report
+
+    report(resume(run_id, progress=not (quiet or json_output)), json_output)

@@ -27,12 +27,17 @@ def train(
     result = run_training(
         spec, set_ or [], register_as=register_as, progress=not (quiet or json_output)
     )
+    report(result, json_output)
+
+
+def report(result, json_output: bool) -> None:
+    """Print how a run ended: status, reason, test metrics, package and version."""
     if json_output:
         print_json(
             {
                 "run": result.run.to_json(),
                 "test_metrics": result.test_metrics,
-                "package": str(result.package_dir),
+                "package": str(result.package_dir) if result.package_dir else None,
                 "model": result.model_version.to_json() if result.model_version else None,
             }
         )
@@ -50,6 +55,7 @@ def train(
                 [(name, f"{value:.4f}") for name, value in result.test_metrics.items()],
             )
         )
-    console.print(f"model package: {result.package_dir}")
+    if result.package_dir is not None:
+        console.print(f"model package: {result.package_dir}")
     if result.model_version is not None:
         console.print(f"registered as [bold]{result.model_version.ref}[/bold]")

@@ -112,6 +112,14 @@ class Prepared:
         batches = TensorBatches(self._on_device[key], batch_size, shuffle=shuffle, seed=seed)
         return AugmentedBatches(batches, augment, seed) if augment else batches
 
+    def class_counts(self) -> list[int] | None:
+        """Training samples per class (classification with labels in memory), else None."""
+        train = self.train
+        if self.schema.task != "classification" or not isinstance(train, TensorSplit):
+            return None
+        counts = torch.bincount(train.y.reshape(-1).cpu(), minlength=len(self.schema.classes or []))
+        return counts.tolist()
+
     def size(self, split: str) -> int:
         """Samples in ``split`` (0 when it does not exist)."""
         data = getattr(self, split, None) if split in ("train", "val", "test") else None

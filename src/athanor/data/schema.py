@@ -96,13 +96,17 @@ class Schema(BaseModel):
     target_names: list[str] | None = Field(
         default=None, description="Names of the regression or forecast targets, in order."
     )
+    single_logit: bool = Field(
+        default=False,
+        description="Two classes scored by one logit (models trained with a BCE loss).",
+    )
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Shape of the network's output for one sample."""
         if self.task == "classification":
             assert self.classes is not None
-            return (len(self.classes),)
+            return (1,) if self.single_logit else (len(self.classes),)
         if self.task == "regression":
             return (self.targets,)
         if self.task == "forecasting":

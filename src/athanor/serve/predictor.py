@@ -191,7 +191,10 @@ class Predictor:
         raw = self.to_raw(inputs)
         x = self.preprocessor.transform(raw).to(self.device)
         outputs = self.network(x)
-        if self.schema.task == "classification":
+        if self.schema.task == "classification" and self.schema.single_logit:
+            positive = torch.sigmoid(outputs.float().reshape(-1))
+            outputs = torch.stack([1 - positive, positive], dim=1)
+        elif self.schema.task == "classification":
             outputs = torch.softmax(outputs.float(), dim=1)
         elif self.preprocessor.target_steps:
             outputs = self.preprocessor.inverse_target(outputs.float())

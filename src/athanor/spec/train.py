@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from athanor._choices import choices_text, closest
@@ -49,7 +58,25 @@ PositiveLR = Annotated[float, Field(gt=0.0, description="Learning rate.")]
 Decay = Annotated[float, Field(ge=0.0, description="L2 weight decay.")]
 
 
-class SGDSpec(StrictModel):
+class ParamGroupSpec(StrictModel):
+    """Options for the parameters whose names match ``params`` (a glob, e.g. ``dense_*``).
+
+    Parameters are named ``<layer>.<part>.<weight|bias>`` (``athanor summary`` lists them); a
+    parameter joins the first group it matches, the rest use the optimizer's own options.
+    """
+
+    params: str = Field(min_length=1, description="Glob over parameter names.")
+    lr: float | None = Field(default=None, gt=0.0)
+    weight_decay: float | None = Field(default=None, ge=0.0)
+
+
+class _OptimizerSpec(StrictModel):
+    param_groups: list[ParamGroupSpec] = Field(
+        default_factory=list, description="Per-group learning rates / weight decay."
+    )
+
+
+class SGDSpec(_OptimizerSpec):
     """Stochastic gradient descent with optional (Nesterov) momentum."""
 
     type: Literal["sgd"] = "sgd"
@@ -65,7 +92,7 @@ class SGDSpec(StrictModel):
         return self
 
 
-class AdamSpec(StrictModel):
+class AdamSpec(_OptimizerSpec):
     """Adam (Kingma & Ba, 2015)."""
 
     type: Literal["adam"] = "adam"
@@ -86,7 +113,7 @@ class AdamWSpec(AdamSpec):
     weight_decay: Decay = 0.01
 
 
-class RMSpropSpec(StrictModel):
+class RMSpropSpec(_OptimizerSpec):
     """RMSprop (Hinton, 2012)."""
 
     type: Literal["rmsprop"] = "rmsprop"
@@ -98,7 +125,7 @@ class RMSpropSpec(StrictModel):
     weight_decay: Decay = 0.0
 
 
-class AdagradSpec(StrictModel):
+class AdagradSpec(_OptimizerSpec):
     """Adagrad (Duchi et al., 2011)."""
 
     type: Literal["adagrad"] = "adagrad"
@@ -118,13 +145,94 @@ OPTIMIZER_SPECS: dict[str, type[StrictModel]] = {
 OptimizerSpec = _typed_union(OPTIMIZER_SPECS, default="adam", what="optimizer")
 
 
-class ConstantScheduleSpec(StrictModel):
-    """The optimizer's learning rate throughout."""
+LOSS_NAMES = ("auto", "cross_entropy", "nll", "bce", "bce_with_logits", "mse", "mae", "huber")
+
+
+class LossSpec(StrictModel):
+    """The training objective; the name must fit the task (see ``athanor.train.losses``)."""
+
+    type: Literal[LOSS_NAMES] = "auto"  # type: ignore[valid-type]
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
+    class_weights: list[Annotated[float, Field(ge=0.0)]] | Literal["balanced"] | None = Field(
+        default=None,
+        description="Per-class loss weights, or 'balanced' (inverse class frequency).",
+    )
+    delta: float = Field(default=1.0, gt=0.0, description="Huber threshold.")
+    shorthand = "type"
+
+
+METRIC_NAMES = (
+    "accuracy",
+    "precision_macro",
+    "precision_micro",
+    "recall_macro",
+    "recall_micro",
+    "f1_macro",
+    "f1_micro",
+    "roc_auc",
+    "pr_auc",
+    "confusion_matrix",
+    "perplexity",
+    "mse",
+    "rmse",
+    "mae",
+    "r2",
+)
+TOP_K = re.compile(r"^top([1-9][0-9]?)_accuracy$")
+SCALAR_METRICS = tuple(name for name in METRIC_NAMES if name != "confusion_matrix")
+
+
+def check_metric_name(name: str) -> str:
+    """A metric name, or a PydanticCustomError listing the valid ones."""
+    if name in METRIC_NAMES or TOP_K.match(name):
+        return name
+    hint = closest(name, [*METRIC_NAMES, "top5_accuracy"])
+    raise PydanticCustomError(
+        "unknown_metric",
+        "unknown metric '{name}'{suggestion}; valid: {valid}, topK_accuracy (e.g. top5_accuracy)",
+        {
+            "name": name,
+            "suggestion": f" (did you mean '{hint}'?)" if hint else "",
+            "valid": ", ".join(METRIC_NAMES),
+        },
+    )
+
+
+def check_monitor(monitor: str) -> str:
+    """``val_<scalar metric>`` / ``train_<...>`` / ``*_loss``, or a PydanticCustomError."""
+    prefix, _, metric = monitor.partition("_")
+    if prefix in ("val", "train") and (
+        metric == "loss" or metric in SCALAR_METRICS or TOP_K.match(metric)
+    ):
+        return monitor
+    valid = ", ".join(f"val_{name}" for name in ("loss", *SCALAR_METRICS))
+    raise PydanticCustomError("bad_monitor", "must be one of {valid}", {"valid": valid})
+
+
+class _WarmupSchedule(StrictModel):
+    warmup_steps: int = Field(
+        default=0, ge=0, description="Linear warm-up from ~0 over this many optimizer steps."
+    )
+    warmup_epochs: float = Field(
+        default=0.0, ge=0.0, description="Linear warm-up over this many epochs (or use steps)."
+    )
+
+    @model_validator(mode="after")
+    def _one_warmup(self) -> _WarmupSchedule:
+        if self.warmup_steps and self.warmup_epochs:
+            raise PydanticCustomError(
+                "bad_warmup", "give warmup_steps or warmup_epochs, not both", {}
+            )
+        return self
+
+
+class ConstantScheduleSpec(_WarmupSchedule):
+    """The optimizer's learning rate throughout (after an optional linear warm-up)."""
 
     type: Literal["constant"] = "constant"
 
 
-class StepScheduleSpec(StrictModel):
+class StepScheduleSpec(_WarmupSchedule):
     """Multiply the learning rate by ``gamma`` every ``every`` epochs."""
 
     type: Literal["step"] = "step"
@@ -132,14 +240,14 @@ class StepScheduleSpec(StrictModel):
     gamma: float = Field(default=0.1, gt=0.0, le=1.0)
 
 
-class ExponentialScheduleSpec(StrictModel):
+class ExponentialScheduleSpec(_WarmupSchedule):
     """Multiply the learning rate by ``gamma`` after every epoch."""
 
     type: Literal["exponential"] = "exponential"
     gamma: float = Field(default=0.95, gt=0.0, le=1.0)
 
 
-class CosineScheduleSpec(StrictModel):
+class CosineScheduleSpec(_WarmupSchedule):
     """Cosine annealing from the optimizer's rate to ``min_lr`` over the run, per step."""
 
     type: Literal["cosine"] = "cosine"
@@ -152,6 +260,23 @@ class OneCycleScheduleSpec(StrictModel):
     type: Literal["onecycle"] = "onecycle"
     max_lr: float | None = Field(default=None, gt=0.0, description="Default: optimizer's lr.")
     pct_start: float = Field(default=0.3, gt=0.0, lt=1.0)
+    div_factor: float = Field(default=25.0, gt=1.0, description="Start at max_lr / div_factor.")
+    final_div_factor: float = Field(default=1e4, gt=1.0)
+
+
+class PlateauScheduleSpec(StrictModel):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving."""
+
+    type: Literal["plateau"] = "plateau"
+    monitor: str = Field(default="val_loss", description="val_loss or val_<metric>.")
+    mode: Literal["auto", "min", "max"] = "auto"
+    factor: float = Field(default=0.1, gt=0.0, lt=1.0)
+    patience: int = Field(default=2, ge=0, description="Epochs without improvement.")
+    threshold: float = Field(default=1e-4, ge=0.0, description="Relative improvement needed.")
+    cooldown: int = Field(default=0, ge=0)
+    min_lr: float = Field(default=0.0, ge=0.0)
+
+    _check_monitor = field_validator("monitor")(classmethod(lambda cls, v: check_monitor(v)))
 
 
 SCHEDULE_SPECS: dict[str, type[StrictModel]] = {
@@ -160,20 +285,9 @@ SCHEDULE_SPECS: dict[str, type[StrictModel]] = {
     "exponential": ExponentialScheduleSpec,
     "cosine": CosineScheduleSpec,
     "onecycle": OneCycleScheduleSpec,
+    "plateau": PlateauScheduleSpec,
 }
 ScheduleSpec = _typed_union(SCHEDULE_SPECS, default="constant", what="schedule")
-
-
-class LossSpec(StrictModel):
-    """The training objective; the name must fit the task (see ``athanor.train.losses``)."""
-
-    type: Literal["auto", "cross_entropy", "mse", "mae", "huber"] = "auto"
-    label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
-    delta: float = Field(default=1.0, gt=0.0, description="Huber threshold.")
-    shorthand = "type"
-
-
-METRIC_NAMES = ("accuracy", "mse", "rmse", "mae", "r2")
 
 
 class EarlyStoppingSpec(StrictModel):
@@ -185,15 +299,7 @@ class EarlyStoppingSpec(StrictModel):
     min_delta: float = Field(default=0.0, ge=0.0)
     restore_best: bool = Field(default=True, description="End with the best epoch's weights.")
 
-    @field_validator("monitor")
-    @classmethod
-    def _check_monitor(cls, monitor: str) -> str:
-        names = {"loss", *METRIC_NAMES}
-        prefix, _, metric = monitor.partition("_")
-        if prefix not in ("val", "train") or metric not in names:
-            valid = ", ".join(f"val_{name}" for name in sorted(names))
-            raise PydanticCustomError("bad_monitor", "must be one of {valid}", {"valid": valid})
-        return monitor
+    _check_monitor = field_validator("monitor")(classmethod(lambda cls, v: check_monitor(v)))
 
 
 class ClipGradSpec(StrictModel):
@@ -209,20 +315,89 @@ class ClipGradSpec(StrictModel):
         return self
 
 
+class RegularizationSpec(StrictModel):
+    """Penalties added to the loss over the weight matrices and kernels (not biases/norms)."""
+
+    l1: float = Field(default=0.0, ge=0.0, description="lambda * sum |w|.")
+    l2: float = Field(default=0.0, ge=0.0, description="lambda * sum w^2.")
+
+
+class CheckpointSpec(StrictModel):
+    """When full training state is saved (for ``athanor runs resume`` and crash recovery)."""
+
+    enabled: bool = True
+    every_epochs: int = Field(default=1, ge=0, description="At the end of every N epochs (0: no).")
+    every_steps: int | None = Field(
+        default=None, ge=1, description="Also every N optimizer steps (mid-epoch resume points)."
+    )
+    keep: int = Field(default=2, ge=1, description="Newest checkpoints kept on disk.")
+
+
+class InitFromSpec(StrictModel):
+    """Start from the weights of a registered model version (transfer learning).
+
+    Every tensor whose name and shape match is loaded; the output layer is re-initialized
+    when the number of classes (or targets) differs.
+    """
+
+    model: str = Field(min_length=1, description="NAME[@VERSION] of a registered model.")
+    strict: bool = Field(
+        default=True, description="Fail when a layer other than the output layer differs."
+    )
+    shorthand = "model"
+
+
+class GanSpec(StrictModel):
+    """Adversarial training (task ``generation``, e.g. ``template: dcgan``)."""
+
+    d_steps: int = Field(
+        default=1, ge=1, le=20, description="Discriminator steps per generator step (k)."
+    )
+    discriminator_lr: float | None = Field(
+        default=None, gt=0.0, description="Default: the optimizer's lr."
+    )
+    real_label: float = Field(
+        default=1.0,
+        gt=0.5,
+        le=1.0,
+        description="Target for real images (0.9: one-sided smoothing).",
+    )
+    samples_every: int = Field(
+        default=1, ge=0, description="Save a grid of generated images every N epochs (0: never)."
+    )
+    grid: int = Field(default=8, ge=1, le=16, description="The grid is grid x grid images.")
+
+
 class TrainSpec(StrictModel):
     """How the network is trained."""
 
     epochs: int = Field(default=10, ge=1, le=100_000)
     batch_size: int = Field(default=64, ge=1)
     eval_batch_size: int = Field(default=1024, ge=1, description="Batch size to evaluate.")
+    accumulate: int = Field(
+        default=1, ge=1, description="Batches whose gradients are summed per optimizer step."
+    )
     optimizer: OptimizerSpec = Field(default_factory=lambda: AdamSpec())
     schedule: ScheduleSpec = Field(default_factory=lambda: ConstantScheduleSpec())
     loss: LossSpec = Field(default_factory=LossSpec)
-    metrics: list[Literal[METRIC_NAMES]] | None = Field(  # type: ignore[valid-type]
-        default=None, description="Default: accuracy for classification, rmse/mae/r2 otherwise."
+    metrics: list[Annotated[str, AfterValidator(check_metric_name)]] | None = Field(
+        default=None,
+        description="Default: accuracy for classification, rmse/mae/r2 for regression.",
     )
+    regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
     early_stopping: EarlyStoppingSpec | None = None
     clip_grad: ClipGradSpec | None = None
+    checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    nan_guard: bool = Field(default=True, description="Stop when the loss becomes NaN or Inf.")
+    freeze: list[str] = Field(
+        default_factory=list, description="Globs of parameter names kept fixed."
+    )
+    init_from: InitFromSpec | None = None
+    gan: GanSpec = Field(default_factory=GanSpec)
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        default="fp32", description="Mixed precision (fp16 needs a CUDA GPU)."
+    )
+    compile: bool = Field(default=False, description="torch.compile the network (GPU).")
     device: str = Field(
         default="auto",
         pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",

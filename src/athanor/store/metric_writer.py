@@ -50,6 +50,10 @@ class MetricWriter:
         with self._lock:
             self._buffer.append(point)
 
+    def flush(self) -> None:
+        """Write what is buffered now, in the caller's thread."""
+        self._write()
+
     def flush_soon(self) -> None:
         """Ask the thread to write now (e.g. at the end of an epoch) without waiting."""
         self._wake.set()

@@ -230,6 +230,28 @@ class RunRepository:
             session.execute(delete(MetricRow).where(MetricRow.run_id == run_id))
             session.execute(delete(RunRow).where(RunRow.id == run_id))
 
+    def delete_metrics_after(self, run_id: int, step: int) -> int:
+        """Remove a run's metric points logged after optimizer step ``step`` (a resume from a
+        checkpoint at that step logs them again); returns how many were removed."""
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                delete(MetricRow).where(MetricRow.run_id == run_id, MetricRow.step > step)
+            )
+        return int(result.rowcount or 0)
+
+    def claim(self, run_id: int, reason: str) -> RunRecord:
+        """Mark a run running again, owned by this process (resuming it)."""
+        self.update(
+            run_id,
+            status=RunStatus.RUNNING,
+            status_reason=reason,
+            finished_at=None,
+            heartbeat_at=utcnow(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
+        return self.get(run_id)
+
     def log_metrics(self, run_id: int, points: Sequence[MetricPoint]) -> None:
         """Append metric values in one statement (callers batch them)."""
         if not points:

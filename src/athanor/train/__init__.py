@@ -12,9 +12,9 @@ import types
 from typing import Any
 
 from athanor.train.evaluation import evaluate_split
-from athanor.train.trainer import FitResult, Trainer
+from athanor.train.trainer import FitResult, Trainer, TrainingDiverged
 
-__all__ = ["FitResult", "Trainer", "evaluate_split"]
+__all__ = ["FitResult", "Trainer", "TrainingDiverged", "evaluate_split"]
 
 
 class _CallableTrainPackage(types.ModuleType):

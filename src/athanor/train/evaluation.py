@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -16,10 +20,12 @@ def evaluate_split(
     metrics: list[Metric],
     *,
     prefix: str = "val",
-) -> dict[str, float]:
+    autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> dict[str, Any]:
     """``{prefix}_loss`` and ``{prefix}_<metric>`` of ``module`` over ``batches`` (epoch 0).
 
-    The module is put in eval mode and restored to its previous mode afterwards.
+    Scalar metrics are floats; others (a confusion matrix) are lists. The module is put in
+    eval mode and restored to its previous mode afterwards.
     """
     was_training = module.training
     module.eval()
@@ -29,12 +35,20 @@ def evaluate_split(
     count = 0
     with torch.inference_mode():
         for x, y in batches.epoch(0):
-            outputs = module(x)
-            total = total + loss_fn(outputs, y).double() * y.shape[0]
+            with autocast():
+                outputs = module(x)
+                loss = loss_fn(outputs, y)
+            total = total + loss.double() * y.shape[0]
             count += y.shape[0]
             for metric in metrics:
                 metric.update(outputs, y)
     module.train(was_training)
-    results = {f"{prefix}_loss": float(total) / max(count, 1)}
+    results: dict[str, Any] = {f"{prefix}_loss": float(total) / max(count, 1)}
     results.update({f"{prefix}_{metric.name}": metric.compute() for metric in metrics})
     return results
+
+
+def split_scalars(results: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """(scalar metrics, everything else) of an evaluation."""
+    scalars = {k: v for k, v in results.items() if isinstance(v, int | float)}
+    return scalars, {k: v for k, v in results.items() if k not in scalars}

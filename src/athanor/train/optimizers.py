@@ -1,13 +1,15 @@
-"""Optimizers from their specs."""
+"""Optimizers from their specs, over parameter groups selected by name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 from athanor.spec.train import AdagradSpec, AdamSpec, AdamWSpec, RMSpropSpec, SGDSpec
+from athanor.train.parameters import parameter_groups
 
 OPTIMIZERS: dict[str, Callable[[Any, Any], torch.optim.Optimizer]] = {
     "sgd": lambda p, s: torch.optim.SGD(
@@ -35,8 +37,11 @@ OPTIMIZERS: dict[str, Callable[[Any, Any], torch.optim.Optimizer]] = {
 
 
 def build_optimizer(
-    spec: SGDSpec | AdamSpec | AdamWSpec | RMSpropSpec | AdagradSpec,
-    parameters: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
+    spec: SGDSpec | AdamSpec | AdamWSpec | RMSpropSpec | AdagradSpec, module: nn.Module
 ) -> torch.optim.Optimizer:
-    """The optimizer of ``spec`` over ``parameters`` (tensors or parameter groups)."""
-    return OPTIMIZERS[spec.type](list(parameters), spec)
+    """The optimizer of ``spec`` over ``module``'s trainable parameters and groups.
+
+    Raises:
+        UserError: a parameter group that matches nothing, or nothing left to train.
+    """
+    return OPTIMIZERS[spec.type](parameter_groups(module, spec.param_groups), spec)

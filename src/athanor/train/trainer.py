@@ -1,14 +1,21 @@
-"""The supervised training loop.
+"""The supervised training loop, with exact checkpoints.
 
-The loop does only what a hand-written PyTorch loop does (forward, loss, backward, step) plus
-on-device accumulation of the epoch's loss and metrics; everything else (progress, logging,
-early stopping) happens in callbacks that only run at the hooks they override.
+The loop does what a hand-written PyTorch loop does (forward, loss, backward, step) plus
+on-device accumulation of the epoch's loss and metrics; progress, logging and early stopping
+happen in callbacks that only run at the hooks they override. Everything the loop depends
+on (weights, optimizer, schedule, scaler, RNG states, the position in the epoch's batch order,
+the partial epoch's sums, callback state) is in a checkpoint, so a run resumed from one ends
+with the same weights as a run that was never interrupted.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,13 +24,18 @@ from athanor.data.prepare import Prepared
 from athanor.errors import UserError
 from athanor.spec.train import TrainSpec
 from athanor.train.callbacks.base import Callback, CallbackList
+from athanor.train.checkpoint import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 from athanor.train.devices import select_device
-from athanor.train.evaluation import evaluate_split
-from athanor.train.losses import build_loss
-from athanor.train.metrics import build_metrics
-from athanor.train.optimizers import build_optimizer
-from athanor.train.schedules import build_schedule
+from athanor.train.evaluation import split_scalars
+from athanor.train.loops import loop_for
+from athanor.train.loops.base import Loop
+from athanor.train.loops.supervised import to_device
+from athanor.train.parameters import freeze
 from athanor.train.state import TrainState
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite."""
 
 
 @dataclass
@@ -38,7 +50,56 @@ class FitResult:
     seconds: float
     samples_per_second: float
     device: str
+    interrupted: bool = False
+    reports: dict[str, Any] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class _NanGuard:
+    """Finds the first non-finite loss, naming its step and the last finite loss.
+
+    On the CPU each loss is read at once (free). On a GPU, losses go into a small ring buffer
+    on the device that is read every ``window`` steps, so training is not synchronized per step.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.on_cpu = device.type == "cpu"
+        self.window = 32
+        self.buffer = None if self.on_cpu else torch.zeros(self.window, device=device)
+        self.steps: list[int] = []
+        self.last_finite: tuple[int, float] | None = None
+
+    def add(self, loss: torch.Tensor, step: int, state: TrainState) -> None:
+        if self.on_cpu:
+            self._judge(step, float(loss), state)
+            return
+        assert self.buffer is not None
+        self.buffer[len(self.steps)] = loss.float()
+        self.steps.append(step)
+        if len(self.steps) == self.window:
+            self.check(state)
+
+    def check(self, state: TrainState) -> None:
+        if self.buffer is None or not self.steps:
+            return
+        values = self.buffer[: len(self.steps)].tolist()
+        steps, self.steps = self.steps, []
+        for step, value in zip(steps, values, strict=True):
+            self._judge(step, value, state)
+
+    def _judge(self, step: int, value: float, state: TrainState) -> None:
+        if math.isfinite(value):
+            self.last_finite = (step, value)
+            return
+        last = (
+            f"the last finite loss was {self.last_finite[1]:.6g} at step {self.last_finite[0]}"
+            if self.last_finite
+            else "no finite loss was seen"
+        )
+        raise TrainingDiverged(
+            f"the loss became {value} at step {step} (epoch {state.epoch + 1}); {last}. "
+            "Lower train.optimizer.lr, add train.clip_grad, or look for NaN in the data"
+        )
 
 
 class Trainer:
@@ -48,31 +109,98 @@ class Trainer:
         spec: the training section of a run spec.
         seed: seeds shuffling and dropout (the network is seeded when it is built).
         callbacks: hooks for progress, logging, early stopping and more.
+        checkpoint_dir: where checkpoints go (``None``: none are written).
     """
 
     def __init__(
-        self, spec: TrainSpec, *, seed: int = 0, callbacks: list[Callback] | None = None
+        self,
+        spec: TrainSpec,
+        *,
+        seed: int = 0,
+        callbacks: list[Callback] | None = None,
+        checkpoint_dir: Path | None = None,
     ) -> None:
         self.spec = spec
         self.seed = seed
         self.callbacks = CallbackList(list(callbacks or []))
         self.device = select_device(spec.device)
+        self.checkpoint_dir = checkpoint_dir
         self.module: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.loop: Loop | None = None
+        self.nan_guard: _NanGuard | None = None
+        self.pending: list[tuple[str, float, int, int]] = []
+        self.frozen: list[str] = []
+        self._stop_reason: str | None = None
 
-    def fit(self, module: nn.Module, prepared: Prepared) -> FitResult:
+    # --- what the loop holds ------------------------------------------------------------
+
+    @property
+    def loss_fn(self) -> nn.Module | None:
+        return getattr(self.loop, "loss_fn", None)
+
+    @property
+    def train_metrics(self) -> list[Any]:
+        return getattr(self.loop, "train_metrics", [])
+
+    @property
+    def scaler(self) -> torch.amp.GradScaler | None:
+        return getattr(self.loop, "scaler", None)
+
+    # --- public controls ---------------------------------------------------------------
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current optimizer step, saving a checkpoint (signal handlers call
+        this; it only sets a flag)."""
+        self._stop_reason = reason
+
+    def record(self, name: str, value: float) -> None:
+        """Queue a value for the run's metric log at the current step (see StoreLogger)."""
+        state = self.state
+        self.pending.append((name, float(value), state.step, state.epoch + 1))
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """The mixed-precision context of ``train.precision`` (a no-op for fp32)."""
+        if self.spec.precision == "fp32":
+            return nullcontext()
+        dtype = torch.bfloat16 if self.spec.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    # --- setup -------------------------------------------------------------------------
+
+    def _check_precision(self) -> None:
+        precision, device = self.spec.precision, self.device
+        if precision == "fp16" and device.type != "cuda":
+            raise UserError(
+                f"train.precision: fp16 needs a CUDA GPU (training on {device.type}); "
+                "use bf16 or fp32"
+            )
+        if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise UserError("train.precision: this GPU has no bf16 support; use fp16 or fp32")
+
+    def fit(
+        self, module: nn.Module, prepared: Prepared, *, resume_from: Path | None = None
+    ) -> FitResult:
         """Train ``module`` on ``prepared.train``, validating on ``prepared.val`` each epoch.
+
+        Args:
+            module: the network (moved to the training device).
+            prepared: the data.
+            resume_from: a checkpoint folder to continue from (same spec and data).
 
         The test split is not touched; call :meth:`test` once training is over.
 
         Raises:
-            UserError: a metric, loss or monitor that does not fit the data.
+            UserError: a metric, loss, monitor or option that does not fit the data.
+            TrainingDiverged: the loss became NaN or infinite (with ``nan_guard``).
         """
         spec = self.spec
-        schema = prepared.schema
         device = self.device
+        self._check_precision()
         module.to(device)
         self.module = module
+        self.frozen = freeze(module, spec.freeze) if spec.freeze else []
+        forward = torch.compile(module) if spec.compile else module
         batches = prepared.batches(
             "train", spec.batch_size, shuffle=True, seed=self.seed, device=device
         )
@@ -81,104 +209,50 @@ class Trainer:
             if prepared.size("val")
             else None
         )
-        train_size = prepared.size("train")
-        if (
-            spec.early_stopping is not None
-            and spec.early_stopping.monitor.startswith("val_")
-            and val is None
-        ):
-            raise UserError(
-                f"train.early_stopping.monitor is {spec.early_stopping.monitor} but the data has "
-                "no validation split; set data.split.val"
-            )
-        loss_fn = build_loss(spec.loss, schema)
-        train_metrics = build_metrics(spec.metrics, schema)
-        val_metrics = build_metrics(spec.metrics, schema)
-        self._check_monitor([f"val_{m.name}" for m in val_metrics])
-        self.loss_fn = loss_fn
-        self.metric_names = [m.name for m in val_metrics]
-        self.train_metrics = train_metrics
-        optimizer = build_optimizer(
-            spec.optimizer, (p for p in module.parameters() if p.requires_grad)
-        )
-        self.optimizer = optimizer
-        schedule = build_schedule(spec, optimizer, len(batches))
-        step_schedule = schedule.scheduler if schedule and schedule.interval == "step" else None
-        epoch_schedule = schedule.scheduler if schedule and schedule.interval == "epoch" else None
-        clip = spec.clip_grad
-        parameters = [p for p in module.parameters() if p.requires_grad]
-
+        loop = loop_for(prepared.schema)
+        self.loop = loop
+        steps_per_epoch = loop.setup(self, module, forward, prepared, batches)
+        self.optimizer = loop.optimizer
+        self._check_monitors(loop.monitors(), has_val=val is not None)
+        self.nan_guard = _NanGuard(device) if spec.nan_guard else None
         state = TrainState(
             epochs=spec.epochs,
-            steps_per_epoch=len(batches),
+            steps_per_epoch=steps_per_epoch,
+            batches_per_epoch=len(batches),
             batch_size=spec.batch_size,
-            train_size=train_size,
+            train_size=prepared.size("train"),
         )
         self.state = state
-        calls = self.callbacks
-        per_batch = {
-            hook: calls.has(hook)
-            for hook in ("on_batch_start", "on_before_backward", "on_after_optimizer_step")
-        }
+        self._epoch_lr = loop.optimizer.param_groups[0]["lr"]
         torch.manual_seed(self.seed)
+        if resume_from is not None:
+            self._restore(load_checkpoint(resume_from), resume_from)
+        self._on_after_step = self.callbacks.has("on_after_optimizer_step")
+        calls = self.callbacks
         module.train()
         calls.call("on_fit_start", self, state)
         try:
-            for epoch in range(state.epoch, spec.epochs):
-                state.epoch = epoch
-                state.epoch_started_at = time.perf_counter()
+            while state.epoch < spec.epochs:
+                if state.batch == 0:
+                    self._epoch_lr = loop.optimizer.param_groups[0]["lr"]
+                    state.epoch_started_at = time.perf_counter()
+                    loop.start_epoch()
                 calls.call("on_epoch_start", self, state)
-                loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-                seen = 0
-                for metric in train_metrics:
-                    metric.reset()
-                for index, (x, y) in enumerate(batches.epoch(epoch)):
-                    state.batch = index
-                    if per_batch["on_batch_start"]:
-                        calls.call("on_batch_start", self, state)
-                    outputs = module(x)
-                    loss = loss_fn(outputs, y)
-                    if per_batch["on_before_backward"]:
-                        calls.call("on_before_backward", self, state, loss)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if clip is not None:
-                        if clip.norm is not None:
-                            torch.nn.utils.clip_grad_norm_(parameters, clip.norm)
-                        else:
-                            torch.nn.utils.clip_grad_value_(parameters, clip.value)
-                    optimizer.step()
-                    if step_schedule is not None:
-                        step_schedule.step()
-                    state.step += 1
-                    if per_batch["on_after_optimizer_step"]:
-                        calls.call("on_after_optimizer_step", self, state)
-                    loss = loss.detach()
-                    loss_sum += loss * y.shape[0]
-                    seen += y.shape[0]
-                    for metric in train_metrics:
-                        metric.update(outputs.detach(), y)
-                    state.samples_seen += y.shape[0]
-                    calls.call("on_batch_end", self, state, loss)
-                metrics = {"train_loss": float(loss_sum) / max(seen, 1)}
-                metrics.update({f"train_{m.name}": m.compute() for m in train_metrics})
-                if val is not None:
-                    val_results = evaluate_split(module, val, loss_fn, val_metrics)
-                    calls.call("on_validation_end", self, state, val_results)
-                    metrics.update(val_results)
-                metrics["lr"] = optimizer.param_groups[0]["lr"]
-                metrics["epoch_seconds"] = time.perf_counter() - state.epoch_started_at
-                if epoch_schedule is not None:
-                    epoch_schedule.step()
-                state.history.append(metrics)
-                calls.call("on_epoch_end", self, state, metrics)
+                loop.run(self, state, batches, state.epoch, state.batch)
+                if self._stop_reason is not None:
+                    state.stop_reason = self._stop_reason
+                    state.interrupted = True
+                    break
+                if self.nan_guard is not None:
+                    self.nan_guard.check(state)
+                self._finish_epoch(state, val)
                 if state.stop_reason is not None:
                     break
             calls.call("on_fit_end", self, state)
         except BaseException as error:
             calls.call("on_exception", self, state, error)
             raise
-        seconds = time.perf_counter() - state.started_at
+        seconds = state.elapsed
         return FitResult(
             history=state.history,
             epochs_run=len(state.history),
@@ -188,34 +262,150 @@ class Trainer:
             seconds=seconds,
             samples_per_second=state.samples_seen / seconds if seconds > 0 else 0.0,
             device=str(device),
+            interrupted=state.interrupted,
+            reports=state.reports,
         )
+
+    def after_step(self, state: TrainState, index: int) -> bool:
+        """Called by loops after each optimizer step: hooks, step checkpoints, stop requests.
+
+        Returns:
+            Whether the loop must return now (a stop was requested; a checkpoint is saved).
+        """
+        state.step += 1
+        state.batch = index + 1
+        if self._on_after_step:
+            self.callbacks.call("on_after_optimizer_step", self, state)
+        if self._checkpoint_due(step=True) or self._stop_reason is not None:
+            if self.nan_guard is not None:
+                self.nan_guard.check(state)
+            if self.checkpoint_dir is not None and self.spec.checkpoint.enabled:
+                self.save_checkpoint()
+        return self._stop_reason is not None
+
+    def _check_monitors(self, available: list[str], *, has_val: bool) -> None:
+        spec = self.spec
+        monitors = {
+            "early_stopping.monitor": getattr(spec.early_stopping, "monitor", None),
+            "schedule.monitor": getattr(spec.schedule, "monitor", None),
+        }
+        for key, monitor in monitors.items():
+            if monitor is None:
+                continue
+            if monitor.startswith("val_") and not has_val:
+                raise UserError(
+                    f"train.{key}: '{monitor}' needs a validation split, and the data has none; "
+                    "set data.split.val"
+                )
+            names = [f"{prefix}_{name}" for prefix in ("val", "train") for name in available]
+            if monitor not in names:
+                raise UserError(
+                    f"train.{key}: '{monitor}' is not computed for this run; valid: "
+                    + ", ".join(sorted(names))
+                )
+
+    def _finish_epoch(self, state: TrainState, val: Any) -> None:
+        """Epoch metrics, validation, plateau schedule, callbacks, epoch checkpoint."""
+        results = self.loop.epoch_results()
+        if val is not None:
+            validation = self.loop.validate(val)
+            results.update(validation)
+            self.callbacks.call("on_validation_end", self, state, split_scalars(validation)[0])
+        metrics, reports = split_scalars(results)
+        state.reports.update(reports)
+        metrics["lr"] = self._epoch_lr  # the rate the epoch started with
+        metrics["epoch_seconds"] = time.perf_counter() - state.epoch_started_at
+        self.loop.step_validation_schedule(metrics)
+        state.history.append(metrics)
+        self.callbacks.call("on_epoch_end", self, state, metrics)
+        state.epoch += 1
+        state.batch = 0
+        if self._checkpoint_due(step=False):
+            self.save_checkpoint()
 
     def test(self, prepared: Prepared) -> dict[str, float]:
-        """Loss and metrics on the test split, computed once, after training."""
+        """Loss and scalar metrics on the test split, computed once, after training.
+
+        Non-scalar results (a confusion matrix) go to ``self.test_reports``.
+        """
         if self.module is None:
             raise RuntimeError("test() needs a fitted module; call fit() first")
+        self.test_reports: dict[str, Any] = {}
         if not prepared.size("test"):
             return {}
-        return evaluate_split(
-            self.module,
-            prepared.batches("test", self.spec.eval_batch_size, device=self.device),
-            build_loss(self.spec.loss, prepared.schema),
-            build_metrics(self.spec.metrics, prepared.schema),
-            prefix="test",
+        scalars, self.test_reports = split_scalars(self.loop.test(prepared))
+        return scalars
+
+    # --- checkpoints -------------------------------------------------------------------
+
+    def _checkpoint_due(self, *, step: bool) -> bool:
+        policy = self.spec.checkpoint
+        if self.checkpoint_dir is None or not policy.enabled:
+            return False
+        if step:
+            return policy.every_steps is not None and self.state.step % policy.every_steps == 0
+        return policy.every_epochs > 0 and (
+            self.state.epoch % policy.every_epochs == 0 or self.state.epoch == self.spec.epochs
         )
 
-    def _check_monitor(self, available: list[str]) -> None:
-        stopping = self.spec.early_stopping
-        if stopping is None:
-            return
-        names = [
-            "val_loss",
-            "train_loss",
-            *available,
-            *(a.replace("val_", "train_") for a in available),
-        ]
-        if stopping.monitor not in names:
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue training exactly from this point."""
+        assert self.module is not None
+        return {
+            "train_spec": self.spec.model_dump(mode="json"),
+            "seed": self.seed,
+            "position": {**self.state.position(), "epoch_lr": self._epoch_lr},
+            "model": self.module.state_dict(),
+            "loop": self.loop.state_dict(),
+            "rng": rng_state(),
+            "callbacks": {
+                f"{index}:{type(cb).__name__}": cb.state_dict()
+                for index, cb in enumerate(self.callbacks.callbacks)
+            },
+        }
+
+    def save_checkpoint(self) -> Path:
+        """Write a checkpoint named by the step; keep the newest ``checkpoint.keep``."""
+        assert self.checkpoint_dir is not None
+        path = self.checkpoint_dir / f"step-{self.state.step:09d}"
+        save_checkpoint(self.state_dict(), path)
+        existing = sorted(p for p in self.checkpoint_dir.glob("step-*") if p.is_dir())
+        for old in existing[: -self.spec.checkpoint.keep]:
+            _remove(old)
+        for leftover in self.checkpoint_dir.glob(".step-*"):  # a write cut short by a kill
+            _remove(leftover)
+        self.callbacks.call("on_checkpoint_save", self, self.state, path)
+        return path
+
+    def _restore(self, saved: dict[str, Any], path: Path) -> None:
+        assert self.module is not None
+        if saved["train_spec"] != self.spec.model_dump(mode="json") or saved["seed"] != self.seed:
             raise UserError(
-                f"train.early_stopping.monitor: '{stopping.monitor}' is not computed for this "
-                f"run; valid: {', '.join(sorted(set(names)))}"
+                f"{path}: the training spec or seed differs from the one this checkpoint was "
+                "written with; resume with the run's own spec"
             )
+        self.module.load_state_dict(saved["model"])
+        self.loop.load_state_dict(saved["loop"], self.device)
+        self.state.restore(saved["position"])
+        self._epoch_lr = saved["position"]["epoch_lr"]
+        for index, cb in enumerate(self.callbacks.callbacks):
+            key = f"{index}:{type(cb).__name__}"
+            if key in saved["callbacks"]:
+                cb.load_state_dict(to_device(saved["callbacks"][key], self.device))
+        restore_rng_state(saved["rng"])
+        self.callbacks.call("on_checkpoint_load", self, self.state, path)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint in ``folder``, if any."""
+    found = sorted(p for p in Path(folder).glob("step-*") if p.is_dir())
+    return found[-1] if found else None
+
+
+__all__ = ["FitResult", "Trainer", "TrainingDiverged", "latest_checkpoint"]

@@ -5,6 +5,7 @@ Only the hooks a callback overrides are called, so a hook nobody uses costs noth
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -24,11 +25,24 @@ HOOKS = (
     "on_epoch_end",
     "on_fit_end",
     "on_exception",
+    "on_checkpoint_save",
+    "on_checkpoint_load",
 )
 
 
 class Callback:
-    """Override any hook; each receives the trainer and its mutable :class:`TrainState`."""
+    """Override any hook; each receives the trainer and its mutable :class:`TrainState`.
+
+    A callback with state that must survive a resume (early stopping's best value...)
+    returns it from :meth:`state_dict`; it is saved in every checkpoint.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        """State to keep in checkpoints (tensors allowed); default none."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
     def on_fit_start(self, trainer: Trainer, state: TrainState) -> None:
         """Before the first epoch (also when resuming)."""
@@ -62,6 +76,12 @@ class Callback:
 
     def on_exception(self, trainer: Trainer, state: TrainState, error: BaseException) -> None:
         """When training fails or is interrupted; the error is re-raised afterwards."""
+
+    def on_checkpoint_save(self, trainer: Trainer, state: TrainState, path: Path) -> None:
+        """After a checkpoint was written to ``path``."""
+
+    def on_checkpoint_load(self, trainer: Trainer, state: TrainState, path: Path) -> None:
+        """After training state was restored from the checkpoint at ``path``."""
 
 
 class CallbackList:

@@ -1,8 +1,9 @@
-"""Record a run's metrics in the store while it trains."""
+"""Record a run's metrics and checkpoints in the store while it trains."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 
@@ -13,10 +14,12 @@ from athanor.train.state import TrainState
 
 
 class StoreLogger(Callback):
-    """Logs epoch metrics and a sampled batch loss (``batch_loss``) to the store.
+    """Logs epoch metrics, a sampled batch loss (``batch_loss``) and values other callbacks
+    queue with ``trainer.record``; notes each checkpoint in the run's summary.
 
     The batch loss is sampled at most every ``sample_seconds`` (default 1 s); writes happen on
-    a background thread (:class:`MetricWriter`).
+    a background thread (:class:`MetricWriter`), except that everything logged before a
+    checkpoint is written before the checkpoint is announced.
     """
 
     def __init__(self, runs: RunRepository, run_id: int, *, sample_seconds: float = 1.0) -> None:
@@ -35,20 +38,38 @@ class StoreLogger(Callback):
         if now >= self._next_sample and self.writer is not None:
             self._next_sample = now + self.sample_seconds
             self.writer.add("batch_loss", float(loss), step=state.step, epoch=state.epoch + 1)
+            self._drain(trainer)
 
     def on_epoch_end(self, trainer, state: TrainState, metrics: dict[str, float]) -> None:
         assert self.writer is not None
         for name, value in metrics.items():
             self.writer.add(name, value, step=state.step, epoch=state.epoch + 1)
+        self._drain(trainer)
         self.writer.flush_soon()
 
+    def on_checkpoint_save(self, trainer, state: TrainState, path: Path) -> None:
+        if self.writer is not None:
+            self._drain(trainer)
+            self.writer.flush()
+        self.runs.update(
+            self.run_id,
+            summary={"checkpoint": {"path": str(path), "step": state.step, "epoch": state.epoch}},
+        )
+
     def on_fit_end(self, trainer, state: TrainState) -> None:
-        self._close()
+        self._close(trainer)
 
     def on_exception(self, trainer, state: TrainState, error: BaseException) -> None:
-        self._close()
+        self._close(trainer)
 
-    def _close(self) -> None:
+    def _drain(self, trainer) -> None:
+        pending, trainer.pending = trainer.pending, []
+        assert self.writer is not None
+        for name, value, step, epoch in pending:
+            self.writer.add(name, value, step=step, epoch=epoch)
+
+    def _close(self, trainer) -> None:
         if self.writer is not None:
+            self._drain(trainer)
             writer, self.writer = self.writer, None
             writer.close()

@@ -1,0 +1,151 @@
+"""Exact resume: a training process killed with SIGKILL mid-epoch and resumed ends with the
+same weights, bit for bit, as a run that was never interrupted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import athanor as at
+from athanor.errors import UserError
+from athanor.store import RunStatus, open_store
+
+# Dropout (global RNG), a per-step schedule with warm-up, Adam state, gradient accumulation,
+# L2 penalty and early-stopping state: everything a resume has to restore.
+SPEC = {
+    "name": "resume",
+    "seed": 11,
+    "data": {"dataset": "digits", "split": {"val": 0.15, "test": 0.15}},
+    "model": {"template": "mlp", "hidden": [48, 24], "dropout": 0.3},
+    "train": {
+        "epochs": 4,
+        "batch_size": 16,
+        "accumulate": 2,
+        "optimizer": {"type": "adam", "lr": 0.003},
+        "schedule": {"type": "cosine", "warmup_steps": 10},
+        "regularization": {"l2": 1e-4},
+        "early_stopping": {"monitor": "val_loss", "patience": 10},
+        "checkpoint": {"every_steps": 7, "keep": 3},
+    },
+}
+
+
+def run_cli(
+    home: Path, *args: str, wait: bool = True
+) -> subprocess.Popen | subprocess.CompletedProcess:
+    env = {**os.environ, "ATHANOR_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "athanor.cli", *args]
+    if not wait:
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def final_weights(home: Path, run_id: int) -> dict[str, torch.Tensor]:
+    return load_file(
+        str(home / "artifacts" / "runs" / str(run_id) / "model" / "weights.safetensors")
+    )
+
+
+def test_sigkill_mid_epoch_then_resume_gives_bitwise_equal_weights(tmp_path: Path) -> None:
+    spec_file = tmp_path / "spec.json"  # JSON is YAML
+    spec_file.write_text(json.dumps(SPEC))
+
+    straight_home = tmp_path / "straight"
+    done = run_cli(straight_home, "train", str(spec_file), "--json")
+    assert done.returncode == 0, done.stderr
+    expected = final_weights(straight_home, 1)
+
+    # 1797 digits - 270 val - 270 test = 1257 samples: 79 batches of 16, 40 optimizer steps
+    # per epoch (2 batches each). Checkpoints every 7 steps fall mid-epoch except at 280.
+    steps_per_epoch = 40
+    home = tmp_path / "killed"
+    process = run_cli(home, "train", str(spec_file), "--quiet", wait=False)
+    checkpoints = home / "artifacts" / "runs" / "1" / "checkpoints"
+
+    def newest() -> int:
+        return max((int(p.name.split("-")[1]) for p in checkpoints.glob("step-*")), default=0)
+
+    deadline = time.monotonic() + 120
+    while True:  # freeze the process once its newest checkpoint is mid-epoch, in epoch 2+
+        assert time.monotonic() < deadline and process.poll() is None
+        if newest() > steps_per_epoch:
+            process.send_signal(signal.SIGSTOP)
+            if newest() % steps_per_epoch:
+                break
+            process.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    killed_at = newest()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert steps_per_epoch < killed_at < 4 * steps_per_epoch
+
+    listed = json.loads(run_cli(home, "runs", "list", "--json").stdout)
+    assert (
+        listed[0]["status"] == "failed" and "ended without finishing" in listed[0]["status_reason"]
+    )
+
+    resumed = run_cli(home, "runs", "resume", "1", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert result["run"]["status"] == "succeeded"
+    weights = final_weights(home, 1)
+    assert weights.keys() == expected.keys()
+    for name in expected:
+        assert torch.equal(weights[name], expected[name]), name
+
+    # The metric log has each epoch once and matches the uninterrupted run's exactly.
+    store_a = json.loads(run_cli(straight_home, "runs", "show", "1", "--json").stdout)
+    store_b = json.loads(run_cli(home, "runs", "show", "1", "--json").stdout)
+    for name in ("train_loss", "val_loss", "val_accuracy", "test_accuracy"):
+        assert store_b["metrics"][name] == store_a["metrics"][name], name
+
+
+def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> None:
+    spec_file = tmp_path / "spec.json"
+    long = {**SPEC, "train": {**SPEC["train"], "epochs": 50, "checkpoint": {"every_steps": 1000}}}
+    spec_file.write_text(json.dumps(long))
+    home = tmp_path / "home"
+    process = run_cli(home, "train", str(spec_file), "--quiet", wait=False)
+    db = home / "athanor.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        (home / "artifacts" / "runs" / "1" / "checkpoints").exists()  # first epoch ended
+    ):
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert db.exists()
+    record = at.runs.get(1, settings=_settings(home))
+    assert record.status == RunStatus.CANCELLED
+    assert record.status_reason.startswith("stopped by SIGTERM at step ")
+    assert "athanor runs resume 1" in record.status_reason
+
+
+def _settings(home: Path):
+    from athanor.settings import Settings
+
+    return Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+
+
+def test_resume_refuses_what_cannot_be_resumed() -> None:
+    run = at.train({**SPEC, "train": {**SPEC["train"], "epochs": 1}}, progress=False)
+    with pytest.raises(UserError, match="already succeeded"):
+        at.resume(run.id)
+    store = open_store()
+    other = store.runs.create({}, name="x")
+    store.runs.finish(other.id, RunStatus.FAILED, "boom")
+    with pytest.raises(UserError, match="has no checkpoint to resume from"):
+        at.resume(other.id)
+    live = store.runs.create({}, name="live")
+    with pytest.raises(UserError, match=f"run {live.id} is still running"):
+        at.resume(live.id)
