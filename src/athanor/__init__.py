@@ -27,6 +27,7 @@ _LAZY = {
     "runs": "athanor.api.runs:",
     "datasets": "athanor.api.datasets:",
     "errors": "athanor.errors:",
+    "summary": "athanor.api.networks:summarize",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -34,6 +35,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # pragma: no cover
     from athanor import errors  # noqa: F401
     from athanor.api import datasets, models, runs  # noqa: F401
+    from athanor.api.networks import summarize as summary  # noqa: F401
     from athanor.api.training import train  # noqa: F401 - what calling athanor.train runs
     from athanor.spec.loading import load_spec  # noqa: F401
 
