@@ -38,3 +38,10 @@ class Network(nn.Sequential):
     @property
     def output_shape(self) -> Shape:
         return next(reversed(self.layer_shapes.values()), self.input_shape)
+
+    def __getitem__(self, index: int | slice) -> nn.Module:
+        """A layer, or a slice of the layers as a plain ``nn.Sequential`` (e.g. ``net[:3]``
+        computes the features after the third layer)."""
+        if isinstance(index, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[index]))
+        return super().__getitem__(index)

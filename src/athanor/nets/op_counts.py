@@ -89,22 +89,28 @@ def _conv(module: nn.Conv2d, inputs: tuple, output: torch.Tensor) -> OpCounts:
     return _accumulate(output.numel(), products, module.bias is not None)
 
 
-def _covered_positions(
+def _landing(
     size_in: int, size_out: int, kernel: int, stride: int, padding: int, dilation: int
-) -> int:
-    """Output positions of a transposed convolution that receive at least one product."""
-    reached = {i * stride + j * dilation - padding for i in range(size_in) for j in range(kernel)}
-    return sum(1 for position in range(size_out) if position in reached)
+) -> tuple[int, int]:
+    """Along one dimension of a transposed convolution: how many (input, tap) products land
+    inside the output (padding crops the others away), and how many output positions
+    receive at least one."""
+    reached = [i * stride + j * dilation - padding for i in range(size_in) for j in range(kernel)]
+    inside = [position for position in reached if 0 <= position < size_out]
+    return len(inside), len(set(inside))
 
 
 @op_counter(nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 def _conv_transpose(module: nn.ConvTranspose2d, inputs: tuple, output: torch.Tensor) -> OpCounts:
     x = inputs[0]
-    # Every input value is multiplied by every weight of its group's kernels.
+    group_inputs = module.in_channels // module.groups
+    # Every input value is multiplied by every weight of its group's kernels (as computed,
+    # also the products that padding then crops away).
     macs = x.numel() * (module.out_channels // module.groups) * math.prod(module.kernel_size)
-    covered = x.shape[0] * module.out_channels
+    landing = covered = x.shape[0] * module.out_channels
+    landing *= group_inputs
     for dim, (size_in, size_out) in enumerate(zip(x.shape[2:], output.shape[2:], strict=True)):
-        covered *= _covered_positions(
+        products, positions = _landing(
             size_in,
             size_out,
             module.kernel_size[dim],
@@ -112,7 +118,10 @@ def _conv_transpose(module: nn.ConvTranspose2d, inputs: tuple, output: torch.Ten
             module.padding[dim],  # type: ignore[index]
             module.dilation[dim],
         )
-    additions = macs - covered + (output.numel() if module.bias is not None else 0)
+        landing *= products
+        covered *= positions
+    # Summing the products that land in an output takes one addition fewer than there are.
+    additions = landing - covered + (output.numel() if module.bias is not None else 0)
     return OpCounts(macs, macs, additions)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
 from athanor._choices import choices_text, closest
@@ -144,15 +144,16 @@ class ResNetSpec(TemplateSpec):
     activation: Activation = Field(default_factory=lambda: ActivationSpec(type="relu"))
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Before the output layer.")
 
-    @model_validator(mode="after")
-    def _check(self) -> ResNetSpec:
-        if self.blocks is None and self.depth not in RESNET_BLOCKS and (self.depth - 2) % 6:
+    @field_validator("depth")
+    @classmethod
+    def _check_depth(cls, depth: int) -> int:
+        if depth not in RESNET_BLOCKS and (depth - 2) % 6:
             raise PydanticCustomError(
                 "bad_depth",
-                "depth must be 18, 34, 50, 101, 152 or 6n+2 (20, 32, 44, 56, 110); got {depth}",
-                {"depth": self.depth},
+                "must be 18, 34, 50, 101, 152 or 6n+2 (20, 32, 44, 56, 110); got {depth}",
+                {"depth": depth},
             )
-        return self
+        return depth
 
 
 class _RecurrentTemplateSpec(TemplateSpec):
