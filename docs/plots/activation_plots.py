@@ -15,12 +15,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no window
 
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from pydantic import TypeAdapter  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from pydantic import TypeAdapter
 
-from athanor.nets.activations import build_activation  # noqa: E402
-from athanor.spec.activations import ACTIVATIONS, Activation  # noqa: E402
+from athanor.nets.activations import build_activation
+from athanor.spec.activations import ACTIVATIONS, Activation
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 NOTES = {

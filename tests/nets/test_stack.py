@@ -270,9 +270,9 @@ def test_every_layer_from_yaml_and_python_trains_on_real_data(
     shapes = {}
     hooks = [
         module.register_forward_hook(
-            lambda m, i, o, n=name: shapes.__setitem__(n, tuple(o.shape[1:]))
+            lambda m, i, o, n=layer_name: shapes.__setitem__(n, tuple(o.shape[1:]))
         )
-        for name, module in network.named_children()
+        for layer_name, module in network.named_children()
     ]
     network(x)
     for hook in hooks:

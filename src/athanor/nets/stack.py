@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import torch
@@ -35,11 +36,8 @@ def head_layers(shape: Shape, expected: Shape) -> list[LayerSpec]:
     from a flat vector to a sequence or image; a 1x1 convolution from feature maps to images.
     """
     if len(expected) > 1 and len(shape) == 1:
-        total = 1
-        for size in expected:
-            total *= size
         return [
-            DenseSpec(units=total, name="output"),
+            DenseSpec(units=math.prod(expected), name="output"),
             ReshapeSpec(shape=list(expected), name="output_reshape"),
         ]
     if len(expected) == 3 and len(shape) == 3 and shape[1:] == expected[1:]:

@@ -278,6 +278,7 @@ def summary(
     *,
     schema: Schema | None = None,
     seed: int = 0,
+    dtype: torch.dtype | None = None,
 ) -> NetworkSummary:
     """Summarize a network: per layer the output shape, parameters, operations and memory.
 
@@ -289,6 +290,8 @@ def summary(
             part also replaces the schema's input shape.
         schema: the data's schema; required when ``model`` is a spec.
         seed: seeds the construction of a spec (default 0).
+        dtype: the input's dtype; default the network's ``input_dtype`` (int64 for token
+            ids), else float32.
 
     Returns:
         The summary; ``str()`` gives a table, ``to_json()`` a mapping.
@@ -313,7 +316,7 @@ def summary(
             raise ValueError("give input_shape (batch first) for a module of unknown input")
         input_shape = (1, *sample_shape)
     shape = tuple(int(size) for size in input_shape)
-    dtype = getattr(model, "input_dtype", torch.float32)
+    dtype = dtype or getattr(model, "input_dtype", torch.float32)
 
     try:
         copied = _meta_copy(model).eval()
