@@ -66,3 +66,23 @@ def test_every_key_and_member_is_documented() -> None:
     assert missing == []
     names = [*LAYER_SPECS, *TEMPLATE_SPECS, *OPTIMIZER_SPECS, *SCHEDULE_SPECS]
     assert [n for n in names if f"`{n}`" not in REFERENCE] == []
+
+
+def test_the_networks_guide_explains_every_piece_with_plots() -> None:
+    from athanor.spec.activations import ACTIVATIONS
+    from athanor.spec.initializers import INITIALIZERS
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    guide = (docs / "networks.md").read_text()
+    names = [*LAYER_SPECS, *TEMPLATE_SPECS, *ACTIVATIONS, *INITIALIZERS]
+    headings = {
+        name.strip()
+        for line in guide.splitlines()
+        if line.startswith("### ")
+        for name in line[4:].split(",")
+    }
+    assert [n for n in names if f"`{n}`" not in guide and n not in headings] == []
+    for name in ACTIVATIONS:
+        image = f"images/activation_{name}.png"
+        assert (docs / image).is_file() and f"]({image})" in guide, name
+    assert (docs / "plots" / "activation_plots.py").is_file()

@@ -28,6 +28,7 @@ _LAZY = {
     "runs": "athanor.api.runs:",
     "datasets": "athanor.api.datasets:",
     "errors": "athanor.errors:",
+    "summary": "athanor.api.networks:summarize",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -35,6 +36,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:  # pragma: no cover
     from athanor import errors  # noqa: F401
     from athanor.api import datasets, models, runs  # noqa: F401
+    from athanor.api.networks import summarize as summary  # noqa: F401
     from athanor.api.training import resume, train  # noqa: F401 - train: athanor.train()
     from athanor.spec.loading import load_spec  # noqa: F401
 

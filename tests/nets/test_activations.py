@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from pydantic import TypeAdapter
 
+from athanor.nets import build_network
 from athanor.nets.activations import Maxout, build_activation
-from athanor.spec.activations import ACTIVATIONS, Activation
+from athanor.spec import load_spec
+from athanor.spec.activations import ACTIVATIONS, Activation, ActivationSpec
+from athanor.spec.layers import DenseSpec, FlattenSpec
+from athanor.spec.model import LayerStackSpec
+from tests.nets.conftest import MNIST
 
 activation = TypeAdapter(Activation)
 
@@ -41,3 +48,30 @@ def test_parameters_reach_the_modules() -> None:
 def test_maxout_takes_the_max_of_each_group() -> None:
     x = torch.tensor([[1.0, 5.0, 3.0, -1.0, 2.0, 0.0]])
     assert Maxout(3)(x).tolist() == [[5.0, 2.0]]
+    steps = torch.stack([x[0], -x[0]]).unsqueeze(0)  # [1, 2 steps, 6 features]
+    assert Maxout(3, dim=-1)(steps).tolist() == [[[5.0, 2.0], [-1.0, 1.0]]]
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_every_activation_from_yaml_and_python_trains_on_mnist(
+    name: str, mnist_images, tmp_path: Path
+) -> None:
+    pieces = {"pieces": 3} if name == "maxout" else {}
+    written = f"{{{name}: {{pieces: 3}}}}" if pieces else name
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        f"data: mnist\nmodel:\n  layers:\n    - flatten\n"
+        f"    - dense: {{units: 12, activation: {written}}}\n"
+    )
+    from_yaml = load_spec(path).model
+    from_python = LayerStackSpec(
+        layers=[FlattenSpec(), DenseSpec(units=12, activation=ActivationSpec(type=name, **pieces))]
+    )
+    assert from_yaml == from_python
+    network = build_network(from_python, MNIST, seed=0)
+    x, y = mnist_images
+    hidden = network[:2](x)
+    assert hidden.shape == (16, 12)
+    torch.nn.functional.cross_entropy(network(x), y).backward()
+    assert all(torch.isfinite(p.grad).all() for p in network.parameters())
+    assert network.dense_2.linear.weight.grad.abs().sum() > 0  # the gradient passes through

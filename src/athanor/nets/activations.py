@@ -43,42 +43,51 @@ class Sign(nn.Module):
 class Maxout(nn.Module):
     """Max over ``pieces`` groups of features (Goodfellow et al., 2013).
 
-    The layer before it produces ``units * pieces`` features (dimension 1); the output has
-    ``units``.
+    The layer before it produces ``units * pieces`` features along ``dim`` (1: channels or
+    flat features, -1: the features of each step of a sequence); the output has ``units``.
     """
 
-    def __init__(self, pieces: int) -> None:
+    def __init__(self, pieces: int, dim: int = 1) -> None:
         super().__init__()
         self.pieces = pieces
+        self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        units = x.shape[1] // self.pieces
-        return x.view(x.shape[0], units, self.pieces, *x.shape[2:]).amax(dim=2)
+        dim = self.dim % x.dim()
+        units = x.shape[dim] // self.pieces
+        grouped = x.reshape(*x.shape[:dim], units, self.pieces, *x.shape[dim + 1 :])
+        return grouped.amax(dim=dim + 1)
 
     def extra_repr(self) -> str:
-        return f"pieces={self.pieces}"
+        return f"pieces={self.pieces}, dim={self.dim}"
 
 
-_FACTORIES: dict[str, Callable[[ActivationSpec], nn.Module]] = {
-    "linear": lambda s: nn.Identity(),
-    "step": lambda s: Step(),
-    "sign": lambda s: Sign(),
-    "sigmoid": lambda s: nn.Sigmoid(),
-    "tanh": lambda s: nn.Tanh(),
-    "relu": lambda s: nn.ReLU(),
-    "leaky_relu": lambda s: nn.LeakyReLU(s.alpha if s.alpha is not None else 0.01),
-    "elu": lambda s: nn.ELU(s.alpha if s.alpha is not None else 1.0),
-    "selu": lambda s: nn.SELU(),
-    "gelu": lambda s: nn.GELU(),
-    "swish": lambda s: nn.SiLU(),
-    "silu": lambda s: nn.SiLU(),
-    "mish": lambda s: nn.Mish(),
-    "maxout": lambda s: Maxout(s.pieces or 2),
-    "softmax": lambda s: nn.Softmax(dim=1),
+_FACTORIES: dict[str, Callable[[ActivationSpec, int], nn.Module]] = {
+    "linear": lambda s, d: nn.Identity(),
+    "step": lambda s, d: Step(),
+    "sign": lambda s, d: Sign(),
+    "sigmoid": lambda s, d: nn.Sigmoid(),
+    "tanh": lambda s, d: nn.Tanh(),
+    "relu": lambda s, d: nn.ReLU(),
+    "leaky_relu": lambda s, d: nn.LeakyReLU(s.alpha if s.alpha is not None else 0.01),
+    "elu": lambda s, d: nn.ELU(s.alpha if s.alpha is not None else 1.0),
+    "selu": lambda s, d: nn.SELU(),
+    "gelu": lambda s, d: nn.GELU(),
+    "swish": lambda s, d: nn.SiLU(),
+    "silu": lambda s, d: nn.SiLU(),
+    "mish": lambda s, d: nn.Mish(),
+    "maxout": lambda s, d: Maxout(s.pieces or 2, d),
+    "softmax": lambda s, d: nn.Softmax(dim=d),
 }
 assert set(_FACTORIES) == set(ACTIVATIONS), "every activation spec needs a module"
 
 
-def build_activation(spec: ActivationSpec) -> nn.Module:
-    """The module computing activation ``spec``."""
-    return _FACTORIES[spec.type](spec)
+def build_activation(spec: ActivationSpec, feature_dim: int = 1) -> nn.Module:
+    """The module computing activation ``spec``.
+
+    Args:
+        spec: the activation and its parameters.
+        feature_dim: the dimension softmax and maxout act along (default 1: channels or flat
+            features; -1 for the features of each step of a sequence).
+    """
+    return _FACTORIES[spec.type](spec, feature_dim)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
 from athanor._choices import choices_text, closest
 from athanor.spec.activations import Activation, ActivationSpec
 from athanor.spec.base import StrictModel
+from athanor.spec.initializers import Initializer
 from athanor.spec.layers import Layer
 
 TEMPLATE_SPECS: dict[str, type[TemplateSpec]] = {}
@@ -40,12 +41,18 @@ class LayerStackSpec(StrictModel):
         default=True,
         description="Append the output layer sized from the task (classes or targets).",
     )
+    init: Initializer | None = Field(
+        default=None, description="Initializer of every layer without its own `init`."
+    )
 
 
 class TemplateSpec(StrictModel):
     """Options shared by every template."""
 
     template: str
+    init: Initializer | None = Field(
+        default=None, description="Initializer of every layer (default PyTorch's)."
+    )
 
 
 @template_spec("mlp")
@@ -67,6 +74,163 @@ class LeNet5Spec(TemplateSpec):
     activation: Activation = Field(default_factory=lambda: ActivationSpec(type="relu"))
     pooling: Literal["max", "avg"] = "max"
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+
+_Width = Annotated[int, Field(ge=1)]
+_Blocks = Annotated[int, Field(ge=1, le=64)]
+VGG_CONVS: dict[int, list[int]] = {
+    11: [1, 1, 2, 2, 2],
+    13: [2, 2, 2, 2, 2],
+    16: [2, 2, 3, 3, 3],
+    19: [2, 2, 4, 4, 4],
+}
+RESNET_BLOCKS: dict[int, list[int]] = {
+    18: [2, 2, 2, 2],
+    34: [3, 4, 6, 3],
+    50: [3, 4, 6, 3],
+    101: [3, 4, 23, 3],
+    152: [3, 8, 36, 3],
+}
+
+
+@template_spec("vgg")
+class VggSpec(TemplateSpec):
+    """VGG (Simonyan & Zisserman, 2015): stages of 3x3 convolutions, each ending in a 2x2 max
+    pool, then dense layers. Stages that would shrink the image below 1x1 are left out."""
+
+    template: Literal["vgg"] = "vgg"
+    depth: Literal[11, 13, 16, 19] = Field(default=16, description="Weight layers: 11/13/16/19.")
+    convs: list[_Blocks] | None = Field(
+        default=None, max_length=6, description="Convolutions per stage; overrides depth."
+    )
+    width: _Width = Field(default=64, description="Filters of the first stage, doubled per stage.")
+    max_width: _Width = Field(default=512, description="Upper limit of the filters.")
+    dense: list[_Width] | None = Field(
+        default=None,
+        description="Hidden dense units; default [4096, 4096] for images of 64 px and more, "
+        "else [512, 512].",
+    )
+    batchnorm: bool = Field(default=True, description="Batch norm after every convolution.")
+    dropout: float = Field(default=0.5, ge=0.0, lt=1.0, description="After each dense layer.")
+    activation: Activation = Field(default_factory=lambda: ActivationSpec(type="relu"))
+
+
+@template_spec("resnet")
+class ResNetSpec(TemplateSpec):
+    """ResNet (He et al., 2016): a stem, stages of residual blocks, global average pooling.
+
+    ``depth`` 18/34 use basic blocks, 50/101/152 bottleneck blocks, four stages of
+    64-128-256-512 filters; a depth 6n+2 (20, 32, 44, 56, 110) is the CIFAR network of the
+    paper: three stages of n basic blocks with 16-32-64 filters.
+    """
+
+    template: Literal["resnet"] = "resnet"
+    depth: int = Field(default=18, ge=8, le=1202, description="18, 34, 50, 101, 152 or 6n+2.")
+    stem: Literal["auto", "imagenet", "cifar"] = Field(
+        default="auto",
+        description="imagenet: 7x7/2 convolution and 3x3/2 max pool; cifar: one 3x3 "
+        "convolution; auto: cifar for images under 64 px.",
+    )
+    blocks: list[_Blocks] | None = Field(
+        default=None, max_length=6, description="Blocks per stage; overrides depth."
+    )
+    width: _Width | None = Field(
+        default=None,
+        description="Filters of the first stage (64, or 16 for 6n+2), doubled per stage.",
+    )
+    bottleneck: bool | None = Field(
+        default=None, description="Bottleneck blocks; default for depth 50 and more."
+    )
+    activation: Activation = Field(default_factory=lambda: ActivationSpec(type="relu"))
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Before the output layer.")
+
+    @field_validator("depth")
+    @classmethod
+    def _check_depth(cls, depth: int) -> int:
+        if depth not in RESNET_BLOCKS and (depth - 2) % 6:
+            raise PydanticCustomError(
+                "bad_depth",
+                "must be 18, 34, 50, 101, 152 or 6n+2 (20, 32, 44, 56, 110); got {depth}",
+                {"depth": depth},
+            )
+        return depth
+
+
+class _RecurrentTemplateSpec(TemplateSpec):
+    cell: Literal["lstm", "gru", "rnn"] = Field(default="lstm", description="Recurrent cell.")
+    units: _Width = Field(default=128, description="Hidden state size.")
+    layers: int = Field(default=1, ge=1, le=8, description="Stacked recurrent layers.")
+    dropout: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="Between stacked layers and before the output."
+    )
+
+
+@template_spec("lstm_classifier")
+class LstmClassifierSpec(_RecurrentTemplateSpec):
+    """Sequence classifier: [embedding,] recurrent layers, the last state, dense layers."""
+
+    template: Literal["lstm_classifier"] = "lstm_classifier"
+    bidirectional: bool = False
+    embedding_dim: _Width = Field(default=64, description="Token vector size (token inputs).")
+    hidden: list[_Width] = Field(default_factory=list, description="Dense layers after the RNN.")
+
+
+@template_spec("lstm_forecaster")
+class LstmForecasterSpec(_RecurrentTemplateSpec):
+    """Forecaster: recurrent layers read the window; a dense layer predicts every step ahead."""
+
+    template: Literal["lstm_forecaster"] = "lstm_forecaster"
+    units: _Width = Field(default=64, description="Hidden state size.")
+    hidden: list[_Width] = Field(default_factory=list, description="Dense layers after the RNN.")
+
+
+@template_spec("lstm_autoencoder")
+class LstmAutoencoderSpec(_RecurrentTemplateSpec):
+    """Sequence autoencoder: encode the window into one vector, decode it step by step.
+
+    The reconstruction error of a window is its anomaly score.
+    """
+
+    template: Literal["lstm_autoencoder"] = "lstm_autoencoder"
+    units: _Width = Field(default=64, description="Hidden state size.")
+    latent: _Width | None = Field(default=None, description="Code size; default units.")
+
+
+@template_spec("char_rnn")
+class CharRnnSpec(_RecurrentTemplateSpec):
+    """Character-level language model (Karpathy's char-rnn): embedding, stacked LSTM, logits
+    for the next token at every step; samples text with a temperature."""
+
+    template: Literal["char_rnn"] = "char_rnn"
+    units: _Width = Field(default=256, description="Hidden state size.")
+    layers: int = Field(default=2, ge=1, le=8, description="Stacked recurrent layers.")
+    embedding_dim: _Width = Field(default=64, description="Token vector size.")
+
+
+@template_spec("dcgan")
+class DcganSpec(TemplateSpec):
+    """DCGAN (Radford et al., 2016): a generator of transposed convolutions from a latent
+    vector, and a convolutional discriminator. Initialized N(0, 0.02) unless ``init`` says."""
+
+    template: Literal["dcgan"] = "dcgan"
+    latent_dim: _Width = Field(default=100, description="Size of the noise vector z.")
+    generator_width: _Width = Field(
+        default=64, description="Channels of the generator's last hidden layer (doubled back)."
+    )
+    discriminator_width: _Width = Field(
+        default=64, description="Channels of the discriminator's first layer (doubled on)."
+    )
+    upsamplings: int | None = Field(
+        default=None,
+        ge=1,
+        le=6,
+        description="Doublings from the first feature map to the image; default as many as "
+        "the image size allows (at most 4).",
+    )
+    slope: float = Field(default=0.2, gt=0.0, lt=1.0, description="Leaky ReLU slope (D).")
+    output: Literal["tanh", "sigmoid", "linear"] = Field(
+        default="tanh", description="Generator output: tanh for data in [-1, 1]."
+    )
 
 
 def _check_template(value: Any) -> Any:

@@ -1,3 +1,15 @@
 """Layer builders; importing this package registers every block."""
 
-from athanor.nets.blocks import conv, dense, pooling, regularization, shape  # noqa: F401
+from athanor.nets.blocks import (  # noqa: F401
+    activation,
+    conv,
+    dense,
+    embedding,
+    normalization,
+    pooling,
+    recurrent,
+    regularization,
+    resampling,
+    residual,
+    shape,
+)

@@ -5,12 +5,20 @@ from __future__ import annotations
 from torch import nn
 
 from athanor.nets.blocks._activated import widen, with_tail
-from athanor.nets.registry import BuiltBlock, Shape, ShapeMismatch, block_builder, describe
+from athanor.nets.registry import (
+    NO_CONTEXT,
+    BuildContext,
+    BuiltBlock,
+    Shape,
+    ShapeMismatch,
+    block_builder,
+    describe,
+)
 from athanor.spec.layers import DenseSpec
 
 
 @block_builder("dense")
-def build_dense(spec: DenseSpec, in_shape: Shape) -> BuiltBlock:
+def build_dense(spec: DenseSpec, in_shape: Shape, context: BuildContext = NO_CONTEXT) -> BuiltBlock:
     """Dense over flat features ``[F]`` or per step of a sequence ``[T, F]``."""
     if len(in_shape) not in (1, 2):
         raise ShapeMismatch(
@@ -20,8 +28,10 @@ def build_dense(spec: DenseSpec, in_shape: Shape) -> BuiltBlock:
     features = in_shape[-1]
     if spec.inputs is not None and spec.inputs != features:
         raise ShapeMismatch(f"expects {spec.inputs} inputs, gets {features}")
-    core = nn.Linear(features, spec.units * widen(spec), bias=spec.bias)
-    module = with_tail("linear", core, spec, dims=0 if len(in_shape) == 1 else 1)
     if spec.batchnorm and len(in_shape) == 2:
-        raise ShapeMismatch("batchnorm on a sequence of features is not supported; use layernorm")
+        raise ShapeMismatch(
+            "batchnorm on a sequence of features is not supported; use '- layernorm' after it"
+        )
+    core = nn.Linear(features, spec.units * widen(spec), bias=spec.bias)
+    module = with_tail("linear", core, spec, dims=0, context=context)
     return BuiltBlock(module, (*in_shape[:-1], spec.units))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from athanor.data.schema import Schema
-from athanor.errors import ShapeError
-from athanor.nets.templates import template_builder
+from athanor.nets.templates import require_input, template_builder
 from athanor.spec.layers import (
     AvgPoolSpec,
     Conv2dSpec,
@@ -23,11 +22,7 @@ def expand_lenet5(spec: LeNet5Spec, schema: Schema) -> list[LayerSpec]:
     The original takes 32x32 inputs; smaller images are padded ('same') so that 28x28 MNIST
     gives the classic 16x5x5 feature maps and 8x8 digits still fit.
     """
-    if schema.input.kind != "image" or len(schema.input.shape) != 3:
-        raise ShapeError(
-            f"template lenet5 needs images [channels, height, width]; the data gives "
-            f"{schema.input.kind} inputs {schema.input.shape} (try template mlp)"
-        )
+    require_input("lenet5", schema, ("image",), " (try template mlp)")
     height = min(schema.input.shape[1:])
     pool = MaxPoolSpec if spec.pooling == "max" else AvgPoolSpec
     return [
