@@ -34,8 +34,10 @@ from athanor.spec.run import RunSpec
 from athanor.store import ModelVersionRecord, RunRecord, RunStatus, Store, open_store
 from athanor.store.runs import MetricPoint
 from athanor.train.callbacks import Callback, EarlyStopping, ProgressBar, StoreLogger
+from athanor.train.callbacks.anomaly_threshold import AnomalyThreshold
 from athanor.train.callbacks.gan_samples import GanSamples
 from athanor.train.callbacks.lr_monitor import LRMonitor
+from athanor.train.callbacks.text_samples import TextSamples
 from athanor.train.losses import uses_single_logit
 from athanor.train.parameters import load_matching
 from athanor.train.trainer import FitResult, Trainer, latest_checkpoint
@@ -208,6 +210,34 @@ def _stop_on_signals(trainer: Trainer) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _task_callbacks(
+    spec: RunSpec,
+    prepared: Prepared,
+    network: Network,
+    *,
+    console: Console,
+    progress: bool,
+) -> list[Callback]:
+    """Callbacks a task needs: text samples for language models, the anomaly threshold of
+    autoencoders (chosen on validation windows)."""
+    schema = prepared.schema
+    if schema.task == "language_model" and hasattr(network, "sample") and schema.input.vocab:
+        level = getattr(getattr(spec.data, "text", None), "level", "char")
+        return [
+            TextSamples(
+                schema.input.vocab,
+                prefix="" if level == "word" else "\n",
+                length=60 if level == "word" else 300,
+                seed=spec.seed,
+                console=console if progress else None,
+                joiner=" " if level == "word" else "",
+            )
+        ]
+    if schema.task == "reconstruction" and prepared.size("val"):
+        return [AnomalyThreshold(prepared, spec.train.eval_batch_size)]
+    return []
+
+
 def _start_weights(store: Store, spec: RunSpec, network: Network) -> str | None:
     """Load ``train.init_from`` weights into ``network``; returns what was done."""
     source = spec.train.init_from
@@ -246,6 +276,7 @@ def _execute(
         callbacks.append(stopping)
     callbacks += [LRMonitor(), StoreLogger(store.runs, record.id)]
     run_dir = store.artifacts.run_dir(record.id)
+    callbacks += _task_callbacks(spec, prepared, network, console=console, progress=progress)
     if prepared.schema.task == "generation":
         callbacks.append(
             GanSamples(

@@ -193,11 +193,13 @@ def _sizes(spec: DataSpec, total: int, with_test: bool) -> dict[str, int]:
     return sizes
 
 
-def _scaler(normalize: str, per: str) -> list[Step]:
+def _scaler(normalize: str, per: str, task: str | None = None) -> list[Step]:
+    if normalize == "auto":
+        normalize = "symmetric" if task == "generation" else "standard"
     if normalize == "standard":
         return [Standardize(per=per)]
-    if normalize == "minmax":
-        return [MinMax(per=per)]
+    if normalize in ("minmax", "symmetric"):
+        return [MinMax(per=per, symmetric=normalize == "symmetric")]
     return []
 
 
@@ -303,7 +305,7 @@ def _prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     loaders: dict[str, Callable[[np.ndarray], Any]] = {}
     if raw.kind == "image":
         pools, loaders, image_options = _sized_images(pools, spec, seed)
-        steps: list[Step] = [ToFloat(1 / 255), *_scaler(spec.normalize, "channel")]
+        steps: list[Step] = [ToFloat(1 / 255), *_scaler(spec.normalize, "channel", task)]
     elif isinstance(raw.x, TableData):
         from athanor.data.encoding import TableEncoder
 

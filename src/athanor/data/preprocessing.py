@@ -119,16 +119,22 @@ class Standardize(Step):
 
 @register_step
 class MinMax(Step):
-    """Scale to [0, 1] with the training split's minimum and maximum."""
+    """Scale to [0, 1] (or [-1, 1] when ``symmetric``) with the training split's minimum and
+    maximum."""
 
     kind = "minmax"
 
     def __init__(
-        self, per: str = "channel", low: list[float] | None = None, high: list[float] | None = None
+        self,
+        per: str = "channel",
+        low: list[float] | None = None,
+        high: list[float] | None = None,
+        symmetric: bool = False,
     ) -> None:
         self.per = per
         self.low = low
         self.high = high
+        self.symmetric = symmetric
 
     def fit(self, x: torch.Tensor) -> None:
         dims = _reduce_dims(x, self.per)
@@ -141,10 +147,11 @@ class MinMax(Step):
         if self.low is None or self.high is None:
             raise RuntimeError("MinMax used before fit")
         low = _shaped(self.low, x, self.per)
-        return (x - low) / (_shaped(self.high, x, self.per) - low)
+        unit = (x - low) / (_shaped(self.high, x, self.per) - low)
+        return unit * 2 - 1 if self.symmetric else unit
 
     def state(self) -> dict[str, Any]:
-        return {"per": self.per, "low": self.low, "high": self.high}
+        return {"per": self.per, "low": self.low, "high": self.high, "symmetric": self.symmetric}
 
 
 @register_step
@@ -267,8 +274,8 @@ def default_preprocessor(kind: str, normalize: str, raw_dtype: np.dtype) -> Prep
     """The steps for an input kind: images become floats in [0, 1], then ``normalize``."""
     steps: list[Step] = [ToFloat(1 / 255 if raw_dtype == np.uint8 else 1.0)]
     per = "channel" if kind == "image" else "column"
-    if normalize == "standard":
+    if normalize in ("standard", "auto"):
         steps.append(Standardize(per=per))
-    elif normalize == "minmax":
-        steps.append(MinMax(per=per))
+    elif normalize in ("minmax", "symmetric"):
+        steps.append(MinMax(per=per, symmetric=normalize == "symmetric"))
     return Preprocessor(steps)

@@ -175,8 +175,11 @@ class DataSpec(StrictModel):
         default=None, description="Target column of a table; default the dataset's own."
     )
     split: SplitSpec = Field(default_factory=SplitSpec)
-    normalize: Literal["standard", "minmax", "none"] = Field(
-        default="standard", description="Input scaling, fitted on the training split only."
+    normalize: Literal["auto", "standard", "minmax", "symmetric", "none"] = Field(
+        default="auto",
+        description="Input scaling fitted on the training split only: standard (mean 0, std "
+        "1), minmax ([0, 1]), symmetric ([-1, 1]) or none; auto is symmetric for image "
+        "generation (a tanh generator) and standard otherwise.",
     )
     subset: SubsetSpec | None = None
     task: Literal["classification", "regression", "reconstruction", "generation"] | None = Field(

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from athanor.data.batching import BatchSource
+from athanor.data.prepare import Prepared
 from athanor.train.callbacks.base import Callback
 from athanor.train.state import TrainState
 
@@ -35,15 +36,17 @@ class AnomalyThreshold(Callback):
     model package keeps them so predictions are flagged the same way.
     """
 
-    def __init__(self, validation: BatchSource, *, quantile: float = 0.99) -> None:
-        self.validation = validation
+    def __init__(self, prepared: Prepared, batch_size: int, *, quantile: float = 0.99) -> None:
+        self.prepared = prepared
+        self.batch_size = batch_size
         self.quantile = quantile
         self.threshold: float | None = None
 
     def on_fit_end(self, trainer, state: TrainState) -> None:
         if state.interrupted:
             return
-        scores = anomaly_scores(trainer.module, self.validation)
+        validation = self.prepared.batches("val", self.batch_size, device=trainer.device)
+        scores = anomaly_scores(trainer.module, validation)
         if len(scores):
             self.threshold = float(np.quantile(scores, self.quantile))
             state.reports["anomaly_threshold"] = {

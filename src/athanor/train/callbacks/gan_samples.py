@@ -24,6 +24,8 @@ def to_pixels(images: torch.Tensor, preprocessing: list[dict[str, Any]]) -> np.n
             shape = (1, -1, 1, 1)
             x = x * torch.tensor(step["std"]).view(shape) + torch.tensor(step["mean"]).view(shape)
         elif kind == "minmax":
+            if step.get("symmetric"):
+                x = (x + 1) / 2
             low = torch.tensor(step["low"]).view(1, -1, 1, 1)
             x = x * (torch.tensor(step["high"]).view(1, -1, 1, 1) - low) + low
         elif kind == "to_float":
