@@ -48,3 +48,7 @@ class PackageIntegrityError(UserError):
 
 class PredictionInputError(UserError):
     """An input to a predictor that does not match the model's input schema."""
+
+
+class Conflict(UserError):
+    """An operation that the current state does not allow, e.g. cancelling a finished job."""
