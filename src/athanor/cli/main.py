@@ -10,7 +10,10 @@ from rich.markup import escape
 
 from athanor import __version__
 from athanor.cli import data, doctor, models, predict, quickstart, runs, train
+from athanor.cli import jobs as job_commands
+from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
+from athanor.cli import tokens as token_commands
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -50,6 +53,10 @@ app.command("summary")(summary_command.summary)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
+app.command("up")(platform_commands.up)
+app.command("down")(platform_commands.down)
+app.add_typer(job_commands.app, name="jobs")
+app.add_typer(token_commands.app, name="token")
 
 
 def main() -> None:
