@@ -152,10 +152,22 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         heartbeat.stop()
 
 
+def _warm_up() -> None:
+    """Load what the first step of nearly every job loads lazily (seconds each on a small
+    machine): the optimizers' compiler hooks and scikit-learn (bundled datasets, splits)."""
+    import sklearn.datasets
+    import sklearn.model_selection  # noqa: F401
+    import torch
+
+    parameter = torch.zeros(1, requires_grad=True)
+    torch.optim.Adam([parameter]).step()  # imports torch._dynamo, as every optimizer does
+
+
 def _standby() -> tuple[int, int, int] | None:
     """Import the training stack, then wait for a job; returns (job, attempt, cpus)."""
     import athanor.api.training  # noqa: F401 - the slow imports, done before a job comes
 
+    _warm_up()
     open_store()  # the database file and its schema are checked once, now
     line = sys.stdin.readline()
     if not line.strip():
