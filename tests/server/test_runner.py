@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from athanor.errors import UserError
 from athanor.store import RunStatus
@@ -234,3 +235,18 @@ def test_up_detached_refuses_a_second_platform_and_down_preempts_running_jobs(
     assert job.run.status_reason.startswith("preempted: the platform is shutting down: stopped")
     assert job.run.status_reason.endswith("it resumes from there")
     assert "no platform is running" in platform.cli("down").stdout
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible")
+def test_a_gpu_job_trains_on_the_gpu_it_was_given(platform_factory) -> None:
+    platform = platform_factory("--cpus", "2")  # GPUs detected with nvidia-smi
+    platform.start()
+    gpus = platform.client().call("platform")["machine"]["gpus"]
+    assert gpus, "nvidia-smi lists no GPU although CUDA sees one"
+    job_id = submit(platform, "on-cuda", 2, "job.resources.gpus=1", "train.device=cuda")
+    done = final(platform, job_id)
+    assert done["status"] == "succeeded", done["reason"]
+    assert done["summary"]["device"] == "cuda" and done["devices"] == []
+    index = done["attempts"][0]["devices"][0]
+    log = platform.client().call("read_job_log", job_id=job_id)["text"]
+    assert f"CUDA_VISIBLE_DEVICES='{index}'" in log

@@ -10,7 +10,8 @@ output and error go to the job's log file, opened for appending by every attempt
 
 Starting Python and importing PyTorch takes seconds; the local executor keeps one *warm*
 worker that has done so and waits on its standard input for a job, so a job starts in the
-time its data takes to load. Each worker trains one job attempt and exits.
+time its data takes to load. It serves jobs without GPUs; a GPU job gets a fresh process, whose
+CUDA sees only the job's GPUs. Each worker trains one job attempt and exits.
 """
 
 from __future__ import annotations
@@ -163,8 +164,12 @@ class LocalExecutor(Executor):
 
     def start(self, launch: Launch) -> int:
         launch.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            spare, self._spare = self._spare, None
+        spare = None
+        if not launch.devices:
+            # A GPU job starts a fresh process: CUDA reads CUDA_VISIBLE_DEVICES once, when
+            # first used, and nothing may have touched it before the job's GPUs are known.
+            with self._lock:
+                spare, self._spare = self._spare, None
         if spare is not None and spare.poll() is None and spare.stdin is not None:
             assignment = {
                 "job": launch.job_id,

@@ -264,7 +264,6 @@ class JobRepository:
             row.worker_host = host
             row.devices = list(devices)
             row.placed_at = now
-            row.heartbeat_at = None
             row.stop_signalled_at = None
             row.wait_reason = ""
             row.attempts = [
@@ -279,7 +278,8 @@ class JobRepository:
             ]
             run = session.get(RunRow, job_id)
             assert run is not None
-            run.status_reason = f"starting attempt {row.attempt} (worker pid {pid})"
+            if run.status == str(RunStatus.QUEUED):  # a warm worker may have claimed it already
+                run.status_reason = f"starting attempt {row.attempt} (worker pid {pid})"
             session.flush()
             return JobRecord.from_rows(row, run)
 
