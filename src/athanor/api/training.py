@@ -15,6 +15,7 @@ from athanor.data.catalog import catalog_entry
 from athanor.data.prepare import prepare
 from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
+from athanor.registry.lineage import code_version
 from athanor.registry.model_card import render_model_card
 from athanor.registry.package import write_package
 from athanor.registry.registry import check_model_name, register_package
@@ -170,7 +171,12 @@ def _execute(
     run_dir.mkdir(parents=True, exist_ok=True)
     spec_json = spec.model_dump(mode="json")
     schema_json = prepared.schema.model_dump(mode="json")
-    lineage = {"run_id": record.id, "dataset": spec.data.dataset, **prepared.record}
+    lineage = {
+        "run_id": record.id,
+        "dataset": spec.data.dataset,
+        **prepared.record,
+        "code": code_version(Path.cwd()),
+    }
     layers = [
         (name, layer.type, str(list(shape)))
         for (name, layer), shape in zip(
