@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from athanor import __version__
-from athanor.cli import data, doctor, models, predict, quickstart, runs, train
+from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -45,6 +45,7 @@ app.command("quickstart")(quickstart.quickstart)
 app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("doctor")(doctor.doctor)
+app.command("serve")(serve.serve)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
