@@ -54,9 +54,16 @@ def test_alias_export_import_elsewhere_and_delete(
     # Another home: import the zip, check its hash, and predict the same probabilities.
     other = tmp_path / "other-home"
     imported = athanor_in(
-        other, "models", "import", str(archive), "--name", "digits-copy", "--hash",
-        exported["content_hash"], "--json",
-    )  # fmt: skip
+        other,
+        "models",
+        "import",
+        str(archive),
+        "--name",
+        "digits-copy",
+        "--hash",
+        exported["content_hash"],
+        "--json",
+    )
     assert json.loads(imported.stdout)["ref"] == "digits-copy@1"
     image = tmp_path / "digit.png"
     Image.fromarray(digits_raw.x[11, 0]).save(image)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 @contextmanager
 def running(app: FastAPI) -> Iterator[httpx.Client]:
     """Serve ``app`` on 127.0.0.1 (any free port); yield a client bound to it."""
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))

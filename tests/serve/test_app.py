@@ -126,6 +126,7 @@ def test_unknown_model_health_readiness_models_docs_and_metrics(
     assert ready.status_code == 200 and ready.json()["models"] == {"digits-cnn": "digits-cnn@1"}
     (served,) = digits_client.get("/v1/models").json()["models"]
     assert served["ref"] == "digits-cnn@1" and served["follows"] is True
+    assert served["runtime"] == "onnxruntime"  # auto, on the CPU, for a network that exports
     assert served["signature"]["inputs"][0]["shape"] == ["batch", 1, 8, 8]
     assert digits_client.get("/v1/models/digits-cnn").json()["classes"][0] == "0"
     paths = digits_client.get("/openapi.json").json()["paths"]
@@ -151,7 +152,8 @@ def test_table_rows_as_objects_arrays_and_csv_uploads(trained_iris) -> None:
     predictor = Predictor.from_package(run.package_dir)
     features = predictor.schema.input.features
     setosa, virginica = [5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]
-    with running(create_app("iris-mlp@1", settings=settings)) as client:
+    config = ServingSpec(runtime="torch")
+    with running(create_app("iris-mlp@1", config=config, settings=settings)) as client:
         rows = [dict(zip(features, row, strict=True)) for row in (setosa, virginica)]
         by_rows = client.post("/v1/models/iris-mlp/predict", json={"inputs": rows})
         assert by_rows.status_code == 200, by_rows.text
@@ -174,6 +176,7 @@ def test_table_rows_as_objects_arrays_and_csv_uploads(trained_iris) -> None:
         assert image.status_code == 422 and "this model takes CSV files" in image.json()["detail"]
         (served,) = client.get("/v1/models").json()["models"]
         assert served["follows"] is False  # a fixed version is never swapped
+        assert served["runtime"] == "torch"
 
 
 def test_switching_an_alias_under_load_drops_no_request(trained_digits, digits_raw) -> None:

@@ -28,6 +28,13 @@ def serve(
     alias_poll_s: Annotated[
         float, typer.Option(help="Seconds between look-ups of followed aliases.")
     ] = 2.0,
+    runtime: Annotated[
+        str,
+        typer.Option(help="auto (ONNX Runtime on the CPU when it matches), torch, onnxruntime."),
+    ] = "auto",
+    threads: Annotated[
+        int | None, typer.Option(help="Inference threads (default: CPU cores less one).")
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps or auto.")] = "cpu",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
@@ -50,13 +57,17 @@ def serve(
             "max_body_mb": max_body_mb,
             "max_request_samples": max_request_samples,
             "alias_poll_s": alias_poll_s,
+            "runtime": runtime,
+            "threads": threads,
             "device": device,
         },
         "serve options",
     )
     app = create_app(refs, config=config)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off only on sockets that say
+    # so, and with it on every response waits ~40 ms for a delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -70,7 +81,7 @@ def serve(
         follows = f" (following {model.ref})" if model.follows else ""
         console.print(
             f"serving [bold]{model.active.record.ref}[/bold]{follows} at "
-            f"http://{shown}:{bound}/v1/models/{name}/predict"
+            f"http://{shown}:{bound}/v1/models/{name}/predict ({model.active.runtime})"
         )
     console.print(f"docs at http://{shown}:{bound}/docs; Ctrl-C stops", highlight=False)
     console.file.flush()

@@ -8,31 +8,19 @@ Routes: ``POST /v1/models/{name}/predict`` (JSON, multipart files, CSV or image 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 
 from athanor import __version__
-from athanor.errors import NotFound, PredictionInputError, UserError
+from athanor.errors import UserError
 from athanor.serve.model_server import ModelServer
-from athanor.serve.payloads import (
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    predictions_json,
-    raw_from_body,
-    raw_from_upload,
-)
-from athanor.serve.predictor import Predictor
+from athanor.serve.predict_route import PredictFastPath, answer_prediction, status_of
 from athanor.settings import Settings
 from athanor.spec.serving import ServingSpec
-
-OFFLOAD_BYTES = 64 * 1024  # parse bodies above this in a thread, keeping the loop responsive
 
 
 class PredictionBody(BaseModel):
@@ -100,16 +88,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _status(exc: UserError) -> int:
-    if isinstance(exc, PayloadTooLarge):
-        return 413
-    if isinstance(exc, UnsupportedMediaType):
-        return 415
-    if isinstance(exc, NotFound):
-        return 404
-    return 422
-
-
 def create_app(
     refs: Sequence[str] | str | ModelServer,
     *,
@@ -136,7 +114,6 @@ def create_app(
         server = ModelServer(
             [refs] if isinstance(refs, str) else refs, config=config, settings=settings
         )
-    limits = server.config
     app = FastAPI(
         title="Athanor model server",
         version=__version__,
@@ -147,7 +124,7 @@ def create_app(
 
     @app.exception_handler(UserError)
     async def user_error(_request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=_status(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -193,113 +170,8 @@ def create_app(
         openapi_extra={"requestBody": PREDICT_REQUEST},
     )
     async def predict(name: str, request: Request) -> Response:
-        started = time.perf_counter()
-        model = server.get(name)
-        code = 500
-        try:
-            parse, size = await _request_parser(request, limits)
-            active, scores = await model.predict(parse, in_thread=size > OFFLOAD_BYTES)
-            content = predictions_json(active.predictor, scores, active.record.ref)
-            server.metrics.samples.labels(name).inc(len(scores))
-            code = 200
-            return Response(content, media_type="application/json")
-        except UserError as exc:
-            code = _status(exc)
-            server.metrics.errors.labels(name, type(exc).__name__).inc()
-            return JSONResponse({"detail": str(exc)}, status_code=code)
-        except BaseException:
-            server.metrics.errors.labels(name, "internal").inc()
-            raise
-        finally:
-            server.metrics.requests.labels(name, str(code)).inc()
-            server.metrics.latency.labels(name).observe(time.perf_counter() - started)
+        status, content = await answer_prediction(server, name, request)
+        return Response(content, status_code=status, media_type="application/json")
 
+    app.add_middleware(PredictFastPath, server=server)
     return app
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body has {int(declared):,} bytes; the limit is {limit:,}")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body exceeds the limit of {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _request_parser(request: Request, limits: ServingSpec) -> tuple[Any, int]:
-    """Read the body; return a function turning it into a raw batch for a predictor."""
-    body = await _read_body(request, limits.max_body_bytes)
-    content_type = request.headers.get("content-type", "")
-    if content_type.lower().startswith("multipart/form-data"):
-        parts = await _multipart_parts(request, body, limits)
-
-        def parse(predictor: Predictor) -> np.ndarray:
-            return _checked(_raw_from_parts(predictor, parts), limits)
-
-    else:
-
-        def parse(predictor: Predictor) -> np.ndarray:
-            return _checked(raw_from_body(predictor, content_type, body), limits)
-
-    return parse, len(body)
-
-
-async def _multipart_parts(
-    request: Request, body: bytes, limits: ServingSpec
-) -> list[tuple[str, str | None, str, bytes]]:
-    """``(field, filename or None, content type, data)`` of each part, in order."""
-
-    async def replay() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    try:
-        form = await Request(request.scope, replay).form(
-            max_files=limits.max_request_samples, max_fields=100
-        )
-    except HTTPException as exc:
-        raise PredictionInputError(f"unreadable multipart body: {exc.detail}") from None
-    parts: list[tuple[str, str | None, str, bytes]] = []
-    try:
-        for field, value in form.multi_items():
-            if isinstance(value, str):
-                parts.append((field, None, "application/json", value.encode()))
-            else:
-                data = await value.read()
-                parts.append((field, value.filename or field, value.content_type or "", data))
-    finally:
-        await form.close()
-    if not parts:
-        raise PredictionInputError("the multipart body holds no files")
-    return parts
-
-
-def _raw_from_parts(
-    predictor: Predictor, parts: list[tuple[str, str | None, str, bytes]]
-) -> np.ndarray:
-    batches = []
-    for field, filename, content_type, data in parts:
-        if filename is None:
-            if field != "inputs":
-                raise PredictionInputError(
-                    f"form field '{field}' is not read; send files, or JSON in a field 'inputs'"
-                )
-            batches.append(raw_from_body(predictor, "application/json", data))
-        else:
-            batches.append(raw_from_upload(predictor, filename, content_type, data))
-    try:
-        return np.concatenate(batches)
-    except ValueError:
-        raise PredictionInputError("the parts hold samples of different shapes") from None
-
-
-def _checked(raw: np.ndarray, limits: ServingSpec) -> np.ndarray:
-    if len(raw) > limits.max_request_samples:
-        raise PayloadTooLarge(
-            f"{len(raw):,} samples in one request; the limit is {limits.max_request_samples:,}"
-        )
-    return raw

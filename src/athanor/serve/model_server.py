@@ -39,12 +39,15 @@ class ModelServer:
         if not refs:
             raise UserError("name at least one model to serve (NAME, NAME@VERSION, NAME@ALIAS)")
         self.config = config or ServingSpec()
+        self.threads = _set_inference_threads(self.config.threads)
         self.metrics = ServingMetrics()
         self.store = store or open_store(settings)
         self.models: dict[str, ServedModel] = {}
         try:
             for ref in refs:
-                model = ServedModel(ref, self.store, self.config, self.metrics)
+                model = ServedModel(
+                    ref, self.store, self.config, self.metrics, threads=self.threads
+                )
                 if model.name in self.models:
                     raise UserError(
                         f"'{ref}': {model.name} is already served as "
@@ -110,3 +113,19 @@ class ModelServer:
     def _close_models(self) -> None:
         for model in self.models.values():
             model.close()
+
+
+def _set_inference_threads(threads: int | None) -> int:
+    """Give PyTorch ``threads`` intra-op threads (default: all cores but one).
+
+    The batcher's forward passes and the event loop that parses requests share the cores;
+    letting PyTorch take all of them makes its threads and the loop preempt each other.
+    """
+    import os
+
+    import torch
+
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) - 1)
+    torch.set_num_threads(threads)
+    return threads

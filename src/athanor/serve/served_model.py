@@ -22,10 +22,35 @@ from athanor.registry.signature import signature
 from athanor.serve.batcher import BatcherClosed, DynamicBatcher
 from athanor.serve.metrics import ServingMetrics
 from athanor.serve.predictor import Predictor
+from athanor.serve.runtimes import select_runtime
 from athanor.spec.serving import ServingSpec
 from athanor.store import ModelVersionRecord, Store
 
 log = logging.getLogger("athanor.serve")
+
+
+class Arrival:
+    """A request being read: the batcher waits for it while it has not been queued."""
+
+    def __init__(self, model: ServedModel) -> None:
+        self._model = model
+        self._pending = True
+        model.arriving += 1
+
+    def queued(self) -> None:
+        """The request is queued, answered or refused (idempotent)."""
+        if self._pending:
+            self._pending = False
+            self._model.arriving -= 1
+
+
+@dataclass
+class Observed:
+    """Per-model metric children, resolved once rather than on every request."""
+
+    ok: Any
+    latency: Any
+    samples: Any
 
 
 @dataclass
@@ -35,6 +60,7 @@ class ActiveVersion:
     record: ModelVersionRecord
     predictor: Predictor
     batcher: DynamicBatcher
+    runtime: str
 
 
 class ServedModel:
@@ -45,6 +71,7 @@ class ServedModel:
         store: the store the model is registered in.
         config: batching limits and the device.
         metrics: where batch sizes and swaps are counted.
+        threads: intra-op threads of the runtime.
 
     Raises:
         NotFound: no such model, version or alias.
@@ -52,7 +79,13 @@ class ServedModel:
     """
 
     def __init__(
-        self, ref: str, store: Store, config: ServingSpec, metrics: ServingMetrics
+        self,
+        ref: str,
+        store: Store,
+        config: ServingSpec,
+        metrics: ServingMetrics,
+        *,
+        threads: int = 1,
     ) -> None:
         self.ref = ref
         self.name, selector = parse_ref(ref)
@@ -60,9 +93,20 @@ class ServedModel:
         self._store = store
         self._config = config
         self._metrics = metrics
+        self._threads = threads
         self._device = _device(config.device)
+        self.arriving = 0
+        self.observed = Observed(
+            ok=metrics.requests.labels(self.name, "200"),
+            latency=metrics.latency.labels(self.name),
+            samples=metrics.samples.labels(self.name),
+        )
         self.active = self._load(resolve(store, ref))
         self.last_error: str | None = None
+
+    def arrival(self) -> Arrival:
+        """Count a request as on its way to the batcher until it is queued."""
+        return Arrival(self)
 
     def _load(self, record: ModelVersionRecord) -> ActiveVersion:
         predictor = Predictor.from_package(
@@ -78,40 +122,48 @@ class ServedModel:
             batch_size.observe(samples)
             batch_seconds.observe(seconds)
 
+        scorer, runtime = select_runtime(predictor, self._config.runtime, self._threads)
         batcher = DynamicBatcher(
-            predictor.scores,
+            scorer,
             max_batch_size=self._config.max_batch_size,
             max_wait_ms=self._config.max_wait_ms,
             on_batch=observe,
+            expect_more=lambda: self.arriving > 0,
             name=f"batcher-{record.ref}",
         )
         self._metrics.version.labels(self.name).set(record.version)
-        return ActiveVersion(record, predictor, batcher)
+        return ActiveVersion(record, predictor, batcher, runtime)
 
     async def predict(
-        self, parse: Callable[[Predictor], np.ndarray], *, in_thread: bool = False
+        self,
+        parse: Callable[[Predictor], np.ndarray],
+        *,
+        in_thread: bool = False,
+        arrival: Arrival | None = None,
     ) -> tuple[ActiveVersion, np.ndarray]:
         """Parse a request with the current version's predictor and await its results.
 
         Args:
             parse: turns the request into a raw batch for the given predictor.
             in_thread: parse in a worker thread (large bodies), keeping the event loop free.
+            arrival: the request's arrival, marked queued once it is in the batcher.
 
         Returns:
             The version that answered and its scores, one row per sample.
         """
         while True:
             active = self.active
-            raw = (
-                await asyncio.to_thread(parse, active.predictor)
-                if in_thread
-                else parse(active.predictor)
-            )
+            if in_thread:
+                raw = await asyncio.to_thread(parse, active.predictor)
+            else:
+                raw = parse(active.predictor)
             try:
-                future = active.batcher.submit(raw)
+                waiter = active.batcher.submit_async(raw)
             except BatcherClosed:
                 continue  # swapped while parsing: parse again for the new version's schema
-            return active, await asyncio.wrap_future(future)
+            if arrival is not None:
+                arrival.queued()
+            return active, await waiter
 
     def refresh(self) -> bool:
         """Load the version the reference resolves to now, if it changed (blocking).
@@ -169,6 +221,7 @@ class ServedModel:
             "signature": signature(schema),
             "metrics": active.record.metrics,
             "device": str(active.predictor.device),
+            "runtime": active.runtime,
             "batching": {
                 "max_batch_size": self._config.max_batch_size,
                 "max_wait_ms": self._config.max_wait_ms,

@@ -46,6 +46,18 @@ class ServingSpec(StrictModel):
         description="How often a model served by alias or as its newest version is looked "
         "up again; a new version is loaded and swapped in without dropping requests.",
     )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="PyTorch threads for inference (process-wide); default: the CPU cores "
+        "less one, which is left to the HTTP event loop.",
+    )
+    runtime: Literal["auto", "torch", "onnxruntime"] = Field(
+        default="auto",
+        description="What runs the network: auto (ONNX Runtime on the CPU when the network "
+        "exports to ONNX with matching outputs, else PyTorch), torch, or onnxruntime.",
+    )
     device: str = Field(
         default="cpu",
         pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
