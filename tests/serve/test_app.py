@@ -82,7 +82,7 @@ BAD_REQUESTS = [
     ({"json": {"inputs": ["/etc/passwd"]}}, 422, "not text"),
     ({"json": {"inputs": [{"b64": "%%%"}]}}, 422, "b64 is not valid base64"),
     ({"json": {"inputs": [{"b64": "aGVsbG8="}]}}, 422, "input 0: not a readable image"),
-    ({"json": {"inputs": [{"pixel": 3}]}}, 422, "missing feature"),
+    ({"json": {"inputs": [{"pixel": 3}]}}, 422, "not rows of named features"),
     ({"json": 42}, 422, "non-empty list"),
     ({"content": b'{"inputs": [NaN]}'}, 422, "holds NaN"),
     (
@@ -169,6 +169,9 @@ def test_table_rows_as_objects_arrays_and_csv_uploads(trained_iris) -> None:
         refused = client.post("/v1/models/iris-mlp/predict", json={"inputs": [bad]})
         assert refused.status_code == 422
         assert f"feature {features[1]}: 'wide' is not a number" in refused.json()["detail"]
+        partial = client.post("/v1/models/iris-mlp/predict", json={"inputs": [{features[0]: 5}]})
+        assert partial.status_code == 422
+        assert f"input 0: missing feature(s) {features[1]}" in partial.json()["detail"]
         image = client.post(
             "/v1/models/iris-mlp/predict",
             files=[("files", ("x.png", b"\x89PNG", "image/png"))],

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from athanor.errors import NotFound, PredictionInputError, UserError
@@ -73,6 +73,9 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
         status = status_of(exc)
         server.metrics.errors.labels(name, type(exc).__name__).inc()
         return status, _detail(exc)
+    except ClientDisconnect:
+        status = 499  # the client went away while sending; nobody reads the answer
+        return status, b""
     except BaseException:
         server.metrics.errors.labels(name, "internal").inc()
         raise

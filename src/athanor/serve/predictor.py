@@ -120,10 +120,15 @@ class Predictor:
             return [decode_image(item, self.schema, name=f"input {index}")]
         if isinstance(item, dict):
             features = self.schema.input.features or []
-            missing = [f for f in features if f not in item]
-            if not features or missing:
+            if not features:
                 raise PredictionInputError(
-                    f"input {index}: missing feature(s) {', '.join(missing) or '(model has none)'}"
+                    f"input {index}: this model takes {self.schema.input.kind} inputs "
+                    f"{self.schema.input.shape}, not rows of named features"
+                )
+            missing = [f for f in features if f not in item]
+            if missing:
+                raise PredictionInputError(
+                    f"input {index}: missing feature(s) {', '.join(missing)}"
                 )
             values = np.empty(len(features), dtype=np.float32)
             for position, feature in enumerate(features):

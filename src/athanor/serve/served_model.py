@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,7 @@ class ServedModel:
         self._config = config
         self._metrics = metrics
         self._threads = threads
+        self._refresh_lock = threading.Lock()
         self._device = _device(config.device)
         self.arriving = 0
         self.observed = Observed(
@@ -177,13 +179,14 @@ class ServedModel:
         """
         if not self.follows:
             return False
-        record = resolve(self._store, self.ref)
-        current = self.active.record
-        if (record.version, record.content_hash) == (current.version, current.content_hash):
-            return False
-        new = self._load(record)
-        old, self.active = self.active, new
-        old.batcher.close(wait=True)  # answers what it holds, then stops
+        with self._refresh_lock:  # the watch and a reload request may ask at once
+            record = resolve(self._store, self.ref)
+            current = self.active.record
+            if (record.version, record.content_hash) == (current.version, current.content_hash):
+                return False
+            new = self._load(record)
+            old, self.active = self.active, new
+            old.batcher.close(wait=True)  # answers what it holds, then stops
         self._metrics.swaps.labels(self.name).inc()
         log.info("%s now serves %s (was %s)", self.ref, record.ref, current.ref)
         return True
