@@ -9,9 +9,12 @@ ATHANOR_HOME) answers one 28x28 test digit per request, sent as JSON pixels, on 
   (c) BentoML serving the same TorchScript export with adaptive batching, when it imports.
 
 For each concurrency (1, 16 and 64 connections by default) a fixed number of requests is sent
-by a keep-alive HTTP/1.1 load generator in this process; it prints throughput and p50/p99
-latency per server, and at the highest concurrency the ratio of (a) to (b) (goal: >= 3x the
+by a keep-alive HTTP/1.1 load generator in this process, in rounds that interleave the
+servers (all running throughout); it prints the median round's throughput and p50/p99 latency
+per server, and at the highest concurrency the ratio of (a) to (b) (goal: >= 3x the
 throughput with a p99 no worse). Every answer is checked (status 200, the expected digit).
+The hand-written endpoint is also measured with PyTorch limited to one thread, which is
+kinder to it on a machine with few cores.
 
     ATHANOR_DATA_MIRROR=... .venv/bin/python benchmarks/serving.py [--requests 2000]
 
@@ -238,9 +241,16 @@ def run_async(coroutine):  # type: ignore[no-untyped-def]
     return asyncio.run(coroutine)
 
 
-def measure(
-    server: Server, body: bytes, label: int, levels: list[int], requests: int
-) -> list[Measurement]:
+@dataclass
+class Running:
+    """A started server process and its port."""
+
+    server: Server
+    process: subprocess.Popen
+    port: int
+
+
+def start(server: Server) -> Running:
     port = free_port()
     command = [part.replace("{port}", str(port)) for part in server.command]
     process = subprocess.Popen(
@@ -253,21 +263,30 @@ def measure(
     )
     try:
         wait_ready(process, port, server.health)
-        run_async(_load(port, server.path, body, 16, min(500, requests), label))  # warm-up
-        return [
-            run_async(_load(port, server.path, body, level, requests, label)) for level in levels
-        ]
     except RuntimeError:
-        process.kill()
+        stop(Running(server, process, port))
         sys.stderr.write((process.stderr.read() or b"").decode()[-3000:])
         raise
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+    return Running(server, process, port)
+
+
+def stop(running: Running) -> None:
+    process = running.process
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def median_of(rounds: list[Measurement]) -> Measurement:
+    """The round with the median throughput (its latencies come with it)."""
+    ranked = sorted(rounds, key=lambda m: m.throughput)
+    chosen = ranked[len(ranked) // 2]
+    chosen.failures = sum(m.failures for m in rounds)
+    return chosen
 
 
 def prepare_model(home: Path, epochs: int, subset: int) -> tuple[Path, bytes, int]:
@@ -300,7 +319,8 @@ def prepare_model(home: Path, epochs: int, subset: int) -> tuple[Path, bytes, in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
+    parser.add_argument("--requests", type=int, default=2000, help="per level and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
     parser.add_argument("--home", type=Path, help="ATHANOR_HOME to use (default: a scratch one)")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs (first run)")
@@ -383,15 +403,35 @@ def main() -> None:
         f"({torch.get_num_threads()} intra-op threads); client and servers share the machine"
     )
     print(
-        f"{args.requests:,} requests per level, one MNIST digit per request as JSON "
+        f"{args.requests:,} requests per level and round, median of {args.rounds} interleaved "
+        f"rounds; one MNIST digit per request as JSON "
         f"({len(body):,} bytes); athanor: max batch {args.max_batch_size}, max wait "
         f"{args.max_wait_ms:g} ms; BentoML {bento_note}"
     )
-    results: dict[str, list[Measurement]] = {}
-    for server in servers:
-        print(f"measuring {server.name}...", flush=True)
-        results[server.name] = measure(server, body, label, levels, args.requests)
-
+    # Every server runs for the whole measurement; rounds interleave them level by level, so
+    # a change in the machine's load touches all of them alike. The median round is shown.
+    running = []
+    try:
+        for server in servers:
+            print(f"starting {server.name}...", flush=True)
+            running.append(start(server))
+            run_async(_load(running[-1].port, server.path, body, 16, 500, label))  # warm-up
+        rounds: dict[tuple[str, int], list[Measurement]] = {}
+        for number in range(1, args.rounds + 1):
+            print(f"round {number} of {args.rounds}...", flush=True)
+            for level in levels:
+                for item in running:
+                    measured = run_async(
+                        _load(item.port, item.server.path, body, level, args.requests, label)
+                    )
+                    rounds.setdefault((item.server.name, level), []).append(measured)
+    finally:
+        for item in running:
+            stop(item)
+    results = {
+        server.name: [median_of(rounds[(server.name, level)]) for level in levels]
+        for server in servers
+    }
     print()
     print(f"{'server':<32}{'conc.':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failed':>8}")
     for name, measurements in results.items():
