@@ -64,6 +64,11 @@ def test_deleting_guards_aliases_and_removes_packages(trained_digits) -> None:
     assert register_package(store, "m", run.package_dir).version == 4
     deleted = delete_versions(store, "m")
     assert sorted(r.version for r in deleted) == [1, 3, 4]
+    register_package(store, "empty", run.package_dir)
+    delete_versions(store, "empty@1")
+    assert [(m.name, m.versions) for m in store.models.list()] == [("empty", 0)]
+    assert delete_versions(store, "empty") == []  # a name left without versions can go too
+    assert store.models.list() == []
     assert not (store.artifacts.root / "models" / "m" / "v1").exists()
     with pytest.raises(NotFound):
         resolve(store, "m")

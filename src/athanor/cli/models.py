@@ -204,10 +204,12 @@ def delete_model(
 ) -> None:
     """Delete a version, or a whole model, with its package files."""
     from athanor.api import models
-    from athanor.errors import UserError
+    from athanor.errors import NotFound, UserError
 
     if "@" not in ref and not yes:
-        count = len(models.versions(ref))
+        count = next((m.versions for m in models.list() if m.name == ref), None)
+        if count is None:
+            raise NotFound(f"no model named '{ref}' (see 'athanor models list')")
         if not typer.confirm(f"delete model {ref} and its {count} version(s)?", default=False):
             raise UserError("not deleted")
     deleted = models.delete(ref, force=force)

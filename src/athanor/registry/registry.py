@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from athanor.errors import UserError
+from athanor.errors import NotFound, UserError
 from athanor.registry.archive import extract_package_zip
 from athanor.registry.package import CARD, MANIFEST, METADATA, WEIGHTS, load_package
 from athanor.store import ModelVersionRecord, Store
@@ -197,7 +197,13 @@ def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[Mode
     """
     name, selector = parse_ref(ref)
     whole = selector is None and "@" not in ref
-    targets = store.models.versions(name) if whole else [resolve(store, ref)]
+    if whole:
+        try:
+            targets = store.models.versions(name)
+        except NotFound:
+            targets = []  # a name whose versions were all deleted: delete_model checks it
+    else:
+        targets = [resolve(store, ref)]
     pointed = {
         alias: version
         for alias, version in store.models.aliases(name).items()
