@@ -48,3 +48,7 @@ class PackageIntegrityError(UserError):
 
 class PredictionInputError(UserError):
     """An input to a predictor that does not match the model's input schema."""
+
+
+class ExportError(UserError):
+    """A model that cannot be exported to a format: names the layer and the operation."""
