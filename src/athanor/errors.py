@@ -50,5 +50,9 @@ class PredictionInputError(UserError):
     """An input to a predictor that does not match the model's input schema."""
 
 
+class ExportError(UserError):
+    """A model that cannot be exported to a format: names the layer and the operation."""
+
+
 class Conflict(UserError):
     """An operation that the current state does not allow, e.g. cancelling a finished job."""

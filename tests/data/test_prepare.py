@@ -212,3 +212,23 @@ def test_imported_png_folder_csv_and_text_train(tmp_path) -> None:
     text = prepare(DataSpec(dataset="story", text={"level": "word", "length": 8}), seed=0)
     assert text.schema.input.vocab[2:4] == ["the", "."] or "cat" in text.schema.input.vocab
     assert text.train.x.dtype == torch.int64 and text.train.x.shape[1] == 8
+
+
+def test_subsets_apply_to_text_and_series_windows() -> None:
+    from athanor.spec.data import DataSpec as Spec
+
+    text = prepare(Spec(dataset="tinyshakespeare", subset={"train": 100, "val": 20}), seed=1)
+    assert (len(text.train), len(text.val)) == (100, 20)
+    series = prepare(
+        Spec(
+            dataset="nab",
+            series="machine_temperature_system_failure",
+            window={"length": 32, "stride": 4},
+            subset={"train": 50, "test": 10},
+        ),
+        seed=1,
+    )
+    assert (len(series.train), len(series.test)) == (50, 10)
+    assert len(series.windows["train"]) == 50 and len(series.windows["test"]) == 10
+    # The kept windows are the ones the tensors hold: same starts, in the same order.
+    assert (series.windows["train"].start[1:] > series.windows["train"].start[:-1]).all()

@@ -1,11 +1,16 @@
-"""Registering packages as versions and resolving NAME[@VERSION]."""
+"""Registering packages as versions; resolving NAME[@VERSION|@ALIAS]; deleting; importing."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from athanor.errors import NotFound, UserError
+from athanor.errors import NotFound, PackageIntegrityError, UserError
 from athanor.registry import package_path, parse_ref, register_package, resolve
+from athanor.registry.archive import write_package_zip
+from athanor.registry.registry import check_alias_name, delete_versions, import_package
 from athanor.store import open_store
 
 
@@ -14,9 +19,14 @@ def test_parse_ref() -> None:
     assert parse_ref("mnist-cnn@3") == ("mnist-cnn", 3)
     assert parse_ref("mnist-cnn@v2") == ("mnist-cnn", 2)
     assert parse_ref("m@latest") == ("m", None)
-    for bad in ("m@0", "m@x", "bad name", "../etc"):
+    assert parse_ref("m@production") == ("m", "production")
+    assert parse_ref("m@canary-2") == ("m", "canary-2")
+    for bad in ("m@0", "m@v0", "m@-x", "m@a b", "bad name", "../etc", "m@../x"):
         with pytest.raises(UserError):
             parse_ref(bad)
+    for bad in ("latest", "3", "v3", "-x", ""):
+        with pytest.raises(UserError, match="reserved"):
+            check_alias_name(bad)
 
 
 def test_registering_twice_gives_versions_1_and_2(trained_digits) -> None:
@@ -32,3 +42,59 @@ def test_registering_twice_gives_versions_1_and_2(trained_digits) -> None:
     assert (path / "weights.safetensors").is_file()
     with pytest.raises(NotFound):
         resolve(store, "copy@3")
+    store.models.set_alias("copy", "production", 1)
+    assert resolve(store, "copy@production").version == 1
+    with pytest.raises(NotFound, match="has no alias 'staging'; aliases: production -> 1"):
+        resolve(store, "copy@staging")
+
+
+def test_deleting_guards_aliases_and_removes_packages(trained_digits) -> None:
+    run, _ = trained_digits
+    store = open_store()
+    for _ in range(3):
+        register_package(store, "m", run.package_dir)
+    store.models.set_alias("m", "production", 2)
+    with pytest.raises(UserError, match=r"aliases point at .*production -> m@2.*--force"):
+        delete_versions(store, "m@production")
+    folder = package_path(store, resolve(store, "m@2"))
+    assert [r.ref for r in delete_versions(store, "m@2", force=True)] == ["m@2"]
+    assert not folder.exists()
+    assert store.models.aliases("m") == {}
+    assert [r.version for r in store.models.versions("m")] == [3, 1]
+    assert register_package(store, "m", run.package_dir).version == 4
+    deleted = delete_versions(store, "m")
+    assert sorted(r.version for r in deleted) == [1, 3, 4]
+    register_package(store, "empty", run.package_dir)
+    delete_versions(store, "empty@1")
+    assert [(m.name, m.versions) for m in store.models.list()] == [("empty", 0)]
+    assert delete_versions(store, "empty") == []  # a name left without versions can go too
+    assert store.models.list() == []
+    assert not (store.artifacts.root / "models" / "m" / "v1").exists()
+    with pytest.raises(NotFound):
+        resolve(store, "m")
+
+
+def test_import_verifies_the_package_and_its_expected_hash(trained_digits, tmp_path: Path) -> None:
+    run, _ = trained_digits
+    store = open_store()
+    archive = tmp_path / "digits.zip"
+    write_package_zip(run.package_dir, archive)
+    content_hash = run.run.summary["package_hash"]
+    record = import_package(store, archive, expected_hash=content_hash)
+    assert record.ref == "digits-cnn@1"  # the spec's name
+    assert record.tags == {"imported_from": "digits.zip"}
+    assert record.content_hash == content_hash
+    with pytest.raises(PackageIntegrityError, match="does not match the registered"):
+        import_package(store, archive, "other", expected_hash="0" * 64)
+    altered = tmp_path / "altered"
+    altered.mkdir()
+    for file in run.package_dir.iterdir():
+        (altered / file.name).write_bytes(file.read_bytes())
+    metadata = json.loads((altered / "model.json").read_text())
+    metadata["schema"]["classes"][0] = "nine"
+    (altered / "model.json").write_text(json.dumps(metadata))
+    with pytest.raises(PackageIntegrityError, match="model.json: content does not match"):
+        import_package(store, altered, "other")
+    assert [m.name for m in store.models.list()] == ["digits-cnn"]
+    with pytest.raises(UserError, match="no such file"):
+        import_package(store, tmp_path / "missing.zip")

@@ -46,3 +46,30 @@ def test_migrations_produce_exactly_the_declared_tables(tmp_path: Path) -> None:
         migrated = {column["name"] for column in inspector.get_columns(table.name)}
         assert migrated == {column.name for column in table.columns}, table.name
     engine.dispose()
+
+
+def test_upgrading_from_the_first_schema_keeps_models_and_their_numbering(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO registered_models (name, description, created_at) "
+            "VALUES ('m', '', '2026-01-01')"
+        )
+        for version in (1, 4):
+            connection.exec_driver_sql(
+                "INSERT INTO model_versions (name, version, path, content_hash, created_at, "
+                f"metrics, description) VALUES ('m', {version}, 'p', 'h', '2026-01-01', '{{}}', '')"
+            )
+    migrate(engine)
+    with engine.connect() as connection:
+        last = connection.exec_driver_sql("SELECT last_version FROM registered_models").scalar()
+    assert last == 4
+    engine.dispose()

@@ -1,23 +1,35 @@
-"""Registered models from the Python API: ``athanor.models.load("mnist-cnn")``."""
+"""Registered models from the Python API: ``athanor.models.load("mnist-cnn@production")``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from athanor.data.schema import Schema
 from athanor.errors import NotFound
+from athanor.registry.export import ExportResult, export_package
 from athanor.registry.package import load_package
-from athanor.registry.registry import package_path, parse_ref, register_package, resolve
+from athanor.registry.registry import (
+    check_alias_name,
+    delete_versions,
+    import_package,
+    package_path,
+    parse_ref,
+    register_package,
+    resolve,
+)
+from athanor.registry.signature import signature
 from athanor.serve.predictor import Predictor
 from athanor.settings import Settings
+from athanor.spec.serving import ExportSpec
 from athanor.store import ModelVersionRecord, RegisteredModelRecord, open_store
 
 
 def load(ref: str, *, device: str = "cpu", settings: Settings | None = None) -> Predictor:
-    """A predictor for ``NAME[@VERSION]`` (newest version by default), verified on load.
+    """A predictor for ``NAME[@VERSION|@ALIAS]`` (newest version by default), verified on load.
 
     Raises:
-        NotFound: no such model or version.
+        NotFound: no such model, version or alias.
         PackageIntegrityError: the stored package was altered.
     """
     store = open_store(settings)
@@ -31,27 +43,31 @@ def load(ref: str, *, device: str = "cpu", settings: Settings | None = None) -> 
 
 
 def list(*, settings: Settings | None = None) -> list[RegisteredModelRecord]:
-    """Every registered model name with its number of versions."""
+    """Every registered model name with its number of versions and its aliases."""
     return open_store(settings).models.list()
 
 
 def versions(name: str, *, settings: Settings | None = None) -> list[ModelVersionRecord]:
-    """Every version of ``name``, newest first."""
+    """Every version of ``name``, newest first, with tags and aliases."""
     return open_store(settings).models.versions(name)
 
 
 def show(ref: str, *, settings: Settings | None = None) -> dict[str, Any]:
-    """A version's record plus its package metadata (spec, schema, metrics, lineage)."""
+    """A version's record plus its package metadata (spec, schema, signature, lineage)."""
     store = open_store(settings)
     record = resolve(store, ref)
     package = load_package(package_path(store, record), expected_hash=record.content_hash)
+    metadata = package.metadata
     return {
         **record.to_json(),
         "package_path": str(package.path),
-        "schema": package.metadata["schema"],
-        "spec": package.metadata["spec"],
-        "lineage": package.metadata["lineage"],
-        "parameters": package.metadata["parameters"],
+        "schema": metadata["schema"],
+        "signature": signature(Schema.model_validate(metadata["schema"])),
+        "preprocessing": metadata["preprocessing"],
+        "spec": metadata["spec"],
+        "lineage": metadata["lineage"],
+        "producer": metadata.get("producer"),
+        "parameters": metadata["parameters"],
     }
 
 
@@ -80,3 +96,128 @@ def package_dir(ref: str, *, settings: Settings | None = None) -> Path:
     """Where the package of ``ref`` lies in the artifact store."""
     store = open_store(settings)
     return package_path(store, resolve(store, ref))
+
+
+def set_alias(
+    name: str, alias: str, ref: str | int, *, settings: Settings | None = None
+) -> tuple[ModelVersionRecord, int | None]:
+    """Point ``name@alias`` at a version (a number, or a reference such as ``staging``).
+
+    A server following the alias swaps to the new version without dropping requests.
+
+    Returns:
+        The version the alias now points at, and the one it pointed at before (or ``None``).
+
+    Raises:
+        UserError: an invalid alias name.
+        NotFound: no such model or version.
+    """
+    store = open_store(settings)
+    check_alias_name(alias)
+    target = resolve(store, f"{name}@{ref}")
+    previous = store.models.set_alias(name, alias, target.version)
+    return store.models.get(name, target.version), previous
+
+
+def remove_alias(name: str, alias: str, *, settings: Settings | None = None) -> int:
+    """Remove ``name@alias``; returns the version it pointed at."""
+    return open_store(settings).models.remove_alias(name, alias)
+
+
+def tag(
+    ref: str,
+    tags: dict[str, str] | None = None,
+    *,
+    remove: Any = (),
+    settings: Settings | None = None,
+) -> ModelVersionRecord:
+    """Set ``key=value`` tags on a version, and remove the keys in ``remove``."""
+    store = open_store(settings)
+    record = resolve(store, ref)
+    if tags:
+        record = store.models.set_tags(record.name, record.version, tags)
+    if remove:
+        record = store.models.remove_tags(record.name, record.version, [*remove])
+    return record
+
+
+def describe(ref: str, description: str, *, settings: Settings | None = None) -> None:
+    """Set the description of a version (``NAME@VERSION``) or of the model (``NAME``)."""
+    store = open_store(settings)
+    name, _selector = parse_ref(ref)
+    version = resolve(store, ref).version if "@" in ref else None
+    store.models.set_description(name, version, description)
+
+
+def delete(ref: str, *, force: bool = False, settings: Settings | None = None) -> Any:
+    """Delete one version (``NAME@VERSION``) or a whole model (``NAME``) and its packages.
+
+    Raises:
+        UserError: an alias points at it and ``force`` is not set.
+    """
+    return delete_versions(open_store(settings), ref, force=force)
+
+
+def export(
+    ref: str,
+    destination: str | Path | None = None,
+    format: str = "package",
+    *,
+    opset: int = 17,
+    tolerance: float = 1e-4,
+    overwrite: bool = False,
+    settings: Settings | None = None,
+) -> ExportResult:
+    """Export a version as a package folder, a zip, ONNX or TorchScript.
+
+    ONNX and TorchScript exports are compared with the network on synthetic inputs and
+    refused when they differ by more than ``tolerance``.
+
+    Args:
+        ref: ``NAME[@VERSION|@ALIAS]``.
+        destination: file or folder to write (default ``NAME-vN`` + the format's suffix in
+            the current folder).
+        format: ``package``, ``zip``, ``onnx`` or ``torchscript``.
+        opset: ONNX opset (17-20).
+        tolerance: largest output difference accepted.
+        overwrite: replace an existing destination.
+        settings: store location (default: from the environment).
+
+    Raises:
+        ExportError: naming the layer an operation of which the format cannot express.
+    """
+    from athanor.registry.export.base import default_destination
+    from athanor.spec.loading import validate_settings
+
+    spec = validate_settings(
+        ExportSpec, {"format": format, "opset": opset, "tolerance": tolerance}, "export"
+    )
+    store = open_store(settings)
+    record = resolve(store, ref)
+    package = load_package(package_path(store, record), expected_hash=record.content_hash)
+    target = Path(destination) if destination else default_destination(package, record.ref, format)
+    return export_package(package, target, spec, overwrite=overwrite)
+
+
+def import_(
+    source: str | Path,
+    name: str | None = None,
+    *,
+    expected_hash: str | None = None,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    settings: Settings | None = None,
+) -> ModelVersionRecord:
+    """Register an exported package (folder or zip) as the next version of ``name``.
+
+    Raises:
+        PackageIntegrityError: an altered package, or one whose hash is not ``expected_hash``.
+    """
+    return import_package(
+        open_store(settings),
+        Path(source),
+        name,
+        expected_hash=expected_hash,
+        description=description,
+        tags=tags,
+    )

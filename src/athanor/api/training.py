@@ -18,6 +18,7 @@ from athanor.data.prepare import Prepared, prepare
 from athanor.data.versions import resolve_dataset
 from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
+from athanor.registry.lineage import code_version
 from athanor.registry.model_card import render_model_card
 from athanor.registry.package import load_package, write_package
 from athanor.registry.registry import (
@@ -449,7 +450,12 @@ def _complete(
     run_dir.mkdir(parents=True, exist_ok=True)
     spec_json = spec.model_dump(mode="json")
     schema_json = prepared.schema.model_dump(mode="json")
-    lineage = {"run_id": record.id, "dataset": spec.data.dataset, **prepared.record}
+    lineage = {
+        "run_id": record.id,
+        "dataset": spec.data.dataset,
+        **prepared.record,
+        "code": code_version(Path.cwd()),
+    }
     layers = _layer_rows(network)
     card = render_model_card(
         title=register_name or spec.name,

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from athanor import __version__
-from athanor.cli import data, doctor, models, predict, quickstart, runs, train
+from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
 from athanor.cli import jobs as job_commands
 from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
@@ -50,6 +50,7 @@ app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("doctor")(doctor.doctor)
 app.command("summary")(summary_command.summary)
+app.command("serve")(serve.serve)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")

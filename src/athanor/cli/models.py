@@ -1,21 +1,24 @@
-"""``athanor models list|show``."""
+"""``athanor models list|show|alias|tag|describe|delete|export|import``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from athanor.cli.output import ago, console, print_json, table
 
-app = typer.Typer(help="Registered models: list them, show a version.", no_args_is_help=True)
+app = typer.Typer(
+    help="Registered models: versions, aliases, tags, export and import.", no_args_is_help=True
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command("list")
-def list_models(
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """List registered models with their number of versions."""
+def list_models(json_output: JsonOption = False) -> None:
+    """List registered models with their number of versions and their aliases."""
     from athanor.api import models
 
     records = models.list()
@@ -28,18 +31,54 @@ def list_models(
     console.print(
         table(
             None,
-            ["name", "versions", "latest", "created"],
-            [(r.name, r.versions, f"{r.name}@{r.latest}", ago(r.created_at)) for r in records],
+            ["name", "versions", "latest", "aliases", "created"],
+            [
+                (
+                    r.name,
+                    r.versions,
+                    f"{r.name}@{r.latest}" if r.latest else "",
+                    ", ".join(f"{alias} -> {version}" for alias, version in r.aliases.items()),
+                    ago(r.created_at),
+                )
+                for r in records
+            ],
         )
     )
 
 
+@app.command("versions")
+def list_versions(
+    name: Annotated[str, typer.Argument(help="A model name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """List the versions of a model with their aliases, tags and headline metrics."""
+    from athanor.api import models
+
+    records = models.versions(name)
+    if json_output:
+        print_json([record.to_json() for record in records])
+        return
+    rows = []
+    for r in records:
+        headline = {k: v for k, v in r.metrics.items() if k.startswith("test_")} or r.metrics
+        rows.append(
+            (
+                r.ref,
+                ", ".join(r.aliases),
+                ", ".join(f"{k}={v}" if v else k for k, v in r.tags.items()),
+                "  ".join(f"{k} {v:.4g}" for k, v in sorted(headline.items())[:3]),
+                ago(r.created_at),
+            )
+        )
+    console.print(table(name, ["version", "aliases", "tags", "metrics", "created"], rows))
+
+
 @app.command("show")
 def show_model(
-    ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION (default: newest).")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@ALIAS.")],
+    json_output: JsonOption = False,
 ) -> None:
-    """Show a model version: metrics, inputs, classes, lineage and package location."""
+    """Show a version: metrics, inputs and outputs, classes, lineage, aliases, tags, package."""
     from athanor.api import models
 
     data = models.show(ref)
@@ -48,16 +87,32 @@ def show_model(
         return
     schema = data["schema"]
     console.print(f"[bold]{data['ref']}[/bold]  created {data['created_at']}")
+    if data["description"]:
+        console.print(f"  {data['description']}")
+    if data["aliases"]:
+        console.print(f"  aliases: {', '.join(data['aliases'])}")
+    if data["tags"]:
+        console.print("  tags: " + ", ".join(f"{k}={v}" for k, v in data["tags"].items()))
+    (inputs,) = data["signature"]["inputs"]
+    (outputs,) = data["signature"]["outputs"]
     console.print(
-        f"  task: {schema['task']}   input: {schema['input']['kind']} "
-        f"{schema['input']['shape']}   parameters: {data['parameters']:,}"
+        f"  task: {schema['task']}   parameters: {data['parameters']:,}\n"
+        f"  input: {inputs['kind']} {inputs['shape']} ({inputs['dtype']})   "
+        f"output: {outputs['name']} {outputs['shape']}"
     )
     if schema.get("classes"):
         console.print(f"  classes: {', '.join(schema['classes'])}")
     lineage = data["lineage"]
+    code = lineage.get("code") or {}
     console.print(
         f"  from run {lineage.get('run_id')} on dataset {lineage.get('dataset')} "
-        f"(seed {data['spec'].get('seed')}, torch {lineage.get('torch')})"
+        f"(seed {data['spec'].get('seed')}, {data.get('producer')}, torch {lineage.get('torch')}"
+        + (
+            f", code {code['commit'][:12]}{' (modified)' if code.get('dirty') else ''}"
+            if code.get("commit")
+            else ""
+        )
+        + ")"
     )
     console.print(
         table(
@@ -68,3 +123,152 @@ def show_model(
     )
     console.print(f"  package: {data['package_path']}")
     console.print(f"  content hash: {data['content_hash']}")
+
+
+@app.command("alias")
+def alias_model(
+    name: Annotated[str, typer.Argument(help="A model name.")],
+    alias: Annotated[str, typer.Argument(help="The alias, e.g. production or staging.")],
+    version: Annotated[
+        str | None,
+        typer.Argument(help="The version (a number, or another alias) it points at."),
+    ] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Remove the alias.")] = False,
+) -> None:
+    """Point NAME@ALIAS at a version (servers following it swap), or remove it."""
+    from athanor.api import models
+    from athanor.errors import UserError
+
+    if delete:
+        was = models.remove_alias(name, alias)
+        console.print(f"removed {name}@{alias} (pointed at {name}@{was})")
+        return
+    if version is None:
+        raise UserError(f"give the version {name}@{alias} should point at, or --delete")
+    record, previous = models.set_alias(name, alias, version)
+    moved = f" (was {name}@{previous})" if previous not in (None, record.version) else ""
+    console.print(f"{name}@{alias} -> {record.ref}{moved}")
+
+
+@app.command("tag")
+def tag_model(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION or NAME@ALIAS.")],
+    tags: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE (or a bare KEY) tags to set.")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", "-r", help="A tag key to remove.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Set or remove tags on a version."""
+    from athanor.api import models
+    from athanor.errors import UserError
+
+    parsed: dict[str, str] = {}
+    for text in tags or []:
+        key, _, value = text.partition("=")
+        key = key.strip()
+        if not key or len(key) > 100:
+            raise UserError(f"tag '{text}': write KEY=VALUE (a key of 1-100 characters)")
+        parsed[key] = value
+    if not parsed and not remove:
+        raise UserError("give KEY=VALUE tags to set or --remove KEY")
+    record = models.tag(ref, parsed, remove=remove or [])
+    if json_output:
+        print_json(record.to_json())
+        return
+    shown = ", ".join(f"{k}={v}" if v else k for k, v in record.tags.items()) or "none"
+    console.print(f"{record.ref} tags: {shown}")
+
+
+@app.command("describe")
+def describe_model(
+    ref: Annotated[str, typer.Argument(help="NAME (the model) or NAME@VERSION.")],
+    description: Annotated[str, typer.Argument(help="The new description.")],
+) -> None:
+    """Set the description of a model or of one version."""
+    from athanor.api import models
+
+    models.describe(ref, description)
+    console.print(f"described {ref}")
+
+
+@app.command("delete")
+def delete_model(
+    ref: Annotated[str, typer.Argument(help="NAME@VERSION (one version) or NAME (all).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Also when an alias points at it (removes the alias).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Delete a version, or a whole model, with its package files."""
+    from athanor.api import models
+    from athanor.errors import NotFound, UserError
+
+    if "@" not in ref and not yes:
+        count = next((m.versions for m in models.list() if m.name == ref), None)
+        if count is None:
+            raise NotFound(f"no model named '{ref}' (see 'athanor models list')")
+        if not typer.confirm(f"delete model {ref} and its {count} version(s)?", default=False):
+            raise UserError("not deleted")
+    deleted = models.delete(ref, force=force)
+    console.print("deleted " + ", ".join(record.ref for record in deleted))
+
+
+@app.command("export")
+def export_model(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@ALIAS.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="package (folder), zip, onnx or torchscript.")
+    ] = "package",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File or folder to write (default NAME-vN.<ext>)."),
+    ] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset, 17-20.")] = 17,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest output difference accepted from the export.")
+    ] = 1e-4,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Export a version: its package (folder or zip), ONNX or TorchScript, checked on samples."""
+    from athanor.api import models
+
+    result = models.export(
+        ref, output, format, opset=opset, tolerance=tolerance, overwrite=overwrite
+    )
+    if json_output:
+        print_json(result.to_json())
+        return
+    console.print(f"exported {ref} as {result.format} to {result.path} in {result.seconds:.2f}s")
+    if result.max_abs_diff is not None:
+        console.print(
+            f"  checked on {result.checked_samples} samples: max abs difference "
+            f"{result.max_abs_diff:.3g} (tolerance {tolerance:g})"
+        )
+    console.print(f"  package hash: {result.content_hash}")
+
+
+@app.command("import")
+def import_model(
+    source: Annotated[Path, typer.Argument(help="A package folder or zip from 'models export'.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Register under this name (default: its own).")
+    ] = None,
+    expect_hash: Annotated[
+        str | None,
+        typer.Option("--hash", help="Refuse the package unless its content hash is this."),
+    ] = None,
+    description: Annotated[str, typer.Option(help="Description of the new version.")] = "",
+    json_output: JsonOption = False,
+) -> None:
+    """Register an exported package as a new version, after verifying every file."""
+    from athanor.api import models
+
+    record = models.import_(source, name, expected_hash=expect_hash, description=description)
+    if json_output:
+        print_json(record.to_json())
+        return
+    console.print(f"imported {source} as [bold]{record.ref}[/bold] (hash {record.content_hash})")

@@ -1,34 +1,146 @@
-"""``athanor predict NAME[@VERSION] FILE...``."""
+"""``athanor predict NAME[@VERSION|@ALIAS] FILE...`` and batch prediction into a CSV."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from athanor.cli.output import console, print_json, table
+from athanor.cli.output import console, errors, print_json, table
+
+if TYPE_CHECKING:
+    from athanor.serve.predictor import Predictor
 
 
 def predict(
-    ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION of a registered model.")],
-    files: Annotated[
-        list[Path], typer.Argument(help="Images (PNG/JPEG/BMP/WebP) or CSV files of rows.")
+    ref: Annotated[
+        str, typer.Argument(help="NAME, NAME@VERSION or NAME@ALIAS of a registered model.")
     ],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Images (PNG/JPEG/BMP/WebP), CSV files of rows, or folders."),
+    ] = None,
+    input_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--input", "-i", help="A folder, CSV or image to predict (repeatable)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write predictions to this CSV, streaming, and go on past unusable items.",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=65536, help="Samples per forward pass (with --output).")
+    ] = 256,
     top: Annotated[int, typer.Option(help="Classes shown per input.")] = 3,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Predict with a registered model: one row per image or CSV row."""
+    """Predict with a registered model: a table of results, or a CSV with --output.
+
+    With --output, unusable items (unreadable images, bad rows) are listed and skipped, and
+    the exit status is 1 when there were any.
+    """
     from athanor.api import models
+    from athanor.errors import UserError
+
+    sources = [*(files or []), *(input_paths or [])]
+    if not sources:
+        raise UserError("give files or folders to predict, or --input DIR|FILE.csv")
+    predictor = models.load(ref)
+    if output is not None:
+        _predict_to_csv(predictor, sources, output, batch_size, json_output)
+        return
+    _predict_to_table(predictor, sources, top, json_output)
+
+
+def _predict_to_csv(
+    predictor: Predictor, sources: list[Path], output: Path, batch_size: int, json_output: bool
+) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed:,.0f} items/s" if task.speed else "")
+
+    from athanor.serve.batch_prediction import count_items, list_sources, predict_files
+
+    image_model = predictor.schema.input.kind == "image"
+    total = count_items(list_sources(sources, image_model=image_model))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        disable=json_output or not errors.is_terminal,
+    ) as progress:
+        task = progress.add_task(f"predicting with {predictor.ref}", total=total)
+        summary = predict_files(
+            predictor,
+            sources,
+            output,
+            batch_size=batch_size,
+            on_progress=lambda count: progress.advance(task, count),
+        )
+    if json_output:
+        print_json(
+            {
+                "model": predictor.ref,
+                "output": str(summary.output),
+                "predicted": summary.predicted,
+                "failed": [{"input": item, "error": error} for item, error in summary.failures],
+                "errors_file": str(summary.errors_file) if summary.errors_file else None,
+            }
+        )
+    else:
+        console.print(
+            f"{summary.predicted:,} prediction(s) by {predictor.ref} written to {summary.output}"
+        )
+        if summary.failures:
+            errors.print(
+                f"[yellow]{len(summary.failures):,} item(s) skipped[/yellow] "
+                f"(all listed in {summary.errors_file}):",
+                highlight=False,
+            )
+            for item, error in summary.failures[:20]:
+                errors.print(f"  {error if error.startswith(item) else item + ': ' + error}")
+            if len(summary.failures) > 20:
+                errors.print(f"  ... and {len(summary.failures) - 20:,} more")
+    if summary.failures:
+        sys.exit(1)
+
+
+def _predict_to_table(
+    predictor: Predictor, sources: list[Path], top: int, json_output: bool
+) -> None:
     from athanor.errors import PredictionInputError
+    from athanor.serve.batch_prediction import list_sources
     from athanor.serve.inputs import read_csv_rows, read_table_rows
 
-    predictor = models.load(ref)
     labels: list[str] = []
     inputs: list[object] = []
-    for path in files:
+    for path in sources:
         if not path.exists():
             raise PredictionInputError(f"{path}: no such file")
+    image_model = predictor.schema.input.kind == "image"
+    for path in list_sources(sources, image_model=image_model):
         if path.suffix.lower() == ".csv" and predictor.schema.input.columns:
             typed, row_labels = read_table_rows(path, predictor.schema)
             inputs.extend(

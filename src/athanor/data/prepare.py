@@ -9,7 +9,7 @@ statistic (scaling, imputation, categories, vocabulary) comes from the training 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -554,6 +554,7 @@ def _prepare_series(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
             ),
             step_anomaly=marks,
         )
+    splits, windows = _subset_samples(splits, windows, spec, seed)
     schema = Schema(
         task=task,  # type: ignore[arg-type]
         input=InputSchema(kind="sequence", shape=[window.length, len(features)], features=features),
@@ -622,6 +623,7 @@ def _prepare_text(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
                 f"for one sample of length {options.length}; shorten data.text.length"
             )
         splits[name] = TensorSplit(torch.from_numpy(x), torch.from_numpy(y))
+    splits, _ = _subset_samples(splits, {}, spec, seed)
     schema = Schema(
         task="language_model",
         input=InputSchema(kind="tokens", shape=[options.length], vocab=list(tokenizer.vocab)),
@@ -640,6 +642,36 @@ def _prepare_text(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         preprocessor=Preprocessor([tokenizer]),
         record=record,
     )
+
+
+def _subset_samples(
+    splits: dict[str, TensorSplit], windows: dict[str, WindowIndex], spec: DataSpec, seed: int
+) -> tuple[dict[str, TensorSplit], dict[str, WindowIndex]]:
+    """Keep a seeded random subset of each split's samples (``data.subset``), windows alike.
+
+    Preprocessing was fitted before, on the whole training part.
+    """
+    if spec.subset is None:
+        return splits, windows
+    rng = np.random.default_rng(seed + 1)
+    for name, split in list(splits.items()):
+        limit = getattr(spec.subset, name)
+        if limit is None or limit >= len(split):
+            continue
+        chosen = np.sort(rng.choice(len(split), size=limit, replace=False))
+        index = torch.from_numpy(chosen)
+        splits[name] = TensorSplit(split.x[index], split.y[index])
+        if name in windows:
+            found = windows[name]
+            windows[name] = replace(
+                found,
+                start=found.start[chosen],
+                stop=found.stop[chosen],
+                start_time=found.start_time[chosen],
+                end_time=found.end_time[chosen],
+                anomaly=found.anomaly[chosen] if found.anomaly is not None else None,
+            )
+    return splits, windows
 
 
 _PREPARERS: dict[str, Callable[[RawDataset, DataSpec, int], Prepared]] = {

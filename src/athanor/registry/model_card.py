@@ -52,6 +52,7 @@ def render_model_card(
         "## Lineage",
         f"- run: {lineage.get('run_id')}",
         f"- seed: {spec.get('seed')}",
+        *_code_lines(lineage.get("code") or {}),
         "",
         "## Use",
         "```python",
@@ -62,3 +63,14 @@ def render_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _code_lines(code: dict[str, Any]) -> list[str]:
+    if not code:
+        return []
+    line = f"- code: athanor {code.get('athanor')}"
+    if code.get("commit"):
+        line += f", commit {code['commit']}" + (
+            " (with uncommitted changes)" if code.get("dirty") else ""
+        )
+    return [line]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from athanor.errors import UserError
+from athanor.errors import NotFound, UserError
+from athanor.registry.archive import extract_package_zip
 from athanor.registry.package import CARD, MANIFEST, METADATA, WEIGHTS, load_package
 from athanor.store import ModelVersionRecord, Store
 
@@ -24,30 +26,62 @@ def check_model_name(name: str) -> str:
     return name
 
 
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """``"mnist-cnn@3"`` -> ``("mnist-cnn", 3)``; ``"mnist-cnn"`` or ``@latest`` -> latest.
+ALIAS_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_VERSION_LIKE = re.compile(r"^v?\d+$")
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def check_alias_name(alias: str) -> str:
+    """Raises UserError unless ``alias`` can name an alias (``production``, ``staging``...)."""
+    if alias in RESERVED_ALIASES or _VERSION_LIKE.match(alias) or not ALIAS_PATTERN.match(alias):
+        raise UserError(
+            f"alias '{alias}' is invalid: use 1-64 letters, digits, '_' or '-', starting with a "
+            "letter; 'latest' and version-like names (3, v3) are reserved"
+        )
+    return alias
+
+
+def parse_ref(ref: str) -> tuple[str, int | str | None]:
+    """Split a model reference into its name and what it selects.
+
+    ``"mnist-cnn@3"`` (or ``@v3``) -> ``("mnist-cnn", 3)``; ``"mnist-cnn@production"`` ->
+    ``("mnist-cnn", "production")`` (an alias); ``"mnist-cnn"`` or ``@latest`` ->
+    ``("mnist-cnn", None)`` (the newest version).
 
     Raises:
         UserError: a malformed reference.
     """
-    name, sep, version = ref.partition("@")
+    name, sep, selector = ref.partition("@")
     check_model_name(name)
-    if not sep or version in ("", "latest"):
+    if not sep or selector in ("", "latest"):
         return name, None
-    if version.startswith("v"):
-        version = version[1:]
-    if not version.isdigit() or int(version) < 1:
-        raise UserError(f"'{ref}': a version is a number >= 1 or 'latest', e.g. {name}@1")
-    return name, int(version)
+    if _VERSION_LIKE.match(selector):
+        version = int(selector.removeprefix("v"))
+        if version >= 1:
+            return name, version
+    elif ALIAS_PATTERN.match(selector):
+        return name, selector
+    raise UserError(
+        f"'{ref}': after '@' comes a version number >= 1, an alias or 'latest', "
+        f"e.g. {name}@1 or {name}@production"
+    )
 
 
 def resolve(store: Store, ref: str) -> ModelVersionRecord:
-    """The registered version ``ref`` names (newest when no version is given)."""
-    name, version = parse_ref(ref)
-    return store.models.get(name, version)
+    """The registered version ``ref`` names: a number, an alias, or the newest version.
+
+    Raises:
+        UserError: a malformed reference.
+        NotFound: no such model, version or alias (naming what exists).
+    """
+    name, selector = parse_ref(ref)
+    if isinstance(selector, str):
+        return store.models.get(name, store.models.alias_version(name, selector))
+    return store.models.get(name, selector)
 
 
 def package_path(store: Store, record: ModelVersionRecord) -> Path:
+    """The folder holding the package of a registered version."""
     return store.artifacts.resolve(record.path)
 
 
@@ -59,10 +93,12 @@ def register_package(
     run_id: int | None = None,
     metrics: dict[str, Any] | None = None,
     description: str = "",
+    tags: dict[str, str] | None = None,
 ) -> ModelVersionRecord:
     """Copy the package in ``source`` into the store as the next version of ``name``.
 
     The package is verified first; the copy appears under its final path in one rename.
+    Version numbers are never reused, even after a version is deleted.
 
     Raises:
         PackageIntegrityError: ``source`` is not an intact package.
@@ -87,7 +123,103 @@ def register_package(
                 run_id=run_id,
                 metrics=metrics or package.metadata.get("metrics", {}),
                 description=description,
+                tags=tags,
             )
         except FileExistsError:
             shutil.rmtree(destination, ignore_errors=True)
     raise RuntimeError(f"could not allocate a version of '{name}' after 10 attempts")
+
+
+def default_import_name(metadata: dict[str, Any]) -> str:
+    """The name an imported package is registered under when none is given."""
+    spec = metadata.get("spec") or {}
+    return str(spec.get("register_as") or spec.get("name") or "model")
+
+
+def import_package(
+    store: Store,
+    source: Path,
+    name: str | None = None,
+    *,
+    expected_hash: str | None = None,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+) -> ModelVersionRecord:
+    """Register a package folder or zip (from ``models export``) as the next version of ``name``.
+
+    Args:
+        store: the store to import into.
+        source: a package folder or a ``.zip`` of one.
+        name: the model name (default: the name in the package's spec).
+        expected_hash: refuse the package unless its content hash is this one.
+        description: the version's description.
+        tags: tags for the new version; ``imported_from`` is added.
+
+    Raises:
+        PackageIntegrityError: not a package, an altered file, or a hash other than expected.
+    """
+    source = Path(source)
+    if not source.exists():
+        raise UserError(f"{source}: no such file or folder")
+    staging_root = store.artifacts.root / ".staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=staging_root, prefix="import-") as scratch:
+        folder = source
+        if source.is_file():
+            folder = Path(scratch)
+            extract_package_zip(source, folder)
+        package = load_package(folder, expected_hash=expected_hash)
+        name = check_model_name(name or default_import_name(package.metadata))
+        return register_package(
+            store,
+            name,
+            folder,
+            metrics=package.metadata.get("metrics"),
+            description=description or package.metadata.get("spec", {}).get("description", ""),
+            tags={"imported_from": source.name, **(tags or {})},
+        )
+
+
+def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[ModelVersionRecord]:
+    """Delete ``NAME@VERSION`` (or every version of ``NAME``) with its package folders.
+
+    Args:
+        store: the store.
+        ref: ``NAME@VERSION`` or ``NAME@ALIAS`` for one version, ``NAME`` for the whole model.
+        force: also delete versions that an alias points at (the aliases go with them).
+
+    Returns:
+        The deleted versions.
+
+    Raises:
+        UserError: an alias points at a version to delete and ``force`` is not set.
+        NotFound: no such model, version or alias.
+    """
+    name, selector = parse_ref(ref)
+    whole = selector is None and "@" not in ref
+    if whole:
+        try:
+            targets = store.models.versions(name)
+        except NotFound:
+            targets = []  # a name whose versions were all deleted: delete_model checks it
+    else:
+        targets = [resolve(store, ref)]
+    pointed = {
+        alias: version
+        for alias, version in store.models.aliases(name).items()
+        if any(record.version == version for record in targets)
+    }
+    if pointed and not force:
+        listed = ", ".join(f"{alias} -> {name}@{version}" for alias, version in pointed.items())
+        raise UserError(
+            f"aliases point at what would be deleted ({listed}); move them first with "
+            f"'athanor models alias', or delete with --force"
+        )
+    if whole:
+        deleted = store.models.delete_model(name)
+    else:
+        deleted = [store.models.delete_version(name, targets[0].version)]
+    for record in deleted:
+        # The rows are gone first, so no reader resolves to a folder being removed.
+        shutil.rmtree(package_path(store, record), ignore_errors=True)
+    return deleted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,11 @@ def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndar
         else:
             image = Image.open(Path(source))
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise PredictionInputError(
+            f"{name}: not a readable image (PNG, JPEG, BMP, WebP or GIF expected)"
+        ) from None
+    except (OSError, ValueError) as exc:
         raise PredictionInputError(f"{name}: not a readable image ({exc})") from None
     image = image.convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):
@@ -43,7 +48,7 @@ def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndar
         shrinking = image.size[0] > width or image.size[1] > height
         resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
         image = image.resize((width, height), resample)
-    array = np.asarray(image, dtype=np.uint8)
+    array = np.array(image, dtype=np.uint8)  # a writable copy, as torch.from_numpy wants
     array = array[None, :, :] if channels == 1 else array.transpose(2, 0, 1)
     background = schema.input.background
     if background is not None:
@@ -70,46 +75,94 @@ def read_csv_rows(path: Path, schema: Schema) -> tuple[np.ndarray, list[str]]:
     Raises:
         PredictionInputError: naming the file, line and column that cannot be used.
     """
-    expected = int(np.prod(schema.input.shape))
-    features = schema.input.features
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise PredictionInputError(f"{path}: cannot read ({exc})") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    return parse_csv_text(text, schema, name=str(path), label=path.name)
+
+
+def parse_csv_text(
+    text: str, schema: Schema, *, name: str, label: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Like :func:`read_csv_rows` for CSV text (an upload); ``name`` is used in messages.
+
+    Raises:
+        PredictionInputError: naming ``name``, the line and the column that cannot be used.
+    """
+    rows: list[np.ndarray] = []
+    labels: list[str] = []
+    for line, row in iter_csv_rows(io.StringIO(text), schema, name=name):
+        if isinstance(row, PredictionInputError):
+            raise row
+        rows.append(row)
+        labels.append(f"{label or name}:{line}")
     if not rows:
-        raise PredictionInputError(f"{path}: no rows")
+        raise PredictionInputError(f"{name}: no rows")
+    return np.stack(rows), labels
+
+
+def iter_csv_rows(
+    lines: Iterable[str], schema: Schema, *, name: str
+) -> Iterator[tuple[int, np.ndarray | PredictionInputError]]:
+    """Stream ``(line number, float32 [features] row or the error of that row)``.
+
+    A row that cannot be used yields its error instead of stopping the stream, so a batch
+    prediction can go on past it; a header that lacks the model's features stops it.
+
+    Raises:
+        PredictionInputError: the header lacks a feature of the model.
+    """
+    expected = int(np.prod(schema.input.shape))
+    features = schema.input.features
     columns: list[int] | None = None
-    start = 1
-    first = [cell.strip() for cell in rows[0]]
-    if features and set(features) <= set(first):
-        columns = [first.index(feature) for feature in features]
-        start = 2
-    elif not _numeric(first):
-        if features:
-            missing = sorted(set(features) - set(first))
-            raise PredictionInputError(
-                f"{path}:1: the header lacks the model's feature(s) {', '.join(missing)}"
-            )
-        start = 2
-    body = rows[start - 1 :]
-    values = np.empty((len(body), expected), dtype=np.float32)
-    for offset, row in enumerate(body):
-        line = start + offset
-        cells = [row[c] if c < len(row) else "" for c in columns] if columns else row
-        if len(cells) != expected:
-            raise PredictionInputError(
-                f"{path}:{line}: {len(cells)} values, the model takes {expected}"
-            )
-        for position, cell in enumerate(cells):
-            try:
-                values[offset, position] = float(cell)
-            except ValueError:
-                column = features[position] if features else str(position + 1)
-                raise PredictionInputError(
-                    f"{path}:{line}: column {column}: '{cell}' is not a number"
-                ) from None
-    return values, [f"{path.name}:{start + i}" for i in range(len(body))]
+    first_row = True
+    for line, row in _numbered_rows(lines):
+        cells = [cell.strip() for cell in row]
+        if first_row:
+            first_row = False
+            if features and set(features) <= set(cells):
+                columns = [cells.index(feature) for feature in features]
+                continue
+            if not _numeric(cells):
+                if features:
+                    missing = sorted(set(features) - set(cells))
+                    raise PredictionInputError(
+                        f"{name}:{line}: the header lacks the model's feature(s) "
+                        + ", ".join(missing)
+                    )
+                continue
+        if columns is not None:
+            cells = [cells[c] if c < len(cells) else "" for c in columns]
+        yield line, _row_values(cells, expected, features, f"{name}:{line}")
+
+
+def _numbered_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    # csv.reader's line_num counts physical lines, so quoted newlines keep numbers right.
+    reader = csv.reader(lines)
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield reader.line_num, row
+
+
+def _row_values(
+    cells: list[str], expected: int, features: list[str] | None, where: str
+) -> np.ndarray | PredictionInputError:
+    if len(cells) != expected:
+        return PredictionInputError(f"{where}: {len(cells)} values, the model takes {expected}")
+    values = np.empty(expected, dtype=np.float32)
+    for position, cell in enumerate(cells):
+        try:
+            values[position] = float(cell)
+        except ValueError:
+            column = features[position] if features else str(position + 1)
+            if not cell.strip():
+                return PredictionInputError(f"{where}: column {column}: no value (a number)")
+            return PredictionInputError(f"{where}: column {column}: '{cell}' is not a number")
+        if not np.isfinite(values[position]):
+            column = features[position] if features else str(position + 1)
+            return PredictionInputError(f"{where}: column {column}: '{cell}' is not finite")
+    return values
 
 
 def _numeric(cells: list[str]) -> bool:

@@ -13,10 +13,9 @@ import torch
 from athanor.data.preprocessing import Preprocessor
 from athanor.data.schema import Schema
 from athanor.errors import PredictionInputError
-from athanor.nets.builder import Network, build_network
+from athanor.registry.network import rebuild_network
 from athanor.registry.package import ModelPackage, load_package
 from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, read_csv_rows, read_table_rows
-from athanor.spec.run import RunSpec
 
 
 @dataclass
@@ -26,7 +25,7 @@ class Prediction:
     label: str | None = None
     probability: float | None = None
     probabilities: dict[str, float] | None = None
-    values: list[float] | None = None
+    values: list[Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.values is not None:
@@ -46,7 +45,7 @@ class Predictor:
 
     def __init__(
         self,
-        network: Network,
+        network: torch.nn.Module,
         schema: Schema,
         preprocessor: Preprocessor,
         metadata: dict[str, Any],
@@ -74,10 +73,7 @@ class Predictor:
         if not isinstance(package, ModelPackage):
             package = load_package(Path(package), expected_hash=expected_hash)
         metadata = package.metadata
-        spec = RunSpec.model_validate(metadata["spec"])
-        schema = Schema.model_validate(metadata["schema"])
-        network = build_network(spec.model, schema)
-        network.load_state_dict(package.state_dict, strict=True)
+        network, schema = rebuild_network(package)
         preprocessor = Preprocessor.from_json(metadata["preprocessing"])
         return cls(network, schema, preprocessor, metadata, device=device, ref=ref)
 
@@ -160,12 +156,25 @@ class Predictor:
             return [decode_image(item, self.schema, name=f"input {index}")]
         if isinstance(item, dict):
             features = self.schema.input.features or []
-            missing = [f for f in features if f not in item]
-            if not features or missing:
+            if not features:
                 raise PredictionInputError(
-                    f"input {index}: missing feature(s) {', '.join(missing) or '(model has none)'}"
+                    f"input {index}: this model takes {self.schema.input.kind} inputs "
+                    f"{self.schema.input.shape}, not rows of named features"
                 )
-            return [np.array([item[f] for f in features], dtype=np.float32)]
+            missing = [f for f in features if f not in item]
+            if missing:
+                raise PredictionInputError(
+                    f"input {index}: missing feature(s) {', '.join(missing)}"
+                )
+            values = np.empty(len(features), dtype=np.float32)
+            for position, feature in enumerate(features):
+                try:
+                    values[position] = float(item[feature])
+                except (TypeError, ValueError):
+                    raise PredictionInputError(
+                        f"input {index}: feature {feature}: {item[feature]!r} is not a number"
+                    ) from None
+            return [values]
         array = np.asarray(item)
         return list(self._check_array(array, shape, label=f"input {index}"))
 
@@ -175,20 +184,52 @@ class Predictor:
         if array.dtype.kind not in "biuf":
             raise PredictionInputError(f"{label}: expected numbers, got {array.dtype}")
         if tuple(array.shape) == shape:
-            return array[None]
-        if len(shape) == 3 and shape[0] == 1 and tuple(array.shape[-2:]) == shape[1:]:
+            array = array[None]
+        elif len(shape) == 3 and shape[0] == 1 and tuple(array.shape[-2:]) == shape[1:]:
             array = array.reshape(-1, *shape)  # grey images without a channel axis
         if tuple(array.shape[1:]) != shape:
             raise PredictionInputError(
                 f"{label}: shape {list(array.shape)} does not fit the model's input "
                 f"{list(shape)} (one sample) or [N, {', '.join(map(str, shape))}] (a batch)"
             )
+        if self.schema.input.kind == "tokens":
+            vocab = len(self.schema.input.vocab or [])
+            if array.dtype.kind not in "iu" or (
+                array.size and (array.min() < 0 or array.max() >= vocab)
+            ):
+                raise PredictionInputError(
+                    f"{label}: token indices must be whole numbers from 0 to {vocab - 1}"
+                )
+        elif array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise PredictionInputError(f"{label}: contains NaN or infinite values")
         return array
 
+    def text_to_raw(self, texts: Sequence[str]) -> list[str]:
+        """Texts for a model over tokens, as :meth:`scores` takes them: the model's own saved
+        tokenizer (characters or words, its vocabulary) encodes them.
+
+        Raises:
+            PredictionInputError: a model that takes no text, or an input that is not text.
+        """
+        schema = self.schema.input
+        if schema.kind != "tokens" or not schema.vocab:
+            raise PredictionInputError(
+                f"this model takes {schema.kind} inputs {schema.shape}, not text"
+            )
+        for number, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise PredictionInputError(
+                    f"input {number}: expected text, got {type(text).__name__}"
+                )
+        return list(texts)
+
     @torch.inference_mode()
-    def predict_proba(self, inputs: Any) -> np.ndarray:
-        """Class probabilities ``[N, classes]`` (classification) or values ``[N, targets]``."""
-        raw = self.to_raw(inputs)
+    def scores(self, raw: np.ndarray) -> np.ndarray:
+        """Preprocess a raw batch (as :meth:`to_raw` gives) and run the network on it.
+
+        Returns:
+            Class probabilities ``[N, classes]`` (classification) or values.
+        """
         x = self.preprocessor.transform(raw).to(self.device)
         outputs = self.network(x)
         if self.schema.task == "classification" and self.schema.single_logit:
@@ -200,11 +241,18 @@ class Predictor:
             outputs = self.preprocessor.inverse_target(outputs.float())
         return outputs.float().cpu().numpy()
 
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        """Class probabilities ``[N, classes]`` (classification) or values ``[N, targets]``."""
+        return self.scores(self.to_raw(inputs))
+
     def predict(self, inputs: Any) -> list[Prediction]:
         """One :class:`Prediction` per input sample (see :meth:`to_raw` for input forms)."""
-        scores = self.predict_proba(inputs)
+        return self.predictions(self.predict_proba(inputs))
+
+    def predictions(self, scores: np.ndarray) -> list[Prediction]:
+        """One :class:`Prediction` per row of :meth:`scores`."""
         if self.schema.task != "classification":
-            return [Prediction(values=[float(v) for v in row]) for row in scores]
+            return [Prediction(values=row.tolist()) for row in scores]
         classes = self.schema.classes or []
         predictions = []
         for row in scores:

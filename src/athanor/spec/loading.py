@@ -11,16 +11,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from athanor.errors import SpecError
 from athanor.spec.layers import LAYER_SPECS
 from athanor.spec.run import RunSpec
 
 KeyPath = tuple[str | int, ...]
+_Settings = TypeVar("_Settings", bound=BaseModel)
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -326,3 +327,26 @@ def _message(error: Any) -> str:
     }:
         message += f" (got {given!r})"
     return message
+
+
+def validate_settings(model: type[_Settings], data: Mapping[str, Any], origin: str) -> _Settings:
+    """Validate a flat settings section (serving, export) given as a mapping.
+
+    Args:
+        model: the spec class.
+        data: the values given; absent keys take their defaults.
+        origin: what the values came from, used in messages (e.g. ``serve options``).
+
+    Raises:
+        SpecError: one line per problem, naming ``origin`` and the key.
+    """
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        grouped = _collect(exc.errors(), dict(data))
+        raise SpecError(
+            "\n".join(
+                f"{origin}: {format_path(path)}: {'; or '.join(messages)}"
+                for path, messages in grouped.items()
+            )
+        ) from None

@@ -21,11 +21,13 @@ def evaluate_split(
     *,
     prefix: str = "val",
     autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    unscale: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """``{prefix}_loss`` and ``{prefix}_<metric>`` of ``module`` over ``batches`` (epoch 0).
 
-    Scalar metrics are floats; others (a confusion matrix) are lists. The module is put in
-    eval mode and restored to its previous mode afterwards.
+    Scalar metrics are floats; others (a confusion matrix) are lists. With ``unscale``
+    (targets scaled for training), metrics see outputs and targets in the targets' own units;
+    the loss stays in training units. The module is put in eval mode and restored afterwards.
     """
     was_training = module.training
     module.eval()
@@ -40,6 +42,8 @@ def evaluate_split(
                 loss = loss_fn(outputs, y)
             total = total + loss.double() * y.shape[0]
             count += y.shape[0]
+            if unscale is not None:
+                outputs, y = unscale(outputs.float()), unscale(y)
             for metric in metrics:
                 metric.update(outputs, y)
     module.train(was_training)

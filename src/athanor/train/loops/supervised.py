@@ -53,6 +53,9 @@ class SupervisedLoop(Loop):
         self.schedule: Schedule | None = build_schedule(spec, self.optimizer, self.steps_per_epoch)
         self.scaler = torch.amp.GradScaler(self.device.type) if spec.precision == "fp16" else None
         self.penalty_params = penalized(module)
+        preprocessor = prepared.preprocessor
+        # Metrics in the targets' own units (house prices, sunspot counts), not scaled ones.
+        self.unscale = preprocessor.inverse_target if preprocessor.target_steps else None
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         self.seen = 0
         return self.steps_per_epoch
@@ -109,8 +112,13 @@ class SupervisedLoop(Loop):
             detached = loss.detach()
             self.loss_sum.add_(detached, alpha=y.shape[0])
             self.seen += y.shape[0]
-            for metric in self.train_metrics:
-                metric.update(outputs, y)
+            if self.unscale is None:
+                for metric in self.train_metrics:
+                    metric.update(outputs, y)
+            else:
+                own_outputs, own_y = self.unscale(outputs.detach().float()), self.unscale(y)
+                for metric in self.train_metrics:
+                    metric.update(own_outputs, own_y)
             state.samples_seen += y.shape[0]
             if guard is not None:
                 guard.add(detached, state.step + 1, state)
@@ -142,7 +150,12 @@ class SupervisedLoop(Loop):
 
     def validate(self, batches: BatchSource) -> dict[str, Any]:
         return evaluate_split(
-            self.module, batches, self.loss_fn, self.val_metrics, autocast=self.trainer.autocast
+            self.module,
+            batches,
+            self.loss_fn,
+            self.val_metrics,
+            autocast=self.trainer.autocast,
+            unscale=self.unscale,
         )
 
     def test(self, prepared: Prepared) -> dict[str, Any]:
@@ -154,6 +167,7 @@ class SupervisedLoop(Loop):
             build_metrics(spec.metrics, prepared.schema),
             prefix="test",
             autocast=self.trainer.autocast,
+            unscale=self.unscale,
         )
 
     def step_validation_schedule(self, metrics: dict[str, float]) -> None:

@@ -1,0 +1,97 @@
+"""``athanor serve NAME[@VERSION|@ALIAS]...``: an HTTP prediction server with dynamic batching."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from athanor.cli.output import console
+
+
+def serve(
+    refs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Models to serve: NAME (follows the newest version), NAME@VERSION, or "
+            "NAME@ALIAS (follows the alias)."
+        ),
+    ],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    max_batch_size: Annotated[int, typer.Option(help="Most samples per forward pass.")] = 64,
+    max_wait_ms: Annotated[
+        float, typer.Option(help="How long a batch that is not full waits for more requests.")
+    ] = 2.0,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body (MiB).")] = 16.0,
+    max_request_samples: Annotated[int, typer.Option(help="Most samples per request.")] = 1024,
+    alias_poll_s: Annotated[
+        float, typer.Option(help="Seconds between look-ups of followed aliases.")
+    ] = 2.0,
+    runtime: Annotated[
+        str,
+        typer.Option(help="auto (ONNX Runtime on the CPU when it matches), torch, onnxruntime."),
+    ] = "auto",
+    threads: Annotated[
+        int | None, typer.Option(help="Inference threads (default: CPU cores less one).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps or auto.")] = "cpu",
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve registered models over HTTP: predict, health, readiness, metrics, OpenAPI docs."""
+    import contextlib
+    import socket
+
+    import uvicorn
+
+    from athanor.errors import UserError
+    from athanor.serve.app import create_app
+    from athanor.spec.loading import validate_settings
+    from athanor.spec.serving import ServingSpec
+
+    config = validate_settings(
+        ServingSpec,
+        {
+            "max_batch_size": max_batch_size,
+            "max_wait_ms": max_wait_ms,
+            "max_body_mb": max_body_mb,
+            "max_request_samples": max_request_samples,
+            "alias_poll_s": alias_poll_s,
+            "runtime": runtime,
+            "threads": threads,
+            "device": device,
+        },
+        "serve options",
+    )
+    app = create_app(refs, config=config)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off only on sockets that say
+    # so, and with it on every response waits ~40 ms for a delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound = listener.getsockname()[1]
+    models = app.state.model_server.models
+    shown = "[" + host + "]" if family == socket.AF_INET6 else host
+    for name, model in models.items():
+        follows = f" (following {model.ref})" if model.follows else ""
+        console.print(
+            f"serving [bold]{model.active.record.ref}[/bold]{follows} at "
+            f"http://{shown}:{bound}/v1/models/{name}/predict ({model.active.runtime})"
+        )
+    console.print(f"docs at http://{shown}:{bound}/docs; Ctrl-C stops", highlight=False)
+    console.file.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="warning", access_log=access_log, timeout_graceful_shutdown=10
+        )
+    )
+    # uvicorn re-raises Ctrl-C once it has drained requests; for a server it is the normal
+    # way to stop, not an interruption.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[listener])
+    console.print("stopped", highlight=False)

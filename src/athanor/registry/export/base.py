@@ -1,0 +1,136 @@
+"""The exporter registry and the atomic write every export goes through."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from athanor._choices import choices_text
+from athanor.errors import ExportError
+from athanor.registry.package import ModelPackage
+from athanor.spec.serving import ExportSpec
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote and how closely it reproduces the original network.
+
+    Attributes:
+        format: the exporter's name.
+        path: the written file or folder.
+        content_hash: the exported package's content hash.
+        max_abs_diff: largest absolute difference between the export's outputs and the
+            network's on ``checked_samples`` synthetic inputs (``None`` for a package copy,
+            which is the same bytes).
+        details: format-specific facts (opset, input and output names, sizes).
+    """
+
+    format: str
+    path: Path
+    content_hash: str
+    max_abs_diff: float | None = None
+    checked_samples: int = 0
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+Exporter = Callable[[ModelPackage, Path, ExportSpec], ExportResult]
+
+
+@dataclass(frozen=True)
+class ExporterEntry:
+    """A registered export format."""
+
+    name: str
+    suffix: str
+    description: str
+    export: Exporter
+    is_folder: bool = False
+
+
+EXPORTERS: dict[str, ExporterEntry] = {}
+
+
+def register_exporter(
+    name: str, *, suffix: str, description: str, is_folder: bool = False
+) -> Callable[[Exporter], Exporter]:
+    """Register ``function(package, temporary_path, spec) -> ExportResult`` as format ``name``.
+
+    The function writes the export at the temporary path it is given (a file, or a folder
+    it creates when ``is_folder``) and checks it; the caller renames it into place.
+    """
+
+    def decorate(function: Exporter) -> Exporter:
+        EXPORTERS[name] = ExporterEntry(name, suffix, description, function, is_folder)
+        return function
+
+    return decorate
+
+
+def default_destination(package: ModelPackage, ref: str, format: str) -> Path:
+    """``NAME-vN.onnx`` style file name in the current folder."""
+    entry = _entry(format)
+    return Path.cwd() / (ref.replace("@", "-v") + entry.suffix)
+
+
+def _entry(format: str) -> ExporterEntry:
+    if format not in EXPORTERS:
+        raise ExportError(f"unknown export format '{format}'; valid: {choices_text(EXPORTERS)}")
+    return EXPORTERS[format]
+
+
+def export_package(
+    package: ModelPackage,
+    destination: Path,
+    spec: ExportSpec | None = None,
+    *,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Export ``package`` as ``spec.format`` to ``destination``.
+
+    Args:
+        package: a verified package (``load_package``).
+        destination: the file (or folder, for ``package``) to write.
+        spec: format and checks (default: a package folder).
+        overwrite: replace an existing destination (default False).
+
+    Returns:
+        Where the export lies and the largest output difference measured.
+
+    Raises:
+        ExportError: an existing destination, an operation the format cannot express (naming
+            the layer), or outputs differing by more than ``spec.tolerance``.
+    """
+    spec = spec or ExportSpec()
+    entry = _entry(spec.format)
+    destination = Path(destination).absolute()
+    if destination.exists() and not overwrite:
+        raise ExportError(f"{destination} already exists; choose another --output or --overwrite")
+    if not destination.parent.is_dir():
+        raise ExportError(f"{destination.parent}: no such folder")
+    temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.partial")
+    started = time.perf_counter()
+    try:
+        result = entry.export(package, temporary, spec)
+        if destination.is_dir() and not destination.is_symlink():
+            shutil.rmtree(destination)
+        os.replace(temporary, destination)
+    finally:
+        if temporary.is_dir():
+            shutil.rmtree(temporary, ignore_errors=True)
+        elif temporary.exists():
+            temporary.unlink()
+    result.path = destination
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result

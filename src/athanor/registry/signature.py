@@ -1,0 +1,52 @@
+"""The input/output signature of a model: what its network takes and gives, by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from athanor.data.schema import Schema
+
+INPUT_NAME = "input"
+
+
+def output_name(schema: Schema) -> str:
+    """``logits`` for classifiers (softmax gives probabilities), else ``output``."""
+    return "logits" if schema.task in ("classification", "language_model") else "output"
+
+
+def signature(schema: Schema) -> dict[str, Any]:
+    """The network's tensors with a leading ``batch`` axis, as exports and servers describe them.
+
+    The network's input is the preprocessed one: exports carry the preprocessing steps in
+    their metadata, and servers apply them to raw inputs.
+    """
+    input_spec: dict[str, Any] = {
+        "name": INPUT_NAME,
+        "kind": schema.input.kind,
+        "dtype": "int64" if schema.input.kind == "tokens" else "float32",
+        "shape": ["batch", *schema.input.shape],
+    }
+    if schema.input.features:
+        input_spec["features"] = schema.input.features
+    output_spec: dict[str, Any] = {
+        "name": output_name(schema),
+        "dtype": "float32",
+        "shape": ["batch", *schema.output_shape],
+        "task": schema.task,
+    }
+    if schema.classes:
+        output_spec["classes"] = schema.classes
+    return {"inputs": [input_spec], "outputs": [output_spec]}
+
+
+def export_metadata(metadata: dict[str, Any], content_hash: str) -> dict[str, Any]:
+    """What an exported file carries beside its graph: enough to use it without Athanor."""
+    schema = Schema.model_validate(metadata["schema"])
+    return {
+        "producer": metadata.get("producer"),
+        "package_hash": content_hash,
+        "signature": signature(schema),
+        "schema": metadata["schema"],
+        "preprocessing": metadata["preprocessing"],
+        "metrics": metadata.get("metrics", {}),
+    }

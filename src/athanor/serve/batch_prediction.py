@@ -1,0 +1,203 @@
+"""Batch prediction: folders of images and CSV files streamed through a model into a CSV.
+
+Inputs are read and predicted a batch at a time, so a folder of any size runs in bounded
+memory. An item that cannot be used (an unreadable image, a row with a wrong value) is
+recorded with the reason and skipped; the others are predicted. The output appears in one
+rename when everything is done, so an interrupted run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from athanor.errors import PredictionInputError, UserError
+from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, iter_csv_rows
+from athanor.serve.predictor import Predictor
+
+READABLE_SUFFIXES = IMAGE_SUFFIXES | {".csv"}
+
+
+@dataclass
+class BatchPredictionSummary:
+    """How a batch prediction went.
+
+    Attributes:
+        output: the predictions CSV.
+        predicted: items predicted.
+        failures: ``(item, reason)`` of each item skipped.
+        errors_file: a CSV of the failures, when there were any.
+    """
+
+    output: Path
+    predicted: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    errors_file: Path | None = None
+
+
+def list_sources(sources: list[Path], *, image_model: bool) -> list[Path]:
+    """Files to read: the given files, and the images and CSV files under given folders.
+
+    Raises:
+        PredictionInputError: a path that does not exist.
+    """
+    files: list[Path] = []
+    suffixes = READABLE_SUFFIXES if image_model else {".csv"}
+    for source in sources:
+        if source.is_dir():
+            files.extend(
+                sorted(
+                    path
+                    for path in source.rglob("*")
+                    if path.is_file() and path.suffix.lower() in suffixes
+                )
+            )
+        elif source.is_file():
+            files.append(source)
+        else:
+            raise PredictionInputError(f"{source}: no such file or folder")
+    return files
+
+
+def count_items(files: list[Path]) -> int:
+    """Roughly how many items the files hold (CSV lines count; a header counts too)."""
+    total = 0
+    for path in files:
+        if path.suffix.lower() == ".csv":
+            with path.open("rb") as handle:
+                total += sum(
+                    chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")
+                )
+        else:
+            total += 1
+    return total
+
+
+def iter_items(
+    predictor: Predictor, files: list[Path]
+) -> Iterator[tuple[str, np.ndarray | PredictionInputError]]:
+    """``(item name, raw sample or the reason it cannot be used)`` for every item, in order."""
+    shape = tuple(predictor.schema.input.shape)
+    for path in files:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            try:
+                with path.open(encoding="utf-8-sig", newline="") as handle:
+                    for line, row in iter_csv_rows(handle, predictor.schema, name=str(path)):
+                        item = f"{path}:{line}"
+                        yield (
+                            item,
+                            row if isinstance(row, PredictionInputError) else row.reshape(shape),
+                        )
+            except PredictionInputError as exc:
+                yield str(path), exc
+            except (OSError, UnicodeDecodeError) as exc:
+                yield str(path), PredictionInputError(f"{path}: cannot read ({exc})")
+        elif suffix in IMAGE_SUFFIXES and predictor.schema.input.kind == "image":
+            try:
+                yield str(path), decode_image(path, predictor.schema, name=str(path))
+            except PredictionInputError as exc:
+                yield str(path), exc
+        else:
+            yield str(path), PredictionInputError(f"{path}: unsupported input file")
+
+
+def _header(predictor: Predictor) -> list[str]:
+    schema = predictor.schema
+    if schema.task == "classification":
+        return ["input", "label", "probability", *(f"p_{c}" for c in schema.classes or [])]
+    width = int(np.prod(schema.output_shape))
+    target = schema.target or "value"
+    return ["input", *([target] if width == 1 else [f"{target}_{i}" for i in range(width)])]
+
+
+def _rows(predictor: Predictor, items: list[str], scores: np.ndarray) -> list[list[object]]:
+    if predictor.schema.task == "classification":
+        classes = predictor.schema.classes or []
+        best = scores.argmax(axis=1)
+        return [
+            [item, classes[b], f"{row[b]:.6g}", *(f"{p:.6g}" for p in row)]
+            for item, b, row in zip(items, best, scores, strict=True)
+        ]
+    return [
+        [item, *(f"{v:.6g}" for v in row.reshape(-1))]
+        for item, row in zip(items, scores, strict=True)
+    ]
+
+
+def predict_files(
+    predictor: Predictor,
+    sources: list[Path],
+    output: Path,
+    *,
+    batch_size: int = 256,
+    on_progress: Callable[[int], None] | None = None,
+) -> BatchPredictionSummary:
+    """Predict every item of ``sources`` into the CSV ``output``, skipping unusable items.
+
+    Args:
+        predictor: the model.
+        sources: image files, CSV files and folders of them.
+        output: the CSV to write: ``input``, then ``label``, ``probability`` and one
+            ``p_<class>`` column per class (classifiers) or the predicted values.
+        batch_size: samples per forward pass (default 256).
+        on_progress: called with the number of items handled since the last call.
+
+    Returns:
+        Counts, and the failures (also written to ``<output stem>.errors.csv``).
+
+    Raises:
+        PredictionInputError: a source that does not exist.
+        UserError: the output's folder does not exist.
+    """
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise UserError(f"{output.parent}: no such folder for the output")
+    files = list_sources(sources, image_model=predictor.schema.input.kind == "image")
+    summary = BatchPredictionSummary(output)
+    temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(_header(predictor))
+            names: list[str] = []
+            batch: list[np.ndarray] = []
+
+            def flush() -> None:
+                scores = predictor.scores(np.stack(batch))
+                writer.writerows(_rows(predictor, names, scores))
+                summary.predicted += len(batch)
+                if on_progress is not None:
+                    on_progress(len(batch))
+                names.clear()
+                batch.clear()
+
+            for name, item in iter_items(predictor, files):
+                if isinstance(item, PredictionInputError):
+                    summary.failures.append((name, str(item)))
+                    if on_progress is not None:
+                        on_progress(1)
+                    continue
+                names.append(name)
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    flush()
+            if batch:
+                flush()
+        os.replace(temporary, output)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    if summary.failures:
+        summary.errors_file = output.with_name(f"{output.stem}.errors.csv")
+        with summary.errors_file.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["input", "error"])
+            writer.writerows(summary.failures)
+    return summary

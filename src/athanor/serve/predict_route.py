@@ -1,0 +1,218 @@
+"""The prediction endpoint: request body to batched prediction to response, and its fast path.
+
+:func:`answer_prediction` does the work for ``POST /v1/models/{name}/predict`` and turns every
+mistake in the request into 404, 413, 415 or 422 with a ``detail`` message.
+:class:`PredictFastPath` is a pure ASGI middleware that sends prediction requests straight to
+it: FastAPI's routing and dependency machinery cost about as much CPU per request as parsing,
+batching and answering a small model's request, and skipping them is what lets one event
+loop keep a dynamic batcher full. The FastAPI route stays (it documents the endpoint in the
+OpenAPI schema, and answers when the middleware is not installed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from athanor.errors import NotFound, PredictionInputError, UserError
+from athanor.serve.model_server import ModelServer
+from athanor.serve.payloads import (
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    predictions_json,
+    raw_from_body,
+    raw_from_upload,
+)
+from athanor.serve.predictor import Predictor
+from athanor.spec.serving import ServingSpec
+
+OFFLOAD_BYTES = 64 * 1024  # parse bodies above this in a thread, keeping the loop responsive
+PREFIX, SUFFIX = "/v1/models/", "/predict"
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def status_of(exc: UserError) -> int:
+    """The HTTP status answering a user error."""
+    if isinstance(exc, PayloadTooLarge):
+        return 413
+    if isinstance(exc, UnsupportedMediaType):
+        return 415
+    if isinstance(exc, NotFound):
+        return 404
+    return 422
+
+
+async def answer_prediction(server: ModelServer, name: str, request: Request) -> tuple[int, bytes]:
+    """Answer one prediction request: ``(status, JSON body)``.
+
+    Raises:
+        Exception: only bugs; every problem with the request is answered 4xx.
+    """
+    started = time.perf_counter()
+    try:
+        model = server.get(name)
+    except NotFound as exc:
+        return 404, _detail(exc)
+    arrival = model.arrival()
+    status = 500
+    try:
+        parse, size = await _request_parser(request, server.config)
+        active, scores = await model.predict(parse, in_thread=size > OFFLOAD_BYTES, arrival=arrival)
+        content = predictions_json(active.predictor, scores, active.record.ref)
+        model.observed.samples.inc(len(scores))
+        status = 200
+        return status, content
+    except UserError as exc:
+        status = status_of(exc)
+        server.metrics.errors.labels(name, type(exc).__name__).inc()
+        return status, _detail(exc)
+    except ClientDisconnect:
+        status = 499  # the client went away while sending; nobody reads the answer
+        return status, b""
+    except BaseException:
+        server.metrics.errors.labels(name, "internal").inc()
+        raise
+    finally:
+        arrival.queued()
+        if status == 200:
+            model.observed.ok.inc()
+        else:
+            server.metrics.requests.labels(name, str(status)).inc()
+        model.observed.latency.observe(time.perf_counter() - started)
+
+
+def _detail(exc: UserError) -> bytes:
+    return json.dumps({"detail": str(exc)}).encode()
+
+
+class PredictFastPath:
+    """ASGI middleware answering ``POST .../v1/models/{name}/predict`` directly."""
+
+    def __init__(self, app: ASGIApp, server: ModelServer) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            name = _model_in_path(scope)
+            if name is not None:
+                status, body = await answer_prediction(self.server, name, Request(scope, receive))
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _model_in_path(scope: Scope) -> str | None:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]  # mounted under a prefix
+    if path.startswith(PREFIX) and path.endswith(SUFFIX):
+        name = path[len(PREFIX) : -len(SUFFIX)]
+        if name and "/" not in name:
+            return name
+    return None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body has {int(declared):,} bytes; the limit is {limit:,}")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _request_parser(
+    request: Request, limits: ServingSpec
+) -> tuple[Callable[[Predictor], np.ndarray], int]:
+    """Read the body; return a function turning it into a raw batch for a predictor."""
+    body = await _read_body(request, limits.max_body_bytes)
+    content_type = request.headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/form-data"):
+        parts = await _multipart_parts(request, body, limits)
+
+        def parse(predictor: Predictor) -> np.ndarray:
+            return _checked(_raw_from_parts(predictor, parts), limits)
+
+    else:
+
+        def parse(predictor: Predictor) -> np.ndarray:
+            return _checked(raw_from_body(predictor, content_type, body), limits)
+
+    return parse, len(body)
+
+
+async def _multipart_parts(
+    request: Request, body: bytes, limits: ServingSpec
+) -> list[tuple[str, str | None, str, bytes]]:
+    """``(field, filename or None, content type, data)`` of each part, in order."""
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(
+            max_files=limits.max_request_samples, max_fields=100
+        )
+    except HTTPException as exc:
+        raise PredictionInputError(f"unreadable multipart body: {exc.detail}") from None
+    parts: list[tuple[str, str | None, str, bytes]] = []
+    try:
+        for field, value in form.multi_items():
+            if isinstance(value, str):
+                parts.append((field, None, "application/json", value.encode()))
+            else:
+                data = await value.read()
+                parts.append((field, value.filename or field, value.content_type or "", data))
+    finally:
+        await form.close()
+    if not parts:
+        raise PredictionInputError("the multipart body holds no files")
+    return parts
+
+
+def _raw_from_parts(
+    predictor: Predictor, parts: list[tuple[str, str | None, str, bytes]]
+) -> np.ndarray:
+    batches = []
+    for field, filename, content_type, data in parts:
+        if filename is None:
+            if field != "inputs":
+                raise PredictionInputError(
+                    f"form field '{field}' is not read; send files, or JSON in a field 'inputs'"
+                )
+            batches.append(raw_from_body(predictor, "application/json", data))
+        else:
+            batches.append(raw_from_upload(predictor, filename, content_type, data))
+    try:
+        return np.concatenate(batches)
+    except ValueError:
+        raise PredictionInputError("the parts hold samples of different shapes") from None
+
+
+def _checked(raw: np.ndarray, limits: ServingSpec) -> np.ndarray:
+    if len(raw) > limits.max_request_samples:
+        raise PayloadTooLarge(
+            f"{len(raw):,} samples in one request; the limit is {limits.max_request_samples:,}"
+        )
+    return raw

@@ -1,0 +1,241 @@
+"""The model server on a real loopback socket: predictions, health, metrics, bad input, swaps."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from collections import Counter
+from itertools import pairwise
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from athanor.api import models
+from athanor.registry import register_package
+from athanor.serve import Predictor
+from athanor.serve.app import create_app
+from athanor.spec.serving import ServingSpec
+from athanor.store import open_store
+from tests.serve.conftest import running
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).resize((32, 32), Image.Resampling.NEAREST).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def digits_client(trained_digits):
+    _run, settings = trained_digits
+    config = ServingSpec(max_body_mb=0.05, max_request_samples=64)
+    with running(create_app("digits-cnn", config=config, settings=settings)) as client:
+        yield client
+
+
+def test_predicts_images_sent_as_json_tensors_base64_and_files(
+    digits_client: httpx.Client, trained_digits, digits_raw
+) -> None:
+    run, _ = trained_digits
+    expected = [p.label for p in Predictor.from_package(run.package_dir).predict(digits_raw.x[:4])]
+    by_tensor = digits_client.post(
+        "/v1/models/digits-cnn/predict", json={"inputs": digits_raw.x[:4].tolist()}
+    )
+    assert by_tensor.status_code == 200, by_tensor.text
+    body = by_tensor.json()
+    assert body["model"] == "digits-cnn@1"
+    assert [p["label"] for p in body["predictions"]] == expected
+    assert np.isclose(sum(body["predictions"][0]["probabilities"].values()), 1.0)
+    single = digits_client.post(  # one sample without its channel axis
+        "/v1/models/digits-cnn/predict", json={"inputs": digits_raw.x[0, 0].tolist()}
+    )
+    assert [p["label"] for p in single.json()["predictions"]] == expected[:1]
+
+    images = [png(digits_raw.x[i, 0]) for i in range(4)]
+    files = [("files", (f"{i}.png", data, "image/png")) for i, data in enumerate(images)]
+    by_files = digits_client.post("/v1/models/digits-cnn/predict", files=files)
+    assert by_files.status_code == 200, by_files.text
+    assert [p["label"] for p in by_files.json()["predictions"]] == expected
+    b64 = [{"b64": base64.b64encode(data).decode()} for data in images[:2]]
+    by_b64 = digits_client.post("/v1/models/digits-cnn/predict", json={"inputs": b64})
+    assert [p["label"] for p in by_b64.json()["predictions"]] == expected[:2]
+    raw_png = digits_client.post(
+        "/v1/models/digits-cnn/predict",
+        content=images[3],
+        headers={"content-type": "image/png"},
+    )
+    assert [p["label"] for p in raw_png.json()["predictions"]] == expected[3:]
+
+
+BAD_REQUESTS = [
+    ({"json": {"inputs": [[1, 2, 3]]}}, 422, "shape [1, 3] does not fit the model's input"),
+    ({"json": {"inputs": [[[1, 2], [3]]]}}, 422, '"inputs" is ragged'),
+    ({"json": {"inputs": [["a"] * 8] * 8}}, 422, "must hold only numbers"),
+    ({"json": {"inputs": [None]}}, 422, "must hold only numbers"),
+    ({"json": {"inputs": []}}, 422, "non-empty list"),
+    ({"json": {"input": [1]}}, 422, "unknown key(s) input"),
+    ({"json": {"inputs": ["some text"]}}, 422, "takes image inputs [1, 8, 8], not text"),
+    ({"json": {"inputs": ["/etc/passwd"]}}, 422, "not text"),
+    ({"json": {"inputs": [{"b64": "%%%"}]}}, 422, "b64 is not valid base64"),
+    ({"json": {"inputs": [{"b64": "aGVsbG8="}]}}, 422, "input 0: not a readable image"),
+    ({"json": {"inputs": [{"pixel": 3}]}}, 422, "not rows of named features"),
+    ({"json": 42}, 422, "non-empty list"),
+    ({"content": b'{"inputs": [NaN]}'}, 422, "holds NaN"),
+    (
+        {"content": b'{"inputs": [[' + b",".join([b"[" + b"1e999," * 7 + b"1]"] * 8) + b"]]}"},
+        422,
+        "NaN or infinite",
+    ),
+    ({"content": b"{not json"}, 422, "not valid JSON"),
+    ({"content": b""}, 422, "the body is empty"),
+    ({"content": b"[" * 20_000 + b"]" * 20_000}, 422, "not valid JSON"),  # too deep
+    ({"content": iter([b"0" * 30_000] * 2)}, 413, "exceeds the limit"),  # chunked, no length
+    ({"content": b"hi", "headers": {"content-type": "text/plain"}}, 415, "text/plain"),
+    ({"files": [("files", ("a.png", b"GIF89a?", "image/png"))]}, 422, "a.png: not a readable"),
+    ({"files": [("files", ("notes.txt", b"hello", "text/plain"))]}, 422, "unsupported file"),
+    ({"files": [("f", ("rows.csv", b"1,2\n", "text/csv"))]}, 422, "rows.csv:1: 2 values"),
+    ({"data": {"note": "hi"}, "files": [("f", ("x.png", b"", "image/png"))]}, 422, "'note'"),
+    ({"json": {"inputs": np.zeros((65, 8, 8)).tolist()}}, 413, "65 samples"),
+    ({"content": b"0" * 60_000}, 413, "the limit is 52,428"),
+]
+
+
+@pytest.mark.parametrize(("request_args", "status", "message"), BAD_REQUESTS)
+def test_bad_input_is_answered_4xx_with_a_message(
+    digits_client: httpx.Client, request_args: dict, status: int, message: str
+) -> None:
+    args = dict(request_args)
+    if "content" in args:
+        args.setdefault("headers", {"content-type": "application/json"})
+    response = digits_client.post("/v1/models/digits-cnn/predict", **args)
+    assert response.status_code == status, response.text
+    assert message in response.json()["detail"]
+
+
+def test_unknown_model_health_readiness_models_docs_and_metrics(
+    digits_client: httpx.Client,
+) -> None:
+    missing = digits_client.post("/v1/models/nothing/predict", json={"inputs": [1]})
+    assert missing.status_code == 404 and "served: digits-cnn" in missing.json()["detail"]
+    assert digits_client.get("/healthz").json() == {"status": "ok"}
+    ready = digits_client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["models"] == {"digits-cnn": "digits-cnn@1"}
+    (served,) = digits_client.get("/v1/models").json()["models"]
+    assert served["ref"] == "digits-cnn@1" and served["follows"] is True
+    assert served["runtime"] == "onnxruntime"  # auto, on the CPU, for a network that exports
+    assert served["signature"]["inputs"][0]["shape"] == ["batch", 1, 8, 8]
+    assert digits_client.get("/v1/models/digits-cnn").json()["classes"][0] == "0"
+    paths = digits_client.get("/openapi.json").json()["paths"]
+    content = paths["/v1/models/{name}/predict"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(content)
+    assert digits_client.get("/docs").status_code == 200
+
+    digits_client.post("/v1/models/digits-cnn/predict", json={"inputs": [[0.0] * 3]})
+    digits_client.post(
+        "/v1/models/digits-cnn/predict", json={"inputs": np.zeros((3, 8, 8)).tolist()}
+    )
+    text = digits_client.get("/metrics").text
+    assert 'athanor_requests_total{code="200",model="digits-cnn"}' in text
+    assert 'athanor_requests_total{code="422",model="digits-cnn"}' in text
+    assert 'athanor_request_seconds_bucket{le="0.1",model="digits-cnn"}' in text
+    assert 'athanor_batch_size_count{model="digits-cnn"}' in text
+    assert 'athanor_request_errors_total{kind="PredictionInputError",model="digits-cnn"}' in text
+    assert 'athanor_model_version{model="digits-cnn"} 1.0' in text
+
+
+def test_table_rows_as_objects_arrays_and_csv_uploads(trained_iris) -> None:
+    run, settings = trained_iris
+    predictor = Predictor.from_package(run.package_dir)
+    features = predictor.schema.input.features
+    setosa, virginica = [5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]
+    config = ServingSpec(runtime="torch")
+    with running(create_app("iris-mlp@1", config=config, settings=settings)) as client:
+        rows = [dict(zip(features, row, strict=True)) for row in (setosa, virginica)]
+        by_rows = client.post("/v1/models/iris-mlp/predict", json={"inputs": rows})
+        assert by_rows.status_code == 200, by_rows.text
+        assert [p["label"] for p in by_rows.json()["predictions"]] == ["setosa", "virginica"]
+        by_array = client.post("/v1/models/iris-mlp/predict", json=[setosa, virginica])
+        assert by_array.json()["predictions"] == by_rows.json()["predictions"]
+        csv = ",".join(reversed(features)) + "\n" + ",".join(map(str, reversed(setosa))) + "\n"
+        by_csv = client.post(
+            "/v1/models/iris-mlp/predict", content=csv, headers={"content-type": "text/csv"}
+        )
+        assert [p["label"] for p in by_csv.json()["predictions"]] == ["setosa"]
+        bad = dict(rows[0], **{features[1]: "wide"})
+        refused = client.post("/v1/models/iris-mlp/predict", json={"inputs": [bad]})
+        assert refused.status_code == 422
+        assert f"feature {features[1]}: 'wide' is not a number" in refused.json()["detail"]
+        partial = client.post("/v1/models/iris-mlp/predict", json={"inputs": [{features[0]: 5}]})
+        assert partial.status_code == 422
+        assert f"input 0: missing feature(s) {features[1]}" in partial.json()["detail"]
+        image = client.post(
+            "/v1/models/iris-mlp/predict",
+            files=[("files", ("x.png", b"\x89PNG", "image/png"))],
+        )
+        assert image.status_code == 422 and "this model takes CSV files" in image.json()["detail"]
+        (served,) = client.get("/v1/models").json()["models"]
+        assert served["follows"] is False  # a fixed version is never swapped
+        assert served["runtime"] == "torch"
+
+
+def test_switching_an_alias_under_load_drops_no_request(trained_digits, digits_raw) -> None:
+    run, _ = trained_digits
+    store = open_store()  # this test's own home
+    for _ in range(2):
+        register_package(store, "digits", run.package_dir)
+    models.set_alias("digits", "production", 1)
+    config = ServingSpec(alias_poll_s=0.05, max_wait_ms=1)
+    body = {"inputs": digits_raw.x[:2].tolist()}
+    outcomes: list[list[tuple[int, str]]] = [[] for _ in range(6)]
+    stop = threading.Event()
+
+    with running(create_app("digits@production", config=config)) as client:
+        base = str(client.base_url)
+
+        def load(results: list[tuple[int, str]]) -> None:
+            with httpx.Client(base_url=base, timeout=30) as own:
+                while not stop.is_set():
+                    try:
+                        response = own.post("/v1/models/digits/predict", json=body)
+                        model = response.json().get("model", "") if response.is_success else ""
+                        results.append((response.status_code, model))
+                    except httpx.HTTPError as exc:  # a dropped connection counts as a failure
+                        results.append((0, repr(exc)))
+
+        threads = [threading.Thread(target=load, args=(r,)) for r in outcomes]
+        for thread in threads:
+            thread.start()
+
+        def served_count(ref: str) -> int:
+            return sum(model == ref for results in outcomes for _, model in results)
+
+        def wait_for(ref: str) -> None:
+            deadline = time.monotonic() + 20
+            start = served_count(ref)
+            while served_count(ref) < start + 20:
+                assert time.monotonic() < deadline, f"{ref} never answered"
+                time.sleep(0.01)
+
+        wait_for("digits@1")
+        for target in (2, 1, 2):
+            models.set_alias("digits", "production", target)
+            wait_for(f"digits@{target}")
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        metrics = client.get("/metrics").text
+
+    statuses = Counter(status for results in outcomes for status, _ in results)
+    assert set(statuses) == {200}, statuses
+    for results in outcomes:
+        # Each client's sequential requests follow the three swaps in order, never flapping
+        # back to a version it has already moved past.
+        refs = [model for _, model in results]
+        changes = sum(a != b for a, b in pairwise(refs))
+        assert refs[0] == "digits@1" and changes <= 3, refs
+    assert 'athanor_model_swaps_total{model="digits"} 3.0' in metrics
+    assert sum(statuses.values()) > 80

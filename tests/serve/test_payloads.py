@@ -1,0 +1,60 @@
+"""Request bodies to raw batches: texts for token models, and what is refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from athanor.data.preprocessing import Preprocessor
+from athanor.data.schema import InputSchema, Schema
+from athanor.data.text import Tokenize
+from athanor.errors import PredictionInputError
+from athanor.serve import Predictor
+from athanor.serve.payloads import UnsupportedMediaType, raw_from_body, raw_from_json
+
+
+@pytest.fixture(scope="module")
+def text_model() -> Predictor:
+    """A token classifier with the data layer's own tokenizer (characters, length 5)."""
+    tokenizer = Tokenize("char", length=5)
+    tokenizer.fit_tokens(list("a bad cafe hedge"), min_count=1, max_size=None)
+    vocab = tokenizer.vocab
+    network = torch.nn.Sequential(
+        torch.nn.Embedding(len(vocab), 3), torch.nn.Flatten(), torch.nn.Linear(5 * 3, 2)
+    )
+    schema = Schema(
+        task="classification",
+        input=InputSchema(kind="tokens", shape=[5], vocab=vocab),
+        classes=["short", "long"],
+    )
+    return Predictor(network, schema, Preprocessor([tokenizer]), {})
+
+
+def test_texts_go_through_the_models_own_tokenizer(text_model: Predictor) -> None:
+    raw = raw_from_json(text_model, {"inputs": ["a bad cafe", "hedge", "ab"]})
+    assert raw == ["a bad cafe", "hedge", "ab"]
+    tokenizer = text_model.preprocessor.steps[0]
+    encoded = text_model.preprocessor.transform(raw)
+    assert encoded.tolist()[1] == tokenizer.encode(list("hedge")).tolist()
+    assert encoded.tolist()[2][:3] == [0, 0, 0]  # short texts are padded on the left
+    assert text_model.scores(raw).shape == (3, 2)
+    indices = raw_from_body(text_model, "application/json", b'{"inputs": [[0, 3, 1, 6, 5]]}')
+    assert indices.tolist() == [[0, 3, 1, 6, 5]]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": [[0, 1, 2, 3, 99]]}, "token indices must be whole numbers from 0 to"),
+        ({"inputs": [[0, 1, 2, 3, 0.5]]}, "token indices must be whole numbers"),
+        ({"inputs": [{"b64": "AAAA"}]}, "takes tokens inputs, not images"),
+    ],
+)
+def test_text_model_refusals(text_model: Predictor, payload: dict, message: str) -> None:
+    with pytest.raises(PredictionInputError, match=message):
+        raw_from_json(text_model, payload)
+
+
+def test_other_media_types_are_refused(text_model: Predictor) -> None:
+    with pytest.raises(UnsupportedMediaType, match="'application/xml' is not read here"):
+        raw_from_body(text_model, "application/xml; charset=utf-8", b"<a/>")

@@ -1,0 +1,49 @@
+"""The forward pass of a served model: ONNX Runtime when it matches PyTorch, else PyTorch."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from athanor.data.preprocessing import Preprocessor, ToFloat
+from athanor.data.schema import InputSchema, Schema
+from athanor.errors import ExportError
+from athanor.serve import Predictor
+from athanor.serve.runtimes import OnnxScorer, select_runtime
+
+
+def test_onnxruntime_scores_match_pytorch_on_real_digits(trained_digits, digits_raw) -> None:
+    run, _ = trained_digits
+    predictor = Predictor.from_package(run.package_dir)
+    scorer, name = select_runtime(predictor, "auto", threads=1)
+    assert name == "onnxruntime" and isinstance(scorer, OnnxScorer)
+    assert scorer.check.max_abs_diff <= 1e-4
+    raw = digits_raw.x[:64]
+    fast, reference = scorer(raw), predictor.scores(raw)
+    assert fast.dtype == np.float32 and fast.shape == reference.shape == (64, 10)
+    assert np.abs(fast - reference).max() <= 1e-5  # probabilities, after softmax
+    assert (fast.argmax(1) == reference.argmax(1)).all()
+    assert select_runtime(predictor, "torch", threads=1)[1] == "torch"
+
+
+def test_a_network_without_an_onnx_form_falls_back_to_pytorch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Bessel(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.special.bessel_j0(x)
+
+    network = torch.nn.Sequential(torch.nn.Linear(3, 2), Bessel())
+    schema = Schema(
+        task="classification", input=InputSchema(kind="tabular", shape=[3]), classes=["a", "b"]
+    )
+    predictor = Predictor(network, schema, Preprocessor([ToFloat()]), {}, ref="odd@1")
+    with caplog.at_level(logging.WARNING, logger="athanor.serve"):
+        scorer, name = select_runtime(predictor, "auto", threads=1)
+    assert name == "torch" and "odd@1 runs in PyTorch" in caplog.text
+    assert scorer(np.ones((2, 3), np.float32)).shape == (2, 2)
+    with pytest.raises(ExportError, match=r"layer '1' \(Bessel\)"):
+        select_runtime(predictor, "onnxruntime", threads=1)
