@@ -3,7 +3,9 @@ for clients beyond the machine, bounded bodies, and 4xx answers with a message."
 
 from __future__ import annotations
 
+import csv
 import http.client
+import io
 import json
 import subprocess
 import sys
@@ -18,6 +20,11 @@ from athanor.errors import Conflict, NotFound, UserError
 from tests.server.conftest import PlatformProcess, wait_for
 
 REMOTE = {"X-Forwarded-For": "203.0.113.7"}  # uvicorn trusts this from a proxy on 127.0.0.1
+
+
+def csv_rows(data: bytes, count: int) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(data.decode()))
+    return [row for _, row in zip(range(count), reader, strict=False)]
 
 
 def call(
@@ -103,6 +110,41 @@ def test_upload_import_train_and_register_through_the_api(
     assert run["job"] is True and run["spec"]["train"]["epochs"] == 4
     with pytest.raises(Conflict, match=f"job {job['id']} already succeeded"):
         client.call("cancel_job", job_id=job["id"])
+
+    # Serve the model from the platform and predict with it.
+    created = shared_platform.cli("deployments", "create", "boston", "boston-mlp", "--json")
+    deployment = json.loads(created.stdout)
+    assert deployment["status"] == "running" and deployment["status_reason"] == (
+        "serving boston-mlp@1"
+    )
+    rows = [dict(row) for row in csv_rows(csv, 3)]
+    targets = [float(row.pop("medv")) for row in rows]
+    body = json.dumps({"inputs": rows}).encode()
+    status, _, answer = call(
+        shared_platform, "POST", "/v1/deployments/boston/predict", body, headers
+    )
+    assert status == 200, answer
+    assert answer["model"] == "boston-mlp@1" and len(answer["predictions"]) == len(targets)
+    assert all(len(p["values"]) == 1 for p in answer["predictions"])
+    bad = json.dumps({"inputs": [{"crim": "a lot"}]}).encode()
+    status, _, answer = call(
+        shared_platform, "POST", "/v1/deployments/boston/predict", bad, headers
+    )
+    assert status == 422 and "crim" in answer["detail"]
+    with pytest.raises(Conflict, match="a deployment named 'boston' exists"):
+        client.call("create_deployment", body={"name": "boston", "model": "boston-mlp"})
+    with pytest.raises(NotFound, match="nothing"):
+        client.call("create_deployment", body={"name": "other", "model": "nothing"})
+    client.call("create_deployment", body={"name": "other", "model": "boston-mlp@1"})
+    listed = client.call("list_deployments")
+    assert [(d["name"], d["serving"][0]["ref"]) for d in listed] == [
+        ("boston", "boston-mlp@1"),
+        ("other", "boston-mlp@1"),
+    ]
+    assert (
+        "deployment other stopped" in shared_platform.cli("deployments", "delete", "other").stdout
+    )
+    assert call(shared_platform, "POST", "/v1/deployments/other/predict", body, headers)[0] == 404
 
 
 def test_clients_beyond_this_machine_need_a_valid_token(shared_platform: PlatformProcess) -> None:
@@ -209,4 +251,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     )
     summary = result.stdout[-6000:]
     assert result.returncode == 0, summary
-    assert "Tested: 24" in summary and " passed" in summary and "failures" not in summary
+    schema = call(shared_platform, "GET", "/openapi.json")[2]
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    assert f"Tested: {operations}\n" in summary and "failures" not in summary

@@ -10,8 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_digits
 
 from athanor.errors import UserError
 from athanor.store import RunStatus
@@ -67,8 +69,15 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
 
     long_job = submit(platform, "long", 400)
     recovered = submit(platform, "recovered", 25, "job.max_restarts=1")
+    wait_for(
+        lambda: all(client.call("get_job", job_id=j)["worker"] for j in (long_job, recovered)),
+        30,
+        "the first two jobs to get the two CPU slots",
+    )
     reference = submit(platform, "reference", 25, "job.priority=-1")
-    on_gpu = submit(platform, "on-gpu", 3, "job.resources.gpus=1", "job.priority=5")
+    on_gpu = submit(
+        platform, "on-gpu", 3, "job.resources.gpus=1", "job.priority=5", "register_as=digits-small"
+    )
 
     # Two CPU slots: the first two run, the others wait, saying why, in priority order.
     waiting = client.call("get_job", job_id=reference)
@@ -84,7 +93,7 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
         "the queue positions and wait reasons",
     )
 
-    # Follow the long job's log with the CLI while it runs.
+    # Follow the long job's log with the CLI while it runs (across the restart below).
     follower = subprocess.Popen(
         [*ATHANOR, "jobs", "logs", "-f", str(long_job)],
         env=platform.env,
@@ -92,31 +101,6 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for(
-        lambda: (client.call("get_job", job_id=long_job)["progress"].get("step") or 0) > 0,
-        60,
-        "the long job to train",
-    )
-    live = client.call("get_job", job_id=long_job)
-    assert live["status"] == "running" and live["progress"]["eta_seconds"] is not None
-    assert live["progress"]["first_step_at"] and live["worker"]["heartbeat_age_seconds"] < 5
-    assert platform.store().runs.metrics(long_job) or wait_for(
-        lambda: platform.store().runs.metrics(long_job), 10, "metrics while the job runs"
-    )
-
-    # Cancel it: SIGTERM, a checkpoint, the run ends cancelled and resumable.
-    assert "is stopping" in platform.cli("jobs", "cancel", str(long_job)).stdout
-    cancelled = final(platform, long_job, 60)
-    assert cancelled["status"] == "cancelled"
-    assert cancelled["reason"].startswith("cancelled by local: stopped at step ")
-    assert f"'athanor runs resume {long_job}' continues it" in cancelled["reason"]
-    out, err = follower.communicate(timeout=60)
-    assert follower.returncode == 1, err
-    assert "epoch 1/400" in out and f"run {long_job} cancelled: cancelled by local" in out
-    assert f"job {long_job} running" in err
-
-    # The freed slot goes to the job of priority 5, which sees only its GPU.
-    wait_for(lambda: client.call("get_job", job_id=on_gpu)["status"] != "queued", 60, "on-gpu")
 
     # SIGKILL the server and the worker of a job once it has a mid-epoch checkpoint.
     def checkpointed() -> dict | None:
@@ -125,15 +109,16 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
         return job if step >= 80 and job["progress"].get("step", 0) < 2000 else None
 
     job = wait_for(checkpointed, 90, "a checkpoint of the job to recover", every=0.05)
+    live = client.call("get_job", job_id=long_job)
+    assert live["status"] == "running" and live["progress"]["eta_seconds"] is not None
+    assert live["progress"]["first_step_at"] and live["worker"]["heartbeat_age_seconds"] < 5
     worker = job["worker"]["pid"]
     os.kill(worker, signal.SIGKILL)
     platform.kill()
     reported = points(platform, recovered)
-    checkpoints = sorted(
-        p.name
-        for p in (platform.home / "artifacts/runs" / str(recovered) / "checkpoints").iterdir()
-    )
-    assert reported and checkpoints
+    folder = platform.home / "artifacts" / "runs" / str(recovered) / "checkpoints"
+    assert reported and sorted(p.name for p in folder.iterdir())
+    assert platform.store().runs.metrics(long_job)  # metrics appear while a job runs
     assert platform.store().runs.get(recovered).status == RunStatus.RUNNING  # nobody knows yet
 
     restarted = time.monotonic()
@@ -149,6 +134,19 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
     assert first_attempt["pid"] == worker and first_attempt["exit_code"] is None
     assert "was killed" in first_attempt["reason"] or "is gone" in first_attempt["reason"]
     assert "restart 1 of 1 resumes from its checkpoint at step" in first_attempt["reason"]
+    # The long job trained on while no platform ran; the new one watches its worker again.
+    assert client.call("get_job", job_id=long_job)["status"] == "running"
+
+    # Cancel it: SIGTERM, a checkpoint, the run ends cancelled and resumable.
+    assert "is stopping" in platform.cli("jobs", "cancel", str(long_job)).stdout
+    cancelled = final(platform, long_job, 60)
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["reason"].startswith("cancelled by local: stopped at step ")
+    assert f"'athanor runs resume {long_job}' continues it" in cancelled["reason"]
+    out, err = follower.communicate(timeout=60)
+    assert follower.returncode == 1, err
+    assert "epoch 1/400" in out and f"run {long_job} cancelled: cancelled by local" in out
+    assert f"job {long_job} running" in err
 
     done = {job_id: final(platform, job_id) for job_id in (recovered, reference, on_gpu)}
     assert {job_id: job["status"] for job_id, job in done.items()} == dict.fromkeys(
@@ -192,11 +190,27 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
     assert f"its worker (pid {pid} on " in failed["reason"]
     assert "was killed by SIGKILL; no restarts left (job.max_restarts=0)" in failed["reason"]
 
+    # A deployment of the registered model answers, and is served again after a restart.
+    created = client.call("create_deployment", body={"name": "digits", "model": "digits-small"})
+    assert created["status_reason"] == "serving digits-small@1"
+    # The first digit (a 0) as the dataset gives it: 8 x 8 grey levels scaled to 0-255.
+    image = np.rint(load_digits().images[0] * 255 / 16).astype(int).tolist()
+    answer = client.call("predict_deployment", name="digits", body={"inputs": [[image]]})
+    assert answer["model"] == "digits-small@1" and answer["predictions"][0]["label"] == "0"
+
     # 'athanor down' stops it cleanly.
     assert "stopped" in platform.cli("down").stdout
     assert platform.process is not None and platform.process.wait(timeout=30) == 0
     assert not (platform.home / "platform.json").exists()
     assert "no platform is running" in platform.cli("jobs", "list", check=False).stderr
+    platform.start()
+    restored = platform.client().call("list_deployments")
+    assert [(d["name"], d["status"], d["serving"][0]["ref"]) for d in restored] == [
+        ("digits", "running", "digits-small@1")
+    ]
+    again = platform.client().call("predict_deployment", name="digits", body={"inputs": [[image]]})
+    assert again["predictions"] == answer["predictions"]
+    assert platform.stop() == 0
 
 
 def test_up_detached_refuses_a_second_platform_and_down_preempts_running_jobs(

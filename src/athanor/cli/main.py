@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from athanor import __version__
 from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
+from athanor.cli import deployments as deployment_commands
 from athanor.cli import jobs as job_commands
 from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
@@ -58,6 +59,7 @@ app.command("up")(platform_commands.up)
 app.command("down")(platform_commands.down)
 app.add_typer(job_commands.app, name="jobs")
 app.add_typer(token_commands.app, name="token")
+app.add_typer(deployment_commands.app, name="deployments")
 
 
 def main() -> None:

@@ -23,9 +23,10 @@ from athanor import __version__
 from athanor.errors import Conflict, DatasetNotFound, NotFound, UserError
 from athanor.server.context import PlatformContext
 from athanor.server.guards import OPEN_PATHS, BodyLimit, TokenGuard
-from athanor.server.routes import datasets, jobs, models, platform, runs
+from athanor.server.routes import datasets, deployments, jobs, models, platform, runs
 
 UPLOAD_PREFIX = "/v1/uploads/"
+DEPLOYMENT_PREFIX = "/v1/deployments/"
 
 
 def _status_of(error: UserError) -> int:
@@ -54,6 +55,7 @@ def create_app(context: PlatformContext) -> FastAPI:
     async def lifespan(_app: FastAPI):
         if context.scheduler is not None:
             context.scheduler.start()
+        await context.deployments.restore()
         if context.on_started is not None:
             context.on_started()
         try:
@@ -61,6 +63,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         finally:
             context.stopping.set()
             try:
+                await context.deployments.close()
                 if context.scheduler is not None:
                     await run_in_threadpool(context.scheduler.shutdown)
             finally:
@@ -98,12 +101,15 @@ def create_app(context: PlatformContext) -> FastAPI:
             headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
 
-    for router in (platform.router, jobs.router, runs.router, datasets.router, models.router):
-        app.include_router(router)
+    for module in (platform, jobs, runs, datasets, models, deployments):
+        app.include_router(module.router)
 
     def limit_for(path: str) -> int:
         if path.startswith(UPLOAD_PREFIX) and "/files/" in path:
             return context.max_upload_bytes
+        if path.startswith(DEPLOYMENT_PREFIX) and path.endswith("/predict"):
+            name = path[len(DEPLOYMENT_PREFIX) : -len("/predict")]
+            return context.deployments.max_body_bytes(name)
         return context.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)

@@ -7,6 +7,7 @@ The platform is found through ``ATHANOR_URL``, else ``$ATHANOR_HOME/platform.jso
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -30,6 +31,10 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "read_job_log": ("GET", "/v1/jobs/{job_id}/logs"),
     "follow_job_log": ("GET", "/v1/jobs/{job_id}/logs/stream"),
     "get_run_metrics": ("GET", "/v1/runs/{run_id}/metrics"),
+    "list_deployments": ("GET", "/v1/deployments"),
+    "create_deployment": ("POST", "/v1/deployments"),
+    "delete_deployment": ("DELETE", "/v1/deployments/{name}"),
+    "predict_deployment": ("POST", "/v1/deployments/{name}/predict"),
 }
 
 
@@ -87,6 +92,7 @@ class PlatformClient:
     def __init__(
         self, url: str | None = None, *, token: str | None = None, timeout: float = 60.0
     ) -> None:
+        self.discovered = url is None  # found through ATHANOR_URL or platform.json
         self.url = (url or find_platform_url()).rstrip("/")
         self.token = token if token is not None else os.environ.get("ATHANOR_TOKEN") or None
         self.timeout = timeout
@@ -196,7 +202,8 @@ class PlatformClient:
 
     def follow_log(self, job_id: int, offset: int = 0) -> Iterator[Event]:
         """The job's log events until it ends; reconnects (from the last line) if the
-        connection drops, e.g. while the platform restarts."""
+        connection drops, e.g. while the platform restarts (found again through
+        platform.json when this client found it so)."""
         tries = 0
         while True:
             try:
@@ -210,7 +217,9 @@ class PlatformClient:
                     if event.kind == "end":
                         return
             except (PlatformUnavailable, ConnectionError, OSError):
-                pass
+                if self.discovered:  # a platform started again may listen elsewhere
+                    with contextlib.suppress(PlatformUnavailable):
+                        self.url = find_platform_url().rstrip("/")
             tries += 1
             if tries > 30:
                 raise PlatformUnavailable(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from athanor.jobs.machine import Machine
 from athanor.jobs.scheduler import Scheduler
+from athanor.server.deployments import DeploymentManager
 from athanor.server.uploads import UploadArea
 from athanor.store import Store
 from athanor.store.runs import utcnow
@@ -43,6 +44,7 @@ class PlatformContext:
 
     def __post_init__(self) -> None:
         self.uploads = UploadArea(self.store.settings.home / "uploads", self.max_upload_bytes)
+        self.deployments = DeploymentManager(self.store)
 
     def wake_scheduler(self) -> None:
         if self.scheduler is not None:

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from athanor.spec.serving import ServingSpec
+
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
@@ -231,3 +233,86 @@ class ImportRequest(BaseModel):
 
 
 UploadOut.model_rebuild()
+
+
+# --- deployments ---------------------------------------------------------------------------
+
+
+class DeploymentCreate(BaseModel):
+    """A registered model to serve, under a name of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="The deployment's name (its predict path is /v1/deployments/NAME/predict).",
+    )
+    model: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+        r"(@(v?[1-9][0-9]{0,8}|[A-Za-z][A-Za-z0-9_-]{0,63}))?$",
+        description="NAME (follows the newest version), NAME@VERSION, or NAME@ALIAS (follows "
+        "the alias: a moved alias is served without dropping requests).",
+    )
+    config: ServingSpec = Field(
+        default_factory=ServingSpec,
+        description="How the deployment batches and limits requests (see docs/models.md).",
+    )
+
+
+class DeploymentOut(BaseModel):
+    """A deployment: what it serves, how, and whether it runs (with the reason)."""
+
+    name: str
+    model: str
+    config: dict[str, Any]
+    status: Literal["running", "stopped", "failed"]
+    status_reason: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    serving: list[dict[str, Any]] = Field(description="The served version, its inputs, runtime.")
+    predict_path: str
+
+
+class PredictionsOut(BaseModel):
+    """The version that answered and one prediction per input sample, in order (a
+    classifier's label, probability and probabilities; a regressor's values)."""
+
+    model: str = Field(description="NAME@VERSION that answered.")
+    predictions: list[dict[str, Any]]
+
+
+PREDICT_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["inputs"],
+                "properties": {
+                    "inputs": {
+                        "type": "array",
+                        "minItems": 1,
+                        "description": "One sample or a batch: raw tensors, rows as "
+                        '{feature: value} objects, texts, or {"b64": "<image>"} objects.',
+                        "items": {},
+                    }
+                },
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Images (one sample each) or CSV files (one per row).",
+                    }
+                },
+            }
+        },
+        "text/csv": {"schema": {"type": "string"}},
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+    },
+}

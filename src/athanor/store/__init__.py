@@ -8,6 +8,7 @@ from athanor.settings import Settings, current_settings
 from athanor.store.artifacts import ArtifactStore
 from athanor.store.database import dispose_engines, engine_for
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
+from athanor.store.deployments import DeploymentRecord, DeploymentRepository
 from athanor.store.jobs import JobRecord, JobRepository, StopRequest
 from athanor.store.model_versions import (
     ModelRepository,
@@ -29,6 +30,7 @@ class Store:
     datasets: DatasetRepository
     jobs: JobRepository
     tokens: TokenRepository
+    deployments: DeploymentRepository
 
 
 def open_store(settings: Settings | None = None) -> Store:
@@ -44,6 +46,7 @@ def open_store(settings: Settings | None = None) -> Store:
         datasets=DatasetRepository(engine),
         jobs=JobRepository(engine),
         tokens=TokenRepository(engine),
+        deployments=DeploymentRepository(engine),
     )
 
 
@@ -52,6 +55,8 @@ __all__ = [
     "DatasetRepository",
     "DatasetSummary",
     "DatasetVersionRecord",
+    "DeploymentRecord",
+    "DeploymentRepository",
     "JobRecord",
     "JobRepository",
     "MetricPoint",

@@ -159,7 +159,7 @@ def read_job_log(
 ) -> LogOut:
     """Up to ``limit`` bytes of the job's log (its workers' output), in whole lines."""
     job = context.store.jobs.get(job_id)
-    final = job.status.final
+    final = _ended(job)
     chunk = read_log(log_path(context.store.artifacts, job_id), offset, limit, whole=final)
     return LogOut(
         offset=chunk.offset,
@@ -168,6 +168,11 @@ def read_job_log(
         text=chunk.text,
         complete=final and chunk.next_offset >= chunk.size,
     )
+
+
+def _ended(job: JobRecord) -> bool:
+    """The job has ended and its worker has exited: its log will not grow any more."""
+    return job.status.final and job.worker_pid is None
 
 
 def _event(kind: str, data: str, event_id: int | None = None) -> str:
@@ -226,7 +231,7 @@ async def follow_job_log(
         quiet = 0.0
         while True:
             job = await run_in_threadpool(jobs.get, job_id)
-            final = job.status.final
+            final = _ended(job)
             chunk = await run_in_threadpool(read_log, path, position, MAX_CHUNK, whole=final)
             if chunk.text:
                 lines = chunk.text.rstrip("\n").split("\n")

@@ -18,8 +18,8 @@ ModelName = Annotated[
 ModelRef = Annotated[
     str,
     Path(
-        pattern=f"^{NAME}(@(latest|v?[1-9][0-9]{{0,8}}))?$",
-        description="NAME (the newest version) or NAME@VERSION.",
+        pattern=f"^{NAME}(@(v?[1-9][0-9]{{0,8}}|[A-Za-z][A-Za-z0-9_-]{{0,63}}))?$",
+        description="NAME (the newest version), NAME@VERSION or NAME@ALIAS.",
         examples=["digits-mlp@1"],
     ),
 ]

@@ -1,4 +1,4 @@
-"""Jobs (scheduling, workers, progress, restarts of runs) and API tokens.
+"""Jobs (scheduling, workers, progress, restarts of runs), API tokens and deployments.
 
 Revision ID: 0004
 Revises: 0003
@@ -57,9 +57,21 @@ def upgrade() -> None:
         sa.Column("last_used_at", Stamp, nullable=True),
         sa.Column("revoked_at", Stamp, nullable=True),
     )
+    op.create_table(
+        "deployments",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("model", sa.String(220), nullable=False),
+        sa.Column("config", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("status_reason", sa.Text, nullable=False),
+        sa.Column("created_by", sa.String(100), nullable=False),
+        sa.Column("created_at", Stamp, nullable=False),
+        sa.Column("updated_at", Stamp, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("deployments")
     op.drop_table("api_tokens")
     op.drop_index("ix_jobs_priority_run", table_name="jobs")
     op.drop_table("jobs")
