@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,7 @@ class Executor(ABC):
 
 
 EXECUTORS: dict[str, type[Executor]] = {}
+SPARE_RETRY_SECONDS = 30.0
 
 
 def register_executor(cls: type[Executor]) -> type[Executor]:
@@ -119,11 +121,13 @@ def _is_worker(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
+    proc = Path("/proc")
+    if not proc.is_dir():  # no /proc (macOS): the pid is all there is to go by
+        return True
     try:
-        text = cmdline.read_bytes().replace(b"\0", b" ")
+        text = (proc / str(pid) / "cmdline").read_bytes()
     except FileNotFoundError:
-        return cmdline.parent.parent.exists() is False  # no /proc (macOS): trust the pid
+        return False
     except OSError:
         return True
     if not text:  # a zombie: it has ended, and its parent has not collected it yet
@@ -155,6 +159,7 @@ class LocalExecutor(Executor):
         self.spare_log = spare_log
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._spare: subprocess.Popen[bytes] | None = None
+        self._next_spare = 0.0
         self._lock = threading.Lock()
 
     # --- workers -----------------------------------------------------------------------
@@ -230,12 +235,18 @@ class LocalExecutor(Executor):
     # --- the warm worker ---------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Start a warm worker when none is ready."""
+        """Start a warm worker when none is ready (not again at once if the last one died
+        while it waited: its log, ``workers.log``, says why)."""
         if not self.warm_workers:
             return
         with self._lock:
             spare = self._spare
-            if spare is not None and spare.poll() is None:
+            if spare is not None:
+                if spare.poll() is None:
+                    return
+                self._spare = None
+                self._next_spare = time.monotonic() + SPARE_RETRY_SECONDS
+            if time.monotonic() < self._next_spare:
                 return
             log = self.spare_log
             if log is not None:
