@@ -109,9 +109,21 @@ class PlatformProcess:
         return result
 
     def kill(self) -> None:
+        """SIGKILL this platform, and one started detached on its home ('up -d')."""
+        from athanor.server.platform_file import read_platform_file
+
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        info = read_platform_file(self.settings)
+        if info is not None and info.alive():
+            try:
+                cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
+            except OSError:
+                return
+            if b"athanor.cli" in cmdline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(info.pid, signal.SIGKILL)
 
     def stop(self, timeout: float = 60.0) -> int:
         assert self.process is not None

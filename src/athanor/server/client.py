@@ -197,6 +197,7 @@ class PlatformClient:
     def submit_job(
         self, spec_yaml: str, *, filename: str = "spec.yaml", overrides: list[str] | None = None
     ) -> dict[str, Any]:
+        """Queue a job from YAML text (errors name ``filename`` and its lines); returns it."""
         body = {"spec": spec_yaml, "filename": filename, "overrides": overrides or []}
         return self.call("submit_job", body=body)
 

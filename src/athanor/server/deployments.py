@@ -94,6 +94,7 @@ class DeploymentManager:
         return server
 
     def max_body_bytes(self, name: str) -> int:
+        """The largest prediction request deployment ``name`` accepts."""
         server = self.servers.get(name)
         return server.config.max_body_bytes if server is not None else DEFAULT_MAX_BODY
 

@@ -29,6 +29,7 @@ OPEN_PATHS = frozenset({"/v1/health"})
 
 
 def is_loopback(host: str | None) -> bool:
+    """Whether a client address is this machine (127.0.0.0/8, ::1, localhost)."""
     if not host:
         return False
     if host == "localhost":

@@ -46,6 +46,7 @@ class PlatformInfo:
 
 
 def platform_file(settings: Settings) -> Path:
+    """Where ``platform.json`` lies for the home of ``settings``."""
     return settings.home / PLATFORM_FILE
 
 

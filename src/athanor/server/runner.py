@@ -19,6 +19,7 @@ from athanor.settings import Settings, current_settings
 
 
 def url_for(host: str, port: int) -> str:
+    """``http://host:port`` (IPv6 hosts in brackets)."""
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
 

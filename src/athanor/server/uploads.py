@@ -127,6 +127,7 @@ class UploadArea:
         return found
 
     def size(self, upload_id: str) -> int:
+        """Bytes an upload holds."""
         return sum(size for _, size in self.files(upload_id))
 
     async def write(

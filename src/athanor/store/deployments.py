@@ -101,6 +101,7 @@ class DeploymentRepository:
             return [DeploymentRecord.from_row(row) for row in session.scalars(query)]
 
     def set_status(self, name: str, status: str, reason: str) -> DeploymentRecord:
+        """Record whether a deployment runs (``running``, ``stopped``, ``failed``) and why."""
         if status not in STATUSES:
             raise ValueError(f"{status} is not one of {STATUSES}")
         with Session(self._engine) as session, session.begin():
@@ -112,6 +113,7 @@ class DeploymentRepository:
             return DeploymentRecord.from_row(row)
 
     def delete(self, name: str) -> None:
+        """Forget a deployment. Raises NotFound for an unknown name."""
         with Session(self._engine) as session, session.begin():
             row = session.get(DeploymentRow, name)
             if row is None:

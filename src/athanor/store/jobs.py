@@ -145,6 +145,7 @@ class JobRepository:
             return JobRecord.from_rows(*found)
 
     def exists(self, job_id: int) -> bool:
+        """Whether run ``job_id`` was submitted as a job."""
         with Session(self._engine) as session:
             return session.get(JobRow, job_id) is not None
 

@@ -23,6 +23,7 @@ _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is refreshed at most this of
 
 
 def token_hash(secret: str) -> str:
+    """The SHA-256 (hex) of a token's secret: what the store keeps."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
