@@ -17,6 +17,7 @@ from athanor.spec.data import (
     TextSpec,
     WindowSpec,
 )
+from athanor.spec.job import JobSpec, ResourcesSpec
 from athanor.spec.layers import LAYER_SPECS
 from athanor.spec.model import TEMPLATE_SPECS, LayerStackSpec
 from athanor.spec.run import RunSpec
@@ -49,6 +50,8 @@ def test_every_key_and_member_is_documented() -> None:
         LossSpec,
         EarlyStoppingSpec,
         ClipGradSpec,
+        JobSpec,
+        ResourcesSpec,
         *LAYER_SPECS.values(),
         *TEMPLATE_SPECS.values(),
         *OPTIMIZER_SPECS.values(),

@@ -52,3 +52,7 @@ class PredictionInputError(UserError):
 
 class ExportError(UserError):
     """A model that cannot be exported to a format: names the layer and the operation."""
+
+
+class Conflict(UserError):
+    """An operation that the current state does not allow, e.g. cancelling a finished job."""

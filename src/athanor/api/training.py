@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,9 @@ from athanor.train.callbacks.text_samples import TextSamples
 from athanor.train.losses import uses_single_logit
 from athanor.train.parameters import load_matching
 from athanor.train.trainer import FitResult, Trainer, latest_checkpoint
+
+StopRecorder = Callable[[int, FitResult], RunRecord]
+"""Records a run stopped by a signal (its id, what fit did); returns the stored run."""
 
 
 @dataclass
@@ -161,6 +164,64 @@ def resume(
     return _guarded(store, record, spec, progress, console, callbacks, resume_from=checkpoint)
 
 
+def execute(
+    run_id: int,
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+    callbacks: list[Callback] | None = None,
+    settings: Settings | None = None,
+    on_stop: StopRecorder | None = None,
+) -> TrainedRun | None:
+    """Execute a queued run: one attempt of a job, in the worker the platform started for it.
+
+    The run is claimed for this process in one statement (two workers never both train
+    it). An attempt after a crash continues from the run's newest checkpoint, exactly as
+    :func:`resume` does; every metric point logged before the crash is kept, and points the
+    attempt computes again for steps already logged are not written twice.
+
+    Args:
+        run_id: a run in the ``queued`` status with a job (see ``athanor.jobs``).
+        progress: print progress lines (to standard error, i.e. the job's log).
+        console: where progress goes (default: standard error).
+        callbacks: extra callbacks, e.g. the job's progress reporter.
+        settings: the store (default: from the environment).
+        on_stop: records a stop requested by SIGTERM instead of marking the run cancelled
+            (the platform requeues a run it preempts).
+
+    Returns:
+        The run's outcome, or ``None`` when it was no longer queued (nothing was done).
+
+    Raises:
+        NotFound: no such job.
+        UserError: data or network problems (the run is recorded as failed with the reason).
+    """
+    store = open_store(settings)
+    record = store.runs.get(run_id)
+    checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+    note = (
+        f"resumed from the checkpoint at step {int(checkpoint.name.split('-')[1])}"
+        if checkpoint is not None
+        else "started"
+    )
+    claimed = store.jobs.claim(run_id, note)
+    if claimed is None:
+        return None
+    spec = RunSpec.model_validate(record.spec)
+    logged = store.runs.last_logged_steps(run_id)
+    return _guarded(
+        store,
+        claimed,
+        spec,
+        progress,
+        console,
+        callbacks,
+        resume_from=checkpoint,
+        logged_until=logged,
+        on_stop=on_stop,
+    )
+
+
 def _guarded(
     store: Store,
     record: RunRecord,
@@ -170,10 +231,22 @@ def _guarded(
     callbacks: list[Callback] | None,
     *,
     resume_from: Path | None,
+    logged_until: dict[str, int] | None = None,
+    on_stop: StopRecorder | None = None,
 ) -> TrainedRun:
     """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why."""
     try:
-        return _execute(store, record, spec, progress, console, callbacks, resume_from)
+        return _execute(
+            store,
+            record,
+            spec,
+            progress,
+            console,
+            callbacks,
+            resume_from,
+            logged_until=logged_until,
+            on_stop=on_stop,
+        )
     except KeyboardInterrupt:
         store.runs.finish(record.id, RunStatus.CANCELLED, "interrupted (Ctrl-C twice)")
         raise
@@ -260,6 +333,9 @@ def _execute(
     console: Console | None,
     extra_callbacks: list[Callback] | None,
     resume_from: Path | None,
+    *,
+    logged_until: dict[str, int] | None = None,
+    on_stop: StopRecorder | None = None,
 ) -> TrainedRun:
     console = console or Console(stderr=True)
     if progress:
@@ -275,7 +351,7 @@ def _execute(
     stopping = EarlyStopping(spec.train.early_stopping) if spec.train.early_stopping else None
     if stopping is not None:
         callbacks.append(stopping)
-    callbacks += [LRMonitor(), StoreLogger(store.runs, record.id)]
+    callbacks += [LRMonitor(), StoreLogger(store.runs, record.id, logged_until=logged_until)]
     run_dir = store.artifacts.run_dir(record.id)
     callbacks += _task_callbacks(spec, prepared, network, console=console, progress=progress)
     if prepared.schema.task == "generation":
@@ -317,6 +393,8 @@ def _execute(
     if trainer.frozen:
         store.runs.update(record.id, summary={"frozen": trainer.frozen})
     if fit.interrupted:
+        if on_stop is not None:
+            return TrainedRun(on_stop(record.id, fit), fit, {}, None, None, network)
         reason = (
             f"{fit.stop_reason} at step {fit.steps}; "
             f"continue with 'athanor runs resume {record.id}'"

@@ -10,7 +10,11 @@ from rich.markup import escape
 
 from athanor import __version__
 from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
+from athanor.cli import deployments as deployment_commands
+from athanor.cli import jobs as job_commands
+from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
+from athanor.cli import tokens as token_commands
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -51,6 +55,11 @@ app.command("serve")(serve.serve)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
+app.command("up")(platform_commands.up)
+app.command("down")(platform_commands.down)
+app.add_typer(job_commands.app, name="jobs")
+app.add_typer(token_commands.app, name="token")
+app.add_typer(deployment_commands.app, name="deployments")
 
 
 def main() -> None:

@@ -20,8 +20,22 @@ def train(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach", "-d", help="Submit it as a job to the running platform and return."
+        ),
+    ] = False,
 ) -> None:
-    """Train a network as SPEC says; the run and its model are kept in the store."""
+    """Train a network as SPEC says; the run and its model are kept in the store.
+
+    With --detach the run is queued as a job on the platform ('athanor up'), which trains
+    it when its resources (the spec's job section) are free.
+    """
+    if detach:
+        registered = [f"register_as={register_as}"] if register_as else []
+        submit_job(spec, [*(set_ or []), *registered], json_output)
+        return
     from athanor.api.training import train as run_training
 
     result = run_training(
@@ -59,3 +73,29 @@ def report(result, json_output: bool) -> None:
         console.print(f"model package: {result.package_dir}")
     if result.model_version is not None:
         console.print(f"registered as [bold]{result.model_version.ref}[/bold]")
+
+
+def submit_job(spec: str, overrides: list[str], json_output: bool = False) -> None:
+    """Send a spec file (or bundled example) to the platform as a job; print where it is."""
+    from pathlib import Path
+
+    from athanor.errors import SpecError
+    from athanor.server.client import PlatformClient
+    from athanor.spec.examples import resolve_spec_path
+
+    path = resolve_spec_path(spec)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the spec ({exc})") from None
+    job = PlatformClient().submit_job(text, filename=str(path), overrides=overrides)
+    if json_output:
+        print_json(job)
+        return
+    where = f"#{job['queue_position']} in queue" if job.get("queue_position") else job["reason"]
+    console.print(
+        f"job {job['id']} {styled_status(job['status'])} ({where}); follow it with "
+        f"'athanor jobs logs -f {job['id']}'"
+    )

@@ -45,12 +45,21 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[KeyPath, int]]:
         raise SpecError(f"{path}: no such spec file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read the spec ({exc})") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse YAML text (named ``origin`` in errors) into data and key-path line numbers.
+
+    Raises:
+        SpecError: invalid YAML, with line and column.
+    """
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"{where}: invalid YAML: {problem}") from None
     lines: dict[KeyPath, int] = {}
@@ -162,6 +171,34 @@ def load_spec(
     else:
         origin = str(source)
         data, lines = read_yaml(source)
+    return _validate(data, lines, origin, overrides)
+
+
+def load_spec_text(
+    text: str,
+    origin: str = "spec",
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> RunSpec:
+    """Load and validate a run spec from YAML text, e.g. a spec sent to the REST API.
+
+    Args:
+        text: the YAML.
+        origin: the name errors give the text (e.g. its file name), with line numbers.
+        overrides: as for :func:`load_spec`.
+
+    Raises:
+        SpecError: naming ``origin``, the line and the key path of each problem.
+    """
+    data, lines = parse_yaml(text, origin)
+    return _validate(data, lines, origin, overrides)
+
+
+def _validate(
+    data: Any,
+    lines: dict[KeyPath, int],
+    origin: str,
+    overrides: Mapping[str, Any] | Iterable[str] | None,
+) -> RunSpec:
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from athanor.spec.base import StrictModel
 from athanor.spec.data import DataSpec
+from athanor.spec.job import JobSpec
 from athanor.spec.model import ModelSpec
 from athanor.spec.train import TrainSpec
 
@@ -27,4 +28,8 @@ class RunSpec(StrictModel):
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
         description="Register the trained model under this name when the run succeeds.",
+    )
+    job: JobSpec = Field(
+        default_factory=JobSpec,
+        description="Resources, priority and restarts when the run is submitted as a job.",
     )

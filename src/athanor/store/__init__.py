@@ -8,12 +8,15 @@ from athanor.settings import Settings, current_settings
 from athanor.store.artifacts import ArtifactStore
 from athanor.store.database import dispose_engines, engine_for
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
+from athanor.store.deployments import DeploymentRecord, DeploymentRepository
+from athanor.store.jobs import JobRecord, JobRepository, StopRequest
 from athanor.store.model_versions import (
     ModelRepository,
     ModelVersionRecord,
     RegisteredModelRecord,
 )
 from athanor.store.runs import MetricPoint, RunRecord, RunRepository, RunStatus
+from athanor.store.tokens import TokenRecord, TokenRepository
 
 
 @dataclass
@@ -25,6 +28,9 @@ class Store:
     models: ModelRepository
     artifacts: ArtifactStore
     datasets: DatasetRepository
+    jobs: JobRepository
+    tokens: TokenRepository
+    deployments: DeploymentRepository
 
 
 def open_store(settings: Settings | None = None) -> Store:
@@ -38,6 +44,9 @@ def open_store(settings: Settings | None = None) -> Store:
         models=ModelRepository(engine),
         artifacts=ArtifactStore(settings.artifacts_dir),
         datasets=DatasetRepository(engine),
+        jobs=JobRepository(engine),
+        tokens=TokenRepository(engine),
+        deployments=DeploymentRepository(engine),
     )
 
 
@@ -46,6 +55,10 @@ __all__ = [
     "DatasetRepository",
     "DatasetSummary",
     "DatasetVersionRecord",
+    "DeploymentRecord",
+    "DeploymentRepository",
+    "JobRecord",
+    "JobRepository",
     "MetricPoint",
     "ModelRepository",
     "ModelVersionRecord",
@@ -53,7 +66,10 @@ __all__ = [
     "RunRecord",
     "RunRepository",
     "RunStatus",
+    "StopRequest",
     "Store",
+    "TokenRecord",
+    "TokenRepository",
     "dispose_engines",
     "open_store",
 ]

@@ -296,8 +296,11 @@ class RunRepository:
 
         A run killed with SIGKILL cannot say so itself; whoever looks next corrects it.
 
+        A job's run is handed to the job's own rules instead (restart or fail, see
+        :meth:`athanor.store.jobs.JobRepository.end_attempt`).
+
         Returns:
-            The ids of the runs marked failed.
+            The ids of the runs corrected.
         """
         host = socket.gethostname()
         query = select(RunRow.id, RunRow.pid).where(
@@ -306,11 +309,28 @@ class RunRepository:
         with Session(self._engine) as session:
             candidates = [(rid, pid) for rid, pid in session.execute(query)]
         orphans = [rid for rid, pid in candidates if pid is None or not _process_alive(pid)]
+        from athanor.store.jobs import JobRepository  # jobs build on runs
+
+        jobs = JobRepository(self._engine)
         for run_id in orphans:
             pid = next(p for r, p in candidates if r == run_id)
+            if pid is not None and jobs.exists(run_id):
+                # A job's worker died: the job is queued again while it has restarts left.
+                jobs.end_attempt(run_id, pid=pid, how="ended without finishing the run")
+                continue
             self.finish(
                 run_id,
                 RunStatus.FAILED,
                 f"its process (pid {pid} on {host}) ended without finishing the run",
             )
         return orphans
+
+    def last_logged_steps(self, run_id: int) -> dict[str, int]:
+        """The highest step logged so far for each metric of a run."""
+        query = (
+            select(MetricRow.name, func.max(MetricRow.step))
+            .where(MetricRow.run_id == run_id)
+            .group_by(MetricRow.name)
+        )
+        with Session(self._engine) as session:
+            return {name: int(step) for name, step in session.execute(query)}

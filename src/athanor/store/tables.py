@@ -156,3 +156,64 @@ class ModelTagRow(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class JobRow(Base):
+    """How a run is scheduled as a job: resources, priority, its worker, progress and restarts.
+
+    A job is its run (same id); each attempt continues the same run from its last checkpoint.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_priority_run", "priority", "run_id"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    priority: Mapped[int]
+    resources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    max_restarts: Mapped[int]
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    stop_timeout: Mapped[float] = mapped_column(Float)
+    submitted_by: Mapped[str] = mapped_column(String(100), default="")
+    submitted_at: Mapped[datetime]
+    wait_reason: Mapped[str] = mapped_column(Text, default="")
+    worker_pid: Mapped[int | None]
+    worker_host: Mapped[str] = mapped_column(String(255), default="")
+    devices: Mapped[list[int]] = mapped_column(JSON, default=list)
+    placed_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    stop_request: Mapped[str | None] = mapped_column(String(16))
+    stop_reason: Mapped[str] = mapped_column(Text, default="")
+    stop_requested_at: Mapped[datetime | None]
+    stop_signalled_at: Mapped[datetime | None]
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class ApiTokenRow(Base):
+    """A token for the REST API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class DeploymentRow(Base):
+    """A model served by the platform: what it serves, how, and whether it should run."""
+
+    __tablename__ = "deployments"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model: Mapped[str] = mapped_column(String(220))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -20,12 +20,23 @@ class StoreLogger(Callback):
     The batch loss is sampled at most every ``sample_seconds`` (default 1 s); writes happen on
     a background thread (:class:`MetricWriter`), except that everything logged before a
     checkpoint is written before the checkpoint is announced.
+
+    ``logged_until`` maps metric names to the highest step already stored (a job attempt
+    that resumes after a crash): points at or before it are not written again.
     """
 
-    def __init__(self, runs: RunRepository, run_id: int, *, sample_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        runs: RunRepository,
+        run_id: int,
+        *,
+        sample_seconds: float = 1.0,
+        logged_until: dict[str, int] | None = None,
+    ) -> None:
         self.runs = runs
         self.run_id = run_id
         self.sample_seconds = sample_seconds
+        self.logged_until = dict(logged_until or {})
         self.writer: MetricWriter | None = None
         self._next_sample = 0.0
 
@@ -37,13 +48,13 @@ class StoreLogger(Callback):
         now = time.perf_counter()
         if now >= self._next_sample and self.writer is not None:
             self._next_sample = now + self.sample_seconds
-            self.writer.add("batch_loss", float(loss), step=state.step, epoch=state.epoch + 1)
+            self._add("batch_loss", float(loss), state.step, state.epoch + 1)
             self._drain(trainer)
 
     def on_epoch_end(self, trainer, state: TrainState, metrics: dict[str, float]) -> None:
         assert self.writer is not None
         for name, value in metrics.items():
-            self.writer.add(name, value, step=state.step, epoch=state.epoch + 1)
+            self._add(name, value, state.step, state.epoch + 1)
         self._drain(trainer)
         self.writer.flush_soon()
 
@@ -62,11 +73,16 @@ class StoreLogger(Callback):
     def on_exception(self, trainer, state: TrainState, error: BaseException) -> None:
         self._close(trainer)
 
+    def _add(self, name: str, value: float, step: int, epoch: int) -> None:
+        assert self.writer is not None
+        if self.logged_until and step <= self.logged_until.get(name, -1):
+            return
+        self.writer.add(name, value, step=step, epoch=epoch)
+
     def _drain(self, trainer) -> None:
         pending, trainer.pending = trainer.pending, []
-        assert self.writer is not None
         for name, value, step, epoch in pending:
-            self.writer.add(name, value, step=step, epoch=epoch)
+            self._add(name, value, step, epoch)
 
     def _close(self, trainer) -> None:
         if self.writer is not None:

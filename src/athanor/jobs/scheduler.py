@@ -1,0 +1,243 @@
+"""The scheduler: starts queued jobs when their resources are free and watches their workers.
+
+Each pass (twice a second, and at once after a submission or a cancellation) it
+
+1. collects workers that ended: a worker that died without recording its run's outcome
+   (killed, crashed, or silent for ``heartbeat_timeout``) is handled by the job's rules:
+   requeued to resume from its last checkpoint while ``max_restarts`` allows, else failed,
+   with the reason;
+2. delivers stop requests: SIGTERM (the worker checkpoints and stops), then SIGKILL when the
+   job's ``stop_timeout`` has passed;
+3. starts what fits (see :mod:`athanor.jobs.placement`) and records why the others wait.
+
+Everything it knows is in the store, so a scheduler started after a crash carries on: it
+finds running workers by their pid and heartbeat, and dead ones are handled as above.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+import time
+import traceback
+from datetime import datetime
+
+from athanor.errors import Conflict
+from athanor.jobs.executor import Executor, Launch, WorkerState
+from athanor.jobs.logs import log_path
+from athanor.jobs.machine import Machine
+from athanor.jobs.placement import Demand, Holding, plan
+from athanor.store import JobRecord, RunStatus, StopRequest, Store
+from athanor.store.runs import utcnow
+
+
+def _age(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else (now - moment).total_seconds()
+
+
+class Scheduler:
+    """Runs the queue of one store on one machine through one executor.
+
+    Args:
+        store: the platform's store.
+        machine: the resources to share.
+        executor: starts and signals workers.
+        tick_seconds: time between passes (default 0.5 s).
+        heartbeat_timeout: a worker silent this long is taken for dead (default 30 s; a
+            worker heartbeats every second).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        machine: Machine,
+        executor: Executor,
+        *,
+        tick_seconds: float = 0.5,
+        heartbeat_timeout: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.machine = machine
+        self.executor = executor
+        self.tick_seconds = tick_seconds
+        self.heartbeat_timeout = heartbeat_timeout
+        self.last_error: str | None = None
+        self.passes = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._killed: dict[int, str] = {}
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run passes on a background thread until :meth:`shutdown`."""
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Make the next pass happen now (after a submission or a stop request)."""
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+                self.last_error = None
+            except Exception as exc:  # keep scheduling; say what went wrong, loudly
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                traceback.print_exc(file=sys.stderr)
+            self._wake.wait(self.tick_seconds)
+            self._wake.clear()
+
+    def shutdown(self, *, preempt: bool = True, reason: str = "the platform is shutting down"):
+        """Stop scheduling. With ``preempt``, running jobs are stopped at a checkpoint and
+        queued again (they resume when a platform runs again); this waits for them, up to
+        their ``stop_timeout``, then kills what is left.
+        """
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self._lock:
+            if preempt:
+                for job in self._local(self.store.jobs.placed()):
+                    if job.stop_request is None and not job.status.final:
+                        with contextlib.suppress(Conflict):  # it ended meanwhile
+                            self.store.jobs.request_stop(
+                                job.id, StopRequest.PREEMPT, f"preempted: {reason}"
+                            )
+                deadline = (
+                    time.monotonic()
+                    + 10
+                    + max((job.stop_timeout for job in self.store.jobs.placed()), default=0.0)
+                )
+                while time.monotonic() < deadline:
+                    self._reap()
+                    remaining = self._local(self.store.jobs.placed())
+                    if not remaining:
+                        break
+                    self._deliver_stops(remaining)
+                    time.sleep(0.2)
+            self.executor.close()
+
+    # --- one pass ----------------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """One pass: collect ended workers, deliver stops, start what fits."""
+        with self._lock:
+            self._reap()
+            placed = self._local(self.store.jobs.placed())
+            self._deliver_stops(placed)
+            self._place()
+            if not self._stopping.is_set():
+                self.executor.prepare()
+            self.passes += 1
+
+    def _local(self, jobs: list[JobRecord]) -> list[JobRecord]:
+        """The jobs whose workers run on this machine (others heartbeat to theirs)."""
+        return [job for job in jobs if job.worker_host in ("", self.machine.host)]
+
+    def _reap(self) -> None:
+        now = utcnow()
+        for job in self._local(self.store.jobs.placed()):
+            pid = job.worker_pid
+            assert pid is not None
+            state = self.executor.state(pid)
+            how = None
+            if not state.alive:
+                how = self._killed.pop(pid, None) or state.describe()
+            else:
+                silent = _age(job.heartbeat_at or job.placed_at, now)
+                if silent is not None and silent > self.heartbeat_timeout:
+                    how = (
+                        f"sent no heartbeat for {silent:.0f} s and was killed "
+                        f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
+                    )
+                    self.executor.signal(pid, signal.SIGKILL)
+                    state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
+            if how is not None:
+                self.store.jobs.end_attempt(
+                    job.id,
+                    pid=pid,
+                    how=how,
+                    exit_code=state.exit_code,
+                    checkpoint_step=self._checkpoint_step(job.id),
+                )
+        reap = getattr(self.executor, "reap", None)
+        if reap is not None:
+            reap()
+
+    def _checkpoint_step(self, job_id: int) -> int | None:
+        """The step of the run's newest complete checkpoint (``step-000000120``)."""
+        folder = self.store.artifacts.run_dir(job_id) / "checkpoints"
+        steps = [
+            int(path.name.split("-")[1])
+            for path in folder.glob("step-*")
+            if path.is_dir() and path.name.split("-")[1].isdigit()
+        ]
+        return max(steps, default=None)
+
+    def _deliver_stops(self, placed: list[JobRecord]) -> None:
+        now = utcnow()
+        for job in placed:
+            if job.stop_request is None or job.worker_pid is None:
+                continue
+            if job.stop_signalled_at is None:
+                self.executor.signal(job.worker_pid, signal.SIGTERM)
+                self.store.jobs.mark_signalled(job.id)
+                continue
+            waited = _age(job.stop_signalled_at, now) or 0.0
+            if waited > job.stop_timeout and job.worker_pid not in self._killed:
+                self._killed[job.worker_pid] = (
+                    f"did not stop within {job.stop_timeout:g} s of SIGTERM "
+                    "(job.stop_timeout) and was killed"
+                )
+                self.executor.signal(job.worker_pid, signal.SIGKILL)
+
+    def _place(self) -> None:
+        if self._stopping.is_set():
+            return
+        queue = self.store.jobs.queue()
+        if not queue:
+            return
+        holdings = [
+            Holding(
+                job.id,
+                tuple(job.devices),
+                job.cpus,
+                job.memory_gb,
+                job.progress.get("eta_seconds"),
+            )
+            for job in self.store.jobs.placed()
+        ]
+        demands = [Demand(job.id, job.gpus, job.cpus, job.memory_gb, job.priority) for job in queue]
+        decision = plan(self.machine, holdings, demands)
+        by_id = {job.id: job for job in queue}
+        for placement in decision.placements:
+            job = by_id[placement.job_id]
+            launch = Launch(
+                job_id=job.id,
+                attempt=job.attempt + 1,
+                devices=placement.devices,
+                cpus=job.cpus,
+                log_path=log_path(self.store.artifacts, job.id),
+            )
+            try:
+                pid = self.executor.start(launch)
+            except OSError as exc:
+                self.store.runs.finish(
+                    job.id, RunStatus.FAILED, f"could not start a worker process: {exc}"
+                )
+                continue
+            self.store.jobs.place(
+                job.id, pid=pid, host=self.machine.host, devices=list(placement.devices)
+            )
+        self.store.jobs.set_wait_reasons(decision.waiting)

@@ -1,0 +1,102 @@
+"""Submitting a job: the spec is checked completely before anything is queued.
+
+A job is refused at once, with the reason, when its spec is invalid, its dataset unknown, its
+model name invalid, or when it asks for more than the platform has (it could never start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from athanor.data.versions import resolve_dataset
+from athanor.errors import UserError
+from athanor.jobs.machine import Machine
+from athanor.jobs.placement import Demand, never_fits
+from athanor.registry.registry import check_model_name
+from athanor.spec.loading import load_spec, load_spec_text
+from athanor.spec.run import RunSpec
+from athanor.store import JobRecord, Store
+
+
+def check_job_spec(spec: RunSpec, machine: Machine) -> None:
+    """Refuse a job that could never start here, or whose device contradicts its resources.
+
+    Raises:
+        UserError: naming the key and what the platform has.
+    """
+    resources = spec.job.resources
+    problem = never_fits(
+        Demand(0, resources.gpus, resources.cpus, resources.memory_gb, spec.job.priority),
+        machine,
+    )
+    if problem:
+        raise UserError(problem)
+    if spec.train.device.startswith("cuda") and resources.gpus == 0:
+        raise UserError(
+            f"train.device: {spec.train.device} needs a GPU, and job.resources.gpus is 0; "
+            "set job.resources.gpus (a job sees only the GPUs it was given)"
+        )
+    if spec.train.device.startswith("cuda:"):
+        index = int(spec.train.device.split(":")[1])
+        if index >= resources.gpus:
+            raise UserError(
+                f"train.device: {spec.train.device}: the job sees its {resources.gpus} GPU(s) "
+                f"as cuda:0..cuda:{resources.gpus - 1}"
+            )
+
+
+def load_job_spec(
+    spec: Mapping[str, Any] | str | RunSpec,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    origin: str = "spec",
+) -> RunSpec:
+    """Validate a job's spec: a mapping, YAML text (named ``origin`` in errors) or a RunSpec.
+
+    Raises:
+        SpecError: naming the key path (and the line, for YAML text).
+    """
+    if isinstance(spec, str):
+        return load_spec_text(spec, origin, overrides)
+    return load_spec(spec, overrides)
+
+
+def submit(
+    store: Store,
+    machine: Machine,
+    spec: Mapping[str, Any] | str | RunSpec,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    origin: str = "spec",
+    submitted_by: str = "",
+) -> JobRecord:
+    """Check a job completely, then queue it; its run is created ``queued``.
+
+    Args:
+        store: the platform's store.
+        machine: what the platform can give jobs.
+        spec: a mapping, YAML text or a RunSpec; its ``job`` section says how it runs.
+        overrides: ``["train.epochs=3"]`` or ``{"train.epochs": 3}``.
+        origin: the spec's name in error messages (e.g. its file name).
+        submitted_by: who submits it.
+
+    Returns:
+        The queued job.
+
+    Raises:
+        SpecError: an invalid spec or override.
+        DatasetNotFound: an unknown dataset.
+        UserError: an invalid model name, or resources the platform can never provide.
+    """
+    run_spec = load_job_spec(spec, overrides, origin=origin)
+    if run_spec.register_as:
+        check_model_name(run_spec.register_as)
+    resolve_dataset(run_spec.data.dataset, store.settings)
+    check_job_spec(run_spec, machine)
+    return store.jobs.submit(
+        run_spec.model_dump(mode="json"),
+        name=run_spec.name,
+        dataset=run_spec.data.dataset,
+        submitted_by=submitted_by,
+    )

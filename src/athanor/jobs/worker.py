@@ -1,0 +1,207 @@
+"""A worker process: trains one attempt of one job, then exits.
+
+``python -m athanor.jobs.worker JOB_ID --attempt N`` starts cold; ``--standby`` imports
+PyTorch and Athanor first and then waits for a job on its standard input (a JSON line from
+the local executor: the job, its environment and its log file). Either way the worker
+
+- heartbeats every second (the scheduler's sign that it lives),
+- claims the job's run (exactly one worker trains it) and trains it, continuing from the
+  run's newest checkpoint when an earlier attempt left one,
+- reports progress (step, epoch, rate, ETA) to the store,
+- on SIGTERM stops after the current step with a checkpoint; the run ends cancelled, or is
+  queued again when the platform preempted it (shutting down).
+
+Its standard output and error are the job's log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from athanor.errors import UserError
+from athanor.store import JobRepository, RunRecord, RunStatus, StopRequest, Store, open_store
+
+HEARTBEAT_SECONDS = 1.0
+EXIT_NOT_QUEUED = 3
+EXIT_LOST = 75  # another worker may own the job now: stop at once, writing nothing
+
+
+def say(message: str) -> None:
+    """A line of the platform's own in the job's log."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    print(f"[athanor {stamp}] {message}", file=sys.stderr, flush=True)
+
+
+class Heartbeat:
+    """Refreshes the job's heartbeat every ``every`` seconds from a daemon thread.
+
+    When the store says this process no longer holds the job (the scheduler gave up on it
+    and may have started another worker), the process exits at once, so that two workers
+    never write the same run.
+    """
+
+    def __init__(self, jobs: JobRepository, job_id: int, *, every: float = HEARTBEAT_SECONDS):
+        self.jobs = jobs
+        self.job_id = job_id
+        self.every = every
+        self.pid = os.getpid()
+        self._held = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._beat()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        held = self.jobs.heartbeat(self.job_id, self.pid)
+        if held:
+            self._held = True
+        elif self._held:  # before the scheduler has recorded this worker, it is not lost
+            say(f"job {self.job_id} is no longer held by this worker (pid {self.pid}); exiting")
+            os._exit(EXIT_LOST)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self._beat()
+            except Exception as exc:  # a busy database: the next beat tries again
+                say(f"heartbeat failed: {exc}")
+
+
+def _stop_recorder(store: Store, job_id: int):
+    """How a run stopped by SIGTERM is recorded: cancelled, or queued again if preempted."""
+    from athanor.train.trainer import latest_checkpoint
+
+    def record(run_id: int, fit: Any) -> RunRecord:
+        job = store.jobs.get(job_id)
+        saved = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+        where = f"at step {fit.steps}" + (
+            f" (checkpoint {saved.name})" if saved is not None else " (no checkpoint)"
+        )
+        if job.stop_request == StopRequest.PREEMPT:
+            return store.jobs.requeue(
+                run_id, f"{job.stop_reason}: stopped {where}; it resumes from there"
+            )
+        asked = job.stop_reason or str(fit.stop_reason)
+        return store.runs.finish(
+            run_id,
+            RunStatus.CANCELLED,
+            f"{asked}: stopped {where}; 'athanor runs resume {run_id}' continues it",
+            {"steps": fit.steps},
+        )
+
+    return record
+
+
+def run_job(job_id: int, attempt: int, cpus: int) -> int:
+    """Train one attempt of job ``job_id`` in this process; returns the exit status."""
+    store = open_store()
+    heartbeat = Heartbeat(store.jobs, job_id).start()
+    try:
+        devices = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+        say(
+            f"job {job_id} attempt {attempt}: worker pid {os.getpid()} on "
+            f"{socket.gethostname()}; GPUs: {devices or 'none'} "
+            f"(CUDA_VISIBLE_DEVICES={devices!r}); {cpus} CPU thread(s)"
+        )
+        store.jobs.set_progress(job_id, {"phase": "loading data and building the network"})
+        import torch
+
+        torch.set_num_threads(cpus)
+        from rich.console import Console
+
+        from athanor.api.training import execute
+        from athanor.jobs.progress import JobProgress
+
+        result = execute(
+            job_id,
+            progress=True,
+            # The log is a file: lines are not wrapped at a terminal's width.
+            console=Console(stderr=True, soft_wrap=True, highlight=False),
+            callbacks=[JobProgress(store.jobs, job_id)],
+            on_stop=_stop_recorder(store, job_id),
+        )
+        if result is None:
+            say(f"job {job_id} is no longer queued (cancelled or taken); nothing to do")
+            return EXIT_NOT_QUEUED
+        run = result.run
+        say(f"run {run.id} {run.status}: {run.status_reason}")
+        return 0
+    except UserError as exc:
+        say(f"error: {exc}")
+        return 2
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        return 1
+    finally:
+        heartbeat.stop()
+
+
+def _warm_up() -> None:
+    """Load what the first step of nearly every job loads lazily (seconds each on a small
+    machine): the optimizers' compiler hooks and scikit-learn (bundled datasets, splits)."""
+    import sklearn.datasets
+    import sklearn.model_selection  # noqa: F401
+    import torch
+
+    parameter = torch.zeros(1, requires_grad=True)
+    torch.optim.Adam([parameter]).step()  # imports torch._dynamo, as every optimizer does
+
+
+def _standby() -> tuple[int, int, int] | None:
+    """Import the training stack, then wait for a job; returns (job, attempt, cpus)."""
+    import athanor.api.training  # noqa: F401 - the slow imports, done before a job comes
+
+    _warm_up()
+    open_store()  # the database file and its schema are checked once, now
+    line = sys.stdin.readline()
+    if not line.strip():
+        return None  # the platform stopped before giving this worker a job
+    assignment = json.loads(line)
+    os.environ.update({str(k): str(v) for k, v in assignment["env"].items()})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(assignment["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return int(assignment["job"]), int(assignment["attempt"]), int(assignment["cpus"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m athanor.jobs.worker``."""
+    parser = argparse.ArgumentParser(prog="athanor.jobs.worker", description=__doc__)
+    parser.add_argument("job", nargs="?", type=int, help="the job (run) id")
+    parser.add_argument("--attempt", type=int, default=1)
+    parser.add_argument("--standby", action="store_true", help="wait for a job on stdin")
+    args = parser.parse_args(argv)
+    if args.standby:
+        assigned = _standby()
+        if assigned is None:
+            return 0
+        job_id, attempt, cpus = assigned
+    elif args.job is None:
+        parser.error("a job id, or --standby")
+    else:
+        job_id, attempt = args.job, args.attempt
+        cpus = int(os.environ.get("ATHANOR_JOB_CPUS", "1"))
+    return run_job(job_id, attempt, cpus)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The platform's REST API: ``create_app(context)`` builds the FastAPI application.
+
+Every error a client can cause is answered with a 4xx and ``{"detail": message}``: 400 for
+invalid input (the message names the key, line or path and what is valid), 401 without a
+valid token from beyond this machine, 404 for what does not exist, 409 for a state that
+does not allow the operation, 413 for bodies over the limit, 422 for requests that do not
+match the schema. A 500 is a bug.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from athanor import __version__
+from athanor.errors import Conflict, DatasetNotFound, NotFound, UserError
+from athanor.server.context import PlatformContext
+from athanor.server.guards import OPEN_PATHS, BodyLimit, TokenGuard
+from athanor.server.routes import datasets, deployments, jobs, models, platform, runs
+
+UPLOAD_PREFIX = "/v1/uploads/"
+DEPLOYMENT_PREFIX = "/v1/deployments/"
+
+
+def _status_of(error: UserError) -> int:
+    if isinstance(error, NotFound | DatasetNotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    from athanor.server.uploads import UploadTooLarge
+
+    if isinstance(error, UploadTooLarge):
+        return 413
+    return 400
+
+
+def create_app(context: PlatformContext) -> FastAPI:
+    """The API over ``context``; its lifespan starts and stops the scheduler.
+
+    Args:
+        context: the store, machine, scheduler and limits of the platform.
+
+    Returns:
+        The ASGI application (serve it with uvicorn).
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if context.scheduler is not None:
+            context.scheduler.start()
+        await context.deployments.restore()
+        if context.on_started is not None:
+            context.on_started()
+        try:
+            yield
+        finally:
+            context.stopping.set()
+            try:
+                await context.deployments.close()
+                if context.scheduler is not None:
+                    await run_in_threadpool(context.scheduler.shutdown)
+            finally:
+                if context.on_stopped is not None:
+                    context.on_stopped()
+
+    app = FastAPI(
+        title="Athanor",
+        version=__version__,
+        summary="Datasets, training jobs, runs and models of an Athanor platform.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+
+    @app.exception_handler(UserError)
+    async def user_error(_request: Request, error: UserError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=_status_of(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; the
+            # resource allows those of every route on it.
+            allowed = {
+                method
+                for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+                if any(
+                    route.matches({**request.scope, "method": method})[0] == Match.FULL
+                    for route in app.router.routes
+                )
+            }
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
+
+    for module in (platform, jobs, runs, datasets, models, deployments):
+        app.include_router(module.router)
+
+    def limit_for(path: str) -> int:
+        if path.startswith(UPLOAD_PREFIX) and "/files/" in path:
+            return context.max_upload_bytes
+        if path.startswith(DEPLOYMENT_PREFIX) and path.endswith("/predict"):
+            name = path[len(DEPLOYMENT_PREFIX) : -len("/predict")]
+            return context.deployments.max_body_bytes(name)
+        return context.max_body_bytes
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(TokenGuard, tokens=context.store.tokens)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=(
+                    "Clients on the platform's own machine need no token; any other client "
+                    "sends 'Authorization: Bearer <token>' (tokens: 'athanor token create')."
+                ),
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "token": {"type": "http", "scheme": "bearer"}
+            }
+            for path, operations in schema.get("paths", {}).items():
+                for operation in operations.values():
+                    if path in OPEN_PATHS:
+                        operation["security"] = [{}]
+                        continue
+                    # A token, or none at all from loopback.
+                    operation["security"] = [{"token": []}, {}]
+                    operation.setdefault("responses", {}).setdefault(
+                        "401",
+                        {
+                            "description": "A token is required (or was invalid).",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorOut"}
+                                }
+                            },
+                        },
+                    )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

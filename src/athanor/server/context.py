@@ -1,0 +1,51 @@
+"""What the API's handlers share: the store, the machine, the scheduler, limits and uploads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from athanor.jobs.machine import Machine
+from athanor.jobs.scheduler import Scheduler
+from athanor.server.deployments import DeploymentManager
+from athanor.server.uploads import UploadArea
+from athanor.store import Store
+from athanor.store.runs import utcnow
+
+MB = 1 << 20
+
+
+@dataclass
+class PlatformContext:
+    """One running platform.
+
+    Args:
+        store: the metadata store and artifacts.
+        machine: the resources jobs share.
+        scheduler: runs the queue (``None``: jobs are queued but nothing starts them).
+        max_body_bytes: largest request body, uploads excepted (default 1 MiB).
+        max_upload_bytes: most bytes one upload may hold (default 2 GiB).
+        on_started: called once the API serves (``athanor up`` writes platform.json then).
+        on_stopped: called when it stops.
+    """
+
+    store: Store
+    machine: Machine
+    scheduler: Scheduler | None = None
+    max_body_bytes: int = 1 * MB
+    max_upload_bytes: int = 2048 * MB
+    url: str = ""
+    started_at: datetime = field(default_factory=utcnow)
+    on_started: Callable[[], None] | None = None
+    on_stopped: Callable[[], None] | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.uploads = UploadArea(self.store.settings.home / "uploads", self.max_upload_bytes)
+        self.deployments = DeploymentManager(self.store)
+
+    def wake_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.wake()

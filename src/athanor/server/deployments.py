@@ -1,0 +1,128 @@
+"""Deployments: registered models the platform serves, each with its own dynamic batcher.
+
+A deployment is a :class:`~athanor.serve.model_server.ModelServer` living in the platform's
+process, answering ``POST /v1/deployments/{name}/predict`` behind the platform's tokens and
+limits. Deployments are recorded in the store: those ``running`` when the platform stops are
+served again when it starts, and one that cannot be (its model was deleted) is marked
+``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from athanor.errors import NotFound, UserError
+from athanor.store import DeploymentRecord, Store
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+DEFAULT_MAX_BODY = 16 << 20
+
+
+class DeploymentManager:
+    """Starts, stops and finds the model servers of a platform's deployments."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.servers: dict[str, Any] = {}  # name -> ModelServer (imported when first used)
+        self._lock = asyncio.Lock()
+
+    async def restore(self) -> None:
+        """Serve again every deployment recorded as running."""
+        for record in self.store.deployments.list(status="running"):
+            try:
+                await self._start(record)
+            except UserError as exc:
+                self.store.deployments.set_status(record.name, "failed", str(exc))
+
+    async def create(
+        self, name: str, model: str, config: dict[str, Any], *, created_by: str = ""
+    ) -> DeploymentRecord:
+        """Serve ``model`` (``NAME``, ``NAME@VERSION`` or ``NAME@ALIAS``) as ``name``.
+
+        The model is loaded and checked before the deployment is kept: a reference that does
+        not resolve leaves nothing behind.
+
+        Raises:
+            UserError: an invalid name or serving setting; NotFound: no such model;
+            Conflict: a deployment of this name exists.
+        """
+        from athanor.spec.loading import validate_settings
+        from athanor.spec.serving import ServingSpec
+
+        if not re.match(NAME_PATTERN, name):
+            raise UserError(
+                f"deployment name {name!r}: use letters, digits, '_', '.', '-' (at most 100)"
+            )
+        spec = validate_settings(ServingSpec, config, "config")
+        async with self._lock:
+            record = self.store.deployments.create(
+                name, model, spec.model_dump(mode="json"), created_by=created_by
+            )
+            try:
+                return await self._start(record)
+            except BaseException:
+                self.store.deployments.delete(name)
+                raise
+
+    async def _start(self, record: DeploymentRecord) -> DeploymentRecord:
+        from athanor.serve.model_server import ModelServer
+        from athanor.spec.serving import ServingSpec
+
+        config = ServingSpec.model_validate(record.config)
+        server = await asyncio.to_thread(
+            ModelServer, [record.model], config=config, store=self.store
+        )
+        await server.start()
+        self.servers[record.name] = server
+        refs = ", ".join(model.active.record.ref for model in server.models.values())
+        return self.store.deployments.set_status(record.name, "running", f"serving {refs}")
+
+    def server(self, name: str) -> Any:
+        """The model server of a running deployment.
+
+        Raises:
+            NotFound: no such deployment here.
+        """
+        server = self.servers.get(name)
+        if server is None:
+            record = self.store.deployments.get(name)  # NotFound when unknown
+            raise NotFound(
+                f"deployment {name!r} is not serving ({record.status}): {record.status_reason}"
+            )
+        return server
+
+    def max_body_bytes(self, name: str) -> int:
+        """The largest prediction request deployment ``name`` accepts."""
+        server = self.servers.get(name)
+        return server.config.max_body_bytes if server is not None else DEFAULT_MAX_BODY
+
+    async def delete(self, name: str) -> None:
+        """Stop serving ``name`` (queued requests are answered first) and forget it.
+
+        Raises:
+            NotFound: no such deployment.
+        """
+        async with self._lock:
+            self.store.deployments.get(name)
+            server = self.servers.pop(name, None)
+            if server is not None:
+                await server.stop()
+            self.store.deployments.delete(name)
+
+    async def close(self) -> None:
+        """Stop every model server (the deployments stay recorded, to be served again)."""
+        async with self._lock:
+            servers, self.servers = self.servers, {}
+            for server in servers.values():
+                await server.stop()
+
+    def view(self, record: DeploymentRecord) -> dict[str, Any]:
+        """A deployment as the API shows it, with what its server serves now."""
+        server = self.servers.get(record.name)
+        return {
+            **record.to_json(),
+            "serving": server.describe() if server is not None else [],
+            "predict_path": f"/v1/deployments/{record.name}/predict",
+        }

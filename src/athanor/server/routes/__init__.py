@@ -1,0 +1,41 @@
+"""The API's endpoints, one module per resource."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+
+from athanor.server.context import PlatformContext
+from athanor.server.schemas import ErrorOut
+
+MAX_ID = 2**62
+
+
+def get_context(request: Request) -> PlatformContext:
+    return request.app.state.context
+
+
+Context = Annotated[PlatformContext, Depends(get_context)]
+NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+
+JobId = Annotated[
+    int, Path(ge=1, le=MAX_ID, description="The job's id (its run's id).", examples=[1])
+]
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="The run's id.", examples=[1])]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an endpoint answers with."""
+    described = {
+        400: "The request is invalid; the message says why and what is valid.",
+        404: "No such resource.",
+        409: "The resource's state does not allow this.",
+        413: "The request body is too large.",
+    }
+    return {code: {"model": ErrorOut, "description": described[code]} for code in codes}
+
+
+def principal(request: Request) -> str:
+    """Who is calling: ``local`` (this machine) or ``token NAME``."""
+    return getattr(request.state, "principal", "anonymous")

@@ -1,0 +1,218 @@
+"""``/v1/datasets`` and ``/v1/uploads``: the catalog, imported datasets, uploads, imports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from athanor.server.guards import BODY_TOO_LARGE
+from athanor.server.json_safe import plain
+from athanor.server.routes import NAME, Context, errors
+from athanor.server.schemas import ImportRequest, Open, UploadedFile, UploadOut
+from athanor.server.uploads import UPLOAD_ID_PATTERN, UPLOAD_PATH_PATTERN
+
+router = APIRouter(tags=["datasets"])
+
+DatasetRef = Annotated[
+    str,
+    Path(
+        pattern=f"^{NAME}(@[A-Za-z0-9]{{1,64}})?$",
+        description="A catalog name, or an imported NAME, NAME@NUMBER or NAME@HASH-PREFIX.",
+        examples=["iris"],
+    ),
+]
+DatasetName = Annotated[
+    str, Path(pattern=f"^{NAME}$", description="An imported dataset's name.", examples=["iris"])
+]
+UploadId = Annotated[str, Path(pattern=UPLOAD_ID_PATTERN, description="The upload's id.")]
+UploadPath = Annotated[
+    str,
+    Path(
+        pattern=UPLOAD_PATH_PATTERN,
+        description="Where in the upload, '/'-separated, e.g. images/cat/1.png.",
+        examples=["houses.csv"],
+    ),
+]
+
+
+class CatalogEntryOut(Open):
+    name: str
+    task: str
+    kind: str
+    description: str
+
+
+class DatasetVersionOut(Open):
+    name: str
+    number: int
+    ref: str
+    version: str
+    kind: str
+    task: str
+    rows: int
+    size_bytes: int
+
+
+class DatasetOut(Open):
+    name: str
+    versions: int
+    latest: DatasetVersionOut
+
+
+class ImportedOut(DatasetVersionOut):
+    reused: bool
+
+
+@router.get("/v1/datasets", response_model=list[DatasetOut], summary="List imported datasets")
+def list_datasets(context: Context) -> list[dict]:
+    """Every imported dataset with its number of versions and newest version."""
+    return [plain(summary) for summary in context.store.datasets.list()]
+
+
+@router.get(
+    "/v1/datasets/catalog", response_model=list[CatalogEntryOut], summary="The dataset catalog"
+)
+def dataset_catalog() -> list[dict]:
+    """The built-in datasets: task, kind, size, license and source."""
+    from athanor.api import datasets
+
+    return [plain(entry) for entry in datasets.catalog()]
+
+
+@router.get(
+    "/v1/datasets/{ref}",
+    response_model=dict[str, Any],
+    responses=errors(400, 404),
+    summary="Describe a dataset",
+)
+def get_dataset(ref: DatasetRef, context: Context) -> dict:
+    """Schema, counts, class balance, missing values and provenance of a dataset."""
+    from athanor.api import datasets
+
+    return plain(datasets.show(ref, settings=context.store.settings))
+
+
+@router.get(
+    "/v1/datasets/{name}/versions",
+    response_model=list[DatasetVersionOut],
+    responses=errors(400, 404),
+    summary="List a dataset's versions",
+)
+def list_dataset_versions(name: DatasetName, context: Context) -> list[dict]:
+    """Every imported version of a dataset, newest first."""
+    from athanor.api import datasets
+
+    return [plain(v) for v in datasets.versions(name, settings=context.store.settings)]
+
+
+@router.get(
+    "/v1/datasets/{ref}/preview",
+    response_model=dict[str, Any],
+    responses=errors(400, 404),
+    summary="Preview a dataset",
+)
+def preview_dataset(
+    ref: DatasetRef,
+    context: Context,
+    rows: Annotated[int, Query(ge=1, le=20, description="How many samples.")] = 5,
+    seed: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> dict:
+    """A few seeded random samples: table rows, images (uint8 [C, H, W]) with labels, text."""
+    from athanor.api import datasets
+
+    return plain(datasets.preview(ref, rows=rows, seed=seed, settings=context.store.settings))
+
+
+@router.post(
+    "/v1/datasets",
+    status_code=201,
+    response_model=ImportedOut,
+    responses=errors(400, 404, 413),
+    summary="Import an upload as a dataset",
+)
+def import_dataset(body: ImportRequest, context: Context) -> dict:
+    """Import a file or folder of an upload as a new version of a dataset (or find the
+    version with the same content). Bad data is refused naming the file, line or column."""
+    from athanor.api import datasets
+
+    source = context.uploads.source(body.upload, body.path)
+    result = datasets.import_dataset(
+        source,
+        name=body.name,
+        kind=body.kind,
+        target=body.target,
+        task=body.task,
+        skip_bad=body.skip_bad,
+        encoding=body.encoding,
+        time_column=body.time_column,
+        settings=context.store.settings,
+    )
+    return plain(result)
+
+
+def _upload_view(context: Context, upload_id: str) -> UploadOut:
+    files = [UploadedFile(path=p, size=s) for p, s in context.uploads.files(upload_id)]
+    return UploadOut(id=upload_id, files=files, size=sum(f.size for f in files))
+
+
+@router.post("/v1/uploads", status_code=201, response_model=UploadOut, summary="Start an upload")
+def create_upload(context: Context) -> UploadOut:
+    """A new, empty upload folder; send its files with PUT, then import it."""
+    return _upload_view(context, context.uploads.create())
+
+
+@router.get(
+    "/v1/uploads/{upload_id}",
+    response_model=UploadOut,
+    responses=errors(404),
+    summary="List an upload's files",
+)
+def get_upload(upload_id: UploadId, context: Context) -> UploadOut:
+    return _upload_view(context, upload_id)
+
+
+@router.put(
+    "/v1/uploads/{upload_id}/files/{path:path}",
+    response_model=UploadedFile,
+    responses=errors(400, 404, 413),
+    summary="Upload a file",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary", "minLength": 1}
+                }
+            },
+        }
+    },
+)
+async def put_upload_file(
+    upload_id: UploadId,
+    path: UploadPath,
+    request: Request,
+    context: Context,
+) -> UploadedFile:
+    """Write the request body as a file of the upload (replacing one at that path).
+
+    The path must stay inside the upload: relative, '/'-separated, without '..', hidden
+    names or control characters.
+    """
+    size = await context.uploads.write(
+        upload_id, path, request.stream(), cut=lambda: bool(request.scope.get(BODY_TOO_LARGE))
+    )
+    return UploadedFile(path=path, size=size)
+
+
+@router.delete(
+    "/v1/uploads/{upload_id}",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404),
+    summary="Delete an upload",
+)
+def delete_upload(upload_id: UploadId, context: Context) -> Response:
+    """Remove an upload and its files (imported versions are kept: imports copy the data)."""
+    context.uploads.delete(upload_id)
+    return Response(status_code=204)

@@ -1,0 +1,88 @@
+"""``/v1/deployments``: serve registered models from the platform, and predict with them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from athanor.server.json_safe import plain
+from athanor.server.routes import NAME, Context, errors, principal
+from athanor.server.schemas import (
+    PREDICT_BODY,
+    DeploymentCreate,
+    DeploymentOut,
+    ErrorOut,
+    PredictionsOut,
+)
+
+router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
+
+DeploymentName = Annotated[
+    str, Path(pattern=f"^{NAME}$", description="The deployment's name.", examples=["boston"])
+]
+
+
+@router.get("", response_model=list[DeploymentOut], summary="List deployments")
+def list_deployments(context: Context) -> list[dict]:
+    """Every deployment with its status, settings and the version it serves now."""
+    manager = context.deployments
+    return [plain(manager.view(record)) for record in context.store.deployments.list()]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DeploymentOut,
+    responses=errors(400, 404, 409, 413),
+    summary="Deploy a model",
+)
+async def create_deployment(body: DeploymentCreate, request: Request, context: Context) -> dict:
+    """Load a registered model and serve it with a dynamic batcher at
+    ``/v1/deployments/{name}/predict``; it is served again after a platform restart."""
+    record = await context.deployments.create(
+        body.name, body.model, body.config.model_dump(mode="json"), created_by=principal(request)
+    )
+    return plain(context.deployments.view(record))
+
+
+@router.get(
+    "/{name}", response_model=DeploymentOut, responses=errors(404), summary="Show a deployment"
+)
+def get_deployment(name: DeploymentName, context: Context) -> dict:
+    return plain(context.deployments.view(context.store.deployments.get(name)))
+
+
+@router.delete(
+    "/{name}",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404),
+    summary="Stop a deployment",
+)
+async def delete_deployment(name: DeploymentName, context: Context) -> Response:
+    """Stop serving (requests already queued are answered) and forget the deployment."""
+    await context.deployments.delete(name)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{name}/predict",
+    response_model=PredictionsOut,
+    responses={
+        **errors(404, 413),
+        415: {"model": ErrorOut, "description": "A content type the model cannot read."},
+        422: {"model": ErrorOut, "description": "Inputs that do not fit the model, and why."},
+    },
+    openapi_extra={"requestBody": PREDICT_BODY},
+    summary="Predict with a deployment",
+)
+async def predict(name: DeploymentName, request: Request, context: Context) -> Response:
+    """Classes with probabilities, or values, for each input sample; requests arriving
+    together are batched into one forward pass."""
+    from athanor.serve.predict_route import answer_prediction
+
+    server = context.deployments.server(name)
+    model = next(iter(server.models))
+    status, content = await answer_prediction(server, model, request)
+    return Response(content, status_code=status, media_type="application/json")

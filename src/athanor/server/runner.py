@@ -1,0 +1,164 @@
+"""``athanor up``: the API server, the scheduler and its workers in one process tree.
+
+The process binds its socket first (so ``--port 0`` picks a free port whose URL is then
+known), starts the scheduler with the API, writes ``platform.json``, and serves until
+SIGTERM or Ctrl-C. Stopping is clean: running jobs are preempted (checkpoint, back to the
+queue; they resume when a platform starts again), platform.json is removed, the lock freed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from datetime import UTC, datetime
+
+from athanor import __version__
+from athanor.settings import Settings, current_settings
+
+
+def url_for(host: str, port: int) -> str:
+    """``http://host:port`` (IPv6 hosts in brackets)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: a free one).
+
+    Raises:
+        UserError: the address is taken or invalid.
+    """
+    from athanor.errors import UserError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off only for sockets that say
+    # so, and with it on, every answer on a kept-alive connection waits 40 ms for an ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    sock.set_inheritable(False)
+    return sock
+
+
+def serve_platform(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    gpus: str = "auto",
+    cpus: int | None = None,
+    memory_gb: float | None = None,
+    warm_workers: int = 1,
+    max_upload_mb: int = 2048,
+    heartbeat_timeout: float = 30.0,
+    settings: Settings | None = None,
+) -> None:
+    """Run the platform in this process until it is stopped.
+
+    Args:
+        host: the interface to listen on (default loopback only).
+        port: the port (0: any free one).
+        gpus: ``auto``, ``none`` or GPU indices such as ``0,1``.
+        cpus: CPU slots to share among jobs (default: this machine's CPUs).
+        memory_gb: memory to share (default: the machine's).
+        warm_workers: workers kept started and waiting for a job (0 or 1).
+        max_upload_mb: most megabytes one upload may hold.
+        heartbeat_timeout: seconds of silence after which a worker is taken for dead.
+        settings: the store (default: from the environment).
+
+    Raises:
+        UserError: another platform runs on this home, the address is taken, bad options.
+    """
+    import uvicorn
+
+    from athanor.jobs.executor import LocalExecutor
+    from athanor.jobs.machine import detect_machine
+    from athanor.jobs.scheduler import Scheduler
+    from athanor.server.app import create_app
+    from athanor.server.context import MB, PlatformContext
+    from athanor.server.platform_file import (
+        PlatformInfo,
+        PlatformLock,
+        remove_platform_file,
+        write_platform_file,
+    )
+    from athanor.store import open_store
+
+    settings = settings or current_settings()
+    with PlatformLock(settings):
+        machine = detect_machine(gpus, cpus, memory_gb)
+        store = open_store(settings)
+        sock = bind(host, port)
+        url = url_for(host, sock.getsockname()[1])
+        executor = LocalExecutor(
+            warm_workers=warm_workers, spare_log=settings.home / "logs" / "workers.log"
+        )
+        scheduler = Scheduler(store, machine, executor, heartbeat_timeout=heartbeat_timeout)
+        pid = os.getpid()
+
+        def started() -> None:
+            write_platform_file(
+                settings,
+                PlatformInfo(
+                    url=url,
+                    pid=pid,
+                    started_at=datetime.now(UTC).isoformat(),
+                    version=__version__,
+                ),
+            )
+            gpu_text = ", ".join(f"GPU {g.index}" for g in machine.gpus) or "no GPUs"
+            print(
+                f"Athanor {__version__} platform at {url} ({gpu_text}, {machine.cpus} CPU "
+                f"slots; store {settings.home}); stop it with 'athanor down' or Ctrl-C",
+                flush=True,
+            )
+
+        def stopped() -> None:
+            remove_platform_file(settings, pid)
+            print("platform stopped", flush=True)
+
+        context = PlatformContext(
+            store=store,
+            machine=machine,
+            scheduler=scheduler,
+            max_upload_bytes=max_upload_mb * MB,
+            url=url,
+            on_started=started,
+            on_stopped=stopped,
+        )
+        app = create_app(context)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+            proxy_headers=True,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        handle_exit = server.handle_exit
+
+        def stop_on_signal(signum: int, frame: object) -> None:
+            context.stopping.set()  # log streams end now instead of holding the shutdown
+            handle_exit(signum, frame)  # type: ignore[arg-type]
+
+        server.handle_exit = stop_on_signal  # type: ignore[method-assign]
+        # uvicorn raises the stopping signal again once it has shut down; with these
+        # handlers in place that ends nothing, and the process exits normally.
+        previous = {
+            signum: signal.signal(signum, lambda *_: None)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            sock.close()
+            remove_platform_file(settings, pid)
+    sys.stdout.flush()

@@ -1,0 +1,318 @@
+"""Request and response bodies of the REST API (they make its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from athanor.spec.serving import ServingSpec
+
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Open(BaseModel):
+    """A body whose documented fields may be followed by others."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused: one message naming the problem and what is valid."""
+
+    detail: str = Field(description="What is wrong and how to fix it.")
+
+
+# --- platform --------------------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class GpuOut(BaseModel):
+    index: int
+    name: str
+    memory_gb: float | None
+
+
+class MachineOut(BaseModel):
+    host: str
+    gpus: list[GpuOut]
+    cpus: int
+    memory_gb: float | None
+
+
+class UsageOut(BaseModel):
+    gpus_in_use: list[int]
+    cpus_in_use: int
+    memory_gb_reserved: float
+    jobs_queued: int
+    jobs_placed: int
+
+
+class SchedulerOut(BaseModel):
+    running: bool
+    passes: int
+    last_error: str | None
+    executor: str
+
+
+class PlatformOut(BaseModel):
+    version: str
+    url: str
+    started_at: datetime
+    machine: MachineOut
+    usage: UsageOut
+    scheduler: SchedulerOut
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+
+class JobSubmit(BaseModel):
+    """A job to queue: a run spec (a mapping, or YAML text) and ``--set`` style overrides.
+
+    The spec's ``job`` section (resources, priority, max_restarts, stop_timeout) says how
+    it is scheduled.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: dict[str, Any] | Annotated[str, Field(max_length=256 * 1024)] = Field(
+        description="The run spec: a mapping, or YAML text (errors then name its lines).",
+    )
+    filename: str = Field(
+        default="spec.yaml",
+        max_length=255,
+        description="The spec's file name, used in error messages.",
+    )
+    overrides: list[
+        Annotated[str, Field(max_length=10_000, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*=")]
+    ] = Field(
+        default_factory=list,
+        max_length=200,
+        description="KEY.PATH=VALUE overrides, applied in order (as 'athanor train --set').",
+    )
+
+
+class ResourcesOut(BaseModel):
+    gpus: int
+    cpus: int
+    memory_gb: float | None = None
+
+
+class WorkerOut(BaseModel):
+    pid: int
+    host: str
+    heartbeat_at: datetime | None
+    heartbeat_age_seconds: float | None
+
+
+class ProgressOut(Open):
+    """The latest progress a job's worker reported (about once a second)."""
+
+    phase: str | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    epoch: int | None = None
+    epochs: int | None = None
+    fraction: float | None = None
+    samples_per_second: float | None = None
+    eta_seconds: float | None = None
+    first_step_at: str | None = None
+    updated_at: str | None = None
+
+
+class JobOut(BaseModel):
+    """A job: its run's status and reason, where it is in the queue or what it is doing."""
+
+    id: int
+    name: str
+    status: Status
+    reason: str = Field(description="Why the job is in its status (why it waits, how it ended).")
+    dataset: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    priority: int
+    resources: ResourcesOut
+    max_restarts: int
+    restarts: int
+    attempt: int
+    queue_position: int | None = Field(description="1 = next to start; none unless queued.")
+    wait_reason: str
+    devices: list[int]
+    worker: WorkerOut | None
+    progress: ProgressOut
+    stop_requested: Literal["cancel", "preempt"] | None
+    submitted_by: str
+    attempts: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+class LogOut(BaseModel):
+    """A piece of a job's log; read on from ``next_offset``."""
+
+    offset: int
+    next_offset: int
+    size: int
+    text: str
+    complete: bool = Field(description="The job has ended and the whole log was read.")
+
+
+# --- runs ------------------------------------------------------------------------------
+
+
+class RunOut(BaseModel):
+    id: int
+    name: str
+    status: Status
+    status_reason: str
+    dataset: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    duration_s: float | None
+    host: str
+    pid: int | None
+    summary: dict[str, Any]
+    job: bool = Field(description="Whether the run was submitted as a job.")
+
+
+class RunDetailOut(RunOut):
+    spec: dict[str, Any]
+    artifacts: str
+
+
+class MetricPointOut(BaseModel):
+    step: int
+    epoch: int
+    value: float | None = Field(description="None for a value that was NaN or infinite.")
+    recorded_at: float
+
+
+# --- datasets, uploads -----------------------------------------------------------------
+
+
+class UploadOut(BaseModel):
+    """An upload folder: files sent with PUT, then imported as a dataset."""
+
+    id: str
+    files: list[UploadedFile]
+    size: int
+
+
+class UploadedFile(BaseModel):
+    path: str
+    size: int
+
+
+class ImportRequest(BaseModel):
+    """Import (part of) an upload as a new version of a dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upload: str = Field(pattern=r"^[0-9a-f]{32}$", description="The upload's id.")
+    path: str = Field(
+        default=".",
+        max_length=1024,
+        description="A file or folder inside the upload ('.': all of it).",
+    )
+    name: str = Field(max_length=100, description="The dataset's name.")
+    kind: Literal["auto", "table", "images", "idx", "text", "series"] = "auto"
+    target: str | None = Field(default=None, max_length=200)
+    task: Literal["classification", "regression"] | None = None
+    skip_bad: bool = False
+    encoding: str = Field(default="utf-8", max_length=40)
+    time_column: str | None = Field(default=None, max_length=200)
+
+
+UploadOut.model_rebuild()
+
+
+# --- deployments ---------------------------------------------------------------------------
+
+
+class DeploymentCreate(BaseModel):
+    """A registered model to serve, under a name of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="The deployment's name (its predict path is /v1/deployments/NAME/predict).",
+    )
+    model: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"
+        r"(@(v?[1-9][0-9]{0,8}|[A-Za-z][A-Za-z0-9_-]{0,63}))?$",
+        description="NAME (follows the newest version), NAME@VERSION, or NAME@ALIAS (follows "
+        "the alias: a moved alias is served without dropping requests).",
+    )
+    config: ServingSpec = Field(
+        default_factory=ServingSpec,
+        description="How the deployment batches and limits requests (see docs/models.md).",
+    )
+
+
+class DeploymentOut(BaseModel):
+    """A deployment: what it serves, how, and whether it runs (with the reason)."""
+
+    name: str
+    model: str
+    config: dict[str, Any]
+    status: Literal["running", "stopped", "failed"]
+    status_reason: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    serving: list[dict[str, Any]] = Field(description="The served version, its inputs, runtime.")
+    predict_path: str
+
+
+class PredictionsOut(BaseModel):
+    """The version that answered and one prediction per input sample, in order (a
+    classifier's label, probability and probabilities; a regressor's values)."""
+
+    model: str = Field(description="NAME@VERSION that answered.")
+    predictions: list[dict[str, Any]]
+
+
+PREDICT_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["inputs"],
+                "properties": {
+                    "inputs": {
+                        "type": "array",
+                        "minItems": 1,
+                        "description": "One sample or a batch: raw tensors, rows as "
+                        '{feature: value} objects, texts, or {"b64": "<image>"} objects.',
+                        "items": {},
+                    }
+                },
+            }
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "Images (one sample each) or CSV files (one per row).",
+                    }
+                },
+            }
+        },
+        "text/csv": {"schema": {"type": "string"}},
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+    },
+}

@@ -1,0 +1,491 @@
+"""Jobs in the metadata database: runs submitted to the platform's queue.
+
+A job is its run (same id): the run holds the spec, status, reason, metrics and summary; the
+job row holds what scheduling needs (resources, priority, restarts), who executes it now (the
+worker's pid, host, devices and heartbeat), the latest progress, a pending stop request and
+the history of its attempts. Every state change is one short transaction, so the scheduler,
+its workers and the CLI can share the store, and a killed process never leaves a job in a
+state that the next one cannot read.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from athanor.errors import Conflict, NotFound
+from athanor.store.runs import RunRecord, RunStatus, _aware, utcnow
+from athanor.store.tables import JobRow, RunRow
+
+
+class StopRequest(StrEnum):
+    """Why a job's worker is asked to stop."""
+
+    CANCEL = "cancel"  # by a user: the run ends cancelled, with a checkpoint to resume from
+    PREEMPT = "preempt"  # by the platform (shutdown): the job goes back to the queue
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as stored: its run plus scheduling, worker, progress and attempts."""
+
+    run: RunRecord
+    priority: int
+    resources: dict[str, Any]
+    max_restarts: int
+    restarts: int
+    attempt: int
+    stop_timeout: float
+    submitted_by: str
+    submitted_at: datetime
+    wait_reason: str
+    worker_pid: int | None
+    worker_host: str
+    devices: list[int]
+    placed_at: datetime | None
+    heartbeat_at: datetime | None
+    stop_request: StopRequest | None
+    stop_reason: str
+    stop_requested_at: datetime | None
+    stop_signalled_at: datetime | None
+    progress: dict[str, Any] = field(default_factory=dict)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.run.id
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.status
+
+    @property
+    def placed(self) -> bool:
+        """Whether a worker holds (or is starting with) the job's resources."""
+        return self.worker_pid is not None
+
+    @property
+    def gpus(self) -> int:
+        return int(self.resources.get("gpus", 0))
+
+    @property
+    def cpus(self) -> int:
+        return int(self.resources.get("cpus", 1))
+
+    @property
+    def memory_gb(self) -> float | None:
+        value = self.resources.get("memory_gb")
+        return None if value is None else float(value)
+
+    @classmethod
+    def from_rows(cls, job: JobRow, run: RunRow) -> JobRecord:
+        return cls(
+            run=RunRecord.from_row(run),
+            priority=job.priority,
+            resources=dict(job.resources or {}),
+            max_restarts=job.max_restarts,
+            restarts=job.restarts,
+            attempt=job.attempt,
+            stop_timeout=job.stop_timeout,
+            submitted_by=job.submitted_by,
+            submitted_at=_aware(job.submitted_at),  # type: ignore[arg-type]
+            wait_reason=job.wait_reason,
+            worker_pid=job.worker_pid,
+            worker_host=job.worker_host,
+            devices=list(job.devices or []),
+            placed_at=_aware(job.placed_at),
+            heartbeat_at=_aware(job.heartbeat_at),
+            stop_request=StopRequest(job.stop_request) if job.stop_request else None,
+            stop_reason=job.stop_reason,
+            stop_requested_at=_aware(job.stop_requested_at),
+            stop_signalled_at=_aware(job.stop_signalled_at),
+            progress=dict(job.progress or {}),
+            attempts=list(job.attempts or []),
+        )
+
+
+def _checkpoint_note(run: RunRow, step: int | None = None) -> str:
+    if step is None:
+        step = ((run.summary or {}).get("checkpoint") or {}).get("step")
+    if step is not None:
+        return f"from its checkpoint at step {step}"
+    return "from the start (it had no checkpoint yet)"
+
+
+class JobRepository:
+    """Submit, schedule, stop and recover jobs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # --- queries -----------------------------------------------------------------------
+
+    def _select(self):
+        return select(JobRow, RunRow).join(RunRow, RunRow.id == JobRow.run_id)
+
+    def get(self, job_id: int) -> JobRecord:
+        """The job with this id (the id of its run).
+
+        Raises:
+            NotFound: no such job.
+        """
+        with Session(self._engine) as session:
+            found = session.execute(self._select().where(JobRow.run_id == job_id)).first()
+            if found is None:
+                if session.get(RunRow, job_id) is not None:
+                    raise NotFound(f"run {job_id} was trained in the foreground, not as a job")
+                raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
+            return JobRecord.from_rows(*found)
+
+    def exists(self, job_id: int) -> bool:
+        """Whether run ``job_id`` was submitted as a job."""
+        with Session(self._engine) as session:
+            return session.get(JobRow, job_id) is not None
+
+    def list(
+        self, *, status: RunStatus | str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[JobRecord]:
+        """Jobs, newest first."""
+        query = self._select().order_by(JobRow.run_id.desc()).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(RunRow.status == str(status))
+        with Session(self._engine) as session:
+            return [JobRecord.from_rows(*row) for row in session.execute(query)]
+
+    def queue(self) -> list[JobRecord]:
+        """Queued jobs that no worker holds, in the order they start: priority, then FIFO."""
+        query = (
+            self._select()
+            .where(RunRow.status == str(RunStatus.QUEUED), JobRow.worker_pid.is_(None))
+            .order_by(JobRow.priority.desc(), JobRow.run_id)
+        )
+        with Session(self._engine) as session:
+            return [JobRecord.from_rows(*row) for row in session.execute(query)]
+
+    def placed(self) -> list[JobRecord]:
+        """Jobs a worker holds now (starting, running or stopping), oldest first."""
+        query = self._select().where(JobRow.worker_pid.is_not(None)).order_by(JobRow.run_id)
+        with Session(self._engine) as session:
+            return [JobRecord.from_rows(*row) for row in session.execute(query)]
+
+    # --- submission --------------------------------------------------------------------
+
+    def submit(
+        self,
+        spec: dict[str, Any],
+        *,
+        name: str,
+        dataset: str,
+        submitted_by: str = "",
+    ) -> JobRecord:
+        """Store a queued run and its job in one transaction (``spec["job"]`` says how).
+
+        Args:
+            spec: the validated run spec as JSON, with its ``job`` section.
+            name: the run's name.
+            dataset: the dataset the run trains on.
+            submitted_by: who submitted it (a token's name, or ``local``).
+
+        Returns:
+            The new job.
+        """
+        job = spec.get("job") or {}
+        now = utcnow()
+        run = RunRow(
+            name=name,
+            status=str(RunStatus.QUEUED),
+            status_reason="submitted",
+            spec=spec,
+            dataset=dataset,
+            created_at=now,
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            host="",
+            pid=None,
+            summary={},
+        )
+        with Session(self._engine) as session, session.begin():
+            session.add(run)
+            session.flush()
+            row = JobRow(
+                run_id=run.id,
+                priority=int(job.get("priority", 0)),
+                resources=dict(job.get("resources") or {"gpus": 0, "cpus": 1}),
+                max_restarts=int(job.get("max_restarts", 0)),
+                restarts=0,
+                attempt=0,
+                stop_timeout=float(job.get("stop_timeout", 30.0)),
+                submitted_by=submitted_by,
+                submitted_at=now,
+                wait_reason="",
+                worker_pid=None,
+                worker_host="",
+                devices=[],
+                placed_at=None,
+                heartbeat_at=None,
+                stop_request=None,
+                stop_reason="",
+                stop_requested_at=None,
+                stop_signalled_at=None,
+                progress={},
+                attempts=[],
+            )
+            session.add(row)
+            session.flush()
+            return JobRecord.from_rows(row, run)
+
+    # --- scheduling --------------------------------------------------------------------
+
+    def set_wait_reasons(self, reasons: dict[int, str]) -> None:
+        """Record why each queued job waits (only the ones whose reason changed)."""
+        if not reasons:
+            return
+        with Session(self._engine) as session, session.begin():
+            for row in session.scalars(select(JobRow).where(JobRow.run_id.in_(list(reasons)))):
+                if row.wait_reason != reasons[row.run_id]:
+                    row.wait_reason = reasons[row.run_id]
+
+    def place(self, job_id: int, *, pid: int, host: str, devices: list[int]) -> JobRecord:
+        """Record that a worker (``pid`` on ``host``) was started for the job's next attempt."""
+        now = utcnow()
+        with Session(self._engine) as session, session.begin():
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"job {job_id} does not exist")
+            row.attempt += 1
+            row.worker_pid = pid
+            row.worker_host = host
+            row.devices = list(devices)
+            row.placed_at = now
+            row.stop_signalled_at = None
+            row.wait_reason = ""
+            row.attempts = [
+                *(row.attempts or []),
+                {
+                    "attempt": row.attempt,
+                    "pid": pid,
+                    "host": host,
+                    "devices": list(devices),
+                    "started_at": now.isoformat(),
+                },
+            ]
+            run = session.get(RunRow, job_id)
+            assert run is not None
+            if run.status == str(RunStatus.QUEUED):  # a warm worker may have claimed it already
+                run.status_reason = f"starting attempt {row.attempt} (worker pid {pid})"
+            session.flush()
+            return JobRecord.from_rows(row, run)
+
+    def claim(self, job_id: int, reason: str) -> RunRecord | None:
+        """Make this process the job's worker and its run ``running``, if it is still queued.
+
+        The check and the change are one statement, so two workers never both claim a job.
+
+        Returns:
+            The running run, or ``None`` when the job was not queued (someone else has it,
+            or it was cancelled meanwhile).
+        """
+        now = utcnow()
+        pid, host = os.getpid(), socket.gethostname()
+        with Session(self._engine) as session, session.begin():
+            claimed = session.execute(
+                update(RunRow)
+                .where(RunRow.id == job_id, RunRow.status == str(RunStatus.QUEUED))
+                .values(
+                    status=str(RunStatus.RUNNING),
+                    status_reason=reason,
+                    started_at=now,
+                    finished_at=None,
+                    heartbeat_at=now,
+                    host=host,
+                    pid=pid,
+                )
+            )
+            if not claimed.rowcount:
+                return None
+            row = session.get(JobRow, job_id)
+            if row is not None:
+                row.worker_pid, row.worker_host, row.heartbeat_at = pid, host, now
+            run = session.get(RunRow, job_id)
+            assert run is not None
+            session.flush()
+            return RunRecord.from_row(run)
+
+    def heartbeat(self, job_id: int, pid: int) -> bool:
+        """The worker ``pid`` is alive; returns False when it no longer holds the job."""
+        now = utcnow()
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                update(JobRow)
+                .where(JobRow.run_id == job_id, JobRow.worker_pid == pid)
+                .values(heartbeat_at=now)
+            )
+            connection.execute(
+                update(RunRow)
+                .where(RunRow.id == job_id, RunRow.pid == pid)
+                .values(heartbeat_at=now)
+            )
+        return bool(result.rowcount)
+
+    def set_progress(self, job_id: int, progress: dict[str, Any]) -> None:
+        """Replace the job's progress (step, epoch, rate, ETA)."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(JobRow).where(JobRow.run_id == job_id).values(progress=progress)
+            )
+
+    # --- stopping ----------------------------------------------------------------------
+
+    def request_stop(self, job_id: int, kind: StopRequest, reason: str) -> JobRecord:
+        """Ask the job to stop. A queued job that no worker holds ends at once.
+
+        Args:
+            job_id: the job.
+            kind: ``cancel`` (the run ends cancelled) or ``preempt`` (back to the queue).
+            reason: who asked and why, for the run's status reason.
+
+        Raises:
+            NotFound: no such job.
+            Conflict: the job already ended.
+        """
+        now = utcnow()
+        with Session(self._engine) as session, session.begin():
+            row = session.get(JobRow, job_id)
+            run = session.get(RunRow, job_id)
+            if row is None or run is None:
+                raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
+            status = RunStatus(run.status)
+            if status.final:
+                raise Conflict(f"job {job_id} already {status}: {run.status_reason}")
+            if row.worker_pid is None and status == RunStatus.QUEUED:
+                if kind == StopRequest.CANCEL:
+                    run.status = str(RunStatus.CANCELLED)
+                    run.status_reason = f"{reason} while queued"
+                    run.finished_at = now
+                    row.wait_reason = ""
+            elif row.stop_request != StopRequest.CANCEL:  # a cancel is never downgraded
+                row.stop_request = str(kind)
+                row.stop_reason = reason
+                row.stop_requested_at = now
+            session.flush()
+            return JobRecord.from_rows(row, run)
+
+    def mark_signalled(self, job_id: int) -> None:
+        """The worker was sent SIGTERM now (the hard-kill timeout runs from here)."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(JobRow).where(JobRow.run_id == job_id).values(stop_signalled_at=utcnow())
+            )
+
+    def requeue(self, job_id: int, reason: str) -> RunRecord:
+        """Put a preempted job's run back in the queue (its worker stopped at a checkpoint)."""
+        with Session(self._engine) as session, session.begin():
+            run = session.get(RunRow, job_id)
+            if run is None:
+                raise NotFound(f"job {job_id} does not exist")
+            run.status = str(RunStatus.QUEUED)
+            run.status_reason = reason
+            run.finished_at = None
+            session.flush()
+            return RunRecord.from_row(run)
+
+    # --- the end of an attempt ---------------------------------------------------------
+
+    def end_attempt(
+        self,
+        job_id: int,
+        *,
+        pid: int,
+        how: str,
+        exit_code: int | None = None,
+        checkpoint_step: int | None = None,
+    ) -> JobRecord | None:
+        """Release the job from its worker ``pid``, which has ended.
+
+        A worker that ended normally has already recorded its run's outcome (succeeded,
+        failed, cancelled, or queued again when preempted). One that died without doing so
+        (killed, crashed, lost) is handled here: a cancelled or preempted job ends as asked;
+        otherwise the job is queued again to resume from its last checkpoint while
+        ``max_restarts`` allows, and fails with the reason when it does not.
+
+        The change happens only if ``pid`` still holds the job, so when the scheduler and
+        another process both notice the same death, it is handled once.
+
+        Args:
+            job_id: the job.
+            pid: the worker that ended.
+            how: what happened to the worker, e.g. ``"was killed by SIGKILL"``.
+            exit_code: the worker's exit status, when known.
+            checkpoint_step: the step of the run's newest checkpoint on disk (default: the
+                one its summary names).
+
+        Returns:
+            The job afterwards, or ``None`` when ``pid`` no longer held it.
+        """
+        now = utcnow()
+        with Session(self._engine) as session, session.begin():
+            row = session.get(JobRow, job_id)
+            run = session.get(RunRow, job_id)
+            if row is None or run is None or row.worker_pid != pid:
+                return None
+            status = RunStatus(run.status)
+            worker = f"its worker (pid {pid} on {row.worker_host or socket.gethostname()})"
+            recorded = status.final or (
+                status == RunStatus.QUEUED and row.stop_request == StopRequest.PREEMPT
+            )
+            claimed = run.pid == pid and status == RunStatus.RUNNING
+            if not recorded and (claimed or status == RunStatus.QUEUED):
+                died = f"{worker} {how}"
+                if row.stop_request == StopRequest.CANCEL:
+                    run.status = str(RunStatus.CANCELLED)
+                    run.status_reason = f"{row.stop_reason}; {died}"
+                    run.finished_at = now
+                elif row.stop_request == StopRequest.PREEMPT:
+                    run.status = str(RunStatus.QUEUED)
+                    resumes = _checkpoint_note(run, checkpoint_step)
+                    run.status_reason = f"{row.stop_reason}; {died}; it resumes {resumes}"
+                    run.finished_at = None
+                elif row.restarts < row.max_restarts:
+                    row.restarts += 1
+                    run.status = str(RunStatus.QUEUED)
+                    run.status_reason = (
+                        f"{died}; restart {row.restarts} of {row.max_restarts} resumes "
+                        f"{_checkpoint_note(run, checkpoint_step)}"
+                    )
+                    run.finished_at = None
+                else:
+                    run.status = str(RunStatus.FAILED)
+                    resumes = _checkpoint_note(run, checkpoint_step)
+                    run.status_reason = (
+                        f"{died}; no restarts left (job.max_restarts={row.max_restarts}); "
+                        f"'athanor runs resume {job_id}' continues it {resumes}"
+                    )
+                    run.finished_at = now
+            attempts = list(row.attempts or [])
+            if attempts:
+                attempts[-1] = {
+                    **attempts[-1],
+                    "ended_at": now.isoformat(),
+                    "exit_code": exit_code,
+                    "outcome": run.status,
+                    "reason": run.status_reason,
+                }
+            row.attempts = attempts
+            row.worker_pid = None
+            row.devices = []
+            row.placed_at = None
+            row.heartbeat_at = None
+            row.stop_request = None
+            row.stop_reason = ""
+            row.stop_requested_at = None
+            row.stop_signalled_at = None
+            session.flush()
+            return JobRecord.from_rows(row, run)

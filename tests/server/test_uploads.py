@@ -1,0 +1,82 @@
+"""Upload folders: nothing a client names can write or read outside its upload."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from athanor.errors import NotFound, UserError
+from athanor.server.uploads import UploadArea, UploadTooLarge, safe_relative_path
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+def write(area: UploadArea, upload: str, path: str, *parts: bytes) -> int:
+    return anyio.run(area.write, upload, path, chunks(*parts))
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("../escape.csv", "'..' and '.' parts"),
+        ("a/../../escape.csv", "'..' and '.' parts"),
+        ("/etc/passwd", "must be relative"),
+        ("a\\..\\b.csv", "backslashes"),
+        ("a/.hidden", "hidden names"),
+        ("bad\x00name", "control characters"),
+        ("a//b", "empty names"),
+        ("a/", "empty names"),
+        ("", "1 to 1024 characters"),
+        ("x" * 64, "longer than 63 characters"),
+        ("/".join(["d"] * 17), "16 folders deep"),
+    ],
+)
+def test_unsafe_paths_are_refused_with_the_reason(path: str, problem: str) -> None:
+    with pytest.raises(UserError, match="path") as error:
+        safe_relative_path(path)
+    assert problem.replace("must be relative", "must be relative") in str(error.value) or (
+        problem in str(error.value)
+    )
+
+
+def test_files_are_written_inside_the_upload_only(tmp_path: Path) -> None:
+    area = UploadArea(tmp_path / "uploads", max_bytes=100)
+    upload = area.create()
+    assert write(area, upload, "images/cat/1.png", b"abc", b"def") == 6
+    assert write(area, upload, "images/cat/1.png", b"xy") == 2  # replaced
+    assert area.files(upload) == [("images/cat/1.png", 2)]
+    assert (tmp_path / "uploads" / upload / "images" / "cat" / "1.png").read_bytes() == b"xy"
+    with pytest.raises(UploadTooLarge, match="more than 100 bytes"):
+        write(area, upload, "big.bin", b"x" * 60, b"x" * 60)
+    assert area.files(upload) == [("images/cat/1.png", 2)]  # nothing half-written is left
+    assert [p.name for p in (tmp_path / "uploads" / upload).iterdir()] == ["images"]
+    with pytest.raises(UserError, match="'..'"):
+        write(area, upload, "../x", b"1")
+    with pytest.raises(NotFound):
+        area.folder("0" * 32)
+    with pytest.raises(NotFound):
+        area.folder("../../etc")
+
+
+def test_symbolic_links_in_an_upload_are_refused(tmp_path: Path) -> None:
+    area = UploadArea(tmp_path / "uploads", max_bytes=1000)
+    upload = area.create()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, tmp_path / "uploads" / upload / "linked")
+    with pytest.raises(UserError, match="symbolic link"):
+        write(area, upload, "linked/file.csv", b"a,b\n")
+    assert list(outside.iterdir()) == []
+    with pytest.raises(UserError, match="symbolic link"):
+        area.source(upload, "linked")
+    with pytest.raises(UserError, match="symbolic link"):
+        area.source(upload, ".")
+    area.delete(upload)
+    assert outside.exists() and not (tmp_path / "uploads" / upload).exists()

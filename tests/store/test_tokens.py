@@ -1,0 +1,42 @@
+"""API tokens: shown once, stored hashed, verified, revoked."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from athanor.errors import Conflict, NotFound, UserError
+from athanor.store import open_store
+from athanor.store.tokens import TOKEN_PREFIX
+
+
+def test_tokens_are_stored_hashed_verified_and_revoked(athanor_home: Path) -> None:
+    tokens = open_store().tokens
+    record, secret = tokens.create("ci")
+    assert secret.startswith(TOKEN_PREFIX) and len(secret) > 40
+    assert record.prefix == secret[: len(record.prefix)] and record.active
+    stored = sqlite3.connect(athanor_home / "athanor.db").execute(
+        "SELECT token_hash, prefix FROM api_tokens"
+    )
+    digest, prefix = stored.fetchone()
+    assert secret not in (digest, prefix) and len(digest) == 64
+    verified = tokens.verify(secret)
+    assert verified is not None and verified.name == "ci"
+    assert tokens.list()[0].last_used_at is not None
+    assert tokens.verify(secret + "x") is None
+    tokens.revoke("ci")
+    assert tokens.verify(secret) is None
+    assert not tokens.list()[0].active
+
+
+def test_token_names_are_checked_and_unique() -> None:
+    tokens = open_store().tokens
+    tokens.create("laptop")
+    with pytest.raises(Conflict, match="a token named 'laptop' exists"):
+        tokens.create("laptop")
+    with pytest.raises(UserError, match="token name 'a b'"):
+        tokens.create("a b")
+    with pytest.raises(NotFound, match="no token named 'nope'"):
+        tokens.revoke("nope")
