@@ -9,8 +9,10 @@ import typer
 from rich.markup import escape
 
 from athanor import __version__
+from athanor.cli import auto as auto_command
 from athanor.cli import data, doctor, models, predict, quickstart, runs, train
 from athanor.cli import summary as summary_command
+from athanor.cli import tune as tune_command
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -50,6 +52,8 @@ app.command("summary")(summary_command.summary)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
+app.add_typer(tune_command.app, name="tune")
+app.command("auto")(auto_command.auto)
 
 
 def main() -> None:
