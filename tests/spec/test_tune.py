@@ -173,3 +173,17 @@ def test_fingerprint_ignores_how_long_and_how_wide_a_search_runs(spec_file: Path
     stored = SearchDefinition.from_json(first.to_json())
     assert [p.name for p in stored.params] == [p.name for p in first.params]
     assert stored.fingerprint() == first.fingerprint()
+
+
+def test_the_bundled_search_example_is_valid() -> None:
+    from athanor.spec.examples import resolve_spec_path
+
+    search = load_search(resolve_spec_path("housing-tune"))
+    assert search.tune.metric == "val_rmse" and search.tune.budget == 600.0
+    assert [p.name for p in search.params] == [
+        "model.hidden",
+        "model.dropout",
+        "train.batch_size",
+        "train.optimizer.lr",
+        "train.optimizer.weight_decay",
+    ]

@@ -81,9 +81,30 @@ def _run_in_worker(task: TrialTask) -> TrialOutcome:
     return run_trial(task)
 
 
+WORKER_PRELOAD = (
+    "athanor.tune.trials",
+    "athanor.api.training",
+    "athanor.data.catalog",
+    "sklearn.utils",
+    "torch._dynamo",  # imported by the first optimizer step: seconds, paid once
+)
+"""Modules the worker server imports once, so that each worker starts without them."""
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Fresh worker processes that do not inherit this one's threads or open databases:
+    forked from a server that imported the training modules once (where the platform has
+    one), else spawned."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(WORKER_PRELOAD))
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 class ProcessExecutor(TrialExecutor):
-    """``workers`` trials at the same time, each in its own process (spawned, so that no
-    training state is inherited), with the CPU threads divided between them.
+    """``workers`` trials at the same time, each in its own process (never a fork of this
+    one, so that no training state is inherited), with the CPU threads divided between them.
 
     Args:
         workers: trials at once (``tune.parallel``).
@@ -95,7 +116,7 @@ class ProcessExecutor(TrialExecutor):
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
         self._pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_worker_context(),
             initializer=_limit_threads,
             initargs=(threads,),
         )

@@ -80,7 +80,7 @@ def _optimizer(low: float, high: float) -> dict[str, Any]:
 
 def _table(detection: Detection, budget: float) -> Recipe:
     rows = detection.samples
-    epochs = 40 if rows < 5_000 else 20 if rows < 50_000 else 10
+    epochs = 40 if rows < 5_000 else 15 if rows < 50_000 else 8
     hidden = [[64], [128, 64], [256, 128], [256, 128, 64]]
     data: dict[str, Any] = {
         "dataset": detection.dataset,
@@ -89,8 +89,13 @@ def _table(detection: Detection, budget: float) -> Recipe:
     }
     if detection.target:
         data["target"] = detection.target
+    notes = []
     if detection.task == TABLE_REGRESSION:
         data["scale_target"] = "standard"  # targets like house prices in dollars
+        notes.append(
+            "regression targets are standardized with training statistics: losses and "
+            "metrics are in standard deviations of the target; predictions are in its units"
+        )
     spec = {
         "data": data,
         "model": {
@@ -101,7 +106,7 @@ def _table(detection: Detection, budget: float) -> Recipe:
         },
         "train": {
             "epochs": epochs,
-            "batch_size": {"choice": [32, 64, 128, 256] if rows > 2_000 else [16, 32, 64]},
+            "batch_size": {"choice": _table_batches(rows)},
             "optimizer": _optimizer(1.0e-4, 3.0e-2),
         },
     }
@@ -113,7 +118,14 @@ def _table(detection: Detection, budget: float) -> Recipe:
         "inputs standardized or min-max scaled",
         "dropout 0-0.3, batch norm on/off, AdamW learning rate 1e-4..3e-2",
     ]
-    return Recipe(spec, tune, candidates)
+    return Recipe(spec, tune, candidates, notes=notes)
+
+
+def _table_batches(rows: int) -> list[int]:
+    """Batch sizes that keep an epoch of a large table to a few hundred steps."""
+    if rows > 10_000:
+        return [128, 256, 512]
+    return [32, 64, 128, 256] if rows > 2_000 else [16, 32, 64]
 
 
 def _images(detection: Detection, budget: float) -> Recipe:

@@ -127,6 +127,14 @@ def retry_trial(study: Study, trial: FrozenTrial) -> None:
 # -- samplers and pruners --------------------------------------------------------------
 
 
+class _GridSampler(GridSampler):
+    """Optuna's grid sampler, without its ``study.stop()`` once the grid is covered: that
+    works only inside ``Study.optimize``; a search stops itself at the grid's size."""
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values) -> None:
+        return None
+
+
 def build_sampler(
     spec: Any, params: list[SearchParam], seed: int, *, parallel: int = 1
 ) -> BaseSampler:
@@ -136,7 +144,7 @@ def build_sampler(
         if spec.type == "random":
             return RandomSampler(seed=seed)
         if spec.type == "grid":
-            return GridSampler(space.grid(params), seed=seed)
+            return _GridSampler(space.grid(params), seed=seed)
         if spec.type == "cmaes":
             return CmaEsSampler(
                 n_startup_trials=spec.startup_trials,
@@ -391,7 +399,7 @@ def load_search_study(ref: int | str, settings: Settings) -> Study:
     except KeyError:
         known = [study.study_name for study in storage.get_all_studies()]
         hint = f"; searches: {', '.join(known[-10:])}" if known else "; there are none yet"
-        raise NotFound(f"no search {ref!r}{hint}") from None
+        raise NotFound(f"no search {text}{hint}") from None
     return optuna.load_study(study_name=name, storage=storage, sampler=RandomSampler())
 
 
