@@ -27,6 +27,9 @@ from athanor.tune.study import (
     record_of,
 )
 
+# the test asks for trials itself, as worker processes do, outside Study.optimize
+pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+
 
 def test_searches_live_apart_from_the_metadata_database(iris_search, athanor_home: Path) -> None:
     settings = current_settings()

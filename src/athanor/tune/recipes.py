@@ -207,5 +207,9 @@ def _series(detection: Detection, budget: float) -> Recipe:
         "mlp [64, 32] over the window",
         f"window lengths {data['window']['length']['choice']} (one step ahead)",
     ]
-    notes = [f"{steps} steps; validation and test are the last 15% each, in time order"]
+    notes = [
+        f"{steps} steps; validation and test are the last 15% each, in time order",
+        "forecast targets are standardized with training statistics: losses and metrics are "
+        "in standard deviations of the series; predictions are in its units",
+    ]
     return Recipe(spec, tune, candidates, notes=notes)

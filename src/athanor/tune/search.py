@@ -88,8 +88,8 @@ def tune(
     trials: int | None = None,
     budget: str | float | None = None,
     parallel: int | None = None,
-    sampler: str | None = None,
-    pruner: str | None = None,
+    sampler: str | Mapping[str, Any] | None = None,
+    pruner: str | Mapping[str, Any] | None = None,
     metric: str | None = None,
     register_as: str | None = None,
     new: bool = False,
@@ -109,8 +109,10 @@ def tune(
         trials: trials in the search (``tune.trials``).
         budget: wall-clock limit of this invocation, e.g. ``"10m"`` (``tune.budget``).
         parallel: trials at once, each in a worker process (``tune.parallel``).
-        sampler: ``tpe``, ``random``, ``grid`` or ``cmaes`` (``tune.sampler``).
-        pruner: ``asha``, ``median``, ``hyperband`` or ``none`` (``tune.pruner``).
+        sampler: ``tpe``, ``random``, ``grid`` or ``cmaes``, or a mapping with options
+            (``tune.sampler``).
+        pruner: ``asha``, ``median``, ``hyperband`` or ``none``, or a mapping with options
+            (``tune.pruner``).
         metric: the validation metric to rank trials by (``tune.metric``).
         register_as: test the best trial's model once and register it under this name
             (default: the spec's ``register_as``).
