@@ -57,11 +57,17 @@ def _trials(home: Path) -> list:
     from athanor.tune.study import close_storages
 
     close_storages()
-    storage = optuna.storages.RDBStorage(f"sqlite:///{home / 'tuning.db'}")
+    try:
+        # the search's process creates the tables; this one only reads
+        storage = optuna.storages.RDBStorage(
+            f"sqlite:///{home / 'tuning.db'}", skip_table_creation=True
+        )
+    except Exception:  # not created yet
+        return []
     try:
         (study,) = storage.get_all_studies()
         return optuna.load_study(study_name=study.study_name, storage=storage).get_trials()
-    except ValueError:
+    except Exception:  # no study yet, or the tables are being created
         return []
     finally:
         storage.engine.dispose()

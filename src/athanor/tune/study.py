@@ -43,6 +43,7 @@ from optuna.samplers import BaseSampler, CmaEsSampler, GridSampler, RandomSample
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.exc import OperationalError
 
 from athanor.errors import NotFound, UserError
 from athanor.settings import Settings
@@ -90,13 +91,21 @@ def open_storage(settings: Settings) -> RDBStorage:
             engine_kwargs = {"connect_args": {"timeout": 30}}
         context = _quiet()
         try:
-            storage = RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
-                heartbeat_stale_trial_callback=retry_trial,
-            )
+            for attempt in range(3):
+                try:
+                    storage = RDBStorage(
+                        url,
+                        engine_kwargs=engine_kwargs,
+                        heartbeat_interval=HEARTBEAT_SECONDS,
+                        grace_period=GRACE_SECONDS,
+                        heartbeat_stale_trial_callback=retry_trial,
+                    )
+                    break
+                except OperationalError:
+                    # another process created the tables at the same moment; they exist now
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.5)
         finally:
             context.__exit__(None, None, None)
         _storages[url] = storage
