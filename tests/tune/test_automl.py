@@ -38,6 +38,7 @@ def test_auto_on_a_table_tests_the_winner_once_and_registers_it() -> None:
     assert report["candidates"][0] == "mlp hidden [64]"
     markdown = result.report_paths["markdown"].read_text()
     assert "## Test set (evaluated once, on the chosen model)" in markdown and "## Time" in markdown
+    assert "## Candidates\n\n- mlp hidden [64]\n" in markdown and "(within budget)" in markdown
     assert at.tune.show(report["id"])["winner"] == report["winner"]
     predictions = at.models.load("iris-auto").predict(np.array([[5.1, 3.5, 1.4, 0.2]]))
     assert len(predictions) == 1

@@ -148,8 +148,16 @@ def render_markdown(report: dict[str, Any], *, top: int = 20) -> str:
     ]
     if report.get("task"):
         lines.append(f"- task: {report['task']} (dataset `{report.get('dataset')}`)")
+    if report.get("total_seconds") is not None:
+        within = "within" if report.get("within_budget") else "over"
+        lines.append(
+            f"- total: {format_duration(report['total_seconds'])} of "
+            f"{format_duration(report['budget_total_seconds'])} ({within} budget)"
+        )
     for note in report.get("notes", []):
         lines.append(f"- {note}")
+    if report.get("candidates"):
+        lines += ["", "## Candidates", ""] + [f"- {c}" for c in report["candidates"]]
     best = report.get("best")
     lines += ["", "## Best trial", ""]
     if best is None:
