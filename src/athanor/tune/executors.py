@@ -72,9 +72,13 @@ def _limit_threads(threads: int) -> None:
         # PR_SET_PDEATHSIG: SIGTERM when the parent dies, which stops training cleanly
         with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    import importlib
+
     import torch
 
     torch.set_num_threads(threads)
+    for module in WORKER_PRELOAD:
+        importlib.import_module(module)
 
 
 def _run_in_worker(task: TrialTask) -> TrialOutcome:
@@ -85,26 +89,14 @@ WORKER_PRELOAD = (
     "athanor.tune.trials",
     "athanor.api.training",
     "athanor.data.catalog",
-    "sklearn.utils",
-    "torch._dynamo",  # imported by the first optimizer step: seconds, paid once
+    "torch._dynamo",  # imported by the first optimizer step: seconds, paid before trials
 )
-"""Modules the worker server imports once, so that each worker starts without them."""
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """Fresh worker processes that do not inherit this one's threads or open databases:
-    forked from a server that imported the training modules once (where the platform has
-    one), else spawned."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(WORKER_PRELOAD))
-        return context
-    return multiprocessing.get_context("spawn")
+"""Modules each worker imports when it starts, before its first trial."""
 
 
 class ProcessExecutor(TrialExecutor):
-    """``workers`` trials at the same time, each in its own process (never a fork of this
-    one, so that no training state is inherited), with the CPU threads divided between them.
+    """``workers`` trials at the same time, each in its own spawned process, with the CPU
+    threads divided between them.
 
     Args:
         workers: trials at once (``tune.parallel``).
@@ -116,7 +108,9 @@ class ProcessExecutor(TrialExecutor):
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
         self._pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=_worker_context(),
+            # spawned: a fresh interpreter that inherits no threads or open databases, and
+            # whose parent is this process, so that it dies with it (PR_SET_PDEATHSIG)
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=_limit_threads,
             initargs=(threads,),
         )
