@@ -162,25 +162,27 @@ def main() -> None:
         print()
         print("| seed | no pruning (s) | ASHA (s) | speed-up |")
         print("|---|---|---|---|")
-        ratios = []
+        ratios: list[tuple[float, str]] = []
         for r in rows:
             none, asha = _to_target(r["none"], target), _to_target(r["asha"], target)
             ratio = _speedup(none, asha, args.budget)
             ratios.append(ratio)
             print(f"| {r['seed']} | {_time(none)} | {_time(asha)} | {_ratio(*ratio)} |")
-        finite = [x for x, _ in ratios if not math.isnan(x)]
-        if finite:
-            geomean = math.exp(statistics.fmean(math.log(x) for x in finite))
-            bound = any(lower for _, lower in ratios)
+        counted = [
+            (r, x, kind) for r, (x, kind) in zip(rows, ratios, strict=True) if kind != "both missed"
+        ]
+        if counted:
+            geomean = math.exp(statistics.fmean(math.log(x) for _, x, _ in counted))
+            lower = [r["seed"] for r, _, kind in counted if kind == ">="]
+            upper = [r["seed"] for r, _, kind in counted if kind == "<="]
+            notes = []
+            if lower:
+                notes.append(f"seed(s) {lower}: no pruning missed the target, a lower bound")
+            if upper:
+                notes.append(f"seed(s) {upper}: ASHA missed the target, an upper bound")
             print(
-                f"\ngeometric mean speed-up: {'>= ' if bound else ''}{geomean:.2f}x over "
-                f"{len(finite)} seed(s)"
-                + (
-                    " (a search without pruning that missed the target counts as the whole "
-                    "budget: a lower bound)"
-                    if bound
-                    else ""
-                )
+                f"\ngeometric mean speed-up over {len(counted)} seed(s): {geomean:.2f}x"
+                + (f" ({'; '.join(notes)})" if notes else "")
             )
 
 
@@ -189,23 +191,26 @@ def _best(run: dict[str, Any]) -> str:
     return f"{min(values):.4f}" if values else "none"
 
 
-def _speedup(none: float, asha: float, budget: float) -> tuple[float, bool]:
-    """(none / asha, whether it is a lower bound); NaN when ASHA missed the target."""
+def _speedup(none: float, asha: float, budget: float) -> tuple[float, str]:
+    """(none / asha, "=" exact, ">=" or "<=" a bound): a side that missed the target counts
+    as the whole budget."""
+    if not math.isfinite(asha) and not math.isfinite(none):
+        return 1.0, "both missed"
     if not math.isfinite(asha):
-        return math.nan, False
+        return none / budget, "<="
     if not math.isfinite(none):
-        return budget / asha, True
-    return none / asha, False
+        return budget / asha, ">="
+    return none / asha, "="
 
 
 def _time(seconds: float) -> str:
     return f"{seconds:.1f}" if math.isfinite(seconds) else "not reached"
 
 
-def _ratio(ratio: float, lower_bound: bool = False) -> str:
-    if math.isnan(ratio):
-        return "n/a (ASHA missed the target)"
-    return f">= {ratio:.2f}x" if lower_bound else f"{ratio:.2f}x"
+def _ratio(ratio: float, kind: str = "=") -> str:
+    if kind == "both missed":
+        return "both missed"
+    return f"{ratio:.2f}x" if kind == "=" else f"{kind} {ratio:.2f}x"
 
 
 if __name__ == "__main__":
