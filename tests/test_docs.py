@@ -29,6 +29,7 @@ from athanor.spec.train import (
     LossSpec,
     TrainSpec,
 )
+from athanor.spec.tune import MARKER_SPECS, PRUNER_SPECS, SAMPLER_SPECS, TuneSpec
 
 REFERENCE = (Path(__file__).resolve().parents[1] / "docs" / "specs.md").read_text()
 
@@ -56,6 +57,10 @@ def test_every_key_and_member_is_documented() -> None:
         *TEMPLATE_SPECS.values(),
         *OPTIMIZER_SPECS.values(),
         *SCHEDULE_SPECS.values(),
+        TuneSpec,
+        *SAMPLER_SPECS.values(),
+        *PRUNER_SPECS.values(),
+        *MARKER_SPECS.values(),
     ]
     missing = sorted(
         f"{model.__name__}.{field}"
@@ -68,6 +73,7 @@ def test_every_key_and_member_is_documented() -> None:
     )
     assert missing == []
     names = [*LAYER_SPECS, *TEMPLATE_SPECS, *OPTIMIZER_SPECS, *SCHEDULE_SPECS]
+    names += [*SAMPLER_SPECS, *PRUNER_SPECS, *MARKER_SPECS]
     assert [n for n in names if f"`{n}`" not in REFERENCE] == []
 
 

@@ -29,6 +29,8 @@ _LAZY = {
     "datasets": "athanor.api.datasets:",
     "errors": "athanor.errors:",
     "summary": "athanor.api.networks:summarize",
+    "tune": "athanor.tune:",  # the package is callable: athanor.tune(spec, trials=20)
+    "auto": "athanor.tune.automl:auto",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -39,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from athanor.api.networks import summarize as summary  # noqa: F401
     from athanor.api.training import resume, train  # noqa: F401 - train: athanor.train()
     from athanor.spec.loading import load_spec  # noqa: F401
+    from athanor.tune import tune  # noqa: F401 - tune: athanor.tune()
+    from athanor.tune.automl import auto  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -4,6 +4,7 @@
 ``cache/``. ``ATHANOR_DB_URL`` replaces the SQLite file with any SQLAlchemy URL (PostgreSQL).
 ``ATHANOR_DATA_MIRROR`` names folders (``os.pathsep``-separated) searched by file name for
 dataset files before any download. ``ATHANOR_OFFLINE=1`` forbids downloads altogether.
+``ATHANOR_TUNE_DB_URL`` replaces ``tuning.db``, the SQLite file of hyperparameter searches.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class Settings:
     db_url: str
     data_mirrors: tuple[Path, ...]
     offline: bool = False
+    tune_db_url: str | None = None
+    """Where searches keep their trials (default ``tuning.db`` in the home)."""
 
     @property
     def artifacts_dir(self) -> Path:
@@ -29,6 +32,12 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def tuning_url(self) -> str:
+        """The database of hyperparameter searches: kept apart from the metadata database,
+        whose schema migrations are Athanor's own."""
+        return self.tune_db_url or f"sqlite:///{self.home / 'tuning.db'}"
 
     @property
     def db_path(self) -> Path | None:
@@ -47,4 +56,10 @@ def current_settings() -> Settings:
         if part.strip()
     )
     offline = os.environ.get("ATHANOR_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-    return Settings(home=home.resolve(), db_url=db_url, data_mirrors=mirrors, offline=offline)
+    return Settings(
+        home=home.resolve(),
+        db_url=db_url,
+        data_mirrors=mirrors,
+        offline=offline,
+        tune_db_url=os.environ.get("ATHANOR_TUNE_DB_URL") or None,
+    )

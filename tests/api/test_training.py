@@ -63,3 +63,27 @@ def test_overrides_are_validated_and_stored() -> None:
     )
     assert run.run.spec["train"]["epochs"] == 1 and run.run.spec["data"]["dataset"] == "digits"
     assert run.run.spec["train"]["eval_batch_size"] == 1024  # defaults stored too
+
+
+def test_trials_skip_the_test_split_and_test_run_looks_once() -> None:
+    from athanor.api.training import test_run
+
+    run = at.train(DIGITS, progress=False, evaluate_test=False)
+    assert run.test_metrics == {} and run.run.summary["test"] == "not evaluated"
+    assert not any(name.startswith("test_") for name in run.run.summary["metrics"])
+    assert not any(name.startswith("test_") for name in at.runs.show(run.id)["metrics"])
+    tested = test_run(run.id, register_as="digits-chosen")
+    assert tested.evaluated and set(tested.test_metrics) == {"test_loss", "test_accuracy"}
+    assert tested.model_version.ref == "digits-chosen@1"
+    assert tested.model_version.metrics["test_accuracy"] == tested.test_metrics["test_accuracy"]
+    # the same split as a run that tests itself: identical samples, identical weights
+    reference = at.train(DIGITS, progress=False)
+    assert tested.test_metrics["test_accuracy"] == pytest.approx(
+        reference.test_metrics["test_accuracy"]
+    )
+    again = test_run(run.id)
+    assert not again.evaluated and again.test_metrics == tested.test_metrics
+    points = at.runs.show(run.id)["metrics"]["test_accuracy"]
+    assert len(points) == 1  # evaluated once, however often it is asked
+    with pytest.raises(at.errors.NotFound):
+        test_run(999)

@@ -224,3 +224,29 @@ def test_regression_on_diabetes() -> None:
     result = trainer.fit(network, prepared)
     assert {"val_rmse", "val_mae", "val_r2"} <= set(result.history[-1])
     assert result.history[-1]["val_r2"] > 0.2  # far better than predicting the mean (r2 = 0)
+
+
+class _StopAtEpochEnd(Callback):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, state, metrics) -> None:
+        if state.epoch + 1 == self.epoch:
+            trainer.request_stop(f"stopped after epoch {self.epoch}")
+
+
+def test_a_stop_asked_at_an_epoch_end_stops_there_with_a_checkpoint(digits_raw, tmp_path) -> None:
+    spec, prepared, network = setup(digits_raw, {"epochs": 5, "batch_size": 64})
+    trainer = Trainer(
+        spec.train, seed=spec.seed, callbacks=[_StopAtEpochEnd(2)], checkpoint_dir=tmp_path
+    )
+    result = trainer.fit(network, prepared)
+    per_epoch = -(-len(prepared.train) // 64)
+    # not one step into epoch 3: exactly two epochs of steps, and a checkpoint at that point
+    assert result.interrupted and result.stop_reason == "stopped after epoch 2"
+    assert result.epochs_run == 2 and result.steps == 2 * per_epoch
+    assert sorted(p.name for p in tmp_path.glob("step-*"))[-1] == f"step-{2 * per_epoch:09d}"
+    # asked at the end of the last epoch, the run simply completes
+    spec, prepared, network = setup(digits_raw, {"epochs": 2, "batch_size": 64})
+    done = Trainer(spec.train, callbacks=[_StopAtEpochEnd(2)]).fit(network, prepared)
+    assert not done.interrupted and done.epochs_run == 2

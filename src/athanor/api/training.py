@@ -86,6 +86,7 @@ def train(
     console: Console | None = None,
     callbacks: list[Callback] | None = None,
     settings: Settings | None = None,
+    evaluate_test: bool = True,
 ) -> TrainedRun:
     """Train a network as ``spec`` says, record the run and save the model package.
 
@@ -102,6 +103,9 @@ def train(
         console: where progress goes (default: standard error).
         callbacks: extra callbacks, called after the built-in ones.
         settings: store location (default: from the environment).
+        evaluate_test: evaluate the test split at the end (default True). Trials of a search
+            pass False: they are compared on validation metrics alone, and only the chosen
+            model is tested, once (:func:`test_run`).
 
     Returns:
         The stored run, its history, test metrics, package folder and model version.
@@ -121,7 +125,16 @@ def train(
     record = store.runs.create(
         run_spec.model_dump(mode="json"), name=run_spec.name, dataset=run_spec.data.dataset
     )
-    return _guarded(store, record, run_spec, progress, console, callbacks, resume_from=None)
+    return _guarded(
+        store,
+        record,
+        run_spec,
+        progress,
+        console,
+        callbacks,
+        resume_from=None,
+        evaluate_test=evaluate_test,
+    )
 
 
 def resume(
@@ -131,12 +144,13 @@ def resume(
     console: Console | None = None,
     callbacks: list[Callback] | None = None,
     settings: Settings | None = None,
+    evaluate_test: bool = True,
 ) -> TrainedRun:
     """Continue a stopped, cancelled or crashed run from its latest checkpoint.
 
     The result is the same as if the run had never been interrupted: same batches, same
     random numbers, same weights (bitwise on the CPU). Metric points logged after the
-    checkpoint are replaced.
+    checkpoint are replaced. ``evaluate_test`` is as for :func:`train`.
 
     Raises:
         NotFound: no such run.
@@ -161,7 +175,16 @@ def resume(
     spec = RunSpec.model_validate(record.spec)
     store.runs.delete_metrics_after(run_id, step)
     record = store.runs.claim(run_id, f"resumed from the checkpoint at step {step}")
-    return _guarded(store, record, spec, progress, console, callbacks, resume_from=checkpoint)
+    return _guarded(
+        store,
+        record,
+        spec,
+        progress,
+        console,
+        callbacks,
+        resume_from=checkpoint,
+        evaluate_test=evaluate_test,
+    )
 
 
 def execute(
@@ -233,6 +256,7 @@ def _guarded(
     resume_from: Path | None,
     logged_until: dict[str, int] | None = None,
     on_stop: StopRecorder | None = None,
+    evaluate_test: bool = True,
 ) -> TrainedRun:
     """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why."""
     try:
@@ -246,6 +270,7 @@ def _guarded(
             resume_from,
             logged_until=logged_until,
             on_stop=on_stop,
+            evaluate_test=evaluate_test,
         )
     except KeyboardInterrupt:
         store.runs.finish(record.id, RunStatus.CANCELLED, "interrupted (Ctrl-C twice)")
@@ -336,6 +361,7 @@ def _execute(
     *,
     logged_until: dict[str, int] | None = None,
     on_stop: StopRecorder | None = None,
+    evaluate_test: bool = True,
 ) -> TrainedRun:
     console = console or Console(stderr=True)
     if progress:
@@ -368,6 +394,7 @@ def _execute(
     trainer = Trainer(
         spec.train, seed=spec.seed, callbacks=callbacks, checkpoint_dir=run_dir / "checkpoints"
     )
+    trainer.run_id = record.id
     trainable, frozen = count_parameters(network)
     store.runs.update(
         record.id,
@@ -401,7 +428,7 @@ def _execute(
         )
         run = store.runs.finish(record.id, RunStatus.CANCELLED, reason, {"steps": fit.steps})
         return TrainedRun(run, fit, {}, None, None, network)
-    return _complete(store, record, spec, prepared, network, trainer, fit, stopping)
+    return _complete(store, record, spec, prepared, network, trainer, fit, stopping, evaluate_test)
 
 
 def _layer_rows(network: Network) -> list[tuple[str, str, str]]:
@@ -425,9 +452,11 @@ def _complete(
     trainer: Trainer,
     fit: FitResult,
     stopping: EarlyStopping | None,
+    evaluate_test: bool = True,
 ) -> TrainedRun:
-    """Test once, save the package, register it, and mark the run succeeded."""
-    test_metrics = trainer.test(prepared)
+    """Test once (unless told not to), save the package, register it, and mark the run
+    succeeded."""
+    test_metrics = trainer.test(prepared) if evaluate_test else {}
     if test_metrics:
         store.runs.log_metrics(
             record.id,
@@ -487,6 +516,7 @@ def _complete(
     reports = {**fit.reports, **getattr(trainer, "test_reports", {})}
     summary = {
         "metrics": metrics,
+        **({} if evaluate_test else {"test": "not evaluated"}),
         "epochs_run": fit.epochs_run,
         "steps": fit.steps,
         "best_epoch": fit.best_epoch,
@@ -510,3 +540,119 @@ def _complete(
     run = store.runs.finish(record.id, RunStatus.SUCCEEDED, reason, summary)
     fit.test_metrics = test_metrics
     return TrainedRun(run, fit, test_metrics, package_dir, version, network)
+
+
+@dataclass
+class TestedRun:
+    """The outcome of :func:`test_run`: the run, its test metrics and the registered version."""
+
+    run: RunRecord
+    test_metrics: dict[str, float]
+    model_version: ModelVersionRecord | None
+    evaluated: bool
+    """False when the run had been tested before and its recorded metrics were returned."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+
+def test_run(
+    run_id: int,
+    *,
+    register_as: str | None = None,
+    description: str = "",
+    settings: Settings | None = None,
+) -> TestedRun:
+    """Evaluate a succeeded run's model on its test split, once, and optionally register it.
+
+    Meant for runs trained with ``evaluate_test=False``: the winner of a search is tested
+    here after it was chosen on validation metrics alone. The split is rebuilt from the run's
+    spec (same seed, same samples). A run that already has test metrics is not evaluated
+    again: its recorded metrics are returned, so the test split is looked at once per model.
+
+    Args:
+        run_id: a succeeded run.
+        register_as: register the model under this name, with its test metrics.
+        description: the registered version's description.
+        settings: store location (default: from the environment).
+
+    Returns:
+        The updated run record, its test metrics and the registered version.
+
+    Raises:
+        NotFound: no such run.
+        UserError: the run did not succeed, or its data has no test split.
+    """
+    store = open_store(settings)
+    record = store.runs.get(run_id)
+    if record.status != RunStatus.SUCCEEDED or not record.summary.get("package"):
+        raise UserError(f"run {run_id} {record.status}; only a succeeded run has a model to test")
+    if register_as:
+        check_model_name(register_as)
+    metrics = dict(record.summary.get("metrics", {}))
+    tested = {name: value for name, value in metrics.items() if name.startswith("test_")}
+    evaluated = not tested
+    package_dir = store.artifacts.resolve(record.summary["package"])
+    if evaluated:
+        spec = RunSpec.model_validate(record.spec)
+        tested = _evaluate_test_split(store, spec, package_dir, record.summary.get("package_hash"))
+        if not tested:
+            raise UserError(
+                f"run {run_id}: dataset '{spec.data.dataset}' has no test split to evaluate "
+                "(data.split.test)"
+            )
+        epochs = int(record.summary.get("epochs_run", 0))
+        store.runs.log_metrics(
+            run_id,
+            [
+                MetricPoint(name, int(record.summary.get("steps", 0)), epochs, value, 0.0)
+                for name, value in tested.items()
+            ],
+        )
+        metrics.update(tested)
+        store.runs.update(
+            run_id, summary={"metrics": metrics, "test": "evaluated once, after selection"}
+        )
+    version = None
+    if register_as:
+        version = register_package(
+            store,
+            register_as,
+            package_dir,
+            run_id=run_id,
+            metrics=metrics,
+            description=description,
+        )
+        store.runs.update(run_id, summary={"registered_as": version.ref})
+    return TestedRun(store.runs.get(run_id), tested, version, evaluated)
+
+
+def _evaluate_test_split(
+    store: Store, spec: RunSpec, package_dir: Path, package_hash: str | None
+) -> dict[str, float]:
+    """Loss and scalar metrics of the package's network on the test split of ``spec``."""
+    from athanor.train.devices import select_device
+    from athanor.train.evaluation import evaluate_split, split_scalars
+    from athanor.train.losses import build_loss
+    from athanor.train.metrics import build_metrics
+
+    prepared = prepare(spec.data, spec.seed, settings=store.settings)
+    if prepared.schema.task == "generation":
+        raise UserError("a generative model has no test metrics to evaluate")
+    if not prepared.size("test"):
+        return {}
+    if uses_single_logit(spec.train.loss, prepared.schema):
+        prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
+    package = load_package(package_dir, expected_hash=package_hash)
+    network = build_network(spec.model, prepared.schema, seed=spec.seed)
+    network.load_state_dict(package.state_dict)
+    device = select_device(spec.train.device)
+    network.to(device)
+    counts = prepared.class_counts() if spec.train.loss.class_weights == "balanced" else None
+    results = evaluate_split(
+        network,
+        prepared.batches("test", spec.train.eval_batch_size, device=device),
+        build_loss(spec.train.loss, prepared.schema, counts).to(device),
+        build_metrics(spec.train.metrics, prepared.schema),
+        prefix="test",
+    )
+    return split_scalars(results)[0]

@@ -9,12 +9,14 @@ import typer
 from rich.markup import escape
 
 from athanor import __version__
+from athanor.cli import auto as auto_command
 from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
 from athanor.cli import deployments as deployment_commands
 from athanor.cli import jobs as job_commands
 from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
 from athanor.cli import tokens as token_commands
+from athanor.cli import tune as tune_command
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -60,6 +62,8 @@ app.command("down")(platform_commands.down)
 app.add_typer(job_commands.app, name="jobs")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(deployment_commands.app, name="deployments")
+app.add_typer(tune_command.app, name="tune")
+app.command("auto")(auto_command.auto)
 
 
 def main() -> None:

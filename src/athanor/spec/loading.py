@@ -222,7 +222,30 @@ def _validate(
             label = f"override {key}={value!r}"
         apply_override(data, path, value, label)
         overridden[path] = label
+    return validate_spec_data(data, origin=origin, lines=lines, overridden=overridden)
 
+
+def validate_spec_data(
+    data: dict[str, Any],
+    *,
+    origin: str = "spec",
+    lines: dict[KeyPath, int] | None = None,
+    overridden: dict[KeyPath, str] | None = None,
+) -> RunSpec:
+    """Validate a spec mapping that is already read (and overridden).
+
+    Args:
+        data: the spec as plain data.
+        origin: the file it came from, or ``"spec"``.
+        lines: key path -> line in ``origin`` (from :func:`read_yaml`).
+        overridden: key path -> label naming where its value came from (an override, a
+            search-space marker); problems at or below such a path are reported there.
+
+    Raises:
+        SpecError: one line per problem, naming the file and line (or label) and key path.
+    """
+    lines = lines or {}
+    overridden = overridden or {}
     try:
         return RunSpec.model_validate(data)
     except ValidationError as exc:

@@ -131,6 +131,8 @@ class Trainer:
         self.nan_guard: _NanGuard | None = None
         self.pending: list[tuple[str, float, int, int]] = []
         self.frozen: list[str] = []
+        self.run_id: int | None = None
+        """The store's id of the run being trained, when the Python API records one."""
         self._stop_reason: str | None = None
 
     # --- what the loop holds ------------------------------------------------------------
@@ -247,6 +249,16 @@ class Trainer:
                     self.nan_guard.check(state)
                 self._finish_epoch(state, val)
                 if state.stop_reason is not None:
+                    break
+                if self._stop_reason is not None and state.epoch < spec.epochs:
+                    # asked during the epoch's end (a pruner judging validation metrics): stop
+                    # here, with the epoch's checkpoint, rather than one step into the next
+                    policy = self.spec.checkpoint
+                    saved = self._checkpoint_due(step=False)
+                    if self.checkpoint_dir is not None and policy.enabled and not saved:
+                        self.save_checkpoint()
+                    state.stop_reason = self._stop_reason
+                    state.interrupted = True
                     break
             calls.call("on_fit_end", self, state)
         except BaseException as error:

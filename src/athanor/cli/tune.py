@@ -1,0 +1,250 @@
+"""``athanor tune SPEC`` and ``athanor tune list|show|resume|register``."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from athanor.cli.output import console, duration, print_json, styled_status, table
+
+_COMMANDS = ("run", "list", "show", "resume", "register")
+
+
+class _RunByDefault(TyperGroup):
+    """``athanor tune SPEC ...`` means ``athanor tune run SPEC ...``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_RunByDefault,
+    help="Hyperparameter searches: athanor tune SPEC --trials N [--budget 10m] [--parallel K]; "
+    "list, show, resume, register.",
+    no_args_is_help=True,
+)
+
+
+@app.command("run")
+def run(
+    spec: Annotated[str, typer.Argument(help="A spec YAML with search markers (and tune:).")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a key: KEY.PATH=VALUE (repeatable)."),
+    ] = None,
+    trials: Annotated[int | None, typer.Option(help="Trials in the search.")] = None,
+    budget: Annotated[
+        str | None, typer.Option(help="Time limit of this invocation: 10m, 90s, 1h30m.")
+    ] = None,
+    parallel: Annotated[
+        int | None, typer.Option(help="Trials at once, each in a worker process.")
+    ] = None,
+    sampler: Annotated[str | None, typer.Option(help="tpe, random, grid or cmaes.")] = None,
+    pruner: Annotated[str | None, typer.Option(help="asha, median, hyperband or none.")] = None,
+    metric: Annotated[
+        str | None, typer.Option(help="Validation metric to rank by, e.g. val_accuracy.")
+    ] = None,
+    register_as: Annotated[
+        str | None,
+        typer.Option("--register", help="Test the best trial once and register it as NAME."),
+    ] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start a new search even if this one exists.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Search the marked values of SPEC; running it again continues the search."""
+    from athanor.tune.search import tune
+
+    result = tune(
+        spec,
+        set_ or [],
+        trials=trials,
+        budget=budget,
+        parallel=parallel,
+        sampler=sampler,
+        pruner=pruner,
+        metric=metric,
+        register_as=register_as,
+        new=new,
+        progress=not (quiet or json_output),
+    )
+    show_report(result.report, json_output, paths=result.report_paths)
+
+
+@app.command("list")
+def list_searches(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List searches, newest first."""
+    from athanor.settings import current_settings
+    from athanor.tune.study import list_records
+
+    records = list_records(current_settings())
+    if json_output:
+        print_json([record.to_json() for record in records])
+        return
+    if not records:
+        console.print("no searches yet: try 'athanor tune SPEC --trials 20' or 'athanor auto'")
+        return
+    console.print(
+        table(
+            None,
+            ["id", "name", "kind", "status", "trials", "best", "took", "reason"],
+            [
+                (
+                    r.id,
+                    r.name,
+                    r.kind,
+                    styled_status(r.status),
+                    f"{r.done}/{r.trials_target}",
+                    "" if r.best is None else f"{r.metric} {r.best.value:.4f}",
+                    duration(r.seconds),
+                    r.reason[:50] + ("..." if len(r.reason) > 50 else ""),
+                )
+                for r in records
+            ],
+        )
+    )
+
+
+@app.command("show")
+def show(
+    search: Annotated[str, typer.Argument(help="The search's id or name (athanor tune list).")],
+    top: Annotated[int, typer.Option(help="Trials shown in the leaderboard.")] = 10,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Show a search: status, best trial, parameter importance and the leaderboard."""
+    from athanor.tune import show as report_of
+
+    show_report(report_of(search), json_output, top=top)
+
+
+@app.command("resume")
+def resume(
+    search: Annotated[str, typer.Argument(help="The search's id or name.")],
+    trials: Annotated[int | None, typer.Option(help="Raise the number of trials.")] = None,
+    budget: Annotated[str | None, typer.Option(help="Time limit of this invocation.")] = None,
+    parallel: Annotated[int | None, typer.Option(help="Trials at once.")] = None,
+    register_as: Annotated[
+        str | None, typer.Option("--register", help="Register the best trial as NAME.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Continue a search (interrupted trials run again from their checkpoints)."""
+    from athanor.tune.search import resume_search
+
+    result = resume_search(
+        search,
+        trials=trials,
+        budget=budget,
+        parallel=parallel,
+        register_as=register_as,
+        progress=not (quiet or json_output),
+    )
+    show_report(result.report, json_output, paths=result.report_paths)
+
+
+@app.command("register")
+def register(
+    search: Annotated[str, typer.Argument(help="The search's id or name.")],
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
+) -> None:
+    """Test the best trial's model once on the test split and register it as NAME."""
+    from athanor.settings import current_settings
+    from athanor.tune.search import finish_search
+    from athanor.tune.study import load_search_study
+
+    settings = current_settings()
+    result = finish_search(load_search_study(search, settings), settings, register_as=name)
+    if json_output:
+        print_json({"model": result.model_version, "test_metrics": result.test_metrics})
+        return
+    assert result.model_version is not None
+    console.print(
+        f"registered [bold]{result.model_version.ref}[/bold] (run "
+        f"{result.model_version.run_id}): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
+    )
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else str(value)
+    return "" if value is None else str(value)
+
+
+def show_report(
+    report: dict[str, Any], json_output: bool, *, top: int = 10, paths: dict | None = None
+) -> None:
+    """Print a search report: summary, best trial, importance, leaderboard."""
+    from athanor.tune.space import short
+
+    if json_output:
+        print_json(report)
+        return
+    trials = report["trials"]
+    console.print(
+        f"[bold]search {report['id']}[/bold] {report['name']} ({report['kind']})  "
+        f"{styled_status(report['status'])}"
+        + (f": {report['reason']}" if report.get("reason") else "")
+    )
+    console.print(
+        f"  {trials.get('done', 0)} of {trials['target']} trials done: "
+        f"{trials.get('complete', 0)} complete, {trials.get('pruned', 0)} pruned, "
+        f"{trials.get('fail', 0)} failed; sampler {report['sampler']['type']}, pruner "
+        f"{report['pruner']['type']}; {duration(report['seconds'])} spent"
+    )
+    best = report.get("best")
+    if best is not None:
+        console.print(
+            f"  best: trial {best['trial']} (run {best['run_id']}) {report['metric']} "
+            f"{_value(best['value'])}"
+        )
+        for name, value in best["params"].items():
+            console.print(f"    {name} = {short(value, 70)}")
+    if report.get("test_metrics"):
+        console.print(
+            "  test set (once, chosen model): "
+            + ", ".join(f"{k} {v:.4f}" for k, v in report["test_metrics"].items())
+        )
+    if report.get("model"):
+        console.print(f"  registered as [bold]{report['model']}[/bold]")
+    if report.get("importance"):
+        console.print(
+            table(
+                "parameter importance",
+                ["parameter", "importance"],
+                [(name, f"{value:.3f}") for name, value in report["importance"].items()],
+            )
+        )
+    names = [entry["name"] for entry in report["space"]]
+    rows = report["leaderboard"][:top]
+    if rows:
+        console.print(
+            table(
+                f"leaderboard ({report['metric']}, {report['direction']})",
+                ["trial", "state", "value", "epochs", "s", *[n.rsplit(".", 1)[-1] for n in names]],
+                [
+                    (
+                        row["trial"],
+                        styled_status(row["state"]),
+                        _value(row["value"]),
+                        row["epochs"],
+                        "" if row["seconds"] is None else f"{row['seconds']:.1f}",
+                        *(short(row["params"].get(n), 24) for n in names),
+                    )
+                    for row in rows
+                ],
+            )
+        )
+    if paths:
+        console.print(f"  report: {paths['markdown']} (and {paths['json'].name})")

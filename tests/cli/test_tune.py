@@ -1,0 +1,130 @@
+"""``athanor tune`` and ``athanor auto`` in real subprocesses, including a killed search."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from athanor.store import open_store
+from tests.cli.test_main import ATHANOR, athanor
+
+SPEC = """\
+name: digits-search
+data: {dataset: digits, split: {val: 0.2, test: 0.2}}
+model:
+  template: mlp
+  hidden: {choice: [[32], [64]]}
+train:
+  epochs: 6
+  batch_size: 8
+  optimizer: {type: adam, lr: {loguniform: [1.0e-3, 1.0e-2]}}
+tune: {metric: val_accuracy, sampler: random, pruner: none, trials: 4}
+"""
+
+
+def _write(tmp_path: Path, text: str = SPEC) -> Path:
+    path = tmp_path / "search.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_help_names_the_commands_without_importing_optuna() -> None:
+    code = "import sys, athanor.cli.main; print('optuna' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    listing = athanor("--help").stdout
+    assert "tune" in listing and "auto" in listing
+    assert "register" in athanor("tune", "--help").stdout
+
+
+def test_a_bad_space_exits_2_naming_the_line(tmp_path: Path) -> None:
+    spec = _write(tmp_path, SPEC.replace("1.0e-3, 1.0e-2", "0, 1.0e-2"))
+    result = athanor("tune", str(spec), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {spec}:9: train.optimizer.lr: loguniform: must be greater than 0 (got 0)"
+    )
+
+
+def _trials(home: Path) -> list:
+    import optuna
+
+    from athanor.tune.study import close_storages
+
+    close_storages()
+    try:
+        # the search's process creates the tables; this one only reads
+        storage = optuna.storages.RDBStorage(
+            f"sqlite:///{home / 'tuning.db'}", skip_table_creation=True
+        )
+    except Exception:  # not created yet
+        return []
+    try:
+        (study,) = storage.get_all_studies()
+        return optuna.load_study(study_name=study.study_name, storage=storage).get_trials()
+    except Exception:  # no study yet, or the tables are being created
+        return []
+    finally:
+        storage.engine.dispose()
+
+
+def test_a_killed_search_continues_without_repeating_finished_trials(
+    tmp_path: Path, athanor_home: Path
+) -> None:
+    spec = _write(tmp_path)
+    process = subprocess.Popen(
+        [*ATHANOR, "tune", str(spec), "--quiet"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None:
+            trials = _trials(athanor_home) if (athanor_home / "tuning.db").exists() else []
+            complete = [t for t in trials if t.state.name == "COMPLETE"]
+            running = [t for t in trials if t.state.name == "RUNNING" and t.intermediate_values]
+            if len(complete) >= 2 and running:
+                break  # two trials finished, a third has a checkpoint of its first epoch
+            time.sleep(0.2)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    before = {t.number: t for t in _trials(athanor_home)}
+    finished = {n: t.user_attrs["run_id"] for n, t in before.items() if t.state.name == "COMPLETE"}
+    (interrupted,) = [t for t in before.values() if t.state.name == "RUNNING"]
+
+    report = json.loads(athanor("tune", str(spec), "--json").stdout)
+    assert report["status"] == "finished" and report["trials"]["done"] == 4
+    assert report["trials"]["complete"] == 4 and report["trials"]["interrupted"] == 1
+    rows = {row["trial"]: row for row in report["leaderboard"]}
+    assert {n: rows[n]["run_id"] for n in finished} == finished  # kept, not repeated
+    (retry,) = [row for row in rows.values() if row.get("retry_of") == interrupted.number]
+    assert retry["params"] == rows[interrupted.number]["params"]
+    # the interrupted trial's run went on from its checkpoint: same run, each epoch once
+    assert retry["run_id"] == interrupted.user_attrs["run_id"] and retry["state"] == "complete"
+    store = open_store()
+    epochs = [p.epoch for p in store.runs.metrics(retry["run_id"])["val_accuracy"]]
+    assert epochs == [1, 2, 3, 4, 5, 6]
+    runs = store.runs.list()
+    assert len(runs) == 4 and all(run.status == "succeeded" for run in runs)
+
+
+def test_auto_then_the_search_commands() -> None:
+    report = json.loads(athanor("auto", "iris", "--budget", "1m", "--trials", "2", "--json").stdout)
+    assert report["model"] == "iris-auto@1" and report["trials"]["done"] == 2
+    assert set(report["winner"]["test_metrics"]) == {"test_loss", "test_accuracy"}
+    listed = json.loads(athanor("tune", "list", "--json").stdout)
+    assert [(s["id"], s["kind"], s["status"]) for s in listed] == [(1, "auto", "finished")]
+    shown = athanor("tune", "show", "1").stdout
+    assert "leaderboard (val_accuracy, maximize)" in shown
+    assert "test set (once, chosen model): test_loss" in shown
+    registered = athanor("tune", "register", "1", "iris-again").stdout
+    assert registered.startswith("registered iris-again@1 (run ")  # tested before: not again
