@@ -128,3 +128,10 @@ def test_auto_then_the_search_commands() -> None:
     assert "test set (once, chosen model): test_loss" in shown
     registered = athanor("tune", "register", "1", "iris-again").stdout
     assert registered.startswith("registered iris-again@1 (run ")  # tested before: not again
+
+
+def test_platform_trials_need_a_running_platform(tmp_path: Path) -> None:
+    result = athanor("tune", str(_write(tmp_path)), "--platform", "--quiet", check=False)
+    assert result.returncode == 2
+    assert "no platform is running" in result.stderr and "athanor up" in result.stderr
+    assert open_store().runs.list() == []

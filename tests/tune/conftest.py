@@ -34,3 +34,8 @@ def iris_search() -> dict[str, Any]:
     import copy
 
     return copy.deepcopy(IRIS_SEARCH)
+
+
+from tests.server.conftest import platform_factory  # noqa: E402  (searches on a platform)
+
+__all__ = ["platform_factory"]

@@ -195,6 +195,7 @@ def execute(
     callbacks: list[Callback] | None = None,
     settings: Settings | None = None,
     on_stop: StopRecorder | None = None,
+    evaluate_test: bool = True,
 ) -> TrainedRun | None:
     """Execute a queued run: one attempt of a job, in the worker the platform started for it.
 
@@ -211,6 +212,7 @@ def execute(
         settings: the store (default: from the environment).
         on_stop: records a stop requested by SIGTERM instead of marking the run cancelled
             (the platform requeues a run it preempts).
+        evaluate_test: as for :func:`train` (a search's trials are not tested).
 
     Returns:
         The run's outcome, or ``None`` when it was no longer queued (nothing was done).
@@ -242,6 +244,7 @@ def execute(
         resume_from=checkpoint,
         logged_until=logged,
         on_stop=on_stop,
+        evaluate_test=evaluate_test,
     )
 
 

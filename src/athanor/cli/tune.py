@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from athanor.cli.output import console, duration, print_json, styled_status, table
+from athanor.cli.output import console, duration, errors, print_json, styled_status, table
 
 _COMMANDS = ("run", "list", "show", "resume", "register")
 
@@ -56,6 +56,14 @@ def run(
     new: Annotated[
         bool, typer.Option("--new", help="Start a new search even if this one exists.")
     ] = False,
+    where: Annotated[
+        bool | None,
+        typer.Option(
+            "--platform/--local",
+            help="Run trials as jobs of the platform (the default when one is running), "
+            "or here, in this process or worker processes.",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -74,6 +82,7 @@ def run(
         register_as=register_as,
         new=new,
         progress=not (quiet or json_output),
+        platform=platform_client(where),
     )
     show_report(result.report, json_output, paths=result.report_paths)
 
@@ -135,6 +144,14 @@ def resume(
     register_as: Annotated[
         str | None, typer.Option("--register", help="Register the best trial as NAME.")
     ] = None,
+    where: Annotated[
+        bool | None,
+        typer.Option(
+            "--platform/--local",
+            help="Run trials as jobs of the platform (the default when one is running), "
+            "or here, in this process or worker processes.",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -148,8 +165,27 @@ def resume(
         parallel=parallel,
         register_as=register_as,
         progress=not (quiet or json_output),
+        platform=platform_client(where),
     )
     show_report(result.report, json_output, paths=result.report_paths)
+
+
+def platform_client(where: bool | None) -> Any:
+    """The platform's client when trials go there: ``--platform`` requires a running
+    platform; by default one is used when it answers; ``--local`` never."""
+    if where is False:
+        return None
+    from athanor.server.client import PlatformClient, PlatformUnavailable
+
+    try:
+        client = PlatformClient()
+        client.call("health")
+    except PlatformUnavailable:
+        if where:
+            raise
+        return None
+    errors.print(f"trials run as jobs of the platform at {client.url}", style="dim")
+    return client
 
 
 @app.command("register")

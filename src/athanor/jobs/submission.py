@@ -70,6 +70,7 @@ def submit(
     *,
     origin: str = "spec",
     submitted_by: str = "",
+    trial: Mapping[str, Any] | None = None,
 ) -> JobRecord:
     """Check a job completely, then queue it; its run is created ``queued``.
 
@@ -80,6 +81,7 @@ def submit(
         overrides: ``["train.epochs=3"]`` or ``{"train.epochs": 3}``.
         origin: the spec's name in error messages (e.g. its file name).
         submitted_by: who submits it.
+        trial: the search trial the job trains (see ``athanor.tune.trials.JobTrial``).
 
     Returns:
         The queued job.
@@ -99,4 +101,5 @@ def submit(
         name=run_spec.name,
         dataset=run_spec.data.dataset,
         submitted_by=submitted_by,
+        summary={"trial": dict(trial)} if trial else None,
     )

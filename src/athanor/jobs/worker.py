@@ -17,6 +17,7 @@ Its standard output and error are the job's log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -127,14 +128,24 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         from athanor.api.training import execute
         from athanor.jobs.progress import JobProgress
 
-        result = execute(
-            job_id,
-            progress=True,
-            # The log is a file: lines are not wrapped at a terminal's width.
-            console=Console(stderr=True, soft_wrap=True, highlight=False),
-            callbacks=[JobProgress(store.jobs, job_id)],
-            on_stop=_stop_recorder(store, job_id),
-        )
+        trial = store.runs.get(job_id).summary.get("trial")
+        with contextlib.ExitStack() as stack:
+            callbacks: list[Any] = [JobProgress(store.jobs, job_id)]
+            if trial:  # a search's trial: report each epoch to it, stop when it is pruned
+                from athanor.tune.trials import FindingsRecorder, reporting_to_trial
+
+                say(f"job {job_id} trains trial {trial.get('number')} of {trial.get('study_name')}")
+                reporter = stack.enter_context(reporting_to_trial(trial, store.settings))
+                callbacks += [reporter, FindingsRecorder(store.runs, job_id, reporter, trial)]
+            result = execute(
+                job_id,
+                progress=True,
+                # The log is a file: lines are not wrapped at a terminal's width.
+                console=Console(stderr=True, soft_wrap=True, highlight=False),
+                callbacks=callbacks,
+                on_stop=_stop_recorder(store, job_id),
+                evaluate_test=not trial,  # a search tests only its winner, once
+            )
         if result is None:
             say(f"job {job_id} is no longer queued (cancelled or taken); nothing to do")
             return EXIT_NOT_QUEUED

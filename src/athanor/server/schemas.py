@@ -96,6 +96,12 @@ class JobSubmit(BaseModel):
         max_length=200,
         description="KEY.PATH=VALUE overrides, applied in order (as 'athanor train --set').",
     )
+    trial: dict[str, Any] | None = Field(
+        default=None,
+        description="Set by hyperparameter searches that run trials as jobs: the trial the "
+        "job trains (study_name, trial_id, number, metric, pruner, max_epochs, tuning_url, "
+        "deadline). Its worker reports each epoch to the trial and stops when it is pruned.",
+    )
 
 
 class ResourcesOut(BaseModel):

@@ -184,6 +184,7 @@ class JobRepository:
         name: str,
         dataset: str,
         submitted_by: str = "",
+        summary: dict[str, Any] | None = None,
     ) -> JobRecord:
         """Store a queued run and its job in one transaction (``spec["job"]`` says how).
 
@@ -192,6 +193,7 @@ class JobRepository:
             name: the run's name.
             dataset: the dataset the run trains on.
             submitted_by: who submitted it (a token's name, or ``local``).
+            summary: the run's summary to start with (a search's trial says so there).
 
         Returns:
             The new job.
@@ -210,7 +212,7 @@ class JobRepository:
             heartbeat_at=None,
             host="",
             pid=None,
-            summary={},
+            summary=dict(summary or {}),
         )
         with Session(self._engine) as session, session.begin():
             session.add(run)

@@ -1,4 +1,4 @@
-"""Where trials run: in this process, or in worker processes; a job queue plugs in here too.
+"""Where trials run: in this process, in worker processes, or as jobs of the platform.
 
 A search hands each trial to an executor with :meth:`TrialExecutor.submit` and collects the
 outcomes with :meth:`TrialExecutor.wait`. The executor decides where the trial trains; the
@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from abc import ABC, abstractmethod
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -154,3 +155,70 @@ class ProcessExecutor(TrialExecutor):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+FINAL_JOB_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class JobQueueExecutor(TrialExecutor):
+    """Trials as jobs of the platform's queue: the platform places them on its CPUs and
+    GPUs (each trial's ``job`` section says what it needs, as for any job), its workers
+    report every epoch to the trial (and stop it when the pruner says so), and the jobs,
+    their logs and live charts show in ``athanor jobs`` and the console.
+
+    The platform's workers open the searches' database themselves, so the platform must
+    reach it: the same Athanor home, or an ``ATHANOR_TUNE_DB_URL`` both use.
+
+    Args:
+        client: the platform's client (``athanor.server.client.PlatformClient``): ``call``
+            of ``submit_job``, ``get_job`` and ``cancel_job``.
+        slots: trials submitted at once (``tune.parallel``); the platform queues those it
+            cannot place yet.
+        poll_seconds: how often the jobs are looked at.
+    """
+
+    def __init__(self, client: Any, slots: int = 1, *, poll_seconds: float = 1.0) -> None:
+        self.client = client
+        self.slots = max(1, slots)
+        self.poll_seconds = poll_seconds
+        self._jobs: dict[int, TrialTask] = {}
+
+    def submit(self, task: TrialTask, trial: Any) -> None:
+        from athanor.tune.trials import job_trial_of
+
+        job = self.client.call(
+            "submit_job",
+            body={
+                "spec": task.spec,
+                "filename": f"trial {task.number}",
+                "trial": job_trial_of(task).model_dump(mode="json"),
+            },
+        )
+        self._jobs[int(job["id"])] = task
+
+    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+        from athanor.tune.trials import outcome_of_job
+
+        if not self._jobs:
+            return []
+        ends = None if timeout is None else time.monotonic() + timeout
+        while True:
+            outcomes = []
+            for job_id, task in list(self._jobs.items()):
+                job = self.client.call("get_job", job_id=job_id)
+                if str(job.get("status")) in FINAL_JOB_STATUSES:
+                    del self._jobs[job_id]
+                    outcomes.append(outcome_of_job(task, job))
+            if outcomes:
+                return outcomes
+            if ends is not None and time.monotonic() >= ends:
+                return []
+            time.sleep(self.poll_seconds)
+
+    def close(self) -> None:
+        """Cancel the trials' jobs still queued or running (each stops with a checkpoint);
+        the search runs those trials again when it is continued."""
+        for job_id in list(self._jobs):
+            with contextlib.suppress(Exception):  # a job that ended meanwhile
+                self.client.call("cancel_job", job_id=job_id)
+        self._jobs.clear()

@@ -26,7 +26,12 @@ from athanor.settings import Settings, current_settings
 from athanor.spec.tune import SearchDefinition, format_duration, grid_size, is_marker, load_search
 from athanor.store import ModelVersionRecord, open_store
 from athanor.tune import space
-from athanor.tune.executors import InProcessExecutor, ProcessExecutor, TrialExecutor
+from athanor.tune.executors import (
+    InProcessExecutor,
+    JobQueueExecutor,
+    ProcessExecutor,
+    TrialExecutor,
+)
 from athanor.tune.progress import SearchProgress
 from athanor.tune.report import search_report, write_report
 from athanor.tune.study import (
@@ -97,6 +102,7 @@ def tune(
     console: Console | None = None,
     settings: Settings | None = None,
     executor: TrialExecutor | None = None,
+    platform: Any = None,
 ) -> SearchResult:
     """Search the spec's marked values for the best validation metric.
 
@@ -122,6 +128,8 @@ def tune(
         settings: store locations (default: the environment).
         executor: where trials run (default: this process, or worker processes when
             ``parallel`` > 1).
+        platform: a client of the platform (``athanor.server.client.PlatformClient()``):
+            trials run as its jobs, ``parallel`` of them submitted at once.
 
     Returns:
         The search's record, report (leaderboard, importance) and registered model.
@@ -151,6 +159,7 @@ def tune(
         progress=progress,
         console=console,
         executor=executor,
+        platform=platform,
     )
 
 
@@ -164,8 +173,10 @@ def resume_search(
     progress: bool = True,
     console: Console | None = None,
     settings: Settings | None = None,
+    platform: Any = None,
 ) -> SearchResult:
-    """Continue a stored search (after a crash, Ctrl-C, or to add trials).
+    """Continue a stored search (after a crash, Ctrl-C, or to add trials); ``platform`` as
+    for :func:`tune`.
 
     Raises:
         NotFound: no such search.
@@ -186,6 +197,7 @@ def resume_search(
         register_as=register_as,
         progress=progress,
         console=console,
+        platform=platform,
     )
 
 
@@ -216,6 +228,7 @@ def run_search(
     progress: bool = True,
     console: Console | None = None,
     executor: TrialExecutor | None = None,
+    platform: Any = None,
     display: SearchProgress | None = None,
     report_extra: Mapping[str, Any] | None = None,
     budget_ends: bool = False,
@@ -266,6 +279,8 @@ def run_search(
         )
     started = time.time()
     deadline = started + tune_spec.budget if tune_spec.budget else None
+    if executor is None and platform is not None:
+        executor = JobQueueExecutor(platform, tune_spec.parallel)
     runner = executor or (
         ProcessExecutor(tune_spec.parallel) if tune_spec.parallel > 1 else InProcessExecutor()
     )

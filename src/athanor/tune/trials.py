@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from athanor.errors import UserError
 from athanor.settings import Settings
 from athanor.store import RunStatus
+from athanor.train.callbacks.base import Callback
 from athanor.tune.pruning import MetricMissing, TrialReporter
 
 Outcome = Literal["complete", "pruned", "stopped", "failed", "interrupted"]
@@ -70,24 +75,14 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
         failed (with the reason).
     """
     from athanor.api.training import resume, train
-    from athanor.tune.study import build_pruner, heartbeat, open_storage
+    from athanor.tune.study import heartbeat, open_storage
 
     started = time.perf_counter()
     storage = open_storage(task.settings)
     if trial is None:
-        import optuna
-        from optuna.samplers import RandomSampler
-
-        from athanor.spec.tune import TuneSpec
-
-        pruner_spec = TuneSpec.model_validate({"pruner": task.pruner}).pruner
-        study = optuna.load_study(
-            study_name=task.study_name,
-            storage=storage,
-            sampler=RandomSampler(),
-            pruner=build_pruner(pruner_spec, task.max_epochs),
+        trial = open_trial(
+            storage, task.study_name, task.trial_id, pruner=task.pruner, max_epochs=task.max_epochs
         )
-        trial = optuna.trial.Trial(study, task.trial_id)
     reporter = TrialReporter(
         trial, task.metric, pruner=str(task.pruner.get("type")), deadline=task.deadline
     )
@@ -144,4 +139,142 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
     if outcome.value is None and outcome.state in ("pruned", "stopped"):
         outcome.value = reporter.last_value
     outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def open_trial(
+    storage: Any, study_name: str, trial_id: int, *, pruner: dict[str, Any], max_epochs: int
+) -> Any:
+    """The Optuna trial ``trial_id`` of a search, opened in a process other than the search's
+    (a worker process, or a platform job), with the search's pruner."""
+    import optuna
+    from optuna.samplers import RandomSampler
+
+    from athanor.spec.tune import TuneSpec
+    from athanor.tune.study import build_pruner
+
+    pruner_spec = TuneSpec.model_validate({"pruner": pruner}).pruner
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=RandomSampler(),
+        pruner=build_pruner(pruner_spec, max_epochs),
+    )
+    return optuna.trial.Trial(study, trial_id)
+
+
+class JobTrial(BaseModel):
+    """The trial a platform job trains (``trial`` of ``POST /v1/jobs``, set by searches that
+    run their trials through the job queue); kept in the run's summary under ``trial``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study_name: str = Field(min_length=1, max_length=512)
+    trial_id: int = Field(ge=0)
+    number: int = Field(ge=0)
+    metric: str = Field(pattern=r"^val_[A-Za-z0-9_]+$")
+    pruner: dict[str, Any]
+    max_epochs: int = Field(ge=1)
+    tuning_url: str = Field(
+        min_length=1, description="The searches' database (the worker opens the trial there)."
+    )
+    deadline: float | None = Field(default=None, description="Unix time the budget ends.")
+
+
+def job_trial_of(task: TrialTask) -> JobTrial:
+    """What a job needs to know of ``task`` to report to its trial."""
+    return JobTrial(
+        study_name=task.study_name,
+        trial_id=task.trial_id,
+        number=task.number,
+        metric=task.metric,
+        pruner=task.pruner,
+        max_epochs=task.max_epochs,
+        tuning_url=task.settings.tuning_url,
+        deadline=task.deadline,
+    )
+
+
+@contextmanager
+def reporting_to_trial(info: dict[str, Any], settings: Settings) -> Iterator[TrialReporter]:
+    """In a platform worker: the callback that reports the job's run to its trial (pruning
+    it, stopping it at the search's deadline), with the trial's heartbeat while it trains.
+
+    What the reporter saw (pruned, out of time, epochs, the last value) is merged into the
+    run's summary under ``trial`` afterwards, where the search reads how the trial ended.
+    """
+    from dataclasses import replace
+
+    from athanor.tune.study import heartbeat, open_storage
+
+    job_trial = JobTrial.model_validate(info)
+    storage = open_storage(replace(settings, tune_db_url=job_trial.tuning_url))
+    trial = open_trial(
+        storage,
+        job_trial.study_name,
+        job_trial.trial_id,
+        pruner=job_trial.pruner,
+        max_epochs=job_trial.max_epochs,
+    )
+    pruner = str(job_trial.pruner.get("type"))
+    reporter = TrialReporter(trial, job_trial.metric, pruner=pruner, deadline=job_trial.deadline)
+    with heartbeat(storage, job_trial.trial_id):
+        yield reporter
+
+
+class FindingsRecorder(Callback):
+    """Merges what a job's reporter saw (pruned, out of time, epochs, the last value) into
+    the run's summary under ``trial`` when training ends, before the run's final status is
+    written, so that the search reads both together (see :func:`outcome_of_job`)."""
+
+    def __init__(
+        self, runs: Any, run_id: int, reporter: TrialReporter, trial: dict[str, Any]
+    ) -> None:
+        self.runs = runs
+        self.run_id = run_id
+        self.reporter = reporter
+        self.trial = trial
+
+    def on_fit_end(self, trainer, state) -> None:
+        seen = {
+            "pruned": self.reporter.pruned,
+            "out_of_time": self.reporter.out_of_time,
+            "epochs": self.reporter.epochs,
+            "last_value": self.reporter.last_value,
+        }
+        self.runs.update(self.run_id, summary={"trial": {**self.trial, **seen}})
+
+
+def outcome_of_job(task: TrialTask, job: dict[str, Any]) -> TrialOutcome:
+    """How a trial trained as a platform job ended, from the job as the API shows it."""
+    summary = job.get("summary") or {}
+    seen = summary.get("trial") or {}
+    status, reason = str(job.get("status")), str(job.get("reason") or "")
+    outcome = TrialOutcome(
+        task.number,
+        task.trial_id,
+        "failed",
+        run_id=int(job["id"]),
+        reason=reason.splitlines()[0] if reason else "",
+        epochs=int(seen.get("epochs") or 0),
+        seconds=float(job.get("duration_seconds") or 0.0),
+        params=task.params,
+    )
+    if status == "succeeded":
+        value = (summary.get("metrics") or {}).get(task.metric)
+        if value is None or not math.isfinite(float(value)):
+            outcome.reason = f"{task.metric} is {value} at the end"
+        else:
+            outcome.state, outcome.value = "complete", float(value)
+    elif seen.get("pruned"):
+        outcome.state, outcome.reason = "pruned", str(seen["pruned"])
+    elif seen.get("out_of_time"):
+        outcome.state = "stopped"
+        outcome.reason = f"stopped at epoch {outcome.epochs}: the time budget ran out"
+    elif status == "failed":
+        outcome.abort = reason.startswith("tune.metric:")
+    else:  # cancelled on the platform, or lost with its worker: it runs again next time
+        outcome.state = "interrupted"
+    if outcome.value is None and outcome.state in ("pruned", "stopped"):
+        outcome.value = seen.get("last_value")
     return outcome

@@ -105,9 +105,28 @@ def submit_job(body: JobSubmit, request: Request, context: Context) -> JobOut:
         body.overrides,
         origin=body.filename,
         submitted_by=principal(request),
+        trial=_checked_trial(body.trial),
     )
     context.wake_scheduler()
     return job_view(context.store.jobs.get(job.id), _positions(context))
+
+
+def _checked_trial(trial: dict | None) -> dict | None:
+    """A search's trial, checked (400 naming the key when it is malformed)."""
+    if trial is None:
+        return None
+    from pydantic import ValidationError
+
+    from athanor.errors import UserError
+    from athanor.tune.trials import JobTrial
+
+    try:
+        return JobTrial.model_validate(trial).model_dump(mode="json")
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"trial.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise UserError(problems) from None
 
 
 @router.get("", response_model=list[JobOut], summary="List jobs")
