@@ -87,3 +87,17 @@ def test_trials_skip_the_test_split_and_test_run_looks_once() -> None:
     assert len(points) == 1  # evaluated once, however often it is asked
     with pytest.raises(at.errors.NotFound):
         test_run(999)
+
+
+def test_test_run_reports_a_forecast_in_the_targets_own_units() -> None:
+    from athanor.api.training import test_run
+
+    spec = "lstm-sunspots"
+    short = {"train.epochs": 2, "model.units": 8}
+    chosen = at.train(spec, short, progress=False, evaluate_test=False)
+    tested = test_run(chosen.id)
+    reference = at.train(spec, short, progress=False)  # tests itself at the end
+    assert set(tested.test_metrics) == set(reference.test_metrics)
+    for name, value in reference.test_metrics.items():
+        assert tested.test_metrics[name] == pytest.approx(value, rel=1e-5), name
+    assert tested.test_metrics["test_mae"] > 5.0  # sunspot counts, not standardized values

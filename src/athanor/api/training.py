@@ -657,5 +657,9 @@ def _evaluate_test_split(
         build_loss(spec.train.loss, prepared.schema, counts).to(device),
         build_metrics(spec.train.metrics, prepared.schema),
         prefix="test",
+        # in the targets' own units, as the validation metrics the winner was chosen on
+        unscale=prepared.preprocessor.inverse_target
+        if prepared.preprocessor.target_steps
+        else None,
     )
     return split_scalars(results)[0]
