@@ -74,6 +74,9 @@ class Shots:
 
     def take(self, page, name: str) -> Path:
         path = self.folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '-', name)}.png"
+        # A page scrolled by an earlier click would draw its sticky header and sidebar
+        # halfway down the full-page image.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
         return path

@@ -157,6 +157,7 @@ def test_a_learner_goes_from_data_to_a_deployed_digit_classifier_in_the_console(
         page.mouse.up()
         page.click("[data-action=predict-drawing]")
         page.wait_for_function("document.querySelectorAll('.prob').length === 10")
+        assert page.inner_text("[data-predicted]") == "1"  # one vertical stroke
         shots.take(page, "en-deployment-draw")
         page.click("[data-nav='/deployments']")
         page.wait_for_selector("[data-deployment=digits]")

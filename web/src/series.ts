@@ -56,4 +56,5 @@ export function curves(series: Record<string, Series>, pick: (name: string) => b
 
 export const isLoss = (name: string) => /loss/.test(name)
 export const isRate = (name: string) => name === 'lr' || name.startsWith('lr')
-export const isMetric = (name: string) => !isLoss(name) && !isRate(name)
+export const isTiming = (name: string) => name.endsWith('_seconds')
+export const isMetric = (name: string) => !isLoss(name) && !isRate(name) && !isTiming(name)
