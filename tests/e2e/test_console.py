@@ -149,6 +149,7 @@ def test_a_learner_goes_from_data_to_a_deployed_digit_classifier_in_the_console(
         assert page.inner_text("[data-predicted]") == "7"
         shots.take(page, "en-deployment")
         page.click("[data-mode=draw]")
+        assert page.locator("[data-predicted]").count() == 0  # the upload's answer is gone
         pad = page.locator("[data-canvas=digit]").bounding_box()
         assert pad is not None
         page.mouse.move(pad["x"] + 140, pad["y"] + 50)
@@ -156,7 +157,8 @@ def test_a_learner_goes_from_data_to_a_deployed_digit_classifier_in_the_console(
         page.mouse.move(pad["x"] + 140, pad["y"] + 230, steps=12)
         page.mouse.up()
         page.click("[data-action=predict-drawing]")
-        page.wait_for_function("document.querySelectorAll('.prob').length === 10")
+        page.wait_for_selector("[data-predicted]")
+        assert page.locator(".prob").count() == 10
         assert page.inner_text("[data-predicted]") == "1"  # one vertical stroke
         shots.take(page, "en-deployment-draw")
         page.click("[data-nav='/deployments']")

@@ -159,7 +159,7 @@ def import_dataset(body: ImportRequest, context: Context) -> dict:
 
 
 @router.post(
-    "/v1/datasets/import-path",
+    "/v1/datasets/imports/path",
     status_code=201,
     response_model=ImportedOut,
     responses={

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from athanor.server.json_safe import plain
-from athanor.server.routes import MAX_ID, NAME, Context, errors
+from athanor.server.routes import NAME, Context, errors
 from athanor.server.schemas import Open
+
+MAX_BODY_ID = 2**31 - 1
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -66,7 +68,8 @@ class ModelRegister(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=f"^{NAME}$", description="The model's name.")
-    run_id: int = Field(ge=1, le=MAX_ID, description="A succeeded run.")
+    # A bound that JSON numbers hold exactly: near 2**62 a client's float rounds across it.
+    run_id: int = Field(ge=1, le=MAX_BODY_ID, description="A succeeded run.")
 
 
 class AliasSet(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from athanor.server.routes import Context
+from athanor.server.routes import Context, errors
 from athanor.server.schemas import ExampleSpecOut, JobSubmit, SpecCheckOut
 
 router = APIRouter(prefix="/v1/specs", tags=["specs"])
@@ -66,7 +66,12 @@ def example_specs() -> list[dict[str, Any]]:
     return _examples()
 
 
-@router.post("/check", response_model=SpecCheckOut, summary="Check a job without queueing it")
+@router.post(
+    "/check",
+    response_model=SpecCheckOut,
+    responses=errors(400),
+    summary="Check a job without queueing it",
+)
 def check_spec(body: JobSubmit, context: Context) -> dict[str, Any]:
     """Every check a job submission makes (the spec, its dataset, the model name, the
     resources), without queueing anything: the problems, one per line, or the spec with its
