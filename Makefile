@@ -14,7 +14,12 @@ ifeq ($(origin ATHANOR_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: install run test lint format lock clean
+# The web console: web/ built by Vite into the package, again only when web/ changed.
+CONSOLE_DIR := src/athanor/server/console
+CONSOLE_STAMP := $(CONSOLE_DIR)/.built
+CONSOLE_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print 2>/dev/null)
+
+.PHONY: install console run test lint format lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +33,23 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-run: install
-	$(BIN)/athanor quickstart
+$(CONSOLE_STAMP): $(CONSOLE_SOURCES)
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build && \
+	  touch ../$(CONSOLE_STAMP); \
+	else \
+	  echo "note: npm is not installed, so the web console is not built (the API works without it;"; \
+	  echo "      install Node.js 20+ and npm, then run make again)"; \
+	fi
 
-test: install
+console: $(CONSOLE_STAMP)
+
+run: install console
+	$(BIN)/athanor quickstart
+	@echo
+	@echo "Open the web console: $(BIN)/athanor up   (then http://127.0.0.1:8765 in your browser)"
+
+test: install console
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
@@ -50,4 +68,4 @@ lock: install
 	} > constraints.txt
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache $(CONSOLE_DIR) web/node_modules

@@ -38,6 +38,13 @@ def up(
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Run in the background and return.")
     ] = False,
+    import_root: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A folder whose files the console may import by path (repeatable; default: "
+            "your home folder and ATHANOR_DATA_MIRROR)."
+        ),
+    ] = None,
 ) -> None:
     """Start the platform: REST API, scheduler and workers, on this machine's store."""
     options = [
@@ -53,6 +60,7 @@ def up(
         str(max_upload_mb),
         *(["--cpus", str(cpus)] if cpus else []),
         *(["--memory-gb", str(memory_gb)] if memory_gb else []),
+        *[part for root in import_root or [] for part in ("--import-root", root)],
     ]
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
@@ -72,6 +80,7 @@ def up(
         memory_gb=memory_gb,
         warm_workers=warm_workers,
         max_upload_mb=max_upload_mb,
+        import_roots=import_root or None,
     )
 
 

@@ -62,6 +62,39 @@ def load_job_spec(
     return load_spec(spec, overrides)
 
 
+def validate_job(
+    store: Store,
+    machine: Machine,
+    spec: Mapping[str, Any] | str | RunSpec,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    origin: str = "spec",
+) -> RunSpec:
+    """Every check :func:`submit` makes, without queueing anything.
+
+    Args:
+        store: the platform's store (imported datasets are looked up there).
+        machine: what the platform can give jobs.
+        spec: a mapping, YAML text or a RunSpec.
+        overrides: ``["train.epochs=3"]`` or ``{"train.epochs": 3}``.
+        origin: the spec's name in error messages.
+
+    Returns:
+        The validated spec, defaults filled in.
+
+    Raises:
+        SpecError: an invalid spec or override.
+        DatasetNotFound: an unknown dataset.
+        UserError: an invalid model name, or resources the platform can never provide.
+    """
+    run_spec = load_job_spec(spec, overrides, origin=origin)
+    if run_spec.register_as:
+        check_model_name(run_spec.register_as)
+    resolve_dataset(run_spec.data.dataset, store.settings)
+    check_job_spec(run_spec, machine)
+    return run_spec
+
+
 def submit(
     store: Store,
     machine: Machine,
@@ -91,11 +124,7 @@ def submit(
         DatasetNotFound: an unknown dataset.
         UserError: an invalid model name, or resources the platform can never provide.
     """
-    run_spec = load_job_spec(spec, overrides, origin=origin)
-    if run_spec.register_as:
-        check_model_name(run_spec.register_as)
-    resolve_dataset(run_spec.data.dataset, store.settings)
-    check_job_spec(run_spec, machine)
+    run_spec = validate_job(store, machine, spec, overrides, origin=origin)
     return store.jobs.submit(
         run_spec.model_dump(mode="json"),
         name=run_spec.name,

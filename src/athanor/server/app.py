@@ -14,16 +14,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from athanor import __version__
 from athanor.errors import Conflict, DatasetNotFound, NotFound, UserError
+from athanor.server.console import console_response, is_console_path
 from athanor.server.context import PlatformContext
 from athanor.server.guards import OPEN_PATHS, BodyLimit, TokenGuard
-from athanor.server.routes import datasets, deployments, jobs, models, platform, runs
+from athanor.server.routes import datasets, deployments, jobs, models, platform, runs, specs
 
 UPLOAD_PREFIX = "/v1/uploads/"
 DEPLOYMENT_PREFIX = "/v1/deployments/"
@@ -85,7 +86,12 @@ def create_app(context: PlatformContext) -> FastAPI:
         return JSONResponse({"detail": str(error)}, status_code=_status_of(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if error.status_code == 404 and request.method in ("GET", "HEAD") and is_console_path(path):
+            page = console_response(path)
+            if page is not None:
+                return page
         headers = dict(error.headers or {})
         if error.status_code == 405:
             # Starlette names only the methods of the first route matching the path; the
@@ -101,7 +107,7 @@ def create_app(context: PlatformContext) -> FastAPI:
             headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
 
-    for module in (platform, jobs, runs, datasets, models, deployments):
+    for module in (platform, jobs, runs, datasets, models, deployments, specs):
         app.include_router(module.router)
 
     def limit_for(path: str) -> int:

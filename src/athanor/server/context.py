@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from athanor.jobs.machine import Machine
 from athanor.jobs.scheduler import Scheduler
@@ -13,6 +15,9 @@ from athanor.server.deployments import DeploymentManager
 from athanor.server.uploads import UploadArea
 from athanor.store import Store
 from athanor.store.runs import utcnow
+
+if TYPE_CHECKING:
+    from athanor.server.host_stats import HostStats
 
 MB = 1 << 20
 
@@ -29,6 +34,10 @@ class PlatformContext:
         max_upload_bytes: most bytes one upload may hold (default 2 GiB).
         on_started: called once the API serves (``athanor up`` writes platform.json then).
         on_stopped: called when it stops.
+        import_roots: folders whose files clients on this machine may import by path.
+        url: where the platform serves.
+        started_at: when it started.
+        stopping: set when it stops (log streams end).
     """
 
     store: Store
@@ -37,6 +46,7 @@ class PlatformContext:
     max_body_bytes: int = 1 * MB
     max_upload_bytes: int = 2048 * MB
     url: str = ""
+    import_roots: tuple[Path, ...] = ()
     started_at: datetime = field(default_factory=utcnow)
     on_started: Callable[[], None] | None = None
     on_stopped: Callable[[], None] | None = None
@@ -45,6 +55,16 @@ class PlatformContext:
     def __post_init__(self) -> None:
         self.uploads = UploadArea(self.store.settings.home / "uploads", self.max_upload_bytes)
         self.deployments = DeploymentManager(self.store)
+        self._host_stats: HostStats | None = None
+
+    @property
+    def host_stats(self) -> HostStats:
+        """The machine's use now (created on first use: it imports psutil)."""
+        if self._host_stats is None:
+            from athanor.server.host_stats import HostStats
+
+            self._host_stats = HostStats(self.store.settings.home, self.machine)
+        return self._host_stats
 
     def wake_scheduler(self) -> None:
         if self.scheduler is not None:

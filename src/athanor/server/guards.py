@@ -2,9 +2,10 @@
 
 Clients on the loopback interface (the machine itself) may call without a token; any other
 client must send ``Authorization: Bearer <token>`` with a token from ``athanor token
-create``. A token that is sent is always checked, from anywhere. Behind a reverse proxy on
-the same machine, the proxy's ``X-Forwarded-For`` names the real client (uvicorn applies it
-for proxies on 127.0.0.1), so remote clients need tokens there too.
+create`` (the console's own files, which hold no data, are served to anyone). A token that
+is sent is always checked, from anywhere. Behind a reverse proxy on the same machine, the
+proxy's ``X-Forwarded-For`` names the real client (uvicorn applies it for proxies on
+127.0.0.1), so remote clients need tokens there too.
 
 Request bodies are bounded: ``Content-Length`` beyond the limit is refused at once, and a
 body sent without one is counted as it arrives (413 as soon as it passes the limit).
@@ -19,6 +20,7 @@ from typing import Any
 
 import anyio
 
+from athanor.server.console import is_console_path
 from athanor.store.tokens import TokenRepository
 
 Scope = dict[str, Any]
@@ -89,7 +91,8 @@ class TokenGuard:
                 )
                 return
             principal = f"token {token.name}"
-        if principal is None and scope.get("path") not in OPEN_PATHS:
+        path = scope.get("path") or ""
+        if principal is None and path not in OPEN_PATHS and not is_console_path(path):
             await _reply(
                 send,
                 401,

@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from athanor import __version__
 from athanor.settings import Settings, current_settings
@@ -57,6 +58,7 @@ def serve_platform(
     warm_workers: int = 1,
     max_upload_mb: int = 2048,
     heartbeat_timeout: float = 30.0,
+    import_roots: list[str] | None = None,
     settings: Settings | None = None,
 ) -> None:
     """Run the platform in this process until it is stopped.
@@ -70,6 +72,8 @@ def serve_platform(
         warm_workers: workers kept started and waiting for a job (0 or 1).
         max_upload_mb: most megabytes one upload may hold.
         heartbeat_timeout: seconds of silence after which a worker is taken for dead.
+        import_roots: folders whose files may be imported by path (default: the user's
+            home folder and the dataset mirrors).
         settings: the store (default: from the environment).
 
     Raises:
@@ -81,6 +85,7 @@ def serve_platform(
     from athanor.jobs.machine import detect_machine
     from athanor.jobs.scheduler import Scheduler
     from athanor.server.app import create_app
+    from athanor.server.console import console_built
     from athanor.server.context import MB, PlatformContext
     from athanor.server.platform_file import (
         PlatformInfo,
@@ -91,6 +96,7 @@ def serve_platform(
     from athanor.store import open_store
 
     settings = settings or current_settings()
+    roots = _import_roots(import_roots, settings)
     with PlatformLock(settings):
         machine = detect_machine(gpus, cpus, memory_gb)
         store = open_store(settings)
@@ -118,6 +124,14 @@ def serve_platform(
                 f"slots; store {settings.home}); stop it with 'athanor down' or Ctrl-C",
                 flush=True,
             )
+            if console_built():
+                print(f"Console: open {url}/ in your browser", flush=True)
+            else:
+                print(
+                    "Console: not built in this installation (run 'make run' in a checkout, "
+                    "which builds web/); the REST API works without it",
+                    flush=True,
+                )
 
         def stopped() -> None:
             remove_platform_file(settings, pid)
@@ -129,6 +143,7 @@ def serve_platform(
             scheduler=scheduler,
             max_upload_bytes=max_upload_mb * MB,
             url=url,
+            import_roots=roots,
             on_started=started,
             on_stopped=stopped,
         )
@@ -162,3 +177,22 @@ def serve_platform(
             sock.close()
             remove_platform_file(settings, pid)
     sys.stdout.flush()
+
+
+def _import_roots(given: list[str] | None, settings: Settings) -> tuple[Path, ...]:
+    """The folders whose files the API may import by path, resolved.
+
+    Raises:
+        UserError: a given folder does not exist.
+    """
+    from athanor.errors import UserError
+
+    if given:
+        roots = []
+        for text in given:
+            folder = Path(text).expanduser()
+            if not folder.is_dir():
+                raise UserError(f"--import-root {text}: no such folder")
+            roots.append(folder.resolve())
+        return tuple(roots)
+    return tuple(p.resolve() for p in (Path.home(), *settings.data_mirrors) if p.is_dir())

@@ -69,6 +69,39 @@ class PlatformOut(BaseModel):
     scheduler: SchedulerOut
 
 
+class GpuUseOut(BaseModel):
+    index: int
+    name: str
+    memory_used_gb: float
+    memory_total_gb: float
+    utilization_percent: float | None
+
+
+class StorageOut(BaseModel):
+    """Bytes the store uses, by part, and the free space of its disk."""
+
+    home: str
+    used_bytes: int
+    parts: dict[str, int] = Field(
+        description="database, datasets, runs, models, uploads and cache."
+    )
+    disk_free_bytes: int
+    disk_total_bytes: int
+
+
+class HostStatsOut(BaseModel):
+    """What the platform's machine uses now."""
+
+    cpu_percent: float
+    cpu_count: int
+    load_average: list[float]
+    memory_total_gb: float
+    memory_used_gb: float
+    memory_percent: float
+    gpus: list[GpuUseOut]
+    storage: StorageOut
+
+
 # --- jobs ------------------------------------------------------------------------------
 
 
@@ -102,6 +135,24 @@ class JobSubmit(BaseModel):
         "job trains (study_name, trial_id, number, metric, pruner, max_epochs, tuning_url, "
         "deadline). Its worker reports each epoch to the trial and stops when it is pruned.",
     )
+
+
+class ExampleSpecOut(BaseModel):
+    """A bundled example spec: a template for a new job."""
+
+    name: str
+    title: str = Field(description="What it trains (the file's first comment line).")
+    dataset: str
+    model: str = Field(description="Its network template, or 'layers' for a list of layers.")
+    yaml: str
+
+
+class SpecCheckOut(BaseModel):
+    """Whether a job would be accepted: the problems, or the spec with its defaults."""
+
+    valid: bool
+    problems: list[str] = Field(description="One line per problem, naming the key path.")
+    spec: dict[str, Any] | None = None
 
 
 class ResourcesOut(BaseModel):
@@ -202,6 +253,26 @@ class MetricPointOut(BaseModel):
     recorded_at: float
 
 
+class RunPageOut(BaseModel):
+    """One page of runs, and how many match the filters in all."""
+
+    items: list[RunOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MetricSeriesOut(BaseModel):
+    """One metric of a run as columns, thinned for a chart."""
+
+    name: str
+    total: int = Field(description="Points stored (before thinning).")
+    last_step: int = Field(description="The newest step stored; ask after it for more.")
+    steps: list[int]
+    epochs: list[int]
+    values: list[float | None] = Field(description="None for a value that was not finite.")
+
+
 # --- datasets, uploads -----------------------------------------------------------------
 
 
@@ -229,6 +300,21 @@ class ImportRequest(BaseModel):
         max_length=1024,
         description="A file or folder inside the upload ('.': all of it).",
     )
+    name: str = Field(max_length=100, description="The dataset's name.")
+    kind: Literal["auto", "table", "images", "idx", "text", "series"] = "auto"
+    target: str | None = Field(default=None, max_length=200)
+    task: Literal["classification", "regression"] | None = None
+    skip_bad: bool = False
+    encoding: str = Field(default="utf-8", max_length=40)
+    time_column: str | None = Field(default=None, max_length=200)
+
+
+class PathImportRequest(BaseModel):
+    """Import a file or folder that lies on the platform's machine as a dataset version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, max_length=4096, description="An absolute path.")
     name: str = Field(max_length=100, description="The dataset's name.")
     kind: Literal["auto", "table", "images", "idx", "text", "series"] = "auto"
     target: str | None = Field(default=None, max_length=200)

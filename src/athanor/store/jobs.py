@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -148,6 +149,14 @@ class JobRepository:
         """Whether run ``job_id`` was submitted as a job."""
         with Session(self._engine) as session:
             return session.get(JobRow, job_id) is not None
+
+    def among(self, run_ids: Iterable[int]) -> set[int]:
+        """Which of ``run_ids`` were submitted as jobs (one query for a page of runs)."""
+        wanted = list(run_ids)
+        if not wanted:
+            return set()
+        with Session(self._engine) as session:
+            return set(session.scalars(select(JobRow.run_id).where(JobRow.run_id.in_(wanted))))
 
     def list(
         self, *, status: RunStatus | str | None = None, limit: int = 50, offset: int = 0
@@ -398,6 +407,38 @@ class JobRepository:
             run.finished_at = None
             session.flush()
             return RunRecord.from_row(run)
+
+    def resume(self, job_id: int, reason: str) -> JobRecord:
+        """Queue a cancelled or failed job again; its next attempt continues the run from
+        its newest checkpoint (or from the start when it has none).
+
+        Raises:
+            NotFound: no such job.
+            Conflict: the job is queued, running or succeeded, or a worker still holds it.
+        """
+        with Session(self._engine) as session, session.begin():
+            row = session.get(JobRow, job_id)
+            run = session.get(RunRow, job_id)
+            if row is None or run is None:
+                raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
+            status = RunStatus(run.status)
+            if status not in (RunStatus.CANCELLED, RunStatus.FAILED):
+                raise Conflict(
+                    f"job {job_id} is {status}; only a cancelled or failed job can be resumed"
+                )
+            if row.worker_pid is not None:
+                raise Conflict(
+                    f"job {job_id}'s worker (pid {row.worker_pid}) has not exited yet; "
+                    "try again in a moment"
+                )
+            run.status = str(RunStatus.QUEUED)
+            run.status_reason = reason
+            run.finished_at = None
+            row.wait_reason = ""
+            row.stop_request = None
+            row.stop_reason = ""
+            session.flush()
+            return JobRecord.from_rows(row, run)
 
     # --- the end of an attempt ---------------------------------------------------------
 

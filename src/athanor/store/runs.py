@@ -172,20 +172,34 @@ class RunRepository:
         offset: int = 0,
         status: RunStatus | str | None = None,
         name: str | None = None,
+        search: str | None = None,
+        dataset: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first."""
+        """Runs, newest first.
+
+        Args:
+            limit: the most runs to return.
+            offset: how many of the newest to skip.
+            status: only runs in this status.
+            name: only runs so named.
+            search: only runs whose name contains this text (case-insensitive).
+            dataset: only runs on this dataset.
+        """
         query = select(RunRow).order_by(RunRow.id.desc()).limit(limit).offset(offset)
-        if status is not None:
-            query = query.where(RunRow.status == str(status))
-        if name is not None:
-            query = query.where(RunRow.name == name)
+        query = _filtered(query, status, name, search, dataset)
         with Session(self._engine) as session:
             return [RunRecord.from_row(row) for row in session.scalars(query)]
 
-    def count(self, *, status: RunStatus | str | None = None) -> int:
-        query = select(func.count(RunRow.id))
-        if status is not None:
-            query = query.where(RunRow.status == str(status))
+    def count(
+        self,
+        *,
+        status: RunStatus | str | None = None,
+        name: str | None = None,
+        search: str | None = None,
+        dataset: str | None = None,
+    ) -> int:
+        """How many runs :meth:`list` finds with the same filters, without a limit."""
+        query = _filtered(select(func.count(RunRow.id)), status, name, search, dataset)
         with Session(self._engine) as session:
             return int(session.scalar(query) or 0)
 
@@ -291,6 +305,44 @@ class RunRepository:
                 )
         return series
 
+    def metric_series(
+        self, run_id: int, names: Iterable[str] | None = None, *, after_step: int = -1
+    ) -> dict[str, tuple[list[int], list[int], list[float], list[float]]]:
+        """A run's metrics as columns: ``{name: (steps, epochs, values, recorded_at)}``.
+
+        The same points as :meth:`metrics`, read without building an object per point
+        (charts read runs of 100,000 points).
+
+        Args:
+            run_id: the run.
+            names: only these metrics (default all).
+            after_step: only points after this step.
+        """
+        query = (
+            select(
+                MetricRow.name,
+                MetricRow.step,
+                MetricRow.epoch,
+                MetricRow.value,
+                MetricRow.recorded_at,
+            )
+            .where(MetricRow.run_id == run_id, MetricRow.step > after_step)
+            .order_by(MetricRow.name, MetricRow.step, MetricRow.id)
+        )
+        if names is not None:
+            query = query.where(MetricRow.name.in_(list(names)))
+        series: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {}
+        with self._engine.connect() as connection:
+            for name, step, epoch, value, recorded_at in connection.execute(query):
+                columns = series.get(name)
+                if columns is None:
+                    columns = series[name] = ([], [], [], [])
+                columns[0].append(step)
+                columns[1].append(epoch)
+                columns[2].append(value)
+                columns[3].append(recorded_at)
+        return series
+
     def reconcile_orphans(self) -> list[int]:
         """Mark failed the running runs of this host whose process is gone.
 
@@ -334,3 +386,23 @@ class RunRepository:
         )
         with Session(self._engine) as session:
             return {name: int(step) for name, step in session.execute(query)}
+
+
+def _filtered(
+    query: Any,
+    status: RunStatus | str | None,
+    name: str | None,
+    search: str | None,
+    dataset: str | None,
+) -> Any:
+    if status is not None:
+        query = query.where(RunRow.status == str(status))
+    if name is not None:
+        query = query.where(RunRow.name == name)
+    if search:
+        # LIKE's wildcards in the text are matched literally.
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(RunRow.name.ilike(f"%{escaped}%", escape="\\"))
+    if dataset is not None:
+        query = query.where(RunRow.dataset == dataset)
+    return query

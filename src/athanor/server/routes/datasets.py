@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from athanor.server.guards import BODY_TOO_LARGE
 from athanor.server.json_safe import plain
-from athanor.server.routes import NAME, Context, errors
-from athanor.server.schemas import ImportRequest, Open, UploadedFile, UploadOut
+from athanor.server.routes import NAME, Context, errors, principal
+from athanor.server.schemas import (
+    ErrorOut,
+    ImportRequest,
+    Open,
+    PathImportRequest,
+    UploadedFile,
+    UploadOut,
+)
 from athanor.server.uploads import UPLOAD_ID_PATTERN, UPLOAD_PATH_PATTERN
 
 router = APIRouter(tags=["datasets"])
@@ -149,6 +156,73 @@ def import_dataset(body: ImportRequest, context: Context) -> dict:
         settings=context.store.settings,
     )
     return plain(result)
+
+
+@router.post(
+    "/v1/datasets/imports/path",
+    status_code=201,
+    response_model=ImportedOut,
+    responses={
+        **errors(400, 404),
+        403: {"model": ErrorOut, "description": "Only clients on the platform's machine."},
+    },
+    summary="Import a file or folder of the platform's machine",
+)
+def import_dataset_path(body: PathImportRequest, request: Request, context: Context) -> dict:
+    """Import a file or folder that is already on the platform's machine (no upload).
+
+    Only clients on the machine itself may name its paths, and only inside the platform's
+    import folders (``athanor up --import-root``; default the user's home folder and the
+    dataset mirrors). Others upload the files.
+    """
+    from pathlib import Path as FilePath
+
+    from athanor.api import datasets
+    from athanor.errors import NotFound, UserError
+
+    if principal(request) != "local":
+        raise HTTPException(
+            403,
+            "importing a path of the platform's machine is allowed only from that machine; "
+            "upload the files instead (POST /v1/uploads)",
+        )
+    source = FilePath(body.path).expanduser()
+    if not source.is_absolute():
+        raise UserError(f"path {body.path!r}: give an absolute path on the platform's machine")
+    resolved = source.resolve()  # links resolved first: a link cannot lead outside
+    if not any(resolved.is_relative_to(root) for root in context.import_roots):
+        roots = ", ".join(str(root) for root in context.import_roots) or "none"
+        raise UserError(
+            f"path {body.path!r} is outside the folders this platform imports from ({roots}); "
+            "start it with 'athanor up --import-root FOLDER', or upload the files"
+        )
+    if not resolved.exists():
+        raise NotFound(f"path {body.path!r}: no such file or folder on the platform's machine")
+    result = datasets.import_dataset(
+        resolved,
+        name=body.name,
+        kind=body.kind,
+        target=body.target,
+        task=body.task,
+        skip_bad=body.skip_bad,
+        encoding=body.encoding,
+        time_column=body.time_column,
+        settings=context.store.settings,
+    )
+    return plain(result)
+
+
+@router.get(
+    "/v1/datasets/{ref}/stats",
+    response_model=dict[str, Any],
+    responses=errors(400, 404),
+    summary="A dataset's statistics",
+)
+def dataset_stats(ref: DatasetRef, context: Context) -> dict:
+    """Per-column (tables, series) or per-channel (images) statistics and class balance."""
+    from athanor.api import datasets
+
+    return plain(datasets.stats(ref, settings=context.store.settings))
 
 
 def _upload_view(context: Context, upload_id: str) -> UploadOut:

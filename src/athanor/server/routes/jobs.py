@@ -165,6 +165,30 @@ def cancel_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     return job_view(context.store.jobs.get(job_id), _positions(context))
 
 
+@router.post(
+    "/{job_id}/resume",
+    status_code=202,
+    response_model=JobOut,
+    responses=errors(404, 409),
+    summary="Resume a job",
+)
+def resume_job(job_id: JobId, request: Request, context: Context) -> JobOut:
+    """Queue a cancelled or failed job again: its next attempt continues the run from its
+    newest checkpoint, with every metric it had logged (from the start without one)."""
+    folder = context.store.artifacts.run_dir(job_id) / "checkpoints"
+    # The checkpoints' folder names as train.trainer.latest_checkpoint reads them; not
+    # imported from there, because that module loads PyTorch.
+    saved = sorted(p.name for p in folder.glob("step-*") if p.is_dir())
+    where = (
+        f"from its checkpoint at step {int(saved[-1].split('-')[1])}"
+        if saved
+        else "from the start (it has no checkpoint)"
+    )
+    context.store.jobs.resume(job_id, f"resumed by {principal(request)}; it continues {where}")
+    context.wake_scheduler()
+    return job_view(context.store.jobs.get(job_id), _positions(context))
+
+
 @router.get(
     "/{job_id}/logs", response_model=LogOut, responses=errors(404), summary="Read a job's log"
 )

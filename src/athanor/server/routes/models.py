@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors
 from athanor.server.schemas import Open
+
+MAX_BODY_ID = 2**31 - 1
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -47,6 +52,42 @@ class ModelDetailOut(ModelVersionOut):
     lineage: dict[str, Any]
 
 
+AliasName = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$",
+        description="An alias such as production or staging.",
+        examples=["production"],
+    ),
+]
+
+
+class ModelRegister(BaseModel):
+    """Register the model a finished run saved as the next version of a name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=f"^{NAME}$", description="The model's name.")
+    # A bound that JSON numbers hold exactly: near 2**62 a client's float rounds across it.
+    run_id: int = Field(ge=1, le=MAX_BODY_ID, description="A succeeded run.")
+
+
+class AliasSet(BaseModel):
+    """The version an alias should point at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=999_999_999)
+
+
+class NetworkSummaryOut(Open):
+    """Per layer: output shape, parameters, multiply-accumulates and FLOPs; with totals."""
+
+    input_shape: list[int]
+    layers: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
 @router.get("", response_model=list[ModelOut], summary="List models")
 def list_models(context: Context) -> list[dict]:
     """Every registered model with its number of versions and its newest."""
@@ -83,3 +124,114 @@ def get_model(ref: ModelRef, context: Context) -> dict:
     from athanor.api import models
 
     return plain(models.show(ref, settings=context.store.settings))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ModelVersionOut,
+    responses=errors(400, 404),
+    summary="Register a run's model",
+)
+def register_model(body: ModelRegister, context: Context) -> dict:
+    """Register the model package of a finished run as the next version of ``name``."""
+    from athanor.api import models
+
+    return plain(models.register(body.name, body.run_id, settings=context.store.settings))
+
+
+@router.get(
+    "/{ref}/summary",
+    response_model=NetworkSummaryOut,
+    responses=errors(400, 404),
+    summary="A model's network, layer by layer",
+)
+def model_summary(ref: ModelRef, context: Context) -> dict:
+    """Output shapes, parameters, multiply-accumulates and FLOPs of every layer, for one
+    sample of the model's input."""
+    from athanor.api.networks import summarize
+
+    return plain(summarize(ref, settings=context.store.settings).to_json())
+
+
+SUFFIXES = {"zip": ".zip", "onnx": ".onnx", "torchscript": ".pt"}
+
+
+@router.get(
+    "/{ref}/export",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The exported file.",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        },
+        **errors(400, 404),
+    },
+    summary="Download a model version",
+)
+def export_model(
+    ref: ModelRef,
+    context: Context,
+    format: Annotated[
+        Literal["zip", "onnx", "torchscript"],
+        Query(description="zip: the package (weights, spec, model card); or ONNX, TorchScript."),
+    ] = "zip",
+) -> FileResponse:
+    """The version exported as a file: ONNX and TorchScript exports are checked against the
+    network first (an operation a format cannot express is named with its layer)."""
+    import shutil
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from athanor.api import models
+    from athanor.registry.registry import resolve
+
+    record = resolve(context.store, ref)
+    folder = FilePath(tempfile.mkdtemp(prefix="export-", dir=_scratch(context)))
+    try:
+        target = folder / f"{record.name}-v{record.version}{SUFFIXES[format]}"
+        result = models.export(record.ref, target, format, settings=context.store.settings)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        result.path,
+        media_type="application/octet-stream",
+        filename=result.path.name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+def _scratch(context: Context) -> str:
+    folder = context.store.settings.home / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
+@router.put(
+    "/{name}/aliases/{alias}",
+    response_model=ModelVersionOut,
+    responses=errors(400, 404),
+    summary="Point an alias at a version",
+)
+def set_model_alias(name: ModelName, alias: AliasName, body: AliasSet, context: Context) -> dict:
+    """Point ``name@alias`` at a version; deployments following it swap without dropping
+    requests."""
+    from athanor.api import models
+
+    record, _previous = models.set_alias(name, alias, body.version, settings=context.store.settings)
+    return plain(record)
+
+
+@router.delete(
+    "/{name}/aliases/{alias}",
+    status_code=204,
+    response_class=Response,
+    responses=errors(400, 404),
+    summary="Remove an alias",
+)
+def remove_model_alias(name: ModelName, alias: AliasName, context: Context) -> Response:
+    from athanor.api import models
+
+    models.remove_alias(name, alias, settings=context.store.settings)
+    return Response(status_code=204)

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from athanor import __version__
 from athanor.server.routes import Context
-from athanor.server.schemas import HealthOut, PlatformOut
+from athanor.server.schemas import HealthOut, HostStatsOut, PlatformOut
 
 router = APIRouter(prefix="/v1", tags=["platform"])
 
@@ -41,3 +41,9 @@ def platform(context: Context) -> dict:
             "executor": scheduler.executor.name if scheduler else "",
         },
     }
+
+
+@router.get("/platform/stats", response_model=HostStatsOut, summary="The machine's use now")
+def platform_stats(context: Context) -> dict:
+    """CPU, memory and GPU use of the machine now, and the disk space the store uses."""
+    return context.host_stats.sample()

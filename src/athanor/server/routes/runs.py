@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, RunId, errors
-from athanor.server.schemas import MetricPointOut, RunDetailOut, RunOut, Status
+from athanor.server.schemas import (
+    MetricPointOut,
+    MetricSeriesOut,
+    RunDetailOut,
+    RunOut,
+    RunPageOut,
+    Status,
+)
 from athanor.store import RunRecord
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -33,6 +41,33 @@ def list_runs(
     store.runs.reconcile_orphans()
     records = store.runs.list(limit=limit, offset=offset, status=status, name=name)
     return [run_view(record, store.jobs.exists(record.id)) for record in records]
+
+
+@router.get("/page", response_model=RunPageOut, summary="A page of runs")
+def page_runs(
+    context: Context,
+    status: Annotated[Status | None, Query(description="Only runs in this status.")] = None,
+    search: Annotated[
+        str | None, Query(max_length=100, description="Only runs whose name contains this.")
+    ] = None,
+    dataset: Annotated[
+        str | None, Query(max_length=200, description="Only runs on this dataset.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 25,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> dict:
+    """Runs, newest first, one page at a time, with how many match the filters in all."""
+    store = context.store
+    store.runs.reconcile_orphans()
+    filters = {"status": status, "search": search, "dataset": dataset}
+    records = store.runs.list(limit=limit, offset=offset, **filters)
+    jobs = store.jobs.among(record.id for record in records)
+    return {
+        "items": [run_view(record, record.id in jobs) for record in records],
+        "total": store.runs.count(**filters),
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/{run_id}", response_model=RunDetailOut, responses=errors(404), summary="Show a run")
@@ -81,3 +116,48 @@ def get_run_metrics(
         ]
         for name, points in series.items()
     }
+
+
+@router.get(
+    "/{run_id}/series",
+    response_model=dict[str, MetricSeriesOut],
+    responses=errors(404),
+    summary="A run's metrics, thinned for charts",
+)
+def get_run_series(
+    run_id: RunId,
+    context: Context,
+    names: Annotated[
+        str | None, Query(max_length=2000, description="Comma-separated metric names.")
+    ] = None,
+    points: Annotated[int, Query(ge=4, le=20_000, description="The most points per metric.")] = 600,
+    after_step: Annotated[
+        int, Query(ge=-1, le=MAX_ID, description="Only points after this step (live charts).")
+    ] = -1,
+) -> dict:
+    """Each metric as columns (steps, epochs, values), thinned on the server to at most
+    ``points`` points that keep every bucket's lowest and highest value; ``total`` says how
+    many points are stored. A live chart asks again with ``after_step`` = its last step."""
+    import numpy as np
+
+    from athanor.server.downsampling import min_max_buckets
+
+    store = context.store
+    store.runs.get(run_id)
+    wanted = [n.strip() for n in names.split(",") if n.strip()] if names else None
+    result = {}
+    for name, (steps, epochs, values, _recorded) in store.runs.metric_series(
+        run_id, wanted, after_step=after_step
+    ).items():
+        numbers = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+        numbers[~np.isfinite(numbers)] = np.nan
+        keep = min_max_buckets(np.asarray(steps), numbers, points)
+        result[name] = {
+            "name": name,
+            "total": len(steps),
+            "last_step": steps[-1],
+            "steps": [steps[i] for i in keep],
+            "epochs": [epochs[i] for i in keep],
+            "values": [None if math.isnan(numbers[i]) else float(numbers[i]) for i in keep],
+        }
+    return result
