@@ -30,8 +30,8 @@ def describe(raw: RawDataset) -> dict[str, Any]:
         "target": raw.target,
         "origin": raw.origin,
     }
-    if raw.kind == "tokens":
-        text = raw.text or ""
+    if raw.kind == "tokens" and raw.text is not None:  # a corpus (labeled documents: below)
+        text = raw.text
         info.update(characters=len(text), distinct_characters=len(set(text)))
         info["lines"] = text.count("\n") + 1
         return info

@@ -8,6 +8,7 @@ successive halving cutting the bad ones early, beats a wide search that finishes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,11 +224,15 @@ def _text(detection: Detection, budget: float) -> Recipe:
     p95 = float(words.get("p95", 0) or 0)
     # Long documents make every recurrent step costly: on short budgets read fewer words.
     cap = 128 if budget < 600 else 256
-    length = min(cap, max(8, int(p95))) if p95 else cap
+    text: dict[str, Any] = {"level": "word", "lowercase": True, "max_vocab": 20_000}
+    if p95:
+        text["length"] = min(cap, max(8, math.ceil(p95)))
+    # Without import statistics the preparation picks the 95th percentile of the training
+    # documents itself (at most 256 words).
     data: dict[str, Any] = {
         "dataset": detection.dataset,
         "split": {"val": 0.15, "test": 0.2},
-        "text": {"level": "word", "lowercase": True, "length": length, "max_vocab": 20_000},
+        "text": text,
     }
     models = [
         {"template": "text_classifier", "cell": "gru", "units": 32, "embedding_dim": 32},
@@ -270,6 +275,8 @@ def _text(detection: Detection, budget: float) -> Recipe:
     candidates.append("batch size, AdamW learning rate 1e-3..1e-2 and weight decay")
     notes = [
         f"{documents:,} documents; lower-cased words, a vocabulary of at most 20,000 from the "
-        f"training documents, the first {length} words of each document"
+        "training documents, the first "
+        + (f"{text['length']} words" if "length" in text else "words (95th percentile)")
+        + " of each document"
     ]
     return Recipe(spec, tune, candidates, notes=notes)
