@@ -63,7 +63,7 @@ def test_other_media_types_are_refused(text_model: Predictor) -> None:
 def test_an_uploaded_text_file_is_one_document(text_model: Predictor) -> None:
     from athanor.serve.payloads import raw_from_upload
 
-    raw = raw_from_upload(text_model, "review.txt", "text/plain", "a bad cafe\r\n".encode())
+    raw = raw_from_upload(text_model, "review.txt", "text/plain", b"a bad cafe\r\n")
     assert raw == ["a bad cafe\n"]
     assert text_model.scores(raw).shape == (1, 2)
     with pytest.raises(PredictionInputError, match="review.txt: not UTF-8 text"):
