@@ -140,3 +140,63 @@ def trained_iris(tmp_path_factory: pytest.TempPathFactory):
         "train": {"epochs": 60, "batch_size": 16, "optimizer": {"lr": 0.01}},
     }
     return _train_into(tmp_path_factory.mktemp("iris-home"), spec, "iris-mlp")
+
+
+def write_labeled_text(folder: Path, per_class: int = 150, words: int = 25) -> Path:
+    """A text classification folder of real text: ``play/`` holds passages of Tiny
+    Shakespeare (from the mirror), ``manual/`` passages of scikit-learn's bundled dataset
+    descriptions; ``words`` words per document, ``per_class`` documents per class."""
+    from importlib import resources
+
+    from athanor.data.prepare import load_raw
+
+    play = (load_raw("tinyshakespeare").text or "").split()
+    descriptions = resources.files("sklearn.datasets") / "descr"
+    manual = " ".join(
+        entry.read_text(encoding="utf-8")
+        for entry in sorted(descriptions.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".rst")
+    ).split()
+    for label, tokens in (("play", play), ("manual", manual)):
+        (folder / label).mkdir(parents=True)
+        count = min(per_class, len(tokens) // words)
+        for index in range(count):
+            passage = " ".join(tokens[index * words : (index + 1) * words])
+            (folder / label / f"{index:04d}.txt").write_text(passage + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def labeled_text(tmp_path: Path, mirror: Path) -> Path:
+    """A folder of class subfolders of real text documents (see write_labeled_text)."""
+    return write_labeled_text(tmp_path / "passages")
+
+
+@pytest.fixture(scope="session")
+def trained_text(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A text_classifier trained on write_labeled_text's passages, registered as
+    ``passages-rnn`` in a store of its own; returns the run and the settings."""
+    from athanor.data.importing import import_dataset
+    from athanor.settings import Settings
+
+    home = tmp_path_factory.mktemp("text-home")
+    settings = Settings(
+        home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(mirror,)
+    )
+    folder = write_labeled_text(tmp_path_factory.mktemp("text-data") / "passages")
+    import_dataset(folder, name="passages", settings=settings)
+    spec = {
+        "name": "passages-rnn",
+        "seed": 0,
+        "data": {
+            "dataset": "passages",
+            "split": {"val": 0.15, "test": 0.2},
+            "text": {"level": "word", "lowercase": True},
+        },
+        "model": {"template": "text_classifier", "cell": "gru", "units": 32, "embedding_dim": 32},
+        "train": {"epochs": 8, "batch_size": 32, "optimizer": {"lr": 0.005}},
+    }
+    import athanor as at
+
+    run = at.train(spec, register_as="passages-rnn", progress=False, settings=settings)
+    return run, settings

@@ -35,3 +35,14 @@ def test_import_list_show_stats_and_preview(tmp_path: Path) -> None:
     assert "@" in drawn or "#" in drawn  # the shapes are drawn with the brightness ramp
     missing = athanor("data", "show", "housez", check=False)
     assert missing.returncode == 2 and "did you mean 'houses'" in missing.stderr
+
+
+def test_import_and_show_labeled_text(labeled_text: Path) -> None:
+    imported = athanor("data", "import", str(labeled_text), "--name", "passages").stdout
+    assert "imported as passages@" in imported
+    shown = athanor("data", "show", "passages").stdout
+    assert "text_classes" in shown or "tokens" in shown
+    assert "document lengths" in shown and "class balance" in shown and "play" in shown
+    (labeled_text / "play" / "bad.txt").write_bytes(b"\xff\xfe\xfa")
+    failed = athanor("data", "import", str(labeled_text), "--name", "passages", check=False)
+    assert failed.returncode == 2 and "bad.txt:1: not valid utf-8" in failed.stderr

@@ -58,3 +58,17 @@ def test_text_model_refusals(text_model: Predictor, payload: dict, message: str)
 def test_other_media_types_are_refused(text_model: Predictor) -> None:
     with pytest.raises(UnsupportedMediaType, match="'application/xml' is not read here"):
         raw_from_body(text_model, "application/xml; charset=utf-8", b"<a/>")
+
+
+def test_an_uploaded_text_file_is_one_document(text_model: Predictor) -> None:
+    from athanor.serve.payloads import raw_from_upload
+
+    raw = raw_from_upload(text_model, "review.txt", "text/plain", b"a bad cafe\r\n")
+    assert raw == ["a bad cafe\n"]
+    assert text_model.scores(raw).shape == (1, 2)
+    with pytest.raises(PredictionInputError, match="review.txt: not UTF-8 text"):
+        raw_from_upload(text_model, "review.txt", "text/plain", b"\xe8t\xe9")
+    with pytest.raises(
+        PredictionInputError, match=r"scan.png: unsupported file; this model takes text"
+    ):
+        raw_from_upload(text_model, "scan.png", "image/png", b"\x89PNG")

@@ -88,3 +88,33 @@ def test_table_model_takes_csv_rows_dicts_and_arrays(trained_iris, tmp_path: Pat
     short.write_text("1,2,3\n")
     with pytest.raises(PredictionInputError, match="short.csv:1: 3 values, the model takes 4"):
         predictor.predict(short)
+
+
+def test_text_model_learns_and_predicts_raw_strings_and_text_files(
+    trained_text, tmp_path: Path
+) -> None:
+    import athanor as at
+
+    run, settings = trained_text
+    assert run.run.status == "succeeded", run.run.status_reason
+    # 60 test passages, half of each class: chance is 0.5.
+    assert run.test_metrics["test_accuracy"] >= 0.8
+    model = at.models.load("passages-rnn", settings=settings)
+    assert model.schema.input.kind == "tokens" and model.classes == ["manual", "play"]
+    texts = [
+        "O Romeo, wherefore art thou? My lord, thy father bids thee come to court",
+        "The data set contains 569 samples of 30 numeric features; the target is binary",
+    ]
+    predictions = model.predict(texts)
+    assert [p.label for p in predictions] == ["play", "manual"]
+    assert all(abs(sum(p.probabilities.values()) - 1) < 1e-5 for p in predictions)
+    document = tmp_path / "speech.txt"
+    document.write_text(texts[0] + "\r\n", encoding="utf-8")
+    from_file = model.predict(document)[0]
+    assert from_file.label == "play"
+    assert from_file.probability == pytest.approx(predictions[0].probability, abs=1e-5)
+    (tmp_path / "latin.txt").write_bytes("tr\xe8s".encode("latin-1"))
+    with pytest.raises(PredictionInputError, match=r"latin\.txt:1: not valid UTF-8"):
+        model.predict(tmp_path / "latin.txt")
+    with pytest.raises(PredictionInputError, match=r"page\.pdf: unsupported input file"):
+        model.predict(tmp_path / "page.pdf")

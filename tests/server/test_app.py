@@ -254,3 +254,38 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     schema = call(shared_platform, "GET", "/openapi.json")[2]
     operations = sum(len(methods) for methods in schema["paths"].values())
     assert f"Tested: {operations}\n" in summary and "failures" not in summary
+
+
+def test_an_uploaded_folder_of_text_per_class_imports_as_labeled_text(
+    shared_platform: PlatformProcess,
+) -> None:
+    status, _, upload = call(shared_platform, "POST", "/v1/uploads")
+    base = f"/v1/uploads/{upload['id']}"
+    documents = {
+        "reviews/good/1.txt": "a fine film",
+        "reviews/good/2.txt": "well acted",
+        "reviews/bad/1.txt": "a dull film",
+        "reviews/bad/2.txt": "badly written",
+    }
+    for path, text in documents.items():
+        assert call(shared_platform, "PUT", f"{base}/files/{path}", text.encode())[0] == 200
+    headers = {"Content-Type": "application/json"}
+    body = {"upload": upload["id"], "path": "reviews", "name": "api-reviews"}
+    status, _, imported = call(
+        shared_platform, "POST", "/v1/datasets", json.dumps(body).encode(), headers
+    )
+    assert status == 201, imported
+    assert (imported["kind"], imported["task"], imported["rows"]) == (
+        "text_classes",
+        "classification",
+        4,
+    )
+    status, _, preview = call(shared_platform, "GET", "/v1/datasets/api-reviews/preview?rows=2")
+    assert status == 200 and preview["text"].count("[") == 2, preview
+    call(shared_platform, "PUT", f"{base}/files/single/only/1.txt", b"alone")
+    body = {"upload": upload["id"], "path": "single", "name": "api-single"}
+    status, _, refused = call(
+        shared_platform, "POST", "/v1/datasets", json.dumps(body).encode(), headers
+    )
+    assert status == 400 and "only 1 class (only) has documents" in refused["detail"], refused
+    assert call(shared_platform, "DELETE", base)[0] == 204

@@ -70,3 +70,18 @@ def test_auto_refuses_what_it_cannot_do_in_time() -> None:
         at.auto("iris", budget=3, progress=False)
     with pytest.raises(UserError, match="--metric acuracy: must be one of val_loss"):
         at.auto("sunspots", budget="1m", metric="acuracy", progress=False)
+
+
+def test_auto_classifies_a_folder_of_text_documents(tmp_path: Path, mirror: Path) -> None:
+    from tests.conftest import write_labeled_text
+
+    folder = write_labeled_text(tmp_path / "passages", per_class=80)
+    result = at.auto(folder, budget="40s", trials=3, progress=False)
+    assert result.detection.task == "text classification"
+    assert result.detection.dataset.startswith("passages@")
+    assert result.model_version.ref == "passages-auto@1"
+    assert result.test_metrics["test_accuracy"] >= 0.75  # 32 test passages, chance 0.5
+    assert result.report["candidates"][0].startswith("text_classifier GRU 32 units")
+    assert "## Test set" in result.report_paths["markdown"].read_text()
+    prediction = at.models.load("passages-auto").predict(["Good my lord, I do beseech thee"])
+    assert prediction[0].label in ("play", "manual")

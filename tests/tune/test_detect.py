@@ -13,6 +13,7 @@ from athanor.tune.detect import (
     IMAGE_CLASSIFICATION,
     TABLE_CLASSIFICATION,
     TABLE_REGRESSION,
+    TEXT_CLASSIFICATION,
     detect,
 )
 
@@ -61,16 +62,23 @@ def test_problems_auto_does_not_solve_are_refused_with_what_is_missing(
     tmp_path: Path, mirror: Path
 ) -> None:
     settings = current_settings()
-    reviews = tmp_path / "reviews"
-    for label in ("good", "bad"):
-        (reviews / label).mkdir(parents=True)
-        (reviews / label / "1.txt").write_text(f"a {label} film")
-    with pytest.raises(UserError) as error:
-        detect(str(reviews), None, settings)
-    message = str(error.value)
-    assert message.startswith(f"{reviews}: folders of text files per class (bad, good)")
-    assert "text classification dataset, which the data layer does not support yet" in message
     with pytest.raises(UserError, match="'tinyshakespeare' is a text corpus for language models"):
         detect("tinyshakespeare", None, settings)
     with pytest.raises(UserError, match="'nab' is a reconstruction .anomaly detection. series"):
         detect("nab", None, settings)
+
+
+def test_a_folder_of_text_per_class_is_text_classification(tmp_path: Path) -> None:
+    settings = current_settings()
+    reviews = tmp_path / "reviews"
+    for label in ("good", "bad"):
+        (reviews / label).mkdir(parents=True)
+        for index in range(3):
+            (reviews / label / f"{index}.txt").write_text(f"a {label} film, part {index}")
+    found = detect(str(reviews), None, settings)
+    assert found.task == TEXT_CLASSIFICATION and found.dataset.startswith("reviews@")
+    assert found.classes == ["bad", "good"] and found.samples == 6
+    assert found.text_lengths["words"]["max"] == 6  # a, good, film, ",", part, 0
+    assert found.notes == [f"{reviews} imported as dataset {found.dataset}"]
+    again = detect(found.dataset, None, settings)
+    assert again.task == TEXT_CLASSIFICATION and again.notes == []

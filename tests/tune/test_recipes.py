@@ -5,7 +5,13 @@ from __future__ import annotations
 from athanor.data.prepare import prepare
 from athanor.settings import current_settings
 from athanor.spec.tune import load_search
-from athanor.tune.detect import FORECASTING, IMAGE_CLASSIFICATION, TABLE_REGRESSION, Detection
+from athanor.tune.detect import (
+    FORECASTING,
+    IMAGE_CLASSIFICATION,
+    TABLE_REGRESSION,
+    TEXT_CLASSIFICATION,
+    Detection,
+)
 from athanor.tune.recipes import TRIAL_IMAGES, default_metric, recipe_for
 
 
@@ -60,3 +66,21 @@ def test_large_image_sets_are_subsampled_and_resized_on_a_short_budget() -> None
     recipe, _ = _search(photos)
     assert recipe.spec["data"]["image"] == {"size": [32, 32]}
     assert recipe.notes == ["images resized from 240x320 to 32x32 for speed"]
+
+
+def test_text_recipe_reads_fewer_words_on_short_budgets() -> None:
+    lengths = {"words": {"min": 3, "mean": 180.0, "median": 150.0, "p95": 400.0, "max": 900}}
+    detection = Detection(
+        "reviews@1", TEXT_CLASSIFICATION, 900, classes=["neg", "pos"], text_lengths=lengths
+    )
+    short, search = _search(detection, budget=120)
+    assert short.spec["data"]["text"]["length"] == 128
+    assert search.tune.metric == "val_accuracy"
+    models = next(p for p in search.params if p.name == "model").probes()
+    assert {m["template"] for m in models} == {"text_classifier"} and len(models) == 3
+    long, search = _search(detection, budget=3600)
+    assert long.spec["data"]["text"]["length"] == 256
+    models = next(p for p in search.params if p.name == "model").probes()
+    assert len(models) == 4 and any(m.get("bidirectional") for m in models)
+    brief = Detection("notes@1", TEXT_CLASSIFICATION, 40, classes=["a", "b"])
+    assert "length" not in _search(brief)[0].spec["data"]["text"]  # chosen when prepared

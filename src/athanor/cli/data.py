@@ -39,10 +39,15 @@ def show_catalog(
 
 @app.command("import")
 def import_data(
-    path: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet, image folder, IDX, text.")],
+    path: Annotated[
+        Path, typer.Argument(help="CSV/TSV/Parquet, image folder, IDX, text, text class folders.")
+    ],
     name: Annotated[str, typer.Option("--name", "-n", help="Name of the dataset.")],
     kind: Annotated[
-        str, typer.Option(help="auto, table, images, idx, text or series (default: detect).")
+        str,
+        typer.Option(
+            help="auto, table, images, idx, text, text_classes or series (default: detect)."
+        ),
     ] = "auto",
     target: Annotated[
         str | None, typer.Option(help="Target column (tables) or column to forecast (series).")
@@ -165,6 +170,29 @@ def show(
     for key in ("characters", "distinct_characters", "lines", "steps", "start", "end"):
         if key in info and info[key] is not None:
             console.print(f"  {key.replace('_', ' ')}: {info[key]}")
+    if info.get("documents"):
+        documents = info["documents"]
+        rows = [("all documents", documents["words"], documents["characters"])]
+        for name, words in documents.get("words_by_class", {}).items():
+            rows.append((name, words, None))
+        console.print(
+            table(
+                "document lengths (words; characters for all)",
+                ["documents", "min", "median", "mean", "95th pct", "max", "characters mean"],
+                [
+                    (
+                        label,
+                        words["min"],
+                        f"{words['median']:g}",
+                        f"{words['mean']:g}",
+                        f"{words['p95']:g}",
+                        words["max"],
+                        f"{characters['mean']:g}" if characters else "",
+                    )
+                    for label, words, characters in rows
+                ],
+            )
+        )
     if info.get("image"):
         sizes = ", ".join(f"{k} ({v})" for k, v in info["image"]["sizes"].items())
         console.print(f"  images: {info['image']['channels']} channel(s); sizes {sizes}")

@@ -20,7 +20,9 @@ def predict(
     ],
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Images (PNG/JPEG/BMP/WebP), CSV files of rows, or folders."),
+        typer.Argument(
+            help="Images (PNG/JPEG/BMP/WebP), CSV files of rows, text files (.txt), or folders."
+        ),
     ] = None,
     input_paths: Annotated[
         list[Path] | None,
@@ -80,7 +82,8 @@ def _predict_to_csv(
     from athanor.serve.batch_prediction import count_items, list_sources, predict_files
 
     image_model = predictor.schema.input.kind == "image"
-    total = count_items(list_sources(sources, image_model=image_model))
+    text_model = predictor.schema.input.kind == "tokens"
+    total = count_items(list_sources(sources, image_model=image_model, text_model=text_model))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -132,7 +135,7 @@ def _predict_to_table(
 ) -> None:
     from athanor.errors import PredictionInputError
     from athanor.serve.batch_prediction import list_sources
-    from athanor.serve.inputs import read_csv_rows, read_table_rows
+    from athanor.serve.inputs import TEXT_SUFFIXES, read_csv_rows, read_table_rows, read_text_file
 
     labels: list[str] = []
     inputs: list[object] = []
@@ -140,8 +143,12 @@ def _predict_to_table(
         if not path.exists():
             raise PredictionInputError(f"{path}: no such file")
     image_model = predictor.schema.input.kind == "image"
-    for path in list_sources(sources, image_model=image_model):
-        if path.suffix.lower() == ".csv" and predictor.schema.input.columns:
+    text_model = predictor.schema.input.kind == "tokens"
+    for path in list_sources(sources, image_model=image_model, text_model=text_model):
+        if text_model and path.suffix.lower() in TEXT_SUFFIXES:
+            inputs.append(read_text_file(path))
+            labels.append(str(path))
+        elif path.suffix.lower() == ".csv" and predictor.schema.input.columns:
             typed, row_labels = read_table_rows(path, predictor.schema)
             inputs.extend(
                 {name: typed.values[name][i] for name in typed.values} for i in range(len(typed))

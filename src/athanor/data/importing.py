@@ -1,7 +1,8 @@
 """Importing the user's own data as immutable, content-addressed dataset versions.
 
 ``import_dataset(path, name=...)`` reads a CSV/TSV/Parquet table, a folder of class
-subfolders of images, IDX files, plain text, or a time-series CSV; checks it; and stores it
+subfolders of images, IDX files, plain text, a folder of class subfolders of text documents,
+or a time-series CSV; checks it; and stores it
 under ``artifacts/datasets/<content hash>/`` with a ``dataset.json`` describing it. The hash
 covers the source files' bytes and the import options, so importing the same content again
 returns the existing version. Everything is written into a staging folder first: a failed
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from athanor.data.catalog import catalog
+from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
 from athanor.data.idx import parse_idx
 from athanor.data.images import IMAGE_SUFFIXES, read_image_folder, save_labels
 from athanor.data.schema import Task
@@ -38,8 +40,8 @@ from athanor.errors import DataError, UserError
 from athanor.settings import Settings
 from athanor.store import DatasetVersionRecord, open_store
 
-ImportKind = Literal["auto", "table", "images", "idx", "text", "series"]
-IMPORT_KINDS = ("table", "images", "idx", "text", "series")
+ImportKind = Literal["auto", "table", "images", "idx", "text", "text_classes", "series"]
+IMPORT_KINDS = ("table", "images", "idx", "text", "text_classes", "series")
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 FORMAT = 1
@@ -101,6 +103,8 @@ def detect_kind(path: Path) -> str:
         return "idx"
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
         return "images"
+    if looks_like_text_classes(path):
+        return "text_classes"
     if files and all(p.suffix.lower() in TEXT_SUFFIXES for p in files):
         return "text"
     raise DataError(
@@ -172,7 +176,9 @@ def import_dataset(
     Args:
         path: a CSV/TSV/Parquet file, a folder of class subfolders of images (optionally
             under ``train/`` and ``test/``), IDX files (a file or a folder of them), a
-            ``.txt`` file or folder of them, or a time-series CSV.
+            ``.txt`` file or folder of them (a corpus), a folder of class subfolders of
+            ``.txt``/``.text``/``.md`` documents (text classification, optionally under
+            ``train/`` and ``test/``), or a time-series CSV.
         name: the dataset's name (not a catalog name).
         kind: what ``path`` holds (default: detected).
         target: tables: the default target column (a run may choose another);
@@ -437,6 +443,29 @@ def _write_text(source: Path, folder: Path, options: dict[str, Any]) -> dict[str
     }
 
 
+def _write_text_classes(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+    from athanor.data.text import length_statistics, split_tokens
+
+    found = read_text_folder(source, encoding=options["encoding"], skip_bad=options["skip_bad"])
+    save_documents(folder, found)
+    counts = np.bincount(found.labels, minlength=len(found.classes))
+    words = np.array([len(split_tokens(t, "word")) for t in found.texts])
+    characters = np.array([len(t) for t in found.texts])
+    return {
+        "kind": "text_classes",
+        "task": "classification",
+        "rows": len(found.texts),
+        "classes": found.classes,
+        "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
+        "test_rows": int(found.is_test.sum()),
+        "lengths": {
+            "words": length_statistics(words),
+            "characters": length_statistics(characters),
+        },
+        "report": _report(found.skipped),
+    }
+
+
 def _write_series(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
     if source.is_dir():
         raise DataError(f"{source}: a series import takes one CSV file")
@@ -467,6 +496,7 @@ _WRITERS = {
     "images": _write_images,
     "idx": _write_idx,
     "text": _write_text,
+    "text_classes": _write_text_classes,
     "series": _write_series,
 }
 

@@ -2,7 +2,9 @@
 
 Each input kind has its preparation: samples (images, tables) are split by sample; a time
 series is split by time and cut into windows; a text corpus is split by position, tokenized
-with a vocabulary of its training part and cut into language-model windows. Every fitted
+with a vocabulary of its training part and cut into language-model windows; labeled
+documents are split by class, tokenized with a vocabulary of the training documents and
+padded or cut to one length. Every fitted
 statistic (scaling, imputation, categories, vocabulary) comes from the training split only.
 """
 
@@ -48,6 +50,8 @@ from athanor.errors import DataError
 from athanor.settings import Settings
 from athanor.spec.data import DataSpec
 
+LM_LENGTH = 64
+"""Tokens per language-model sample when ``data.text.length`` is not set."""
 STREAM_FIT_SAMPLES = 4096
 """Training images sampled (seeded) to fit scaling when a split is streamed."""
 
@@ -600,7 +604,7 @@ def _prepare_text(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
             "splits; text is split by position (auto or time)"
         )
     text = raw.text or ""
-    options = spec.text
+    options = spec.text.model_copy(update={"length": spec.text.length or LM_LENGTH})
     tokens = split_tokens(text, options.level, options.lowercase)
     total = len(tokens)
     sizes = _sizes(spec, total, True)
@@ -644,6 +648,101 @@ def _prepare_text(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     )
 
 
+# -- documents: a stratified split, vocabulary from the training documents, padded ids -----
+
+
+def _prepare_tokens(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
+    """A corpus (language models) or labeled documents (text classification)."""
+    if raw.task == "classification":
+        return _prepare_documents(raw, spec, seed)
+    return _prepare_text(raw, spec, seed)
+
+
+def _prepare_documents(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
+    from athanor.data.text import Tokenize, auto_length, length_statistics, split_tokens
+
+    task = spec.task or raw.task
+    if task != "classification":
+        raise DataError(f"data.task: '{raw.name}' holds labeled documents for classification")
+    if spec.target is not None and spec.target != raw.target:
+        raise DataError(
+            f"data.target: dataset '{raw.name}' has the target '{raw.target}', not '{spec.target}'"
+        )
+    method = spec.split.method
+    if method not in ("auto", "stratified", "random"):
+        raise DataError(
+            f"data.split.method: '{method}' needs table columns; documents are split at "
+            "random (auto and stratified keep the class proportions, random does not)"
+        )
+    method = "stratified" if method == "auto" else method
+    assert raw.y is not None
+    total = len(raw.x)
+    sizes = _sizes(spec, total, not raw.has_official_test)
+    labels = raw.y if method == "stratified" else None
+    parts = split_indices(total, sizes, seed=seed, labels=labels)
+    pools: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        name: (raw.x[index], raw.y[index]) for name, index in parts.items()
+    }
+    if raw.has_official_test:
+        pools["test"] = (raw.x_test, raw.y_test)  # type: ignore[assignment]
+    if spec.subset is not None:
+        rng = np.random.default_rng(seed + 1)
+        for name in ("train", "val", "test"):
+            limit = getattr(spec.subset, name)
+            if limit is not None and name in pools and limit < len(pools[name][0]):
+                chosen = np.sort(rng.choice(len(pools[name][0]), size=limit, replace=False))
+                pools[name] = (pools[name][0][chosen], pools[name][1][chosen])
+
+    options = spec.text
+    # The vocabulary and the default length come from the training documents alone.
+    train_tokens = [
+        split_tokens(str(text), options.level, options.lowercase) for text in pools["train"][0]
+    ]
+    lengths = np.array([len(tokens) for tokens in train_tokens])
+    length = options.length or auto_length(lengths, options.level)
+    tokenizer = Tokenize(options.level, length=length, lowercase=options.lowercase, keep="first")
+    tokenizer.fit_tokens(
+        [token for tokens in train_tokens for token in tokens],
+        min_count=options.min_count,
+        max_size=options.max_vocab,
+    )
+    splits: dict[str, TensorSplit] = {}
+    for name, (x, y) in pools.items():
+        ids = tokenizer.transform([str(text) for text in x])
+        splits[name] = TensorSplit(ids, _targets("classification", y))
+    schema = Schema(
+        task="classification",
+        input=InputSchema(kind="tokens", shape=[length], vocab=list(tokenizer.vocab)),
+        target=raw.target,
+        classes=list(raw.classes or []),
+    )
+    record = _split_record(
+        seed,
+        method,
+        raw.has_official_test,
+        {name: len(split) for name, split in splits.items()},
+        parts,
+    )
+    record["task"] = task
+    record["batching"] = "memory"
+    record["text"] = {
+        **options.model_dump(),
+        "length": length,
+        "length_chosen": "spec" if options.length else "95th percentile of training lengths",
+        "vocab_size": len(tokenizer.vocab),
+        "train_lengths": length_statistics(lengths),
+        "truncated_train_share": round(float((lengths > length).mean()), 4) if len(lengths) else 0,
+    }
+    return Prepared(
+        train=splits["train"],
+        val=splits.get("val"),
+        test=splits.get("test"),
+        schema=schema,
+        preprocessor=Preprocessor([tokenizer]),
+        record=record,
+    )
+
+
 def _subset_samples(
     splits: dict[str, TensorSplit], windows: dict[str, WindowIndex], spec: DataSpec, seed: int
 ) -> tuple[dict[str, TensorSplit], dict[str, WindowIndex]]:
@@ -678,5 +777,5 @@ _PREPARERS: dict[str, Callable[[RawDataset, DataSpec, int], Prepared]] = {
     "image": _prepare_samples,
     "tabular": _prepare_samples,
     "sequence": _prepare_series,
-    "tokens": _prepare_text,
+    "tokens": _prepare_tokens,
 }

@@ -28,7 +28,9 @@ class RawDataset:
       ``timestamps`` entry per step); ``targets`` names the columns to forecast. Windows are
       cut when the dataset is prepared. ``anomaly_windows`` holds labeled ``[start, end]``
       timestamp ranges where the source has them (NAB).
-    - ``tokens``: the corpus is ``text``; ``x`` and ``y`` are empty until it is tokenized.
+    - ``tokens``: a language model's corpus is ``text``, and ``x`` and ``y`` are empty until
+      it is tokenized; a text classification dataset has ``x`` an object array of documents
+      (strings) and ``y`` their class indices.
 
     Class targets are ``int64`` indices into ``classes``; regression targets ``float32``.
     ``x_test``/``y_test`` hold an official test split when the dataset has one.

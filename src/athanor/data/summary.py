@@ -30,8 +30,8 @@ def describe(raw: RawDataset) -> dict[str, Any]:
         "target": raw.target,
         "origin": raw.origin,
     }
-    if raw.kind == "tokens":
-        text = raw.text or ""
+    if raw.kind == "tokens" and raw.text is not None:  # a corpus (labeled documents: below)
+        text = raw.text
         info.update(characters=len(text), distinct_characters=len(set(text)))
         info["lines"] = text.count("\n") + 1
         return info
@@ -47,6 +47,8 @@ def describe(raw: RawDataset) -> dict[str, Any]:
             info["anomaly_windows"] = [list(w) for w in raw.anomaly_windows]
         return info
     info["samples"] = {"train": _count(raw.x), "official_test": _count(raw.x_test)}
+    if raw.kind == "tokens":  # labeled documents
+        info["documents"] = document_lengths(raw)
     if isinstance(raw.x, TableData):
         info["columns"] = [
             {**c.model_dump(), "missing": m}
@@ -70,6 +72,28 @@ def describe(raw: RawDataset) -> dict[str, Any]:
         info["classes"] = raw.classes
         info["class_counts"] = dict(zip(raw.classes, counts, strict=True))
     return info
+
+
+def document_lengths(raw: RawDataset) -> dict[str, Any]:
+    """Length statistics of labeled documents, in words and characters, overall and by class."""
+    from athanor.data.text import length_statistics, split_tokens
+
+    texts = [str(t) for t in raw.x] + [
+        str(t) for t in (raw.x_test if raw.has_official_test else [])
+    ]
+    labels = np.concatenate([raw.y, raw.y_test]) if raw.has_official_test else raw.y
+    words = np.array([len(split_tokens(t, "word")) for t in texts])
+    characters = np.array([len(t) for t in texts])
+    result: dict[str, Any] = {
+        "words": length_statistics(words),
+        "characters": length_statistics(characters),
+    }
+    if raw.classes is not None and labels is not None:
+        result["words_by_class"] = {
+            name: length_statistics(words[labels == index])
+            for index, name in enumerate(raw.classes)
+        }
+    return result
 
 
 def column_stats(name: str, kind: str, values: np.ndarray) -> dict[str, Any]:
@@ -122,6 +146,8 @@ def statistics(raw: RawDataset) -> dict[str, Any]:
             for c, v in enumerate(merged)
         ]
         result["sampled_images"] = len(sample)
+    elif raw.kind == "tokens" and raw.text is None:
+        result["documents"] = document_lengths(raw)
     elif raw.kind == "tokens":
         counts = Counter(raw.text or "")
         result["characters"] = sum(counts.values())
@@ -140,9 +166,8 @@ def statistics(raw: RawDataset) -> dict[str, Any]:
 
 def sample_rows(raw: RawDataset, count: int = 5, seed: int = 0) -> dict[str, Any]:
     """A few samples: table rows, images (``uint8 [C, H, W]``) with labels, text or steps."""
-    if raw.kind == "tokens":
-        text = raw.text or ""
-        return {"kind": "tokens", "text": text[: 80 * count]}
+    if raw.kind == "tokens" and raw.text is not None:
+        return {"kind": "tokens", "text": raw.text[: 80 * count]}
     if raw.kind == "sequence":
         stamps = raw.timestamps if raw.timestamps is not None else np.arange(len(raw.x))
         rows = [
@@ -162,6 +187,16 @@ def sample_rows(raw: RawDataset, count: int = 5, seed: int = 0) -> dict[str, Any
         if raw.classes is not None and raw.y is not None
         else [None] * len(chosen)
     )
+    if raw.kind == "tokens":  # labeled documents: each one's class and beginning
+        excerpts = [" ".join(str(raw.x[int(i)]).split())[:200] for i in chosen]
+        return {
+            "kind": "tokens",
+            "text": "\n".join(
+                f"[{label}] {text}" for label, text in zip(labels, excerpts, strict=True)
+            ),
+            "labels": labels,
+            "indices": chosen.tolist(),
+        }
     if raw.kind == "image":
         images = (
             [raw.x.image(int(i)) for i in chosen]

@@ -46,9 +46,12 @@ class Tokenize(Step):
     Args:
         level: ``char`` or ``word``.
         vocab: tokens by index (set by :meth:`fit_tokens` on training text).
-        length: the steps of one sample; longer texts keep their last ``length`` tokens,
-            shorter ones are padded on the left with ``<pad>``.
+        length: the steps of one sample; longer texts keep their last ``length`` tokens
+            (their first with ``keep="first"``), shorter ones are padded on the left with
+            ``<pad>``, so that a recurrent network's last state follows the text's last token.
         lowercase: lower-case text before splitting it.
+        keep: ``last`` (language models continue the end of a prompt) or ``first`` (a
+            classified document is cut after its first ``length`` tokens).
     """
 
     kind = "tokenize"
@@ -60,8 +63,12 @@ class Tokenize(Step):
         vocab: list[str] | None = None,
         length: int = 128,
         lowercase: bool = False,
+        keep: str = "last",
     ) -> None:
+        if keep not in ("first", "last"):
+            raise ValueError(f"keep must be 'first' or 'last', not {keep!r}")
         self.level = level
+        self.keep = keep
         self.vocab = list(vocab or [])
         self.length = int(length)
         self.lowercase = lowercase
@@ -95,7 +102,8 @@ class Tokenize(Step):
             raise PredictionInputError("this model takes text (strings) or token indices")
         batch = np.zeros((len(texts), self.length), dtype=np.int64)
         for row, text in enumerate(texts):
-            encoded = self.encode_text(text)[-self.length :]
+            encoded = self.encode_text(text)
+            encoded = encoded[: self.length] if self.keep == "first" else encoded[-self.length :]
             if len(encoded):
                 batch[row, self.length - len(encoded) :] = encoded
         return torch.from_numpy(batch)
@@ -106,6 +114,7 @@ class Tokenize(Step):
             "vocab": self.vocab,
             "length": self.length,
             "lowercase": self.lowercase,
+            "keep": self.keep,
         }
 
 
@@ -123,3 +132,25 @@ def lm_windows(ids: np.ndarray, length: int, stride: int) -> tuple[np.ndarray, n
     x = ids[starts[:, None] + offsets[None, :]]
     y = ids[starts[:, None] + offsets[None, :] + 1]
     return x.astype(np.int64), y.astype(np.int64)
+
+
+def length_statistics(lengths: np.ndarray) -> dict[str, float | int]:
+    """Minimum, mean, median, 95th percentile and maximum of document lengths (tokens)."""
+    if len(lengths) == 0:
+        return {"min": 0, "mean": 0.0, "median": 0.0, "p95": 0.0, "max": 0}
+    return {
+        "min": int(lengths.min()),
+        "mean": round(float(lengths.mean()), 1),
+        "median": float(np.median(lengths)),
+        "p95": float(np.percentile(lengths, 95)),
+        "max": int(lengths.max()),
+    }
+
+
+def auto_length(lengths: np.ndarray, level: str) -> int:
+    """A sequence length for classifying documents: the 95th percentile of the training
+    documents' lengths, at most 256 words or 1,024 characters (longer ones are cut)."""
+    cap = 256 if level == "word" else 1024
+    if len(lengths) == 0:
+        return 1
+    return int(min(cap, max(1, int(np.ceil(np.percentile(lengths, 95))))))

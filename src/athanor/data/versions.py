@@ -147,6 +147,21 @@ def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:
             target="next_token",
             **common,
         )
+    if kind == "text_classes":
+        from athanor.data.documents import load_documents
+
+        texts, labels, is_test = load_documents(folder)
+        documents = np.array(texts, dtype=object)
+        return RawDataset(
+            kind="tokens",
+            task="classification",
+            x=documents[~is_test],
+            y=labels[~is_test],
+            x_test=documents[is_test] if is_test.any() else None,
+            y_test=labels[is_test] if is_test.any() else None,
+            classes=list(info["classes"]),
+            **common,
+        )
     if kind == "sequence":
         return RawDataset(
             kind="sequence",

@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from athanor.errors import PredictionInputError, UserError
-from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, iter_csv_rows
+from athanor.serve.inputs import (
+    IMAGE_SUFFIXES,
+    TEXT_SUFFIXES,
+    decode_image,
+    iter_csv_rows,
+    read_text_file,
+)
 from athanor.serve.predictor import Predictor
 
 READABLE_SUFFIXES = IMAGE_SUFFIXES | {".csv"}
@@ -41,14 +47,17 @@ class BatchPredictionSummary:
     errors_file: Path | None = None
 
 
-def list_sources(sources: list[Path], *, image_model: bool) -> list[Path]:
-    """Files to read: the given files, and the images and CSV files under given folders.
+def list_sources(sources: list[Path], *, image_model: bool, text_model: bool = False) -> list[Path]:
+    """Files to read: the given files, and the images (image models), text files (text
+    models) and CSV files under given folders.
 
     Raises:
         PredictionInputError: a path that does not exist.
     """
     files: list[Path] = []
     suffixes = READABLE_SUFFIXES if image_model else {".csv"}
+    if text_model:
+        suffixes = suffixes | TEXT_SUFFIXES
     for source in sources:
         if source.is_dir():
             files.extend(
@@ -81,7 +90,7 @@ def count_items(files: list[Path]) -> int:
 
 def iter_items(
     predictor: Predictor, files: list[Path]
-) -> Iterator[tuple[str, np.ndarray | PredictionInputError]]:
+) -> Iterator[tuple[str, np.ndarray | str | PredictionInputError]]:
     """``(item name, raw sample or the reason it cannot be used)`` for every item, in order."""
     shape = tuple(predictor.schema.input.shape)
     for path in files:
@@ -99,6 +108,11 @@ def iter_items(
                 yield str(path), exc
             except (OSError, UnicodeDecodeError) as exc:
                 yield str(path), PredictionInputError(f"{path}: cannot read ({exc})")
+        elif suffix in TEXT_SUFFIXES and predictor.schema.input.kind == "tokens":
+            try:
+                yield str(path), read_text_file(path)
+            except PredictionInputError as exc:
+                yield str(path), exc
         elif suffix in IMAGE_SUFFIXES and predictor.schema.input.kind == "image":
             try:
                 yield str(path), decode_image(path, predictor.schema, name=str(path))
@@ -143,7 +157,7 @@ def predict_files(
 
     Args:
         predictor: the model.
-        sources: image files, CSV files and folders of them.
+        sources: image files, CSV files, text files (text models) and folders of them.
         output: the CSV to write: ``input``, then ``label``, ``probability`` and one
             ``p_<class>`` column per class (classifiers) or the predicted values.
         batch_size: samples per forward pass (default 256).
@@ -159,7 +173,8 @@ def predict_files(
     output = Path(output)
     if not output.parent.is_dir():
         raise UserError(f"{output.parent}: no such folder for the output")
-    files = list_sources(sources, image_model=predictor.schema.input.kind == "image")
+    kind = predictor.schema.input.kind
+    files = list_sources(sources, image_model=kind == "image", text_model=kind == "tokens")
     summary = BatchPredictionSummary(output)
     temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
@@ -167,10 +182,12 @@ def predict_files(
             writer = csv.writer(handle)
             writer.writerow(_header(predictor))
             names: list[str] = []
-            batch: list[np.ndarray] = []
+            batch: list[np.ndarray | str] = []
 
             def flush() -> None:
-                scores = predictor.scores(np.stack(batch))
+                # Texts go to the model's tokenizer as a list; arrays are stacked.
+                texts = isinstance(batch[0], str)
+                scores = predictor.scores(batch if texts else np.stack(batch))  # type: ignore[arg-type]
                 writer.writerows(_rows(predictor, names, scores))
                 summary.predicted += len(batch)
                 if on_progress is not None:

@@ -1,4 +1,4 @@
-"""Turning files, images and rows into the raw arrays a model was trained on."""
+"""Turning files, images, rows and text documents into the raw inputs a model was trained on."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from athanor.data.schema import Schema
 from athanor.errors import PredictionInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
 
 
 def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndarray:
@@ -64,6 +65,26 @@ def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndar
         if light != (background == "light"):
             array = 255 - array
     return np.ascontiguousarray(array)
+
+
+def read_text_file(path: Path) -> str:
+    """A document to classify: the text of a ``.txt``/``.text``/``.md`` file (UTF-8).
+
+    Raises:
+        PredictionInputError: the file cannot be read or is not UTF-8 text, naming it.
+    """
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise PredictionInputError(f"{path}: cannot read ({exc})") from None
+    try:
+        return content.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise PredictionInputError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{content[exc.start]:02x} at offset "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
 
 
 def read_csv_rows(path: Path, schema: Schema) -> tuple[np.ndarray, list[str]]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from athanor.errors import PredictionInputError
-from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, parse_csv_text
+from athanor.serve.inputs import IMAGE_SUFFIXES, TEXT_SUFFIXES, decode_image, parse_csv_text
 from athanor.serve.predictor import Predictor
 
 
@@ -123,7 +123,8 @@ def _images_from_base64(predictor: Predictor, items: list[dict[str, Any]]) -> np
 def raw_from_upload(
     predictor: Predictor, filename: str, content_type: str, data: bytes
 ) -> np.ndarray:
-    """A raw batch from one uploaded file: an image (one sample) or a CSV (one per row).
+    """A raw batch from one uploaded file: an image or a text document (one sample) or a CSV
+    (one per row).
 
     Raises:
         PredictionInputError: an unreadable file or one the model cannot take, naming it.
@@ -138,11 +139,21 @@ def raw_from_upload(
             raise PredictionInputError(f"{name}: not UTF-8 text") from None
         rows, _labels = parse_csv_text(text, predictor.schema, name=name)
         return rows.reshape(len(rows), *predictor.schema.input.shape)
+    if predictor.schema.input.kind == "tokens" and (
+        suffix in TEXT_SUFFIXES or media == "text/plain"
+    ):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise PredictionInputError(f"{name}: not UTF-8 text") from None
+        return predictor.text_to_raw([text.replace("\r\n", "\n")])  # type: ignore[return-value]
     if predictor.schema.input.kind == "image" and (
         suffix in IMAGE_SUFFIXES or media.startswith("image/") or not suffix
     ):
         return decode_image(data, predictor.schema, name=name)[None]
-    valid = "images or CSV files" if predictor.schema.input.kind == "image" else "CSV files"
+    valid = {"image": "images or CSV files", "tokens": "text files (.txt) or CSV files"}.get(
+        predictor.schema.input.kind, "CSV files"
+    )
     raise PredictionInputError(f"{name}: unsupported file; this model takes {valid}")
 
 

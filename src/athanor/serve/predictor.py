@@ -15,7 +15,14 @@ from athanor.data.schema import Schema
 from athanor.errors import PredictionInputError
 from athanor.registry.network import rebuild_network
 from athanor.registry.package import ModelPackage, load_package
-from athanor.serve.inputs import IMAGE_SUFFIXES, decode_image, read_csv_rows, read_table_rows
+from athanor.serve.inputs import (
+    IMAGE_SUFFIXES,
+    TEXT_SUFFIXES,
+    decode_image,
+    read_csv_rows,
+    read_table_rows,
+    read_text_file,
+)
 
 
 @dataclass
@@ -86,7 +93,8 @@ class Predictor:
 
         Accepts an array or tensor (one sample or a batch; grey images may omit the channel),
         image files or PIL images (image models), CSV files (any model), or a list of rows
-        given as sequences or ``{feature: value}`` mappings (table models).
+        given as sequences or ``{feature: value}`` mappings (table models). Models over
+        tokens also take strings (the texts) and ``Path`` objects of ``.txt`` files.
 
         Raises:
             PredictionInputError: inputs that do not match the model's input schema.
@@ -94,10 +102,12 @@ class Predictor:
         if self.schema.input.columns:
             return self._table_to_raw(inputs)
         if self.schema.input.kind == "tokens" and (
-            isinstance(inputs, str)
-            or (isinstance(inputs, Sequence) and inputs and isinstance(inputs[0], str))
+            isinstance(inputs, str | Path)
+            or (isinstance(inputs, Sequence) and inputs and isinstance(inputs[0], str | Path))
         ):
-            return [inputs] if isinstance(inputs, str) else list(inputs)  # type: ignore[return-value]
+            # Strings are the texts themselves; Path objects are text files to read.
+            items = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+            return [_text_of(item, number) for number, item in enumerate(items)]  # type: ignore[return-value]
         shape = tuple(self.schema.input.shape)
         if isinstance(inputs, torch.Tensor):
             inputs = inputs.detach().cpu().numpy()
@@ -265,3 +275,17 @@ class Predictor:
                 )
             )
         return predictions
+
+
+def _text_of(item: Any, number: int) -> str:
+    """A text input of a token model: a string as it is, a Path's file content."""
+    if isinstance(item, Path):
+        if item.suffix.lower() not in TEXT_SUFFIXES:
+            raise PredictionInputError(
+                f"{item}: unsupported input file; this model takes text files "
+                f"({', '.join(sorted(TEXT_SUFFIXES))}) or strings"
+            )
+        return read_text_file(item)
+    if not isinstance(item, str):
+        raise PredictionInputError(f"input {number}: expected text, got {type(item).__name__}")
+    return item

@@ -301,7 +301,7 @@ class ImportRequest(BaseModel):
         description="A file or folder inside the upload ('.': all of it).",
     )
     name: str = Field(max_length=100, description="The dataset's name.")
-    kind: Literal["auto", "table", "images", "idx", "text", "series"] = "auto"
+    kind: Literal["auto", "table", "images", "idx", "text", "text_classes", "series"] = "auto"
     target: str | None = Field(default=None, max_length=200)
     task: Literal["classification", "regression"] | None = None
     skip_bad: bool = False
@@ -316,7 +316,7 @@ class PathImportRequest(BaseModel):
 
     path: str = Field(min_length=1, max_length=4096, description="An absolute path.")
     name: str = Field(max_length=100, description="The dataset's name.")
-    kind: Literal["auto", "table", "images", "idx", "text", "series"] = "auto"
+    kind: Literal["auto", "table", "images", "idx", "text", "text_classes", "series"] = "auto"
     target: str | None = Field(default=None, max_length=200)
     task: Literal["classification", "regression"] | None = None
     skip_bad: bool = False

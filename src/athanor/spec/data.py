@@ -127,7 +127,14 @@ class TextSpec(StrictModel):
     """How text becomes token sequences (vocabulary fitted on the training split)."""
 
     level: Literal["char", "word"] = Field(default="char", description="Token unit.")
-    length: int = Field(default=64, ge=1, le=16_384, description="Tokens per sample.")
+    length: int | None = Field(
+        default=None,
+        ge=1,
+        le=16_384,
+        description="Tokens per sample; default 64 for language models and, for text "
+        "classification, the 95th percentile of the training documents' lengths (at most 256 "
+        "words or 1,024 characters). Longer documents are cut, shorter ones padded.",
+    )
     stride: int | None = Field(
         default=None, ge=1, description="Tokens between sample starts; default the length."
     )

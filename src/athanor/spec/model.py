@@ -175,6 +175,28 @@ class LstmClassifierSpec(_RecurrentTemplateSpec):
     hidden: list[_Width] = Field(default_factory=list, description="Dense layers after the RNN.")
 
 
+@template_spec("text_classifier")
+class TextClassifierSpec(_RecurrentTemplateSpec):
+    """Text classifier over token ids: embedding, recurrent layers, the last state (or the
+    maximum or mean over every step), dropout, dense layers, class logits."""
+
+    template: Literal["text_classifier"] = "text_classifier"
+    units: _Width = Field(default=64, description="Hidden state size.")
+    embedding_dim: _Width = Field(default=64, description="Token vector size.")
+    bidirectional: bool = Field(default=False, description="Read the text both ways.")
+    pooling: Literal["last", "max", "mean"] = Field(
+        default="last",
+        description="last: the final hidden state; max or mean: over the states of every step.",
+    )
+    dropout: float = Field(
+        default=0.2,
+        ge=0.0,
+        lt=1.0,
+        description="After the embedding, between stacked layers and before the output.",
+    )
+    hidden: list[_Width] = Field(default_factory=list, description="Dense layers after the RNN.")
+
+
 @template_spec("lstm_forecaster")
 class LstmForecasterSpec(_RecurrentTemplateSpec):
     """Forecaster: recurrent layers read the window; a dense layer predicts every step ahead."""

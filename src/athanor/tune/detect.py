@@ -20,9 +20,13 @@ TABLE_CLASSIFICATION = "tabular classification"
 TABLE_REGRESSION = "tabular regression"
 FORECASTING = "time-series forecasting"
 TEXT_CLASSIFICATION = "text classification"
-TASKS = (IMAGE_CLASSIFICATION, TABLE_CLASSIFICATION, TABLE_REGRESSION, FORECASTING)
-
-_TEXT_SUFFIXES = (".txt", ".text", ".md")
+TASKS = (
+    IMAGE_CLASSIFICATION,
+    TABLE_CLASSIFICATION,
+    TABLE_REGRESSION,
+    FORECASTING,
+    TEXT_CLASSIFICATION,
+)
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Detection:
     features: int | None = None
     image_shape: tuple[int, int, int] | None = None
     """``(channels, height, width)`` that images will have (the most common size)."""
+    text_lengths: dict[str, Any] | None = None
+    """Documents: length statistics in words and characters, as imported."""
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -55,29 +61,10 @@ class Detection:
         }
 
 
-def _class_text_folders(path: Path) -> list[str]:
-    """Names of subfolders holding text files, when ``path`` looks like labeled text."""
-    folders = [p for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-    labeled = [
-        folder.name
-        for folder in folders
-        if any(f.suffix.lower() in _TEXT_SUFFIXES for f in folder.rglob("*") if f.is_file())
-    ]
-    return labeled if len(labeled) >= 2 else []
-
-
 def _import_path(path: Path, target: str | None, settings: Settings) -> tuple[str, list[str]]:
     """Import a file or folder given to ``auto``; returns the version's name and a note."""
     from athanor.data.importing import import_dataset
 
-    if path.is_dir() and (labels := _class_text_folders(path)):
-        raise UserError(
-            f"{path}: folders of text files per class ({', '.join(labels[:5])}) make a text "
-            "classification dataset, which the data layer does not support yet: there is no "
-            "importer for labeled text and no tokenized-classification preparation. Convert "
-            "it to a table with a text column and a label column, or train a language model "
-            "on one corpus (athanor data import FILE.txt)"
-        )
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "dataset"
     result = import_dataset(path, name=name[:100], target=target, settings=settings)
     record = result.version
@@ -96,8 +83,8 @@ def detect(dataset: str | Path, target: str | None, settings: Settings) -> Detec
     Raises:
         DatasetNotFound: an unknown name.
         DataError: a table without a target, or a bad target column.
-        UserError: a problem ``auto`` cannot take on (text classification, language models,
-            anomaly detection, image generation), saying what to do instead.
+        UserError: a problem ``auto`` cannot take on (language models, anomaly detection,
+            image generation), saying what to do instead.
     """
     from athanor.data.versions import load_dataset, resolve_dataset
 
@@ -109,6 +96,19 @@ def detect(dataset: str | Path, target: str | None, settings: Settings) -> Detec
     ref = resolve_dataset(text, settings)
     raw = load_dataset(ref, settings)
     name = ref.ref
+    if raw.kind == "tokens" and raw.task == "classification":
+        lengths = None
+        if ref.version is not None:
+            lengths = ref.version.info.get("lengths")
+        return Detection(
+            name,
+            TEXT_CLASSIFICATION,
+            len(raw),
+            official_test=raw.has_official_test,
+            classes=list(raw.classes or []),
+            text_lengths=lengths,
+            notes=notes,
+        )
     if raw.kind == "tokens":
         raise UserError(
             f"'{name}' is a text corpus for language models; auto trains classifiers, "

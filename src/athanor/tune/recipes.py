@@ -8,6 +8,7 @@ successive halving cutting the bad ones early, beats a wide search that finishes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from athanor.tune.detect import (
     IMAGE_CLASSIFICATION,
     TABLE_CLASSIFICATION,
     TABLE_REGRESSION,
+    TEXT_CLASSIFICATION,
     Detection,
 )
 
@@ -42,7 +44,7 @@ class Recipe:
 
 def default_metric(detection: Detection) -> str:
     """Accuracy for classification, RMSE otherwise."""
-    if detection.task in (IMAGE_CLASSIFICATION, TABLE_CLASSIFICATION):
+    if detection.task in (IMAGE_CLASSIFICATION, TABLE_CLASSIFICATION, TEXT_CLASSIFICATION):
         return "val_accuracy"
     return "val_rmse"
 
@@ -58,6 +60,7 @@ def recipe_for(detection: Detection, *, budget: float, metric: str, seed: int = 
         TABLE_CLASSIFICATION: _table,
         TABLE_REGRESSION: _table,
         FORECASTING: _series,
+        TEXT_CLASSIFICATION: _text,
     }
     if detection.task not in builders:
         raise ValueError(f"no recipe for {detection.task}")
@@ -211,5 +214,69 @@ def _series(detection: Detection, budget: float) -> Recipe:
         f"{steps} steps; validation and test are the last 15% each, in time order",
         "forecast targets are standardized with training statistics: losses and metrics are "
         "in standard deviations of the series; predictions are in its units",
+    ]
+    return Recipe(spec, tune, candidates, notes=notes)
+
+
+def _text(detection: Detection, budget: float) -> Recipe:
+    documents = detection.samples
+    words = (detection.text_lengths or {}).get("words", {})
+    p95 = float(words.get("p95", 0) or 0)
+    # Long documents make every recurrent step costly: on short budgets read fewer words.
+    cap = 128 if budget < 600 else 256
+    text: dict[str, Any] = {"level": "word", "lowercase": True, "max_vocab": 20_000}
+    if p95:
+        text["length"] = min(cap, max(8, math.ceil(p95)))
+    # Without import statistics the preparation picks the 95th percentile of the training
+    # documents itself (at most 256 words).
+    data: dict[str, Any] = {
+        "dataset": detection.dataset,
+        "split": {"val": 0.15, "test": 0.2},
+        "text": text,
+    }
+    models = [
+        {"template": "text_classifier", "cell": "gru", "units": 32, "embedding_dim": 32},
+        {"template": "text_classifier", "cell": "gru", "units": 64, "pooling": "max"},
+        {
+            "template": "text_classifier",
+            "cell": "lstm",
+            "units": 64,
+            "pooling": "max",
+            "dropout": 0.4,
+        },
+    ]
+    candidates = [
+        "text_classifier GRU 32 units, embedding 32, last state, dropout 0.2",
+        "text_classifier GRU 64 units, embedding 64, max over steps, dropout 0.2",
+        "text_classifier LSTM 64 units, embedding 64, max over steps, dropout 0.4",
+    ]
+    if budget >= 1200:
+        models.append(
+            {
+                "template": "text_classifier",
+                "cell": "lstm",
+                "units": 128,
+                "bidirectional": True,
+                "pooling": "max",
+                "dropout": 0.3,
+            }
+        )
+        candidates.append("text_classifier bidirectional LSTM 128 units, max over steps")
+    spec = {
+        "data": data,
+        "model": {"choice": models},
+        "train": {
+            "epochs": 30 if documents < 2_000 else 12 if documents < 20_000 else 5,
+            "batch_size": {"choice": [16, 32, 64] if documents < 5_000 else [32, 64, 128]},
+            "optimizer": _optimizer(1.0e-3, 1.0e-2),
+        },
+    }
+    tune = {"pruner": {"type": "asha", "min_epochs": 2, "reduction_factor": 3}, "patience": 5}
+    candidates.append("batch size, AdamW learning rate 1e-3..1e-2 and weight decay")
+    notes = [
+        f"{documents:,} documents; lower-cased words, a vocabulary of at most 20,000 from the "
+        "training documents, the first "
+        + (f"{text['length']} words" if "length" in text else "words (95th percentile)")
+        + " of each document"
     ]
     return Recipe(spec, tune, candidates, notes=notes)

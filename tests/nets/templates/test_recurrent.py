@@ -6,6 +6,7 @@ import pytest
 import torch
 from pydantic import TypeAdapter
 
+from athanor.data.schema import InputSchema, Schema
 from athanor.errors import ShapeError
 from athanor.nets import build_network
 from athanor.nets.blocks.recurrent import Recurrent
@@ -107,3 +108,37 @@ def test_recurrent_templates_name_what_they_need(char_batch) -> None:
         build_network(template({"template": "lstm_classifier"}), MNIST)
     with pytest.raises(ShapeError, match="template lstm_forecaster needs sequences"):
         build_network(template({"template": "lstm_forecaster"}), char_batch.schema())
+
+
+TEXT = Schema(
+    task="classification",
+    input=InputSchema(kind="tokens", shape=[20], vocab=["<pad>", "<unk>", *"abcdefgh"]),
+    classes=["no", "yes", "maybe"],
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "recurrent_out"),
+    [
+        ({"cell": "lstm", "units": 12}, (12,)),
+        ({"cell": "gru", "units": 12, "bidirectional": True}, (24,)),
+        ({"cell": "gru", "units": 12, "pooling": "max", "layers": 2}, (20, 12)),
+        ({"cell": "lstm", "units": 6, "pooling": "mean", "bidirectional": True}, (20, 12)),
+    ],
+)
+def test_text_classifier_builds_by_shape_inference(options: dict, recurrent_out: tuple) -> None:
+    spec = template({"template": "text_classifier", "embedding_dim": 8, **options})
+    network = build_network(spec, TEXT, seed=0)
+    shapes = list(network.layer_shapes.values())
+    assert shapes[0] == (20, 8)  # the embedding of the vocabulary of 10 tokens
+    assert recurrent_out in shapes and network.output_shape == (3,)
+    assert network.input_dtype == torch.int64
+    logits = network(torch.randint(0, 10, (4, 20)))
+    assert logits.shape == (4, 3) and torch.isfinite(logits).all()
+
+
+def test_text_classifier_needs_token_ids_and_classes(char_batch) -> None:
+    with pytest.raises(ShapeError, match="template text_classifier needs token ids"):
+        build_network(template({"template": "text_classifier"}), MNIST)
+    with pytest.raises(ShapeError, match="template text_classifier"):
+        build_network(template({"template": "text_classifier"}), char_batch.schema())

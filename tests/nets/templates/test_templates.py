@@ -28,6 +28,7 @@ from athanor.spec.model import (
     MlpSpec,
     ResNetSpec,
     TemplateSpec,
+    TextClassifierSpec,
     VggSpec,
 )
 from athanor.spec.run import RunSpec
@@ -88,6 +89,12 @@ CASES = {
         "classification",
         "template: lstm_classifier\ncell: gru\nunits: 8\nembedding_dim: 8\nbidirectional: true",
         lambda: LstmClassifierSpec(cell="gru", units=8, embedding_dim=8, bidirectional=True),
+    ),
+    "text_classifier": Case(
+        "char_batch",
+        "classification",
+        "template: text_classifier\ncell: gru\nunits: 8\nembedding_dim: 8\npooling: max",
+        lambda: TextClassifierSpec(cell="gru", units=8, embedding_dim=8, pooling="max"),
     ),
     "lstm_forecaster": Case(
         "series_windows",

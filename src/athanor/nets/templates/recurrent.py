@@ -1,4 +1,4 @@
-"""Recurrent templates: sequence classifier, forecaster, autoencoder and char-rnn."""
+"""Recurrent templates: sequence and text classifiers, forecaster, autoencoder, char-rnn."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from athanor.spec.layers import (
     DenseSpec,
     DropoutSpec,
     EmbeddingSpec,
+    GlobalAvgPoolSpec,
+    GlobalMaxPoolSpec,
     GruSpec,
     LayerSpec,
     LstmSpec,
+    PermuteSpec,
     RepeatSpec,
     RnnSpec,
 )
@@ -23,13 +26,18 @@ from athanor.spec.model import (
     LstmAutoencoderSpec,
     LstmClassifierSpec,
     LstmForecasterSpec,
+    TextClassifierSpec,
 )
 
 _CELLS = {"lstm": LstmSpec, "gru": GruSpec, "rnn": RnnSpec}
 
 
 def _recurrent(
-    spec: LstmClassifierSpec | LstmForecasterSpec | LstmAutoencoderSpec | CharRnnSpec,
+    spec: LstmClassifierSpec
+    | LstmForecasterSpec
+    | LstmAutoencoderSpec
+    | CharRnnSpec
+    | TextClassifierSpec,
     *,
     return_sequences: bool,
     bidirectional: bool = False,
@@ -147,6 +155,25 @@ def expand_lstm_classifier(spec: LstmClassifierSpec, schema: Schema) -> list[Lay
         layers.append(EmbeddingSpec(dim=spec.embedding_dim))
     layers += _recurrent(spec, return_sequences=False, bidirectional=spec.bidirectional)
     return layers + _hidden(spec.hidden, spec.dropout)
+
+
+@template_builder("text_classifier")
+def expand_text_classifier(spec: TextClassifierSpec, schema: Schema) -> list[LayerSpec]:
+    """Embedding, dropout, recurrent layers; their last state (or the maximum or mean of
+    every step's state, read as [units, steps]) goes through dense layers to class logits."""
+    require_input("text_classifier", schema, ("tokens",), " (try template lstm_classifier)")
+    require_task("text_classifier", schema, ("classification",))
+    layers: list[LayerSpec] = [EmbeddingSpec(dim=spec.embedding_dim)]
+    if spec.dropout > 0:
+        layers.append(DropoutSpec(rate=spec.dropout))
+    pooled = spec.pooling != "last"
+    recurrent = _recurrent(spec, return_sequences=pooled, bidirectional=spec.bidirectional)
+    if pooled:
+        # Global pooling works per channel: [steps, units] -> [units, steps] first.
+        pool = GlobalMaxPoolSpec() if spec.pooling == "max" else GlobalAvgPoolSpec()
+        recurrent.insert(1, PermuteSpec(order=[1, 0]))
+        recurrent.insert(2, pool)
+    return layers + recurrent + _hidden(spec.hidden, spec.dropout)
 
 
 @template_builder("lstm_forecaster")
