@@ -7,9 +7,24 @@ from pathlib import Path
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
-def list_examples() -> list[str]:
-    """Names of the bundled example specs (``mnist-cnn``, ...)."""
-    return sorted(path.stem for path in EXAMPLES_DIR.glob("*.yaml"))
+def list_examples(*, searches: bool | None = None) -> list[str]:
+    """Names of the bundled example specs (``mnist-cnn``, ...).
+
+    ``searches``: only search specs (a ``tune`` section: ``athanor tune``) when true, only run
+    specs (``athanor train``, the console's job templates) when false, both by default.
+    """
+    names = sorted(path.stem for path in EXAMPLES_DIR.glob("*.yaml"))
+    if searches is None:
+        return names
+    return [name for name in names if is_search_example(name) == searches]
+
+
+def is_search_example(name: str) -> bool:
+    """Whether the bundled example ``name`` is a search spec (it has a ``tune`` section)."""
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    return isinstance(data, dict) and "tune" in data
 
 
 def resolve_spec_path(source: str | Path) -> Path:

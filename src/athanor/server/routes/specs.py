@@ -44,7 +44,7 @@ def _examples() -> list[dict[str, Any]]:
     from athanor.spec.examples import EXAMPLES_DIR, list_examples
 
     found = []
-    for name in list_examples():
+    for name in list_examples(searches=False):  # a search spec is not a job
         text = (EXAMPLES_DIR / f"{name}.yaml").read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
         model = data.get("model") or {}
