@@ -289,3 +289,45 @@ def test_an_uploaded_folder_of_text_per_class_imports_as_labeled_text(
     )
     assert status == 400 and "only 1 class (only) has documents" in refused["detail"], refused
     assert call(shared_platform, "DELETE", base)[0] == 204
+
+
+def test_paths_of_the_platforms_machine_import_only_inside_its_import_roots(
+    platform_factory, tmp_path: Path
+) -> None:
+    root = tmp_path / "imports"
+    root.mkdir()
+    table = root / "houses.csv"
+    table.write_text(
+        "rooms,area,price\n" + "".join(f"{i % 5},{50 + i},{100 + 3 * i}\n" for i in range(40))
+    )
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(table.read_text())
+    (root / "escape.csv").symlink_to(outside)
+    platform = platform_factory("--cpus", "1", "--gpus", "none", "--import-root", str(root))
+    platform.start()
+    json_body = {"Content-Type": "application/json"}
+
+    def post(body: dict[str, Any], headers: dict[str, str] | None = None):
+        return call(
+            platform,
+            "POST",
+            "/v1/datasets/imports/path",
+            json.dumps(body).encode(),
+            {**json_body, **(headers or {})},
+        )
+
+    status, _, imported = post({"path": str(table), "name": "houses", "target": "price"})
+    assert status == 201, imported
+    assert imported["name"] == "houses" and imported["rows"] == 40
+    assert platform.store().datasets.versions("houses")[0].rows == 40
+    status, _, refused = post({"path": str(outside), "name": "other"})
+    assert status == 400 and "outside the folders this platform imports from" in refused["detail"]
+    status, _, refused = post({"path": str(root / "escape.csv"), "name": "other"})
+    assert status == 400 and "outside the folders" in refused["detail"]  # links are followed
+    status, _, refused = post({"path": "houses.csv", "name": "other"})
+    assert status == 400 and "give an absolute path" in refused["detail"]
+    status, _, refused = post({"path": str(root / "missing.csv"), "name": "other"})
+    assert status == 404 and "no such file or folder" in refused["detail"]
+    status, _, refused = post({"path": str(table), "name": "other"}, REMOTE)
+    assert status in (401, 403)  # a remote client names no path of this machine
+    assert [d.name for d in platform.store().datasets.list()] == ["houses"]
