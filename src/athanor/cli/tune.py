@@ -22,6 +22,15 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
+WhereOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--platform/--local",
+        help="Run trials as jobs of the platform (the default when one is running), "
+        "or here, in this process or worker processes.",
+    ),
+]
+
 app = typer.Typer(
     cls=_RunByDefault,
     help="Hyperparameter searches: athanor tune SPEC --trials N [--budget 10m] [--parallel K]; "
@@ -56,14 +65,7 @@ def run(
     new: Annotated[
         bool, typer.Option("--new", help="Start a new search even if this one exists.")
     ] = False,
-    where: Annotated[
-        bool | None,
-        typer.Option(
-            "--platform/--local",
-            help="Run trials as jobs of the platform (the default when one is running), "
-            "or here, in this process or worker processes.",
-        ),
-    ] = None,
+    where: WhereOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -144,14 +146,7 @@ def resume(
     register_as: Annotated[
         str | None, typer.Option("--register", help="Register the best trial as NAME.")
     ] = None,
-    where: Annotated[
-        bool | None,
-        typer.Option(
-            "--platform/--local",
-            help="Run trials as jobs of the platform (the default when one is running), "
-            "or here, in this process or worker processes.",
-        ),
-    ] = None,
+    where: WhereOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:

@@ -204,6 +204,15 @@ def _validate(
     if not isinstance(data, dict):
         raise SpecError(f"{origin}: a spec is a mapping of keys (name, data, model, train)")
 
+    overridden = apply_overrides(data, overrides)
+    return validate_spec_data(data, origin=origin, lines=lines, overridden=overridden)
+
+
+def apply_overrides(
+    data: dict[str, Any], overrides: Mapping[str, Any] | Iterable[str] | None
+) -> dict[KeyPath, str]:
+    """Apply ``--set`` texts or a ``{key.path: value}`` mapping to ``data`` in order;
+    returns each overridden key path with the label errors name it by."""
     overridden: dict[KeyPath, str] = {}
     items: Iterable[tuple[str, Any]]
     if overrides is None:
@@ -222,7 +231,7 @@ def _validate(
             label = f"override {key}={value!r}"
         apply_override(data, path, value, label)
         overridden[path] = label
-    return validate_spec_data(data, origin=origin, lines=lines, overridden=overridden)
+    return overridden
 
 
 def validate_spec_data(

@@ -35,9 +35,8 @@ from athanor.spec.loading import (
     _collect,
     _describe,
     _message,
-    apply_override,
+    apply_overrides,
     format_path,
-    parse_override,
     read_yaml,
     validate_spec_data,
 )
@@ -577,24 +576,7 @@ def load_search(
         data = {}
     if not isinstance(data, dict):
         raise SpecError(f"{origin}: a spec is a mapping of keys (name, data, model, train, tune)")
-    overridden: dict[KeyPath, str] = {}
-    items: Iterable[tuple[str, Any]]
-    if overrides is None:
-        items = ()
-    elif isinstance(overrides, Mapping):
-        items = [(f"{key}={value!r}", (key, value)) for key, value in overrides.items()]
-    else:
-        items = [(text, None) for text in overrides]
-    for text, pair in items:
-        if pair is None:
-            path, value = parse_override(text)
-            label = f"--set {text}"
-        else:
-            key, value = pair
-            path = tuple(int(p) if p.isdigit() else p for p in str(key).split("."))
-            label = f"override {key}={value!r}"
-        apply_override(data, path, value, label)
-        overridden[path] = label
+    overridden = apply_overrides(data, overrides)
 
     tune_data = data.pop("tune", None)
     if tune_data is None:

@@ -141,21 +141,8 @@ def preview_dataset(
 def import_dataset(body: ImportRequest, context: Context) -> dict:
     """Import a file or folder of an upload as a new version of a dataset (or find the
     version with the same content). Bad data is refused naming the file, line or column."""
-    from athanor.api import datasets
-
     source = context.uploads.source(body.upload, body.path)
-    result = datasets.import_dataset(
-        source,
-        name=body.name,
-        kind=body.kind,
-        target=body.target,
-        task=body.task,
-        skip_bad=body.skip_bad,
-        encoding=body.encoding,
-        time_column=body.time_column,
-        settings=context.store.settings,
-    )
-    return plain(result)
+    return _import(source, body, context)
 
 
 @router.post(
@@ -177,7 +164,6 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
     """
     from pathlib import Path as FilePath
 
-    from athanor.api import datasets
     from athanor.errors import NotFound, UserError
 
     if principal(request) != "local":
@@ -198,8 +184,15 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
         )
     if not resolved.exists():
         raise NotFound(f"path {body.path!r}: no such file or folder on the platform's machine")
+    return _import(resolved, body, context)
+
+
+def _import(source: Any, body: ImportRequest | PathImportRequest, context: Context) -> dict:
+    """Import ``source`` with the request's options (both import routes take the same)."""
+    from athanor.api import datasets
+
     result = datasets.import_dataset(
-        resolved,
+        source,
         name=body.name,
         kind=body.kind,
         target=body.target,
