@@ -43,7 +43,7 @@ from optuna.samplers import BaseSampler, CmaEsSampler, GridSampler, RandomSample
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from athanor.errors import NotFound, UserError
 from athanor.settings import Settings
@@ -86,12 +86,20 @@ def open_storage(settings: Settings) -> RDBStorage:
         if url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///") :])
             path.parent.mkdir(parents=True, exist_ok=True)
-            with sqlite3.connect(path, timeout=30) as connection:
-                connection.execute("PRAGMA journal_mode=WAL")
+            for attempt in range(20):
+                try:
+                    with sqlite3.connect(path, timeout=30) as connection:
+                        connection.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError:
+                    # changing the journal mode does not wait for a busy file: try again
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.25)
             engine_kwargs = {"connect_args": {"timeout": 30}}
         context = _quiet()
         try:
-            for attempt in range(3):
+            for attempt in range(5):
                 try:
                     storage = RDBStorage(
                         url,
@@ -101,9 +109,10 @@ def open_storage(settings: Settings) -> RDBStorage:
                         heartbeat_stale_trial_callback=retry_trial,
                     )
                     break
-                except OperationalError:
-                    # another process created the tables at the same moment; they exist now
-                    if attempt == 2:
+                except (OperationalError, IntegrityError):
+                    # another process created the tables, or stamped their schema version
+                    # (Optuna's Alembic table), at the same moment; both exist now
+                    if attempt == 4:
                         raise
                     time.sleep(0.5)
         finally:
