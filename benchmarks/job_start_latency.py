@@ -43,7 +43,7 @@ SPEC = {
 BASELINE = """
 import json, sys, time
 import athanor
-from athanor.train.callbacks import Callback
+from athanor.training.callbacks import Callback
 
 class FirstStep(Callback):
     seen = False

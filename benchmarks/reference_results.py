@@ -30,7 +30,7 @@ from athanor.data.prepare import load_raw, prepare
 from athanor.settings import Settings, current_settings
 from athanor.spec import load_spec
 from athanor.spec.examples import EXAMPLES_DIR
-from athanor.train.callbacks.anomaly_threshold import anomaly_scores
+from athanor.training.callbacks.anomaly_threshold import anomaly_scores
 
 ORDER = [
     "lenet5-mnist",

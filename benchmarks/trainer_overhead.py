@@ -32,8 +32,8 @@ from athanor.settings import Settings
 from athanor.spec import load_spec
 from athanor.spec.data import DataSpec
 from athanor.store import open_store
-from athanor.train import Trainer
-from athanor.train.callbacks import LRMonitor, ProgressBar, StoreLogger
+from athanor.training import Trainer
+from athanor.training.callbacks import LRMonitor, ProgressBar, StoreLogger
 
 MODELS = {
     "mlp": {"template": "mlp", "hidden": [256, 128]},

@@ -68,7 +68,7 @@ def _settings(home: Path):
 
 def _run(pruner: str, seed: int, budget: float, epochs: int) -> dict[str, Any]:
     import athanor as at
-    from athanor.tune.study import close_storages, load_search_study
+    from athanor.tuning.study import close_storages, load_search_study
 
     spec = {**SPACE, "seed": seed, "train": {**SPACE["train"], "epochs": epochs}}
     with tempfile.TemporaryDirectory(prefix="athanor-bench-") as folder:

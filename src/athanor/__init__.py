@@ -21,28 +21,29 @@ __version__ = "0.1.0"
 
 # Public name -> "module:attribute" (attribute empty: the module itself).
 _LAZY = {
-    "train": "athanor.train:",  # the package is callable: athanor.train(spec, overrides)
-    "resume": "athanor.api.training:resume",
+    "train": "athanor.runs.pipeline:train",
+    "resume": "athanor.runs.pipeline:resume",
     "load_spec": "athanor.spec.loading:load_spec",
     "models": "athanor.api.models:",
     "runs": "athanor.api.runs:",
     "datasets": "athanor.api.datasets:",
     "errors": "athanor.errors:",
     "summary": "athanor.api.networks:summarize",
-    "tune": "athanor.tune:",  # the package is callable: athanor.tune(spec, trials=20)
-    "auto": "athanor.tune.automl:auto",
+    "tune": "athanor.tuning.search:tune",
+    "searches": "athanor.api.searches:",
+    "auto": "athanor.tuning.automl:auto",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from athanor import errors  # noqa: F401
-    from athanor.api import datasets, models, runs  # noqa: F401
+    from athanor.api import datasets, models, runs, searches  # noqa: F401
     from athanor.api.networks import summarize as summary  # noqa: F401
-    from athanor.api.training import resume, train  # noqa: F401 - train: athanor.train()
+    from athanor.runs.pipeline import resume, train  # noqa: F401
     from athanor.spec.loading import load_spec  # noqa: F401
-    from athanor.tune import tune  # noqa: F401 - tune: athanor.tune()
-    from athanor.tune.automl import auto  # noqa: F401
+    from athanor.tuning.automl import auto  # noqa: F401
+    from athanor.tuning.search import tune  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -54,7 +54,7 @@ def test_a_bad_space_exits_2_naming_the_line(tmp_path: Path) -> None:
 def _trials(home: Path) -> list:
     import optuna
 
-    from athanor.tune.study import close_storages
+    from athanor.tuning.study import close_storages
 
     close_storages()
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from athanor.api.training import execute
 from athanor.jobs.progress import JobProgress
+from athanor.runs import execute
 from athanor.spec import load_spec
 from athanor.store import RunStatus, open_store
 

@@ -33,7 +33,7 @@ def auto(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Detect the task, try candidate networks within the budget, register the best model."""
-    from athanor.tune.automl import auto as run_auto
+    from athanor.tuning.automl import auto as run_auto
 
     result = run_auto(
         dataset,

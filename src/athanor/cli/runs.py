@@ -116,7 +116,7 @@ def resume_run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Continue a run from its latest checkpoint, exactly where it stopped."""
-    from athanor.api.training import resume
     from athanor.cli.train import report
+    from athanor.runs import resume
 
     report(resume(run_id, progress=not (quiet or json_output)), json_output)

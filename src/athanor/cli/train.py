@@ -36,7 +36,7 @@ def train(
         registered = [f"register_as={register_as}"] if register_as else []
         submit_job(spec, [*(set_ or []), *registered], json_output)
         return
-    from athanor.api.training import train as run_training
+    from athanor.runs import train as run_training
 
     result = run_training(
         spec, set_ or [], register_as=register_as, progress=not (quiet or json_output)

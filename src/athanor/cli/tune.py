@@ -70,7 +70,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Search the marked values of SPEC; running it again continues the search."""
-    from athanor.tune.search import tune
+    from athanor.tuning.search import tune
 
     result = tune(
         spec,
@@ -95,7 +95,7 @@ def list_searches(
 ) -> None:
     """List searches, newest first."""
     from athanor.settings import current_settings
-    from athanor.tune.study import list_records
+    from athanor.tuning.study import list_records
 
     records = list_records(current_settings())
     if json_output:
@@ -132,7 +132,7 @@ def show(
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Show a search: status, best trial, parameter importance and the leaderboard."""
-    from athanor.tune import show as report_of
+    from athanor.api.searches import show as report_of
 
     show_report(report_of(search), json_output, top=top)
 
@@ -151,7 +151,7 @@ def resume(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Continue a search (interrupted trials run again from their checkpoints)."""
-    from athanor.tune.search import resume_search
+    from athanor.tuning.search import resume_search
 
     result = resume_search(
         search,
@@ -191,8 +191,8 @@ def register(
 ) -> None:
     """Test the best trial's model once on the test split and register it as NAME."""
     from athanor.settings import current_settings
-    from athanor.tune.search import finish_search
-    from athanor.tune.study import load_search_study
+    from athanor.tuning.search import finish_search
+    from athanor.tuning.study import load_search_study
 
     settings = current_settings()
     result = finish_search(load_search_study(search, settings), settings, register_as=name)
@@ -217,7 +217,7 @@ def show_report(
     report: dict[str, Any], json_output: bool, *, top: int = 10, paths: dict | None = None
 ) -> None:
     """Print a search report: summary, best trial, importance, leaderboard."""
-    from athanor.tune.space import short
+    from athanor.tuning.space import short
 
     if json_output:
         print_json(report)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from athanor.store.jobs import JobRepository
-from athanor.train.callbacks.base import Callback
-from athanor.train.state import TrainState
+from athanor.training.callbacks.base import Callback
+from athanor.training.state import TrainState
 
 
 def _now() -> str:

@@ -114,7 +114,7 @@ def submit(
         overrides: ``["train.epochs=3"]`` or ``{"train.epochs": 3}``.
         origin: the spec's name in error messages (e.g. its file name).
         submitted_by: who submits it.
-        trial: the search trial the job trains (see ``athanor.tune.trials.JobTrial``).
+        trial: the search trial the job trains (see ``athanor.tuning.trials.JobTrial``).
 
     Returns:
         The queued job.

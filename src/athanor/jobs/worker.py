@@ -85,7 +85,7 @@ class Heartbeat:
 
 def _stop_recorder(store: Store, job_id: int):
     """How a run stopped by SIGTERM is recorded: cancelled, or queued again if preempted."""
-    from athanor.train.trainer import latest_checkpoint
+    from athanor.training.trainer import latest_checkpoint
 
     def record(run_id: int, fit: Any) -> RunRecord:
         job = store.jobs.get(job_id)
@@ -125,14 +125,14 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         torch.set_num_threads(cpus)
         from rich.console import Console
 
-        from athanor.api.training import execute
         from athanor.jobs.progress import JobProgress
+        from athanor.runs import execute
 
         trial = store.runs.get(job_id).summary.get("trial")
         with contextlib.ExitStack() as stack:
             callbacks: list[Any] = [JobProgress(store.jobs, job_id)]
             if trial:  # a search's trial: report each epoch to it, stop when it is pruned
-                from athanor.tune.trials import FindingsRecorder, reporting_to_trial
+                from athanor.tuning.trials import FindingsRecorder, reporting_to_trial
 
                 say(f"job {job_id} trains trial {trial.get('number')} of {trial.get('study_name')}")
                 reporter = stack.enter_context(reporting_to_trial(trial, store.settings))
@@ -176,7 +176,7 @@ def _warm_up() -> None:
 
 def _standby() -> tuple[int, int, int] | None:
     """Import the training stack, then wait for a job; returns (job, attempt, cpus)."""
-    import athanor.api.training  # noqa: F401 - the slow imports, done before a job comes
+    import athanor.runs  # noqa: F401 - the slow imports, done before a job comes
 
     _warm_up()
     open_store()  # the database file and its schema are checked once, now

@@ -235,7 +235,7 @@ class ServedModel:
 
 
 def _device(requested: str) -> Any:
-    from athanor.train.devices import select_device
+    from athanor.training.devices import select_device
 
     try:
         return select_device(requested)

@@ -149,7 +149,7 @@ LOSS_NAMES = ("auto", "cross_entropy", "nll", "bce", "bce_with_logits", "mse", "
 
 
 class LossSpec(StrictModel):
-    """The training objective; the name must fit the task (see ``athanor.train.losses``)."""
+    """The training objective; the name must fit the task (see ``athanor.training.losses``)."""
 
     type: Literal[LOSS_NAMES] = "auto"  # type: ignore[valid-type]
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)

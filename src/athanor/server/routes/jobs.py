@@ -118,7 +118,7 @@ def _checked_trial(trial: dict | None) -> dict | None:
     from pydantic import ValidationError
 
     from athanor.errors import UserError
-    from athanor.tune.trials import JobTrial
+    from athanor.tuning.trials import JobTrial
 
     try:
         return JobTrial.model_validate(trial).model_dump(mode="json")

@@ -1,0 +1,129 @@
+"""The end of a successful run: test once, write the model package, register it, and mark
+the run succeeded."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from athanor.data.prepare import Prepared
+from athanor.nets.builder import Network, count_parameters
+from athanor.registry.lineage import code_version
+from athanor.registry.model_card import render_model_card
+from athanor.registry.package import write_package
+from athanor.registry.registry import register_package
+from athanor.runs.result import TrainedRun
+from athanor.spec.run import RunSpec
+from athanor.store import RunRecord, RunStatus, Store
+from athanor.store.runs import MetricPoint
+from athanor.training.callbacks import EarlyStopping
+from athanor.training.trainer import FitResult, Trainer
+
+
+def complete_run(
+    store: Store,
+    record: RunRecord,
+    spec: RunSpec,
+    prepared: Prepared,
+    network: Network,
+    trainer: Trainer,
+    fit: FitResult,
+    stopping: EarlyStopping | None,
+    evaluate_test: bool = True,
+) -> TrainedRun:
+    """Test once (unless told not to), save the package, register it, and mark the run
+    succeeded."""
+    test_metrics = trainer.test(prepared) if evaluate_test else {}
+    if test_metrics:
+        store.runs.log_metrics(
+            record.id,
+            [
+                MetricPoint(name, fit.steps, fit.epochs_run, value, 0.0)
+                for name, value in test_metrics.items()
+            ],
+        )
+    final = dict(fit.history[-1]) if fit.history else {}
+    if stopping is not None and stopping.restored_epoch is not None:
+        final = dict(fit.history[stopping.restored_epoch - 1])
+    metrics = {
+        key: value
+        for key, value in {**final, **test_metrics}.items()
+        if key not in ("lr", "epoch_seconds")
+    }
+    register_name = spec.register_as
+    run_dir = store.artifacts.run_dir(record.id)
+    package_dir = run_dir / "model"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    spec_json = spec.model_dump(mode="json")
+    schema_json = prepared.schema.model_dump(mode="json")
+    lineage = {
+        "run_id": record.id,
+        "dataset": spec.data.dataset,
+        **prepared.record,
+        "code": code_version(Path.cwd()),
+    }
+    layers = _layer_rows(network)
+    card = render_model_card(
+        title=register_name or spec.name,
+        spec=spec_json,
+        schema=schema_json,
+        metrics=metrics,
+        lineage=lineage,
+        parameters=sum(count_parameters(network)),
+        layers=layers,
+    )
+    if package_dir.exists():  # a resumed run that had finished training before it crashed
+        shutil.rmtree(package_dir)
+    with store.artifacts.staging(package_dir) as staging:
+        content_hash = write_package(
+            staging,
+            state_dict=network.state_dict(),
+            spec=spec_json,
+            schema=schema_json,
+            preprocessing=prepared.preprocessor.to_json(),
+            metrics=metrics,
+            lineage=lineage,
+            card=card,
+        )
+    reason = fit.stop_reason or f"completed {fit.epochs_run} epoch(s)"
+    if stopping is not None and stopping.restored_epoch is not None:
+        reason += f"; kept the weights of epoch {stopping.restored_epoch}"
+    reports = {**fit.reports, **getattr(trainer, "test_reports", {})}
+    summary = {
+        "metrics": metrics,
+        **({} if evaluate_test else {"test": "not evaluated"}),
+        "epochs_run": fit.epochs_run,
+        "steps": fit.steps,
+        "best_epoch": fit.best_epoch,
+        "train_seconds": round(fit.seconds, 3),
+        "samples_per_second": round(fit.samples_per_second, 1),
+        "package": store.artifacts.relative(package_dir),
+        "package_hash": content_hash,
+        **({"reports": reports} if reports else {}),
+    }
+    version = None
+    if register_name:
+        version = register_package(
+            store,
+            register_name,
+            package_dir,
+            run_id=record.id,
+            metrics=metrics,
+            description=spec.description,
+        )
+        summary["registered_as"] = version.ref
+    run = store.runs.finish(record.id, RunStatus.SUCCEEDED, reason, summary)
+    fit.test_metrics = test_metrics
+    return TrainedRun(run, fit, test_metrics, package_dir, version, network)
+
+
+def _layer_rows(network: Network) -> list[tuple[str, str, str]]:
+    """(name, type, output shape) per layer for the model card."""
+    if hasattr(network, "layer_specs"):
+        return [
+            (name, layer.type, str(list(shape)))
+            for (name, layer), shape in zip(
+                network.layer_specs.items(), network.layer_shapes.values(), strict=True
+            )
+        ]
+    return [(name, type(child).__name__, "") for name, child in network.named_children()]

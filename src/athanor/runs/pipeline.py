@@ -1,0 +1,369 @@
+"""One run end to end: prepare the data, build the network, fit it, then package, register
+and test it (:mod:`athanor.runs.packaging`). Every front end trains through here: the CLI,
+the Python API, a job's worker and a search's trial."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from athanor.data.prepare import prepare
+from athanor.data.versions import resolve_dataset
+from athanor.errors import UserError
+from athanor.nets.builder import Network, build_network, count_parameters
+from athanor.registry.package import load_package
+from athanor.registry.registry import check_model_name, package_path, resolve
+from athanor.runs.callbacks import run_callbacks
+from athanor.runs.packaging import complete_run
+from athanor.runs.result import TrainedRun
+from athanor.settings import Settings
+from athanor.spec.examples import resolve_spec_path
+from athanor.spec.loading import load_spec
+from athanor.spec.run import RunSpec
+from athanor.store import RunRecord, RunStatus, Store, open_store
+from athanor.training.callbacks import Callback
+from athanor.training.losses import uses_single_logit
+from athanor.training.parameters import load_matching
+from athanor.training.trainer import FitResult, Trainer, latest_checkpoint
+
+StopRecorder = Callable[[int, FitResult], RunRecord]
+"""Records a run stopped by a signal (its id, what fit did); returns the stored run."""
+
+
+def _spec_source(spec: Any) -> Any:
+    return resolve_spec_path(spec) if isinstance(spec, str | os.PathLike) else spec
+
+
+def train(
+    spec: str | Path | Mapping[str, Any] | RunSpec,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    register_as: str | None = None,
+    progress: bool = True,
+    console: Console | None = None,
+    callbacks: list[Callback] | None = None,
+    settings: Settings | None = None,
+    evaluate_test: bool = True,
+) -> TrainedRun:
+    """Train a network as ``spec`` says, record the run and save the model package.
+
+    Checkpoints are written under the run's artifacts (``train.checkpoint``); SIGTERM or a
+    first Ctrl-C stops after the current step with a checkpoint, and the run can be continued
+    with :func:`resume`.
+
+    Args:
+        spec: a YAML path, a bundled example name (``"mnist-cnn"``), a mapping or a RunSpec.
+        overrides: ``{"train.epochs": 3}`` or ``["train.epochs=3"]``. Default none.
+        register_as: register the model under this name (default: the spec's
+            ``register_as``, else not registered).
+        progress: show a live progress bar and a line per epoch (default True).
+        console: where progress goes (default: standard error).
+        callbacks: extra callbacks, called after the built-in ones.
+        settings: store location (default: from the environment).
+        evaluate_test: evaluate the test split at the end (default True). Trials of a search
+            pass False: they are compared on validation metrics alone, and only the chosen
+            model is tested, once (:func:`test_run`).
+
+    Returns:
+        The stored run, its history, test metrics, package folder and model version.
+
+    Raises:
+        SpecError: an invalid spec, before anything is recorded.
+        UserError: data or network problems (the run is recorded as failed with the reason).
+    """
+    run_spec = load_spec(_spec_source(spec), overrides)
+    if register_as:
+        run_spec = run_spec.model_copy(update={"register_as": check_model_name(register_as)})
+    elif run_spec.register_as:
+        check_model_name(run_spec.register_as)
+    resolve_dataset(run_spec.data.dataset, settings)  # unknown names fail before a run exists
+    store = open_store(settings)
+    store.runs.reconcile_orphans()
+    record = store.runs.create(
+        run_spec.model_dump(mode="json"), name=run_spec.name, dataset=run_spec.data.dataset
+    )
+    return _guarded(
+        store,
+        record,
+        run_spec,
+        progress,
+        console,
+        callbacks,
+        resume_from=None,
+        evaluate_test=evaluate_test,
+    )
+
+
+def resume(
+    run_id: int,
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+    callbacks: list[Callback] | None = None,
+    settings: Settings | None = None,
+    evaluate_test: bool = True,
+) -> TrainedRun:
+    """Continue a stopped, cancelled or crashed run from its latest checkpoint.
+
+    The result is the same as if the run had never been interrupted: same batches, same
+    random numbers, same weights (bitwise on the CPU). Metric points logged after the
+    checkpoint are replaced. ``evaluate_test`` is as for :func:`train`.
+
+    Raises:
+        NotFound: no such run.
+        UserError: the run is still running, already succeeded, or has no checkpoint.
+    """
+    store = open_store(settings)
+    store.runs.reconcile_orphans()
+    record = store.runs.get(run_id)
+    if record.status == RunStatus.RUNNING:
+        raise UserError(
+            f"run {run_id} is still running (pid {record.pid} on {record.host}); stop it first"
+        )
+    if record.status == RunStatus.SUCCEEDED:
+        raise UserError(f"run {run_id} already succeeded; there is nothing to resume")
+    checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+    if checkpoint is None:
+        raise UserError(
+            f"run {run_id} has no checkpoint to resume from (it {record.status} before its "
+            "first one; train.checkpoint.every_steps makes them more frequent)"
+        )
+    step = int(checkpoint.name.split("-")[1])
+    spec = RunSpec.model_validate(record.spec)
+    store.runs.delete_metrics_after(run_id, step)
+    record = store.runs.claim(run_id, f"resumed from the checkpoint at step {step}")
+    return _guarded(
+        store,
+        record,
+        spec,
+        progress,
+        console,
+        callbacks,
+        resume_from=checkpoint,
+        evaluate_test=evaluate_test,
+    )
+
+
+def execute(
+    run_id: int,
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+    callbacks: list[Callback] | None = None,
+    settings: Settings | None = None,
+    on_stop: StopRecorder | None = None,
+    evaluate_test: bool = True,
+) -> TrainedRun | None:
+    """Execute a queued run: one attempt of a job, in the worker the platform started for it.
+
+    The run is claimed for this process in one statement (two workers never both train
+    it). An attempt after a crash continues from the run's newest checkpoint, exactly as
+    :func:`resume` does; every metric point logged before the crash is kept, and points the
+    attempt computes again for steps already logged are not written twice.
+
+    Args:
+        run_id: a run in the ``queued`` status with a job (see ``athanor.jobs``).
+        progress: print progress lines (to standard error, i.e. the job's log).
+        console: where progress goes (default: standard error).
+        callbacks: extra callbacks, e.g. the job's progress reporter.
+        settings: the store (default: from the environment).
+        on_stop: records a stop requested by SIGTERM instead of marking the run cancelled
+            (the platform requeues a run it preempts).
+        evaluate_test: as for :func:`train` (a search's trials are not tested).
+
+    Returns:
+        The run's outcome, or ``None`` when it was no longer queued (nothing was done).
+
+    Raises:
+        NotFound: no such job.
+        UserError: data or network problems (the run is recorded as failed with the reason).
+    """
+    store = open_store(settings)
+    record = store.runs.get(run_id)
+    checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+    note = (
+        f"resumed from the checkpoint at step {int(checkpoint.name.split('-')[1])}"
+        if checkpoint is not None
+        else "started"
+    )
+    claimed = store.jobs.claim(run_id, note)
+    if claimed is None:
+        return None
+    spec = RunSpec.model_validate(record.spec)
+    logged = store.runs.last_logged_steps(run_id)
+    return _guarded(
+        store,
+        claimed,
+        spec,
+        progress,
+        console,
+        callbacks,
+        resume_from=checkpoint,
+        logged_until=logged,
+        on_stop=on_stop,
+        evaluate_test=evaluate_test,
+    )
+
+
+def _guarded(
+    store: Store,
+    record: RunRecord,
+    spec: RunSpec,
+    progress: bool,
+    console: Console | None,
+    callbacks: list[Callback] | None,
+    *,
+    resume_from: Path | None,
+    logged_until: dict[str, int] | None = None,
+    on_stop: StopRecorder | None = None,
+    evaluate_test: bool = True,
+) -> TrainedRun:
+    """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why."""
+    try:
+        return _execute(
+            store,
+            record,
+            spec,
+            progress,
+            console,
+            callbacks,
+            resume_from,
+            logged_until=logged_until,
+            on_stop=on_stop,
+            evaluate_test=evaluate_test,
+        )
+    except KeyboardInterrupt:
+        store.runs.finish(record.id, RunStatus.CANCELLED, "interrupted (Ctrl-C twice)")
+        raise
+    except UserError as exc:
+        store.runs.finish(record.id, RunStatus.FAILED, str(exc))
+        raise
+    except BaseException as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
+        where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last[0] else ""
+        store.runs.finish(record.id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}{where}")
+        raise
+
+
+@contextmanager
+def _stop_on_signals(trainer: Trainer) -> Iterator[None]:
+    """SIGTERM or a first Ctrl-C stop the trainer after its current step, with a checkpoint;
+    a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    requested: list[str] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(name)
+        trainer.request_stop(f"stopped by {name}")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _start_weights(store: Store, spec: RunSpec, network: Network) -> str | None:
+    """Load ``train.init_from`` weights into ``network``; returns what was done."""
+    source = spec.train.init_from
+    if source is None:
+        return None
+    version = resolve(store, source.model)
+    package = load_package(package_path(store, version), expected_hash=version.content_hash)
+    report = load_matching(
+        network, package.state_dict, strict=source.strict, source_name=version.ref
+    )
+    return report.describe(version.ref)
+
+
+def _execute(
+    store: Store,
+    record: RunRecord,
+    spec: RunSpec,
+    progress: bool,
+    console: Console | None,
+    extra_callbacks: list[Callback] | None,
+    resume_from: Path | None,
+    *,
+    logged_until: dict[str, int] | None = None,
+    on_stop: StopRecorder | None = None,
+    evaluate_test: bool = True,
+) -> TrainedRun:
+    console = console or Console(stderr=True)
+    if progress:
+        console.print(f"run {record.id}: loading {spec.data.dataset}...", highlight=False)
+    prepared = prepare(spec.data, spec.seed, settings=store.settings)
+    if uses_single_logit(spec.train.loss, prepared.schema):
+        prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
+    network = build_network(spec.model, prepared.schema, seed=spec.seed)
+    transfer = _start_weights(store, spec, network) if resume_from is None else None
+    run_dir = store.artifacts.run_dir(record.id)
+    assembled = run_callbacks(
+        spec,
+        prepared,
+        network,
+        runs=store.runs,
+        run_id=record.id,
+        run_dir=run_dir,
+        console=console,
+        progress=progress,
+        logged_until=logged_until,
+        extra=extra_callbacks,
+    )
+    trainer = Trainer(
+        spec.train,
+        seed=spec.seed,
+        callbacks=assembled.callbacks,
+        checkpoint_dir=run_dir / "checkpoints",
+    )
+    trainer.run_id = record.id
+    trainable, frozen = count_parameters(network)
+    store.runs.update(
+        record.id,
+        summary={
+            "data": prepared.record,
+            "parameters": {"trainable": trainable, "frozen": frozen},
+            "device": str(trainer.device),
+            **({"init_from": transfer} if transfer else {}),
+        },
+    )
+    if progress:
+        sizes = prepared.record["split"]["sizes"]
+        console.print(
+            f"run {record.id}: {trainable + frozen:,} parameters on {trainer.device}; "
+            + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
+            highlight=False,
+        )
+        for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
+            if note:
+                console.print(f"run {record.id}: {note}", highlight=False)
+    with _stop_on_signals(trainer):
+        fit = trainer.fit(network, prepared, resume_from=resume_from)
+    if trainer.frozen:
+        store.runs.update(record.id, summary={"frozen": trainer.frozen})
+    if fit.interrupted:
+        if on_stop is not None:
+            return TrainedRun(on_stop(record.id, fit), fit, {}, None, None, network)
+        reason = (
+            f"{fit.stop_reason} at step {fit.steps}; "
+            f"continue with 'athanor runs resume {record.id}'"
+        )
+        run = store.runs.finish(record.id, RunStatus.CANCELLED, reason, {"steps": fit.steps})
+        return TrainedRun(run, fit, {}, None, None, network)
+    return complete_run(
+        store, record, spec, prepared, network, trainer, fit, assembled.stopping, evaluate_test
+    )

@@ -1,0 +1,91 @@
+"""The callback that ties a training run to its trial: reports, pruning, the time budget."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+from athanor.errors import SpecError
+from athanor.training.callbacks.base import Callback
+from athanor.training.state import TrainState
+
+
+class MetricMissing(SpecError):
+    """The searched metric is not computed by the trial's runs (the search cannot go on)."""
+
+
+class TrialReporter(Callback):
+    """Reports the searched validation metric to the trial after every epoch; stops the run
+    (with a checkpoint, as ``cancelled``) when the pruner says so or the budget runs out.
+
+    Args:
+        trial: the Optuna trial (``report``, ``should_prune``, ``set_user_attr``).
+        metric: the validation metric, e.g. ``val_accuracy``.
+        pruner: the pruner's name, for the stop reason.
+        deadline: ``time.time()`` at which the search's budget ends (``None``: no limit).
+    """
+
+    def __init__(
+        self, trial: Any, metric: str, pruner: str = "pruner", deadline: float | None = None
+    ) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.pruner = pruner
+        self.deadline = deadline
+        self.pruned: str | None = None
+        self.out_of_time = False
+        self.epochs = 0
+        self.last_value: float | None = None
+        self.run_id: int | None = None
+
+    def on_fit_start(self, trainer, state: TrainState) -> None:
+        self.run_id = trainer.run_id
+        if trainer.run_id is not None:
+            # known before any epoch, so that a killed trial can resume this very run
+            self.trial.set_user_attr("run_id", trainer.run_id)
+        for epoch, metrics in enumerate(state.history, start=1):  # a resumed run's epochs
+            if self.metric in metrics:
+                self._report(float(metrics[self.metric]), epoch)
+
+    def on_epoch_end(self, trainer, state: TrainState, metrics: dict[str, float]) -> None:
+        if self.metric not in metrics:
+            computed = sorted(name for name in metrics if name.startswith("val_"))
+            raise MetricMissing(
+                f"tune.metric: '{self.metric}' is not computed by these runs; computed: "
+                + (", ".join(computed) or "none (the data has no validation split)")
+                + (
+                    f"; add '{self.metric[4:]}' to train.metrics"
+                    if computed and self.metric != "val_loss"
+                    else ""
+                )
+            )
+        value = float(metrics[self.metric])
+        epoch = state.epoch + 1
+        self._report(value, epoch)
+        if epoch >= state.epochs:
+            return  # the last epoch: the trial is complete, nothing left to prune
+        if self._out_of_time():
+            trainer.request_stop("stopped: the search's time budget ran out")
+        elif self.trial.should_prune():
+            shown = f"{value:.4g}" if math.isfinite(value) else str(value)
+            self.pruned = f"pruned by {self.pruner} at epoch {epoch} ({self.metric} {shown})"
+            trainer.request_stop(self.pruned)
+
+    def on_after_optimizer_step(self, trainer, state: TrainState) -> None:
+        if self.deadline is not None and not self.out_of_time and self._out_of_time():
+            trainer.request_stop("stopped: the search's time budget ran out")
+
+    def _out_of_time(self) -> bool:
+        if self.deadline is not None and time.time() >= self.deadline:
+            self.out_of_time = True
+        return self.out_of_time
+
+    def _report(self, value: float, epoch: int) -> None:
+        self.epochs = epoch
+        self.last_value = value
+        with warnings.catch_warnings():
+            # a retried trial inherits its reported epochs; reporting them again is harmless
+            warnings.simplefilter("ignore", UserWarning)
+            self.trial.report(value, epoch)

@@ -1,0 +1,86 @@
+"""Recipes: valid searches sized to the data and the budget."""
+
+from __future__ import annotations
+
+from athanor.data.prepare import prepare
+from athanor.settings import current_settings
+from athanor.spec.tune import load_search
+from athanor.tuning.detect import (
+    FORECASTING,
+    IMAGE_CLASSIFICATION,
+    TABLE_REGRESSION,
+    TEXT_CLASSIFICATION,
+    Detection,
+)
+from athanor.tuning.recipes import TRIAL_IMAGES, default_metric, recipe_for
+
+
+def _search(detection: Detection, budget: float = 600.0):
+    recipe = recipe_for(detection, budget=budget, metric=default_metric(detection))
+    return recipe, load_search({**recipe.spec, "tune": recipe.tune})
+
+
+def test_every_candidate_of_every_recipe_is_a_valid_spec() -> None:
+    cases = [
+        Detection("iris", "tabular classification", 150, classes=["a", "b", "c"], features=4),
+        Detection("diabetes", TABLE_REGRESSION, 442, target="target", features=10),
+        Detection(
+            "digits", IMAGE_CLASSIFICATION, 1797, classes=list("0123456789"), image_shape=(1, 8, 8)
+        ),
+        Detection("sunspots", FORECASTING, 309, target="SUNACTIVITY", features=1),
+    ]
+    for detection in cases:
+        recipe, search = _search(detection)  # load_search checks every bound and choice
+        assert recipe.candidates and search.params
+        assert search.tune.pruner.type == "asha" and search.tune.metric == default_metric(detection)
+        assert search.base["train"]["early_stopping"]["monitor"] == search.tune.metric
+    regression = _search(cases[1])[0]
+    assert regression.spec["data"]["scale_target"] == "standard"
+    assert default_metric(cases[0]) == "val_accuracy" and default_metric(cases[3]) == "val_rmse"
+
+
+def test_series_windows_fit_the_validation_part() -> None:
+    detection = Detection("sunspots", FORECASTING, 309, target="SUNACTIVITY", features=1)
+    _, search = _search(detection)
+    (windows,) = [p for p in search.params if p.name == "data.window.length"]
+    assert windows.marker.values == [4, 8, 12, 16]
+    longest = search.concrete({**{p.name: p.probes()[0] for p in search.params}, windows.name: 16})
+    prepared = prepare(longest.data, 0, settings=current_settings())
+    assert prepared.size("val") > 0 and prepared.size("test") > 0
+
+
+def test_large_image_sets_are_subsampled_and_resized_on_a_short_budget() -> None:
+    mnist = Detection(
+        "mnist", IMAGE_CLASSIFICATION, 60_000, classes=list("0123456789"), image_shape=(1, 28, 28)
+    )
+    short, search = _search(mnist, budget=600)
+    assert short.trial_subset == TRIAL_IMAGES
+    assert search.base["data"]["subset"] == {"train": TRIAL_IMAGES}
+    assert search.base["train"]["epochs"] == 8
+    assert len(search.params[0].marker.values) == 2  # lenet5 and the small CNN
+    long, search = _search(mnist, budget=3600)
+    assert long.trial_subset is None and len(search.params[0].marker.values) == 3  # + resnet-8
+    photos = Detection(
+        "photos", IMAGE_CLASSIFICATION, 300, classes=["cat", "dog"], image_shape=(3, 240, 320)
+    )
+    recipe, _ = _search(photos)
+    assert recipe.spec["data"]["image"] == {"size": [32, 32]}
+    assert recipe.notes == ["images resized from 240x320 to 32x32 for speed"]
+
+
+def test_text_recipe_reads_fewer_words_on_short_budgets() -> None:
+    lengths = {"words": {"min": 3, "mean": 180.0, "median": 150.0, "p95": 400.0, "max": 900}}
+    detection = Detection(
+        "reviews@1", TEXT_CLASSIFICATION, 900, classes=["neg", "pos"], text_lengths=lengths
+    )
+    short, search = _search(detection, budget=120)
+    assert short.spec["data"]["text"]["length"] == 128
+    assert search.tune.metric == "val_accuracy"
+    models = next(p for p in search.params if p.name == "model").probes()
+    assert {m["template"] for m in models} == {"text_classifier"} and len(models) == 3
+    long, search = _search(detection, budget=3600)
+    assert long.spec["data"]["text"]["length"] == 256
+    models = next(p for p in search.params if p.name == "model").probes()
+    assert len(models) == 4 and any(m.get("bidirectional") for m in models)
+    brief = Detection("notes@1", TEXT_CLASSIFICATION, 40, classes=["a", "b"])
+    assert "length" not in _search(brief)[0].spec["data"]["text"]  # chosen when prepared

@@ -1,0 +1,109 @@
+"""Searches end to end in this process: ranking on validation, continuing, registering."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import athanor as at
+from athanor.errors import SpecError
+from athanor.settings import current_settings
+from athanor.store import RunStatus, open_store
+from athanor.tuning.study import list_records
+
+
+def _runs() -> dict[int, object]:
+    return {run.id: run for run in open_store().runs.list(limit=1000)}
+
+
+def test_trials_are_ranked_on_validation_and_a_rerun_continues_without_repeats(
+    iris_search,
+) -> None:
+    iris_search["tune"].update({"trials": 6, "pruner": {"type": "asha", "reduction_factor": 2}})
+    result = at.tune(iris_search, progress=False)
+    record = result.record
+    assert (record.status, record.done, record.trials_target) == ("finished", 6, 6)
+    rows = result.report["leaderboard"]
+    assert len(rows) == 6 and rows[0]["trial"] == result.best["trial"]
+    complete = [r["value"] for r in rows if r["state"] == "complete"]
+    assert complete == sorted(complete, reverse=True) and complete[0] == result.best["value"]
+    runs = _runs()
+    assert len(runs) == 6
+    pruned = [r for r in rows if r["state"] == "pruned"]
+    assert pruned, "successive halving with r=2 prunes some of six trials"
+    for row in rows:
+        run = runs[row["run_id"]]
+        assert not any(name.startswith("test_") for name in run.summary.get("metrics", {}))
+        if row["state"] == "pruned":
+            assert run.status == RunStatus.CANCELLED
+            assert run.status_reason.startswith(f"pruned by asha at epoch {row['epochs']} (")
+            assert row["epochs"] < 6
+        else:
+            assert run.status == RunStatus.SUCCEEDED and row["epochs"] == 6
+    assert result.best["params"]["model.hidden"] in ([8], [32, 16])
+    markdown = result.report_paths["markdown"].read_text()
+    assert markdown.startswith(f"# Search 1: {record.name}") and "## Leaderboard" in markdown
+    assert json.loads(result.report_paths["json"].read_text())["best"] == result.best
+
+    more = at.tune(iris_search, trials=8, progress=False)
+    assert more.id == record.id and more.record.done == 8
+    assert len(_runs()) == 8  # the six finished trials were kept, two were added
+    first = {r["trial"]: r["run_id"] for r in rows}
+    assert {r["trial"]: r["run_id"] for r in more.report["leaderboard"] if r["trial"] < 6} == first
+    unchanged = at.tune(iris_search, trials=8, progress=False)
+    assert unchanged.record.done == 8 and len(_runs()) == 8
+    assert at.searches.show(record.id)["trials"]["done"] == 8
+
+
+def test_registering_the_best_trial_tests_it_once(iris_search) -> None:
+    result = at.tune(iris_search, register_as="iris-best", progress=False)
+    version = result.model_version
+    assert version.ref == "iris-best@1" and version.run_id == result.best["run_id"]
+    assert set(result.test_metrics) == {"test_loss", "test_accuracy"}
+    assert version.metrics["val_accuracy"] == result.best["value"]
+    assert version.metrics["test_accuracy"] == result.test_metrics["test_accuracy"]
+    tested = [r for r in _runs().values() if "test_accuracy" in r.summary.get("metrics", {})]
+    assert [r.id for r in tested] == [result.best["run_id"]]
+    assert result.report["model"] == "iris-best@1"
+    assert "## Test set (evaluated once, on the chosen model)" in (
+        result.report_paths["markdown"].read_text()
+    )
+    predictor = at.models.load("iris-best")
+    assert predictor.ref == "iris-best@1"
+
+
+def test_a_grid_visits_every_point_once(iris_search) -> None:
+    iris_search["train"]["optimizer"]["lr"] = {"choice": [0.01, 0.03]}
+    result = at.tune(iris_search, trials=10, sampler="grid", pruner="none", progress=False)
+    assert result.record.trials_target == 4 and result.record.status == "finished"
+    points = {
+        (tuple(r["params"]["model.hidden"]), r["params"]["train.optimizer.lr"])
+        for r in result.report["leaderboard"]
+    }
+    assert points == {((8,), 0.01), ((8,), 0.03), ((32, 16), 0.01), ((32, 16), 0.03)}
+
+
+def test_the_budget_ends_a_session_and_the_search_says_how_to_go_on(iris_search) -> None:
+    iris_search["train"]["epochs"] = 400
+    result = at.tune(iris_search, trials=50, budget=2, pruner="none", progress=False)
+    record = result.record
+    assert record.status == "stopped" and record.done < 50
+    assert record.reason.startswith("the time budget (2s) ran out after")
+    assert record.reason.endswith("run it again to continue")
+    assert any(r["state"] == "stopped" for r in result.report["leaderboard"])
+    assert record.seconds < 10
+
+
+def test_a_search_whose_trials_cannot_work_stops_at_once(iris_search) -> None:
+    result = at.tune(iris_search, metric="val_f1_macro", progress=False)
+    assert result.record.status == "failed" and result.record.done == 1
+    assert result.record.reason.startswith("tune.metric: 'val_f1_macro' is not computed")
+
+
+def test_a_bad_space_fails_before_any_search_exists(iris_search) -> None:
+    with pytest.raises(SpecError, match="train.optimizer.lr: loguniform: must be greater than 0"):
+        at.tune(iris_search, ["train.optimizer.lr={loguniform: [0, 1]}"], progress=False)
+    with pytest.raises(at.errors.DatasetNotFound):
+        at.tune(iris_search, ["data.dataset=irsi"], progress=False)
+    assert list_records(current_settings()) == [] and open_store().runs.count() == 0
