@@ -25,7 +25,7 @@ _LAZY = {
     "resume": "athanor.runs.pipeline:resume",
     "load_spec": "athanor.spec.loading:load_spec",
     "models": "athanor.api.models:",
-    "runs": "athanor.api.runs:",
+    "runs": "athanor.runs:",
     "datasets": "athanor.api.datasets:",
     "errors": "athanor.errors:",
     "summary": "athanor.api.networks:summarize",
@@ -37,8 +37,11 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from athanor import errors  # noqa: F401
-    from athanor.api import datasets, models, runs, searches  # noqa: F401
+    from athanor import (
+        errors,  # noqa: F401
+        runs,  # noqa: F401
+    )
+    from athanor.api import datasets, models, searches  # noqa: F401
     from athanor.api.networks import summarize as summary  # noqa: F401
     from athanor.runs.pipeline import resume, train  # noqa: F401
     from athanor.spec.loading import load_spec  # noqa: F401

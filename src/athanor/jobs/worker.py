@@ -176,7 +176,7 @@ def _warm_up() -> None:
 
 def _standby() -> tuple[int, int, int] | None:
     """Import the training stack, then wait for a job; returns (job, attempt, cpus)."""
-    import athanor.runs  # noqa: F401 - the slow imports, done before a job comes
+    import athanor.runs.pipeline  # noqa: F401 - the slow imports, done before a job comes
 
     _warm_up()
     open_store()  # the database file and its schema are checked once, now

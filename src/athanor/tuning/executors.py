@@ -88,7 +88,7 @@ def _run_in_worker(task: TrialTask) -> TrialOutcome:
 
 WORKER_PRELOAD = (
     "athanor.tuning.trials",
-    "athanor.runs",
+    "athanor.runs.pipeline",
     "athanor.data.catalog",
     "torch._dynamo",  # imported by the first optimizer step: seconds, paid before trials
 )

@@ -1,0 +1,45 @@
+"""Stored runs: ``athanor.runs.list()``, ``athanor.runs.get(3)``, ``athanor.runs.show(3)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from athanor.settings import Settings
+from athanor.store import RunRecord, open_store
+
+
+def list(
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    status: str | None = None,
+    name: str | None = None,
+    settings: Settings | None = None,
+) -> list[RunRecord]:
+    """Runs, newest first; runs whose process died are marked failed first."""
+    store = open_store(settings)
+    store.runs.reconcile_orphans()
+    return store.runs.list(limit=limit, offset=offset, status=status, name=name)
+
+
+def get(run_id: int, *, settings: Settings | None = None) -> RunRecord:
+    store = open_store(settings)
+    store.runs.reconcile_orphans()
+    return store.runs.get(run_id)
+
+
+def show(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
+    """A run's record with its per-epoch metrics (``{"metrics": {name: [values]}}``)."""
+    store = open_store(settings)
+    store.runs.reconcile_orphans()
+    record = store.runs.get(run_id)
+    series = store.runs.metrics(run_id)
+    epochs: dict[str, list[dict[str, float]]] = {
+        name: [{"epoch": p.epoch, "step": p.step, "value": p.value} for p in points]
+        for name, points in series.items()
+    }
+    return {
+        **record.to_json(),
+        "metrics": epochs,
+        "artifacts": str(store.artifacts.run_dir(run_id)),
+    }
