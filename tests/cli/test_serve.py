@@ -54,3 +54,31 @@ def test_serve_refuses_unknown_models_and_bad_options_before_listening() -> None
     assert bad.stderr.startswith(
         "error: serve options: max_batch_size: must be greater than or equal to 1"
     )
+
+
+def test_serve_beyond_loopback_needs_the_homes_tokens(trained_digits, digits_raw) -> None:
+    from athanor.cli.serve import _access_guard
+    from athanor.serve.app import create_app
+    from tests.serve.conftest import running
+
+    run, _ = trained_digits
+    store = open_store()
+    register_package(store, "digits", run.package_dir)
+    refused = athanor("serve", "digits", "--host", "0.0.0.0", "--port", "0", check=False)
+    assert refused.returncode == 2
+    assert "needs API tokens, and this home has none" in refused.stdout + refused.stderr
+    _, secret = store.tokens.create("serving")
+    # The guard 'athanor serve --host 0.0.0.0' puts in front of the app, served on loopback.
+    guard = _access_guard("0.0.0.0", [])
+    with running(guard(create_app("digits"))) as client:
+        body = {"inputs": digits_raw.x[:2].tolist()}
+        assert client.get("/healthz").status_code == 200
+        for method, path in (("POST", "/v1/models/digits/predict"), ("GET", "/metrics")):
+            answer = client.request(method, path, json=body if method == "POST" else None)
+            assert answer.status_code == 401, (path, answer.text)
+        bearer = {"Authorization": f"Bearer {secret}"}
+        answer = client.post("/v1/models/digits/predict", json=body, headers=bearer)
+        assert answer.status_code == 200 and len(answer.json()["predictions"]) == 2
+        assert client.get("/metrics", headers=bearer).status_code == 200
+        foreign = {**bearer, "Host": "attacker.example"}
+        assert client.get("/v1/models", headers=foreign).status_code == 400

@@ -65,7 +65,8 @@ def test_a_learner_goes_from_data_to_a_deployed_digit_classifier_in_the_console(
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
 
-        page.goto(f"{url}/")
+        page.goto(platform.login_link())  # signs in, then lands on the overview
+        assert page.url == f"{url}/"
         page.wait_for_selector("[data-stat=storage] .value:not(:text('–'))")
         assert page.locator("html").get_attribute("lang") == "en"
         shots.take(page, "en-overview")

@@ -97,8 +97,25 @@ class PlatformProcess:
     def store(self) -> Store:
         return open_store(self.settings)
 
+    @property
+    def owner_token(self) -> str:
+        """The owner's token that ``athanor up`` keeps in the home (mode 0600)."""
+        from athanor.server.credentials import read_owner_token
+
+        token = read_owner_token(self.settings)
+        assert token, f"no owner token in {self.home}"
+        return token
+
     def client(self, token: str | None = None) -> PlatformClient:
-        return PlatformClient(self.url, token=token or "")
+        """A client with ``token``, by default the owner's (``""``: none)."""
+        return PlatformClient(self.url, token=self.owner_token if token is None else token)
+
+    def login_link(self) -> str:
+        """The one-time console link that ``athanor up`` printed."""
+        for line in reversed(self.output().splitlines()):
+            if line.startswith("Console: open ") and "/login?token=" in line:
+                return line.split()[2]
+        raise AssertionError(f"athanor up printed no console link:\n{self.output()}")
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(

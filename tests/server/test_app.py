@@ -33,13 +33,19 @@ def call(
     path: str,
     body: bytes | Iterator[bytes] | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    auth: bool = True,
 ) -> tuple[int, dict[str, str], Any]:
-    """One raw HTTP request; returns (status, headers, decoded JSON or text)."""
+    """One raw HTTP request, with the owner's token unless ``auth`` is False or the headers
+    carry their own; returns (status, headers, decoded JSON or text)."""
     address = urllib.parse.urlsplit(platform.url)
+    headers = dict(headers or {})
+    if auth and "Authorization" not in headers:
+        headers["Authorization"] = f"Bearer {platform.owner_token}"
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
     try:
         chunked = body is not None and not isinstance(body, bytes)
-        connection.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        connection.request(method, path, body=body, headers=headers, encode_chunked=chunked)
         response = connection.getresponse()
         data = response.read()
     finally:
@@ -88,7 +94,7 @@ def test_upload_import_train_and_register_through_the_api(
         "register_as": "boston-mlp",
     }
     job = client.call("submit_job", body={"spec": spec, "overrides": ["train.epochs=4"]})
-    assert job["status"] == "queued" and job["submitted_by"] == "local"
+    assert job["status"] == "queued" and job["submitted_by"] == "owner"
     events = list(client.follow_log(job["id"]))
     kinds = {event.kind for event in events}
     assert {"log", "state", "end"} <= kinds
@@ -147,13 +153,14 @@ def test_upload_import_train_and_register_through_the_api(
     assert call(shared_platform, "POST", "/v1/deployments/other/predict", body, headers)[0] == 404
 
 
-def test_clients_beyond_this_machine_need_a_valid_token(shared_platform: PlatformProcess) -> None:
-    status, headers, refused = call(shared_platform, "GET", "/v1/jobs", headers=REMOTE)
+def test_every_client_needs_a_credential_loopback_included(
+    shared_platform: PlatformProcess,
+) -> None:
+    status, headers, refused = call(shared_platform, "GET", "/v1/jobs", auth=False)
     assert status == 401 and headers["www-authenticate"] == "Bearer"
-    assert (
-        "a token is required for clients beyond this machine (203.0.113.7)" in (refused["detail"])
-    )
-    assert call(shared_platform, "GET", "/v1/health", headers=REMOTE)[0] == 200
+    assert "a credential is required" in refused["detail"]
+    assert call(shared_platform, "GET", "/v1/jobs", headers=REMOTE, auth=False)[0] == 401
+    assert call(shared_platform, "GET", "/v1/health", headers=REMOTE, auth=False)[0] == 200
     created = json.loads(shared_platform.cli("token", "create", "laptop", "--json").stdout)
     bearer = {**REMOTE, "Authorization": f"Bearer {created['token']}"}
     assert call(shared_platform, "GET", "/v1/jobs", headers=bearer)[0] == 200
@@ -163,7 +170,8 @@ def test_clients_beyond_this_machine_need_a_valid_token(shared_platform: Platfor
     assert "token laptop revoked" in shared_platform.cli("token", "revoke", "laptop").stdout
     assert call(shared_platform, "GET", "/v1/jobs", headers=bearer)[0] == 401
     listed = json.loads(shared_platform.cli("token", "list", "--json").stdout)
-    assert [(t["name"], t["active"]) for t in listed] == [("laptop", False)]
+    assert ("laptop", False) in [(t["name"], t["active"]) for t in listed]
+    assert ("owner", True) in [(t["name"], t["active"]) for t in listed]
     assert created["token"] not in shared_platform.cli("token", "list").stdout
 
 
@@ -242,6 +250,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
             "--no-shrink",
             "--report-dir",
             str(tmp_path),
+            "--header",
+            f"Authorization: Bearer {shared_platform.owner_token}",
         ],
         capture_output=True,
         text=True,
@@ -329,5 +339,9 @@ def test_paths_of_the_platforms_machine_import_only_inside_its_import_roots(
     status, _, refused = post({"path": str(root / "missing.csv"), "name": "other"})
     assert status == 404 and "no such file or folder" in refused["detail"]
     status, _, refused = post({"path": str(table), "name": "other"}, REMOTE)
-    assert status in (401, 403)  # a remote client names no path of this machine
+    assert status == 403  # a remote client names no path of this machine, token or not
+    (root / ".secrets").mkdir()
+    (root / ".secrets" / "keys.csv").write_text(table.read_text())
+    status, _, refused = post({"path": str(root / ".secrets" / "keys.csv"), "name": "other"})
+    assert status == 400 and "hidden" in refused["detail"]
     assert [d.name for d in platform.store().datasets.list()] == ["houses"]

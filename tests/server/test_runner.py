@@ -141,11 +141,11 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
     assert "is stopping" in platform.cli("jobs", "cancel", str(long_job)).stdout
     cancelled = final(platform, long_job, 60)
     assert cancelled["status"] == "cancelled"
-    assert cancelled["reason"].startswith("cancelled by local: stopped at step ")
+    assert cancelled["reason"].startswith("cancelled by owner: stopped at step ")
     assert f"'athanor runs resume {long_job}' continues it" in cancelled["reason"]
     out, err = follower.communicate(timeout=60)
     assert follower.returncode == 1, err
-    assert "epoch 1/400" in out and f"run {long_job} cancelled: cancelled by local" in out
+    assert "epoch 1/400" in out and f"run {long_job} cancelled: cancelled by owner" in out
     assert f"job {long_job} running" in err
 
     done = {job_id: final(platform, job_id) for job_id in (recovered, reference, on_gpu)}

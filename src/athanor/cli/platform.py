@@ -17,7 +17,7 @@ from athanor.errors import UserError
 
 def up(
     host: Annotated[
-        str, typer.Option(help="Interface to listen on (0.0.0.0: every one; tokens needed).")
+        str, typer.Option(help="Interface to listen on (0.0.0.0: every one).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free one).", min=0, max=65535)] = 8765,
     gpus: Annotated[
@@ -42,9 +42,25 @@ def up(
         list[str] | None,
         typer.Option(
             help="A folder whose files the console may import by path (repeatable; default: "
-            "your home folder and ATHANOR_DATA_MIRROR)."
+            "only ATHANOR_DATA_MIRROR)."
         ),
     ] = None,
+    allowed_hosts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-hosts",
+            help="Another name clients reach this platform by, e.g. its DNS name (repeatable; "
+            "loopback names and the --host address are always allowed).",
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Let any program on this machine call without a credential (unsafe on shared "
+            "machines; clients beyond it still need tokens).",
+        ),
+    ] = False,
 ) -> None:
     """Start the platform: REST API, scheduler and workers, on this machine's store."""
     options = [
@@ -61,11 +77,14 @@ def up(
         *(["--cpus", str(cpus)] if cpus else []),
         *(["--memory-gb", str(memory_gb)] if memory_gb else []),
         *[part for root in import_root or [] for part in ("--import-root", root)],
+        *[part for name in allowed_hosts or [] for part in ("--allowed-hosts", name)],
+        *(["--no-auth"] if no_auth else []),
     ]
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
             f"[yellow]note:[/yellow] listening on {host}: clients beyond this machine need a "
-            "token ('athanor token create NAME')"
+            "token ('athanor token create NAME'); add '--allowed-hosts NAME' for each name "
+            "they reach it by"
         )
     if detach:
         _start_detached(options)
@@ -81,6 +100,8 @@ def up(
         warm_workers=warm_workers,
         max_upload_mb=max_upload_mb,
         import_roots=import_root or None,
+        allowed_hosts=allowed_hosts or None,
+        no_auth=no_auth,
     )
 
 
@@ -105,6 +126,7 @@ def _start_detached(options: list[str]) -> None:
         info = read_platform_file(settings)
         if info is not None and info.pid == process.pid:
             console.print(f"platform started at {info.url} (pid {info.pid}; log {log_file})")
+            console.print("open the console: athanor console", highlight=False)
             return
         if process.poll() is not None:
             tail = log_file.read_text(errors="replace").strip().splitlines()[-5:]
@@ -147,4 +169,14 @@ def down(
     raise UserError(
         f"the platform (pid {info.pid}) is still stopping after {timeout:g} s; wait, or use "
         "'athanor down --force'"
+    )
+
+
+def console_link() -> None:
+    """Print a one-time link that opens the web console signed in (on the owner's machine)."""
+    from athanor.server.client import PlatformClient
+
+    link = PlatformClient().call("new_login_link")["url"]
+    console.print(
+        f"Open {link} in your browser (the link works once, within a day)", highlight=False
     )

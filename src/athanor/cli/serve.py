@@ -37,8 +37,21 @@ def serve(
     ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, mps or auto.")] = "cpu",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    allowed_hosts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-hosts",
+            help="Another name clients reach this server by (repeatable; loopback names and "
+            "the --host address are always allowed).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve registered models over HTTP: predict, health, readiness, metrics, OpenAPI docs."""
+    """Serve registered models over HTTP: predict, health, readiness, metrics, OpenAPI docs.
+
+    On a loopback address any local client may call. On any other address every request but
+    /healthz and /readyz needs an API token of this home ('athanor token create NAME'), and
+    the server refuses to start while there is none.
+    """
     import contextlib
     import socket
 
@@ -63,6 +76,7 @@ def serve(
         },
         "serve options",
     )
+    guard = _access_guard(host, allowed_hosts or [])
     app = create_app(refs, config=config)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off only on sockets that say
@@ -87,7 +101,7 @@ def serve(
     console.file.flush()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, log_level="warning", access_log=access_log, timeout_graceful_shutdown=10
+            guard(app), log_level="warning", access_log=access_log, timeout_graceful_shutdown=10
         )
     )
     # uvicorn re-raises Ctrl-C once it has drained requests; for a server it is the normal
@@ -95,3 +109,32 @@ def serve(
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[listener])
     console.print("stopped", highlight=False)
+
+
+def _access_guard(host: str, allowed_hosts: list[str]):
+    """What wraps the model server: the Host check always, API tokens beyond loopback.
+
+    Raises:
+        UserError: a non-loopback address while the home has no active token.
+    """
+    from functools import partial
+
+    from athanor.errors import UserError
+    from athanor.server.guards import AccessGuard, allowed_host_names, is_loopback
+    from athanor.store import open_store
+
+    tokens = open_store().tokens
+    local = is_loopback(host)
+    if not local and not any(token.active for token in tokens.list()):
+        raise UserError(
+            f"serving on {host} needs API tokens, and this home has none: create one with "
+            "'athanor token create NAME' and send it as 'Authorization: Bearer <token>'"
+        )
+    return partial(
+        AccessGuard,
+        tokens=tokens,
+        allowed_hosts=allowed_host_names(host, tuple(allowed_hosts)),
+        no_auth=local,
+        open_paths=frozenset({"/healthz", "/readyz"}),
+        console_files=False,
+    )

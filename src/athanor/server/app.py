@@ -23,8 +23,17 @@ from athanor import __version__
 from athanor.errors import Conflict, DatasetNotFound, NotFound, UserError
 from athanor.server.console import console_response, is_console_path
 from athanor.server.context import PlatformContext
-from athanor.server.guards import OPEN_PATHS, BodyLimit, TokenGuard
-from athanor.server.routes import datasets, deployments, jobs, models, platform, runs, specs
+from athanor.server.guards import OPEN_PATHS, AccessGuard, BodyLimit
+from athanor.server.routes import (
+    auth,
+    datasets,
+    deployments,
+    jobs,
+    models,
+    platform,
+    runs,
+    specs,
+)
 
 UPLOAD_PREFIX = "/v1/uploads/"
 DEPLOYMENT_PREFIX = "/v1/deployments/"
@@ -107,7 +116,7 @@ def create_app(context: PlatformContext) -> FastAPI:
             headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
 
-    for module in (platform, jobs, runs, datasets, models, deployments, specs):
+    for module in (platform, auth, jobs, runs, datasets, models, deployments, specs):
         app.include_router(module.router)
 
     def limit_for(path: str) -> int:
@@ -119,7 +128,13 @@ def create_app(context: PlatformContext) -> FastAPI:
         return context.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
-    app.add_middleware(TokenGuard, tokens=context.store.tokens)
+    app.add_middleware(
+        AccessGuard,
+        tokens=context.store.tokens,
+        sessions=context.sessions,
+        allowed_hosts=context.allowed_hosts,
+        no_auth=context.no_auth,
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -128,8 +143,10 @@ def create_app(context: PlatformContext) -> FastAPI:
                 version=app.version,
                 summary=app.summary,
                 description=(
-                    "Clients on the platform's own machine need no token; any other client "
-                    "sends 'Authorization: Bearer <token>' (tokens: 'athanor token create')."
+                    "Every client sends 'Authorization: Bearer <token>' (the owner's token is "
+                    "in ATHANOR_HOME/token; others: 'athanor token create'), or the console's "
+                    "session cookie; the Host header must name the platform, and browsers' "
+                    "state-changing requests must come from its own origin."
                 ),
                 routes=app.routes,
             )
@@ -141,8 +158,7 @@ def create_app(context: PlatformContext) -> FastAPI:
                     if path in OPEN_PATHS:
                         operation["security"] = [{}]
                         continue
-                    # A token, or none at all from loopback.
-                    operation["security"] = [{"token": []}, {}]
+                    operation["security"] = [{"token": []}]
                     operation.setdefault("responses", {}).setdefault(
                         "401",
                         {

@@ -1,7 +1,8 @@
 """A small client of the platform's REST API (standard library only), used by the CLI.
 
-The platform is found through ``ATHANOR_URL``, else ``$ATHANOR_HOME/platform.json``;
-``ATHANOR_TOKEN`` is sent as the bearer token when set. Every operation named in
+The platform is found through ``ATHANOR_URL``, else ``$ATHANOR_HOME/platform.json``; the
+bearer token sent is ``ATHANOR_TOKEN`` when set, else the owner's token that ``athanor up``
+keeps in ``$ATHANOR_HOME/token``. Every operation named in
 :data:`OPERATIONS` is an operation of the API's OpenAPI schema (a test checks it).
 """
 
@@ -23,6 +24,7 @@ from athanor.settings import Settings, current_settings
 
 OPERATIONS: dict[str, tuple[str, str]] = {
     "health": ("GET", "/v1/health"),
+    "new_login_link": ("POST", "/v1/auth/login-links"),
     "platform": ("GET", "/v1/platform"),
     "submit_job": ("POST", "/v1/jobs"),
     "list_jobs": ("GET", "/v1/jobs"),
@@ -85,7 +87,8 @@ class PlatformClient:
 
     Args:
         url: the platform's base URL (default: found, see :func:`find_platform_url`).
-        token: the API token (default: ``ATHANOR_TOKEN``).
+        token: the API token (default: ``ATHANOR_TOKEN``, else the owner's token in
+            ``$ATHANOR_HOME/token``; ``""``: send none).
         timeout: seconds to wait for an answer (default 60).
     """
 
@@ -94,7 +97,11 @@ class PlatformClient:
     ) -> None:
         self.discovered = url is None  # found through ATHANOR_URL or platform.json
         self.url = (url or find_platform_url()).rstrip("/")
-        self.token = token if token is not None else os.environ.get("ATHANOR_TOKEN") or None
+        if token is None:
+            from athanor.server.credentials import read_owner_token
+
+            token = os.environ.get("ATHANOR_TOKEN") or read_owner_token(current_settings())
+        self.token = token or None
         self.timeout = timeout
 
     # --- plumbing ----------------------------------------------------------------------

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from athanor.jobs.machine import Machine
 from athanor.jobs.scheduler import Scheduler
 from athanor.server.deployments import DeploymentManager
+from athanor.server.guards import LOOPBACK_NAMES
+from athanor.server.sessions import ConsoleSessions
 from athanor.server.uploads import UploadArea
 from athanor.store import Store
 from athanor.store.runs import utcnow
@@ -38,6 +40,9 @@ class PlatformContext:
         url: where the platform serves.
         started_at: when it started.
         stopping: set when it stops (log streams end).
+        allowed_hosts: the names a request's ``Host`` header may carry.
+        no_auth: loopback clients may call without a credential (``--no-auth``).
+        sessions: the console's login links and sessions.
     """
 
     store: Store
@@ -51,6 +56,9 @@ class PlatformContext:
     on_started: Callable[[], None] | None = None
     on_stopped: Callable[[], None] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
+    allowed_hosts: frozenset[str] = LOOPBACK_NAMES
+    no_auth: bool = False
+    sessions: ConsoleSessions = field(default_factory=ConsoleSessions)
 
     def __post_init__(self) -> None:
         self.uploads = UploadArea(self.store.settings.home / "uploads", self.max_upload_bytes)

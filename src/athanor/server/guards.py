@@ -1,11 +1,14 @@
-"""ASGI middleware that guards every request: who may call, and how big a body may be.
+"""ASGI middleware that guards every request: who may call, from which site, and how big a
+body may be.
 
-Clients on the loopback interface (the machine itself) may call without a token; any other
-client must send ``Authorization: Bearer <token>`` with a token from ``athanor token
-create`` (the console's own files, which hold no data, are served to anyone). A token that
-is sent is always checked, from anywhere. Behind a reverse proxy on the same machine, the
-proxy's ``X-Forwarded-For`` names the real client (uvicorn applies it for proxies on
-127.0.0.1), so remote clients need tokens there too.
+No client is trusted for being local (as in Jupyter): every request carries the owner's or
+another API token (``Authorization: Bearer``) or the console's session cookie, loopback
+included. The console's own files, which hold no data, ``/v1/health`` and the login link
+are open. The ``Host`` header must name this platform (loopback names, the address it
+listens on, ``--allowed-hosts``), which defeats DNS rebinding; a state-changing request
+from a browser must come from the platform's own origin, which defeats cross-site forms
+and fetches. ``--no-auth`` lets loopback clients in without a credential (the Host and
+Origin checks stay).
 
 Request bodies are bounded: ``Content-Length`` beyond the limit is refused at once, and a
 body sent without one is counted as it arrives (413 as soon as it passes the limit).
@@ -15,19 +18,24 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 
 from athanor.server.console import is_console_path
+from athanor.server.credentials import is_owner_token
+from athanor.server.sessions import COOKIE_NAME, LOGIN_PATH, ConsoleSessions
 from athanor.store.tokens import TokenRepository
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 
-OPEN_PATHS = frozenset({"/v1/health"})
+OPEN_PATHS = frozenset({"/v1/health", LOGIN_PATH})
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_loopback(host: str | None) -> bool:
@@ -58,24 +66,98 @@ async def _reply(send: Send, status: int, detail: str, headers: list | None = No
     await send({"type": "http.response.body", "body": body})
 
 
-class TokenGuard:
-    """Requires a valid API token from non-loopback clients; records who calls.
+def host_name(header: str) -> str:
+    """The host of a ``Host`` header or an origin's authority, lower-case, without port or
+    IPv6 brackets (``""`` when it cannot be parsed)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else ""
+    name, _, _port = header.rpartition(":") if header.count(":") == 1 else (header, "", "")
+    return name
 
-    The caller's name goes to ``request.state.principal``: the token's name, or ``local``.
+
+def allowed_host_names(bound_host: str, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The names a request's ``Host`` may carry: loopback names, the address the server
+    listens on (unless it is every interface) and ``extra`` (``--allowed-hosts``)."""
+    names = set(LOOPBACK_NAMES)
+    if bound_host not in ("0.0.0.0", "::", ""):
+        names.add(host_name(f"[{bound_host}]" if ":" in bound_host else bound_host))
+    names.update(host_name(name) for name in extra if name)
+    return frozenset(names)
+
+
+def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
+    raw = headers.get(b"cookie", b"").decode("latin-1")
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+class AccessGuard:
+    """Checks ``Host``, ``Origin`` and the caller's credential; records who calls.
+
+    The caller goes to ``request.state.principal``: ``owner`` (the owner's token or a console
+    session), ``token NAME`` (another API token) or ``local`` (a loopback client under
+    ``--no-auth``); ``request.state.loopback`` says whether the client is on this machine.
+
+    Args:
+        app: the ASGI application.
+        tokens: the API tokens.
+        sessions: the console's login links and sessions.
+        allowed_hosts: the names a ``Host`` header may carry (see :func:`allowed_host_names`).
+        no_auth: let loopback clients call without a credential.
+        open_paths: paths anyone may call (health, login).
+        console_files: serve the console's files (which hold no data) to anyone.
     """
 
-    def __init__(self, app: Any, tokens: TokenRepository) -> None:
+    def __init__(
+        self,
+        app: Any,
+        tokens: TokenRepository,
+        sessions: ConsoleSessions | None = None,
+        allowed_hosts: frozenset[str] = LOOPBACK_NAMES,
+        no_auth: bool = False,
+        open_paths: frozenset[str] = OPEN_PATHS,
+        console_files: bool = True,
+    ) -> None:
         self.app = app
         self.tokens = tokens
+        self.sessions = sessions
+        self.allowed_hosts = allowed_hosts
+        self.no_auth = no_auth
+        self.open_paths = open_paths
+        self.console_files = console_files
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers") or [])
+        host_header = headers.get(b"host", b"").decode("latin-1")
+        if host_name(host_header) not in self.allowed_hosts:
+            await _reply(
+                send,
+                400,
+                f"the Host header {host_header!r} does not name this server; start it with "
+                f"'--allowed-hosts {host_name(host_header) or 'NAME'}' if that is its name",
+            )
+            return
+        method = scope.get("method", "GET")
+        refusal = (
+            self._cross_site_refusal(headers, host_header) if method not in SAFE_METHODS else None
+        )
+        if refusal:
+            await _reply(send, 403, refusal)
+            return
         client = scope.get("client")
-        host = client[0] if client else None
-        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-        principal = "local" if is_loopback(host) else None
+        loopback = is_loopback(client[0] if client else None)
+        state = scope.setdefault("state", {})
+        state["loopback"] = loopback
+        path = scope.get("path") or ""
+        principal = None
+        header = headers.get(b"authorization", b"").decode("latin-1")
         if header:
             scheme, _, secret = header.partition(" ")
             token = None
@@ -90,20 +172,48 @@ class TokenGuard:
                     [(b"www-authenticate", b'Bearer error="invalid_token"')],
                 )
                 return
-            principal = f"token {token.name}"
-        path = scope.get("path") or ""
-        if principal is None and path not in OPEN_PATHS and not is_console_path(path):
+            principal = "owner" if is_owner_token(token.name) else f"token {token.name}"
+        elif self.sessions is not None and (session := _cookie(headers, COOKIE_NAME)):
+            principal = self.sessions.principal_of(session)
+        if principal is None and self.no_auth and loopback:
+            principal = "local"
+        open_path = path in self.open_paths or (self.console_files and is_console_path(path))
+        if principal is None and not open_path:
             await _reply(
                 send,
                 401,
-                f"a token is required for clients beyond this machine ({host}): create one "
-                "with 'athanor token create NAME' on the platform's machine and send "
-                "'Authorization: Bearer <token>'",
+                "a credential is required: the CLI sends the owner's token from "
+                "ATHANOR_HOME/token; other clients send 'Authorization: Bearer <token>' "
+                "('athanor token create NAME'); the console signs in through the link "
+                "'athanor console' prints",
                 [(b"www-authenticate", b"Bearer")],
             )
             return
-        scope.setdefault("state", {})["principal"] = principal or "anonymous"
+        state["principal"] = principal or "anonymous"
         await self.app(scope, receive, send)
+
+    def _cross_site_refusal(self, headers: dict[bytes, bytes], host_header: str) -> str | None:
+        """Why a state-changing request looks cross-site, or ``None``.
+
+        Browsers send ``Origin`` with every cross-origin request and with same-origin ones
+        that change state; ``Sec-Fetch-Site`` says the same where it is sent. Clients that
+        are not browsers send neither.
+        """
+        site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+        if site == "cross-site":
+            return "a request from another site was refused (Sec-Fetch-Site: cross-site)"
+        origin = headers.get(b"origin", b"").decode("latin-1").strip()
+        if not origin:
+            return None
+        parsed = urllib.parse.urlsplit(origin)
+        if origin == "null" or parsed.scheme not in ("http", "https"):
+            return f"a request from origin {origin!r} was refused: only this server's own pages"
+        if parsed.netloc.lower() != host_header.strip().lower():
+            return (
+                f"a request from origin {origin!r} was refused: it is not this server "
+                f"({host_header}); cross-origin requests are closed"
+            )
+        return None
 
 
 BODY_TOO_LARGE = "athanor.body_too_large"

@@ -99,7 +99,7 @@ class PlatformLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            info = read_platform_file(self.settings)
+            info = _wait_for_platform_file(self.settings)
             where = f" at {info.url} (pid {info.pid})" if info else ""
             raise UserError(
                 f"a platform already runs on {self.settings.home}{where}; 'athanor down' stops it"
@@ -111,3 +111,16 @@ class PlatformLock:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _wait_for_platform_file(settings: Settings, timeout: float = 15.0) -> PlatformInfo | None:
+    """The platform that holds the lock, once it has written platform.json: a platform that
+    started a moment ago writes it only when it serves."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        info = read_platform_file(settings)
+        if (info is not None and info.alive()) or time.monotonic() > deadline:
+            return info
+        time.sleep(0.1)

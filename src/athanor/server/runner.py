@@ -59,6 +59,8 @@ def serve_platform(
     max_upload_mb: int = 2048,
     heartbeat_timeout: float = 30.0,
     import_roots: list[str] | None = None,
+    allowed_hosts: list[str] | None = None,
+    no_auth: bool = False,
     settings: Settings | None = None,
 ) -> None:
     """Run the platform in this process until it is stopped.
@@ -72,8 +74,10 @@ def serve_platform(
         warm_workers: workers kept started and waiting for a job (0 or 1).
         max_upload_mb: most megabytes one upload may hold.
         heartbeat_timeout: seconds of silence after which a worker is taken for dead.
-        import_roots: folders whose files may be imported by path (default: the user's
-            home folder and the dataset mirrors).
+        import_roots: folders whose files may be imported by path (default: the dataset
+            mirrors only).
+        allowed_hosts: more names the ``Host`` header may carry (a DNS name of this machine).
+        no_auth: let loopback clients call without a credential (loudly logged).
         settings: the store (default: from the environment).
 
     Raises:
@@ -87,6 +91,8 @@ def serve_platform(
     from athanor.server.app import create_app
     from athanor.server.console import console_built
     from athanor.server.context import MB, PlatformContext
+    from athanor.server.credentials import ensure_owner_token
+    from athanor.server.guards import allowed_host_names
     from athanor.server.platform_file import (
         PlatformInfo,
         PlatformLock,
@@ -100,6 +106,7 @@ def serve_platform(
     with PlatformLock(settings):
         machine = detect_machine(gpus, cpus, memory_gb)
         store = open_store(settings)
+        ensure_owner_token(settings, store.tokens)
         sock = bind(host, port)
         url = url_for(host, sock.getsockname()[1])
         executor = LocalExecutor(
@@ -107,8 +114,10 @@ def serve_platform(
         )
         scheduler = Scheduler(store, machine, executor, heartbeat_timeout=heartbeat_timeout)
         pid = os.getpid()
+        context: PlatformContext | None = None
 
         def started() -> None:
+            assert context is not None
             write_platform_file(
                 settings,
                 PlatformInfo(
@@ -124,8 +133,16 @@ def serve_platform(
                 f"slots; store {settings.home}); stop it with 'athanor down' or Ctrl-C",
                 flush=True,
             )
+            if no_auth:
+                print(
+                    "WARNING: --no-auth: any program or user on this machine can drive this "
+                    "platform without a credential (Host and Origin checks stay on)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if console_built():
-                print(f"Console: open {url}/ in your browser", flush=True)
+                link = f"{url}/login?token={context.sessions.new_login_token()}"
+                print(f"Console: open {link} in your browser (the link works once)", flush=True)
             else:
                 print(
                     "Console: not built in this installation (run 'make run' in a checkout, "
@@ -144,6 +161,8 @@ def serve_platform(
             max_upload_bytes=max_upload_mb * MB,
             url=url,
             import_roots=roots,
+            allowed_hosts=allowed_host_names(host, tuple(allowed_hosts or ())),
+            no_auth=no_auth,
             on_started=started,
             on_stopped=stopped,
         )
@@ -195,4 +214,5 @@ def _import_roots(given: list[str] | None, settings: Settings) -> tuple[Path, ..
                 raise UserError(f"--import-root {text}: no such folder")
             roots.append(folder.resolve())
         return tuple(roots)
-    return tuple(p.resolve() for p in (Path.home(), *settings.data_mirrors) if p.is_dir())
+    # Never a default root as wide as the home folder: the owner names what may be imported.
+    return tuple(p.resolve() for p in settings.data_mirrors if p.is_dir())

@@ -32,6 +32,10 @@ class HealthOut(BaseModel):
     version: str
 
 
+class LoginLinkOut(BaseModel):
+    url: str = Field(description="Opens the console signed in; it works once, within a day.")
+
+
 class GpuOut(BaseModel):
     index: int
     name: str

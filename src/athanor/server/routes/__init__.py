@@ -30,6 +30,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
         400: "The request is invalid; the message says why and what is valid.",
         404: "No such resource.",
+        403: "The caller may not do this.",
         409: "The resource's state does not allow this.",
         413: "The request body is too large.",
     }
@@ -37,5 +38,11 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def principal(request: Request) -> str:
-    """Who is calling: ``local`` (this machine) or ``token NAME``."""
+    """Who is calling: ``owner`` (the owner's token or console session), ``token NAME``, or
+    ``local`` (a loopback client under ``--no-auth``)."""
     return getattr(request.state, "principal", "anonymous")
+
+
+def is_local_client(request: Request) -> bool:
+    """Whether the caller's connection comes from this machine."""
+    return bool(getattr(request.state, "loopback", False))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from athanor.server.guards import BODY_TOO_LARGE
 from athanor.server.json_safe import plain
-from athanor.server.routes import NAME, Context, errors, principal
+from athanor.server.routes import NAME, Context, errors, is_local_client
 from athanor.server.schemas import (
     ErrorOut,
     ImportRequest,
@@ -159,14 +159,14 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
     """Import a file or folder that is already on the platform's machine (no upload).
 
     Only clients on the machine itself may name its paths, and only inside the platform's
-    import folders (``athanor up --import-root``; default the user's home folder and the
-    dataset mirrors). Others upload the files.
+    import folders (``athanor up --import-root``; default only the dataset mirrors).
+    Others upload the files.
     """
     from pathlib import Path as FilePath
 
     from athanor.errors import NotFound, UserError
 
-    if principal(request) != "local":
+    if not is_local_client(request):
         raise HTTPException(
             403,
             "importing a path of the platform's machine is allowed only from that machine; "
@@ -176,11 +176,18 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
     if not source.is_absolute():
         raise UserError(f"path {body.path!r}: give an absolute path on the platform's machine")
     resolved = source.resolve()  # links resolved first: a link cannot lead outside
-    if not any(resolved.is_relative_to(root) for root in context.import_roots):
+    root = next((r for r in context.import_roots if resolved.is_relative_to(r)), None)
+    if root is None:
         roots = ", ".join(str(root) for root in context.import_roots) or "none"
         raise UserError(
             f"path {body.path!r} is outside the folders this platform imports from ({roots}); "
             "start it with 'athanor up --import-root FOLDER', or upload the files"
+        )
+    hidden = [part for part in resolved.relative_to(root).parts if part.startswith(".")]
+    if hidden:
+        raise UserError(
+            f"path {body.path!r} is hidden ({hidden[0]!r}); hidden files and folders are "
+            "never imported by path"
         )
     if not resolved.exists():
         raise NotFound(f"path {body.path!r}: no such file or folder on the platform's machine")
