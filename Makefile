@@ -19,7 +19,7 @@ CONSOLE_DIR := src/athanor/server/console
 CONSOLE_STAMP := $(CONSOLE_DIR)/.built
 CONSOLE_SOURCES := $(shell find web -path web/node_modules -prune -o -type f -print 2>/dev/null)
 
-.PHONY: install console run test lint format lock clean
+.PHONY: install console api-types run test lint format lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ $(CONSOLE_STAMP): $(CONSOLE_SOURCES)
 	fi
 
 console: $(CONSOLE_STAMP)
+
+# The console's API types (web/src/api-types.ts), generated from the API's OpenAPI document:
+# run after changing the API (tests/server/test_openapi_types.py fails until then).
+api-types: install
+	@test -d web/node_modules/openapi-typescript || (cd web && npm ci --no-audit --no-fund --loglevel=error)
+	set -o pipefail; $(BIN)/python -m athanor.server.openapi | (cd web && node scripts/api-types.mjs src/api-types.ts)
 
 run: install console
 	$(BIN)/athanor quickstart

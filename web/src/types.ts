@@ -1,181 +1,75 @@
-// What the API answers (the parts the console reads); see /openapi.json.
-export type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+// What the API answers and accepts, under the names the console uses. The types come from
+// api-types.ts, generated from the platform's OpenAPI document (`make api-types`), so a
+// changed API shows here as a type error. Where the API's schema leaves a body open (a
+// mapping of any keys), `Refined` adds the fields the console reads.
+import type { components } from './api-types'
 
-export interface Progress {
-  phase?: string | null
-  step?: number | null
-  total_steps?: number | null
-  epoch?: number | null
-  epochs?: number | null
-  fraction?: number | null
-  samples_per_second?: number | null
-  eta_seconds?: number | null
-  metrics?: Record<string, number>
-}
+type Schemas = components['schemas']
 
-export interface Job {
-  id: number
-  name: string
-  status: Status
-  reason: string
-  dataset: string
-  created_at: string
-  started_at: string | null
-  finished_at: string | null
-  duration_seconds: number | null
-  priority: number
-  resources: { gpus: number; cpus: number; memory_gb: number | null }
-  restarts: number
-  max_restarts: number
-  attempt: number
-  queue_position: number | null
-  wait_reason: string
-  devices: number[]
-  progress: Progress
-  stop_requested: string | null
-  worker: { pid: number; host: string } | null
-  submitted_by: string
-  summary: Record<string, unknown>
-}
+/** The declared fields of `T` (without its open index signature), with `R`'s replacing or
+ * adding to them. */
+type Refined<T, R> = {
+  [K in keyof T as string extends K ? never : number extends K ? never : K extends keyof R ? never : K]: T[K]
+} & R
 
-export interface Run {
-  id: number
-  name: string
-  status: Status
-  status_reason: string
-  dataset: string
-  created_at: string
-  started_at: string | null
-  finished_at: string | null
-  duration_s: number | null
-  summary: Record<string, unknown>
-  job: boolean
-}
+// --- runs and jobs -----------------------------------------------------------------------
 
-export interface RunDetail extends Run {
-  spec: Record<string, unknown>
-  artifacts: string
-}
+export type Status = Schemas['RunOut']['status']
+export type Job = Schemas['JobOut']
+export type Progress = Job['progress']
+export type Run = Schemas['RunOut']
+export type RunDetail = Schemas['RunDetailOut']
+export type RunPage = Schemas['RunPageOut']
+export type Series = Schemas['MetricSeriesOut']
+export type LogChunk = Schemas['LogOut']
+export type JobSubmit = Schemas['JobSubmit']
+export type Example = Schemas['ExampleSpecOut']
+export type SpecCheck = Schemas['SpecCheckOut']
 
-export interface RunPage {
-  items: Run[]
-  total: number
-  limit: number
-  offset: number
-}
+// --- the platform ------------------------------------------------------------------------
 
-export interface Series {
-  name: string
-  total: number
-  last_step: number
-  steps: number[]
-  epochs: number[]
-  values: (number | null)[]
-}
+export type HostStats = Schemas['HostStatsOut']
+export type Platform = Schemas['PlatformOut']
 
-export interface LogChunk {
-  offset: number
-  next_offset: number
-  size: number
-  text: string
-  complete: boolean
-}
+// --- datasets and uploads ----------------------------------------------------------------
 
-export interface HostStats {
-  cpu_percent: number
-  cpu_count: number
-  load_average: number[]
-  memory_total_gb: number
-  memory_used_gb: number
-  memory_percent: number
-  gpus: {
-    index: number
-    name: string
-    memory_used_gb: number
-    memory_total_gb: number
-    utilization_percent: number | null
-  }[]
-  storage: {
-    home: string
-    used_bytes: number
-    parts: Record<string, number>
-    disk_free_bytes: number
-    disk_total_bytes: number
-  }
-}
+export type DatasetVersion = Refined<Schemas['DatasetVersionOut'], { created_at?: string; source?: string }>
+export type ImportedVersion = Refined<Schemas['ImportedOut'], { created_at?: string; source?: string }>
+export type Dataset = Refined<Schemas['DatasetOut'], { latest: DatasetVersion }>
+export type CatalogEntry = Refined<Schemas['CatalogEntryOut'], { size?: string }>
+export type Upload = Schemas['UploadOut']
+export type ImportRequest = Schemas['ImportRequest']
+export type PathImportRequest = Schemas['PathImportRequest']
 
-export interface Platform {
-  version: string
-  url: string
-  machine: { host: string; cpus: number; memory_gb: number | null; gpus: { index: number; name: string }[] }
-  usage: { gpus_in_use: number[]; cpus_in_use: number; jobs_queued: number; jobs_placed: number }
-  scheduler: { running: boolean; executor: string; last_error: string | null }
-}
+// --- models ------------------------------------------------------------------------------
 
-export interface DatasetVersion {
-  name: string
-  number: number
-  ref: string
-  version: string
-  kind: string
-  task: string
-  rows: number
-  size_bytes: number
-  created_at?: string
-  source?: string
-}
+export type ModelSummary = Refined<
+  Schemas['ModelOut'],
+  { aliases?: Record<string, number>; description?: string; created_at?: string }
+>
 
-export interface Dataset {
-  name: string
-  versions: number
-  latest: DatasetVersion
-}
-
-export interface CatalogEntry {
-  name: string
-  task: string
-  kind: string
-  description: string
-  size?: string
-}
-
-export interface Example {
-  name: string
-  title: string
-  dataset: string
-  model: string
-  yaml: string
-}
-
-export interface ModelSummary {
-  name: string
-  versions: number
-  latest: number | null
-  aliases?: Record<string, number>
-  description?: string
-  created_at?: string
-}
-
-export interface ModelVersion {
-  name: string
-  version: number
-  ref: string
-  run_id: number | null
-  content_hash: string
+interface VersionFields {
   metrics: Record<string, number>
   created_at?: string
   aliases?: string[]
   tags?: Record<string, string>
 }
 
-export interface ModelDetail extends ModelVersion {
-  spec: Record<string, unknown>
-  lineage: Record<string, unknown>
-  schema: Record<string, unknown>
-  signature: { inputs: { kind: string; shape: (string | number)[]; features?: string[] }[] }
-  parameters?: unknown
-}
+export type ModelVersion = Refined<Schemas['ModelVersionOut'], VersionFields>
 
+export type ModelDetail = Refined<
+  Schemas['ModelDetailOut'],
+  VersionFields & {
+    schema: Record<string, unknown>
+    signature: { inputs: { kind: string; shape: (string | number)[]; features?: string[] }[] }
+    parameters?: unknown
+  }
+>
+
+export type ModelRegister = Schemas['ModelRegister']
+export type AliasSet = Schemas['AliasSet']
+
+/** One layer of a network summary. */
 export interface LayerRow {
   name: string
   type: string
@@ -185,13 +79,18 @@ export interface LayerRow {
   flops: number
 }
 
-export interface NetworkSummary {
-  input_shape: number[]
-  output_shape: number[] | null
-  layers: LayerRow[]
-  totals: { parameters: number; trainable: number; parameter_bytes: number; macs: number; flops: number }
-}
+export type NetworkSummary = Refined<
+  Schemas['NetworkSummaryOut'],
+  {
+    output_shape: number[] | null
+    layers: LayerRow[]
+    totals: { parameters: number; trainable: number; parameter_bytes: number; macs: number; flops: number }
+  }
+>
 
+// --- deployments -------------------------------------------------------------------------
+
+/** A version a deployment serves, with the input it takes. */
 export interface Served {
   ref: string
   task: string
@@ -199,19 +98,15 @@ export interface Served {
   classes: string[] | null
 }
 
-export interface Deployment {
-  name: string
-  model: string
-  status: 'running' | 'stopped' | 'failed'
-  status_reason: string
-  created_at: string
-  serving: Served[]
-  predict_path: string
-}
+export type Deployment = Refined<Schemas['DeploymentOut'], { serving: Served[] }>
+export type DeploymentCreate = Schemas['DeploymentCreate']
 
+/** One sample's prediction: a classifier's label and probabilities, a regressor's values. */
 export interface Prediction {
   label?: string
   probability?: number
   probabilities?: Record<string, number>
   values?: number[]
 }
+
+export type Predictions = Refined<Schemas['PredictionsOut'], { predictions: Prediction[] }>
