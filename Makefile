@@ -53,7 +53,7 @@ api-types: install
 run: install console
 	$(BIN)/athanor quickstart
 	@echo
-	@echo "Open the web console: $(BIN)/athanor up   (then http://127.0.0.1:8765 in your browser)"
+	@echo "Open the web console: $(BIN)/athanor up   (then open the sign-in link it prints in your browser)"
 
 test: install console
 	$(BIN)/ruff check src tests benchmarks
