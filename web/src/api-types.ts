@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/v1/auth/login-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new one-time console sign-in link
+         * @description A console URL that signs its first visitor in (the owner's token or session only).
+         */
+        post: operations["new_login_link_v1_auth_login_links_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign the console out
+         * @description End the console's session and clear its cookie.
+         */
+        post: operations["logout_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/datasets": {
         parameters: {
             query?: never;
@@ -63,8 +103,8 @@ export interface paths {
          * @description Import a file or folder that is already on the platform's machine (no upload).
          *
          *     Only clients on the machine itself may name its paths, and only inside the platform's
-         *     import folders (``athanor up --import-root``; default the user's home folder and the
-         *     dataset mirrors). Others upload the files.
+         *     import folders (``athanor up --import-root``; default only the dataset mirrors).
+         *     Others upload the files.
          */
         post: operations["import_dataset_path_v1_datasets_imports_path_post"];
         delete?: never;
@@ -1157,6 +1197,14 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** LoginLinkOut */
+        LoginLinkOut: {
+            /**
+             * Url
+             * @description Opens the console signed in; it works once, within a day.
+             */
+            url: string;
+        };
         /** MachineOut */
         MachineOut: {
             /** Cpus */
@@ -1681,6 +1729,71 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    new_login_link_v1_auth_login_links_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginLinkOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    logout_v1_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     list_datasets_v1_datasets_get: {
         parameters: {
             query?: never;
