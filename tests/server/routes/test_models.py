@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from athanor.errors import NotFound, UserError
+from athanor.errors import NotFound, PayloadTooLarge, UserError
 from tests.server.routes.conftest import Api
 
 VERSION_FIELDS = {"name", "version", "ref", "run_id", "content_hash", "metrics"}
@@ -89,3 +89,11 @@ def test_invalid_requests_are_400_or_422_naming_the_problem(api: Api) -> None:
     unknown_key = api.call("PUT", "/v1/models/iris-mlp/aliases/staging", json={"versio": 1})
     assert unknown_key.status_code == 422
     assert api.call("GET", "/v1/models/iris-mlp@1/export?format=pickle").status_code == 422
+
+
+def test_a_body_over_the_platforms_limit_is_413(api: Api) -> None:
+    padding = "x" * (1 << 20)  # the platform's default limit is 1 MiB
+    for method, path in [("POST", "/v1/models"), ("PUT", "/v1/models/iris-mlp/aliases/big")]:
+        response = api.call(method, path, json={"name": padding, "run_id": 1})
+        assert response.status_code == PayloadTooLarge.http_status == 413, path
+        assert "limit of 1,048,576 bytes" in response.json()["detail"]
