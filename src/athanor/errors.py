@@ -2,7 +2,21 @@
 
 Every :class:`UserError` carries a message that names where the mistake is (file, line, key
 path, layer, column) and what would be valid. Front ends print it without a traceback; the CLI
-exits with status 2. Anything else that escapes is a bug and is not caught.
+exits with ``exit_code`` (2). Anything else that escapes is a bug and is not caught.
+
+The HTTP servers (the platform's REST API and the model server) answer a ``UserError`` with
+its class's ``http_status`` and the body ``{"detail": message}``:
+
+- 400: the request is invalid (a spec, an option, a path, data that cannot be used); the
+  message names the key, line or path and what is valid. Every class not listed below.
+- 404: the thing named does not exist (:class:`NotFound`, :class:`DatasetNotFound`).
+- 409: it exists, but its state does not allow the operation (:class:`Conflict`).
+- 413: a body, an upload or a batch larger than its limit (:class:`PayloadTooLarge`).
+- 415: a body of a content type the endpoint does not read (:class:`UnsupportedMediaType`).
+- 422: inputs to a model that do not fit its input schema (:class:`PredictionInputError`).
+
+The servers answer 401 (no valid token) and 422 (a request that does not match the API's
+schema) themselves. A 5xx is a bug.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ class UserError(AthanorError):
     """A mistake in the user's input, spec, data or command: the message says how to fix it."""
 
     exit_code = 2
+    http_status = 400
 
 
 class SpecError(UserError):
@@ -29,6 +44,8 @@ class DataError(UserError):
 class DatasetNotFound(DataError):
     """A dataset name that is neither in the catalog nor imported."""
 
+    http_status = 404
+
 
 class DatasetUnavailable(DataError):
     """A catalog dataset whose files are neither mirrored, cached nor downloadable."""
@@ -41,6 +58,8 @@ class ShapeError(UserError):
 class NotFound(UserError):
     """A run, model or version that does not exist."""
 
+    http_status = 404
+
 
 class PackageIntegrityError(UserError):
     """A model package whose content does not match its recorded hash."""
@@ -49,6 +68,20 @@ class PackageIntegrityError(UserError):
 class PredictionInputError(UserError):
     """An input to a predictor that does not match the model's input schema."""
 
+    http_status = 422
+
+
+class PayloadTooLarge(UserError):
+    """A request body, an upload or a number of samples above its limit: names the limit."""
+
+    http_status = 413
+
+
+class UnsupportedMediaType(UserError):
+    """A request body of a content type the endpoint does not read: names those it reads."""
+
+    http_status = 415
+
 
 class ExportError(UserError):
     """A model that cannot be exported to a format: names the layer and the operation."""
@@ -56,3 +89,5 @@ class ExportError(UserError):
 
 class Conflict(UserError):
     """An operation that the current state does not allow, e.g. cancelling a finished job."""
+
+    http_status = 409

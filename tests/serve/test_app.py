@@ -15,9 +15,11 @@ import pytest
 from PIL import Image
 
 from athanor.api import models
+from athanor.errors import NotFound, PayloadTooLarge, PredictionInputError, UnsupportedMediaType
 from athanor.registry import register_package
 from athanor.serve import Predictor
 from athanor.serve.app import create_app
+from athanor.serve.predict_bodies import PredictRequest
 from athanor.spec.serving import ServingSpec
 from athanor.store import open_store
 from tests.serve.conftest import running
@@ -145,6 +147,37 @@ def test_unknown_model_health_readiness_models_docs_and_metrics(
     assert 'athanor_batch_size_count{model="digits-cnn"}' in text
     assert 'athanor_request_errors_total{kind="PredictionInputError",model="digits-cnn"}' in text
     assert 'athanor_model_version{model="digits-cnn"} 1.0' in text
+
+
+def test_mistakes_are_answered_with_their_errors_status_as_the_schema_declares(
+    digits_client: httpx.Client,
+) -> None:
+    schema = digits_client.get("/openapi.json").json()
+    operations = {
+        "predict": schema["paths"]["/v1/models/{name}/predict"]["post"],
+        "reload": schema["paths"]["/v1/models/{name}/reload"]["post"],
+        "show": schema["paths"]["/v1/models/{name}"]["get"],
+    }
+    body = operations["predict"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PredictRequest"}
+    assert schema["components"]["schemas"]["PredictRequest"] == PredictRequest.model_json_schema()
+    predict = "/v1/models/digits-cnn/predict"
+    text = {"content": b"x", "headers": {"content-type": "text/plain"}}
+    too_many = {"json": {"inputs": np.zeros((65, 8, 8)).tolist()}}
+    answers = [
+        ("predict", "POST", predict, {"json": {"inputs": [[1, 2]]}}, PredictionInputError),
+        ("predict", "POST", predict, text, UnsupportedMediaType),
+        ("predict", "POST", predict, too_many, PayloadTooLarge),
+        ("predict", "POST", "/v1/models/nothing/predict", {"json": {"inputs": [1]}}, NotFound),
+        ("reload", "POST", "/v1/models/nothing/reload", {}, NotFound),
+        ("show", "GET", "/v1/models/nothing", {}, NotFound),
+    ]
+    for operation, method, path, request, error in answers:
+        response = digits_client.request(method, path, **request)
+        assert response.status_code == error.http_status, (path, response.text)
+        assert str(response.status_code) in operations[operation]["responses"], path
+    reloaded = digits_client.post("/v1/models/digits-cnn/reload")
+    assert reloaded.json() == {"model": "digits-cnn@1", "swapped": False}
 
 
 def test_table_rows_as_objects_arrays_and_csv_uploads(trained_iris) -> None:

@@ -3,7 +3,9 @@
 Routes: ``POST /v1/models/{name}/predict`` (JSON, multipart files, CSV or image bodies),
 ``GET /v1/models``, ``GET /v1/models/{name}``, ``POST /v1/models/{name}/reload``,
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (Prometheus), and the OpenAPI docs at
-``/docs``. Bad input is answered 413, 415 or 422 with a ``detail`` message, never 500.
+``/docs``. A mistake is answered with its error's ``http_status`` (see :mod:`athanor.errors`)
+and a ``detail`` message: 404 (a model not served here), 413, 415 or 422 (bad inputs), 400 (a
+reload whose new version is refused); never 500.
 """
 
 from __future__ import annotations
@@ -11,80 +13,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from starlette.requests import Request
 
 from athanor import __version__
 from athanor.errors import UserError
+from athanor.serve.error_responses import ErrorOut, answer_user_error
 from athanor.serve.model_server import ModelServer
-from athanor.serve.predict_route import PredictFastPath, answer_prediction, status_of
+from athanor.serve.predict_bodies import (
+    PREDICT_REQUEST_BODY,
+    PredictionsOut,
+    add_predict_request_schema,
+)
+from athanor.serve.predict_route import PredictFastPath, answer_prediction
 from athanor.settings import Settings
 from athanor.spec.serving import ServingSpec
 
-
-class PredictionBody(BaseModel):
-    """One prediction (a classifier's fields or a regressor's ``values``)."""
-
-    label: str | None = None
-    probability: float | None = None
-    probabilities: dict[str, float] | None = None
-    values: list[Any] | None = None
-
-
-class PredictResponse(BaseModel):
-    """The version that answered and one prediction per input sample, in order."""
-
-    model: str = Field(description="NAME@VERSION that answered.")
-    predictions: list[PredictionBody]
-
-
-class ErrorBody(BaseModel):
-    """What was wrong with the request."""
-
-    detail: str
-
-
-PREDICT_REQUEST = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["inputs"],
-                "properties": {
-                    "inputs": {
-                        "type": "array",
-                        "description": "A tensor of one sample or a batch (raw values, e.g. "
-                        "pixels 0-255), rows as {feature: value} objects, texts, or "
-                        '{"b64": "<base64 image>"} objects.',
-                        "items": {},
-                    }
-                },
-            },
-            "example": {"inputs": [{"sepal length (cm)": 5.1, "sepal width (cm)": 3.5}]},
-        },
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "files": {
-                        "type": "array",
-                        "items": {"type": "string", "format": "binary"},
-                        "description": "Images (one sample each) or CSV files (one per row).",
-                    }
-                },
-            }
-        },
-        "text/csv": {"schema": {"type": "string"}},
-        "image/png": {"schema": {"type": "string", "format": "binary"}},
-    },
+NOT_SERVED: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "The model is not served here."}
 }
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "The model is not served here."},
-    413: {"model": ErrorBody, "description": "The body or the number of samples is too large."},
-    415: {"model": ErrorBody, "description": "A content type the endpoint does not read."},
-    422: {"model": ErrorBody, "description": "Inputs that do not fit the model, and why."},
+RELOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The new version is refused, and why."},
+    **NOT_SERVED,
+}
+PREDICT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_SERVED,
+    413: {"model": ErrorOut, "description": "The body or the number of samples is too large."},
+    415: {"model": ErrorOut, "description": "A content type the endpoint does not read."},
+    422: {"model": ErrorOut, "description": "Inputs that do not fit the model, and why."},
 }
 
 
@@ -122,9 +80,7 @@ def create_app(
     )
     app.state.model_server = server
 
-    @app.exception_handler(UserError)
-    async def user_error(_request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+    app.add_exception_handler(UserError, answer_user_error)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -147,7 +103,7 @@ def create_app(
     async def list_models() -> dict[str, Any]:
         return {"models": server.describe()}
 
-    @app.get("/v1/models/{name}", tags=["models"], summary="One served model", responses=ERRORS)
+    @app.get("/v1/models/{name}", tags=["models"], summary="One served model", responses=NOT_SERVED)
     async def show_model(name: str) -> dict[str, Any]:
         return server.get(name).describe()
 
@@ -155,7 +111,7 @@ def create_app(
         "/v1/models/{name}/reload",
         tags=["models"],
         summary="Look the served alias up now and swap to its version if it moved",
-        responses=ERRORS,
+        responses=RELOAD_ERRORS,
     )
     async def reload_model(name: str) -> dict[str, Any]:
         swapped = await server.refresh(name)
@@ -165,13 +121,26 @@ def create_app(
         "/v1/models/{name}/predict",
         tags=["models"],
         summary="Predict: classes with probabilities, or values",
-        response_model=PredictResponse,
-        responses=ERRORS,
-        openapi_extra={"requestBody": PREDICT_REQUEST},
+        response_model=PredictionsOut,
+        responses=PREDICT_ERRORS,
+        openapi_extra={"requestBody": PREDICT_REQUEST_BODY},
     )
     async def predict(name: str, request: Request) -> Response:
         status, content = await answer_prediction(server, name, request)
         return Response(content, status_code=status, media_type="application/json")
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            add_predict_request_schema(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(PredictFastPath, server=server)
     return app

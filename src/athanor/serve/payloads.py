@@ -1,5 +1,9 @@
 """Request bodies of the prediction API turned into raw batches, and results into JSON.
 
+The bodies are read here, by the rules that :mod:`athanor.serve.predict_bodies` declares
+(parsing through pydantic would cost more than predicting for a small model, and the
+endpoint takes files, CSV and images too).
+
 JSON strings are text or base64 images, never paths: nothing a client sends can make the
 server read one of its own files.
 """
@@ -13,18 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from athanor.errors import PredictionInputError
+from athanor.errors import PredictionInputError, UnsupportedMediaType
 from athanor.serve.inputs import IMAGE_SUFFIXES, TEXT_SUFFIXES, decode_image, parse_csv_text
 from athanor.serve.predictor import Predictor
-
-
-class PayloadTooLarge(PredictionInputError):
-    """A body or a number of samples above the server's limits (HTTP 413)."""
-
-
-class UnsupportedMediaType(PredictionInputError):
-    """A body of a content type the endpoint does not read (HTTP 415)."""
-
 
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv")

@@ -1,7 +1,8 @@
 """The prediction endpoint: request body to batched prediction to response, and its fast path.
 
-:func:`answer_prediction` does the work for ``POST /v1/models/{name}/predict`` and turns every
-mistake in the request into 404, 413, 415 or 422 with a ``detail`` message.
+:func:`answer_prediction` does the work for ``POST /v1/models/{name}/predict`` and answers every
+mistake in the request with its error's ``http_status`` (404, 413, 415 or 422) and a ``detail``
+message, as the servers' handler of user errors does.
 :class:`PredictFastPath` is a pure ASGI middleware that sends prediction requests straight to
 it: FastAPI's routing and dependency machinery cost about as much CPU per request as parsing,
 batching and answering a small model's request, and skipping them is what lets one event
@@ -11,7 +12,6 @@ OpenAPI schema, and answers when the middleware is not installed).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,32 +21,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from athanor.errors import NotFound, PredictionInputError, UserError
+from athanor.errors import NotFound, PayloadTooLarge, PredictionInputError, UserError
+from athanor.serve.error_responses import error_json
 from athanor.serve.model_server import ModelServer
-from athanor.serve.payloads import (
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    predictions_json,
-    raw_from_body,
-    raw_from_upload,
-)
+from athanor.serve.payloads import predictions_json, raw_from_body, raw_from_upload
 from athanor.serve.predictor import Predictor
 from athanor.spec.serving import ServingSpec
 
 OFFLOAD_BYTES = 64 * 1024  # parse bodies above this in a thread, keeping the loop responsive
 PREFIX, SUFFIX = "/v1/models/", "/predict"
 JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-def status_of(exc: UserError) -> int:
-    """The HTTP status answering a user error."""
-    if isinstance(exc, PayloadTooLarge):
-        return 413
-    if isinstance(exc, UnsupportedMediaType):
-        return 415
-    if isinstance(exc, NotFound):
-        return 404
-    return 422
 
 
 async def answer_prediction(server: ModelServer, name: str, request: Request) -> tuple[int, bytes]:
@@ -59,7 +43,7 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
     try:
         model = server.get(name)
     except NotFound as exc:
-        return 404, _detail(exc)
+        return exc.http_status, error_json(exc)
     arrival = model.arrival()
     status = 500
     try:
@@ -70,9 +54,9 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
         status = 200
         return status, content
     except UserError as exc:
-        status = status_of(exc)
+        status = exc.http_status
         server.metrics.errors.labels(name, type(exc).__name__).inc()
-        return status, _detail(exc)
+        return status, error_json(exc)
     except ClientDisconnect:
         status = 499  # the client went away while sending; nobody reads the answer
         return status, b""
@@ -86,10 +70,6 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
         else:
             server.metrics.requests.labels(name, str(status)).inc()
         model.observed.latency.observe(time.perf_counter() - started)
-
-
-def _detail(exc: UserError) -> bytes:
-    return json.dumps({"detail": str(exc)}).encode()
 
 
 class PredictFastPath:

@@ -1,10 +1,10 @@
 """The platform's REST API: ``create_app(context)`` builds the FastAPI application.
 
-Every error a client can cause is answered with a 4xx and ``{"detail": message}``: 400 for
-invalid input (the message names the key, line or path and what is valid), 401 without a
-valid token from beyond this machine, 404 for what does not exist, 409 for a state that
-does not allow the operation, 413 for bodies over the limit, 422 for requests that do not
-match the schema. A 500 is a bug.
+Every error a client can cause is answered with a 4xx and ``{"detail": message}``: a
+:class:`~athanor.errors.UserError` with its class's ``http_status`` (400 invalid input, 404,
+409, 413, 415, 422 inputs that do not fit a model: see :mod:`athanor.errors`), by the same
+handler as the model server's; 401 without a valid token from beyond this machine; 413 for
+bodies over the limit; 422 for requests that do not match the schema. A 500 is a bug.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from athanor import __version__
-from athanor.errors import Conflict, DatasetNotFound, NotFound, UserError
+from athanor.errors import UserError
+from athanor.serve.error_responses import answer_user_error
+from athanor.serve.predict_bodies import add_predict_request_schema
 from athanor.server.console import console_response, is_console_path
 from athanor.server.context import PlatformContext
 from athanor.server.guards import OPEN_PATHS, AccessGuard, BodyLimit
@@ -37,18 +39,6 @@ from athanor.server.routes import (
 
 UPLOAD_PREFIX = "/v1/uploads/"
 DEPLOYMENT_PREFIX = "/v1/deployments/"
-
-
-def _status_of(error: UserError) -> int:
-    if isinstance(error, NotFound | DatasetNotFound):
-        return 404
-    if isinstance(error, Conflict):
-        return 409
-    from athanor.server.uploads import UploadTooLarge
-
-    if isinstance(error, UploadTooLarge):
-        return 413
-    return 400
 
 
 def create_app(context: PlatformContext) -> FastAPI:
@@ -90,9 +80,7 @@ def create_app(context: PlatformContext) -> FastAPI:
     )
     app.state.context = context
 
-    @app.exception_handler(UserError)
-    async def user_error(_request: Request, error: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=_status_of(error))
+    app.add_exception_handler(UserError, answer_user_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -150,6 +138,7 @@ def create_app(context: PlatformContext) -> FastAPI:
                 ),
                 routes=app.routes,
             )
+            add_predict_request_schema(schema)
             schema.setdefault("components", {})["securitySchemes"] = {
                 "token": {"type": "http", "scheme": "bearer"}
             }

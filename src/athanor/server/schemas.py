@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from athanor.serve.error_responses import ErrorOut as ErrorOut
 from athanor.spec.serving import ServingSpec
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -16,12 +17,6 @@ class Open(BaseModel):
     """A body whose documented fields may be followed by others."""
 
     model_config = ConfigDict(extra="allow")
-
-
-class ErrorOut(BaseModel):
-    """Why a request was refused: one message naming the problem and what is valid."""
-
-    detail: str = Field(description="What is wrong and how to fix it.")
 
 
 # --- platform --------------------------------------------------------------------------
@@ -368,47 +363,3 @@ class DeploymentOut(BaseModel):
     updated_at: datetime
     serving: list[dict[str, Any]] = Field(description="The served version, its inputs, runtime.")
     predict_path: str
-
-
-class PredictionsOut(BaseModel):
-    """The version that answered and one prediction per input sample, in order (a
-    classifier's label, probability and probabilities; a regressor's values)."""
-
-    model: str = Field(description="NAME@VERSION that answered.")
-    predictions: list[dict[str, Any]]
-
-
-PREDICT_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["inputs"],
-                "properties": {
-                    "inputs": {
-                        "type": "array",
-                        "minItems": 1,
-                        "description": "One sample or a batch: raw tensors, rows as "
-                        '{feature: value} objects, texts, or {"b64": "<image>"} objects.',
-                        "items": {},
-                    }
-                },
-            }
-        },
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "files": {
-                        "type": "array",
-                        "items": {"type": "string", "format": "binary"},
-                        "description": "Images (one sample each) or CSV files (one per row).",
-                    }
-                },
-            }
-        },
-        "text/csv": {"schema": {"type": "string"}},
-        "image/png": {"schema": {"type": "string", "format": "binary"}},
-    },
-}

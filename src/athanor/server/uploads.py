@@ -16,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePosixPath
 
-from athanor.errors import NotFound, UserError
+from athanor.errors import NotFound, PayloadTooLarge, UserError
 
 UPLOAD_ID_PATTERN = r"^[0-9a-f]{32}$"
 MAX_NAME = 63  # characters of one name: at most 252 bytes in UTF-8, within every file system
@@ -27,7 +27,7 @@ UPLOAD_PATH_PATTERN = rf"^{_PART}(/{_PART}){{0,{MAX_DEPTH - 1}}}$"
 """The paths :func:`safe_relative_path` accepts (for the API's schema)."""
 
 
-class UploadTooLarge(UserError):
+class UploadTooLarge(PayloadTooLarge):
     """An upload beyond its size limit."""
 
 

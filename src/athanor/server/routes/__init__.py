@@ -33,6 +33,8 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "The caller may not do this.",
         409: "The resource's state does not allow this.",
         413: "The request body is too large.",
+        415: "A content type the endpoint does not read.",
+        422: "Inputs that do not fit the model, and why.",
     }
     return {code: {"model": ErrorOut, "description": described[code]} for code in codes}
 

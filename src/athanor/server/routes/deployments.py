@@ -6,15 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from athanor.serve.predict_bodies import PREDICT_REQUEST_BODY, PredictionsOut
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors, principal
-from athanor.server.schemas import (
-    PREDICT_BODY,
-    DeploymentCreate,
-    DeploymentOut,
-    ErrorOut,
-    PredictionsOut,
-)
+from athanor.server.schemas import DeploymentCreate, DeploymentOut
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -69,12 +64,8 @@ async def delete_deployment(name: DeploymentName, context: Context) -> Response:
 @router.post(
     "/{name}/predict",
     response_model=PredictionsOut,
-    responses={
-        **errors(404, 413),
-        415: {"model": ErrorOut, "description": "A content type the model cannot read."},
-        422: {"model": ErrorOut, "description": "Inputs that do not fit the model, and why."},
-    },
-    openapi_extra={"requestBody": PREDICT_BODY},
+    responses=errors(404, 413, 415, 422),
+    openapi_extra={"requestBody": PREDICT_REQUEST_BODY},
     summary="Predict with a deployment",
 )
 async def predict(name: DeploymentName, request: Request, context: Context) -> Response:

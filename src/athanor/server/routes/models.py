@@ -130,7 +130,7 @@ def get_model(ref: ModelRef, context: Context) -> dict:
     "",
     status_code=201,
     response_model=ModelVersionOut,
-    responses=errors(400, 404),
+    responses=errors(400, 404, 413),
     summary="Register a run's model",
 )
 def register_model(body: ModelRegister, context: Context) -> dict:
@@ -211,7 +211,7 @@ def _scratch(context: Context) -> str:
 @router.put(
     "/{name}/aliases/{alias}",
     response_model=ModelVersionOut,
-    responses=errors(400, 404),
+    responses=errors(400, 404, 413),
     summary="Point an alias at a version",
 )
 def set_model_alias(name: ModelName, alias: AliasName, body: AliasSet, context: Context) -> dict:

@@ -1,0 +1,33 @@
+"""How the HTTP servers answer a :class:`~athanor.errors.UserError`: with its class's
+``http_status`` and ``{"detail": message}``.
+
+The model server and the platform's REST API both install :func:`answer_user_error` as their
+one handler of user errors; the prediction endpoint, which answers without FastAPI's routing,
+builds the same answer with :func:`error_json`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from athanor.errors import UserError
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused: one message naming the problem and what is valid."""
+
+    detail: str = Field(description="What is wrong and how to fix it.")
+
+
+def error_json(error: UserError) -> bytes:
+    """The body answering ``error``: ``{"detail": message}``."""
+    return json.dumps({"detail": str(error)}).encode()
+
+
+async def answer_user_error(_request: Request, error: UserError) -> Response:
+    """The exception handler of :class:`UserError`: ``error.http_status`` and its message."""
+    return Response(error_json(error), error.http_status, media_type="application/json")

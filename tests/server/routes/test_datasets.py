@@ -1,0 +1,109 @@
+"""``/v1/datasets`` and ``/v1/uploads``: the catalog, describing, previewing, uploading and
+importing, through the routes' public behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from athanor.errors import DataError, DatasetNotFound, NotFound, PayloadTooLarge
+from tests.server.routes.conftest import MAX_UPLOAD_BYTES, Api
+
+TABLE = "rooms,area,price\n" + "".join(f"{i % 5},{50 + i},{100 + 3 * i}\n" for i in range(40))
+
+
+@pytest.fixture
+def upload(api: Api) -> Iterator[str]:
+    """A new upload's path (``/v1/uploads/ID``); deleted afterwards."""
+    response = api.call("POST", "/v1/uploads")
+    assert response.status_code == 201, response.text
+    assert response.json()["files"] == [] and response.json()["size"] == 0
+    path = f"/v1/uploads/{response.json()['id']}"
+    yield path
+    api.client.delete(path)
+
+
+def test_the_catalog_lists_the_built_in_datasets(api: Api) -> None:
+    response = api.call("GET", "/v1/datasets/catalog")
+    assert response.status_code == 200, response.text
+    entries = {entry["name"]: entry for entry in response.json()}
+    assert (entries["iris"]["task"], entries["iris"]["kind"]) == ("classification", "tabular")
+    assert entries["digits"]["kind"] == "image" and entries["digits"]["description"]
+
+
+def test_a_catalog_dataset_is_described_previewed_and_summarised(api: Api) -> None:
+    shown = api.call("GET", "/v1/datasets/iris")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["catalog"]["name"] == "iris"
+    preview = api.call("GET", "/v1/datasets/digits/preview", params={"rows": 2})
+    assert preview.status_code == 200, preview.text
+    images = preview.json()
+    assert images["kind"] == "image" and len(images["labels"]) == 2
+    assert [len(images["images"][0]), len(images["images"][0][0])] == [1, 8]  # [C, H, W]
+    stats = api.call("GET", "/v1/datasets/iris/stats")
+    assert stats.status_code == 200 and stats.json()
+    assert api.call("GET", "/v1/datasets/iris/versions").json() == []  # never imported
+
+
+def test_an_uploaded_table_imports_as_a_dataset_version(api: Api, upload: str) -> None:
+    written = api.call("PUT", f"{upload}/files/tables/houses.csv", content=TABLE.encode())
+    assert written.status_code == 200, written.text
+    assert written.json() == {"path": "tables/houses.csv", "size": len(TABLE)}
+    assert api.call("GET", upload).json()["files"] == [written.json()]
+    body = {
+        "upload": upload.rsplit("/", 1)[1],
+        "path": "tables/houses.csv",
+        "name": "routes-houses",
+        "target": "price",
+    }
+    imported = api.call("POST", "/v1/datasets", json=body)
+    assert imported.status_code == 201, imported.text
+    version = imported.json()
+    assert (version["name"], version["number"], version["rows"]) == ("routes-houses", 1, 40)
+    assert (version["kind"], version["task"], version["reused"]) == ("tabular", "regression", False)
+    listed = {d["name"]: d for d in api.call("GET", "/v1/datasets").json()}
+    assert listed["routes-houses"]["latest"]["ref"] == version["ref"]
+    versions = api.call("GET", "/v1/datasets/routes-houses/versions").json()
+    assert [v["ref"] for v in versions] == [version["ref"]]
+    again = api.call("POST", "/v1/datasets", json=body).json()
+    assert again["reused"] is True and again["ref"] == version["ref"]  # same content
+    assert api.call("DELETE", upload).status_code == 204
+    assert api.call("GET", upload).status_code == NotFound.http_status
+
+
+def test_what_does_not_exist_is_404(api: Api) -> None:
+    for path in ("/v1/datasets/nothing", "/v1/datasets/nothing/versions"):
+        response = api.call("GET", path)
+        assert response.status_code == DatasetNotFound.http_status == 404, response.text
+        assert "nothing" in response.json()["detail"]
+    missing_upload = "/v1/uploads/" + "0" * 32
+    assert api.call("GET", missing_upload).status_code == NotFound.http_status
+    assert api.call("DELETE", missing_upload).status_code == NotFound.http_status
+
+
+def test_data_that_cannot_be_imported_is_400_naming_the_column(api: Api, upload: str) -> None:
+    api.call("PUT", f"{upload}/files/houses.csv", content=TABLE.encode())
+    body = {"upload": upload.rsplit("/", 1)[1], "path": "houses.csv", "name": "routes-bad"}
+    response = api.call("POST", "/v1/datasets", json={**body, "target": "cost"})
+    assert response.status_code == DataError.http_status == 400, response.text
+    assert "cost" in response.json()["detail"]
+
+
+def test_malformed_requests_are_422_or_400(api: Api, upload: str) -> None:
+    response = api.call("POST", "/v1/datasets", json={"upload": "xyz", "name": "x"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == [
+        "body",
+        "upload",
+    ]
+    assert api.call("GET", "/v1/datasets/iris/preview", params={"rows": 0}).status_code == 422
+    escape = api.call("PUT", f"{upload}/files/%2E%2E/evil.csv", content=b"a\n")
+    assert escape.status_code in (400, 422), escape.text
+
+
+def test_an_upload_over_its_limit_is_413(api: Api, upload: str) -> None:
+    half = b"z" * (MAX_UPLOAD_BYTES // 2 + 1)
+    assert api.call("PUT", f"{upload}/files/a.bin", content=half).status_code == 200
+    response = api.call("PUT", f"{upload}/files/b.bin", content=half)
+    assert response.status_code == PayloadTooLarge.http_status == 413
+    assert f"would hold more than {MAX_UPLOAD_BYTES:,} bytes" in response.json()["detail"]

@@ -1,0 +1,135 @@
+"""``/v1/deployments``: serving a registered model from the platform, and predicting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from athanor.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    PredictionInputError,
+    UnsupportedMediaType,
+)
+from athanor.serve.predict_bodies import PredictRequest
+from tests.server.routes.conftest import Api
+
+SETOSA = {
+    "sepal length (cm)": 5.1,
+    "sepal width (cm)": 3.5,
+    "petal length (cm)": 1.4,
+    "petal width (cm)": 0.2,
+}
+
+
+@pytest.fixture(scope="module")
+def deployment(api: Api) -> Iterator[dict]:
+    """``routes-iris``: iris-mlp served with the torch runtime, at most 2 samples a request."""
+    body = {
+        "name": "routes-iris",
+        "model": "iris-mlp",
+        "config": {"runtime": "torch", "max_request_samples": 2},
+    }
+    response = api.call("POST", "/v1/deployments", json=body)
+    assert response.status_code == 201, response.text
+    yield response.json()
+    api.client.delete("/v1/deployments/routes-iris")
+
+
+def test_a_created_deployment_serves_the_model_and_is_listed(api: Api, deployment: dict) -> None:
+    assert (deployment["name"], deployment["model"], deployment["status"]) == (
+        "routes-iris",
+        "iris-mlp",
+        "running",
+    )
+    assert deployment["status_reason"] == "serving iris-mlp@1"
+    assert deployment["predict_path"] == "/v1/deployments/routes-iris/predict"
+    assert deployment["serving"][0]["ref"] == "iris-mlp@1"
+    assert deployment["config"]["max_request_samples"] == 2 and deployment["created_by"] == "local"
+    shown = api.call("GET", "/v1/deployments/routes-iris")
+    assert shown.status_code == 200 and shown.json()["serving"] == deployment["serving"]
+    listed = api.call("GET", "/v1/deployments").json()
+    assert "routes-iris" in [d["name"] for d in listed]
+
+
+def test_predictions_name_the_version_and_give_a_label_and_probabilities(
+    api: Api, deployment: dict
+) -> None:
+    response = api.call("POST", deployment["predict_path"], json={"inputs": [SETOSA]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] == "iris-mlp@1"
+    (prediction,) = body["predictions"]
+    assert set(prediction["probabilities"]) == {"setosa", "versicolor", "virginica"}
+    assert prediction["label"] in prediction["probabilities"]
+    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_bad_inputs_are_answered_with_the_status_of_their_error(api: Api, deployment: dict) -> None:
+    path = deployment["predict_path"]
+    cases = [
+        ({"json": {"inputs": [{**SETOSA, "sepal width (cm)": "wide"}]}}, PredictionInputError),
+        ({"json": {"inputs": []}}, PredictionInputError),
+        ({"json": {"input": [SETOSA]}}, PredictionInputError),
+        ({"content": b"hi", "headers": {"content-type": "text/plain"}}, UnsupportedMediaType),
+        ({"json": {"inputs": [SETOSA] * 3}}, PayloadTooLarge),  # max_request_samples: 2
+    ]
+    for request, error in cases:
+        response = api.call("POST", path, **request)
+        assert response.status_code == error.http_status, (request, response.text)
+        assert response.json()["detail"]
+    assert [PredictionInputError.http_status, UnsupportedMediaType.http_status] == [422, 415]
+    assert PayloadTooLarge.http_status == 413
+
+
+def test_the_predict_body_is_the_model_servers_declared_once(api: Api) -> None:
+    operation = api.schema["paths"]["/v1/deployments/{name}/predict"]["post"]
+    json_body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert json_body == {"$ref": "#/components/schemas/PredictRequest"}
+    declared = api.schema["components"]["schemas"]["PredictRequest"]
+    assert declared == PredictRequest.model_json_schema()
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/PredictionsOut"}
+
+
+def test_what_does_not_exist_is_404(api: Api) -> None:
+    for method, path, body in [
+        ("GET", "/v1/deployments/nothing", None),
+        ("DELETE", "/v1/deployments/nothing", None),
+        ("POST", "/v1/deployments/nothing/predict", {"inputs": [SETOSA]}),
+        ("POST", "/v1/deployments", {"name": "ghost", "model": "no-such-model"}),
+    ]:
+        response = api.call(method, path, json=body)
+        assert response.status_code == NotFound.http_status == 404, (path, response.text)
+    assert "ghost" not in [d["name"] for d in api.call("GET", "/v1/deployments").json()]
+
+
+def test_a_second_deployment_of_a_name_is_a_409_conflict(api: Api, deployment: dict) -> None:
+    response = api.call("POST", "/v1/deployments", json={"name": "routes-iris", "model": "x"})
+    assert response.status_code == Conflict.http_status == 409
+    assert "a deployment named 'routes-iris' exists" in response.json()["detail"]
+
+
+def test_invalid_bodies_are_422_naming_the_key(api: Api) -> None:
+    for body, key in [
+        ({"name": "x"}, "model"),
+        ({"name": "a b", "model": "iris-mlp"}, "name"),
+        ({"name": "x", "model": "iris-mlp", "config": {"max_batch_size": 0}}, "config"),
+        ({"name": "x", "model": "iris-mlp", "replicas": 2}, "replicas"),
+    ]:
+        response = api.call("POST", "/v1/deployments", json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["detail"][0]["loc"][1] == key
+
+
+BRIEF = {"name": "brief", "model": "iris-mlp@1", "config": {"runtime": "torch"}}
+
+
+def test_a_deleted_deployment_stops_answering(api: Api) -> None:
+    created = api.call("POST", "/v1/deployments", json=BRIEF)
+    assert created.status_code == 201, created.text
+    assert api.call("DELETE", "/v1/deployments/brief").status_code == 204
+    gone = api.call("POST", "/v1/deployments/brief/predict", json={"inputs": [SETOSA]})
+    assert gone.status_code == NotFound.http_status

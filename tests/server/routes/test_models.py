@@ -1,0 +1,99 @@
+"""``/v1/models``: registered models, versions, summaries, exports and aliases."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from athanor.errors import NotFound, PayloadTooLarge, UserError
+from tests.server.routes.conftest import Api
+
+VERSION_FIELDS = {"name", "version", "ref", "run_id", "content_hash", "metrics"}
+
+
+def test_models_and_versions_are_listed(api: Api) -> None:
+    response = api.call("GET", "/v1/models")
+    assert response.status_code == 200, response.text
+    assert {"name": "iris-mlp", "versions": 1, "latest": 1}.items() <= next(
+        m for m in response.json() if m["name"] == "iris-mlp"
+    ).items()
+    (version,) = api.call("GET", "/v1/models/iris-mlp/versions").json()
+    assert set(version) >= VERSION_FIELDS
+    assert (version["ref"], version["run_id"]) == ("iris-mlp@1", api.run_id)
+
+
+def test_a_version_shows_its_spec_schema_lineage_and_network(api: Api) -> None:
+    response = api.call("GET", "/v1/models/iris-mlp@1")
+    assert response.status_code == 200, response.text
+    model = response.json()
+    assert VERSION_FIELDS | {"spec", "lineage"} <= set(model)
+    assert model["lineage"]["run_id"] == api.run_id and model["spec"]["model"]["template"] == "mlp"
+    summary = api.call("GET", "/v1/models/iris-mlp/summary").json()
+    assert summary["input_shape"][-1] == 4 and summary["totals"]["parameters"] > 0
+    assert summary["layers"][-1]["output_shape"][-1] == 3  # the three species
+
+
+def test_a_version_downloads_as_a_zip_package(api: Api) -> None:
+    response = api.call("GET", "/v1/models/iris-mlp@1/export")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert 'filename="iris-mlp-v1.zip"' in response.headers["content-disposition"]
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert any(name.endswith(".safetensors") for name in names), names
+
+
+def test_registering_a_runs_model_again_makes_the_next_version(api: Api) -> None:
+    response = api.call("POST", "/v1/models", json={"name": "iris-copy", "run_id": api.run_id})
+    assert response.status_code == 201, response.text
+    assert {k: response.json()[k] for k in ("ref", "run_id")} == {
+        "ref": "iris-copy@1",
+        "run_id": api.run_id,
+    }
+
+
+def test_aliases_are_set_followed_and_removed(api: Api) -> None:
+    path = "/v1/models/iris-mlp/aliases/production"
+    response = api.call("PUT", path, json={"version": 1})
+    assert response.status_code == 200, response.text
+    assert response.json()["ref"] == "iris-mlp@1"
+    assert api.call("GET", "/v1/models/iris-mlp@production").json()["version"] == 1
+    assert api.call("DELETE", path).status_code == 204
+    gone = api.call("GET", "/v1/models/iris-mlp@production")
+    assert gone.status_code == NotFound.http_status
+
+
+def test_what_does_not_exist_is_404_naming_it(api: Api) -> None:
+    cases = [
+        ("GET", "/v1/models/nothing", None, "nothing"),
+        ("GET", "/v1/models/nothing/versions", None, "no model named 'nothing'"),
+        ("GET", "/v1/models/iris-mlp@7", None, "iris-mlp"),
+        ("GET", "/v1/models/nothing/summary", None, "nothing"),
+        ("GET", "/v1/models/nothing/export", None, "nothing"),
+        ("POST", "/v1/models", {"name": "x", "run_id": 987654}, "run 987654 does not exist"),
+        ("PUT", "/v1/models/iris-mlp/aliases/staging", {"version": 7}, "iris-mlp"),
+        ("DELETE", "/v1/models/iris-mlp/aliases/staging", None, "staging"),
+    ]
+    for method, path, body, message in cases:
+        response = api.call(method, path, json=body)
+        assert response.status_code == NotFound.http_status == 404, (path, response.text)
+        assert message in response.json()["detail"], (path, response.text)
+
+
+def test_invalid_requests_are_400_or_422_naming_the_problem(api: Api) -> None:
+    reserved = api.call("PUT", "/v1/models/iris-mlp/aliases/latest", json={"version": 1})
+    assert reserved.status_code == UserError.http_status == 400
+    assert "alias 'latest' is invalid" in reserved.json()["detail"]
+    for body in ({"name": "x"}, {"name": "bad name", "run_id": 1}, {"name": "x", "run_id": 0}):
+        response = api.call("POST", "/v1/models", json=body)
+        assert response.status_code == 422, (body, response.text)
+    unknown_key = api.call("PUT", "/v1/models/iris-mlp/aliases/staging", json={"versio": 1})
+    assert unknown_key.status_code == 422
+    assert api.call("GET", "/v1/models/iris-mlp@1/export?format=pickle").status_code == 422
+
+
+def test_a_body_over_the_platforms_limit_is_413(api: Api) -> None:
+    padding = "x" * (1 << 20)  # the platform's default limit is 1 MiB
+    for method, path in [("POST", "/v1/models"), ("PUT", "/v1/models/iris-mlp/aliases/big")]:
+        response = api.call(method, path, json={"name": padding, "run_id": 1})
+        assert response.status_code == PayloadTooLarge.http_status == 413, path
+        assert "limit of 1,048,576 bytes" in response.json()["detail"]

@@ -1,0 +1,83 @@
+"""``/v1/runs``: listing, pages, one run, its metrics and thinned series."""
+
+from __future__ import annotations
+
+from athanor.errors import NotFound
+from tests.server.routes.conftest import Api
+
+RUN_FIELDS = {
+    "id",
+    "name",
+    "status",
+    "status_reason",
+    "dataset",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "duration_s",
+    "host",
+    "pid",
+    "summary",
+    "job",
+}
+
+
+def test_runs_are_listed_newest_first_and_paged_with_a_total(api: Api) -> None:
+    response = api.call("GET", "/v1/runs", params={"status": "succeeded", "name": "iris-mlp"})
+    assert response.status_code == 200, response.text
+    run = next(r for r in response.json() if r["id"] == api.run_id)
+    assert set(run) == RUN_FIELDS
+    assert (run["status"], run["dataset"], run["job"]) == ("succeeded", "iris", False)
+    page = api.call("GET", "/v1/runs/page", params={"search": "iris", "limit": 1}).json()
+    assert page["limit"] == 1 and page["offset"] == 0 and page["total"] >= 1
+    assert len(page["items"]) == 1 and set(page["items"][0]) == RUN_FIELDS
+
+
+def test_a_run_shows_its_spec_summary_and_artifact_folder(api: Api) -> None:
+    response = api.call("GET", f"/v1/runs/{api.run_id}")
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert set(run) == RUN_FIELDS | {"spec", "artifacts"}
+    assert run["spec"]["train"]["epochs"] == 1 and run["spec"]["data"]["dataset"] == "iris"
+    assert run["summary"]["registered_as"] == "iris-mlp@1"
+    assert run["artifacts"].endswith(f"runs/{api.run_id}")
+
+
+def test_metrics_come_by_name_in_step_order_and_series_thinned_as_columns(api: Api) -> None:
+    response = api.call("GET", f"/v1/runs/{api.run_id}/metrics", params={"names": "val_loss"})
+    assert response.status_code == 200, response.text
+    (point,) = response.json()["val_loss"]
+    assert point["epoch"] == 1 and isinstance(point["value"], float)
+    assert (
+        api.call("GET", f"/v1/runs/{api.run_id}/metrics?after_step={point['step']}").json()[
+            "val_loss"
+        ]
+        == []
+    )
+    series = api.call("GET", f"/v1/runs/{api.run_id}/series", params={"points": 4}).json()
+    loss = series["val_loss"]
+    assert loss["name"] == "val_loss" and loss["total"] == 1
+    assert loss["steps"] == [point["step"]] and loss["values"] == [point["value"]]
+
+
+def test_a_missing_run_is_404_naming_it(api: Api) -> None:
+    for path in ("/v1/runs/987654", "/v1/runs/987654/metrics", "/v1/runs/987654/series"):
+        response = api.call("GET", path)
+        assert response.status_code == NotFound.http_status == 404, path
+        assert response.json() == {"detail": "run 987654 does not exist (see 'athanor runs list')"}
+
+
+def test_malformed_ids_and_queries_are_422_naming_the_parameter(api: Api) -> None:
+    response = api.call("GET", "/v1/runs/first")
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == [
+        "path",
+        "run_id",
+    ]
+    response = api.call("GET", "/v1/runs", params={"limit": 0})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == [
+        "query",
+        "limit",
+    ]
+    response = api.call("GET", f"/v1/runs/{api.run_id}/series", params={"points": 1})
+    assert response.status_code == 422
