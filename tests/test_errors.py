@@ -89,12 +89,16 @@ def test_the_platform_answers_each_user_error_with_its_status(user_errors, tmp_p
     from athanor.jobs.machine import Machine
     from athanor.server.app import create_app
     from athanor.server.context import PlatformContext
+    from athanor.server.credentials import ensure_owner_token
+    from athanor.settings import current_settings
     from athanor.store import open_store
 
     context = PlatformContext(store=open_store(), machine=Machine("test", (), 1, None))
+    owner = ensure_owner_token(current_settings(), context.store.tokens)
     app = create_app(context)
     raising_route(app, user_errors)
     with running(app) as client:
+        client.headers["Authorization"] = f"Bearer {owner}"
         assert answers(client, user_errors) == expected(user_errors)
 
 

@@ -1405,6 +1405,43 @@ export interface components {
             version: string;
         };
         /**
+         * PredictRequest
+         * @description A JSON prediction request: one sample or a batch of samples of the model's input.
+         * @example {
+         *       "inputs": [
+         *         {
+         *           "sepal length (cm)": 5.1,
+         *           "sepal width (cm)": 3.5
+         *         }
+         *       ]
+         *     }
+         */
+        PredictRequest: {
+            /**
+             * Inputs
+             * @description A tensor of one sample or a batch (raw values, e.g. pixels 0-255), rows as {feature: value} objects, texts, or {"b64": "<base64 image>"} objects.
+             */
+            inputs: unknown[];
+        };
+        /**
+         * PredictionOut
+         * @description One prediction: a classifier's label and probabilities, or a regressor's values.
+         */
+        PredictionOut: {
+            /** Label */
+            label?: string | null;
+            /** Probabilities */
+            probabilities?: {
+                [key: string]: number;
+            } | null;
+            /** Probability */
+            probability?: number | null;
+            /** Values */
+            values?: unknown[] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * PredictionsOut
          * @description The version that answered and one prediction per input sample, in order (a
          *     classifier's label, probability and probabilities; a regressor's values).
@@ -1416,9 +1453,7 @@ export interface components {
              */
             model: string;
             /** Predictions */
-            predictions: {
-                [key: string]: unknown;
-            }[];
+            predictions: components["schemas"]["PredictionOut"][];
         };
         /**
          * ProgressOut
@@ -2453,10 +2488,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description One sample or a batch: raw tensors, rows as {feature: value} objects, texts, or {"b64": "<image>"} objects. */
-                    inputs: unknown[];
-                };
+                "application/json": components["schemas"]["PredictRequest"];
                 "image/png": string;
                 "multipart/form-data": {
                     /** @description Images (one sample each) or CSV files (one per row). */
@@ -2502,7 +2534,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description A content type the model cannot read. */
+            /** @description A content type the endpoint does not read. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3016,6 +3048,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3074,6 +3115,15 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -86,6 +86,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         machine=Machine(host="routes-test", gpus=(), cpus=2, memory_gb=None),
         max_upload_bytes=MAX_UPLOAD_BYTES,
     )
+    from athanor.server.credentials import ensure_owner_token
+
+    owner = ensure_owner_token(settings, context.store.tokens)
     with running(create_app(context)) as client:
+        client.headers["Authorization"] = f"Bearer {owner}"  # the CLI's credential
         schema = client.get("/openapi.json").json()
         yield Api(client=client, settings=settings, run_id=run_id, schema=schema)

@@ -47,7 +47,7 @@ def test_a_created_deployment_serves_the_model_and_is_listed(api: Api, deploymen
     assert deployment["status_reason"] == "serving iris-mlp@1"
     assert deployment["predict_path"] == "/v1/deployments/routes-iris/predict"
     assert deployment["serving"][0]["ref"] == "iris-mlp@1"
-    assert deployment["config"]["max_request_samples"] == 2 and deployment["created_by"] == "local"
+    assert deployment["config"]["max_request_samples"] == 2 and deployment["created_by"] == "owner"
     shown = api.call("GET", "/v1/deployments/routes-iris")
     assert shown.status_code == 200 and shown.json()["serving"] == deployment["serving"]
     listed = api.call("GET", "/v1/deployments").json()

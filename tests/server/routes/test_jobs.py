@@ -60,7 +60,7 @@ def test_a_submitted_job_is_queued_with_its_position_and_who_sent_it(
 ) -> None:
     assert set(queued) == JOB_FIELDS
     assert (queued["name"], queued["status"], queued["dataset"]) == ("routes-job", "queued", "iris")
-    assert queued["queue_position"] >= 1 and queued["submitted_by"] == "local"
+    assert queued["queue_position"] >= 1 and queued["submitted_by"] == "owner"
     assert queued["resources"]["cpus"] >= 1 and queued["worker"] is None
     shown = api.call("GET", f"/v1/jobs/{queued['id']}")
     assert shown.status_code == 200 and shown.json()["id"] == queued["id"]
