@@ -25,7 +25,7 @@ import numpy as np
 from athanor.data.catalog import catalog
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
 from athanor.data.idx import parse_idx
-from athanor.data.images import IMAGE_SUFFIXES, read_image_folder, save_labels
+from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_folder, save_labels
 from athanor.data.schema import Task
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
@@ -326,8 +326,9 @@ def _canonical(label: str) -> str:
 
 def _write_images(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
     found = read_image_folder(source, skip_bad=options["skip_bad"])
-    found.images.save(folder)
-    shapes = found.images.own_shapes
+    images = ImageCollection.from_arrays(found.items)
+    images.save(folder)
+    shapes = images.own_shapes
     meta = {"classes": found.classes, "files": found.files}
     save_labels(folder, found.labels, found.is_test, meta)
     counts = np.bincount(found.labels, minlength=len(found.classes))
@@ -346,8 +347,6 @@ def _write_images(source: Path, folder: Path, options: dict[str, Any]) -> dict[s
 
 
 def _write_idx(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
-    from athanor.data.images import ImageCollection
-
     files = _source_files(source)
     arrays: dict[str, np.ndarray] = {}
     for file in files:
@@ -449,12 +448,12 @@ def _write_text_classes(source: Path, folder: Path, options: dict[str, Any]) -> 
     found = read_text_folder(source, encoding=options["encoding"], skip_bad=options["skip_bad"])
     save_documents(folder, found)
     counts = np.bincount(found.labels, minlength=len(found.classes))
-    words = np.array([len(split_tokens(t, "word")) for t in found.texts])
-    characters = np.array([len(t) for t in found.texts])
+    words = np.array([len(split_tokens(t, "word")) for t in found.items])
+    characters = np.array([len(t) for t in found.items])
     return {
         "kind": "text_classes",
         "task": "classification",
-        "rows": len(found.texts),
+        "rows": len(found.items),
         "classes": found.classes,
         "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
         "test_rows": int(found.is_test.sum()),
