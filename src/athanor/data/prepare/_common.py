@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sized
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 
 from athanor.data.batching import TensorSplit
 from athanor.data.preprocessing import MinMax, Standardize, Step
+from athanor.data.raw import RawDataset
 from athanor.data.series import WindowIndex
 from athanor.data.splits import fingerprint, resolve_size, subset_indices
 from athanor.errors import DataError
@@ -47,15 +49,25 @@ def scaler(normalize: str, per: str, task: str | None = None) -> list[Step]:
 
 
 def split_record(
-    seed: int, method: str, official: bool, sizes: dict[str, int], parts: dict[str, np.ndarray]
+    seed: int,
+    method: str,
+    official: bool,
+    splits: Mapping[str, Sized],
+    parts: dict[str, np.ndarray],
 ) -> dict[str, Any]:
-    """The ``split`` entry of a run's data record: seed, method, sizes and fingerprints."""
+    """The ``split`` entry of a run's data record: seed, method, sizes and fingerprints.
+
+    Args:
+        official: whether the test split is the dataset's own.
+        splits: the prepared splits (their sizes are recorded).
+        parts: the indices each split was drawn from (their fingerprints are recorded).
+    """
     return {
         "split": {
             "seed": seed,
             "method": method,
             "official_test": official,
-            "sizes": sizes,
+            "sizes": {name: len(split) for name, split in splits.items()},
             "fingerprints": {name: fingerprint(index) for name, index in parts.items()},
         }
     }
@@ -69,8 +81,12 @@ def as_targets(task: str, y: np.ndarray) -> torch.Tensor:
     return values.reshape(len(values), -1)
 
 
-def subset_pools(pools: Pools, spec: DataSpec, seed: int) -> Pools:
-    """Keep a seeded random subset of each split's samples (``data.subset``)."""
+def split_pools(raw: RawDataset, parts: dict[str, np.ndarray], spec: DataSpec, seed: int) -> Pools:
+    """The samples of each part of ``raw`` and of its official test split, if any, keeping
+    a seeded random subset of each where ``data.subset`` asks."""
+    pools: Pools = {name: (raw.x[index], raw.y[index]) for name, index in parts.items()}
+    if raw.has_official_test:
+        pools["test"] = (raw.x_test, raw.y_test)  # type: ignore[assignment]
     sizes = {name: len(x) for name, (x, _) in pools.items()}
     for name, chosen in subset_indices(sizes, spec.subset, seed).items():
         x, y = pools[name]

@@ -15,12 +15,11 @@ import torch
 
 from athanor.data.batching import LazySplit, TensorSplit
 from athanor.data.prepare._common import (
-    Pools,
     as_targets,
     scaler,
+    split_pools,
     split_record,
     split_sizes,
-    subset_pools,
 )
 from athanor.data.prepare.core import Prepared, preparer
 from athanor.data.prepare.images import STREAM_FIT_SAMPLES, image_steps, sized_images
@@ -85,10 +84,7 @@ def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         labels = raw.y if method == "stratified" else None
         parts = split_indices(total, sizes, seed=seed, labels=labels)
 
-    pools: Pools = {name: (raw.x[index], raw.y[index]) for name, index in parts.items()}
-    if raw.has_official_test:
-        pools["test"] = (raw.x_test, raw.y_test)  # type: ignore[assignment]
-    pools = subset_pools(pools, spec, seed)
+    pools = split_pools(raw, parts, spec, seed)
 
     image_options: dict[str, Any] = {}
     loaders: dict[str, Callable[[np.ndarray], Any]] = {}
@@ -156,13 +152,7 @@ def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         targets=int(y_train_raw.shape[1]) if task == "regression" else 1,
         target_names=[raw.target] if task == "regression" else None,
     )
-    record = split_record(
-        seed,
-        method,
-        raw.has_official_test,
-        {name: len(split) for name, split in splits.items()},
-        parts,
-    )
+    record = split_record(seed, method, raw.has_official_test, splits, parts)
     record["task"] = task
     record["batching"] = "stream" if loaders else "memory"
     if image_options:

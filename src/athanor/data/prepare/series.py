@@ -105,9 +105,7 @@ def prepare_series(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         horizon=horizon if task == "forecasting" else None,
         target_names=names if task == "forecasting" else None,
     )
-    record = split_record(
-        seed, "time", False, {name: len(split) for name, split in splits.items()}, parts
-    )
+    record = split_record(seed, "time", False, splits, parts)
     record["task"] = task
     record["window"] = window.model_dump()
     record["steps"] = {name: list(bound) for name, bound in bounds.items()}

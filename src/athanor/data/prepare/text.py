@@ -12,11 +12,10 @@ import torch
 
 from athanor.data.batching import TensorSplit
 from athanor.data.prepare._common import (
-    Pools,
     as_targets,
+    split_pools,
     split_record,
     split_sizes,
-    subset_pools,
     subset_splits,
 )
 from athanor.data.prepare.core import Prepared, preparer
@@ -81,9 +80,7 @@ def prepare_corpus(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         input=InputSchema(kind="tokens", shape=[options.length], vocab=list(tokenizer.vocab)),
         target=raw.target,
     )
-    record = split_record(
-        seed, "time", False, {name: len(split) for name, split in splits.items()}, parts
-    )
+    record = split_record(seed, "time", False, splits, parts)
     record["task"] = task
     record["text"] = {**options.model_dump(), "vocab_size": len(tokenizer.vocab), "tokens": total}
     return Prepared(
@@ -119,10 +116,7 @@ def prepare_documents(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     sizes = split_sizes(spec, total, not raw.has_official_test)
     labels = raw.y if method == "stratified" else None
     parts = split_indices(total, sizes, seed=seed, labels=labels)
-    pools: Pools = {name: (raw.x[index], raw.y[index]) for name, index in parts.items()}
-    if raw.has_official_test:
-        pools["test"] = (raw.x_test, raw.y_test)  # type: ignore[assignment]
-    pools = subset_pools(pools, spec, seed)
+    pools = split_pools(raw, parts, spec, seed)
 
     options = spec.text
     # The vocabulary and the default length come from the training documents alone.
@@ -147,13 +141,7 @@ def prepare_documents(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         target=raw.target,
         classes=list(raw.classes or []),
     )
-    record = split_record(
-        seed,
-        method,
-        raw.has_official_test,
-        {name: len(split) for name, split in splits.items()},
-        parts,
-    )
+    record = split_record(seed, method, raw.has_official_test, splits, parts)
     record["task"] = task
     record["batching"] = "memory"
     record["text"] = {
