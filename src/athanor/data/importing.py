@@ -299,6 +299,18 @@ def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str
     return info
 
 
+def _classes_info(labels: np.ndarray, classes: list[str], is_test: np.ndarray) -> dict[str, Any]:
+    """The task, rows and class balance of a classification import."""
+    counts = np.bincount(labels, minlength=len(classes))
+    return {
+        "task": "classification",
+        "rows": len(labels),
+        "classes": classes,
+        "class_counts": dict(zip(classes, counts.tolist(), strict=True)),
+        "test_rows": int(is_test.sum()),
+    }
+
+
 def _canonical(label: str) -> str:
     try:
         number = float(label)
@@ -314,15 +326,10 @@ def _write_images(source: Path, folder: Path, options: ImportOptions) -> dict[st
     shapes = images.own_shapes
     meta = {"classes": found.classes, "files": found.files}
     save_labels(folder, found.labels, found.is_test, meta)
-    counts = np.bincount(found.labels, minlength=len(found.classes))
     sizes = Counter(f"{h}x{w}" for h, w in shapes[:, 1:].tolist())
     return {
         "kind": "image",
-        "task": "classification",
-        "rows": len(found.labels),
-        "classes": found.classes,
-        "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
-        "test_rows": int(found.is_test.sum()),
+        **_classes_info(found.labels, found.classes, found.is_test),
         "channels": int(shapes[:, 0].max()),
         "sizes": dict(sizes.most_common(10)),
         "report": _report(found.skipped),
@@ -379,14 +386,9 @@ def _write_idx(source: Path, folder: Path, options: ImportOptions) -> dict[str, 
     collection = ImageCollection.from_arrays(list(all_images))
     collection.save(folder)
     save_labels(folder, encoded, is_test, {"classes": classes, "files": sorted(images)})
-    counts = np.bincount(encoded, minlength=len(classes))
     return {
         "kind": "image",
-        "task": "classification",
-        "rows": len(encoded),
-        "classes": classes,
-        "class_counts": dict(zip(classes, counts.tolist(), strict=True)),
-        "test_rows": int(is_test.sum()),
+        **_classes_info(encoded, classes, is_test),
         "channels": int(all_images.shape[1]),
         "sizes": {f"{all_images.shape[2]}x{all_images.shape[3]}": len(encoded)},
         "report": _report([]),
@@ -430,16 +432,11 @@ def _write_text_classes(source: Path, folder: Path, options: ImportOptions) -> d
 
     found = read_text_folder(source, encoding=options.encoding, skip_bad=options.skip_bad)
     save_documents(folder, found)
-    counts = np.bincount(found.labels, minlength=len(found.classes))
     words = np.array([len(split_tokens(t, "word")) for t in found.items])
     characters = np.array([len(t) for t in found.items])
     return {
         "kind": "text_classes",
-        "task": "classification",
-        "rows": len(found.items),
-        "classes": found.classes,
-        "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
-        "test_rows": int(found.is_test.sum()),
+        **_classes_info(found.labels, found.classes, found.is_test),
         "lengths": {
             "words": length_statistics(words),
             "characters": length_statistics(characters),
