@@ -224,3 +224,31 @@ def test_datasets_api_lists_shows_and_previews(tmp_path: Path) -> None:
     preview = at.datasets.preview("houses", rows=3)
     assert len(preview["rows"]) == 3 and all(line >= 2 for line in preview["lines"])
     assert len(at.datasets.versions("houses")) == 1
+
+
+def test_one_import_options_model_from_python_keywords_or_given_whole(tmp_path: Path) -> None:
+    path = messy_csv(tmp_path / "houses.csv", rows=10)
+    first = at.datasets.import_dataset(path, name="houses", target="price")
+    options = at.datasets.ImportOptions(name="houses", target="price")
+    again = import_dataset(path, options)
+    assert again.reused and again.version.content_hash == first.version.content_hash
+    recorded = first.version.info["options"]
+    assert recorded == {
+        "kind": "table",
+        "target": "price",
+        "task": None,
+        "skip_bad": False,
+        "encoding": "utf-8",
+        "time_column": None,
+    }
+    # Another name shares the stored files; any other option makes another version.
+    other_name = import_dataset(path, options, name="homes")
+    assert other_name.version.content_hash == first.version.content_hash
+    assert other_name.version.path == first.version.path
+    strict = import_dataset(path, options, task="regression")
+    assert strict.version.content_hash != first.version.content_hash
+    assert strict.version.info["options"]["task"] == "regression"
+    with pytest.raises(UserError, match=r"import options: kind: must be 'auto'"):
+        at.datasets.import_dataset(path, name="houses", kind="spreadsheet")
+    with pytest.raises(UserError, match=r"unknown key \(did you mean 'target'\?\)"):
+        at.datasets.import_dataset(path, name="houses", targt="price")

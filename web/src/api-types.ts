@@ -1019,18 +1019,20 @@ export interface components {
         ImportRequest: {
             /**
              * Encoding
+             * @description Text encoding of CSV and text files.
              * @default utf-8
              */
             encoding?: string;
             /**
              * Kind
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, or a time-series CSV; auto detects it.
              * @default auto
              * @enum {string}
              */
             kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "series";
             /**
              * Name
-             * @description The dataset's name.
+             * @description The dataset's name (not a catalog dataset's name).
              */
             name: string;
             /**
@@ -1041,14 +1043,24 @@ export interface components {
             path?: string;
             /**
              * Skip Bad
+             * @description Leave out bad rows, files and empty class folders, listing them in the version's report, instead of failing.
              * @default false
              */
             skip_bad?: boolean;
-            /** Target */
+            /**
+             * Target
+             * @description Tables: the default target column (a run may choose another); series: the column to forecast (default all).
+             */
             target?: string | null;
-            /** Task */
+            /**
+             * Task
+             * @description Tables: the target's task (default: from the target).
+             */
             task?: ("classification" | "regression") | null;
-            /** Time Column */
+            /**
+             * Time Column
+             * @description Series: the timestamp column (default: the first datetime column).
+             */
             time_column?: string | null;
             /**
              * Upload
@@ -1358,18 +1370,20 @@ export interface components {
         PathImportRequest: {
             /**
              * Encoding
+             * @description Text encoding of CSV and text files.
              * @default utf-8
              */
             encoding?: string;
             /**
              * Kind
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, or a time-series CSV; auto detects it.
              * @default auto
              * @enum {string}
              */
             kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "series";
             /**
              * Name
-             * @description The dataset's name.
+             * @description The dataset's name (not a catalog dataset's name).
              */
             name: string;
             /**
@@ -1379,14 +1393,24 @@ export interface components {
             path: string;
             /**
              * Skip Bad
+             * @description Leave out bad rows, files and empty class folders, listing them in the version's report, instead of failing.
              * @default false
              */
             skip_bad?: boolean;
-            /** Target */
+            /**
+             * Target
+             * @description Tables: the default target column (a run may choose another); series: the column to forecast (default all).
+             */
             target?: string | null;
-            /** Task */
+            /**
+             * Task
+             * @description Tables: the target's task (default: from the target).
+             */
             task?: ("classification" | "regression") | null;
-            /** Time Column */
+            /**
+             * Time Column
+             * @description Series: the timestamp column (default: the first datetime column).
+             */
             time_column?: string | null;
         };
         /** PlatformOut */

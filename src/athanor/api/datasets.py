@@ -12,13 +12,13 @@ from typing import Any
 
 from athanor.data.catalog import DatasetEntry
 from athanor.data.catalog import catalog as _catalog
-from athanor.data.importing import ImportKind, ImportResult
+from athanor.data.importing import ImportResult
 from athanor.data.importing import import_dataset as _import_dataset
 from athanor.data.raw import RawDataset
-from athanor.data.schema import Task
 from athanor.data.summary import describe, sample_rows, statistics
 from athanor.data.versions import load_dataset, resolve_dataset
 from athanor.settings import Settings
+from athanor.spec.imports import ImportOptions
 from athanor.store import DatasetSummary, DatasetVersionRecord, open_store
 
 
@@ -43,35 +43,24 @@ def load(name: str, *, settings: Settings | None = None, **options: Any) -> RawD
 
 def import_dataset(
     path: str | Path,
+    options: ImportOptions | None = None,
     *,
-    name: str,
-    kind: ImportKind = "auto",
-    target: str | None = None,
-    task: Task | None = None,
-    skip_bad: bool = False,
-    encoding: str = "utf-8",
-    time_column: str | None = None,
     settings: Settings | None = None,
+    **values: Any,
 ) -> ImportResult:
     """Import a table, image folder, IDX files, text or a time series as a dataset version.
 
-    See :func:`athanor.data.importing.import_dataset` for every argument. Importing the
-    same content again returns the existing version (``result.reused``).
+    ``import_dataset("houses.csv", name="houses", target="price")``: the options are an
+    :class:`ImportOptions` (``name``, ``kind``, ``target``, ``task``, ``skip_bad``,
+    ``encoding``, ``time_column``), given as one or field by field. See
+    :func:`athanor.data.importing.import_dataset`. Importing the same content again returns
+    the existing version (``result.reused``).
 
     Raises:
         DataError: bad data, naming the file, line or column.
+        SpecError: an unknown or invalid option, naming it.
     """
-    return _import_dataset(
-        path,
-        name=name,
-        kind=kind,
-        target=target,
-        task=task,
-        skip_bad=skip_bad,
-        encoding=encoding,
-        time_column=time_column,
-        settings=settings,
-    )
+    return _import_dataset(path, options, settings=settings, **values)
 
 
 def list(*, settings: Settings | None = None) -> list[DatasetSummary]:

@@ -66,20 +66,20 @@ def import_data(
 ) -> None:
     """Import your data as an immutable version named by its content hash."""
     from athanor.api import datasets
-    from athanor.errors import UserError
+    from athanor.spec.imports import import_options
 
-    if task not in (None, "classification", "regression"):
-        raise UserError(f"--task: '{task}' is not classification or regression")
-    result = datasets.import_dataset(
-        path,
-        name=name,
-        kind=kind,  # type: ignore[arg-type]
-        target=target,
-        task=task,  # type: ignore[arg-type]
-        skip_bad=skip_bad,
-        encoding=encoding,
-        time_column=time_column,
+    options = import_options(
+        values={
+            "name": name,
+            "kind": kind,
+            "target": target,
+            "task": task,
+            "skip_bad": skip_bad,
+            "encoding": encoding,
+            "time_column": time_column,
+        }
     )
+    result = datasets.import_dataset(path, options)
     if json_output:
         print_json(result.to_json())
         return

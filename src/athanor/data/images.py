@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from athanor.data.class_folders import BadFile, ClassFolderContents, read_class_folders
 from athanor.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -173,116 +173,48 @@ def _palette_is_grey(image: Any) -> bool:
     return all(r == g == b for r, g, b in triples)
 
 
-@dataclass
-class ImageFolder:
-    """Images read from class folders, with their labels and what was skipped."""
-
-    images: ImageCollection
-    labels: np.ndarray
-    classes: list[str]
-    files: list[str]
-    is_test: np.ndarray
-    """True for images of a ``test/`` folder (an official test split)."""
-    skipped: list[dict[str, str]] = field(default_factory=list)
+ImageFolder = ClassFolderContents[np.ndarray]
+"""Images (``uint8 [C, H, W]`` each) read from class folders, with labels and what was skipped."""
 
 
 def read_image_folder(root: Path, *, skip_bad: bool = False) -> ImageFolder:
     """Read ``root/<class>/<image>`` (or ``root/train/<class>/...`` + ``root/test/...``).
 
-    Hidden files (``.DS_Store``...) are ignored. Anything else that is not a readable
+    Folders are walked by :func:`athanor.data.class_folders.read_class_folders`: hidden
+    files (``.DS_Store``...) are ignored. Anything else that is not a readable
     PNG/JPEG/BMP/WebP image, and any class folder without images, is an error naming the
     file or folder; with ``skip_bad`` those are left out and listed instead.
 
     Raises:
         DataError: the problem with the folder or the first bad file.
     """
-    parts = _split_folders(root)
-    class_names = sorted({c.name for folder in parts.values() for c in _class_dirs(folder)})
-    if not class_names:
-        raise DataError(
-            f"{root}: no class folders; put the images of each class in a subfolder named "
-            "after the class (e.g. cats/001.png, dogs/002.jpg)"
-        )
-    skipped: list[dict[str, str]] = []
-    stray = [p for folder in parts.values() for p in sorted(folder.iterdir()) if _visible_file(p)]
-    for path in stray:
-        problem = f"{path}: a file outside the class folders"
-        if not skip_bad:
-            raise DataError(problem + "; move it into a class folder or remove it")
-        skipped.append({"item": str(path), "reason": "outside the class folders"})
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    files: list[str] = []
-    is_test: list[bool] = []
-    used: list[str] = []
-    for name in class_names:
-        found = 0
-        for split, folder in parts.items():
-            class_dir = folder / name
-            if not class_dir.is_dir():
-                continue
-            for path in sorted(class_dir.rglob("*")):
-                if not _visible_file(path) or any(
-                    part.startswith(".") for part in path.relative_to(class_dir).parts
-                ):
-                    continue
-                if path.suffix.lower() not in IMAGE_SUFFIXES:
-                    if not skip_bad:
-                        raise DataError(
-                            f"{path}: not an image file (expected "
-                            f"{'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)}); remove it or "
-                            "import with --skip-bad"
-                        )
-                    skipped.append({"item": str(path), "reason": "not an image file"})
-                    continue
-                try:
-                    array = decode_image_file(path)
-                except DataError as exc:
-                    if not skip_bad:
-                        raise DataError(f"{exc}; remove it or import with --skip-bad") from None
-                    skipped.append({"item": str(path), "reason": str(exc).split(": ", 1)[-1]})
-                    continue
-                images.append(array)
-                labels.append(len(used))
-                files.append(path.relative_to(root).as_posix())
-                is_test.append(split == "test")
-                found += 1
-        if found == 0:
-            if not skip_bad:
-                raise DataError(
-                    f"{root / name}: class folder '{name}' has no images; add some, remove "
-                    "it, or import with --skip-bad"
-                )
-            skipped.append({"item": str(root / name), "reason": "class folder without images"})
-            continue
-        used.append(name)
-    if not images:
-        raise DataError(f"{root}: no readable images")
-    return ImageFolder(
-        images=ImageCollection.from_arrays(images),
-        labels=np.array(labels, dtype=np.int64),
-        classes=used,
-        files=files,
-        is_test=np.array(is_test, dtype=bool),
-        skipped=skipped,
+    found = read_class_folders(
+        root,
+        _read_image,
+        noun="images",
+        example="cats/001.png, dogs/002.jpg",
+        add_hint="add some",
+        skip_bad=skip_bad,
     )
+    if not found.items:
+        raise DataError(f"{root}: no readable images")
+    return found
 
 
-def _visible_file(path: Path) -> bool:
-    return path.is_file() and not path.name.startswith(".")
-
-
-def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _split_folders(root: Path) -> dict[str, Path]:
-    if not root.is_dir():
-        raise DataError(f"{root}: not a folder")
-    names = {p.name for p in _class_dirs(root)}
-    if names and names <= {"train", "test"} and "train" in names:
-        return {name: root / name for name in sorted(names)}
-    return {"train": root}
+def _read_image(path: Path) -> np.ndarray:
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise BadFile(
+            f"{path}: not an image file (expected "
+            f"{'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)}); remove it or import with "
+            "--skip-bad",
+            "not an image file",
+        )
+    try:
+        return decode_image_file(path)
+    except DataError as exc:
+        raise BadFile(
+            f"{exc}; remove it or import with --skip-bad", str(exc).split(": ", 1)[-1]
+        ) from None
 
 
 def save_labels(folder: Path, labels: np.ndarray, is_test: np.ndarray, meta: dict) -> None:

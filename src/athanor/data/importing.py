@@ -18,15 +18,14 @@ import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from athanor.data.catalog import catalog
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
 from athanor.data.idx import parse_idx
-from athanor.data.images import IMAGE_SUFFIXES, read_image_folder, save_labels
-from athanor.data.schema import Task
+from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_folder, save_labels
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
     TableData,
@@ -38,10 +37,9 @@ from athanor.data.tables import (
 )
 from athanor.errors import DataError, UserError
 from athanor.settings import Settings
+from athanor.spec.imports import IMPORT_KINDS, ImportOptions, import_options
 from athanor.store import DatasetVersionRecord, open_store
 
-ImportKind = Literal["auto", "table", "images", "idx", "text", "text_classes", "series"]
-IMPORT_KINDS = ("table", "images", "idx", "text", "text_classes", "series")
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 FORMAT = 1
@@ -161,17 +159,12 @@ def content_hash(path: Path, options: dict[str, Any]) -> str:
 
 def import_dataset(
     path: str | Path,
+    options: ImportOptions | None = None,
     *,
-    name: str,
-    kind: ImportKind = "auto",
-    target: str | None = None,
-    task: Task | None = None,
-    skip_bad: bool = False,
-    encoding: str = "utf-8",
-    time_column: str | None = None,
     settings: Settings | None = None,
+    **values: Any,
 ) -> ImportResult:
-    """Import ``path`` as a version of dataset ``name``.
+    """Import ``path`` as a version of the dataset ``options.name``.
 
     Args:
         path: a CSV/TSV/Parquet file, a folder of class subfolders of images (optionally
@@ -179,16 +172,11 @@ def import_dataset(
             ``.txt`` file or folder of them (a corpus), a folder of class subfolders of
             ``.txt``/``.text``/``.md`` documents (text classification, optionally under
             ``train/`` and ``test/``), or a time-series CSV.
-        name: the dataset's name (not a catalog name).
-        kind: what ``path`` holds (default: detected).
-        target: tables: the default target column (a run may choose another);
-            series: the column to forecast (default all).
-        task: tables: ``classification`` or ``regression`` (default: from the target).
-        skip_bad: leave out bad rows, files and empty class folders, listing them in the
-            version's report, instead of failing (default False).
-        encoding: text encoding of CSV and text files (default UTF-8).
-        time_column: series: the timestamp column (default: the first datetime column).
+        options: the name, what ``path`` holds and how strictly to read it (see
+            :class:`~athanor.spec.imports.ImportOptions`).
         settings: the store (default: from the environment).
+        values: fields of :class:`~athanor.spec.imports.ImportOptions` by name, over
+            ``options``: ``import_dataset("houses.csv", name="houses", target="price")``.
 
     Returns:
         The version, and whether it already existed.
@@ -197,34 +185,29 @@ def import_dataset(
         DataError: a problem with the data, naming the file, line or column.
         UserError: an invalid name or option.
     """
+    options = import_options(options, values)
     source = Path(path).expanduser()
-    check_dataset_name(name)
-    chosen = detect_kind(source) if kind == "auto" else kind
-    if chosen not in IMPORT_KINDS:
-        raise UserError(f"--kind: '{kind}' is not one of auto, {', '.join(IMPORT_KINDS)}")
+    check_dataset_name(options.name)
+    if options.kind == "auto":
+        options = options.model_copy(update={"kind": detect_kind(source)})
     if not source.exists():
         raise DataError(f"{source}: no such file or folder")
-    options = {
-        "kind": chosen,
-        "target": target,
-        "task": task,
-        "skip_bad": skip_bad,
-        "encoding": encoding,
-        "time_column": time_column,
-    }
+    # Every option but the name shapes the stored files; versions of several names may
+    # share them. The hash covers these options, so their set must not change.
+    recorded = {key: getattr(options, key) for key in ImportOptions.model_fields if key != "name"}
     store = open_store(settings)
-    digest = content_hash(source, options)
-    existing = store.datasets.find(name, digest)
+    digest = content_hash(source, recorded)
+    existing = store.datasets.find(options.name, digest)
     if existing is not None:
         return ImportResult(existing, reused=True, report=existing.info.get("report", {}))
     destination = store.artifacts.dataset_dir(digest)
     if not (destination / DATASET_JSON).is_file():
-        writer = _WRITERS[chosen]
+        writer = _WRITERS[options.kind]
         try:
             with store.artifacts.staging(destination) as staging:
                 info = writer(source, staging, options)
                 info.update(
-                    {"format": FORMAT, "source": str(source), "options": options, "hash": digest}
+                    {"format": FORMAT, "source": str(source), "options": recorded, "hash": digest}
                 )
                 (staging / DATASET_JSON).write_text(json.dumps(info, indent=1, default=str))
         except FileExistsError:
@@ -234,7 +217,7 @@ def import_dataset(
     relative = store.artifacts.relative(destination)
     try:
         record, created = store.datasets.add_version(
-            name,
+            options.name,
             content_hash=digest,
             kind=info["kind"],
             task=info["task"],
@@ -258,7 +241,7 @@ def _report(skipped: list[dict[str, str]], notes: list[str] | None = None) -> di
 # -- writers: parse the source, check it, write the version's files ----------------------
 
 
-def _write_table(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     if source.is_dir():
         raise DataError(f"{source}: a table import takes one CSV, TSV or Parquet file")
     skipped: list[dict[str, str]] = []
@@ -271,10 +254,10 @@ def _write_table(source: Path, folder: Path, options: dict[str, Any]) -> dict[st
             raise DataError(f"{source}: not a readable Parquet file ({exc})") from None
         table = table_from_frame(frame, str(source))
     else:
-        table, problems = read_delimited(source, encoding=options["encoding"])
+        table, problems = read_delimited(source, encoding=options.encoding)
         width = len(table.columns)
         for line, count in problems.ragged:
-            if not options["skip_bad"]:
+            if not options.skip_bad:
                 raise DataError(
                     f"{source}:{line}: {count} fields, the header has {width}; fix the row "
                     "or import with --skip-bad to leave such rows out"
@@ -284,13 +267,13 @@ def _write_table(source: Path, folder: Path, options: dict[str, Any]) -> dict[st
             )
     if len(table) == 0:
         raise DataError(f"{source}: no data rows")
-    target = options["target"]
-    task = options["task"]
+    target = options.target
+    task = options.task
     classes = None
     if target is not None:
         table.column(target)  # names the columns when it is missing
         gaps = missing_mask(table.values[target])
-        if gaps.any() and options["skip_bad"]:
+        if gaps.any() and options.skip_bad:
             for line in table.lines[gaps].tolist():
                 skipped.append({"item": f"{source.name}:{line}", "reason": f"no {target}"})
             table = table[~gaps]
@@ -316,6 +299,18 @@ def _write_table(source: Path, folder: Path, options: dict[str, Any]) -> dict[st
     return info
 
 
+def _classes_info(labels: np.ndarray, classes: list[str], is_test: np.ndarray) -> dict[str, Any]:
+    """The task, rows and class balance of a classification import."""
+    counts = np.bincount(labels, minlength=len(classes))
+    return {
+        "task": "classification",
+        "rows": len(labels),
+        "classes": classes,
+        "class_counts": dict(zip(classes, counts.tolist(), strict=True)),
+        "test_rows": int(is_test.sum()),
+    }
+
+
 def _canonical(label: str) -> str:
     try:
         number = float(label)
@@ -324,30 +319,24 @@ def _canonical(label: str) -> str:
     return str(int(number)) if number.is_integer() else label
 
 
-def _write_images(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
-    found = read_image_folder(source, skip_bad=options["skip_bad"])
-    found.images.save(folder)
-    shapes = found.images.own_shapes
+def _write_images(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
+    found = read_image_folder(source, skip_bad=options.skip_bad)
+    images = ImageCollection.from_arrays(found.items)
+    images.save(folder)
+    shapes = images.own_shapes
     meta = {"classes": found.classes, "files": found.files}
     save_labels(folder, found.labels, found.is_test, meta)
-    counts = np.bincount(found.labels, minlength=len(found.classes))
     sizes = Counter(f"{h}x{w}" for h, w in shapes[:, 1:].tolist())
     return {
         "kind": "image",
-        "task": "classification",
-        "rows": len(found.labels),
-        "classes": found.classes,
-        "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
-        "test_rows": int(found.is_test.sum()),
+        **_classes_info(found.labels, found.classes, found.is_test),
         "channels": int(shapes[:, 0].max()),
         "sizes": dict(sizes.most_common(10)),
         "report": _report(found.skipped),
     }
 
 
-def _write_idx(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
-    from athanor.data.images import ImageCollection
-
+def _write_idx(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     files = _source_files(source)
     arrays: dict[str, np.ndarray] = {}
     for file in files:
@@ -397,34 +386,29 @@ def _write_idx(source: Path, folder: Path, options: dict[str, Any]) -> dict[str,
     collection = ImageCollection.from_arrays(list(all_images))
     collection.save(folder)
     save_labels(folder, encoded, is_test, {"classes": classes, "files": sorted(images)})
-    counts = np.bincount(encoded, minlength=len(classes))
     return {
         "kind": "image",
-        "task": "classification",
-        "rows": len(encoded),
-        "classes": classes,
-        "class_counts": dict(zip(classes, counts.tolist(), strict=True)),
-        "test_rows": int(is_test.sum()),
+        **_classes_info(encoded, classes, is_test),
         "channels": int(all_images.shape[1]),
         "sizes": {f"{all_images.shape[2]}x{all_images.shape[3]}": len(encoded)},
         "report": _report([]),
     }
 
 
-def _write_text(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+def _write_text(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     files = [p for p in _source_files(source) if not p.name.startswith(".")]
     skipped: list[dict[str, str]] = []
     texts: list[str] = []
     for file in files:
         if file.suffix.lower() not in TEXT_SUFFIXES:
-            if not options["skip_bad"]:
+            if not options.skip_bad:
                 raise DataError(f"{file}: not a text file (.txt); remove it or use --skip-bad")
             skipped.append({"item": str(file), "reason": "not a text file"})
             continue
         try:
-            texts.append(decode_text(file.read_bytes(), str(file), options["encoding"]))
+            texts.append(decode_text(file.read_bytes(), str(file), options.encoding))
         except DataError as exc:
-            if not options["skip_bad"]:
+            if not options.skip_bad:
                 raise
             skipped.append({"item": str(file), "reason": str(exc).split(": ", 1)[-1]})
     corpus = "\n\n".join(t.replace("\r\n", "\n") for t in texts)
@@ -443,21 +427,16 @@ def _write_text(source: Path, folder: Path, options: dict[str, Any]) -> dict[str
     }
 
 
-def _write_text_classes(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+def _write_text_classes(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     from athanor.data.text import length_statistics, split_tokens
 
-    found = read_text_folder(source, encoding=options["encoding"], skip_bad=options["skip_bad"])
+    found = read_text_folder(source, encoding=options.encoding, skip_bad=options.skip_bad)
     save_documents(folder, found)
-    counts = np.bincount(found.labels, minlength=len(found.classes))
-    words = np.array([len(split_tokens(t, "word")) for t in found.texts])
-    characters = np.array([len(t) for t in found.texts])
+    words = np.array([len(split_tokens(t, "word")) for t in found.items])
+    characters = np.array([len(t) for t in found.items])
     return {
         "kind": "text_classes",
-        "task": "classification",
-        "rows": len(found.texts),
-        "classes": found.classes,
-        "class_counts": dict(zip(found.classes, counts.tolist(), strict=True)),
-        "test_rows": int(found.is_test.sum()),
+        **_classes_info(found.labels, found.classes, found.is_test),
         "lengths": {
             "words": length_statistics(words),
             "characters": length_statistics(characters),
@@ -466,13 +445,13 @@ def _write_text_classes(source: Path, folder: Path, options: dict[str, Any]) -> 
     }
 
 
-def _write_series(source: Path, folder: Path, options: dict[str, Any]) -> dict[str, Any]:
+def _write_series(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     if source.is_dir():
         raise DataError(f"{source}: a series import takes one CSV file")
     times, values, names, notes = read_series_csv(
-        source, time_column=options["time_column"], encoding=options["encoding"]
+        source, time_column=options.time_column, encoding=options.encoding
     )
-    target = options["target"]
+    target = options.target
     if target is not None and target not in names:
         raise DataError(
             f"--target: '{target}' is not a value column of {source}; columns: {', '.join(names)}"

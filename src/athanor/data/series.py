@@ -8,7 +8,7 @@ Forecasting targets are the next ``horizon`` steps of the target columns,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,17 @@ class WindowIndex:
 
     def __len__(self) -> int:
         return len(self.start)
+
+    def take(self, index: np.ndarray) -> WindowIndex:
+        """The windows at ``index`` (the marks of the series' steps stay whole)."""
+        return replace(
+            self,
+            start=self.start[index],
+            stop=self.stop[index],
+            start_time=self.start_time[index],
+            end_time=self.end_time[index],
+            anomaly=self.anomaly[index] if self.anomaly is not None else None,
+        )
 
     def to_json(self) -> dict[str, Any]:
         def stamps(values: np.ndarray) -> list[Any]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 import numpy as np
 
 from athanor.errors import DataError
+from athanor.spec.data import SubsetSpec
+
+SPLIT_NAMES = ("train", "val", "test")
 
 
 def resolve_size(size: float | int, total: int, name: str) -> int:
@@ -112,6 +116,33 @@ def ordered_split_indices(keys: np.ndarray, sizes: dict[str, int]) -> dict[str, 
             end -= sizes[name]
     parts["train"] = np.sort(order[:end])
     return parts
+
+
+def subset_indices(
+    sizes: Mapping[str, int], subset: SubsetSpec | None, seed: int
+) -> dict[str, np.ndarray]:
+    """The seeded random subset of each split that ``data.subset`` limits.
+
+    One generator seeded ``seed + 1`` draws the splits in the order train, val, test, so
+    the subsets depend only on the seed, the limits and the split sizes.
+
+    Args:
+        sizes: samples per split (splits that do not exist are absent).
+        subset: the limits (``data.subset``); None keeps every sample.
+        seed: the run's split seed.
+
+    Returns:
+        Sorted indices into each split larger than its limit; other splits are absent.
+    """
+    if subset is None:
+        return {}
+    rng = np.random.default_rng(seed + 1)
+    chosen: dict[str, np.ndarray] = {}
+    for name in SPLIT_NAMES:
+        limit = getattr(subset, name)
+        if limit is not None and name in sizes and limit < sizes[name]:
+            chosen[name] = np.sort(rng.choice(sizes[name], size=limit, replace=False))
+    return chosen
 
 
 def fingerprint(indices: np.ndarray) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from athanor.serve.error_responses import ErrorOut as ErrorOut
+from athanor.spec.imports import ImportOptions
 from athanor.spec.serving import ServingSpec
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -288,10 +289,8 @@ class UploadedFile(BaseModel):
     size: int
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(ImportOptions):
     """Import (part of) an upload as a new version of a dataset."""
-
-    model_config = ConfigDict(extra="forbid")
 
     upload: str = Field(pattern=r"^[0-9a-f]{32}$", description="The upload's id.")
     path: str = Field(
@@ -299,28 +298,12 @@ class ImportRequest(BaseModel):
         max_length=1024,
         description="A file or folder inside the upload ('.': all of it).",
     )
-    name: str = Field(max_length=100, description="The dataset's name.")
-    kind: Literal["auto", "table", "images", "idx", "text", "text_classes", "series"] = "auto"
-    target: str | None = Field(default=None, max_length=200)
-    task: Literal["classification", "regression"] | None = None
-    skip_bad: bool = False
-    encoding: str = Field(default="utf-8", max_length=40)
-    time_column: str | None = Field(default=None, max_length=200)
 
 
-class PathImportRequest(BaseModel):
+class PathImportRequest(ImportOptions):
     """Import a file or folder that lies on the platform's machine as a dataset version."""
 
-    model_config = ConfigDict(extra="forbid")
-
     path: str = Field(min_length=1, max_length=4096, description="An absolute path.")
-    name: str = Field(max_length=100, description="The dataset's name.")
-    kind: Literal["auto", "table", "images", "idx", "text", "text_classes", "series"] = "auto"
-    target: str | None = Field(default=None, max_length=200)
-    task: Literal["classification", "regression"] | None = None
-    skip_bad: bool = False
-    encoding: str = Field(default="utf-8", max_length=40)
-    time_column: str | None = Field(default=None, max_length=200)
 
 
 UploadOut.model_rebuild()

@@ -18,6 +18,7 @@ from athanor.server.schemas import (
     UploadOut,
 )
 from athanor.server.uploads import UPLOAD_ID_PATTERN, UPLOAD_PATH_PATTERN
+from athanor.spec.imports import ImportOptions
 
 router = APIRouter(tags=["datasets"])
 
@@ -198,18 +199,8 @@ def _import(source: Any, body: ImportRequest | PathImportRequest, context: Conte
     """Import ``source`` with the request's options (both import routes take the same)."""
     from athanor.api import datasets
 
-    result = datasets.import_dataset(
-        source,
-        name=body.name,
-        kind=body.kind,
-        target=body.target,
-        task=body.task,
-        skip_bad=body.skip_bad,
-        encoding=body.encoding,
-        time_column=body.time_column,
-        settings=context.store.settings,
-    )
-    return plain(result)
+    options = ImportOptions(**body.model_dump(include=set(ImportOptions.model_fields)))
+    return plain(datasets.import_dataset(source, options, settings=context.store.settings))
 
 
 @router.get(

@@ -1,0 +1,160 @@
+"""Folders of one subfolder per class, read the same way for images and documents.
+
+``root/<class>/<file>``, or ``root/train/<class>/...`` plus ``root/test/<class>/...`` for an
+official test split. Names starting with ``.`` are ignored at every level. The files of a
+class are found at any depth below its folder, in sorted order (links are followed like
+plain files and folders). A file beside the class folders, a file the reader refuses and a
+class folder without a usable file are errors naming it; with ``skip_bad`` they are left out
+and listed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from athanor.errors import DataError
+
+Item = TypeVar("Item")
+
+
+class BadFile(DataError):
+    """A file that a class-folder reader refuses.
+
+    Args:
+        message: the error, naming the file and how to fix it.
+        reason: the short reason the import report lists when the file is skipped.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class ClassFolderContents(Generic[Item]):
+    """What was read from class folders: one item per usable file, with its class."""
+
+    items: list[Item]
+    labels: np.ndarray
+    """``int64``: each item's index into ``classes``."""
+    classes: list[str]
+    """The classes with at least one item, sorted by name."""
+    files: list[str]
+    """Each item's file, relative to the root, '/'-separated."""
+    is_test: np.ndarray
+    """True for items of a ``test/`` folder (an official test split)."""
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def hidden(path: Path, root: Path) -> bool:
+    """Whether any part of ``path`` below ``root`` starts with ``.``."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def visible_dirs(folder: Path) -> list[Path]:
+    """The subfolders of ``folder`` whose names do not start with ``.``, sorted."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def split_folders(root: Path) -> dict[str, Path]:
+    """``{"train": root}``, or the ``train`` and ``test`` folders when the root holds them."""
+    names = {p.name for p in visible_dirs(root)}
+    if names and names <= {"train", "test"} and "train" in names:
+        return {name: root / name for name in sorted(names)}
+    return {"train": root}
+
+
+def read_class_folders(
+    root: Path,
+    read: Callable[[Path], Item],
+    *,
+    noun: str,
+    example: str,
+    add_hint: str,
+    skip_bad: bool = False,
+) -> ClassFolderContents[Item]:
+    """Read every file of every class folder under ``root`` with ``read``.
+
+    Args:
+        root: the folder of class folders (or of ``train/`` and ``test/``).
+        read: turns one file into an item; raises :class:`BadFile` for a file it refuses.
+        noun: what the files are, in messages (``images``).
+        example: class folders and files for the messages (``cats/001.png, dogs/002.jpg``).
+        add_hint: how to fill an empty class folder (``add some``).
+        skip_bad: leave out bad files and empty class folders, listing them in
+            ``skipped``, instead of failing (default False).
+
+    Raises:
+        DataError: the root is not a folder or holds no class folders, or (without
+            ``skip_bad``) the first stray file, bad file or empty class folder.
+    """
+    if not root.is_dir():
+        raise DataError(
+            f"{root}: not a folder; {noun} are read from a folder of class subfolders "
+            f"(e.g. {example})"
+        )
+    parts = split_folders(root)
+    class_names = sorted({c.name for folder in parts.values() for c in visible_dirs(folder)})
+    if not class_names:
+        raise DataError(
+            f"{root}: no class folders; put the {noun} of each class in a subfolder named "
+            f"after the class (e.g. {example})"
+        )
+    skipped: list[dict[str, str]] = []
+    for folder in parts.values():
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                if not skip_bad:
+                    raise DataError(
+                        f"{path}: a file outside the class folders; move it into a class "
+                        "folder or remove it"
+                    )
+                skipped.append({"item": str(path), "reason": "outside the class folders"})
+    items: list[Item] = []
+    labels: list[int] = []
+    files: list[str] = []
+    is_test: list[bool] = []
+    used: list[str] = []
+    for name in class_names:
+        found = 0
+        for split, folder in parts.items():
+            class_dir = folder / name
+            if not class_dir.is_dir():
+                continue
+            for path in sorted(class_dir.rglob("*")):
+                if not path.is_file() or hidden(path, class_dir):
+                    continue
+                try:
+                    item = read(path)
+                except BadFile as bad:
+                    if not skip_bad:
+                        raise
+                    skipped.append({"item": str(path), "reason": bad.reason})
+                    continue
+                items.append(item)
+                labels.append(len(used))
+                files.append(path.relative_to(root).as_posix())
+                is_test.append(split == "test")
+                found += 1
+        if found == 0:
+            if not skip_bad:
+                raise DataError(
+                    f"{root / name}: class folder '{name}' has no {noun}; {add_hint}, remove "
+                    "it, or import with --skip-bad"
+                )
+            skipped.append({"item": str(root / name), "reason": f"class folder without {noun}"})
+            continue
+        used.append(name)
+    return ClassFolderContents(
+        items=items,
+        labels=np.array(labels, dtype=np.int64),
+        classes=used,
+        files=files,
+        is_test=np.array(is_test, dtype=bool),
+        skipped=skipped,
+    )

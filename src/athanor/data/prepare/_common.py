@@ -1,0 +1,110 @@
+"""Pieces every preparation shares: split sizes, input scaling, targets, subsets, records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sized
+from typing import Any
+
+import numpy as np
+import torch
+
+from athanor.data.batching import TensorSplit
+from athanor.data.preprocessing import MinMax, Standardize, Step
+from athanor.data.raw import RawDataset
+from athanor.data.series import WindowIndex
+from athanor.data.splits import fingerprint, resolve_size, subset_indices
+from athanor.errors import DataError
+from athanor.spec.data import DataSpec
+
+Pools = dict[str, tuple[Any, np.ndarray]]
+"""Inputs and targets of each split before preprocessing (arrays, tables or images)."""
+
+
+def split_sizes(spec: DataSpec, total: int, with_test: bool) -> dict[str, int]:
+    """Samples of the validation (and test) parts of ``total`` that ``data.split`` asks for.
+
+    Raises:
+        DataError: the parts leave no training samples.
+    """
+    sizes = {"val": resolve_size(spec.split.val, total, "val")}
+    if with_test:
+        sizes["test"] = resolve_size(spec.split.test, total, "test")
+        if sizes["val"] + sizes["test"] >= total:
+            raise DataError(
+                f"data.split: val ({sizes['val']}) + test ({sizes['test']}) leave no training "
+                f"samples of {total}"
+            )
+    return sizes
+
+
+def scaler(normalize: str, per: str, task: str | None = None) -> list[Step]:
+    """The input scaling step ``data.normalize`` names, per ``channel``/``column``/``feature``."""
+    if normalize == "auto":
+        normalize = "symmetric" if task == "generation" else "standard"
+    if normalize == "standard":
+        return [Standardize(per=per)]
+    if normalize in ("minmax", "symmetric"):
+        return [MinMax(per=per, symmetric=normalize == "symmetric")]
+    return []
+
+
+def split_record(
+    seed: int,
+    method: str,
+    official: bool,
+    splits: Mapping[str, Sized],
+    parts: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """The ``split`` entry of a run's data record: seed, method, sizes and fingerprints.
+
+    Args:
+        official: whether the test split is the dataset's own.
+        splits: the prepared splits (their sizes are recorded).
+        parts: the indices each split was drawn from (their fingerprints are recorded).
+    """
+    return {
+        "split": {
+            "seed": seed,
+            "method": method,
+            "official_test": official,
+            "sizes": {name: len(split) for name, split in splits.items()},
+            "fingerprints": {name: fingerprint(index) for name, index in parts.items()},
+        }
+    }
+
+
+def as_targets(task: str, y: np.ndarray) -> torch.Tensor:
+    """Class indices (``int64 [N]``) or regression targets (``float32 [N, T]``)."""
+    if task == "classification":
+        return torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+    values = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+    return values.reshape(len(values), -1)
+
+
+def split_pools(raw: RawDataset, parts: dict[str, np.ndarray], spec: DataSpec, seed: int) -> Pools:
+    """The samples of each part of ``raw`` and of its official test split, if any, keeping
+    a seeded random subset of each where ``data.subset`` asks."""
+    pools: Pools = {name: (raw.x[index], raw.y[index]) for name, index in parts.items()}
+    if raw.has_official_test:
+        pools["test"] = (raw.x_test, raw.y_test)  # type: ignore[assignment]
+    sizes = {name: len(x) for name, (x, _) in pools.items()}
+    for name, chosen in subset_indices(sizes, spec.subset, seed).items():
+        x, y = pools[name]
+        pools[name] = (x[chosen], y[chosen])
+    return pools
+
+
+def subset_splits(
+    splits: dict[str, TensorSplit], windows: dict[str, WindowIndex], spec: DataSpec, seed: int
+) -> tuple[dict[str, TensorSplit], dict[str, WindowIndex]]:
+    """Keep a seeded random subset of each split's samples (``data.subset``), windows alike.
+
+    Preprocessing was fitted before, on the whole training part.
+    """
+    sizes = {name: len(split) for name, split in splits.items()}
+    for name, chosen in subset_indices(sizes, spec.subset, seed).items():
+        index = torch.from_numpy(chosen)
+        splits[name] = TensorSplit(splits[name].x[index], splits[name].y[index])
+        if name in windows:
+            windows[name] = windows[name].take(chosen)
+    return splits, windows
