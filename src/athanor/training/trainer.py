@@ -375,10 +375,7 @@ class Trainer:
             "model": self.module.state_dict(),
             "loop": self.loop.state_dict(),
             "rng": rng_state(),
-            "callbacks": {
-                f"{index}:{type(cb).__name__}": cb.state_dict()
-                for index, cb in enumerate(self.callbacks.callbacks)
-            },
+            "callbacks": self.callbacks.state_dict(),
         }
 
     def save_checkpoint(self) -> Path:
@@ -405,10 +402,7 @@ class Trainer:
         self.loop.load_state_dict(saved["loop"], self.device)
         self.state.restore(saved["position"])
         self._epoch_lr = saved["position"]["epoch_lr"]
-        for index, cb in enumerate(self.callbacks.callbacks):
-            key = f"{index}:{type(cb).__name__}"
-            if key in saved["callbacks"]:
-                cb.load_state_dict(to_device(saved["callbacks"][key], self.device))
+        self.callbacks.load_state_dict(to_device(saved["callbacks"], self.device))
         restore_rng_state(saved["rng"])
         self.callbacks.call("on_checkpoint_load", self, self.state, path)
 
