@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 import athanor as at
 from athanor.errors import UserError
 from athanor.store import RunStatus, open_store
+from athanor.store.checkpoints import CheckpointFolder
 from athanor.training.callbacks import Callback
 
 # Dropout (global RNG), a per-step schedule with warm-up, Adam state, gradient accumulation,
@@ -75,7 +76,7 @@ def test_sigkill_mid_epoch_then_resume_gives_bitwise_equal_weights(tmp_path: Pat
     checkpoints = home / "artifacts" / "runs" / "1" / "checkpoints"
 
     def newest() -> int:
-        return max((int(p.name.split("-")[1]) for p in checkpoints.glob("step-*")), default=0)
+        return CheckpointFolder(checkpoints).newest_step() or 0
 
     deadline = time.monotonic() + 120
     while True:  # freeze the process once its newest checkpoint is mid-epoch, in epoch 2+

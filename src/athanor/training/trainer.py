@@ -23,6 +23,7 @@ from torch import nn
 from athanor.data.prepare import Prepared
 from athanor.errors import UserError
 from athanor.spec.train import TrainSpec
+from athanor.store.checkpoints import CheckpointFolder
 from athanor.training.callbacks.base import Callback, CallbackList
 from athanor.training.checkpoint import (
     load_checkpoint,
@@ -381,13 +382,9 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         """Write a checkpoint named by the step; keep the newest ``checkpoint.keep``."""
         assert self.checkpoint_dir is not None
-        path = self.checkpoint_dir / f"step-{self.state.step:09d}"
-        save_checkpoint(self.state_dict(), path)
-        existing = sorted(p for p in self.checkpoint_dir.glob("step-*") if p.is_dir())
-        for old in existing[: -self.spec.checkpoint.keep]:
-            _remove(old)
-        for leftover in self.checkpoint_dir.glob(".step-*"):  # a write cut short by a kill
-            _remove(leftover)
+        folder = CheckpointFolder(self.checkpoint_dir)
+        path = save_checkpoint(self.state_dict(), folder.path_for(self.state.step))
+        folder.prune(self.spec.checkpoint.keep)  # also what a write cut short by a kill left
         self.callbacks.call("on_checkpoint_save", self, self.state, path)
         return path
 
@@ -407,16 +404,9 @@ class Trainer:
         self.callbacks.call("on_checkpoint_load", self, self.state, path)
 
 
-def _remove(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest checkpoint in ``folder``, if any."""
-    found = sorted(p for p in Path(folder).glob("step-*") if p.is_dir())
-    return found[-1] if found else None
+    """The newest checkpoint in ``folder``, if any (see :class:`CheckpointFolder`)."""
+    return CheckpointFolder(folder).newest()
 
 
 __all__ = ["FitResult", "Trainer", "TrainingDiverged", "latest_checkpoint"]
