@@ -8,12 +8,11 @@ adding an optimizer means adding a spec class, with nothing to copy here.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 import torch
 from torch import nn
 
-from athanor.spec.train import TorchBound
+from athanor.spec.train import OptimizerSpec, TorchBound
 from athanor.training.parameters import parameter_groups
 
 
@@ -24,7 +23,7 @@ def torch_class(spec: TorchBound | type[TorchBound]) -> type:
 
 
 def build_optimizer(
-    spec: Any, module: nn.Module, *, lr: float | None = None
+    spec: OptimizerSpec, module: nn.Module, *, lr: float | None = None
 ) -> torch.optim.Optimizer:
     """The optimizer of ``spec`` over ``module``'s trainable parameters and groups.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
@@ -25,6 +25,7 @@ from athanor.spec.train import (
     ExponentialScheduleSpec,
     OneCycleScheduleSpec,
     PlateauScheduleSpec,
+    ScheduleSpec,
     StepScheduleSpec,
 )
 from athanor.training.metrics import higher_is_better
@@ -86,7 +87,7 @@ def base_rates(optimizer: torch.optim.Optimizer) -> list[float]:
 
 
 def build_schedule(
-    schedule: Any, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int
+    schedule: ScheduleSpec, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int
 ) -> Schedule | None:
     """The schedule ``schedule`` (``train.schedule``) of ``optimizer`` over ``epochs`` epochs.
 
