@@ -73,10 +73,10 @@ def test_sigkill_mid_epoch_then_resume_gives_bitwise_equal_weights(tmp_path: Pat
     steps_per_epoch = 40
     home = tmp_path / "killed"
     process = run_cli(home, "train", str(spec_file), "--quiet", wait=False)
-    checkpoints = home / "artifacts" / "runs" / "1" / "checkpoints"
+    checkpoints = CheckpointFolder.of_run(home / "artifacts" / "runs" / "1")
 
     def newest() -> int:
-        return CheckpointFolder(checkpoints).newest_step() or 0
+        return checkpoints.newest_step() or 0
 
     deadline = time.monotonic() + 120
     while True:  # freeze the process once its newest checkpoint is mid-epoch, in epoch 2+
@@ -122,7 +122,7 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> 
     db = home / "athanor.db"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (
-        (home / "artifacts" / "runs" / "1" / "checkpoints").exists()  # first epoch ended
+        CheckpointFolder.of_run(home / "artifacts" / "runs" / "1").newest()  # an epoch ended
     ):
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
