@@ -292,6 +292,7 @@ def test_callback_state_is_restored_by_key_whatever_the_order(digits_raw, tmp_pa
 
 
 def test_callback_state_of_positional_checkpoints_is_read_by_class_name(tmp_path) -> None:
+    from athanor.spec.train import EarlyStoppingSpec
     from athanor.training.callbacks import CallbackList
 
     a, b = _Counter(), _Counter()
@@ -299,3 +300,7 @@ def test_callback_state_of_positional_checkpoints_is_read_by_class_name(tmp_path
     assert callbacks.state_keys() == ["Callback", "_Counter", "_Counter#2"]
     callbacks.load_state_dict({"0:_Counter": {"count": 4}, "1:_Counter": {"count": 7}})
     assert (a.count, b.count) == (4, 7)
+    # early stopping kept no state before it was keyed: such a checkpoint still loads
+    stopping = EarlyStopping(EarlyStoppingSpec())
+    CallbackList([Callback(), stopping]).load_state_dict({"0:Callback": {}, "1:EarlyStopping": {}})
+    assert (stopping.best, stopping.wait) == (None, 0)

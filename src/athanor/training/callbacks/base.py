@@ -132,7 +132,8 @@ class CallbackList:
         """Give each callback the state saved under its key.
 
         State saved for a callback that is not in this list is left unused (a run resumed
-        without a callback it was started with); a callback with nothing saved keeps its own.
+        without a callback it was started with); a callback with nothing (or an empty state)
+        saved keeps its own.
         Checkpoints written when state was keyed by position (``"0:EarlyStopping"``) are read
         by class name.
         """
@@ -141,7 +142,7 @@ class CallbackList:
             names = _numbered([key.split(":", 1)[1] for key, _ in ordered])
             saved = {name: state for name, (_, state) in zip(names, ordered, strict=True)}
         for key, cb in zip(self.state_keys(), self.callbacks, strict=True):
-            if key in saved:
+            if saved.get(key):  # empty: saved before the callback kept any state
                 cb.load_state_dict(saved[key])
 
 
