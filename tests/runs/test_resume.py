@@ -3,6 +3,7 @@ same weights, bit for bit, as a run that was never interrupted."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -13,11 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from rich.console import Console
 from safetensors.torch import load_file
 
 import athanor as at
 from athanor.errors import UserError
 from athanor.store import RunStatus, open_store
+from athanor.store.checkpoints import CheckpointFolder
+from athanor.training.callbacks import Callback
 
 # Dropout (global RNG), a per-step schedule with warm-up, Adam state, gradient accumulation,
 # L2 penalty and early-stopping state: everything a resume has to restore.
@@ -69,10 +73,10 @@ def test_sigkill_mid_epoch_then_resume_gives_bitwise_equal_weights(tmp_path: Pat
     steps_per_epoch = 40
     home = tmp_path / "killed"
     process = run_cli(home, "train", str(spec_file), "--quiet", wait=False)
-    checkpoints = home / "artifacts" / "runs" / "1" / "checkpoints"
+    checkpoints = CheckpointFolder.of_run(home / "artifacts" / "runs" / "1")
 
     def newest() -> int:
-        return max((int(p.name.split("-")[1]) for p in checkpoints.glob("step-*")), default=0)
+        return checkpoints.newest_step() or 0
 
     deadline = time.monotonic() + 120
     while True:  # freeze the process once its newest checkpoint is mid-epoch, in epoch 2+
@@ -118,7 +122,7 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> 
     db = home / "athanor.db"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (
-        (home / "artifacts" / "runs" / "1" / "checkpoints").exists()  # first epoch ended
+        CheckpointFolder.of_run(home / "artifacts" / "runs" / "1").newest()  # an epoch ended
     ):
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
@@ -149,3 +153,52 @@ def test_resume_refuses_what_cannot_be_resumed() -> None:
     live = store.runs.create({}, name="live")
     with pytest.raises(UserError, match=f"run {live.id} is still running"):
         at.resume(live.id)
+
+
+class _StopAfterEpoch(Callback):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, state, metrics) -> None:
+        if state.epoch + 1 == self.epoch:
+            trainer.request_stop(f"stopped after epoch {self.epoch}")
+
+
+def test_early_stopping_state_survives_a_resume_with_more_callbacks_in_front() -> None:
+    # A rate this high makes validation loss worsen now and then: early stopping has a best
+    # value and a waiting count to carry over. The resume shows progress, which puts a
+    # progress bar in front of early stopping in the callback list.
+    spec = {
+        "name": "stopping",
+        "seed": 5,
+        "data": {"dataset": "digits", "split": {"val": 0.15, "test": 0.15}},
+        "model": {"template": "mlp", "hidden": [32]},
+        "train": {
+            "epochs": 30,
+            "batch_size": 64,
+            "optimizer": {"type": "sgd", "lr": 1.5},
+            "early_stopping": {"monitor": "val_loss", "patience": 3},
+        },
+    }
+    straight_run = at.train(spec, progress=False)
+    straight = straight_run.fit
+    assert straight.stop_reason.startswith("early stopping")
+    # Stopped after its best epoch, early stopping is counting epochs without improvement:
+    # a resume that forgot its best value would take the next epoch as its best and train
+    # at least one epoch longer, ending with other weights.
+    stop_after = straight.best_epoch
+    assert stop_after is not None and stop_after < straight.epochs_run < 30
+
+    stopped = at.train(spec, progress=False, callbacks=[_StopAfterEpoch(stop_after)])
+    assert stopped.run.status == RunStatus.CANCELLED and stopped.fit.epochs_run == stop_after
+    resumed = at.resume(stopped.id, progress=True, console=Console(file=io.StringIO()))
+
+    assert resumed.run.status == RunStatus.SUCCEEDED
+    assert resumed.fit.stop_reason == straight.stop_reason
+    assert (resumed.fit.best_epoch, resumed.fit.epochs_run) == (
+        straight.best_epoch,
+        straight.epochs_run,
+    )
+    expected = straight_run.network.state_dict()  # the best epoch's weights, restored
+    for name, tensor in resumed.network.state_dict().items():
+        assert torch.equal(tensor, expected[name]), name

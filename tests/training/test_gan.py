@@ -3,6 +3,7 @@ sample grids, and exact resume with two optimizers."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,34 @@ def test_resume_restores_both_optimizers(mnist_raw, tmp_path: Path) -> None:
     Trainer(train, seed=5, checkpoint_dir=tmp_path / "b").fit(again, prepared, resume_from=middle)
     for name, tensor in again.state_dict().items():
         assert torch.equal(tensor, expected[name]), name
+
+
+def test_each_optimizer_is_scheduled_from_its_own_rate(mnist_raw) -> None:
+    class Rates(Callback):
+        def __init__(self) -> None:
+            self.rates: list[tuple[float, float]] = []
+
+        def on_after_optimizer_step(self, trainer, state) -> None:
+            loop = trainer.loop
+            pair = (loop.optimizer.param_groups[0]["lr"], loop.d_optimizer.param_groups[0]["lr"])
+            self.rates.append(pair)
+
+    prepared = digits_for_generation(mnist_raw, count=320)
+    train = spec(
+        epochs=2, gan={"discriminator_lr": 1e-3}, schedule={"type": "cosine", "min_lr": 1e-5}
+    )
+    seen = Rates()
+    torch.manual_seed(0)
+    Trainer(train, callbacks=[seen]).fit(TinyGan(), prepared)
+    steps = 2 * 5
+    generator, discriminator = zip(*seen.rates, strict=True)
+    # after step s the rate is min_lr + (base - min_lr) * (1 + cos(pi * s / steps)) / 2
+    for rates, base in ((generator, 2e-4), (discriminator, 1e-3)):
+        expected = [
+            1e-5 + (base - 1e-5) * 0.5 * (1 + math.cos(math.pi * s / steps))
+            for s in range(1, steps + 1)
+        ]
+        np.testing.assert_allclose(rates, expected, rtol=1e-9)
 
 
 def test_generation_needs_a_gan(mnist_raw) -> None:

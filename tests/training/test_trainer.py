@@ -77,11 +77,13 @@ def test_early_stopping_stops_and_restores_the_best_epoch(digits_raw) -> None:
     )
     best = min(range(result.epochs_run), key=lambda i: result.history[i]["val_loss"])
     assert result.best_epoch == best + 1
-    if stopping.restored_epoch is not None:
-        from athanor.training.evaluation import evaluate_split
+    # stopped after epochs without improvement, so the best epoch's weights were put back
+    assert stopping.restored_epoch == result.best_epoch < result.epochs_run
+    from athanor.training.evaluation import evaluate_split
 
-        now = evaluate_split(network, prepared.batches("val", 1024), trainer.loss_fn, [])
-        assert now["val_loss"] == pytest.approx(result.history[best]["val_loss"], rel=1e-5)
+    now = evaluate_split(network, prepared.batches("val", 1024), trainer.loss_fn, [])
+    assert now["val_loss"] == pytest.approx(result.history[best]["val_loss"], rel=1e-5)
+    assert now["val_loss"] != pytest.approx(result.history[-1]["val_loss"], rel=1e-5)
 
 
 def test_gradient_clipping_by_value_bounds_every_gradient(digits_raw) -> None:
@@ -250,3 +252,55 @@ def test_a_stop_asked_at_an_epoch_end_stops_there_with_a_checkpoint(digits_raw, 
     spec, prepared, network = setup(digits_raw, {"epochs": 2, "batch_size": 64})
     done = Trainer(spec.train, callbacks=[_StopAtEpochEnd(2)]).fit(network, prepared)
     assert not done.interrupted and done.epochs_run == 2
+
+
+class _Counter(Callback):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_after_optimizer_step(self, trainer, state) -> None:
+        self.count += 1
+
+    def state_dict(self) -> dict:
+        return {"count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count = state["count"]
+
+
+def test_callback_state_is_restored_by_key_whatever_the_order(digits_raw, tmp_path) -> None:
+    spec, prepared, network = setup(digits_raw, {"epochs": 3, "batch_size": 256})
+    first, second = _Counter(), _Counter()
+    Trainer(spec.train, callbacks=[first, second, _StopAtEpochEnd(1)], checkpoint_dir=tmp_path).fit(
+        network, prepared
+    )
+    per_epoch = -(-len(prepared.train) // 256)
+    checkpoint = sorted(tmp_path.glob("step-*"))[-1]
+    from athanor.training.checkpoint import load_checkpoint, save_checkpoint
+
+    saved = load_checkpoint(checkpoint)
+    assert saved["callbacks"]["_Counter"] == {"count": per_epoch}
+    saved["callbacks"]["_Counter#2"] = {"count": per_epoch + 100}  # tell the two apart
+    save_checkpoint(saved, checkpoint)
+
+    # a new callback in front and the counters' class keys: each counter gets its own count
+    a, b = _Counter(), _Counter()
+    _, _, network = setup(digits_raw, {"epochs": 3, "batch_size": 256})
+    resumed = Trainer(spec.train, callbacks=[_StopAtEpochEnd(99), a, b])
+    resumed.fit(network, prepared, resume_from=checkpoint)
+    assert (a.count, b.count) == (3 * per_epoch, 3 * per_epoch + 100)
+
+
+def test_callback_state_of_positional_checkpoints_is_read_by_class_name(tmp_path) -> None:
+    from athanor.spec.train import EarlyStoppingSpec
+    from athanor.training.callbacks import CallbackList
+
+    a, b = _Counter(), _Counter()
+    callbacks = CallbackList([Callback(), a, b])
+    assert callbacks.state_keys() == ["Callback", "_Counter", "_Counter#2"]
+    callbacks.load_state_dict({"0:_Counter": {"count": 4}, "1:_Counter": {"count": 7}})
+    assert (a.count, b.count) == (4, 7)
+    # early stopping kept no state before it was keyed: such a checkpoint still loads
+    stopping = EarlyStopping(EarlyStoppingSpec())
+    CallbackList([Callback(), stopping]).load_state_dict({"0:Callback": {}, "1:EarlyStopping": {}})
+    assert (stopping.best, stopping.wait) == (None, 0)

@@ -30,6 +30,7 @@ from athanor.jobs.logs import log_path
 from athanor.jobs.machine import Machine
 from athanor.jobs.placement import Demand, Holding, plan
 from athanor.store import JobRecord, RunStatus, StopRequest, Store
+from athanor.store.checkpoints import CheckpointFolder
 from athanor.store.runs import utcnow
 
 
@@ -176,14 +177,8 @@ class Scheduler:
             reap()
 
     def _checkpoint_step(self, job_id: int) -> int | None:
-        """The step of the run's newest complete checkpoint (``step-000000120``)."""
-        folder = self.store.artifacts.run_dir(job_id) / "checkpoints"
-        steps = [
-            int(path.name.split("-")[1])
-            for path in folder.glob("step-*")
-            if path.is_dir() and path.name.split("-")[1].isdigit()
-        ]
-        return max(steps, default=None)
+        """The step of the run's newest complete checkpoint."""
+        return CheckpointFolder.of_run(self.store.artifacts.run_dir(job_id)).newest_step()
 
     def _deliver_stops(self, placed: list[JobRecord]) -> None:
         now = utcnow()

@@ -29,6 +29,7 @@ from typing import Any
 
 from athanor.errors import UserError
 from athanor.store import JobRepository, RunRecord, RunStatus, StopRequest, Store, open_store
+from athanor.store.checkpoints import CheckpointFolder
 
 HEARTBEAT_SECONDS = 1.0
 EXIT_NOT_QUEUED = 3
@@ -85,11 +86,10 @@ class Heartbeat:
 
 def _stop_recorder(store: Store, job_id: int):
     """How a run stopped by SIGTERM is recorded: cancelled, or queued again if preempted."""
-    from athanor.training.trainer import latest_checkpoint
 
     def record(run_id: int, fit: Any) -> RunRecord:
         job = store.jobs.get(job_id)
-        saved = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+        saved = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
         where = f"at step {fit.steps}" + (
             f" (checkpoint {saved.name})" if saved is not None else " (no checkpoint)"
         )

@@ -29,10 +29,11 @@ from athanor.spec.examples import resolve_spec_path
 from athanor.spec.loading import load_spec
 from athanor.spec.run import RunSpec
 from athanor.store import RunRecord, RunStatus, Store, open_store
+from athanor.store.checkpoints import CheckpointFolder, checkpoint_step
 from athanor.training.callbacks import Callback
 from athanor.training.losses import uses_single_logit
 from athanor.training.parameters import load_matching
-from athanor.training.trainer import FitResult, Trainer, latest_checkpoint
+from athanor.training.trainer import FitResult, Trainer
 
 StopRecorder = Callable[[int, FitResult], RunRecord]
 """Records a run stopped by a signal (its id, what fit did); returns the stored run."""
@@ -130,13 +131,13 @@ def resume(
         )
     if record.status == RunStatus.SUCCEEDED:
         raise UserError(f"run {run_id} already succeeded; there is nothing to resume")
-    checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+    checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
     if checkpoint is None:
         raise UserError(
             f"run {run_id} has no checkpoint to resume from (it {record.status} before its "
             "first one; train.checkpoint.every_steps makes them more frequent)"
         )
-    step = int(checkpoint.name.split("-")[1])
+    step = checkpoint_step(checkpoint)
     spec = RunSpec.model_validate(record.spec)
     store.runs.delete_metrics_after(run_id, step)
     record = store.runs.claim(run_id, f"resumed from the checkpoint at step {step}")
@@ -188,9 +189,9 @@ def execute(
     """
     store = open_store(settings)
     record = store.runs.get(run_id)
-    checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
+    checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
     note = (
-        f"resumed from the checkpoint at step {int(checkpoint.name.split('-')[1])}"
+        f"resumed from the checkpoint at step {checkpoint_step(checkpoint)}"
         if checkpoint is not None
         else "started"
     )
@@ -328,7 +329,7 @@ def _execute(
         spec.train,
         seed=spec.seed,
         callbacks=assembled.callbacks,
-        checkpoint_dir=run_dir / "checkpoints",
+        checkpoint_dir=CheckpointFolder.of_run(run_dir).path,
     )
     trainer.run_id = record.id
     trainable, frozen = count_parameters(network)

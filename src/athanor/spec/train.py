@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -70,7 +70,33 @@ class ParamGroupSpec(StrictModel):
     weight_decay: float | None = Field(default=None, ge=0.0)
 
 
-class _OptimizerSpec(StrictModel):
+class TorchBound(StrictModel):
+    """A spec that configures one PyTorch class, named in ``torch_class``.
+
+    Every field is a keyword argument of that class under the same name, except the fields in
+    ``not_torch`` (ours alone) and those renamed in ``torch_renames``; a test checks each
+    against the class's signature, so a field cannot silently go unused.
+    """
+
+    torch_class: ClassVar[str]
+    """The dotted path of the class (``torch.optim.SGD``); the spec layer does not import it."""
+    torch_renames: ClassVar[dict[str, str]] = {}
+    """Our field name -> the class's keyword, where the two differ."""
+    not_torch: ClassVar[frozenset[str]] = frozenset({"type"})
+    """Fields that are not keywords of the class (the builder uses them itself)."""
+
+    def torch_keywords(self) -> dict[str, Any]:
+        """The class's keyword arguments from this spec's fields."""
+        return {
+            self.torch_renames.get(name, name): getattr(self, name)
+            for name in type(self).model_fields
+            if name not in self.not_torch
+        }
+
+
+class _OptimizerSpec(TorchBound):
+    not_torch: ClassVar[frozenset[str]] = frozenset({"type", "param_groups"})
+
     param_groups: list[ParamGroupSpec] = Field(
         default_factory=list, description="Per-group learning rates / weight decay."
     )
@@ -78,6 +104,8 @@ class _OptimizerSpec(StrictModel):
 
 class SGDSpec(_OptimizerSpec):
     """Stochastic gradient descent with optional (Nesterov) momentum."""
+
+    torch_class: ClassVar[str] = "torch.optim.SGD"
 
     type: Literal["sgd"] = "sgd"
     lr: PositiveLR = 0.01
@@ -95,6 +123,8 @@ class SGDSpec(_OptimizerSpec):
 class AdamSpec(_OptimizerSpec):
     """Adam (Kingma & Ba, 2015)."""
 
+    torch_class: ClassVar[str] = "torch.optim.Adam"
+
     type: Literal["adam"] = "adam"
     lr: PositiveLR = 1e-3
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (
@@ -109,12 +139,16 @@ class AdamSpec(_OptimizerSpec):
 class AdamWSpec(AdamSpec):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019)."""
 
+    torch_class: ClassVar[str] = "torch.optim.AdamW"
+
     type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
     weight_decay: Decay = 0.01
 
 
 class RMSpropSpec(_OptimizerSpec):
     """RMSprop (Hinton, 2012)."""
+
+    torch_class: ClassVar[str] = "torch.optim.RMSprop"
 
     type: Literal["rmsprop"] = "rmsprop"
     lr: PositiveLR = 1e-3
@@ -127,6 +161,8 @@ class RMSpropSpec(_OptimizerSpec):
 
 class AdagradSpec(_OptimizerSpec):
     """Adagrad (Duchi et al., 2011)."""
+
+    torch_class: ClassVar[str] = "torch.optim.Adagrad"
 
     type: Literal["adagrad"] = "adagrad"
     lr: PositiveLR = 1e-2
@@ -254,18 +290,29 @@ class CosineScheduleSpec(_WarmupSchedule):
     min_lr: float = Field(default=0.0, ge=0.0)
 
 
-class OneCycleScheduleSpec(StrictModel):
-    """One-cycle policy (Smith, 2018): warm up to ``max_lr``, then anneal, per step."""
+class OneCycleScheduleSpec(TorchBound):
+    """One-cycle policy (Smith, 2018): warm up to ``max_lr``, then anneal, per step.
+
+    Parameter groups with their own learning rate peak in proportion (a group at a tenth of
+    the optimizer's rate peaks at a tenth of ``max_lr``).
+    """
+
+    torch_class: ClassVar[str] = "torch.optim.lr_scheduler.OneCycleLR"
 
     type: Literal["onecycle"] = "onecycle"
-    max_lr: float | None = Field(default=None, gt=0.0, description="Default: optimizer's lr.")
+    max_lr: float | None = Field(
+        default=None, gt=0.0, description="Peak rate. Default: the optimizer's lr."
+    )
     pct_start: float = Field(default=0.3, gt=0.0, lt=1.0)
     div_factor: float = Field(default=25.0, gt=1.0, description="Start at max_lr / div_factor.")
     final_div_factor: float = Field(default=1e4, gt=1.0)
 
 
-class PlateauScheduleSpec(StrictModel):
+class PlateauScheduleSpec(TorchBound):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving."""
+
+    torch_class: ClassVar[str] = "torch.optim.lr_scheduler.ReduceLROnPlateau"
+    not_torch: ClassVar[frozenset[str]] = frozenset({"type", "monitor"})
 
     type: Literal["plateau"] = "plateau"
     monitor: str = Field(default="val_loss", description="val_loss or val_<metric>.")

@@ -5,6 +5,10 @@ optimizer's rate, evaluated per optimizer step (epoch-based ones change at epoch
 and combined with an optional linear warm-up. ``onecycle`` is PyTorch's OneCycleLR (it warms
 up by itself); ``plateau`` is ReduceLROnPlateau, stepped after validation with its metric.
 Every schedule's state is part of a checkpoint.
+
+Base rates come from the optimizer's parameter groups, never from the spec: each group
+(``train.optimizer.param_groups``, a GAN's discriminator with its own rate) is scheduled
+from its own rate.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ from athanor.spec.train import (
     ExponentialScheduleSpec,
     OneCycleScheduleSpec,
     PlateauScheduleSpec,
+    ScheduleSpec,
     StepScheduleSpec,
-    TrainSpec,
 )
 from athanor.training.metrics import higher_is_better
+from athanor.training.optimizers import torch_class
 
 
 class ScheduleFactor:
-    """The rate multiplier at optimizer step ``step`` (a picklable-free, stateless callable)."""
+    """The rate multiplier of a parameter group whose own rate is ``base_lr``, at optimizer
+    step ``step`` (a stateless callable)."""
 
     def __init__(self, spec, steps_per_epoch: int, total_steps: int, base_lr: float) -> None:
         self.spec = spec
@@ -74,46 +80,39 @@ class Schedule:
         self.scheduler.load_state_dict(state)
 
 
+def base_rates(optimizer: torch.optim.Optimizer) -> list[float]:
+    """Each parameter group's own rate before any schedule changed it: ``initial_lr`` where a
+    scheduler already recorded it, else ``lr``."""
+    return [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
+
+
 def build_schedule(
-    spec: TrainSpec, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+    schedule: ScheduleSpec, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int
 ) -> Schedule | None:
-    """The schedule of ``spec.schedule`` for ``spec.epochs`` epochs (None: constant rate)."""
-    schedule = spec.schedule
-    total_steps = max(1, steps_per_epoch * spec.epochs)
-    optim = torch.optim.lr_scheduler
+    """The schedule ``schedule`` (``train.schedule``) of ``optimizer`` over ``epochs`` epochs.
+
+    Returns:
+        The scheduler and when it steps, or None for a constant rate without warm-up.
+    """
+    total_steps = max(1, steps_per_epoch * epochs)
+    bases = base_rates(optimizer)
     if isinstance(schedule, OneCycleScheduleSpec):
-        max_lr = schedule.max_lr or spec.optimizer.lr
-        return Schedule(
-            optim.OneCycleLR(
-                optimizer,
-                max_lr=max_lr,
-                total_steps=total_steps,
-                pct_start=schedule.pct_start,
-                div_factor=schedule.div_factor,
-                final_div_factor=schedule.final_div_factor,
-            ),
-            "step",
-        )
+        # max_lr is the peak of the optimizer's own rate; groups with theirs peak in proportion
+        scale = schedule.max_lr / optimizer.defaults["lr"] if schedule.max_lr else 1.0
+        keywords = schedule.torch_keywords()
+        keywords.update(max_lr=[base * scale for base in bases], total_steps=total_steps)
+        return Schedule(torch_class(schedule)(optimizer, **keywords), "step")
     if isinstance(schedule, PlateauScheduleSpec):
         metric = schedule.monitor.split("_", 1)[1]
         maximize = higher_is_better(metric) if schedule.mode == "auto" else schedule.mode == "max"
+        keywords = {**schedule.torch_keywords(), "mode": "max" if maximize else "min"}
         return Schedule(
-            optim.ReduceLROnPlateau(
-                optimizer,
-                mode="max" if maximize else "min",
-                factor=schedule.factor,
-                patience=schedule.patience,
-                threshold=schedule.threshold,
-                cooldown=schedule.cooldown,
-                min_lr=schedule.min_lr,
-            ),
-            "validation",
-            monitor=schedule.monitor,
+            torch_class(schedule)(optimizer, **keywords), "validation", monitor=schedule.monitor
         )
     if schedule.type == "constant" and not (schedule.warmup_steps or schedule.warmup_epochs):
         return None
-    factor = ScheduleFactor(schedule, steps_per_epoch, total_steps, spec.optimizer.lr)
-    return Schedule(optim.LambdaLR(optimizer, factor), "step")
+    factors = [ScheduleFactor(schedule, steps_per_epoch, total_steps, base) for base in bases]
+    return Schedule(torch.optim.lr_scheduler.LambdaLR(optimizer, factors), "step")
 
 
 def step_after_validation(schedule: Schedule, metrics: dict[str, float]) -> None:

@@ -23,6 +23,7 @@ from torch import nn
 from athanor.data.prepare import Prepared
 from athanor.errors import UserError
 from athanor.spec.train import TrainSpec
+from athanor.store.checkpoints import CheckpointFolder
 from athanor.training.callbacks.base import Callback, CallbackList
 from athanor.training.checkpoint import (
     load_checkpoint,
@@ -375,22 +376,15 @@ class Trainer:
             "model": self.module.state_dict(),
             "loop": self.loop.state_dict(),
             "rng": rng_state(),
-            "callbacks": {
-                f"{index}:{type(cb).__name__}": cb.state_dict()
-                for index, cb in enumerate(self.callbacks.callbacks)
-            },
+            "callbacks": self.callbacks.state_dict(),
         }
 
     def save_checkpoint(self) -> Path:
         """Write a checkpoint named by the step; keep the newest ``checkpoint.keep``."""
         assert self.checkpoint_dir is not None
-        path = self.checkpoint_dir / f"step-{self.state.step:09d}"
-        save_checkpoint(self.state_dict(), path)
-        existing = sorted(p for p in self.checkpoint_dir.glob("step-*") if p.is_dir())
-        for old in existing[: -self.spec.checkpoint.keep]:
-            _remove(old)
-        for leftover in self.checkpoint_dir.glob(".step-*"):  # a write cut short by a kill
-            _remove(leftover)
+        folder = CheckpointFolder(self.checkpoint_dir)
+        path = save_checkpoint(self.state_dict(), folder.path_for(self.state.step))
+        folder.prune(self.spec.checkpoint.keep)  # also what a write cut short by a kill left
         self.callbacks.call("on_checkpoint_save", self, self.state, path)
         return path
 
@@ -405,24 +399,14 @@ class Trainer:
         self.loop.load_state_dict(saved["loop"], self.device)
         self.state.restore(saved["position"])
         self._epoch_lr = saved["position"]["epoch_lr"]
-        for index, cb in enumerate(self.callbacks.callbacks):
-            key = f"{index}:{type(cb).__name__}"
-            if key in saved["callbacks"]:
-                cb.load_state_dict(to_device(saved["callbacks"][key], self.device))
+        self.callbacks.load_state_dict(to_device(saved["callbacks"], self.device))
         restore_rng_state(saved["rng"])
         self.callbacks.call("on_checkpoint_load", self, self.state, path)
 
 
-def _remove(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest checkpoint in ``folder``, if any."""
-    found = sorted(p for p in Path(folder).glob("step-*") if p.is_dir())
-    return found[-1] if found else None
+    """The newest checkpoint in ``folder``, if any (see :class:`CheckpointFolder`)."""
+    return CheckpointFolder(folder).newest()
 
 
 __all__ = ["FitResult", "Trainer", "TrainingDiverged", "latest_checkpoint"]

@@ -17,7 +17,7 @@ import sys
 import time
 from abc import ABC, abstractmethod
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from athanor.tuning.trials import TrialOutcome, TrialTask, run_trial
 
@@ -160,6 +160,27 @@ class ProcessExecutor(TrialExecutor):
 FINAL_JOB_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 
+@runtime_checkable
+class PlatformCalls(Protocol):
+    """What :class:`JobQueueExecutor` needs of a platform client: one call per REST operation,
+    by name (``submit_job``, ``get_job``, ``cancel_job``), returning the decoded JSON answer.
+
+    ``athanor.server.client.PlatformClient`` is one; tuning does not import it, because the
+    server sits above tuning in the layers.
+    """
+
+    def call(
+        self,
+        operation: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        **path: Any,
+    ) -> Any:
+        """Call ``operation`` with ``path`` values, query ``params`` and a JSON ``body``."""
+        ...
+
+
 class JobQueueExecutor(TrialExecutor):
     """Trials as jobs of the platform's queue: the platform places them on its CPUs and
     GPUs (each trial's ``job`` section says what it needs, as for any job), its workers
@@ -170,14 +191,14 @@ class JobQueueExecutor(TrialExecutor):
     reach it: the same Athanor home, or an ``ATHANOR_TUNE_DB_URL`` both use.
 
     Args:
-        client: the platform's client (``athanor.server.client.PlatformClient``): ``call``
-            of ``submit_job``, ``get_job`` and ``cancel_job``.
+        client: the platform's client (:class:`PlatformCalls`, e.g.
+            ``athanor.server.client.PlatformClient``).
         slots: trials submitted at once (``tune.parallel``); the platform queues those it
             cannot place yet.
         poll_seconds: how often the jobs are looked at.
     """
 
-    def __init__(self, client: Any, slots: int = 1, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, client: PlatformCalls, slots: int = 1, *, poll_seconds: float = 1.0) -> None:
         self.client = client
         self.slots = max(1, slots)
         self.poll_seconds = poll_seconds

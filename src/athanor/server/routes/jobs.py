@@ -16,6 +16,7 @@ from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, JobId, errors, principal
 from athanor.server.schemas import JobOut, JobSubmit, LogOut, Status
 from athanor.store import JobRecord, StopRequest
+from athanor.store.checkpoints import CheckpointFolder
 from athanor.store.runs import utcnow
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -175,13 +176,10 @@ def cancel_job(job_id: JobId, request: Request, context: Context) -> JobOut:
 def resume_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     """Queue a cancelled or failed job again: its next attempt continues the run from its
     newest checkpoint, with every metric it had logged (from the start without one)."""
-    folder = context.store.artifacts.run_dir(job_id) / "checkpoints"
-    # The checkpoints' folder names as train.trainer.latest_checkpoint reads them; not
-    # imported from there, because that module loads PyTorch.
-    saved = sorted(p.name for p in folder.glob("step-*") if p.is_dir())
+    step = CheckpointFolder.of_run(context.store.artifacts.run_dir(job_id)).newest_step()
     where = (
-        f"from its checkpoint at step {int(saved[-1].split('-')[1])}"
-        if saved
+        f"from its checkpoint at step {step}"
+        if step is not None
         else "from the start (it has no checkpoint)"
     )
     context.store.jobs.resume(job_id, f"resumed by {principal(request)}; it continues {where}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -25,8 +26,16 @@ class EarlyStopping(Callback):
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.restored_epoch: int | None = None
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait = state["best"], state["wait"]
+        self.best_weights = state["best_weights"]
+
     def on_fit_start(self, trainer, state: TrainState) -> None:
-        self.best, self.wait, self.best_weights = None, 0, None
+        if state.step == 0:  # a fresh fit; a resumed one keeps what its checkpoint restored
+            self.best, self.wait, self.best_weights = None, 0, None
 
     def on_epoch_end(self, trainer, state: TrainState, metrics: dict[str, float]) -> None:
         value = metrics.get(self.spec.monitor, math.nan)

@@ -61,20 +61,16 @@ class GanLoop(Loop):
         self.latent_dim = int(module.latent_dim)
         self.device = trainer.device
         self.optimizer = build_optimizer(spec.optimizer, self.generator)
-        d_spec = spec.optimizer
-        if spec.gan.discriminator_lr is not None:
-            d_spec = d_spec.model_copy(update={"lr": spec.gan.discriminator_lr})
-        self.d_optimizer = build_optimizer(d_spec, self.discriminator)
+        self.d_optimizer = build_optimizer(
+            spec.optimizer, self.discriminator, lr=spec.gan.discriminator_lr
+        )
         steps = len(batches)
+        # each optimizer is scheduled from its own rates (the discriminator's may differ)
         self.schedules: list[Schedule] = [
             schedule
-            for schedule in (
-                build_schedule(spec, self.optimizer, steps),
-                build_schedule(
-                    spec.model_copy(update={"optimizer": d_spec}), self.d_optimizer, steps
-                ),
-            )
-            if schedule is not None
+            for optimizer in (self.optimizer, self.d_optimizer)
+            if (schedule := build_schedule(spec.schedule, optimizer, steps, spec.epochs))
+            is not None
         ]
         if any(schedule.interval != "step" for schedule in self.schedules):
             raise UserError("train.schedule: plateau needs validation, which GANs do not have")

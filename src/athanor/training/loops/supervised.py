@@ -50,7 +50,9 @@ class SupervisedLoop(Loop):
         self.val_metrics = build_metrics(spec.metrics, prepared.schema)
         self.optimizer = build_optimizer(spec.optimizer, module)
         self.steps_per_epoch = -(-len(batches) // spec.accumulate)
-        self.schedule: Schedule | None = build_schedule(spec, self.optimizer, self.steps_per_epoch)
+        self.schedule: Schedule | None = build_schedule(
+            spec.schedule, self.optimizer, self.steps_per_epoch, spec.epochs
+        )
         self.scaler = torch.amp.GradScaler(self.device.type) if spec.precision == "fp16" else None
         self.penalty_params = penalized(module)
         preprocessor = prepared.preprocessor
