@@ -47,7 +47,7 @@ def test_trials_run_as_platform_jobs_which_report_and_are_pruned_there(
 ) -> None:
 
     platform = platform_factory("--cpus", "2", "--gpus", "none")
-    url = platform.start()
+    platform.start()
     client = platform.client()
     assert isinstance(client, PlatformCalls)
     iris_search["tune"].update({"trials": 6, "pruner": {"type": "asha", "reduction_factor": 2}})
