@@ -29,8 +29,11 @@ from athanor.jobs.executor import Executor, Launch, WorkerState
 from athanor.jobs.logs import log_path
 from athanor.jobs.machine import Machine
 from athanor.jobs.placement import Demand, Holding, plan
-from athanor.store import JobRecord, RunStatus, StopRequest, Store
-from athanor.store.runs import utcnow
+from athanor.runs import lifecycle
+from athanor.runs.lifecycle import DEFAULT_RESTART_POLICY, RestartPolicy
+from athanor.runs.recovery import end_attempt
+from athanor.store import JobRecord, StopRequest, Store
+from athanor.store.lease import utcnow
 
 
 def _age(moment: datetime | None, now: datetime) -> float | None:
@@ -47,6 +50,8 @@ class Scheduler:
         tick_seconds: time between passes (default 0.5 s).
         heartbeat_timeout: a worker silent this long is taken for dead (default 30 s; a
             worker heartbeats every second).
+        restart_policy: restart or fail a job whose worker died (default: while the job's
+            ``max_restarts`` allows, :func:`athanor.runs.lifecycle.restart_up_to`).
     """
 
     def __init__(
@@ -57,12 +62,14 @@ class Scheduler:
         *,
         tick_seconds: float = 0.5,
         heartbeat_timeout: float = 30.0,
+        restart_policy: RestartPolicy = DEFAULT_RESTART_POLICY,
     ) -> None:
         self.store = store
         self.machine = machine
         self.executor = executor
         self.tick_seconds = tick_seconds
         self.heartbeat_timeout = heartbeat_timeout
+        self.restart_policy = restart_policy
         self.last_error: str | None = None
         self.passes = 0
         self._wake = threading.Event()
@@ -154,22 +161,23 @@ class Scheduler:
             how = None
             if not state.alive:
                 how = self._killed.pop(pid, None) or state.describe()
-            else:
-                silent = _age(job.heartbeat_at or job.placed_at, now)
-                if silent is not None and silent > self.heartbeat_timeout:
-                    how = (
-                        f"sent no heartbeat for {silent:.0f} s and was killed "
-                        f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
-                    )
-                    self.executor.signal(pid, signal.SIGKILL)
-                    state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
+            elif job.lease.stale(self.heartbeat_timeout, now):
+                silent = job.lease.silent_for(now) or 0.0
+                how = (
+                    f"sent no heartbeat for {silent:.0f} s and was killed "
+                    f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
+                )
+                self.executor.signal(pid, signal.SIGKILL)
+                state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
             if how is not None:
-                self.store.jobs.end_attempt(
+                end_attempt(
+                    self.store,
                     job.id,
                     pid=pid,
                     how=how,
                     exit_code=state.exit_code,
                     checkpoint_step=self._checkpoint_step(job.id),
+                    policy=self.restart_policy,
                 )
         reap = getattr(self.executor, "reap", None)
         if reap is not None:
@@ -233,11 +241,13 @@ class Scheduler:
             try:
                 pid = self.executor.start(launch)
             except OSError as exc:
-                self.store.runs.finish(
-                    job.id, RunStatus.FAILED, f"could not start a worker process: {exc}"
-                )
+                self.store.runs.transition(job.id, lifecycle.could_not_start(exc))
                 continue
             self.store.jobs.place(
-                job.id, pid=pid, host=self.machine.host, devices=list(placement.devices)
+                job.id,
+                pid=pid,
+                host=self.machine.host,
+                devices=list(placement.devices),
+                starting=lifecycle.attempt_starting(launch.attempt, pid),
             )
         self.store.jobs.set_wait_reasons(decision.waiting)

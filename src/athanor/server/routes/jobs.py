@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from athanor.jobs.logs import MAX_CHUNK, log_path, read_log
+from athanor.runs import lifecycle
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, JobId, errors, principal
 from athanor.server.schemas import JobOut, JobSubmit, LogOut, Status
@@ -160,7 +161,9 @@ def cancel_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     checkpoint and stops after its current step (it is killed after ``job.stop_timeout``).
     """
     reason = f"cancelled by {principal(request)}"
-    context.store.jobs.request_stop(job_id, StopRequest.CANCEL, reason)
+    context.store.jobs.request_stop(
+        job_id, StopRequest.CANCEL, reason, unplaced=lifecycle.cancelled_while_queued(reason)
+    )
     context.wake_scheduler()
     return job_view(context.store.jobs.get(job_id), _positions(context))
 
@@ -179,12 +182,10 @@ def resume_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     # The checkpoints' folder names as train.trainer.latest_checkpoint reads them; not
     # imported from there, because that module loads PyTorch.
     saved = sorted(p.name for p in folder.glob("step-*") if p.is_dir())
-    where = (
-        f"from its checkpoint at step {int(saved[-1].split('-')[1])}"
-        if saved
-        else "from the start (it has no checkpoint)"
-    )
-    context.store.jobs.resume(job_id, f"resumed by {principal(request)}; it continues {where}")
+    step = int(saved[-1].split("-")[1]) if saved else None
+    current = context.store.jobs.get(job_id).status
+    change = lifecycle.resubmitted(job_id, principal(request), step, current)
+    context.store.jobs.resume(job_id, change)
     context.wake_scheduler()
     return job_view(context.store.jobs.get(job_id), _positions(context))
 
