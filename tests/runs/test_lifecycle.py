@@ -164,6 +164,10 @@ def test_a_foreground_resume_refuses_a_running_or_succeeded_run() -> None:
         lifecycle.resumed(run_record(RUNNING), 40)
     with pytest.raises(UserError, match="run 7 already succeeded; there is nothing to resume"):
         lifecycle.resumed(run_record(SUCCEEDED), 40)
+    for status in (QUEUED, FAILED, CANCELLED):
+        lifecycle.ensure_resumable(run_record(status))
+    with pytest.raises(TransitionRefused, match="still running"):
+        lifecycle.ensure_resumable(run_record(RUNNING))
 
 
 def test_how_a_run_ends() -> None:

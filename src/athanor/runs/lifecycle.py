@@ -91,24 +91,29 @@ def started(checkpoint_step: int | None = None, current: RunStatus | None = None
     return _change(RUNNING, reason, {QUEUED}, current)
 
 
+def ensure_resumable(run: RunRecord) -> None:
+    """Refuse to resume a run that is still running or already succeeded.
+
+    Raises:
+        TransitionRefused: saying which, and what to do.
+    """
+    if run.status == RUNNING:
+        raise TransitionRefused(
+            f"run {run.id} is still running (pid {run.pid} on {run.host}); stop it first"
+        )
+    if run.status == SUCCEEDED:
+        raise TransitionRefused(f"run {run.id} already succeeded; there is nothing to resume")
+
+
 def resumed(run: RunRecord, checkpoint_step: int) -> StatusChange:
     """A stopped, cancelled or crashed run continues in this process from a checkpoint.
 
     Raises:
         TransitionRefused: the run is still running, or already succeeded.
     """
-    refusal = None
-    if run.status == RUNNING:
-        refusal = f"run {run.id} is still running (pid {run.pid} on {run.host}); stop it first"
-    elif run.status == SUCCEEDED:
-        refusal = f"run {run.id} already succeeded; there is nothing to resume"
-    return _change(
-        RUNNING,
-        f"resumed from the checkpoint at step {checkpoint_step}",
-        {QUEUED, FAILED, CANCELLED},
-        run.status,
-        refusal,
-    )
+    ensure_resumable(run)
+    reason = f"resumed from the checkpoint at step {checkpoint_step}"
+    return _change(RUNNING, reason, {QUEUED, FAILED, CANCELLED}, run.status)
 
 
 def attempt_starting(attempt: int, pid: int, current: RunStatus | None = None) -> StatusChange:

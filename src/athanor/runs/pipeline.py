@@ -29,7 +29,7 @@ from athanor.settings import Settings
 from athanor.spec.examples import resolve_spec_path
 from athanor.spec.loading import load_spec
 from athanor.spec.run import RunSpec
-from athanor.store import Lease, RunRecord, StatusChange, Store, open_store
+from athanor.store import Lease, RunRecord, Store, open_store
 from athanor.training.callbacks import Callback
 from athanor.training.losses import uses_single_logit
 from athanor.training.parameters import load_matching
@@ -125,7 +125,7 @@ def resume(
     store = open_store(settings)
     reconcile_orphans(store)
     record = store.runs.get(run_id)
-    lifecycle.resumed(record, 0)  # a running or succeeded run is refused before anything else
+    lifecycle.ensure_resumable(record)
     checkpoint = latest_checkpoint(store.artifacts.run_dir(run_id) / "checkpoints")
     if checkpoint is None:
         raise UserError(
@@ -138,7 +138,7 @@ def resume(
     store.runs.delete_metrics_after(run_id, step)
     claimed = store.runs.transition(run_id, change, owner=Lease.of_this_process())
     if claimed is None:  # it changed since it was read: say how it is now
-        lifecycle.resumed(store.runs.get(run_id), step)
+        lifecycle.ensure_resumable(store.runs.get(run_id))
         raise UserError(f"run {run_id} changed while it was being resumed; try again")
     record = claimed
     return _guarded(
@@ -237,18 +237,13 @@ def _guarded(
             on_stop=on_stop,
             evaluate_test=evaluate_test,
         )
+    # A run that ended otherwise meanwhile (its stop recorded before the error) stays so.
     except KeyboardInterrupt:
-        _record(store, record.id, lifecycle.interrupted())
+        store.runs.transition(record.id, lifecycle.interrupted())
         raise
     except BaseException as exc:
-        _record(store, record.id, lifecycle.failed(exc))
+        store.runs.transition(record.id, lifecycle.failed(exc))
         raise
-
-
-def _record(store: Store, run_id: int, change: StatusChange) -> None:
-    """Record how a run ended, unless it ended otherwise meanwhile (e.g. its stop was
-    recorded before the error)."""
-    store.runs.transition(run_id, change)
 
 
 @contextmanager
