@@ -4,6 +4,7 @@ was given."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -100,12 +101,12 @@ def test_a_killed_worker_is_judged_by_the_restart_policy_the_scheduler_was_given
     assert job.attempts[-1]["exit_code"] == -signal.SIGKILL
 
 
-def test_a_silent_worker_is_killed_and_restarted_while_the_job_allows() -> None:
+def test_a_worker_that_never_beats_is_killed_and_restarted_while_the_job_allows() -> None:
     store = open_store()
     job_id = submit(store, max_restarts=1)
-    # a worker beats once a second: silent for 0.2 s is taken for dead at the next pass
-    scheduler = Scheduler(store, ONE_CPU, LocalExecutor(warm_workers=0), heartbeat_timeout=0.2)
-    silent = r"sent no heartbeat for \d+ s and was killed \(job.heartbeat_timeout 0.2 s\)"
+    scheduler = Scheduler(store, ONE_CPU, LocalExecutor(warm_workers=0), start_timeout=0.2)
+    silent = r"sent no heartbeat in the \d+ s since it was started and was killed"
+    silent += r" \(start timeout 0.2 s\)"
     restarted = passes_until(
         scheduler,
         lambda: (job := store.jobs.get(job_id)).restarts == 1 and job,
@@ -120,6 +121,26 @@ def test_a_silent_worker_is_killed_and_restarted_while_the_job_allows() -> None:
     assert job.status == RunStatus.FAILED and job.restarts == 1 and len(job.attempts) == 2
     assert re.search(rf"{silent}; no restarts left \(job.max_restarts=1\)", job.run.status_reason)
     assert all(attempt["exit_code"] == -signal.SIGKILL for attempt in job.attempts)
+
+
+def test_a_worker_that_falls_silent_is_killed_by_the_heartbeat_timeout() -> None:
+    store = open_store()
+    job_id = submit(store, epochs=500)
+    scheduler = Scheduler(store, ONE_CPU, LocalExecutor(warm_workers=0), heartbeat_timeout=1.5)
+    beating = passes_until(
+        scheduler,
+        lambda: (job := store.jobs.get(job_id)).heartbeat_at is not None and job,
+        120,
+        "the worker's first heartbeat",
+    )
+    os.kill(beating.worker_pid, signal.SIGSTOP)  # alive, and silent
+    job = passes_until(scheduler, lambda: ended(store, job_id), 30, "the job to fail")
+    assert job.status == RunStatus.FAILED and job.attempts[-1]["exit_code"] == -signal.SIGKILL
+    assert re.search(
+        r"sent no heartbeat for \d+ s and was killed \(job.heartbeat_timeout 1.5 s\); "
+        r"no restarts left \(job.max_restarts=0\)",
+        job.run.status_reason,
+    )
 
 
 def test_a_cancelled_job_gets_sigterm_and_ends_cancelled() -> None:

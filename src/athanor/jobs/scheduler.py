@@ -3,7 +3,8 @@
 Each pass (twice a second, and at once after a submission or a cancellation) it
 
 1. collects workers that ended: a worker that died without recording its run's outcome
-   (killed, crashed, or silent for ``heartbeat_timeout``) is handled by the job's rules:
+   (killed, crashed, silent for ``heartbeat_timeout``, or without a first heartbeat for
+   ``start_timeout``) is handled by the restart policy:
    requeued to resume from its last checkpoint while ``max_restarts`` allows, else failed,
    with the reason;
 2. delivers stop requests: SIGTERM (the worker checkpoints and stops), then SIGKILL when the
@@ -50,6 +51,9 @@ class Scheduler:
         tick_seconds: time between passes (default 0.5 s).
         heartbeat_timeout: a worker silent this long is taken for dead (default 30 s; a
             worker heartbeats every second).
+        start_timeout: a worker that has not sent its first heartbeat this long after it
+            was started is taken for dead (default 120 s: a warm worker handed a job while
+            it still imports PyTorch on a busy machine beats only once it has).
         restart_policy: restart or fail a job whose worker died (default: while the job's
             ``max_restarts`` allows, :func:`athanor.runs.lifecycle.restart_up_to`).
     """
@@ -62,6 +66,7 @@ class Scheduler:
         *,
         tick_seconds: float = 0.5,
         heartbeat_timeout: float = 30.0,
+        start_timeout: float = 120.0,
         restart_policy: RestartPolicy = DEFAULT_RESTART_POLICY,
     ) -> None:
         self.store = store
@@ -69,6 +74,7 @@ class Scheduler:
         self.executor = executor
         self.tick_seconds = tick_seconds
         self.heartbeat_timeout = heartbeat_timeout
+        self.start_timeout = start_timeout
         self.restart_policy = restart_policy
         self.last_error: str | None = None
         self.passes = 0
@@ -161,14 +167,11 @@ class Scheduler:
             how = None
             if not state.alive:
                 how = self._killed.pop(pid, None) or state.describe()
-            elif job.lease.stale(self.heartbeat_timeout, now):
-                silent = job.lease.silent_for(now) or 0.0
-                how = (
-                    f"sent no heartbeat for {silent:.0f} s and was killed "
-                    f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
-                )
-                self.executor.signal(pid, signal.SIGKILL)
-                state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
+            else:
+                how = self._silence(job, now)
+                if how is not None:
+                    self.executor.signal(pid, signal.SIGKILL)
+                    state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
             if how is not None:
                 end_attempt(
                     self.store,
@@ -182,6 +185,23 @@ class Scheduler:
         reap = getattr(self.executor, "reap", None)
         if reap is not None:
             reap()
+
+    def _silence(self, job: JobRecord, now: datetime) -> str | None:
+        """Why a live worker is taken for dead: silent too long (``None`` while it is not)."""
+        lease = job.lease
+        silent = lease.silent_for(now) or 0.0
+        if job.heartbeat_at is None:  # starting: its lease counts from its placement
+            if lease.stale(self.start_timeout, now):
+                return (
+                    f"sent no heartbeat in the {silent:.0f} s since it was started and was "
+                    f"killed (start timeout {self.start_timeout:g} s)"
+                )
+        elif lease.stale(self.heartbeat_timeout, now):
+            return (
+                f"sent no heartbeat for {silent:.0f} s and was killed "
+                f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
+            )
+        return None
 
     def _checkpoint_step(self, job_id: int) -> int | None:
         """The step of the run's newest complete checkpoint (``step-000000120``)."""
