@@ -1,16 +1,25 @@
-"""Jobs in a real SQLite store: queue order, claims, stops and the end of attempts."""
+"""Jobs in a real SQLite store: queue order, claims, stops and the end of attempts, each a
+compare and set (the changes themselves come from :mod:`athanor.runs.lifecycle`)."""
 
 from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
 import pytest
 
 from athanor.errors import Conflict, NotFound
-from athanor.store import MetricPoint, RunStatus, StopRequest, open_store
+from athanor.store import (
+    Lease,
+    MetricPoint,
+    RunStatus,
+    StatusChange,
+    StopRequest,
+    open_store,
+)
+
+QUEUED, RUNNING = frozenset({RunStatus.QUEUED}), frozenset({RunStatus.RUNNING})
+START = StatusChange(RunStatus.RUNNING, "started", QUEUED)
 
 
 def job_spec(priority: int = 0, max_restarts: int = 0, cpus: int = 1) -> dict:
@@ -28,12 +37,6 @@ def job_spec(priority: int = 0, max_restarts: int = 0, cpus: int = 1) -> dict:
 
 def submit(store, **options):
     return store.jobs.submit(job_spec(**options), name="j", dataset="digits", submitted_by="t")
-
-
-def dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
 
 
 def test_submit_creates_a_queued_run_and_its_job_in_one_go() -> None:
@@ -64,9 +67,10 @@ def test_queue_is_by_priority_then_first_in_first_out_and_skips_placed_jobs() ->
 def test_only_one_worker_claims_a_job() -> None:
     store = open_store()
     job = submit(store)
-    first = store.jobs.claim(job.id, "started")
+    first = store.jobs.claim(job.id, START)
     assert first is not None and first.status == RunStatus.RUNNING and first.pid == os.getpid()
-    assert store.jobs.claim(job.id, "started") is None
+    assert first.status_reason == "started"
+    assert store.jobs.claim(job.id, START) is None
     assert store.jobs.get(job.id).worker_pid == os.getpid()
     assert store.jobs.heartbeat(job.id, os.getpid())
     assert not store.jobs.heartbeat(job.id, os.getpid() + 1)
@@ -75,13 +79,16 @@ def test_only_one_worker_claims_a_job() -> None:
 def test_cancel_ends_a_queued_job_at_once_and_asks_a_running_one_to_stop() -> None:
     store = open_store()
     queued, running = submit(store), submit(store)
-    cancelled = store.jobs.request_stop(queued.id, StopRequest.CANCEL, "cancelled by me")
-    assert cancelled.status == RunStatus.CANCELLED
+    now = StatusChange(RunStatus.CANCELLED, "cancelled by me while queued", QUEUED)
+    cancelled = store.jobs.request_stop(
+        queued.id, StopRequest.CANCEL, "cancelled by me", unplaced=now
+    )
+    assert cancelled.status == RunStatus.CANCELLED and cancelled.run.finished_at is not None
     assert cancelled.run.status_reason == "cancelled by me while queued"
     with pytest.raises(Conflict, match="already cancelled"):
         store.jobs.request_stop(queued.id, StopRequest.CANCEL, "again")
     store.jobs.place(running.id, pid=os.getpid(), host=socket.gethostname(), devices=[])
-    store.jobs.claim(running.id, "started")
+    store.jobs.claim(running.id, START)
     asked = store.jobs.request_stop(running.id, StopRequest.CANCEL, "cancelled by me")
     assert asked.status == RunStatus.RUNNING and asked.stop_request == StopRequest.CANCEL
     # A preemption never replaces a user's cancellation.
@@ -93,67 +100,91 @@ def _running(store, **options):
     job = submit(store, **options)
     pid = os.getpid()
     store.jobs.place(job.id, pid=pid, host=socket.gethostname(), devices=[])
-    store.jobs.claim(job.id, "started")
+    store.jobs.claim(job.id, START)
     return job.id, pid
 
 
-def test_a_dead_worker_requeues_its_job_while_restarts_remain_then_fails_it() -> None:
+def test_place_records_the_attempt_and_applies_its_reason_only_while_queued() -> None:
+    store = open_store()
+    job = submit(store)
+    starting = StatusChange(RunStatus.QUEUED, "starting attempt 1 (worker pid 7)", QUEUED)
+    placed = store.jobs.place(job.id, pid=7, host="h", devices=[0], starting=starting)
+    assert placed.run.status_reason == "starting attempt 1 (worker pid 7)"
+    assert (placed.attempt, placed.lease.pid, placed.lease.host) == (1, 7, "h")
+    assert placed.lease.heartbeat_at == placed.placed_at  # silent since it was placed
+    store.jobs.end_attempt(job.id, pid=7, change=None)
+    store.jobs.claim(job.id, START)  # a warm worker claimed it before it was placed
+    again = store.jobs.place(
+        job.id, pid=8, host="h", devices=[], starting=StatusChange(RunStatus.QUEUED, "x", QUEUED)
+    )
+    assert again.status == RunStatus.RUNNING and again.run.status_reason == "started"
+
+
+def test_end_attempt_applies_a_change_only_to_the_job_as_its_caller_saw_it() -> None:
     store = open_store()
     job_id, pid = _running(store, max_restarts=1)
-    store.runs.update(job_id, summary={"checkpoint": {"step": 40, "epoch": 1}})
-    ended = store.jobs.end_attempt(job_id, pid=pid, how="was killed by SIGKILL", exit_code=-9)
+    requeue = StatusChange(RunStatus.QUEUED, "lost; restart 1 of 1", RUNNING)
+    # another worker holds it, the run is not running, or a stop was asked meanwhile: no
+    assert store.jobs.end_attempt(job_id, pid=pid + 1, change=requeue) is None
+    wrong = StatusChange(RunStatus.QUEUED, "lost", QUEUED)
+    assert store.jobs.end_attempt(job_id, pid=pid, change=wrong) is None
+    store.jobs.request_stop(job_id, StopRequest.CANCEL, "cancelled by me")
+    assert store.jobs.end_attempt(job_id, pid=pid, change=requeue) is None
+    assert store.jobs.get(job_id).worker_pid == pid  # nothing changed
+    ended = store.jobs.end_attempt(
+        job_id,
+        pid=pid,
+        change=requeue,
+        stop_request=StopRequest.CANCEL,
+        restart=True,
+        exit_code=-9,
+    )
     assert ended is not None and ended.status == RunStatus.QUEUED and ended.restarts == 1
-    assert "was killed by SIGKILL; restart 1 of 1 resumes from its checkpoint at step 40" in (
-        ended.run.status_reason
-    )
-    assert ended.worker_pid is None and ended.attempts[-1]["exit_code"] == -9
-    assert store.jobs.end_attempt(job_id, pid=pid, how="again") is None  # handled once
-    store.jobs.place(job_id, pid=pid, host=socket.gethostname(), devices=[])
-    store.jobs.claim(job_id, "resumed")
-    failed = store.jobs.end_attempt(job_id, pid=pid, how="is gone", checkpoint_step=80)
-    assert failed is not None and failed.status == RunStatus.FAILED
-    assert "no restarts left (job.max_restarts=1)" in failed.run.status_reason
-    assert f"'athanor runs resume {job_id}' continues it from its checkpoint at step 80" in (
-        failed.run.status_reason
-    )
-    assert [a["attempt"] for a in failed.attempts] == [1, 2]
-
-
-def test_a_killed_stopping_worker_ends_as_it_was_asked() -> None:
-    store = open_store()
-    cancelled_id, pid = _running(store, max_restarts=5)
-    store.jobs.request_stop(cancelled_id, StopRequest.CANCEL, "cancelled by me")
-    ended = store.jobs.end_attempt(cancelled_id, pid=pid, how="was killed by SIGKILL")
-    assert ended.status == RunStatus.CANCELLED and ended.restarts == 0
-    assert ended.run.status_reason.startswith("cancelled by me; its worker")
-    preempted_id, pid = _running(store)
-    store.jobs.request_stop(preempted_id, StopRequest.PREEMPT, "preempted: shutdown")
-    ended = store.jobs.end_attempt(preempted_id, pid=pid, how="was killed by SIGKILL")
-    assert ended.status == RunStatus.QUEUED and ended.stop_request is None
-    assert "preempted: shutdown" in ended.run.status_reason
+    assert ended.run.status_reason == "lost; restart 1 of 1" and ended.run.finished_at is None
+    assert ended.worker_pid is None and ended.stop_request is None and not ended.lease.held
+    assert ended.attempts[-1]["exit_code"] == -9
+    assert ended.attempts[-1]["outcome"] == "queued"
+    assert store.jobs.end_attempt(job_id, pid=pid, change=None) is None  # released once
 
 
 def test_a_worker_that_recorded_the_outcome_is_only_released() -> None:
     store = open_store()
     job_id, pid = _running(store, max_restarts=3)
     store.runs.finish(job_id, RunStatus.SUCCEEDED, "completed 2 epoch(s)")
-    ended = store.jobs.end_attempt(job_id, pid=pid, how="exited with status 0", exit_code=0)
+    ended = store.jobs.end_attempt(job_id, pid=pid, change=None, exit_code=0)
     assert ended.status == RunStatus.SUCCEEDED and ended.restarts == 0
     assert ended.run.status_reason == "completed 2 epoch(s)" and ended.worker_pid is None
 
 
-def test_listing_runs_hands_a_dead_job_worker_to_the_job_rules() -> None:
+def test_resume_queues_a_finished_job_again_only_from_the_expected_statuses() -> None:
     store = open_store()
-    job = submit(store, max_restarts=1)
-    plain = store.runs.create({}, name="fg")
-    pid = dead_pid()
-    store.jobs.place(job.id, pid=pid, host=socket.gethostname(), devices=[])
-    store.runs.update(job.id, status=RunStatus.RUNNING, pid=pid, host=socket.gethostname())
-    store.runs.update(plain.id, pid=pid)
-    assert sorted(store.runs.reconcile_orphans()) == sorted([job.id, plain.id])
-    assert store.runs.get(plain.id).status == RunStatus.FAILED
-    requeued = store.jobs.get(job.id)
-    assert requeued.status == RunStatus.QUEUED and requeued.restarts == 1
+    job_id, pid = _running(store)
+    ended = StatusChange(RunStatus.FAILED, "boom", RUNNING)
+    again = StatusChange(
+        RunStatus.QUEUED, "resumed by me", frozenset({RunStatus.FAILED, RunStatus.CANCELLED})
+    )
+    with pytest.raises(Conflict, match=f"job {job_id} is running"):
+        store.jobs.resume(job_id, again)
+    store.runs.transition(job_id, ended)
+    with pytest.raises(Conflict, match="has not exited yet"):
+        store.jobs.resume(job_id, again)
+    store.jobs.end_attempt(job_id, pid=pid, change=None)
+    resumed = store.jobs.resume(job_id, again)
+    assert resumed.status == RunStatus.QUEUED and resumed.run.status_reason == "resumed by me"
+    assert resumed.run.finished_at is None
+    with pytest.raises(NotFound):
+        store.jobs.resume(999, again)
+
+
+def test_a_claim_records_the_given_lease() -> None:
+    store = open_store()
+    job = submit(store)
+    owner = Lease(4242, "elsewhere")
+    run = store.jobs.claim(job.id, START, owner)
+    assert run is not None and (run.pid, run.host) == (4242, "elsewhere")
+    held = store.jobs.get(job.id)
+    assert (held.worker_pid, held.worker_host) == (4242, "elsewhere")
+    assert run.heartbeat_at is not None and run.lease.heartbeat_at == run.heartbeat_at
 
 
 def test_progress_and_wait_reasons_are_stored() -> None:

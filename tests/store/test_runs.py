@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import socket
 
 import pytest
 
 from athanor.errors import NotFound
-from athanor.store import MetricPoint, RunStatus, open_store
+from athanor.store import Lease, MetricPoint, RunStatus, StatusChange, open_store
 
 
 def test_run_lifecycle_and_summary_merge() -> None:
@@ -55,17 +54,33 @@ def test_metrics_are_written_in_batches_and_read_in_step_order() -> None:
     assert store.runs.metrics(run.id) == {}
 
 
-def test_a_run_whose_process_died_is_marked_failed() -> None:
+def test_a_status_change_is_applied_only_from_the_statuses_it_expects() -> None:
     store = open_store()
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    dead = store.runs.create({}, name="dead")
-    store.runs.update(dead.id, pid=child.pid)
-    alive = store.runs.create({}, name="alive")  # this very process
-    assert store.runs.reconcile_orphans() == [dead.id]
-    record = store.runs.get(dead.id)
-    assert record.status == RunStatus.FAILED
-    assert f"pid {child.pid}" in record.status_reason and "ended without finishing" in (
-        record.status_reason
-    )
-    assert store.runs.get(alive.id).status == RunStatus.RUNNING
+    run = store.runs.create({}, name="t")
+    from_queued = StatusChange(RunStatus.FAILED, "nope", frozenset({RunStatus.QUEUED}))
+    assert store.runs.transition(run.id, from_queued) is None
+    assert store.runs.get(run.id).status == RunStatus.RUNNING
+    stop = StatusChange(RunStatus.CANCELLED, "stopped at step 3", frozenset({RunStatus.RUNNING}))
+    stopped = store.runs.transition(run.id, stop, summary={"steps": 3})
+    assert stopped is not None and stopped.status == RunStatus.CANCELLED
+    assert stopped.status_reason == "stopped at step 3" and stopped.finished_at is not None
+    assert stopped.summary == {"steps": 3}
+    # a run that ended is not ended again by a late writer
+    assert store.runs.finish(run.id, RunStatus.FAILED, "late").status == RunStatus.CANCELLED
+    again = StatusChange(RunStatus.RUNNING, "resumed", frozenset({RunStatus.CANCELLED}))
+    owner = Lease(4242, "elsewhere")
+    resumed = store.runs.transition(run.id, again, owner=owner)
+    assert resumed.status == RunStatus.RUNNING and resumed.finished_at is None
+    assert (resumed.pid, resumed.host, resumed.lease.pid) == (4242, "elsewhere", 4242)
+    assert resumed.heartbeat_at is not None
+    with pytest.raises(NotFound):
+        store.runs.transition(999, again)
+
+
+def test_held_on_lists_the_running_runs_of_a_host() -> None:
+    store = open_store()
+    mine = store.runs.create({}, name="mine")
+    store.runs.create({}, name="done")
+    store.runs.finish(mine.id + 1, RunStatus.SUCCEEDED, "completed")
+    assert [run.id for run in store.runs.held_on(socket.gethostname())] == [mine.id]
+    assert store.runs.held_on("another-host") == []

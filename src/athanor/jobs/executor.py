@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from athanor.store.lease import process_alive
+
 
 @dataclass(frozen=True)
 class Launch:
@@ -115,23 +117,12 @@ def register_executor(cls: type[Executor]) -> type[Executor]:
 
 def _is_worker(pid: int) -> bool:
     """Whether ``pid`` is alive and, where the OS tells, an Athanor worker (not a reused pid)."""
+    if not process_alive(pid):
+        return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        text = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:  # no /proc (macOS), or not ours to read: the pid is all there is
         return True
-    proc = Path("/proc")
-    if not proc.is_dir():  # no /proc (macOS): the pid is all there is to go by
-        return True
-    try:
-        text = (proc / str(pid) / "cmdline").read_bytes()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    if not text:  # a zombie: it has ended, and its parent has not collected it yet
-        return False
     return b"athanor.jobs.worker" in text
 
 

@@ -3,7 +3,8 @@
 Each pass (twice a second, and at once after a submission or a cancellation) it
 
 1. collects workers that ended: a worker that died without recording its run's outcome
-   (killed, crashed, or silent for ``heartbeat_timeout``) is handled by the job's rules:
+   (killed, crashed, silent for ``heartbeat_timeout``, or without a first heartbeat for
+   ``start_timeout``) is handled by the restart policy:
    requeued to resume from its last checkpoint while ``max_restarts`` allows, else failed,
    with the reason;
 2. delivers stop requests: SIGTERM (the worker checkpoints and stops), then SIGKILL when the
@@ -29,9 +30,12 @@ from athanor.jobs.executor import Executor, Launch, WorkerState
 from athanor.jobs.logs import log_path
 from athanor.jobs.machine import Machine
 from athanor.jobs.placement import Demand, Holding, plan
-from athanor.store import JobRecord, RunStatus, StopRequest, Store
+from athanor.runs import lifecycle
+from athanor.runs.lifecycle import DEFAULT_RESTART_POLICY, RestartPolicy
+from athanor.runs.recovery import end_attempt
+from athanor.store import JobRecord, StopRequest, Store
 from athanor.store.checkpoints import CheckpointFolder
-from athanor.store.runs import utcnow
+from athanor.store.lease import utcnow
 
 
 def _age(moment: datetime | None, now: datetime) -> float | None:
@@ -48,6 +52,11 @@ class Scheduler:
         tick_seconds: time between passes (default 0.5 s).
         heartbeat_timeout: a worker silent this long is taken for dead (default 30 s; a
             worker heartbeats every second).
+        start_timeout: a worker that has not sent its first heartbeat this long after it
+            was started is taken for dead (default 120 s: a warm worker handed a job while
+            it still imports PyTorch on a busy machine beats only once it has).
+        restart_policy: restart or fail a job whose worker died (default: while the job's
+            ``max_restarts`` allows, :func:`athanor.runs.lifecycle.restart_up_to`).
     """
 
     def __init__(
@@ -58,12 +67,16 @@ class Scheduler:
         *,
         tick_seconds: float = 0.5,
         heartbeat_timeout: float = 30.0,
+        start_timeout: float = 120.0,
+        restart_policy: RestartPolicy = DEFAULT_RESTART_POLICY,
     ) -> None:
         self.store = store
         self.machine = machine
         self.executor = executor
         self.tick_seconds = tick_seconds
         self.heartbeat_timeout = heartbeat_timeout
+        self.start_timeout = start_timeout
+        self.restart_policy = restart_policy
         self.last_error: str | None = None
         self.passes = 0
         self._wake = threading.Event()
@@ -156,25 +169,40 @@ class Scheduler:
             if not state.alive:
                 how = self._killed.pop(pid, None) or state.describe()
             else:
-                silent = _age(job.heartbeat_at or job.placed_at, now)
-                if silent is not None and silent > self.heartbeat_timeout:
-                    how = (
-                        f"sent no heartbeat for {silent:.0f} s and was killed "
-                        f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
-                    )
+                how = self._silence(job, now)
+                if how is not None:
                     self.executor.signal(pid, signal.SIGKILL)
                     state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
             if how is not None:
-                self.store.jobs.end_attempt(
+                end_attempt(
+                    self.store,
                     job.id,
                     pid=pid,
                     how=how,
                     exit_code=state.exit_code,
                     checkpoint_step=self._checkpoint_step(job.id),
+                    policy=self.restart_policy,
                 )
         reap = getattr(self.executor, "reap", None)
         if reap is not None:
             reap()
+
+    def _silence(self, job: JobRecord, now: datetime) -> str | None:
+        """Why a live worker is taken for dead: silent too long (``None`` while it is not)."""
+        lease = job.lease
+        silent = lease.silent_for(now) or 0.0
+        if job.heartbeat_at is None:  # starting: its lease counts from its placement
+            if lease.stale(self.start_timeout, now):
+                return (
+                    f"sent no heartbeat in the {silent:.0f} s since it was started and was "
+                    f"killed (start timeout {self.start_timeout:g} s)"
+                )
+        elif lease.stale(self.heartbeat_timeout, now):
+            return (
+                f"sent no heartbeat for {silent:.0f} s and was killed "
+                f"(job.heartbeat_timeout {self.heartbeat_timeout:g} s)"
+            )
+        return None
 
     def _checkpoint_step(self, job_id: int) -> int | None:
         """The step of the run's newest complete checkpoint."""
@@ -228,11 +256,13 @@ class Scheduler:
             try:
                 pid = self.executor.start(launch)
             except OSError as exc:
-                self.store.runs.finish(
-                    job.id, RunStatus.FAILED, f"could not start a worker process: {exc}"
-                )
+                self.store.runs.transition(job.id, lifecycle.could_not_start(exc))
                 continue
             self.store.jobs.place(
-                job.id, pid=pid, host=self.machine.host, devices=list(placement.devices)
+                job.id,
+                pid=pid,
+                host=self.machine.host,
+                devices=list(placement.devices),
+                starting=lifecycle.attempt_starting(launch.attempt, pid),
             )
         self.store.jobs.set_wait_reasons(decision.waiting)

@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from athanor.errors import UserError
-from athanor.store import JobRepository, RunRecord, RunStatus, StopRequest, Store, open_store
+from athanor.runs import lifecycle
+from athanor.store import JobRepository, RunRecord, StopRequest, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder
 
 HEARTBEAT_SECONDS = 1.0
@@ -90,20 +91,16 @@ def _stop_recorder(store: Store, job_id: int):
     def record(run_id: int, fit: Any) -> RunRecord:
         job = store.jobs.get(job_id)
         saved = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
-        where = f"at step {fit.steps}" + (
-            f" (checkpoint {saved.name})" if saved is not None else " (no checkpoint)"
-        )
+        where = lifecycle.stop_point(fit.steps, saved.name if saved is not None else None)
         if job.stop_request == StopRequest.PREEMPT:
-            return store.jobs.requeue(
-                run_id, f"{job.stop_reason}: stopped {where}; it resumes from there"
-            )
-        asked = job.stop_reason or str(fit.stop_reason)
-        return store.runs.finish(
-            run_id,
-            RunStatus.CANCELLED,
-            f"{asked}: stopped {where}; 'athanor runs resume {run_id}' continues it",
-            {"steps": fit.steps},
-        )
+            change = lifecycle.preempted(job.stop_reason, where)
+            summary = None
+        else:
+            asked = job.stop_reason or str(fit.stop_reason)
+            change = lifecycle.cancelled_on_request(run_id, asked, where)
+            summary = {"steps": fit.steps}
+        done = store.runs.transition(run_id, change, summary=summary)
+        return done if done is not None else store.runs.get(run_id)
 
     return record
 

@@ -12,9 +12,10 @@ from athanor.registry.lineage import code_version
 from athanor.registry.model_card import render_model_card
 from athanor.registry.package import write_package
 from athanor.registry.registry import register_package
+from athanor.runs import lifecycle
 from athanor.runs.result import TrainedRun
 from athanor.spec.run import RunSpec
-from athanor.store import RunRecord, RunStatus, Store
+from athanor.store import RunRecord, Store
 from athanor.store.runs import MetricPoint
 from athanor.training.callbacks import EarlyStopping
 from athanor.training.trainer import FitResult, Trainer
@@ -85,9 +86,8 @@ def complete_run(
             lineage=lineage,
             card=card,
         )
-    reason = fit.stop_reason or f"completed {fit.epochs_run} epoch(s)"
-    if stopping is not None and stopping.restored_epoch is not None:
-        reason += f"; kept the weights of epoch {stopping.restored_epoch}"
+    restored = stopping.restored_epoch if stopping is not None else None
+    reason = lifecycle.completion_reason(fit.stop_reason, fit.epochs_run, restored)
     reports = {**fit.reports, **getattr(trainer, "test_reports", {})}
     summary = {
         "metrics": metrics,
@@ -112,7 +112,8 @@ def complete_run(
             description=spec.description,
         )
         summary["registered_as"] = version.ref
-    run = store.runs.finish(record.id, RunStatus.SUCCEEDED, reason, summary)
+    run = store.runs.transition(record.id, lifecycle.succeeded(reason), summary=summary)
+    run = run or store.runs.get(record.id)  # it was stopped or lost meanwhile
     fit.test_metrics = test_metrics
     return TrainedRun(run, fit, test_metrics, package_dir, version, network)
 

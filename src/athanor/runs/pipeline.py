@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,14 +20,16 @@ from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
 from athanor.registry.package import load_package
 from athanor.registry.registry import check_model_name, package_path, resolve
+from athanor.runs import lifecycle
 from athanor.runs.callbacks import run_callbacks
 from athanor.runs.packaging import complete_run
+from athanor.runs.recovery import reconcile_orphans
 from athanor.runs.result import TrainedRun
 from athanor.settings import Settings
 from athanor.spec.examples import resolve_spec_path
 from athanor.spec.loading import load_spec
 from athanor.spec.run import RunSpec
-from athanor.store import RunRecord, RunStatus, Store, open_store
+from athanor.store import Lease, RunRecord, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder, checkpoint_step
 from athanor.training.callbacks import Callback
 from athanor.training.losses import uses_single_logit
@@ -87,7 +88,7 @@ def train(
         check_model_name(run_spec.register_as)
     resolve_dataset(run_spec.data.dataset, settings)  # unknown names fail before a run exists
     store = open_store(settings)
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     record = store.runs.create(
         run_spec.model_dump(mode="json"), name=run_spec.name, dataset=run_spec.data.dataset
     )
@@ -123,14 +124,9 @@ def resume(
         UserError: the run is still running, already succeeded, or has no checkpoint.
     """
     store = open_store(settings)
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     record = store.runs.get(run_id)
-    if record.status == RunStatus.RUNNING:
-        raise UserError(
-            f"run {run_id} is still running (pid {record.pid} on {record.host}); stop it first"
-        )
-    if record.status == RunStatus.SUCCEEDED:
-        raise UserError(f"run {run_id} already succeeded; there is nothing to resume")
+    lifecycle.ensure_resumable(record)
     checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
     if checkpoint is None:
         raise UserError(
@@ -139,8 +135,13 @@ def resume(
         )
     step = checkpoint_step(checkpoint)
     spec = RunSpec.model_validate(record.spec)
+    change = lifecycle.resumed(record, step)
     store.runs.delete_metrics_after(run_id, step)
-    record = store.runs.claim(run_id, f"resumed from the checkpoint at step {step}")
+    claimed = store.runs.transition(run_id, change, owner=Lease.of_this_process())
+    if claimed is None:  # it changed since it was read: say how it is now
+        lifecycle.ensure_resumable(store.runs.get(run_id))
+        raise UserError(f"run {run_id} changed while it was being resumed; try again")
+    record = claimed
     return _guarded(
         store,
         record,
@@ -190,12 +191,8 @@ def execute(
     store = open_store(settings)
     record = store.runs.get(run_id)
     checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
-    note = (
-        f"resumed from the checkpoint at step {checkpoint_step(checkpoint)}"
-        if checkpoint is not None
-        else "started"
-    )
-    claimed = store.jobs.claim(run_id, note)
+    step = checkpoint_step(checkpoint) if checkpoint is not None else None
+    claimed = store.jobs.claim(run_id, lifecycle.started(step))
     if claimed is None:
         return None
     spec = RunSpec.model_validate(record.spec)
@@ -241,16 +238,12 @@ def _guarded(
             on_stop=on_stop,
             evaluate_test=evaluate_test,
         )
+    # A run that ended otherwise meanwhile (its stop recorded before the error) stays so.
     except KeyboardInterrupt:
-        store.runs.finish(record.id, RunStatus.CANCELLED, "interrupted (Ctrl-C twice)")
-        raise
-    except UserError as exc:
-        store.runs.finish(record.id, RunStatus.FAILED, str(exc))
+        store.runs.transition(record.id, lifecycle.interrupted())
         raise
     except BaseException as exc:
-        last = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
-        where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last[0] else ""
-        store.runs.finish(record.id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}{where}")
+        store.runs.transition(record.id, lifecycle.failed(exc))
         raise
 
 
@@ -359,12 +352,9 @@ def _execute(
     if fit.interrupted:
         if on_stop is not None:
             return TrainedRun(on_stop(record.id, fit), fit, {}, None, None, network)
-        reason = (
-            f"{fit.stop_reason} at step {fit.steps}; "
-            f"continue with 'athanor runs resume {record.id}'"
-        )
-        run = store.runs.finish(record.id, RunStatus.CANCELLED, reason, {"steps": fit.steps})
-        return TrainedRun(run, fit, {}, None, None, network)
+        change = lifecycle.stopped(record.id, str(fit.stop_reason), fit.steps)
+        run = store.runs.transition(record.id, change, summary={"steps": fit.steps})
+        return TrainedRun(run or store.runs.get(record.id), fit, {}, None, None, network)
     return complete_run(
         store, record, spec, prepared, network, trainer, fit, assembled.stopping, evaluate_test
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from athanor.runs.recovery import reconcile_orphans
 from athanor.settings import Settings
 from athanor.store import RunRecord, open_store
 
@@ -18,20 +19,20 @@ def list(
 ) -> list[RunRecord]:
     """Runs, newest first; runs whose process died are marked failed first."""
     store = open_store(settings)
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     return store.runs.list(limit=limit, offset=offset, status=status, name=name)
 
 
 def get(run_id: int, *, settings: Settings | None = None) -> RunRecord:
     store = open_store(settings)
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     return store.runs.get(run_id)
 
 
 def show(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
     """A run's record with its per-epoch metrics (``{"metrics": {name: [values]}}``)."""
     store = open_store(settings)
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     record = store.runs.get(run_id)
     series = store.runs.metrics(run_id)
     epochs: dict[str, list[dict[str, float]]] = {

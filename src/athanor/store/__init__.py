@@ -10,12 +10,14 @@ from athanor.store.database import dispose_engines, engine_for
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
 from athanor.store.deployments import DeploymentRecord, DeploymentRepository
 from athanor.store.jobs import JobRecord, JobRepository, StopRequest
+from athanor.store.lease import Lease, process_alive
 from athanor.store.model_versions import (
     ModelRepository,
     ModelVersionRecord,
     RegisteredModelRecord,
 )
-from athanor.store.runs import MetricPoint, RunRecord, RunRepository, RunStatus
+from athanor.store.runs import MetricPoint, RunRecord, RunRepository
+from athanor.store.status import RunStatus, StatusChange
 from athanor.store.tokens import TokenRecord, TokenRepository
 
 
@@ -59,6 +61,7 @@ __all__ = [
     "DeploymentRepository",
     "JobRecord",
     "JobRepository",
+    "Lease",
     "MetricPoint",
     "ModelRepository",
     "ModelVersionRecord",
@@ -66,10 +69,12 @@ __all__ = [
     "RunRecord",
     "RunRepository",
     "RunStatus",
+    "StatusChange",
     "StopRequest",
     "Store",
     "TokenRecord",
     "TokenRepository",
     "dispose_engines",
     "open_store",
+    "process_alive",
 ]

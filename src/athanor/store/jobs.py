@@ -10,27 +10,20 @@ state that the next one cannot read.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from athanor.errors import Conflict, NotFound
-from athanor.store.runs import RunRecord, RunStatus, _aware, utcnow
+from athanor.store.lease import Lease, utcnow
+from athanor.store.lease import aware as _aware
+from athanor.store.runs import RunRecord
+from athanor.store.status import RunStatus, StatusChange, StopRequest
 from athanor.store.tables import JobRow, RunRow
-
-
-class StopRequest(StrEnum):
-    """Why a job's worker is asked to stop."""
-
-    CANCEL = "cancel"  # by a user: the run ends cancelled, with a checkpoint to resume from
-    PREEMPT = "preempt"  # by the platform (shutdown): the job goes back to the queue
 
 
 @dataclass(frozen=True)
@@ -66,6 +59,17 @@ class JobRecord:
     @property
     def status(self) -> RunStatus:
         return self.run.status
+
+    @property
+    def lease(self) -> Lease:
+        """The worker that holds the job; silent since its last heartbeat, or since it was
+        placed when it has not beaten yet."""
+        return Lease(self.worker_pid, self.worker_host, self.heartbeat_at or self.placed_at)
+
+    @property
+    def checkpoint_step(self) -> int | None:
+        """The step of the newest checkpoint the run's summary names."""
+        return ((self.run.summary or {}).get("checkpoint") or {}).get("step")
 
     @property
     def placed(self) -> bool:
@@ -110,14 +114,6 @@ class JobRecord:
             progress=dict(job.progress or {}),
             attempts=list(job.attempts or []),
         )
-
-
-def _checkpoint_note(run: RunRow, step: int | None = None) -> str:
-    if step is None:
-        step = ((run.summary or {}).get("checkpoint") or {}).get("step")
-    if step is not None:
-        return f"from its checkpoint at step {step}"
-    return "from the start (it had no checkpoint yet)"
 
 
 class JobRepository:
@@ -264,8 +260,25 @@ class JobRepository:
                 if row.wait_reason != reasons[row.run_id]:
                     row.wait_reason = reasons[row.run_id]
 
-    def place(self, job_id: int, *, pid: int, host: str, devices: list[int]) -> JobRecord:
-        """Record that a worker (``pid`` on ``host``) was started for the job's next attempt."""
+    def place(
+        self,
+        job_id: int,
+        *,
+        pid: int,
+        host: str,
+        devices: list[int],
+        starting: StatusChange | None = None,
+    ) -> JobRecord:
+        """Record that a worker (``pid`` on ``host``) was started for the job's next attempt.
+
+        Args:
+            job_id: the job.
+            pid: the worker's process.
+            host: the machine it runs on.
+            devices: the GPUs it was given.
+            starting: the run's new reason (``starting attempt N``), applied only if the run
+                is still as it expects (a warm worker may have claimed it already).
+        """
         now = utcnow()
         with Session(self._engine) as session, session.begin():
             row = session.get(JobRow, job_id)
@@ -290,41 +303,45 @@ class JobRepository:
             ]
             run = session.get(RunRow, job_id)
             assert run is not None
-            if run.status == str(RunStatus.QUEUED):  # a warm worker may have claimed it already
-                run.status_reason = f"starting attempt {row.attempt} (worker pid {pid})"
+            if starting is not None and starting.applies_to(run.status):
+                run.status, run.status_reason = str(starting.status), starting.reason
             session.flush()
             return JobRecord.from_rows(row, run)
 
-    def claim(self, job_id: int, reason: str) -> RunRecord | None:
-        """Make this process the job's worker and its run ``running``, if it is still queued.
+    def claim(
+        self, job_id: int, change: StatusChange, owner: Lease | None = None
+    ) -> RunRecord | None:
+        """Make ``owner`` (default: this process) the job's worker and apply ``change`` (to
+        ``running``), if the run is still in a status the change expects (``queued``).
 
         The check and the change are one statement, so two workers never both claim a job.
 
         Returns:
-            The running run, or ``None`` when the job was not queued (someone else has it,
-            or it was cancelled meanwhile).
+            The running run, or ``None`` when the job was not as expected (someone else has
+            it, or it was cancelled meanwhile).
         """
-        now = utcnow()
-        pid, host = os.getpid(), socket.gethostname()
+        owner = owner or Lease.of_this_process()
+        now = owner.heartbeat_at or utcnow()
+        expected = [str(status) for status in change.expected]
         with Session(self._engine) as session, session.begin():
             claimed = session.execute(
                 update(RunRow)
-                .where(RunRow.id == job_id, RunRow.status == str(RunStatus.QUEUED))
+                .where(RunRow.id == job_id, RunRow.status.in_(expected))
                 .values(
-                    status=str(RunStatus.RUNNING),
-                    status_reason=reason,
+                    status=str(change.status),
+                    status_reason=change.reason,
                     started_at=now,
                     finished_at=None,
                     heartbeat_at=now,
-                    host=host,
-                    pid=pid,
+                    host=owner.host,
+                    pid=owner.pid,
                 )
             )
             if not claimed.rowcount:
                 return None
             row = session.get(JobRow, job_id)
             if row is not None:
-                row.worker_pid, row.worker_host, row.heartbeat_at = pid, host, now
+                row.worker_pid, row.worker_host, row.heartbeat_at = owner.pid, owner.host, now
             run = session.get(RunRow, job_id)
             assert run is not None
             session.flush()
@@ -355,13 +372,22 @@ class JobRepository:
 
     # --- stopping ----------------------------------------------------------------------
 
-    def request_stop(self, job_id: int, kind: StopRequest, reason: str) -> JobRecord:
-        """Ask the job to stop. A queued job that no worker holds ends at once.
+    def request_stop(
+        self,
+        job_id: int,
+        kind: StopRequest,
+        reason: str,
+        *,
+        unplaced: StatusChange | None = None,
+    ) -> JobRecord:
+        """Ask the job to stop, or, when no worker holds it yet, apply ``unplaced`` at once.
 
         Args:
             job_id: the job.
             kind: ``cancel`` (the run ends cancelled) or ``preempt`` (back to the queue).
             reason: who asked and why, for the run's status reason.
+            unplaced: the change that ends a job no worker holds yet (a cancelled queued
+                job ends at once); ``None`` leaves such a job as it is.
 
         Raises:
             NotFound: no such job.
@@ -377,10 +403,9 @@ class JobRepository:
             if status.final:
                 raise Conflict(f"job {job_id} already {status}: {run.status_reason}")
             if row.worker_pid is None and status == RunStatus.QUEUED:
-                if kind == StopRequest.CANCEL:
-                    run.status = str(RunStatus.CANCELLED)
-                    run.status_reason = f"{reason} while queued"
-                    run.finished_at = now
+                if unplaced is not None and unplaced.applies_to(status):
+                    run.status, run.status_reason = str(unplaced.status), unplaced.reason
+                    run.finished_at = now if unplaced.status.final else None
                     row.wait_reason = ""
             elif row.stop_request != StopRequest.CANCEL:  # a cancel is never downgraded
                 row.stop_request = str(kind)
@@ -396,43 +421,29 @@ class JobRepository:
                 update(JobRow).where(JobRow.run_id == job_id).values(stop_signalled_at=utcnow())
             )
 
-    def requeue(self, job_id: int, reason: str) -> RunRecord:
-        """Put a preempted job's run back in the queue (its worker stopped at a checkpoint)."""
-        with Session(self._engine) as session, session.begin():
-            run = session.get(RunRow, job_id)
-            if run is None:
-                raise NotFound(f"job {job_id} does not exist")
-            run.status = str(RunStatus.QUEUED)
-            run.status_reason = reason
-            run.finished_at = None
-            session.flush()
-            return RunRecord.from_row(run)
-
-    def resume(self, job_id: int, reason: str) -> JobRecord:
-        """Queue a cancelled or failed job again; its next attempt continues the run from
-        its newest checkpoint (or from the start when it has none).
+    def resume(self, job_id: int, change: StatusChange) -> JobRecord:
+        """Queue a cancelled or failed job again (``change``, to ``queued``); its next
+        attempt continues the run from its newest checkpoint.
 
         Raises:
             NotFound: no such job.
-            Conflict: the job is queued, running or succeeded, or a worker still holds it.
+            Conflict: the run is not in a status ``change`` expects, or a worker still
+                holds the job.
         """
         with Session(self._engine) as session, session.begin():
             row = session.get(JobRow, job_id)
             run = session.get(RunRow, job_id)
             if row is None or run is None:
                 raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
-            status = RunStatus(run.status)
-            if status not in (RunStatus.CANCELLED, RunStatus.FAILED):
-                raise Conflict(
-                    f"job {job_id} is {status}; only a cancelled or failed job can be resumed"
-                )
+            if not change.applies_to(run.status):
+                raise Conflict(f"job {job_id} is {run.status}: {run.status_reason}")
             if row.worker_pid is not None:
                 raise Conflict(
                     f"job {job_id}'s worker (pid {row.worker_pid}) has not exited yet; "
                     "try again in a moment"
                 )
-            run.status = str(RunStatus.QUEUED)
-            run.status_reason = reason
+            run.status = str(change.status)
+            run.status_reason = change.reason
             run.finished_at = None
             row.wait_reason = ""
             row.stop_request = None
@@ -447,31 +458,31 @@ class JobRepository:
         job_id: int,
         *,
         pid: int,
-        how: str,
+        change: StatusChange | None,
+        stop_request: StopRequest | None = None,
+        restart: bool = False,
         exit_code: int | None = None,
-        checkpoint_step: int | None = None,
     ) -> JobRecord | None:
-        """Release the job from its worker ``pid``, which has ended.
+        """Release the job from its worker ``pid``, which has ended, applying ``change``.
 
-        A worker that ended normally has already recorded its run's outcome (succeeded,
-        failed, cancelled, or queued again when preempted). One that died without doing so
-        (killed, crashed, lost) is handled here: a cancelled or preempted job ends as asked;
-        otherwise the job is queued again to resume from its last checkpoint while
-        ``max_restarts`` allows, and fails with the reason when it does not.
-
-        The change happens only if ``pid`` still holds the job, so when the scheduler and
-        another process both notice the same death, it is handled once.
+        Everything is compared first: ``pid`` must still hold the job, and with a change,
+        the run must be in a status it expects and the stop request must still be
+        ``stop_request`` (as the caller saw it when it chose the change). So when the
+        scheduler and another process both notice the same death, it is handled once, and
+        a worker that records its outcome at the last moment is not overruled.
 
         Args:
             job_id: the job.
             pid: the worker that ended.
-            how: what happened to the worker, e.g. ``"was killed by SIGKILL"``.
+            change: the run's new status and reason; ``None`` when the worker recorded the
+                outcome itself (the job is only released).
+            stop_request: the stop request the change was chosen for.
+            restart: count the change as one of the job's restarts.
             exit_code: the worker's exit status, when known.
-            checkpoint_step: the step of the run's newest checkpoint on disk (default: the
-                one its summary names).
 
         Returns:
-            The job afterwards, or ``None`` when ``pid`` no longer held it.
+            The job afterwards, or ``None`` when nothing changed (``pid`` no longer held
+            it, or the job was not as expected: read it again and decide again).
         """
         now = utcnow()
         with Session(self._engine) as session, session.begin():
@@ -479,39 +490,14 @@ class JobRepository:
             run = session.get(RunRow, job_id)
             if row is None or run is None or row.worker_pid != pid:
                 return None
-            status = RunStatus(run.status)
-            worker = f"its worker (pid {pid} on {row.worker_host or socket.gethostname()})"
-            recorded = status.final or (
-                status == RunStatus.QUEUED and row.stop_request == StopRequest.PREEMPT
-            )
-            claimed = run.pid == pid and status == RunStatus.RUNNING
-            if not recorded and (claimed or status == RunStatus.QUEUED):
-                died = f"{worker} {how}"
-                if row.stop_request == StopRequest.CANCEL:
-                    run.status = str(RunStatus.CANCELLED)
-                    run.status_reason = f"{row.stop_reason}; {died}"
-                    run.finished_at = now
-                elif row.stop_request == StopRequest.PREEMPT:
-                    run.status = str(RunStatus.QUEUED)
-                    resumes = _checkpoint_note(run, checkpoint_step)
-                    run.status_reason = f"{row.stop_reason}; {died}; it resumes {resumes}"
-                    run.finished_at = None
-                elif row.restarts < row.max_restarts:
+            if change is not None:
+                asked = StopRequest(row.stop_request) if row.stop_request else None
+                if not change.applies_to(run.status) or asked != stop_request:
+                    return None
+                run.status, run.status_reason = str(change.status), change.reason
+                run.finished_at = now if change.status.final else None
+                if restart:
                     row.restarts += 1
-                    run.status = str(RunStatus.QUEUED)
-                    run.status_reason = (
-                        f"{died}; restart {row.restarts} of {row.max_restarts} resumes "
-                        f"{_checkpoint_note(run, checkpoint_step)}"
-                    )
-                    run.finished_at = None
-                else:
-                    run.status = str(RunStatus.FAILED)
-                    resumes = _checkpoint_note(run, checkpoint_step)
-                    run.status_reason = (
-                        f"{died}; no restarts left (job.max_restarts={row.max_restarts}); "
-                        f"'athanor runs resume {job_id}' continues it {resumes}"
-                    )
-                    run.finished_at = now
             attempts = list(row.attempts or [])
             if attempts:
                 attempts[-1] = {

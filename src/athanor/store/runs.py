@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from athanor.errors import NotFound
+from athanor.store.lease import Lease, utcnow
+from athanor.store.lease import aware as _aware
+from athanor.store.status import RunStatus, StatusChange
 from athanor.store.tables import MetricRow, RunRow
 
-
-class RunStatus(StrEnum):
-    """Lifecycle of a run; the last three are final."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def final(self) -> bool:
-        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored moment is UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+"""The statuses a run can still leave on its own."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +37,11 @@ class RunRecord:
     host: str
     pid: int | None
     summary: dict[str, Any]
+
+    @property
+    def lease(self) -> Lease:
+        """The process that trains (or trained) the run."""
+        return Lease(self.pid, self.host, self.heartbeat_at)
 
     @property
     def duration_s(self) -> float | None:
@@ -107,16 +90,6 @@ class MetricPoint:
     recorded_at: float
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunRepository:
     """Create, update, query runs and append their metrics."""
 
@@ -134,6 +107,7 @@ class RunRepository:
         """Store a new run; a running one records this process as its owner."""
         now = utcnow()
         running = status == RunStatus.RUNNING
+        owner = Lease.of_this_process(now) if running else Lease(None, "")
         row = RunRow(
             name=name,
             status=str(status),
@@ -143,9 +117,9 @@ class RunRepository:
             created_at=now,
             started_at=now if running else None,
             finished_at=None,
-            heartbeat_at=now if running else None,
-            host=socket.gethostname() if running else "",
-            pid=os.getpid() if running else None,
+            heartbeat_at=owner.heartbeat_at,
+            host=owner.host,
+            pid=owner.pid,
             summary={},
         )
         with Session(self._engine) as session, session.begin():
@@ -220,6 +194,60 @@ class RunRepository:
                 update(RunRow).where(RunRow.id == run_id).values(heartbeat_at=utcnow())
             )
 
+    def transition(
+        self,
+        run_id: int,
+        change: StatusChange,
+        *,
+        summary: dict[str, Any] | None = None,
+        owner: Lease | None = None,
+    ) -> RunRecord | None:
+        """Apply ``change`` if the run is still in one of its expected statuses.
+
+        The check and the change are one statement, so of two processes that change the
+        same run at the same moment, only the first one does.
+
+        Args:
+            run_id: the run.
+            change: the new status and reason, and the statuses it may leave.
+            summary: merged into the run's summary along with the change.
+            owner: the process that trains the run from now on (a claim); its pid, host and
+                heartbeat are recorded.
+
+        Returns:
+            The run afterwards, or ``None`` when it was not in an expected status.
+
+        Raises:
+            NotFound: no such run.
+        """
+        now = utcnow()
+        values: dict[str, Any] = {
+            "status": str(change.status),
+            "status_reason": change.reason,
+            "finished_at": now if change.status.final else None,
+        }
+        if owner is not None:
+            values.update(pid=owner.pid, host=owner.host, heartbeat_at=owner.heartbeat_at or now)
+        expected = [str(status) for status in change.expected]
+        with Session(self._engine) as session, session.begin():
+            if summary:
+                row = session.get(RunRow, run_id)
+                if row is None:
+                    raise NotFound(f"run {run_id} does not exist")
+                values["summary"] = {**(row.summary or {}), **summary}
+            done = session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status.in_(expected))
+                .values(**values)
+            )
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id} does not exist")
+            if not done.rowcount:
+                return None
+            session.refresh(row)
+            return RunRecord.from_row(row)
+
     def finish(
         self,
         run_id: int,
@@ -227,17 +255,12 @@ class RunRepository:
         reason: str = "",
         summary: dict[str, Any] | None = None,
     ) -> RunRecord:
-        """Mark a run final with the reason and merge ``summary`` into its summary."""
+        """Mark a queued or running run final with the reason, merging ``summary`` into its
+        summary; a run that is final already is returned as it is."""
         if not status.final:
             raise ValueError(f"{status} is not a final status")
-        self.update(
-            run_id,
-            status=status,
-            status_reason=reason,
-            finished_at=utcnow(),
-            summary=summary or {},
-        )
-        return self.get(run_id)
+        done = self.transition(run_id, StatusChange(status, reason, ACTIVE), summary=summary)
+        return done if done is not None else self.get(run_id)
 
     def delete(self, run_id: int) -> None:
         with Session(self._engine) as session, session.begin():
@@ -252,19 +275,6 @@ class RunRepository:
                 delete(MetricRow).where(MetricRow.run_id == run_id, MetricRow.step > step)
             )
         return int(result.rowcount or 0)
-
-    def claim(self, run_id: int, reason: str) -> RunRecord:
-        """Mark a run running again, owned by this process (resuming it)."""
-        self.update(
-            run_id,
-            status=RunStatus.RUNNING,
-            status_reason=reason,
-            finished_at=None,
-            heartbeat_at=utcnow(),
-            host=socket.gethostname(),
-            pid=os.getpid(),
-        )
-        return self.get(run_id)
 
     def log_metrics(self, run_id: int, points: Sequence[MetricPoint]) -> None:
         """Append metric values in one statement (callers batch them)."""
@@ -343,39 +353,11 @@ class RunRepository:
                 columns[3].append(recorded_at)
         return series
 
-    def reconcile_orphans(self) -> list[int]:
-        """Mark failed the running runs of this host whose process is gone.
-
-        A run killed with SIGKILL cannot say so itself; whoever looks next corrects it.
-
-        A job's run is handed to the job's own rules instead (restart or fail, see
-        :meth:`athanor.store.jobs.JobRepository.end_attempt`).
-
-        Returns:
-            The ids of the runs corrected.
-        """
-        host = socket.gethostname()
-        query = select(RunRow.id, RunRow.pid).where(
-            RunRow.status == str(RunStatus.RUNNING), RunRow.host == host
-        )
+    def held_on(self, host: str) -> list[RunRecord]:
+        """Running runs whose process runs on ``host`` (to check whether it still lives)."""
+        query = select(RunRow).where(RunRow.status == str(RunStatus.RUNNING), RunRow.host == host)
         with Session(self._engine) as session:
-            candidates = [(rid, pid) for rid, pid in session.execute(query)]
-        orphans = [rid for rid, pid in candidates if pid is None or not _process_alive(pid)]
-        from athanor.store.jobs import JobRepository  # jobs build on runs
-
-        jobs = JobRepository(self._engine)
-        for run_id in orphans:
-            pid = next(p for r, p in candidates if r == run_id)
-            if pid is not None and jobs.exists(run_id):
-                # A job's worker died: the job is queued again while it has restarts left.
-                jobs.end_attempt(run_id, pid=pid, how="ended without finishing the run")
-                continue
-            self.finish(
-                run_id,
-                RunStatus.FAILED,
-                f"its process (pid {pid} on {host}) ended without finishing the run",
-            )
-        return orphans
+            return [RunRecord.from_row(row) for row in session.scalars(query)]
 
     def last_logged_steps(self, run_id: int) -> dict[str, int]:
         """The highest step logged so far for each metric of a run."""

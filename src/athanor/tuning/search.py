@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from rich.console import Console
 
 from athanor.errors import SpecError, UserError
+from athanor.runs.recovery import reconcile_orphans
 from athanor.settings import Settings, current_settings
 from athanor.spec.tune import SearchDefinition, format_duration, grid_size, is_marker, load_search
 from athanor.store import ModelVersionRecord, open_store
@@ -244,7 +245,7 @@ def run_search(
         check_model_name(register_as)
     _check_dataset(definition, settings)
     # create (migrate) the metadata database here, not in several trial processes at once
-    open_store(settings).runs.reconcile_orphans()
+    reconcile_orphans(open_store(settings))
     storage = open_storage(settings)
     study, existed = open_search(definition, settings, kind=kind, name=name, new=new)
     recovered = claim(study, storage)

@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from athanor.errors import NotFound, UserError
 from athanor.settings import Settings
 from athanor.spec.tune import SearchDefinition, SearchParam
+from athanor.store.lease import Lease
 from athanor.tuning import space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -227,16 +228,6 @@ def direction_of(metric: str, direction: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -434,6 +425,13 @@ def list_records(settings: Settings) -> list[SearchRecord]:
 # -- ownership and recovery --------------------------------------------------------------
 
 
+def _owner_lease(owner: dict[str, Any]) -> Lease:
+    """The search's owner process as a lease (its ``beat`` is Unix time)."""
+    beat = owner.get("beat")
+    beat_at = datetime.fromtimestamp(float(beat), UTC) if beat is not None else None
+    return Lease(int(owner["pid"]), str(owner.get("host", "")), beat_at)
+
+
 def claim(study: Study, storage: RDBStorage) -> list[int]:
     """Make this process the search's owner, recovering what a dead owner left running.
 
@@ -446,16 +444,15 @@ def claim(study: Study, storage: RDBStorage) -> list[int]:
     owner = study.user_attrs.get("owner") or {}
     host = socket.gethostname()
     running = study.user_attrs.get("status") == "running" and owner
-    if running and owner.get("pid") != os.getpid():
-        if owner.get("host") == host:
-            alive = _process_alive(int(owner["pid"]))
-        else:
-            alive = time.time() - float(owner.get("beat", 0)) < GRACE_SECONDS
-        if alive:
-            raise UserError(
-                f"search {study_id(study)} ({study.study_name}) is running in process "
-                f"{owner['pid']} on {owner['host']}; wait for it or stop it first"
-            )
+    if (
+        running
+        and owner.get("pid") != os.getpid()
+        and _owner_lease(owner).alive(timeout=GRACE_SECONDS)
+    ):
+        raise UserError(
+            f"search {study_id(study)} ({study.study_name}) is running in process "
+            f"{owner['pid']} on {owner['host']}; wait for it or stop it first"
+        )
     study.set_user_attr("owner", {"pid": os.getpid(), "host": host, "beat": time.time()})
     study.set_user_attr("status", "running")
     study.set_user_attr("reason", "")

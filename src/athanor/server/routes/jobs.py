@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from athanor.jobs.logs import MAX_CHUNK, log_path, read_log
+from athanor.runs import lifecycle
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, JobId, errors, principal
 from athanor.server.schemas import JobOut, JobSubmit, LogOut, Status
@@ -161,7 +162,9 @@ def cancel_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     checkpoint and stops after its current step (it is killed after ``job.stop_timeout``).
     """
     reason = f"cancelled by {principal(request)}"
-    context.store.jobs.request_stop(job_id, StopRequest.CANCEL, reason)
+    context.store.jobs.request_stop(
+        job_id, StopRequest.CANCEL, reason, unplaced=lifecycle.cancelled_while_queued(reason)
+    )
     context.wake_scheduler()
     return job_view(context.store.jobs.get(job_id), _positions(context))
 
@@ -177,12 +180,9 @@ def resume_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     """Queue a cancelled or failed job again: its next attempt continues the run from its
     newest checkpoint, with every metric it had logged (from the start without one)."""
     step = CheckpointFolder.of_run(context.store.artifacts.run_dir(job_id)).newest_step()
-    where = (
-        f"from its checkpoint at step {step}"
-        if step is not None
-        else "from the start (it has no checkpoint)"
-    )
-    context.store.jobs.resume(job_id, f"resumed by {principal(request)}; it continues {where}")
+    current = context.store.jobs.get(job_id).status
+    change = lifecycle.resubmitted(job_id, principal(request), step, current)
+    context.store.jobs.resume(job_id, change)
     context.wake_scheduler()
     return job_view(context.store.jobs.get(job_id), _positions(context))
 

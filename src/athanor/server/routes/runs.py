@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from athanor.runs.recovery import reconcile_orphans
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, RunId, errors
 from athanor.server.schemas import (
@@ -38,7 +39,7 @@ def list_runs(
 ) -> list[dict]:
     """Runs, newest first; a run whose process died is marked so first."""
     store = context.store
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     records = store.runs.list(limit=limit, offset=offset, status=status, name=name)
     return [run_view(record, store.jobs.exists(record.id)) for record in records]
 
@@ -58,7 +59,7 @@ def page_runs(
 ) -> dict:
     """Runs, newest first, one page at a time, with how many match the filters in all."""
     store = context.store
-    store.runs.reconcile_orphans()
+    reconcile_orphans(store)
     filters = {"status": status, "search": search, "dataset": dataset}
     records = store.runs.list(limit=limit, offset=offset, **filters)
     jobs = store.jobs.among(record.id for record in records)

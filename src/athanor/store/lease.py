@@ -1,0 +1,100 @@
+"""Who holds a run, a job or a search: one process (pid on a host) that says it lives.
+
+A :class:`Lease` is the same for the three: a process on this machine is alive while its pid
+exists (and is not a zombie); a process on another machine is taken for alive while its
+heartbeat is younger than a timeout. :func:`process_alive` is the one pid check of the
+platform.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (every stored moment is UTC)."""
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """``moment`` with its UTC zone (SQLite hands back naive datetimes)."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs.
+
+    A process that has exited but that its parent has not collected yet (a zombie) does not;
+    one owned by another user does. Without ``/proc`` (macOS) the pid is all there is to go by.
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        # the pid ended between the two looks, or there is no /proc at all (macOS)
+        return not Path("/proc/self").exists()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A process holding something: its pid, its host and when it last said it lives.
+
+    Attributes:
+        pid: the process, or ``None`` when nobody holds it.
+        host: the machine the process runs on (``socket.gethostname()``).
+        heartbeat_at: its last heartbeat (UTC), or ``None`` before the first one.
+    """
+
+    pid: int | None
+    host: str
+    heartbeat_at: datetime | None = None
+
+    @classmethod
+    def of_this_process(cls, now: datetime | None = None) -> Lease:
+        """A lease held by the calling process, beating now."""
+        return cls(os.getpid(), socket.gethostname(), now or utcnow())
+
+    @property
+    def held(self) -> bool:
+        return self.pid is not None
+
+    @property
+    def local(self) -> bool:
+        """Whether the holder runs on this machine (an empty host is taken for this one)."""
+        return self.host in ("", socket.gethostname())
+
+    def silent_for(self, now: datetime | None = None) -> float | None:
+        """Seconds since the last heartbeat (``None`` before the first one)."""
+        if self.heartbeat_at is None:
+            return None
+        return ((now or utcnow()) - self.heartbeat_at).total_seconds()
+
+    def stale(self, timeout: float, now: datetime | None = None) -> bool:
+        """Whether the last heartbeat is older than ``timeout`` seconds (never before one)."""
+        silent = self.silent_for(now)
+        return silent is not None and silent > timeout
+
+    def alive(self, *, timeout: float, now: datetime | None = None) -> bool:
+        """Whether the holder seems alive: on this machine, its process runs; elsewhere, its
+        heartbeat is younger than ``timeout`` seconds (the pid means nothing here)."""
+        if self.pid is None:
+            return False
+        if self.local:
+            return process_alive(self.pid)
+        return self.heartbeat_at is not None and not self.stale(timeout, now)
