@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from athanor.errors import UserError
+from athanor.processes import process_alive
 from athanor.settings import Settings
 
 PLATFORM_FILE = "platform.json"
@@ -32,17 +33,7 @@ class PlatformInfo:
     def alive(self) -> bool:
         """Whether the platform's process runs (an exited one its parent has not collected
         yet, a zombie, does not)."""
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return True  # no /proc here: the pid is all there is to go by
-        return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+        return process_alive(self.pid)
 
 
 def platform_file(settings: Settings) -> Path:

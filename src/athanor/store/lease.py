@@ -2,8 +2,8 @@
 
 A :class:`Lease` is the same for the three: a process on this machine is alive while its pid
 exists (and is not a zombie); a process on another machine is taken for alive while its
-heartbeat is younger than a timeout. :func:`process_alive` is the one pid check of the
-platform.
+heartbeat is younger than a timeout. :func:`athanor.processes.process_alive` is the one pid
+check of the platform.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+
+from athanor.processes import process_alive
+
+__all__ = ["Lease", "aware", "process_alive", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -25,30 +28,6 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this machine runs.
-
-    A process that has exited but that its parent has not collected yet (a zombie) does not;
-    one owned by another user does. Without ``/proc`` (macOS) the pid is all there is to go by.
-    """
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        # the pid ended between the two looks, or there is no /proc at all (macOS)
-        return not Path("/proc/self").exists()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 @dataclass(frozen=True)
