@@ -91,3 +91,15 @@ class Conflict(UserError):
     """An operation that the current state does not allow, e.g. cancelling a finished job."""
 
     http_status = 409
+
+
+class ResourceLimitError(UserError):
+    """An input beyond a resource limit (pixels, aliases, nesting, size, memory): names it."""
+
+    http_status = 413
+
+
+class DiskFullError(UserError):
+    """A write that found no space left on its disk: names the file and the space free."""
+
+    http_status = 507  # Insufficient Storage: the server's disk, not the request, is at fault

@@ -21,9 +21,10 @@ def list_examples(*, searches: bool | None = None) -> list[str]:
 
 def is_search_example(name: str) -> bool:
     """Whether the bundled example ``name`` is a search spec (it has a ``tune`` section)."""
-    import yaml
+    from athanor.spec.loading import load_yaml_text
 
-    data = yaml.safe_load((EXAMPLES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    path = EXAMPLES_DIR / f"{name}.yaml"
+    data = load_yaml_text(path.read_text(encoding="utf-8"), str(path))
     return isinstance(data, dict) and "tune" in data
 
 

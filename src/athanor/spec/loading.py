@@ -4,11 +4,17 @@ Errors name the file, the line and the key path, e.g.::
 
     examples/mnist-cnn.yaml:18: train.optimizer.lr: must be greater than 0 (got -1)
     --set train.optimizer.lr=-1: train.optimizer.lr: must be greater than 0 (got -1)
+
+All YAML is read through :class:`LimitedLoader`, which refuses alias bombs ("billion
+laughs"), deep nesting and huge integers while composing, in milliseconds, before anything is
+built from the text. Mappings given directly (a JSON body) are checked the same way by
+:func:`check_plain_data` before they are copied or validated.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +28,217 @@ from athanor.spec.run import RunSpec
 
 KeyPath = tuple[str | int, ...]
 _Settings = TypeVar("_Settings", bound=BaseModel)
+
+MAX_DEPTH = 100
+"""Nesting levels of mappings and lists a spec may have (real specs use fewer than 10)."""
+MAX_ALIASES = 100
+"""Uses of YAML aliases (``*name``) in one text."""
+MAX_NODES = 100_000
+"""Values in one text, counting what every alias stands for once per use."""
+MAX_INTEGER_DIGITS = 40
+"""Characters of one integer literal (any integer a spec takes has at most 19 digits)."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class YamlLimitExceeded(yaml.MarkedYAMLError):
+    """YAML beyond one of the loader's limits; its mark says where."""
+
+
+class LimitedLoader(yaml.SafeLoader):
+    """A ``yaml.SafeLoader`` that counts while composing and stops at the first limit passed.
+
+    It counts alias uses (:data:`MAX_ALIASES`), nesting depth (:data:`MAX_DEPTH`) and values
+    with every alias expanded (:data:`MAX_NODES`: the cost of anything that walks the data),
+    and refuses integer literals longer than :data:`MAX_INTEGER_DIGITS` characters.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+        self._values = 0
+        self._anchored: dict[int, int] = {}  # id(anchored node) -> values it stands for
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner looks ahead over a whole run of '[' or '{' before the composer sees
+        # one, in time quadratic in its length: stop it at the depth limit.
+        if self.flow_level >= MAX_DEPTH:
+            raise YamlLimitExceeded(
+                problem=f"nested more than {MAX_DEPTH} levels deep; that is the limit",
+                problem_mark=self.get_mark(),
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise YamlLimitExceeded(
+                problem=f"nested more than {MAX_DEPTH} levels deep; that is the limit",
+                problem_mark=self.get_mark(),
+            )
+        return super().add_indent(column)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise YamlLimitExceeded(
+                    problem=f"more than {MAX_ALIASES} uses of aliases (*name); that is the limit",
+                    problem_mark=event.start_mark,
+                )
+            node = super().compose_node(parent, index)
+            self._count(self._anchored.get(id(node), 1), event.start_mark)
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise YamlLimitExceeded(
+                problem=f"nested more than {MAX_DEPTH} levels deep; that is the limit",
+                problem_mark=event.start_mark,
+            )
+        before = self._values
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._count(1, event.start_mark)
+        if getattr(event, "anchor", None) is not None:
+            self._anchored[id(node)] = self._values - before
+        return node
+
+    def _count(self, values: int, mark: Any) -> None:
+        self._values += values
+        if self._values > MAX_NODES:
+            raise YamlLimitExceeded(
+                problem=f"more than {MAX_NODES:,} values with its aliases expanded; "
+                "that is the limit",
+                problem_mark=mark,
+            )
+
+    def construct_limited_int(self, node: yaml.ScalarNode) -> int:
+        text = str(node.value)
+        if len(text.replace("_", "")) > MAX_INTEGER_DIGITS:
+            raise YamlLimitExceeded(
+                problem=f"an integer of {len(text)} characters; integers in a spec have at "
+                f"most 19 digits (up to {INT64_MAX})",
+                problem_mark=node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+
+LimitedLoader.add_constructor("tag:yaml.org,2002:int", LimitedLoader.construct_limited_int)
+
+
+def compose_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML text within the limits: ``(data, root node)``.
+
+    Raises:
+        SpecError: invalid YAML or YAML beyond a limit, naming ``origin``, line and column.
+    """
+    loader = LimitedLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except YamlLimitExceeded as exc:
+        raise SpecError(f"{_mark(origin, exc)}: YAML beyond a limit: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{_mark(origin, exc)}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def load_yaml_text(text: str, origin: str) -> Any:
+    """The data of YAML text, read within the limits of :class:`LimitedLoader`.
+
+    Raises:
+        SpecError: invalid YAML or YAML beyond a limit, naming ``origin``, line and column.
+    """
+    return compose_yaml(text, origin)[0]
+
+
+def _mark(origin: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
+
+
+def describe_value(value: Any) -> str:
+    """A short ``repr`` for messages: huge integers and long texts are described, not shown."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits"
+    if isinstance(value, str) and len(value) > 80:
+        return f"{value[:40]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
+def check_plain_data(
+    data: Any,
+    origin: str = "spec",
+    lines: Mapping[KeyPath, int] | None = None,
+    overridden: Mapping[KeyPath, str] | None = None,
+) -> None:
+    """Check spec data given as plain values (a YAML result or a JSON body) without recursion:
+    at most :data:`MAX_DEPTH` levels and :data:`MAX_NODES` values, and integers that fit in
+    64 bits.
+
+    Args:
+        data: the data.
+        origin: the file or text it came from, named in messages.
+        lines: key path -> line in ``origin``, when known.
+        overridden: key path -> the override that set it, named instead of ``origin``.
+
+    Raises:
+        SpecError: naming ``origin`` (with the line when known), the key path and the limit.
+    """
+    lines = lines or {}
+    overridden = overridden or {}
+    stack: list[tuple[KeyPath, Any]] = [((), data)]
+    seen = 0
+    while stack:
+        path, value = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise SpecError(f"{origin}: more than {MAX_NODES:,} values; that is the limit")
+        if isinstance(value, Mapping | list | tuple):
+            if len(path) >= MAX_DEPTH:
+                raise SpecError(
+                    f"{_where_line(origin, lines, overridden, path)}: {format_path(path[:3])}...: "
+                    f"nested more than {MAX_DEPTH} levels deep; that is the limit"
+                )
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            stack.extend(((*path, key), item) for key, item in items)
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64_MIN <= value <= INT64_MAX
+        ):
+            raise SpecError(
+                f"{_where_line(origin, lines, overridden, path)}: {format_path(path)}: "
+                f"{describe_value(value)} is out of range; integers in a spec fit in 64 "
+                f"bits (at most {INT64_MAX})"
+            )
+
+
+def _where_line(
+    origin: str, lines: Mapping[KeyPath, int], overridden: Mapping[KeyPath, str], path: KeyPath
+) -> str:
+    for length in range(len(path), -1, -1):
+        if path[:length] in overridden:
+            return overridden[path[:length]]
+        if path[:length] in lines and origin != "spec":
+            return f"{origin}:{lines[path[:length]]}"
+    return origin
+
+
+def copy_spec_mapping(source: Mapping[str, Any], origin: str = "spec") -> dict[str, Any]:
+    """A deep copy of spec data given as a mapping, after :func:`check_plain_data`.
+
+    Raises:
+        SpecError: the data is nested too deep, too large, or holds an out-of-range integer.
+    """
+    check_plain_data(source, origin)
+    return copy.deepcopy(dict(source))
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -52,16 +269,10 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text (named ``origin`` in errors) into data and key-path line numbers.
 
     Raises:
-        SpecError: invalid YAML, with line and column.
+        SpecError: invalid YAML, or YAML beyond the limits of :class:`LimitedLoader`, with line
+            and column.
     """
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(f"{where}: invalid YAML: {problem}") from None
+    data, node = compose_yaml(text, origin)
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _record_lines(node, (), lines)
@@ -85,15 +296,24 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     """``"train.optimizer.lr=0.1"`` -> ``(("train", "optimizer", "lr"), 0.1)``.
 
     The value is read as YAML, so numbers, booleans, lists and mappings work.
+
+    Raises:
+        SpecError: no ``=``, an empty key part, or a value beyond the YAML limits.
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise SpecError(f"--set {text}: expected KEY.PATH=VALUE, e.g. train.epochs=3")
+    loader = LimitedLoader(raw)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = loader.get_single_data() if raw.strip() else ""
+    except YamlLimitExceeded as exc:
+        shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+        raise SpecError(f"--set {shown}: {exc.problem}") from None
     except yaml.YAMLError:
         value = raw
+    finally:
+        loader.dispose()
     path: list[str | int] = []
     for part in key.split("."):
         if not part:
@@ -167,7 +387,7 @@ def load_spec(
     if isinstance(source, RunSpec):
         data: Any = source.model_dump(mode="json")
     elif isinstance(source, Mapping):
-        data = copy.deepcopy(dict(source))
+        data = copy_spec_mapping(source)
     else:
         origin = str(source)
         data, lines = read_yaml(source)
@@ -218,7 +438,9 @@ def apply_overrides(
     if overrides is None:
         items = ()
     elif isinstance(overrides, Mapping):
-        items = [(f"{key}={value!r}", (key, value)) for key, value in overrides.items()]
+        items = [
+            (f"{key}={describe_value(value)}", (key, value)) for key, value in overrides.items()
+        ]
     else:
         items = [(text, None) for text in overrides]
     for text, pair in items:
@@ -228,7 +450,7 @@ def apply_overrides(
         else:
             key, value = pair
             path = tuple(int(p) if p.isdigit() else p for p in str(key).split("."))
-            label = f"override {key}={value!r}"
+            label = f"override {key}={describe_value(value)}"
         apply_override(data, path, value, label)
         overridden[path] = label
     return overridden
@@ -255,6 +477,7 @@ def validate_spec_data(
     """
     lines = lines or {}
     overridden = overridden or {}
+    check_plain_data(data, origin, lines, overridden)
     try:
         return RunSpec.model_validate(data)
     except ValidationError as exc:
@@ -357,7 +580,7 @@ def _message(error: Any) -> str:
         "unknown_optimizer",
         "unknown_schedule",
     }:
-        message += f" (got {given!r})"
+        message += f" (got {describe_value(given)})"
     return message
 
 

@@ -36,6 +36,7 @@ from athanor.spec.loading import (
     _describe,
     _message,
     apply_overrides,
+    copy_spec_mapping,
     format_path,
     read_yaml,
     validate_spec_data,
@@ -568,7 +569,7 @@ def load_search(
     lines: dict[KeyPath, int] = {}
     origin = "spec"
     if isinstance(source, Mapping):
-        data: Any = copy.deepcopy(dict(source))
+        data: Any = copy_spec_mapping(source)
     else:
         origin = str(source)
         data, lines = read_yaml(source)

@@ -39,14 +39,13 @@ def _title(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _examples() -> list[dict[str, Any]]:
-    import yaml
-
     from athanor.spec.examples import EXAMPLES_DIR, list_examples
+    from athanor.spec.loading import load_yaml_text
 
     found = []
     for name in list_examples(searches=False):  # a search spec is not a job
         text = (EXAMPLES_DIR / f"{name}.yaml").read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
+        data = load_yaml_text(text, f"{name}.yaml") or {}
         model = data.get("model") or {}
         found.append(
             {
