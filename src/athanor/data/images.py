@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from athanor.data.class_folders import BadFile, ClassFolderContents, read_class_folders
+from athanor.data.image_decoding import ImageTooLarge, decoded_image
 from athanor.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -149,20 +150,14 @@ def decode_image_file(path: Path) -> np.ndarray:
     """An image file as ``uint8 [C, H, W]`` (C = 1 for grey images, else 3).
 
     Raises:
+        ImageTooLarge: naming the file, when it has more pixels than the limit.
         DataError: naming the file, when it is not a complete, readable image.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            grey = image.mode in ("1", "L", "LA", "I", "I;16", "F") or (
-                image.mode == "P" and _palette_is_grey(image)
-            )
-            converted = image.convert("L" if grey else "RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise DataError(f"{path}: not a readable image ({reason})") from None
+    with decoded_image(path) as image:
+        grey = image.mode in ("1", "L", "LA", "I", "I;16", "F") or (
+            image.mode == "P" and _palette_is_grey(image)
+        )
+        converted = image.convert("L" if grey else "RGB")
     array = np.asarray(converted, dtype=np.uint8)
     return array[None] if grey else array.transpose(2, 0, 1).copy()
 
@@ -201,6 +196,10 @@ def read_image_folder(root: Path, *, skip_bad: bool = False) -> ImageFolder:
     return found
 
 
+class ImageFileTooLarge(BadFile, ImageTooLarge):
+    """An image of a class folder over the pixel limit (still an :class:`ImageTooLarge`)."""
+
+
 def _read_image(path: Path) -> np.ndarray:
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise BadFile(
@@ -211,6 +210,10 @@ def _read_image(path: Path) -> np.ndarray:
         )
     try:
         return decode_image_file(path)
+    except ImageTooLarge as exc:
+        raise ImageFileTooLarge(
+            f"{exc}; remove it or import with --skip-bad", str(exc).split(": ", 1)[-1]
+        ) from None
     except DataError as exc:
         raise BadFile(
             f"{exc}; remove it or import with --skip-bad", str(exc).split(": ", 1)[-1]

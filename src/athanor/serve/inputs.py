@@ -10,11 +10,16 @@ from typing import Any
 
 import numpy as np
 
+from athanor.data.image_decoding import ImageTooLarge, check_image_size, decoded_image
 from athanor.data.schema import Schema
-from athanor.errors import PredictionInputError
+from athanor.errors import DataError, PredictionInputError, ResourceLimitError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
+
+
+class PredictionInputTooLarge(PredictionInputError, ResourceLimitError):
+    """An input image beyond the pixel limit: names the input and the limit."""
 
 
 def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndarray:
@@ -23,26 +28,35 @@ def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndar
     When the training images had a dark background (MNIST) and this one a light one (a
     scanned digit), it is inverted, and the other way round.
 
+    Images are decoded by :func:`athanor.data.image_decoding.decoded_image`: only
+    :data:`~athanor.data.image_decoding.IMAGE_FORMATS`, within the pixel limit.
+
     Raises:
+        PredictionInputTooLarge: more pixels than ``ATHANOR_MAX_IMAGE_PIXELS``, naming
+            ``name`` and the limit.
         PredictionInputError: unreadable or not an image, naming ``name``.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    if isinstance(source, Image.Image):
+        try:
+            check_image_size(*source.size, name)
+        except ImageTooLarge as exc:
+            raise PredictionInputTooLarge(str(exc)) from None
+        return _fit(source, schema)
+    try:
+        with decoded_image(source, name) as image:
+            return _fit(image, schema)
+    except ImageTooLarge as exc:
+        raise PredictionInputTooLarge(str(exc)) from None
+    except DataError as exc:
+        raise PredictionInputError(str(exc)) from None
+
+
+def _fit(image: Any, schema: Schema) -> np.ndarray:
+    from PIL import Image
 
     channels, height, width = schema.input.shape
-    try:
-        if isinstance(source, Image.Image):
-            image = source
-        elif isinstance(source, bytes | bytearray):
-            image = Image.open(io.BytesIO(source))
-        else:
-            image = Image.open(Path(source))
-        image.load()
-    except UnidentifiedImageError:
-        raise PredictionInputError(
-            f"{name}: not a readable image (PNG, JPEG, BMP, WebP or GIF expected)"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise PredictionInputError(f"{name}: not a readable image ({exc})") from None
     image = image.convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):
         # Area averaging when shrinking keeps thin strokes; bilinear when enlarging.
