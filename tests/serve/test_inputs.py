@@ -1,0 +1,89 @@
+"""Prediction inputs: images decoded within the pixel limit, in the server and in batches."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from athanor.errors import PredictionInputError, ResourceLimitError
+from athanor.serve import Predictor
+from athanor.serve.app import create_app
+from athanor.serve.batch_prediction import predict_files
+from athanor.serve.inputs import PredictionInputTooLarge, decode_image
+from athanor.spec.serving import ServingSpec
+from tests.resource_bombs import EPS, png_bomb
+from tests.serve.conftest import running
+
+BOMB = png_bomb(20_000, 20_000)
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_decode_image_refuses_a_bomb_a_disguised_format_and_a_huge_pil_image(
+    trained_digits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, _ = trained_digits
+    schema = Predictor.from_package(run.package_dir).schema
+    with pytest.raises(PredictionInputTooLarge, match="upload.png: the image has 400,000,000"):
+        decode_image(BOMB, schema, name="upload.png")
+    with pytest.raises(PredictionInputError, match="eps.png: not a readable image"):
+        decode_image(EPS, schema, name="eps.png")
+    monkeypatch.setenv("ATHANOR_MAX_IMAGE_PIXELS", "100")
+    with pytest.raises(PredictionInputTooLarge, match="input 0: the image has 20x10 = 200"):
+        decode_image(Image.new("L", (20, 10)), schema, name="input 0")
+
+
+def test_the_model_server_answers_413_naming_the_file_and_the_limit(
+    trained_digits, digits_raw
+) -> None:
+    _run, settings = trained_digits
+    config = ServingSpec(max_body_mb=1)
+    with running(create_app("digits-cnn", config=config, settings=settings)) as client:
+        url = "/v1/models/digits-cnn/predict"
+        started = time.perf_counter()
+        files = [("files", ("huge.png", BOMB, "image/png"))]
+        upload = client.post(url, files=files)
+        assert upload.status_code == 413, upload.text
+        detail = upload.json()["detail"]
+        assert detail.startswith("huge.png: the image has 400,000,000 pixels")
+        assert "limit of 50,000,000 pixels" in detail
+        b64 = client.post(url, json={"inputs": [{"b64": base64.b64encode(BOMB).decode()}]})
+        assert b64.status_code == 413 and b64.json()["detail"].startswith("input 0: the image")
+        raw = client.post(url, content=BOMB, headers={"content-type": "image/png"})
+        assert raw.status_code == 413, raw.text
+        assert time.perf_counter() - started < 10  # three refusals, none decoded
+        disguised = client.post(url, files=[("files", ("cat.png", EPS, "image/png"))])
+        assert disguised.status_code == 422
+        assert "cat.png: not a readable image" in disguised.json()["detail"]
+        fine = client.post(url, files=[("files", ("7.png", png(digits_raw.x[7, 0]), "image/png"))])
+        assert fine.status_code == 200, fine.text  # the server goes on serving
+
+
+def test_a_batch_goes_on_past_a_huge_image_and_lists_it(
+    trained_digits, digits_raw, tmp_path: Path
+) -> None:
+    run, _ = trained_digits
+    predictor = Predictor.from_package(run.package_dir)
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for index in range(3):
+        (folder / f"{index}.png").write_bytes(png(digits_raw.x[index, 0]))
+    (folder / "1-huge.png").write_bytes(BOMB)
+    (folder / "2-eps.png").write_bytes(EPS)
+    summary = predict_files(predictor, [folder], tmp_path / "out.csv")
+    assert summary.predicted == 3
+    failures = {Path(item).name: reason for item, reason in summary.failures}
+    assert set(failures) == {"1-huge.png", "2-eps.png"}
+    assert "the image has 400,000,000 pixels, more than the limit" in failures["1-huge.png"]
+    assert "not a readable image" in failures["2-eps.png"]
+    assert issubclass(PredictionInputTooLarge, ResourceLimitError)
