@@ -7,6 +7,7 @@ from torch import nn
 
 from athanor.data.schema import Schema
 from athanor.nets.network import Network
+from athanor.nets.parameter_memory import check_parameter_memory
 from athanor.nets.registry import BuildContext
 from athanor.nets.stack import build_stack
 from athanor.nets.templates import TEMPLATE_BUILDERS, Expansion, expected_text
@@ -33,10 +34,16 @@ def build_network(spec: ModelSpec, schema: Schema, *, seed: int | None = None) -
 
     Raises:
         ShapeError: naming the layer whose input does not fit, what it expects and what the
-            layer before it (or the data) gives.
+            layer before it (or the data) gives; or parameters that need more memory than
+            the limit (checked on the meta device before anything is allocated).
     """
+    check_parameter_memory(lambda: _build(spec, schema))
     if seed is not None:
         torch.manual_seed(seed)
+    return _build(spec, schema)
+
+
+def _build(spec: ModelSpec, schema: Schema) -> nn.Module:
     context = BuildContext(
         init=spec.init, vocab=len(schema.input.vocab) if schema.input.vocab else None
     )
