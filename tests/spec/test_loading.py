@@ -140,3 +140,90 @@ def test_malformed_overrides_and_files(tmp_path: Path) -> None:
     bad = write(tmp_path, "data: [unclosed\n")
     assert f"{bad}:2:1: invalid YAML" in error_of(bad)
     assert "a spec is a mapping" in error_of(write(tmp_path, "- just a list\n"))
+
+
+# --- limits: alias bombs, deep nesting, huge numbers --------------------------------------
+
+BASE = {"name": "x", "data": {"dataset": "iris"}, "train": {"epochs": 1}}
+
+
+def timed_error(source, overrides=None) -> tuple[str, float]:
+    import time
+
+    started = time.perf_counter()
+    message = error_of(source, overrides)
+    return message, time.perf_counter() - started
+
+
+def test_an_alias_bomb_is_refused_in_milliseconds_naming_the_line(tmp_path: Path) -> None:
+    from tests.resource_bombs import BILLION_LAUGHS
+
+    message, seconds = timed_error(write(tmp_path, BILLION_LAUGHS))
+    assert seconds < 0.5  # expanding it took 9 s and 2 GB
+    assert message.startswith(f"{tmp_path / 'spec.yaml'}:7:")
+    assert "YAML beyond a limit: more than 100,000 values with its aliases expanded" in message
+    many = "name: x\nv: &v 1\nall: [" + ", ".join(["*v"] * 101) + "]\n"
+    assert "more than 100 uses of aliases (*name); that is the limit" in error_of(
+        write(tmp_path, many)
+    )
+    few = "name: x\ndata: &d {dataset: iris}\ntrain: {epochs: 1}\nmodel: {template: mlp}\n"
+    assert load_spec(write(tmp_path, few)).data.dataset == "iris"  # aliases within limits work
+
+
+@pytest.mark.parametrize("depth", [101, 5_000, 20_000])
+def test_deep_nesting_is_a_spec_error_not_a_recursion_error(tmp_path: Path, depth: int) -> None:
+    flow = "name: x\ndata: " + "[" * depth + "]" * depth + "\n"
+    message, seconds = timed_error(write(tmp_path, flow))
+    assert seconds < 0.5
+    assert f"{tmp_path / 'spec.yaml'}:2:" in message
+    assert "nested more than 100 levels deep; that is the limit" in message
+    nested: object = 1
+    for _ in range(depth):
+        nested = {"a": nested}
+    message, seconds = timed_error({**BASE, "data": nested})
+    assert seconds < 0.5
+    assert message == "spec: data.a.a...: nested more than 100 levels deep; that is the limit"
+
+
+def test_block_nesting_counts_too(tmp_path: Path) -> None:
+    text = "".join(" " * i + f"k{i}:\n" for i in range(150)) + " " * 150 + "v\n"
+    assert "nested more than 100 levels deep" in error_of(write(tmp_path, text))
+    fine = "".join(" " * i + f"k{i}:\n" for i in range(20)) + " " * 20 + "v\n"
+    assert "k0: unknown key" in error_of(write(tmp_path, fine))
+
+
+def test_huge_integers_are_named_spec_errors(tmp_path: Path) -> None:
+    digits = "9" * 5000
+    message = error_of(
+        write(tmp_path, f"name: x\ndata: {{dataset: iris}}\ntrain:\n  epochs: {digits}\n")
+    )
+    assert message.startswith(f"{tmp_path / 'spec.yaml'}:4:11: YAML beyond a limit: an integer")
+    assert len(message) < 300
+    message = error_of(BASE, [f"train.epochs={digits}"])
+    assert (
+        message.startswith("--set train.epochs=999") and "an integer of 5000 characters" in message
+    )
+    assert len(message) < 300
+    message = error_of(BASE, {"train.epochs": int("9" * 4000)})
+    assert "train.epochs: an integer of about 4000 digits is out of range" in message
+    assert len(message) < 400
+    assert error_of(BASE, [f"seed={2**70}"]) == (
+        f"--set seed={2**70}: seed: {2**70} is out of range; integers in a spec fit in 64 bits "
+        "(at most 9223372036854775807)"
+    )
+    assert "spec: seed: 1180591620717411303424 is out of range" in error_of({**BASE, "seed": 2**70})
+    seeded = load_spec({**BASE, "model": {"template": "mlp"}}, [f"seed={2**63 - 1}"])
+    assert seeded.seed == 2**63 - 1
+
+
+def test_every_yaml_reader_uses_the_limited_loader() -> None:
+    source = Path(__file__).parents[2] / "src" / "athanor"
+    readers = [
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if any(
+            call in path.read_text(encoding="utf-8")
+            for call in ("yaml.safe_load", "yaml.load(", "yaml.compose", "yaml.full_load")
+        )
+    ]
+    assert readers == []

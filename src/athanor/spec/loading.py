@@ -165,7 +165,7 @@ def _mark(origin: str, exc: yaml.YAMLError) -> str:
 def describe_value(value: Any) -> str:
     """A short ``repr`` for messages: huge integers and long texts are described, not shown."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
-        digits = int(value.bit_length() * math.log10(2)) + 1
+        digits = int((value.bit_length() - 1) * math.log10(2)) + 1
         return f"an integer of about {digits} digits"
     if isinstance(value, str) and len(value) > 80:
         return f"{value[:40]!r}... ({len(value)} characters)"
