@@ -14,6 +14,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,7 @@ def _digest(path: Path, gzipped: bool, algorithm: str = "sha256") -> str:
         with opener(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 sha.update(chunk)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: corrupt deflate data
         return f"unreadable: {exc}"
     return sha.hexdigest()
 

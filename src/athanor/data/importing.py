@@ -24,7 +24,7 @@ import numpy as np
 
 from athanor.data.catalog import catalog
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
-from athanor.data.idx import parse_idx
+from athanor.data.idx import read_idx_file
 from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_folder, save_labels
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
@@ -342,15 +342,7 @@ def _write_idx(source: Path, folder: Path, options: ImportOptions) -> dict[str, 
     for file in files:
         if not _IDX_NAME.search(file.name.removesuffix(".gz")):
             continue
-        raw = file.read_bytes()
-        if file.suffix == ".gz":
-            import gzip
-
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
-                raise DataError(f"{file}: not a readable gzip file ({exc})") from None
-        arrays[file.name] = parse_idx(raw, str(file))
+        arrays[file.name] = read_idx_file(file)
     images = {n: a for n, a in arrays.items() if a.ndim >= 3}
     labels = {n: a for n, a in arrays.items() if a.ndim == 1}
     if not images or not labels:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from athanor.data.catalog import DatasetEntry, register_dataset
-from athanor.data.download import RemoteFile, fetch, read_bytes
-from athanor.data.idx import parse_idx
+from athanor.data.download import RemoteFile, fetch
+from athanor.data.idx import read_idx_file
 from athanor.data.raw import RawDataset
 from athanor.settings import Settings
 
@@ -53,7 +53,7 @@ def load_idx_dataset(
     origin: dict[str, str] = {}
     for key, remote in files.items():
         path = fetch(remote, settings=settings)
-        arrays[key] = parse_idx(read_bytes(path, remote.gzipped), source=str(path))
+        arrays[key] = read_idx_file(path)
         origin[remote.name] = str(path)
     return RawDataset(
         name=name,
