@@ -99,6 +99,33 @@ def package_hash(folder: Path) -> str:
     return _sha256(folder / MANIFEST)
 
 
+METADATA_FIELDS: dict[str, type] = {
+    "spec": dict,
+    "schema": dict,
+    "preprocessing": list,
+    "metrics": dict,
+    "lineage": dict,
+}
+"""What readers of ``model.json`` rely on, with the JSON type each must have."""
+_JSON_NAMES = {dict: "object", list: "array"}
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    """A package's JSON file, which must hold an object.
+
+    Raises:
+        PackageIntegrityError: naming the file, when it is not UTF-8 JSON holding an object.
+    """
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = str(exc)[:200] or type(exc).__name__
+        raise PackageIntegrityError(f"{path}: not valid JSON ({reason})") from None
+    if not isinstance(value, dict):
+        raise PackageIntegrityError(f"{path}: not a JSON object (found {type(value).__name__})")
+    return value
+
+
 def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPackage:
     """Read and verify the package in ``folder``.
 
@@ -116,11 +143,9 @@ def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPack
             f"{manifest_path}: content hash {content_hash[:16]}... does not match the registered "
             f"{expected_hash[:16]}...; the package was altered after registration"
         )
-    try:
-        manifest = json.loads(manifest_path.read_text())
-        files = manifest["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise PackageIntegrityError(f"{manifest_path}: unreadable manifest ({exc})") from None
+    files = _read_json_object(manifest_path).get("files")
+    if not isinstance(files, dict):
+        raise PackageIntegrityError(f"{manifest_path}: unreadable manifest (no 'files' mapping)")
     for name in (WEIGHTS, METADATA, CARD):
         path = folder / name
         if not path.is_file():
@@ -129,12 +154,18 @@ def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPack
             raise PackageIntegrityError(
                 f"{path}: content does not match the package manifest (altered or corrupt)"
             )
-    metadata = json.loads((folder / METADATA).read_text())
+    metadata = _read_json_object(folder / METADATA)
     if metadata.get("format") != FORMAT_VERSION:
         raise PackageIntegrityError(
             f"{folder / METADATA}: package format {metadata.get('format')} is not supported "
             f"(this Athanor reads format {FORMAT_VERSION})"
         )
+    for key, kind in METADATA_FIELDS.items():
+        if not isinstance(metadata.get(key), kind):
+            raise PackageIntegrityError(
+                f"{folder / METADATA}: '{key}' must be a JSON {_JSON_NAMES[kind]}"
+                + (" (missing)" if key not in metadata else "")
+            )
     try:
         state_dict = load_file(str(folder / WEIGHTS), device="cpu")
     except SafetensorError as exc:
