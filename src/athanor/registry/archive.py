@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from athanor.errors import DiskFullError, PackageIntegrityError, ResourceLimitError
 from athanor.registry.package import CARD, MANIFEST, METADATA, WEIGHTS
 from athanor.spec.limits import ENVIRONMENT, current_limits
+from athanor.store.disk_space import disk_full_as_error
 
 PACKAGE_FILES = (WEIGHTS, METADATA, CARD, MANIFEST)
 MAX_ENTRIES = 64
@@ -78,7 +79,11 @@ def extract_package_zip(source: Path, folder: Path) -> None:
             if info is None:
                 raise PackageIntegrityError(f"{source}: '{name}' is missing from the package")
             try:
-                with archive.open(info) as reader, (folder / name).open("wb") as writer:
+                with (
+                    disk_full_as_error(folder / name),
+                    archive.open(info) as reader,
+                    (folder / name).open("wb") as writer,
+                ):
                     copied = _copy_capped(reader, writer, info.file_size, f"{source}: '{name}'")
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise PackageIntegrityError(f"{source}: '{name}' is corrupt ({exc})") from None

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from athanor.store.disk_space import disk_full_as_error
+
 
 class ArtifactStore:
     """Paths under ``root`` for runs and model versions, and atomic publication."""
@@ -48,17 +50,20 @@ class ArtifactStore:
 
         Raises:
             FileExistsError: ``destination`` already exists.
+            DiskFullError: the disk filled up while writing (naming the file and the space
+                free); nothing is left behind.
         """
         staging_root = self.root / ".staging"
-        staging_root.mkdir(parents=True, exist_ok=True)
         folder = staging_root / uuid.uuid4().hex
-        folder.mkdir()
         try:
-            yield folder
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            if destination.exists():
-                raise FileExistsError(f"{destination} already exists")
-            os.replace(folder, destination)
+            with disk_full_as_error(destination):
+                staging_root.mkdir(parents=True, exist_ok=True)
+                folder.mkdir()
+                yield folder
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if destination.exists():
+                    raise FileExistsError(f"{destination} already exists")
+                os.replace(folder, destination)
         finally:
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)

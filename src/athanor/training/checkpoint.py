@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from athanor.store.disk_space import disk_full_as_error
+
 TENSORS = "tensors.safetensors"
 STATE = "state.json"
 FORMAT_VERSION = 1
@@ -72,20 +74,25 @@ def unflatten(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def save_checkpoint(state: dict[str, Any], folder: Path) -> Path:
-    """Write ``state`` as a checkpoint folder at ``folder`` (replacing an older one there)."""
+    """Write ``state`` as a checkpoint folder at ``folder`` (replacing an older one there).
+
+    Raises:
+        DiskFullError: no room to write it, naming the file; the older checkpoint is kept.
+    """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex}"
-    staging.mkdir()
     try:
-        tensors: dict[str, torch.Tensor] = {}
-        tree = flatten(state, tensors)
-        save_file(tensors, str(staging / TENSORS))
-        document = {"format": FORMAT_VERSION, "state": tree}
-        (staging / STATE).write_text(json.dumps(document))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
+        with disk_full_as_error(folder):  # a full disk: a named error, the older one kept
+            staging.mkdir()
+            tensors: dict[str, torch.Tensor] = {}
+            tree = flatten(state, tensors)
+            save_file(tensors, str(staging / TENSORS))
+            document = {"format": FORMAT_VERSION, "state": tree}
+            (staging / STATE).write_text(json.dumps(document))
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -15,6 +15,7 @@ from athanor._choices import choices_text
 from athanor.errors import ExportError
 from athanor.registry.package import ModelPackage
 from athanor.spec.serving import ExportSpec
+from athanor.store.disk_space import disk_full_as_error
 
 
 @dataclass
@@ -122,10 +123,11 @@ def export_package(
     temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.partial")
     started = time.perf_counter()
     try:
-        result = entry.export(package, temporary, spec)
-        if destination.is_dir() and not destination.is_symlink():
-            shutil.rmtree(destination)
-        os.replace(temporary, destination)
+        with disk_full_as_error(destination):
+            result = entry.export(package, temporary, spec)
+            if destination.is_dir() and not destination.is_symlink():
+                shutil.rmtree(destination)
+            os.replace(temporary, destination)
     finally:
         if temporary.is_dir():
             shutil.rmtree(temporary, ignore_errors=True)
