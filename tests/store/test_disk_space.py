@@ -104,3 +104,26 @@ def test_each_way_of_reporting_no_room_is_read(
     assert disk_full_error(OSError(errno.EACCES, "Permission denied"), tmp_path) is None
     with pytest.raises(PermissionError), disk_full_as_error(tmp_path):
         raise PermissionError(errno.EACCES, "Permission denied")
+
+
+def test_an_export_that_cannot_fit_is_refused_before_it_starts(tmp_path: Path) -> None:
+    import athanor as at
+
+    spec = {
+        "name": "wide",
+        "data": {"dataset": "iris"},
+        "model": {"template": "mlp", "hidden": [512, 512]},
+        "train": {"epochs": 1},
+    }
+    at.train(spec, register_as="wide", progress=False)  # weights of about 1.1 MB
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for kind in ("torchscript", "onnx", "zip"):  # PyTorch's zip writer aborts when cut short
+        output = exports / f"wide.{kind}"
+        result = run_limited(["models", "export", "wide", "-f", kind, "-o", str(output)], 600_000)
+        assert result.returncode == 2, result.stderr
+        assert f"{output}: cannot write about 1.1 MB" in result.stderr
+        assert "files of at most 600.0 KB (ulimit -f)" in result.stderr
+    assert list(exports.iterdir()) == []  # no partial file either
+    done = run_limited(["models", "export", "wide", "-f", "onnx", "-o", str(exports / "w.onnx")])
+    assert done.returncode == 0, done.stderr

@@ -74,6 +74,38 @@ def _errno_of(exc: BaseException) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def file_size_limit() -> int | None:
+    """The largest file this process may write (``RLIMIT_FSIZE``), or ``None`` if unlimited."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def check_room(target: Path, needed: int) -> None:
+    """Refuse to start writing ``needed`` bytes to ``target`` when they cannot fit: for
+    writers that cannot be stopped cleanly once they run out of room (PyTorch's zip writer
+    aborts the process).
+
+    Raises:
+        DiskFullError: naming ``target``, the bytes needed and the room there is.
+    """
+    free = free_bytes(target)
+    if free is not None and needed > free:
+        raise DiskFullError(
+            f"{target}: cannot write about {format_bytes(needed)}: {format_bytes(free)} free "
+            "on its disk; free some space or write it elsewhere"
+        )
+    largest = file_size_limit()
+    if largest is not None and needed > largest:
+        raise DiskFullError(
+            f"{target}: cannot write about {format_bytes(needed)}: this process may write "
+            f"files of at most {format_bytes(largest)} (ulimit -f)"
+        )
+
+
 @contextmanager
 def disk_full_as_error(target: Path) -> Iterator[None]:
     """Turn an out-of-room ``OSError`` raised in the block into a :class:`DiskFullError`.

@@ -13,9 +13,9 @@ from typing import Any
 
 from athanor._choices import choices_text
 from athanor.errors import ExportError
-from athanor.registry.package import ModelPackage
+from athanor.registry.package import WEIGHTS, ModelPackage
 from athanor.spec.serving import ExportSpec
-from athanor.store.disk_space import disk_full_as_error
+from athanor.store.disk_space import check_room, disk_full_as_error
 
 
 @dataclass
@@ -120,6 +120,9 @@ def export_package(
         raise ExportError(f"{destination} already exists; choose another --output or --overwrite")
     if not destination.parent.is_dir():
         raise ExportError(f"{destination.parent}: no such folder")
+    # Every format holds the weights once; PyTorch's zip writer aborts the whole process
+    # when it runs out of room, so room is checked before it starts.
+    check_room(destination, (package.path / WEIGHTS).stat().st_size)
     temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.partial")
     started = time.perf_counter()
     try:
