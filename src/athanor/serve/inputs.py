@@ -21,6 +21,8 @@ TEXT_SUFFIXES = {".txt", ".text", ".md"}
 class PredictionInputTooLarge(PredictionInputError, ResourceLimitError):
     """An input image beyond the pixel limit: names the input and the limit."""
 
+    http_status = 413  # a resource limit, not an input that does not fit the model (422)
+
 
 def decode_image(source: Any, schema: Schema, *, name: str = "image") -> np.ndarray:
     """A PIL image, path or bytes -> ``uint8 [C, H, W]`` at the model's size and channels.
