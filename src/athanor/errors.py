@@ -102,4 +102,4 @@ class ResourceLimitError(UserError):
 class DiskFullError(UserError):
     """A write that found no space left on its disk: names the file and the space free."""
 
-    http_status = 507  # Insufficient Storage: the server's disk, not the request, is at fault
+    http_status = 413  # what the request would store is larger than the room there is

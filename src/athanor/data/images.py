@@ -199,6 +199,9 @@ def read_image_folder(root: Path, *, skip_bad: bool = False) -> ImageFolder:
 class ImageFileTooLarge(BadFile, ImageTooLarge):
     """An image of a class folder over the pixel limit (still an :class:`ImageTooLarge`)."""
 
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message, reason or message.split(": ", 1)[-1])
+
 
 def _read_image(path: Path) -> np.ndarray:
     if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -211,9 +214,7 @@ def _read_image(path: Path) -> np.ndarray:
     try:
         return decode_image_file(path)
     except ImageTooLarge as exc:
-        raise ImageFileTooLarge(
-            f"{exc}; remove it or import with --skip-bad", str(exc).split(": ", 1)[-1]
-        ) from None
+        raise ImageFileTooLarge(f"{exc}; remove it or import with --skip-bad") from None
     except DataError as exc:
         raise BadFile(
             f"{exc}; remove it or import with --skip-bad", str(exc).split(": ", 1)[-1]
