@@ -20,7 +20,8 @@ SPEC = {"name": "x", "data": {"dataset": "iris"}, "model": {"template": "mlp"}}
 
 @pytest.fixture(scope="module")
 def api(shared_platform: PlatformProcess):
-    with httpx.Client(base_url=shared_platform.url, timeout=60) as client:
+    headers = {"Authorization": f"Bearer {shared_platform.owner_token}"}
+    with httpx.Client(base_url=shared_platform.url, headers=headers, timeout=60) as client:
         # The first job request imports the spec and job modules: time the others only.
         assert client.post("/v1/jobs", json={"spec": {"name": "warm-up"}}).status_code == 400
         yield client
