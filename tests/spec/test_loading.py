@@ -227,3 +227,12 @@ def test_every_yaml_reader_uses_the_limited_loader() -> None:
         )
     ]
     assert readers == []
+
+
+def test_non_printable_characters_are_a_spec_error() -> None:
+    from athanor.spec.loading import load_spec_text, parse_override
+
+    for text in ("\u0080\u008d", "\f\u00b2[Q"):
+        with pytest.raises(SpecError, match="invalid YAML: special characters are not allowed"):
+            load_spec_text(text, "body.yaml")
+    assert parse_override("name=\u0080") == (("name",), "\u0080")  # kept as text, as before

@@ -134,17 +134,19 @@ def compose_yaml(text: str, origin: str) -> tuple[Any, yaml.Node | None]:
     Raises:
         SpecError: invalid YAML or YAML beyond a limit, naming ``origin``, line and column.
     """
-    loader = LimitedLoader(text)
+    loader: LimitedLoader | None = None
     try:
+        loader = LimitedLoader(text)  # its reader already refuses non-printable characters
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except YamlLimitExceeded as exc:
         raise SpecError(f"{_mark(origin, exc)}: YAML beyond a limit: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         raise SpecError(f"{_mark(origin, exc)}: invalid YAML: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, node
 
 
@@ -304,8 +306,9 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     key = key.strip()
     if not sep or not key:
         raise SpecError(f"--set {text}: expected KEY.PATH=VALUE, e.g. train.epochs=3")
-    loader = LimitedLoader(raw)
+    loader: LimitedLoader | None = None
     try:
+        loader = LimitedLoader(raw)
         value = loader.get_single_data() if raw.strip() else ""
     except YamlLimitExceeded as exc:
         shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
@@ -313,7 +316,8 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     except yaml.YAMLError:
         value = raw
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     path: list[str | int] = []
     for part in key.split("."):
         if not part:
