@@ -27,12 +27,13 @@ class BadFile(DataError):
 
     Args:
         message: the error, naming the file and how to fix it.
-        reason: the short reason the import report lists when the file is skipped.
+        reason: the short reason the import report lists when the file is skipped
+            (default: the message).
     """
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str | None = None) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason = reason or message
 
 
 @dataclass
