@@ -105,6 +105,12 @@ def test_a_linked_class_folder_is_hashed_as_read(tmp_path: Path) -> None:
     assert version_b.info["class_counts"] == {"circle": 12, "square": 3, "triangle": 1}
     (first / "circle" / "000.png").unlink()  # B's linked class changes: so does its hash
     assert import_dataset(second, name="shapes").version.number == 3
+    only_links = tmp_path / "only-links"
+    only_links.mkdir()
+    for label in ("circle", "square"):
+        (only_links / label).symlink_to(first / label)
+    linked = import_dataset(only_links, name="linked").version  # its kind found through links
+    assert linked.kind == "image" and linked.info["class_counts"] == {"circle": 11, "square": 12}
 
 
 def test_dangling_links_are_listed_before_hashing(tmp_path: Path) -> None:

@@ -97,7 +97,8 @@ def detect_kind(path: Path) -> str:
             f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet tables, .txt "
             "text, IDX files, or a folder of class subfolders of images"
         )
-    files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    # Through links, as the readers go (a folder of linked class folders holds images too).
+    files = [p for p in walk_files(path).files if not p.name.startswith(".")]
     if any(_IDX_NAME.search(p.name.removesuffix(".gz")) for p in files):
         return "idx"
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
