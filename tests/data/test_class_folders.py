@@ -99,3 +99,28 @@ def test_a_file_or_a_folder_without_class_folders_is_refused(tmp_path: Path) -> 
         read_class_folders(file, read_note, **TERMS)
     with pytest.raises(DataError, match=r"no class folders; put the notes .* \(e\.g\. a/1\.txt"):
         read_class_folders(tmp_path, read_note, **TERMS)
+
+
+def test_dangling_and_looping_links_are_listed_or_skipped(tmp_path: Path) -> None:
+    root = write(tmp_path / "notes", {"a/1.txt": "a1", "b/1.txt": "b1"})
+    (root / "gone").symlink_to(tmp_path / "nowhere")
+    (root / "a" / "lost.txt").symlink_to(tmp_path / "missing.txt")
+    (root / "b" / "again").symlink_to(root / "b")
+    with pytest.raises(DataError, match="3 symbolic link") as error:
+        read_class_folders(root, read_note, **TERMS)
+    message = str(error.value)
+    for name in ("gone (dangling", "lost.txt (dangling", "again (a link to a folder it is in)"):
+        assert name in message
+    found = read_class_folders(root, read_note, **TERMS, skip_bad=True)
+    assert found.classes == ["a", "b"] and found.items == ["a1", "b1"]
+    assert sorted(Path(s["item"]).name for s in found.skipped) == ["again", "gone", "lost.txt"]
+
+
+def test_a_linked_class_folder_is_read_through_the_link(tmp_path: Path) -> None:
+    other = write(tmp_path / "other", {"cats/1.txt": "cat", "cats/deep/2.txt": "deep cat"})
+    root = write(tmp_path / "notes", {"dogs/1.txt": "dog"})
+    (root / "cats").symlink_to(other / "cats")
+    found = read_class_folders(root, read_note, **TERMS)
+    assert found.classes == ["cats", "dogs"]
+    assert found.files == ["cats/1.txt", "cats/deep/2.txt", "dogs/1.txt"]
+    assert found.items == ["cat", "deep cat", "dog"]

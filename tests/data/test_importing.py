@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,43 @@ def test_image_folder_import_is_versioned_by_content(tmp_path: Path) -> None:
     assert load_raw("shapes@2").y.shape == (25,)
     with pytest.raises(DatasetNotFound, match="'shapes@7' is not a version"):
         load_raw("shapes@7")
+
+
+def test_a_linked_class_folder_is_hashed_as_read(tmp_path: Path) -> None:
+    # Folder B's 'circle' is a link to folder A's: the hash covers the files behind it, so
+    # B gets its own version (with B's classes), not A's.
+    first = make_shapes(tmp_path / "a")
+    second = make_shapes(tmp_path / "b", per_class=3)
+    shutil.rmtree(second / "circle")
+    (second / "circle").symlink_to(first / "circle")
+    (second / "triangle").mkdir()
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(second / "triangle" / "t.png")
+    version_a = import_dataset(first, name="shapes").version
+    version_b = import_dataset(second, name="shapes").version
+    assert version_b.content_hash != version_a.content_hash and version_b.number == 2
+    assert version_b.info["classes"] == ["circle", "square", "triangle"]
+    assert version_b.info["class_counts"] == {"circle": 12, "square": 3, "triangle": 1}
+    (first / "circle" / "000.png").unlink()  # B's linked class changes: so does its hash
+    assert import_dataset(second, name="shapes").version.number == 3
+    only_links = tmp_path / "only-links"
+    only_links.mkdir()
+    for label in ("circle", "square"):
+        (only_links / label).symlink_to(first / label)
+    linked = import_dataset(only_links, name="linked").version  # its kind found through links
+    assert linked.kind == "image" and linked.info["class_counts"] == {"circle": 11, "square": 12}
+
+
+def test_dangling_links_are_listed_before_hashing(tmp_path: Path) -> None:
+    folder = make_shapes(tmp_path / "shapes", per_class=2)
+    (folder / "circle" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    (folder / "ghosts").symlink_to(tmp_path / "no-folder")
+    with pytest.raises(DataError, match="2 symbolic link") as error:
+        import_dataset(folder, name="shapes")
+    assert "gone.png (dangling link" in str(error.value) and "ghosts (dangling" in str(error.value)
+    result = import_dataset(folder, name="shapes", skip_bad=True)
+    assert result.version.info["classes"] == ["circle", "square"]
+    listed = sorted(Path(s["item"]).name for s in result.report["skipped"])
+    assert listed == ["ghosts", "gone.png"]
 
 
 def test_bad_image_files_are_named_or_skipped_and_listed(tmp_path: Path) -> None:

@@ -232,3 +232,67 @@ def test_subsets_apply_to_text_and_series_windows() -> None:
     assert len(series.windows["train"]) == 50 and len(series.windows["test"]) == 10
     # The kept windows are the ones the tensors hold: same starts, in the same order.
     assert (series.windows["train"].start[1:] > series.windows["train"].start[:-1]).all()
+
+
+def _imported_table(tmp_path, name: str, text: str) -> str:
+    from athanor.data.importing import import_dataset
+
+    path = tmp_path / f"{name}.csv"
+    path.write_text(text)
+    import_dataset(path, name=name)
+    return name
+
+
+def test_a_single_class_target_is_named_before_training(tmp_path) -> None:
+    rows = "".join(f"{i},{i * 2},cat\n" for i in range(20))
+    name = _imported_table(tmp_path, "one-class", "a,b,label\n" + rows)
+    with pytest.raises(
+        DataError,
+        match="data.target: 'label' of 'one-class' has only the class 'cat'; "
+        "classification needs at least 2 classes",
+    ):
+        prepare(DataSpec(dataset=name, target="label", task="classification"), seed=0)
+    # Two classes in the data, but a subset keeps the training split to one of them.
+    rows = "".join(f"{i},{i * 2},{'cat' if i else 'dog'}\n" for i in range(20))
+    rare = _imported_table(tmp_path, "rare", "a,b,label\n" + rows)
+    with pytest.raises(DataError, match="the training split of 'rare' has only the class 'cat'"):
+        prepare(
+            DataSpec(dataset=rare, target="label", split={"method": "random", "val": 1, "test": 1}),
+            seed=next(s for s in range(50) if _no_rare_in_train(s)),
+        )
+
+
+def _no_rare_in_train(seed: int) -> bool:
+    from athanor.data.splits import split_indices
+
+    parts = split_indices(20, {"val": 1, "test": 1}, seed=seed)
+    return 0 not in parts["train"]
+
+
+def test_infinite_values_name_their_column_and_lines(tmp_path) -> None:
+    rows = "".join(f"{i},{i % 3}\n" for i in range(2, 30))
+    name = _imported_table(tmp_path, "infinite", "x,y\n1,0\ninf,1\n-inf,2\n" + rows)
+    with pytest.raises(
+        DataError,
+        match=r"infinite.csv: column 'x' holds infinite values \(inf or -inf\) on "
+        r"line\(s\) 3, 4 \(2 row\(s\)\); use finite numbers",
+    ):
+        prepare(DataSpec(dataset=name, target="y"), seed=0)
+    target = _imported_table(
+        tmp_path,
+        "inf-target",
+        "x,y\n" + "".join(f"{i},{'inf' if i == 5 else i * 1.5}\n" for i in range(30)),
+    )
+    with pytest.raises(DataError, match=r"column 'y' holds infinite values .* line\(s\) 7 "):
+        prepare(DataSpec(dataset=target, target="y"), seed=0)
+
+
+def test_splits_leaving_fewer_than_two_training_samples_are_refused() -> None:
+    with pytest.raises(
+        DataError,
+        match=r"data.split: val \(74\) \+ test \(75\) leave only 1 training sample "
+        "of 150; training needs at least 2",
+    ):
+        prepare(DataSpec(dataset="iris", split={"val": 74, "test": 75}), seed=0)
+    with pytest.raises(DataError, match="data.subset: keeps 1 training sample"):
+        prepare(DataSpec(dataset="iris", subset={"train": 1}), seed=0)

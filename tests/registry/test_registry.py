@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from athanor.errors import NotFound, PackageIntegrityError, UserError
 from athanor.registry import package_path, parse_ref, register_package, resolve
 from athanor.registry.archive import write_package_zip
+from athanor.registry.package import load_package, write_package
 from athanor.registry.registry import check_alias_name, delete_versions, import_package
 from athanor.store import open_store
 
@@ -98,3 +100,52 @@ def test_import_verifies_the_package_and_its_expected_hash(trained_digits, tmp_p
     assert [m.name for m in store.models.list()] == ["digits-cnn"]
     with pytest.raises(UserError, match="no such file"):
         import_package(store, tmp_path / "missing.zip")
+
+
+def rewritten(source: Path, folder: Path, **changes: object) -> Path:
+    """The package in ``source`` written again (with a matching manifest) with ``changes``."""
+    package = load_package(source)
+    metadata = package.metadata
+    values = {
+        "state_dict": package.state_dict,
+        "spec": metadata["spec"],
+        "schema": metadata["schema"],
+        "preprocessing": metadata["preprocessing"],
+        "metrics": metadata["metrics"],
+        "lineage": metadata["lineage"],
+        "card": (source / "README.md").read_text(),
+        **changes,
+    }
+    folder.mkdir()
+    write_package(folder, **values)  # type: ignore[arg-type]
+    return folder
+
+
+def test_a_package_that_cannot_predict_is_refused_at_import(trained_digits, tmp_path: Path) -> None:
+    run, _ = trained_digits
+    store = open_store()
+    weights = load_package(run.package_dir).state_dict
+    first = sorted(weights)[0]
+    wrong = {**weights, first: torch.zeros(*weights[first].shape, 2)}
+    wrong_shape = rewritten(run.package_dir, tmp_path / "wrong-shape", state_dict=wrong)
+    archive = tmp_path / "wrong-shape.zip"
+    write_package_zip(wrong_shape, archive)
+    with pytest.raises(
+        PackageIntegrityError, match=f"weights.safetensors .*size mismatch for {first}"
+    ):
+        import_package(store, archive)
+    unknown_step = rewritten(
+        run.package_dir, tmp_path / "unknown-step", preprocessing=[{"type": "teleport"}]
+    )
+    with pytest.raises(
+        PackageIntegrityError,
+        match="model.json key 'preprocessing'.*unknown preprocessing step 'teleport'",
+    ):
+        import_package(store, unknown_step, "digits-cnn")
+    assert store.models.list() == []
+    assert not list((store.artifacts.root / ".staging").iterdir())
+    assert not (store.artifacts.root / "models").exists() or not any(
+        (store.artifacts.root / "models").rglob("*.safetensors")
+    )
+    # The untouched package imports.
+    assert import_package(store, run.package_dir).ref == "digits-cnn@1"

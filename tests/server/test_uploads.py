@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -11,6 +13,8 @@ import pytest
 
 from athanor.errors import NotFound, UserError
 from athanor.server.uploads import UploadArea, UploadTooLarge, safe_relative_path
+from tests.server.conftest import PlatformProcess
+from tests.server.test_app import call
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -80,3 +84,44 @@ def test_symbolic_links_in_an_upload_are_refused(tmp_path: Path) -> None:
         area.source(upload, ".")
     area.delete(upload)
     assert outside.exists() and not (tmp_path / "uploads" / upload).exists()
+
+
+def test_the_size_limit_holds_across_parallel_writes_to_one_upload(
+    shared_platform: PlatformProcess,
+) -> None:
+    # Two 700 KB files sent at once into an upload of at most 1 MB: each request's bytes are
+    # reserved as they arrive, so one of them is refused and the upload stays within its
+    # limit. Both bodies are in flight together: each sends half, waits for the other, then
+    # sends the rest slowly.
+    status, _, created = call(shared_platform, "POST", "/v1/uploads")
+    assert status == 201, created
+    base = f"/v1/uploads/{created['id']}"
+    halfway = threading.Barrier(2, timeout=30)
+    piece = b"x" * 35_000  # 20 pieces: 700,000 bytes
+
+    def body() -> Iterator[bytes]:
+        for index in range(20):
+            if index == 10:
+                halfway.wait()
+            yield piece
+            time.sleep(0.02)
+
+    results: dict[str, int] = {}
+
+    def send(name: str) -> None:
+        status, _, _ = call(shared_platform, "PUT", f"{base}/files/{name}", body())
+        results[name] = status
+
+    threads = [threading.Thread(target=send, args=(name,)) for name in ("a.bin", "b.bin")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results.values()) == [200, 413], results
+    status, _, shown = call(shared_platform, "GET", base)
+    assert status == 200 and shown["size"] == 700_000 <= 1024 * 1024
+    assert [f["path"] for f in shown["files"]] == [n for n, s in results.items() if s == 200]
+    # What the refused write reserved was released: a small file still fits beside the first.
+    status, _, _ = call(shared_platform, "PUT", f"{base}/files/small.bin", b"y" * 1000)
+    assert status == 200
+    call(shared_platform, "DELETE", base)

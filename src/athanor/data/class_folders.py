@@ -2,14 +2,17 @@
 
 ``root/<class>/<file>``, or ``root/train/<class>/...`` plus ``root/test/<class>/...`` for an
 official test split. Names starting with ``.`` are ignored at every level. The files of a
-class are found at any depth below its folder, in sorted order (links are followed like
-plain files and folders). A file beside the class folders, a file the reader refuses and a
-class folder without a usable file are errors naming it; with ``skip_bad`` they are left out
-and listed instead.
+class are found at any depth below its folder, in sorted order. Symbolic links are followed
+like the files and folders they lead to, by :func:`walk_files`, which the content hash of an
+import uses too, so a version's hash covers exactly what is read; a link that dangles or
+leads back into a folder holding it is an error listing every such link. A file beside the
+class folders, a file the reader refuses, a bad link and a class folder without a usable
+file are errors naming it; with ``skip_bad`` they are left out and listed instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,19 +55,88 @@ class ClassFolderContents(Generic[Item]):
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class FolderFiles:
+    """The files below a folder, with links followed, and the links that could not be."""
+
+    files: list[Path]
+    """Every file, named by its path through the links (below the folder), sorted."""
+    bad_links: list[dict[str, str]]
+    """``{"item": link, "reason": ...}`` for each link that dangles or loops."""
+
+    def check(self, root: Path, skip_bad: bool) -> list[dict[str, str]]:
+        """The bad links to list as skipped; without ``skip_bad``, a DataError naming them.
+
+        Raises:
+            DataError: (without ``skip_bad``) listing every bad link below ``root``.
+        """
+        if self.bad_links and not skip_bad:
+            listed = "; ".join(f"{b['item']} ({b['reason']})" for b in self.bad_links)
+            raise DataError(
+                f"{root}: {len(self.bad_links)} symbolic link(s) cannot be followed: {listed}; "
+                "fix or remove them, or import with --skip-bad"
+            )
+        return list(self.bad_links)
+
+
+def walk_files(root: Path) -> FolderFiles:
+    """Every file below ``root``, following symbolic links to files and folders.
+
+    Hidden names (starting with ``.``) are walked as plain entries but a hidden link is
+    neither followed nor checked, as no reader reads it. A link that dangles, or that
+    leads to a folder it lies in (an endless loop), is listed in ``bad_links``.
+    """
+    files: list[Path] = []
+    bad: list[dict[str, str]] = []
+
+    def walk(folder: Path, ancestors: frozenset[str]) -> None:
+        for entry in sorted(folder.iterdir()):
+            if entry.is_symlink():
+                if entry.name.startswith("."):
+                    continue
+                if not entry.exists():
+                    target = os.readlink(entry)
+                    bad.append({"item": str(entry), "reason": f"dangling link to {target}"})
+                    continue
+                if entry.is_dir():
+                    real = os.path.realpath(entry)
+                    if real in ancestors:
+                        bad.append({"item": str(entry), "reason": "a link to a folder it is in"})
+                        continue
+                    walk(entry, ancestors | {real})
+                elif entry.is_file():
+                    files.append(entry)
+            elif entry.is_dir():
+                walk(entry, ancestors | {os.path.realpath(entry)})
+            elif entry.is_file():
+                files.append(entry)
+
+    walk(root, frozenset({os.path.realpath(root)}))
+    return FolderFiles(sorted(files), bad)
+
+
 def hidden(path: Path, root: Path) -> bool:
     """Whether any part of ``path`` below ``root`` starts with ``.``."""
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def visible_dirs(folder: Path) -> list[Path]:
-    """The subfolders of ``folder`` whose names do not start with ``.``, sorted."""
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+def visible_dirs(folder: Path, leave_out: frozenset[Path] = frozenset()) -> list[Path]:
+    """The subfolders of ``folder`` whose names do not start with ``.``, sorted.
+
+    Args:
+        folder: the folder to list.
+        leave_out: folders not to list (links that cannot be followed).
+    """
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p not in leave_out
+    )
 
 
-def split_folders(root: Path) -> dict[str, Path]:
+def split_folders(root: Path, leave_out: frozenset[Path] = frozenset()) -> dict[str, Path]:
     """``{"train": root}``, or the ``train`` and ``test`` folders when the root holds them."""
-    names = {p.name for p in visible_dirs(root)}
+    names = {p.name for p in visible_dirs(root, leave_out)}
     if names and names <= {"train", "test"} and "train" in names:
         return {name: root / name for name in sorted(names)}
     return {"train": root}
@@ -92,21 +164,26 @@ def read_class_folders(
 
     Raises:
         DataError: the root is not a folder or holds no class folders, or (without
-            ``skip_bad``) the first stray file, bad file or empty class folder.
+            ``skip_bad``) every link that cannot be followed, or the first stray file, bad
+            file or empty class folder.
     """
     if not root.is_dir():
         raise DataError(
             f"{root}: not a folder; {noun} are read from a folder of class subfolders "
             f"(e.g. {example})"
         )
-    parts = split_folders(root)
-    class_names = sorted({c.name for folder in parts.values() for c in visible_dirs(folder)})
+    walked = walk_files(root)
+    skipped: list[dict[str, str]] = walked.check(root, skip_bad)
+    broken = frozenset(Path(b["item"]) for b in walked.bad_links)
+    parts = split_folders(root, broken)
+    class_names = sorted(
+        {c.name for folder in parts.values() for c in visible_dirs(folder, broken)}
+    )
     if not class_names:
         raise DataError(
             f"{root}: no class folders; put the {noun} of each class in a subfolder named "
             f"after the class (e.g. {example})"
         )
-    skipped: list[dict[str, str]] = []
     for folder in parts.values():
         for path in sorted(folder.iterdir()):
             if path.is_file() and not path.name.startswith("."):
@@ -116,6 +193,13 @@ def read_class_folders(
                         "folder or remove it"
                     )
                 skipped.append({"item": str(path), "reason": "outside the class folders"})
+    # Each file under its class folder, found once (a walk can hold many thousand files).
+    by_class: dict[tuple[str, ...], list[Path]] = {}
+    for path in walked.files:
+        for folder in parts.values():
+            depth = len(folder.parts)
+            if path.parts[:depth] == folder.parts and len(path.parts) > depth + 1:
+                by_class.setdefault(path.parts[: depth + 1], []).append(path)
     items: list[Item] = []
     labels: list[int] = []
     files: list[str] = []
@@ -125,10 +209,10 @@ def read_class_folders(
         found = 0
         for split, folder in parts.items():
             class_dir = folder / name
-            if not class_dir.is_dir():
+            if not class_dir.is_dir() or class_dir in broken:
                 continue
-            for path in sorted(class_dir.rglob("*")):
-                if not path.is_file() or hidden(path, class_dir):
+            for path in by_class.get(class_dir.parts, []):
+                if hidden(path, class_dir):
                     continue
                 try:
                     item = read(path)

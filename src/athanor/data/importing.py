@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from athanor.data.catalog import catalog
+from athanor.data.class_folders import walk_files
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
 from athanor.data.idx import read_idx_file
 from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_folder, save_labels
@@ -96,7 +97,8 @@ def detect_kind(path: Path) -> str:
             f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet tables, .txt "
             "text, IDX files, or a folder of class subfolders of images"
         )
-    files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    # Through links, as the readers go (a folder of linked class folders holds images too).
+    files = [p for p in walk_files(path).files if not p.name.startswith(".")]
     if any(_IDX_NAME.search(p.name.removesuffix(".gz")) for p in files):
         return "idx"
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
@@ -136,19 +138,29 @@ def _looks_like_series(path: Path) -> bool:
     return True
 
 
-def _source_files(path: Path) -> list[Path]:
+def _source_files(path: Path, skip_bad: bool) -> list[Path]:
+    # The walker of the class-folder readers, so the hash covers exactly the files they read.
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file())
+    walked = walk_files(path)
+    walked.check(path, skip_bad)
+    return walked.files
 
 
 def content_hash(path: Path, options: dict[str, Any]) -> str:
-    """SHA-256 of the source files (relative names and bytes) and the import options."""
+    """SHA-256 of the source files (relative names and bytes) and the import options.
+
+    Links are followed as the readers follow them (:func:`walk_files`): the hash covers the
+    content they lead to, named by the path through the link.
+
+    Raises:
+        DataError: (unless ``options["skip_bad"]``) links that dangle or loop, listed.
+    """
     digest = hashlib.sha256()
     digest.update(f"athanor-dataset-{FORMAT}\n".encode())
     digest.update(json.dumps(options, sort_keys=True).encode() + b"\n")
     root = path if path.is_dir() else path.parent
-    for file in _source_files(path):
+    for file in _source_files(path, bool(options.get("skip_bad"))):
         name = file.relative_to(root).as_posix() if path.is_dir() else ""
         digest.update(f"{name}\n{file.stat().st_size}\n".encode())
         with file.open("rb") as handle:
@@ -337,7 +349,7 @@ def _write_images(source: Path, folder: Path, options: ImportOptions) -> dict[st
 
 
 def _write_idx(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
-    files = _source_files(source)
+    files = _source_files(source, options.skip_bad)
     arrays: dict[str, np.ndarray] = {}
     for file in files:
         if not _IDX_NAME.search(file.name.removesuffix(".gz")):
@@ -388,7 +400,7 @@ def _write_idx(source: Path, folder: Path, options: ImportOptions) -> dict[str, 
 
 
 def _write_text(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
-    files = [p for p in _source_files(source) if not p.name.startswith(".")]
+    files = [p for p in _source_files(source, options.skip_bad) if not p.name.startswith(".")]
     skipped: list[dict[str, str]] = []
     texts: list[str] = []
     for file in files:

@@ -85,6 +85,29 @@ class TableData:
             self.source,
         )
 
+    def check_finite(self, what: str = "column") -> None:
+        """Refuse infinite numbers, naming the first column holding them and its lines.
+
+        Args:
+            what: how the message names a column (``column``, ``target column``).
+
+        Raises:
+            DataError: a numeric column holds ``inf`` or ``-inf``.
+        """
+        for column in self.columns:
+            values = self.values[column.name]
+            if values.dtype.kind != "f":
+                continue
+            infinite = np.isinf(values)
+            if infinite.any():
+                lines = self.lines[infinite]
+                shown = ", ".join(map(str, lines[:5].tolist())) + (" ..." if len(lines) > 5 else "")
+                raise DataError(
+                    f"{self.source}: {what} '{column.name}' holds infinite values (inf or -inf) "
+                    f"on line(s) {shown} ({len(lines)} row(s)); use finite numbers, or leave "
+                    "those cells empty to have them imputed"
+                )
+
     def missing_counts(self) -> dict[str, int]:
         return {c.name: int(missing_mask(self.values[c.name]).sum()) for c in self.columns}
 

@@ -8,9 +8,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from athanor.errors import NotFound, UserError
+from athanor.errors import NotFound, PackageIntegrityError, UserError
 from athanor.registry.archive import extract_package_zip
-from athanor.registry.package import CARD, MANIFEST, METADATA, WEIGHTS, load_package
+from athanor.registry.package import (
+    CARD,
+    MANIFEST,
+    METADATA,
+    WEIGHTS,
+    ModelPackage,
+    load_package,
+)
 from athanor.store import ModelVersionRecord, Store
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -136,6 +143,43 @@ def default_import_name(metadata: dict[str, Any]) -> str:
     return str(spec.get("register_as") or spec.get("name") or "model")
 
 
+def check_package_loads(package: ModelPackage, source: Path) -> None:
+    """Refuse a package that could not predict: its network, weights or preprocessing.
+
+    A manifest proves only that the files were not altered after it was written; a package
+    written by hand can hold weights of other shapes or steps no version knows. This rebuilds
+    the network from the spec, loads the weights strictly and reads the preprocessing steps,
+    as serving does.
+
+    Raises:
+        PackageIntegrityError: naming ``source``, the file and what failed.
+    """
+    from athanor.data.preprocessing import Preprocessor
+    from athanor.registry.network import rebuild_network
+
+    try:
+        rebuild_network(package)
+    except Exception as exc:  # a bad spec, schema or state dict fails in many types
+        raise PackageIntegrityError(
+            f"{source}: the network cannot be rebuilt from {METADATA} with the weights of "
+            f"{WEIGHTS} ({_first_line(exc)}); re-export the package from the registry it "
+            "came from"
+        ) from None
+    try:
+        Preprocessor.from_json(package.metadata.get("preprocessing"))  # type: ignore[arg-type]
+    except Exception as exc:  # unknown step types, missing or mistyped state
+        raise PackageIntegrityError(
+            f"{source}: {METADATA} key 'preprocessing': the steps cannot be read "
+            f"({_first_line(exc)}); re-export the package from the registry it came from"
+        ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    # torch's state-dict errors spread the useful part ("size mismatch for ...") over lines.
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return (text or type(error).__name__)[:300]
+
+
 def import_package(
     store: Store,
     source: Path,
@@ -156,7 +200,8 @@ def import_package(
         tags: tags for the new version; ``imported_from`` is added.
 
     Raises:
-        PackageIntegrityError: not a package, an altered file, or a hash other than expected.
+        PackageIntegrityError: not a package, an altered file, a hash other than expected,
+            or a package that cannot be loaded to predict (nothing is registered then).
     """
     source = Path(source)
     if not source.exists():
@@ -169,6 +214,7 @@ def import_package(
             folder = Path(scratch)
             extract_package_zip(source, folder)
         package = load_package(folder, expected_hash=expected_hash)
+        check_package_loads(package, source)
         name = check_model_name(name or default_import_name(package.metadata))
         return register_package(
             store,

@@ -5,6 +5,10 @@ separators, no ``..``, no empty or hidden parts, no control characters, no drive
 bounded length and depth. Files are written to a temporary name and renamed into place
 (a rename never follows a symbolic link), and a folder holding a symbolic link is refused
 both for writing and for importing.
+
+The size limit of an upload holds across parallel requests: each write reserves its bytes,
+chunk by chunk, under one lock, against the upload's committed files plus every other
+write's reservation; a write that is refused or cut releases what it reserved.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from athanor.errors import NotFound, PayloadTooLarge, UserError
@@ -86,6 +92,17 @@ def _inside(root: Path, relative: PurePosixPath) -> Path:
     return current
 
 
+@dataclass
+class _Usage:
+    """The bytes of one upload while writes to it are under way."""
+
+    committed: int
+    """Bytes of its files on disk."""
+    reserved: int = 0
+    """Bytes received by writes not yet renamed into place."""
+    writers: int = 0
+
+
 class UploadArea:
     """The upload folders of one Athanor home.
 
@@ -97,6 +114,40 @@ class UploadArea:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        # One lock for the accounting of every upload: its critical sections never wait on
+        # I/O of a client, so the event loop and threads alike hold it only briefly.
+        self._lock = threading.Lock()
+        self._usage: dict[str, _Usage] = {}
+
+    def _begin(self, upload_id: str) -> _Usage:
+        with self._lock:
+            usage = self._usage.get(upload_id)
+            if usage is None:  # no write under way: the files on disk are the truth
+                usage = self._usage[upload_id] = _Usage(self.size(upload_id))
+            usage.writers += 1
+            return usage
+
+    def _reserve(self, usage: _Usage, count: int, replaced: int) -> bool:
+        """Reserve ``count`` more bytes if the upload stays within its limit."""
+        with self._lock:
+            if usage.committed - replaced + usage.reserved + count > self.max_bytes:
+                return False
+            usage.reserved += count
+            return True
+
+    def _commit(self, usage: _Usage, temporary: Path, destination: Path, written: int) -> None:
+        with self._lock:
+            old = destination.stat().st_size if destination.is_file() else 0
+            os.replace(temporary, destination)
+            usage.committed += written - old
+            usage.reserved -= written
+
+    def _end(self, upload_id: str, usage: _Usage, unreleased: int) -> None:
+        with self._lock:
+            usage.reserved -= unreleased
+            usage.writers -= 1
+            if usage.writers == 0 and self._usage.get(upload_id) is usage:
+                del self._usage[upload_id]
 
     def create(self) -> str:
         """A new, empty upload; returns its id."""
@@ -155,9 +206,6 @@ class UploadArea:
         destination = _inside(folder, relative)
         if destination.is_dir():
             raise UserError(f"{relative}: is a folder of the upload")
-        room = self.max_bytes - self.size(upload_id)
-        if destination.is_file():
-            room += destination.stat().st_size
         parent = destination.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -166,24 +214,31 @@ class UploadArea:
         _inside(folder, relative)  # again: nothing on the way became a link meanwhile
         temporary = parent / f".upload-{uuid.uuid4().hex}"
         written = 0
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        handle = os.fdopen(os.open(temporary, flags, 0o644), "wb")
+        unreleased = 0  # bytes this write holds in the reservation
+        usage = self._begin(upload_id)
+        # The file this write replaces frees its bytes (measured now, as the limit's room).
+        replaced = destination.stat().st_size if destination.is_file() else 0
         try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            handle = os.fdopen(os.open(temporary, flags, 0o644), "wb")
             with handle:
                 async for chunk in chunks:
-                    written += len(chunk)
-                    if written > room:
+                    if not self._reserve(usage, len(chunk), replaced):
                         raise UploadTooLarge(
                             f"{relative}: the upload would hold more than "
                             f"{self.max_bytes:,} bytes (the platform's --max-upload-mb)"
                         )
+                    unreleased += len(chunk)
+                    written += len(chunk)
                     handle.write(chunk)
             if not written:
                 raise UserError(f"{relative}: the request body is empty; send the file's bytes")
             if cut is not None and cut():
                 raise UploadTooLarge(f"{relative}: the request body was cut at its size limit")
-            os.replace(temporary, destination)
+            self._commit(usage, temporary, destination, written)
+            unreleased = 0
         finally:
+            self._end(upload_id, usage, unreleased)
             if temporary.exists():
                 temporary.unlink()
         return written

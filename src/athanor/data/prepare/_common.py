@@ -16,6 +16,9 @@ from athanor.data.splits import fingerprint, resolve_size, subset_indices
 from athanor.errors import DataError
 from athanor.spec.data import DataSpec
 
+MIN_TRAINING_SAMPLES = 2
+"""Fewest training samples a preparation accepts (one sample has no statistics to fit)."""
+
 Pools = dict[str, tuple[Any, np.ndarray]]
 """Inputs and targets of each split before preprocessing (arrays, tables or images)."""
 
@@ -24,17 +27,43 @@ def split_sizes(spec: DataSpec, total: int, with_test: bool) -> dict[str, int]:
     """Samples of the validation (and test) parts of ``total`` that ``data.split`` asks for.
 
     Raises:
-        DataError: the parts leave no training samples.
+        DataError: the parts leave fewer than :data:`MIN_TRAINING_SAMPLES` to train on.
     """
     sizes = {"val": resolve_size(spec.split.val, total, "val")}
     if with_test:
         sizes["test"] = resolve_size(spec.split.test, total, "test")
-        if sizes["val"] + sizes["test"] >= total:
-            raise DataError(
-                f"data.split: val ({sizes['val']}) + test ({sizes['test']}) leave no training "
-                f"samples of {total}"
-            )
+    left = total - sum(sizes.values())
+    if left < MIN_TRAINING_SAMPLES:
+        parts = " + ".join(f"{name} ({count})" for name, count in sizes.items())
+        what = "no training samples" if left <= 0 else f"only {left} training sample"
+        raise DataError(
+            f"data.split: {parts} leave {what} of {total}; training needs at least "
+            f"{MIN_TRAINING_SAMPLES}: lower data.split.val/test (e.g. 0.1) or use more data"
+        )
     return sizes
+
+
+def check_classes(y: np.ndarray, classes: list[str] | None, where: str) -> None:
+    """Refuse classification targets of fewer than two classes.
+
+    Args:
+        y: class indices.
+        classes: the class names (for the message).
+        where: what holds the targets, for the message (``the training split of 'iris'``).
+
+    Raises:
+        DataError: naming the one class present and what would be valid.
+    """
+    present = np.unique(np.asarray(y))
+    if len(present) >= 2:
+        return
+    names = [classes[int(i)] if classes and int(i) < len(classes) else str(i) for i in present]
+    found = f"only the class '{names[0]}'" if names else "no classes"
+    raise DataError(
+        f"{where} has {found}; classification needs at least 2 classes: choose a target "
+        "column with several values (data.target), add samples of other classes, or use "
+        "data.task: regression for numbers"
+    )
 
 
 def scaler(normalize: str, per: str, task: str | None = None) -> list[Step]:
@@ -91,6 +120,12 @@ def split_pools(raw: RawDataset, parts: dict[str, np.ndarray], spec: DataSpec, s
     for name, chosen in subset_indices(sizes, spec.subset, seed).items():
         x, y = pools[name]
         pools[name] = (x[chosen], y[chosen])
+    kept = len(pools["train"][1])
+    if kept < MIN_TRAINING_SAMPLES:
+        raise DataError(
+            f"data.subset: keeps {kept} training sample(s) of '{raw.name}'; training needs at "
+            f"least {MIN_TRAINING_SAMPLES}: raise data.subset or lower data.split.val/test"
+        )
     return pools
 
 

@@ -16,6 +16,7 @@ import torch
 from athanor.data.batching import LazySplit, TensorSplit
 from athanor.data.prepare._common import (
     as_targets,
+    check_classes,
     scaler,
     split_pools,
     split_record,
@@ -49,6 +50,9 @@ def _check_task(raw: RawDataset, spec: DataSpec) -> str:
 def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     """Split ``raw`` by sample, fit preprocessing on the training split, transform all."""
     table_task = spec.task if spec.task in ("classification", "regression") else None
+    for table in (raw.x, raw.x_test):
+        if isinstance(table, TableData):
+            table.check_finite()
     raw = raw.with_target(spec.target, table_task)  # type: ignore[arg-type]
     if spec.target is not None and spec.target != raw.target:
         raise DataError(
@@ -59,10 +63,17 @@ def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         raise DataError(
             f"dataset '{raw.name}' has no default target; set data.target (columns: {columns})"
         )
+    if raw.task == "regression" and np.isinf(raw.y).any():
+        raise DataError(
+            f"dataset '{raw.name}': the target '{raw.target}' holds infinite values; "
+            "regression needs finite numbers"
+        )
     if raw.task == "regression" and not np.isfinite(raw.y).all():
         raise DataError(f"dataset '{raw.name}': the target '{raw.target}' has missing values")
     task = _check_task(raw, spec)
     classification = task == "classification"
+    if classification:
+        check_classes(raw.y, raw.classes, f"data.target: '{raw.target}' of '{raw.name}'")
 
     method = spec.split.method
     keys = None
@@ -85,6 +96,10 @@ def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         parts = split_indices(total, sizes, seed=seed, labels=labels)
 
     pools = split_pools(raw, parts, spec, seed)
+    if classification:
+        check_classes(
+            pools["train"][1], raw.classes, f"data.split: the training split of '{raw.name}'"
+        )
 
     image_options: dict[str, Any] = {}
     loaders: dict[str, Callable[[np.ndarray], Any]] = {}

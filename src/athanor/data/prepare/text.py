@@ -13,6 +13,7 @@ import torch
 from athanor.data.batching import TensorSplit
 from athanor.data.prepare._common import (
     as_targets,
+    check_classes,
     split_pools,
     split_record,
     split_sizes,
@@ -112,11 +113,13 @@ def prepare_documents(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         )
     method = "stratified" if method == "auto" else method
     assert raw.y is not None
+    check_classes(raw.y, raw.classes, f"dataset '{raw.name}'")
     total = len(raw.x)
     sizes = split_sizes(spec, total, not raw.has_official_test)
     labels = raw.y if method == "stratified" else None
     parts = split_indices(total, sizes, seed=seed, labels=labels)
     pools = split_pools(raw, parts, spec, seed)
+    check_classes(pools["train"][1], raw.classes, f"data.split: the training split of '{raw.name}'")
 
     options = spec.text
     # The vocabulary and the default length come from the training documents alone.
