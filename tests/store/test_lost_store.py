@@ -30,12 +30,12 @@ def lose_database(home: Path) -> None:
         Path(f"{home / 'athanor.db'}{suffix}").unlink(missing_ok=True)
 
 
-def athanor_cli(*args: str) -> subprocess.CompletedProcess:
+def athanor_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "athanor.cli", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
 
@@ -113,3 +113,11 @@ def test_the_cli_exits_2_with_the_message(athanor_home: Path) -> None:
     output = " ".join((result.stdout + result.stderr).split())  # rich wraps long lines
     assert "holds 1 run folder(s) up to run 1" in output
     assert f"restore {athanor_home / 'athanor.db'} from a backup" in output
+
+
+def test_the_platform_does_not_start_on_a_lost_database(athanor_home: Path) -> None:
+    at.train(IRIS, progress=False)
+    lose_database(athanor_home)
+    result = athanor_cli("up", "--port", "0", timeout=60)  # a started platform would run on
+    assert result.returncode == 2, result.stderr
+    assert "holds 1 run folder(s) up to run 1" in " ".join(result.stderr.split())
