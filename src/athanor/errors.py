@@ -103,3 +103,10 @@ class DiskFullError(UserError):
     """A write that found no space left on its disk: names the file and the space free."""
 
     http_status = 413  # what the request would store is larger than the room there is
+
+
+class StoreMismatch(UserError):
+    """A metadata database that is empty or older than its artifact folder (a lost or
+    restored-old database file): names both paths, what each holds, and how to recover."""
+
+    http_status = 409

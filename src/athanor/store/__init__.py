@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from athanor.settings import Settings, current_settings
 from athanor.store.artifacts import ArtifactStore
-from athanor.store.database import dispose_engines, engine_for
+from athanor.store.database import check_matches_artifacts, dispose_engines, engine_for
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
 from athanor.store.deployments import DeploymentRecord, DeploymentRepository
 from athanor.store.jobs import JobRecord, JobRepository, StopRequest
@@ -36,17 +36,24 @@ class Store:
 
 
 def open_store(settings: Settings | None = None) -> Store:
-    """Open (creating and migrating if needed) the store of ``settings`` (default: env)."""
+    """Open (creating and migrating if needed) the store of ``settings`` (default: env).
+
+    Raises:
+        StoreMismatch: the database is empty or behind the artifact folder (it was lost or
+            replaced by an older copy); the message says how to recover.
+    """
     settings = settings or current_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings.db_url)
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    check_matches_artifacts(engine, artifacts)
     return Store(
         settings=settings,
-        runs=RunRepository(engine),
+        runs=RunRepository(engine, artifacts),
         models=ModelRepository(engine),
-        artifacts=ArtifactStore(settings.artifacts_dir),
+        artifacts=artifacts,
         datasets=DatasetRepository(engine),
-        jobs=JobRepository(engine),
+        jobs=JobRepository(engine, artifacts),
         tokens=TokenRepository(engine),
         deployments=DeploymentRepository(engine),
     )

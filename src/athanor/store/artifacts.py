@@ -25,6 +25,15 @@ class ArtifactStore:
     def run_dir(self, run_id: int) -> Path:
         return self.root / "runs" / str(run_id)
 
+    def run_folder_ids(self) -> list[int]:
+        """The ids of the run folders on disk, ascending (one directory listing)."""
+        try:
+            entries = os.scandir(self.root / "runs")
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        with entries:
+            return sorted(int(e.name) for e in entries if e.name.isdigit() and e.is_dir())
+
     def model_dir(self, name: str, version: int) -> Path:
         return self.root / "models" / name / f"v{version}"
 

@@ -4,6 +4,10 @@ SQLite (the default) runs in WAL mode with a busy timeout so that a training pro
 and the server can share the file. Any SQLAlchemy URL works (``postgresql+psycopg://...``).
 The schema is created and upgraded by Alembic migrations shipped in ``migrations/``; the
 version check is a single query, and Alembic is imported only when an upgrade is due.
+
+A database can be lost while its artifacts survive (a deleted file, a ``-wal`` file lost after
+a kill, an older copy put back). Such a database would hand out run ids again, over other
+runs' artifact folders; :func:`check_matches_artifacts` refuses it instead.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+
+from athanor.errors import StoreMismatch
+from athanor.store.artifacts import ArtifactStore
 
 SCHEMA_HEAD = "0004"
 """The newest migration's revision; a test keeps it equal to Alembic's head."""
@@ -75,3 +82,84 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def highest_run_id(engine: Engine) -> int:
+    """The highest run id in the database, 0 when it has no runs (one query)."""
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT max(id) FROM runs")).scalar() or 0)
+
+
+def check_matches_artifacts(engine: Engine, artifacts: ArtifactStore) -> None:
+    """Refuse a database that is empty or behind its artifact folder.
+
+    Run folders are created only after their run's row, so a folder above the database's
+    highest run id means rows were lost. Costs one directory listing and one query.
+
+    Raises:
+        StoreMismatch: ``artifacts/runs`` holds a folder above the highest run id.
+    """
+    folders = artifacts.run_folder_ids()
+    if not folders:
+        return
+    highest = highest_run_id(engine)
+    if folders[-1] > highest:
+        raise store_behind(engine, artifacts, folders=folders, highest=highest)
+
+
+def refuse_reused_folder(engine: Engine, artifacts: ArtifactStore | None, run_id: int) -> None:
+    """Refuse a new run id whose artifact folder already exists (called before commit).
+
+    Raises:
+        StoreMismatch: ``artifacts/runs/<run_id>`` exists.
+    """
+    if artifacts is not None and artifacts.run_dir(run_id).exists():
+        raise store_behind(engine, artifacts, reused=run_id)
+
+
+def store_behind(
+    engine: Engine,
+    artifacts: ArtifactStore,
+    *,
+    folders: list[int] | None = None,
+    highest: int | None = None,
+    reused: int | None = None,
+) -> StoreMismatch:
+    """The error for a database behind its artifacts: what was found, and how to recover."""
+    folders = artifacts.run_folder_ids() if folders is None else folders
+    highest = highest_run_id(engine) if highest is None else highest
+    runs_dir = artifacts.root / "runs"
+    database = _database_name(engine)
+    has = f"its highest run id is {highest}" if highest else "it has no runs"
+    found = (
+        f"{runs_dir} holds {len(folders)} run folder(s) up to run "
+        f"{folders[-1] if folders else reused}, but the database {database} is behind: {has}"
+    )
+    if reused is not None:
+        found = (
+            f"a new run got id {reused}, whose artifact folder {artifacts.run_dir(reused)} "
+            f"already holds another run's files; {found}"
+        )
+    if engine.url.get_backend_name() == "sqlite":
+        restore = (
+            f"restore {database} from a backup together with its {database}-wal file "
+            f"(if the backup has one; remove a stale {database}-wal and {database}-shm first)"
+        )
+        afresh = f"move {artifacts.root} and {database} aside (e.g. 'mv {artifacts.root} " + (
+            f"{artifacts.root}.lost')"
+        )
+    else:
+        restore = f"restore the database {database} from a backup"
+        afresh = f"move {artifacts.root} aside (e.g. 'mv {artifacts.root} {artifacts.root}.lost')"
+    return StoreMismatch(
+        f"{found}. The database was lost or replaced by an older copy (e.g. a kill that lost "
+        f"its -wal file); Athanor refuses it so that new runs do not overwrite old runs' "
+        f"artifacts and checkpoints. To recover: {restore}; or, to start afresh, {afresh}."
+    )
+
+
+def _database_name(engine: Engine) -> str:
+    """The SQLite file's path, or the URL without its password."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        return str(Path(engine.url.database))
+    return engine.url.render_as_string(hide_password=True)

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from athanor.errors import Conflict, NotFound
+from athanor.store.artifacts import ArtifactStore
+from athanor.store.database import refuse_reused_folder
 from athanor.store.lease import Lease, utcnow
 from athanor.store.lease import aware as _aware
 from athanor.store.runs import RunRecord
@@ -119,8 +121,10 @@ class JobRecord:
 class JobRepository:
     """Submit, schedule, stop and recover jobs."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, artifacts: ArtifactStore | None = None) -> None:
         self._engine = engine
+        self._artifacts = artifacts
+        """Where run folders live: a new job's run never gets an id whose folder exists."""
 
     # --- queries -----------------------------------------------------------------------
 
@@ -222,6 +226,7 @@ class JobRepository:
         with Session(self._engine) as session, session.begin():
             session.add(run)
             session.flush()
+            refuse_reused_folder(self._engine, self._artifacts, run.id)
             row = JobRow(
                 run_id=run.id,
                 priority=int(job.get("priority", 0)),

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from athanor.errors import NotFound
+from athanor.store.artifacts import ArtifactStore
+from athanor.store.database import refuse_reused_folder
 from athanor.store.lease import Lease, utcnow
 from athanor.store.lease import aware as _aware
 from athanor.store.status import RunStatus, StatusChange
@@ -93,8 +95,10 @@ class MetricPoint:
 class RunRepository:
     """Create, update, query runs and append their metrics."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, artifacts: ArtifactStore | None = None) -> None:
         self._engine = engine
+        self._artifacts = artifacts
+        """Where run folders live: a new run never gets an id whose folder exists."""
 
     def create(
         self,
@@ -104,7 +108,12 @@ class RunRepository:
         dataset: str = "",
         status: RunStatus = RunStatus.RUNNING,
     ) -> RunRecord:
-        """Store a new run; a running one records this process as its owner."""
+        """Store a new run; a running one records this process as its owner.
+
+        Raises:
+            StoreMismatch: the new id's artifact folder already exists (the database is
+                behind its artifacts); nothing is stored.
+        """
         now = utcnow()
         running = status == RunStatus.RUNNING
         owner = Lease.of_this_process(now) if running else Lease(None, "")
@@ -125,6 +134,7 @@ class RunRepository:
         with Session(self._engine) as session, session.begin():
             session.add(row)
             session.flush()
+            refuse_reused_folder(self._engine, self._artifacts, row.id)
             return RunRecord.from_row(row)
 
     def get(self, run_id: int) -> RunRecord:
