@@ -58,6 +58,7 @@ class PlatformProcess:
         self.url = ""
         self.starts = 0
         self.env = platform_env(home)
+        self.launcher: list[str] = []  # e.g. ["ip", "netns", "exec", NAME]
 
     def start(self, timeout: float = 90.0) -> str:
         from athanor.server.platform_file import read_platform_file
@@ -66,7 +67,7 @@ class PlatformProcess:
         log = open(self.home.parent / f"up-{self.starts}.log", "wb")  # noqa: SIM115
         self.home.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [*ATHANOR, "up", "--port", "0", *self.options],
+            [*self.launcher, *ATHANOR, "up", "--port", "0", *self.options],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
