@@ -114,6 +114,8 @@ def show_model(
         )
         + ")"
     )
+    if lineage.get("parent"):
+        console.print(f"  initialized from: {lineage['parent']} (train.init_from)")
     console.print(
         table(
             "metrics",

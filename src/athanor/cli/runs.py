@@ -78,10 +78,16 @@ def show_run(
         f"{duration(data['duration_s'])}"
     )
     if "parameters" in summary:
+        counts = summary["parameters"]
         console.print(
-            f"  parameters: {summary['parameters']['trainable']:,} trainable on "
-            f"{summary.get('device', '?')}"
+            f"  parameters: {counts['trainable']:,} trainable"
+            + (f", {counts['frozen']:,} frozen" if counts.get("frozen") else "")
+            + f" on {summary.get('device', '?')}"
         )
+    if summary.get("parent"):
+        console.print(f"  initialized from: {summary['parent']} (train.init_from)")
+    for warning in (summary.get("data") or {}).get("warnings", []):
+        console.print(f"  warning: {warning}", markup=False)
     metrics = data["metrics"]
     epoch_names = [n for n in metrics if n.startswith(("train_", "val_"))]
     if epoch_names:

@@ -64,6 +64,7 @@ _SOURCE_MODULES = (
     "athanor.data.sources.statsmodels_series",
     "athanor.data.sources.tinyshakespeare",
     "athanor.data.sources.nab",
+    "athanor.data.sources.logic_gates",
 )
 
 

@@ -81,6 +81,11 @@ def build_stack(
     pending = list(layers)
     body_size = len(pending)
     head_added = False
+    if head and not pending and expected is not None:
+        # No body at all (an mlp with ``hidden: []``): the output layer alone is the network,
+        # a perceptron or a linear / logistic regression.
+        pending = head_layers(shape, expected)
+        head_added = True
     index = 0
     while pending:
         layer = pending.pop(0)

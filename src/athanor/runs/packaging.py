@@ -57,9 +57,11 @@ def complete_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     spec_json = spec.model_dump(mode="json")
     schema_json = prepared.schema.model_dump(mode="json")
+    parent = store.runs.get(record.id).summary.get("parent")
     lineage = {
         "run_id": record.id,
         "dataset": spec.data.dataset,
+        **({"parent": parent} if parent else {}),
         **prepared.record,
         "code": code_version(Path.cwd()),
     }

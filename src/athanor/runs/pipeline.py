@@ -33,7 +33,7 @@ from athanor.store import Lease, RunRecord, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder, checkpoint_step
 from athanor.training.callbacks import Callback
 from athanor.training.losses import uses_single_logit
-from athanor.training.parameters import load_matching
+from athanor.training.parameters import freeze, load_matching
 from athanor.training.trainer import FitResult, Trainer
 
 StopRecorder = Callable[[int, FitResult], RunRecord]
@@ -271,8 +271,13 @@ def _stop_on_signals(trainer: Trainer) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _start_weights(store: Store, spec: RunSpec, network: Network) -> str | None:
-    """Load ``train.init_from`` weights into ``network``; returns what was done."""
+def _start_weights(store: Store, spec: RunSpec, network: Network) -> tuple[str, str] | None:
+    """Load ``train.init_from`` weights into ``network``.
+
+    Returns:
+        The parent model version's reference (``name@vN``) and what was loaded, or None
+        without ``init_from``.
+    """
     source = spec.train.init_from
     if source is None:
         return None
@@ -281,7 +286,7 @@ def _start_weights(store: Store, spec: RunSpec, network: Network) -> str | None:
     report = load_matching(
         network, package.state_dict, strict=source.strict, source_name=version.ref
     )
-    return report.describe(version.ref)
+    return version.ref, report.describe(version.ref)
 
 
 def _execute(
@@ -304,7 +309,11 @@ def _execute(
     if uses_single_logit(spec.train.loss, prepared.schema):
         prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
     network = build_network(spec.model, prepared.schema, seed=spec.seed)
-    transfer = _start_weights(store, spec, network) if resume_from is None else None
+    started = _start_weights(store, spec, network) if resume_from is None else None
+    parent, transfer = started if started is not None else (None, None)
+    if spec.train.freeze:
+        # Frozen before counting, so the run's record says what training really updates.
+        freeze(network, spec.train.freeze)
     run_dir = store.artifacts.run_dir(record.id)
     assembled = run_callbacks(
         spec,
@@ -333,15 +342,20 @@ def _execute(
             "parameters": {"trainable": trainable, "frozen": frozen},
             "device": str(trainer.device),
             **({"init_from": transfer} if transfer else {}),
+            **({"parent": parent} if parent else {}),
         },
     )
     if progress:
         sizes = prepared.record["split"]["sizes"]
         console.print(
-            f"run {record.id}: {trainable + frozen:,} parameters on {trainer.device}; "
+            f"run {record.id}: {trainable + frozen:,} parameters"
+            + (f" ({frozen:,} frozen)" if frozen else "")
+            + f" on {trainer.device}; "
             + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
             highlight=False,
         )
+        for warning in prepared.record.get("warnings", []):
+            console.print(f"run {record.id}: warning: {warning}", highlight=False, markup=False)
         for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
             if note:
                 console.print(f"run {record.id}: {note}", highlight=False)

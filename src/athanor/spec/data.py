@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from athanor.spec.base import StrictModel
@@ -14,7 +14,7 @@ Size = float | int
 
 
 def _check_size(value: Size | None, key: str) -> None:
-    if value is None:
+    if value is None or value == 0:  # 0: no such part (nothing held out)
         return
     if isinstance(value, float) and not 0.0 < value < 1.0:
         raise PydanticCustomError(
@@ -34,12 +34,14 @@ class SplitSpec(StrictModel):
     """How the training data is split into train / validation (/ test).
 
     Datasets with an official test set (MNIST, ...) keep it untouched as the test split;
-    ``test`` applies only to datasets without one.
+    ``test`` applies only to datasets without one. A share of 0 holds nothing out for that
+    part; ``split: none`` holds out nothing at all (training on every sample).
     """
 
-    val: Size = Field(default=0.1, description="Validation share: fraction or count.")
+    val: Size = Field(default=0.1, description="Validation share: fraction or count; 0: none.")
     test: Size = Field(
-        default=0.2, description="Test share for datasets without an official test split."
+        default=0.2,
+        description="Test share for datasets without an official test split; 0: none.",
     )
     method: Literal["auto", "random", "stratified", "group", "time"] = Field(
         default="auto",
@@ -181,7 +183,10 @@ class DataSpec(StrictModel):
     target: str | None = Field(
         default=None, description="Target column of a table; default the dataset's own."
     )
-    split: SplitSpec = Field(default_factory=SplitSpec)
+    split: SplitSpec = Field(
+        default_factory=SplitSpec,
+        description="Validation / test shares and method; 'none' trains on every sample.",
+    )
     normalize: Literal["auto", "standard", "minmax", "symmetric", "none"] = Field(
         default="auto",
         description="Input scaling fitted on the training split only: standard (mean 0, std "
@@ -206,3 +211,11 @@ class DataSpec(StrictModel):
     )
     batching: BatchingSpec = Field(default_factory=BatchingSpec)
     shorthand = "dataset"
+
+    @field_validator("split", mode="before")
+    @classmethod
+    def _no_split(cls, value: object) -> object:
+        # ``split: none`` (or YAML's null): nothing held out, every sample trains.
+        if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
+            return {"val": 0, "test": 0}
+        return value

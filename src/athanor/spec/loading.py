@@ -349,6 +349,8 @@ def apply_override(data: dict[str, Any], path: KeyPath, value: Any, origin: str)
         child = node[part]
         if isinstance(child, str) and following == child and isinstance(node, list):
             child = {child: {}}  # a layer written as its bare name
+        elif isinstance(child, str) and part == "split" and child.strip().lower() == "none":
+            child = {"val": 0, "test": 0}  # data.split: none, then one share set back
         elif isinstance(child, str) and not isinstance(following, int):
             child = {"type": child}  # a name written as shorthand
         elif isinstance(child, dict) and len(child) == 1 and isinstance(node, list):

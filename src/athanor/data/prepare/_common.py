@@ -23,14 +23,22 @@ Pools = dict[str, tuple[Any, np.ndarray]]
 """Inputs and targets of each split before preprocessing (arrays, tables or images)."""
 
 
+SMALL_PART = 5
+"""Fewer held-out samples than this make a part's metrics mostly chance: say so."""
+
+
 def split_sizes(spec: DataSpec, total: int, with_test: bool) -> dict[str, int]:
     """Samples of the validation (and test) parts of ``total`` that ``data.split`` asks for.
+
+    A share of 0 (``data.split: none``) leaves that part out.
 
     Raises:
         DataError: the parts leave fewer than :data:`MIN_TRAINING_SAMPLES` to train on.
     """
-    sizes = {"val": resolve_size(spec.split.val, total, "val")}
-    if with_test:
+    sizes = {}
+    if spec.split.val != 0:
+        sizes["val"] = resolve_size(spec.split.val, total, "val")
+    if with_test and spec.split.test != 0:
         sizes["test"] = resolve_size(spec.split.test, total, "test")
     left = total - sum(sizes.values())
     if left < MIN_TRAINING_SAMPLES:
@@ -41,6 +49,32 @@ def split_sizes(spec: DataSpec, total: int, with_test: bool) -> dict[str, int]:
             f"{MIN_TRAINING_SAMPLES}: lower data.split.val/test (e.g. 0.1) or use more data"
         )
     return sizes
+
+
+def split_warnings(name: str, total: int, sizes: Mapping[str, int]) -> list[str]:
+    """What a user should know about the split of ``total`` samples into ``sizes``.
+
+    Nothing held out means no validation metrics, no early stopping or best-epoch choice on
+    them and no test evaluation; held-out parts of a few samples give metrics of little
+    meaning (a 4-row table split 2/1/1).
+    """
+    if not sizes:
+        return [
+            f"data.split: none: training on all {total:,} samples of '{name}'; nothing is held "
+            "out, so there are no validation metrics (no early stopping or best epoch on them) "
+            "and no test evaluation: the training metrics say how well the model fits, not how "
+            "well it generalizes"
+        ]
+    small = {part: count for part, count in sizes.items() if count < SMALL_PART}
+    if not small:
+        return []
+    parts = ", ".join(f"{part} {count}" for part, count in sizes.items())
+    left = total - sum(sizes.values())
+    return [
+        f"data.split: '{name}' has only {total:,} samples, split into train {left}, {parts}; "
+        f"metrics on fewer than {SMALL_PART} samples mean little: train on everything with "
+        "data.split: none, or use more data"
+    ]
 
 
 def check_classes(y: np.ndarray, classes: list[str] | None, where: str) -> None:
@@ -100,6 +134,14 @@ def split_record(
             "fingerprints": {name: fingerprint(index) for name, index in parts.items()},
         }
     }
+
+
+def add_split_warnings(record: dict[str, Any], name: str, total: int, sizes: Mapping[str, int]):
+    """Put :func:`split_warnings` into a data record's ``warnings`` (when there are any)."""
+    found = split_warnings(name, total, sizes)
+    if found:
+        record.setdefault("warnings", []).extend(found)
+    return record
 
 
 def as_targets(task: str, y: np.ndarray) -> torch.Tensor:

@@ -15,6 +15,7 @@ import torch
 
 from athanor.data.batching import LazySplit, TensorSplit
 from athanor.data.prepare._common import (
+    add_split_warnings,
     as_targets,
     check_classes,
     scaler,
@@ -168,6 +169,7 @@ def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         target_names=[raw.target] if task == "regression" else None,
     )
     record = split_record(seed, method, raw.has_official_test, splits, parts)
+    add_split_warnings(record, raw.name, total, sizes)
     record["task"] = task
     record["batching"] = "stream" if loaders else "memory"
     if image_options:

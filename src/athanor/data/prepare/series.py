@@ -63,6 +63,8 @@ def prepare_series(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     splits: dict[str, TensorSplit] = {}
     windows: dict[str, WindowIndex] = {}
     for name in ("train", "val", "test"):
+        if name not in bounds:  # data.split: none
+            continue
         begin, end = bounds[name]
         starts = window_starts(end - begin, window.length, horizon, window.stride) + begin
         if len(starts) == 0:
@@ -116,8 +118,8 @@ def prepare_series(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         }
     return Prepared(
         train=splits["train"],
-        val=splits["val"],
-        test=splits["test"],
+        val=splits.get("val"),
+        test=splits.get("test"),
         schema=schema,
         preprocessor=preprocessor,
         record=record,

@@ -67,6 +67,8 @@ def prepare_corpus(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     stride = options.stride or options.length
     splits: dict[str, TensorSplit] = {}
     for name in ("train", "val", "test"):
+        if name not in bounds:  # data.split: none
+            continue
         begin, end = bounds[name]
         x, y = lm_windows(ids[begin:end], options.length, stride)
         if len(x) == 0:
@@ -86,8 +88,8 @@ def prepare_corpus(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
     record["text"] = {**options.model_dump(), "vocab_size": len(tokenizer.vocab), "tokens": total}
     return Prepared(
         train=splits["train"],
-        val=splits["val"],
-        test=splits["test"],
+        val=splits.get("val"),
+        test=splits.get("test"),
         schema=schema,
         preprocessor=Preprocessor([tokenizer]),
         record=record,
