@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from athanor.data.prepare import prepare
-from athanor.errors import UserError
-from athanor.nets.summary import NetworkSummary, summary
-from athanor.settings import Settings
+from athanor.errors import DatasetUnavailable, UserError
+from athanor.nets.summary import NetworkSummary, layers_summary, summary
+from athanor.settings import Settings, current_settings
 from athanor.spec.examples import resolve_spec_path
-from athanor.spec.loading import load_spec
+from athanor.spec.loading import (
+    apply_overrides,
+    copy_spec_mapping,
+    load_spec,
+    read_yaml,
+    validate_spec_data,
+)
 from athanor.spec.run import RunSpec
 
 
@@ -40,8 +47,12 @@ def summarize(
 
     Args:
         source: a spec (YAML path, bundled example name, mapping or RunSpec), whose data
-            schema comes from preparing its dataset, or a registered model ``NAME[@VERSION]``.
-        input_shape: the input batch, batch first (e.g. ``(10, 3, 224, 224)``). Default one
+            schema comes from preparing its dataset from local files (never downloaded), or
+            a registered model ``NAME[@VERSION]``. A spec with only ``model:`` (no
+            ``data:``) summarizes exactly its layers, without an output layer, for
+            ``input_shape``.
+        input_shape: the input batch, batch first (e.g. ``(10, 3, 224, 224)``); a shape
+            without the batch (one sample's sizes) means a batch of one. Default one
             sample of the data's shape. For a spec the sample part may differ from the data
             (the network is built for it); for a model it must match the model's input.
         overrides: ``--set`` style overrides of a spec.
@@ -54,17 +65,28 @@ def summarize(
         SpecError: an invalid spec or override.
         ShapeError: the network does not fit the data or the input shape.
         NotFound: no such model.
-        UserError: an input shape that does not fit a registered model.
+        DatasetUnavailable: the spec's dataset is not on this machine.
+        UserError: no input shape for a spec without data, or an input shape that does not fit a registered model.
     """
-    if input_shape is not None and (len(input_shape) < 2 or min(input_shape) < 1):
+    if input_shape is not None and (len(input_shape) < 1 or min(input_shape) < 1):
         raise UserError(
             f"input shape {list(input_shape)}: give the batch and a sample's sizes, all >= 1, "
-            "e.g. 10,3,224,224"
+            "e.g. 10,3,224,224 (without the batch: one sample)"
         )
     if is_spec_source(source):
         spec_source = resolve_spec_path(source) if isinstance(source, str | Path) else source
+        model_only = _model_only_spec(spec_source, overrides)
+        if model_only is not None:
+            if input_shape is None:
+                raise UserError(
+                    f"{_origin(spec_source)}: a spec with only model: (no data:) needs the input "
+                    "shape: give --input, batch first, e.g. --input 10,3,224,224"
+                )
+            return layers_summary(model_only.model, input_shape, seed=model_only.seed)
         spec = load_spec(spec_source, overrides)
-        prepared = prepare(spec.data, spec.seed, settings=settings)
+        prepared = _prepare_offline(spec, settings)
+        if input_shape is not None and len(input_shape) == len(prepared.schema.input.shape):
+            input_shape = (1, *input_shape)  # one sample without its batch: a batch of one
         return summary(spec.model, input_shape, schema=prepared.schema, seed=spec.seed)
 
     if overrides:
@@ -73,9 +95,55 @@ def summarize(
 
     predictor = models.load(str(source), settings=settings)
     expected = list(predictor.schema.input.shape)
+    if input_shape is not None and list(input_shape) == expected:
+        input_shape = (1, *input_shape)  # one sample without its batch: a batch of one
     if input_shape is not None and list(input_shape[1:]) != expected:
         raise UserError(
             f"model {predictor.ref} takes samples {expected}; give --input N,"
             f"{','.join(map(str, expected))} (summarize its spec to try other sizes)"
         )
     return summary(predictor.network, input_shape)
+
+
+def _origin(source: Any) -> str:
+    return str(source) if isinstance(source, str | Path) else "spec"
+
+
+def _model_only_spec(
+    source: Any, overrides: Mapping[str, Any] | Iterable[str] | None
+) -> RunSpec | None:
+    """The spec validated with a stand-in dataset when it has ``model:`` but no ``data:``
+    (only its model and seed are used); None for a spec with data."""
+    if isinstance(source, RunSpec):
+        return None
+    if isinstance(source, Mapping):
+        data: Any = copy_spec_mapping(source)
+        lines: dict[Any, int] = {}
+    else:
+        data, lines = read_yaml(source)
+    if not isinstance(data, dict) or "data" in data or "model" not in data:
+        return None
+    overridden = apply_overrides(data, overrides)
+    if "data" in data:  # an override gave it
+        return None
+    data["data"] = {"dataset": "-"}
+    return validate_spec_data(data, origin=_origin(source), lines=lines, overridden=overridden)
+
+
+def _prepare_offline(spec: RunSpec, settings: Settings | None) -> Any:
+    """The spec's prepared data from local files only: a summary never downloads.
+
+    Raises:
+        DatasetUnavailable: the dataset is not on this machine, saying how to summarize
+            without it.
+    """
+    local = replace(settings or current_settings(), offline=True)
+    try:
+        return prepare(spec.data, spec.seed, settings=local)
+    except DatasetUnavailable:
+        raise DatasetUnavailable(
+            f"summary does not download data, and '{spec.data.dataset}' is not on this "
+            f"machine: fetch it once ('athanor data show {spec.data.dataset}' or a training run; "
+            "or set ATHANOR_DATA_MIRROR), or summarize the layers alone with a spec that has only "
+            f"model: and --input SHAPE"
+        ) from None

@@ -69,6 +69,9 @@ app.command("auto")(auto_command.auto)
 
 def main() -> None:
     """Entry point: user errors print one message each and exit 2 (``--debug``: traceback)."""
+    from athanor.cli.pipes import guard_standard_streams
+
+    guard_standard_streams()  # a reader that stops early (| head) must not stop the work
     try:
         app()
     except UserError as exc:

@@ -23,10 +23,10 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
         for part in text.replace("x", ",").replace("[", "").replace("]", "").split(",")
         if part.strip()
     ]
-    if len(parts) < 2 or not all(part.isdigit() and int(part) > 0 for part in parts):
+    if not parts or not all(part.isdigit() and int(part) > 0 for part in parts):
         raise UserError(
             f"--input {text}: give the batch size and a sample's sizes as whole numbers "
-            "separated by commas, e.g. --input 10,3,224,224"
+            "separated by commas, e.g. --input 10,3,224,224 (without the batch: one sample)"
         )
     return tuple(int(part) for part in parts)
 
@@ -42,7 +42,10 @@ def summary(
         str | None,
         typer.Option(
             "--input",
-            help="Input batch shape, batch first, e.g. 10,3,224,224 (default: one sample).",
+            help="Input batch shape, batch first, e.g. 10,3,224,224; without the batch "
+            "(3,224,224) a batch of one. Needed for a spec with only model: (no data:), "
+            "whose layers are summarized exactly, with no output layer added. Default: one "
+            "sample of the data.",
         ),
     ] = None,
     set_: Annotated[
@@ -52,7 +55,7 @@ def summary(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per layer: output shape, parameters, multiply-accumulates, multiplications, additions
-    and activation memory, then the totals."""
+    and activation memory, then the totals. Never downloads data."""
     from athanor.api.networks import summarize
 
     shape = parse_input_shape(input_shape) if input_shape is not None else None
@@ -60,29 +63,15 @@ def summary(
     if json_output:
         print_json(result.to_json())
         return
-    from rich.table import Table
+    from rich.console import Console
 
-    layers = Table(header_style="bold")
-    for column in result.COLUMNS:
-        numeric = column in _NUMERIC
-        layers.add_column(
-            column,
-            justify="right" if numeric else "left",
-            no_wrap=numeric or column in ("type", "output shape"),
-            overflow="fold",
-        )
-    for row in result.rows():
-        layers.add_row(*row)
+    from athanor.cli.output import table
+
+    layers = table(None, result.COLUMNS, result.rows(), numeric=_NUMERIC)
     out = console
     if not console.is_terminal:
-        from rich.console import Console
-
         # Into a pipe or file the table keeps its natural width, so no number is folded.
-        out = Console(
-            highlight=False,
-            soft_wrap=True,
-            width=console.measure(layers, options=console.options.update_width(1000)).maximum,
-        )
+        out = Console(highlight=False, soft_wrap=True, width=10_000)
     out.print(layers)
     for line in result.totals_lines():
         out.print(line)

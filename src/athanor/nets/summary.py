@@ -382,3 +382,58 @@ def summary(
         activation_bytes=sum(row.activation_bytes for row in rows),
         output_shape=tuple(outputs[0].shape) if outputs else None,
     )
+
+
+def layers_summary(
+    spec: Any, input_shape: Sequence[int], *, seed: int = 0
+) -> NetworkSummary:
+    """Summarize exactly the layers of a layer stack, with no output layer added.
+
+    This is the course's op-count homework: a spec with only ``model:`` and an input shape.
+    ``input_shape`` is batch first when the layers take its sample part (``10,3,224,224``
+    for a convolution); otherwise the whole shape is one sample (``3,224,224`` is a batch
+    of one).
+
+    Args:
+        spec: a layer stack (``model.layers``), as a spec object or mapping.
+        input_shape: the input batch (or one sample).
+        seed: seeds the construction (default 0).
+
+    Raises:
+        SpecError: a template (it needs the data to size its output) or an invalid spec.
+        ShapeError: the layers do not fit the input, naming the layer.
+    """
+    from athanor.nets.registry import BuildContext
+    from athanor.nets.stack import build_stack
+    from athanor.spec.model import LayerStackSpec
+
+    spec = _resolve_spec(spec)
+    if not isinstance(spec, LayerStackSpec):
+        raise SpecError(
+            f"model.template: {spec.template} sizes its output from the data; a spec without "
+            "data: summarizes a list of layers (model.layers), or add data: to summarize a "
+            "template"
+        )
+    shape = tuple(int(size) for size in input_shape)
+    context = BuildContext(init=spec.init)
+    candidates = [(1, *shape)] if len(shape) < 2 else [shape, (1, *shape)]
+    first_error: ShapeError | None = None
+    for batch in candidates:
+        sample = batch[1:]
+        kind = "tokens" if spec.layers[0].type == "embedding" else _kind_of(sample)
+        try:
+            torch.manual_seed(seed)
+            network = build_stack(list(spec.layers), sample, input_kind=kind, context=context)
+        except ShapeError as exc:
+            first_error = first_error or exc
+            continue
+        return summary(network, batch)
+    assert first_error is not None
+    raise ShapeError(
+        f"--input {','.join(map(str, shape))}: {first_error} (the input is batch first, "
+        "e.g. 10,3,224,224; without the batch, one sample)"
+    ) from None
+
+
+def _kind_of(sample: Sequence[int]) -> str:
+    return {1: "tabular", 2: "sequence", 3: "image"}.get(len(sample), "tabular")
