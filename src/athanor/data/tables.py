@@ -298,10 +298,13 @@ def decode_text(content: bytes, source: str, encoding: str = "utf-8") -> str:
     try:
         text = content.decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as exc:
+        from athanor.data.charsets import likely_encoding
+
         line = content[: exc.start].count(b"\n") + 1
         raise DataError(
             f"{source}:{line}: not valid {encoding} (byte 0x{content[exc.start]:02x} at offset "
-            f"{exc.start}); save the file as UTF-8 or pass --encoding (e.g. latin-1)"
+            f"{exc.start}); save the file as UTF-8 or pass --encoding: it looks like "
+            f"{likely_encoding(content)}"
         ) from None
     except LookupError:
         raise DataError(f"--encoding: unknown text encoding '{encoding}'") from None
