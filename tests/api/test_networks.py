@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import athanor as at
-from athanor.errors import ShapeError, SpecError, UserError
+from athanor.errors import DatasetUnavailable, ShapeError, SpecError, UserError
 from athanor.nets import count_parameters
 
 DIGITS_CNN = {
@@ -41,3 +41,31 @@ def test_mistakes_are_named() -> None:
         at.summary("missing.yaml")
     with pytest.raises(UserError, match="give the batch and a sample's sizes"):
         at.summary(DIGITS_CNN, (0, 1, 8, 8))
+
+
+CONV_HOMEWORK = {"model": {"layers": [{"conv2d": {"filters": 64, "kernel": 3, "padding": 1}}]}}
+
+
+def test_a_spec_with_only_a_model_is_summarized_exactly_for_the_input() -> None:
+    result = at.summary(CONV_HOMEWORK, (10, 3, 224, 224))
+    assert [row.name for row in result.layers] == ["conv2d_1"]  # no output layer added
+    assert result.parameters == 1_792
+    assert result.ops.multiplications == result.ops.macs == 867_041_280
+    assert result.output_shape == (10, 64, 224, 224)
+    one = at.summary(CONV_HOMEWORK, (3, 224, 224))  # no batch: a batch of one
+    assert one.input_shape == (1, 3, 224, 224) and one.ops.macs == 86_704_128
+    with pytest.raises(UserError, match="only model: \\(no data:\\) needs the input shape"):
+        at.summary(CONV_HOMEWORK)
+    with pytest.raises(SpecError, match="template: mlp sizes its output from the data"):
+        at.summary({"model": {"template": "mlp"}}, (1, 4))
+
+
+def test_a_sample_shape_without_the_batch_means_one_sample() -> None:
+    assert at.summary(DIGITS_CNN, (1, 8, 8)).input_shape == (1, 1, 8, 8)
+
+
+def test_summary_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATHANOR_OFFLINE")  # downloads allowed, yet summary asks for none
+    monkeypatch.delenv("ATHANOR_DATA_MIRROR", raising=False)
+    with pytest.raises(DatasetUnavailable, match="summary does not download data, and 'mnist'"):
+        at.summary("mnist-cnn")

@@ -15,6 +15,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from athanor.data.schema import InputSchema, Schema
+from athanor.errors import ShapeError
 from athanor.nets import build_network, summary
 from athanor.nets.templates.dcgan import GAN
 from athanor.spec import load_spec
@@ -355,3 +356,15 @@ def test_modules_that_need_values_are_run_on_zeros() -> None:
     result = summary(NeedsValues(), (3, 4))
     assert result.layer("linear").ops.macs == 3 * 4 * 4
     assert result.layer("linear").output_shape == (3, 4)
+
+
+def test_a_layer_stack_alone_takes_a_batch_or_one_sample() -> None:
+    from athanor.nets.summary import layers_summary
+
+    dense = {"layers": [{"dense": 3}]}
+    assert layers_summary(dense, (10, 4)).input_shape == (10, 4)  # batch first when it fits
+    assert layers_summary(dense, (4,)).input_shape == (1, 4)
+    conv = {"layers": [{"conv2d": {"filters": 2, "kernel": 3}}]}
+    assert layers_summary(conv, (1, 5, 5)).input_shape == (1, 1, 5, 5)  # [5, 5] is no image
+    with pytest.raises(ShapeError, match="--input 7: layer 1 \\(conv2d\\): expects images"):
+        layers_summary(conv, (7,))

@@ -37,11 +37,17 @@ def test_fine_tuning_starts_from_the_registered_weights() -> None:
                 "freeze": ["conv2d_1"],
             },
         },
+        register_as="digits-tuned",
         progress=False,
     )
     summary = tuned.run.summary
     assert summary["init_from"].startswith("loaded 6 tensors from digits-base@1")
     assert summary["frozen"] == ["conv2d_1.conv.weight", "conv2d_1.conv.bias"]
+    # the parameter counts are taken after the freeze (they said "frozen 0" before)
+    total = sum(p.numel() for p in tuned.network.parameters())
+    assert summary["parameters"] == {"trainable": total - (8 * 9 + 8), "frozen": 8 * 9 + 8}
+    assert summary["parent"] == "digits-base@1"
+    assert at.models.show("digits-tuned")["lineage"]["parent"] == "digits-base@1"
     # With no learning, the fine-tuned copy scores what the base scored on the same test split.
     assert tuned.test_metrics["test_accuracy"] == pytest.approx(base.test_metrics["test_accuracy"])
 
