@@ -66,7 +66,8 @@ def summarize(
         ShapeError: the network does not fit the data or the input shape.
         NotFound: no such model.
         DatasetUnavailable: the spec's dataset is not on this machine.
-        UserError: no input shape for a spec without data, or an input shape that does not fit a registered model.
+        UserError: no input shape for a spec without data, or an input shape that does not
+            fit a registered model.
     """
     if input_shape is not None and (len(input_shape) < 1 or min(input_shape) < 1):
         raise UserError(

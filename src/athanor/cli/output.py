@@ -87,6 +87,7 @@ class NumberTable:
 
     def column_groups(self, width: int) -> list[list[int]]:
         """Column indices of each table needed to show every number whole in ``width``."""
+
         def need(i: int) -> int:
             # a text column can fold down to a few characters; a number column cannot fold
             # (nor can its header, which rich renders with the column's no_wrap)

@@ -384,9 +384,7 @@ def summary(
     )
 
 
-def layers_summary(
-    spec: Any, input_shape: Sequence[int], *, seed: int = 0
-) -> NetworkSummary:
+def layers_summary(spec: Any, input_shape: Sequence[int], *, seed: int = 0) -> NetworkSummary:
     """Summarize exactly the layers of a layer stack, with no output layer added.
 
     This is the course's op-count homework: a spec with only ``model:`` and an input shape.
