@@ -69,3 +69,9 @@ def test_summary_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ATHANOR_DATA_MIRROR", raising=False)
     with pytest.raises(DatasetUnavailable, match="summary does not download data, and 'mnist'"):
         at.summary("mnist-cnn")
+
+
+def test_frozen_parameters_are_counted_as_the_spec_freezes_them() -> None:
+    frozen = at.summary({**DIGITS_CNN, "train": {"freeze": ["conv2d_1"]}})
+    assert frozen.frozen == 4 * 9 + 4 and frozen.layer("conv2d_1").frozen == 40
+    assert "frozen 40)" in frozen.totals_lines()[1]

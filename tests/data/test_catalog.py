@@ -84,6 +84,9 @@ def test_every_catalog_entry_is_registered() -> None:
         "co2",
         "tinyshakespeare",
         "nab",
+        "xor",
+        "and",
+        "or",
     }
     assert set(catalog()) == expected
 

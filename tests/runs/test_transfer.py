@@ -48,6 +48,7 @@ def test_fine_tuning_starts_from_the_registered_weights() -> None:
     assert summary["parameters"] == {"trainable": total - (8 * 9 + 8), "frozen": 8 * 9 + 8}
     assert summary["parent"] == "digits-base@1"
     assert at.models.show("digits-tuned")["lineage"]["parent"] == "digits-base@1"
+    assert at.summary("digits-tuned").frozen == 8 * 9 + 8
     # With no learning, the fine-tuned copy scores what the base scored on the same test split.
     assert tuned.test_metrics["test_accuracy"] == pytest.approx(base.test_metrics["test_accuracy"])
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from athanor.data.prepare import prepare
 from athanor.errors import DatasetUnavailable, UserError
+from athanor.nets.builder import build_network
 from athanor.nets.summary import NetworkSummary, layers_summary, summary
 from athanor.settings import Settings, current_settings
 from athanor.spec.examples import resolve_spec_path
@@ -86,9 +87,17 @@ def summarize(
             return layers_summary(model_only.model, input_shape, seed=model_only.seed)
         spec = load_spec(spec_source, overrides)
         prepared = _prepare_offline(spec, settings)
-        if input_shape is not None and len(input_shape) == len(prepared.schema.input.shape):
+        schema = prepared.schema
+        if input_shape is not None and len(input_shape) == len(schema.input.shape):
             input_shape = (1, *input_shape)  # one sample without its batch: a batch of one
-        return summary(spec.model, input_shape, schema=prepared.schema, seed=spec.seed)
+        if input_shape is not None:  # the network is built for the sample size asked
+            sample = [int(size) for size in input_shape[1:]]
+            schema = schema.model_copy(
+                update={"input": schema.input.model_copy(update={"shape": sample})}
+            )
+        network = build_network(spec.model, schema, seed=spec.seed)
+        _freeze_as_trained(network, spec.train.freeze)
+        return summary(network, input_shape)
 
     if overrides:
         raise UserError(f"{source}: --set changes specs; a registered model is summarized as is")
@@ -103,7 +112,17 @@ def summarize(
             f"model {predictor.ref} takes samples {expected}; give --input N,"
             f"{','.join(map(str, expected))} (summarize its spec to try other sizes)"
         )
+    trained = (predictor.metadata.get("spec") or {}).get("train") or {}
+    _freeze_as_trained(predictor.network, trained.get("freeze") or [])
     return summary(predictor.network, input_shape)
+
+
+def _freeze_as_trained(network: Any, patterns: list[str]) -> None:
+    """Mark the parameters ``train.freeze`` names as frozen, so the summary counts them so."""
+    if patterns:
+        from athanor.training.parameters import freeze
+
+        freeze(network, patterns)
 
 
 def _origin(source: Any) -> str:
