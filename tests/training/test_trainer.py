@@ -304,3 +304,26 @@ def test_callback_state_of_positional_checkpoints_is_read_by_class_name(tmp_path
     stopping = EarlyStopping(EarlyStoppingSpec())
     CallbackList([Callback(), stopping]).load_state_dict({"0:Callback": {}, "1:EarlyStopping": {}})
     assert (stopping.best, stopping.wait) == (None, 0)
+
+
+def test_nothing_held_out_trains_on_everything_and_refuses_validation_monitors() -> None:
+    spec = load_spec(
+        {
+            "data": {"dataset": "xor", "split": "none", "normalize": "none"},
+            "model": {"template": "mlp", "hidden": [8], "activation": "tanh"},
+            "train": {
+                "epochs": 30,
+                "batch_size": 4,
+                "optimizer": {"type": "adam", "lr": 0.1},
+                "early_stopping": {"monitor": "val_loss", "patience": 2},
+            },
+        }
+    )
+    prepared = prepare(spec.data, spec.seed)
+    network = build_network(spec.model, prepared.schema, seed=0)
+    with pytest.raises(UserError, match="set data.split.val, or monitor the training split"):
+        Trainer(spec.train, seed=0).fit(network, prepared)
+    spec.train.early_stopping.monitor = "train_loss"
+    fit = Trainer(spec.train, seed=0).fit(network, prepared)
+    assert set(fit.history[-1]) >= {"train_loss", "train_accuracy"}
+    assert not any(name.startswith("val_") for name in fit.history[-1])

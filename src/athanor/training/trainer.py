@@ -313,7 +313,8 @@ class Trainer:
             if monitor.startswith("val_") and not has_val:
                 raise UserError(
                     f"train.{key}: '{monitor}' needs a validation split, and the data has none; "
-                    "set data.split.val"
+                    f"set data.split.val, or monitor the training split ('train_"
+                    f"{monitor.removeprefix('val_')}')"
                 )
             names = [f"{prefix}_{name}" for prefix in ("val", "train") for name in available]
             if monitor not in names:
