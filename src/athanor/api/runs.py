@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
-from athanor.runs.records import get, list, show
+from athanor.runs.records import evaluation, get, list, show
+from athanor.runs.report import write_report as report
 
-__all__ = ["get", "list", "show"]
+__all__ = ["evaluation", "get", "list", "report", "show"]
