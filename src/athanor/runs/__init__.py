@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from athanor.runs.records import evaluation, get, list, show
+from athanor.runs.records import get, get_evaluation, list, show
 
 if TYPE_CHECKING:  # pragma: no cover
     from athanor.runs.pipeline import StopRecorder, execute, resume, train
@@ -30,7 +30,7 @@ _PIPELINE = {
     "write_report": "athanor.runs.report",
 }
 
-__all__ = ["StopRecorder", "TestedRun", "TrainedRun", "evaluation", "execute", "get", "list"]
+__all__ = ["StopRecorder", "TestedRun", "TrainedRun", "execute", "get", "get_evaluation", "list"]
 __all__ += ["resume", "show", "test_run", "train", "write_report"]
 
 

@@ -49,7 +49,7 @@ def show(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
     }
 
 
-def evaluation(run_id: int, *, settings: Settings | None = None) -> dict[str, Any] | None:
+def get_evaluation(run_id: int, *, settings: Settings | None = None) -> dict[str, Any] | None:
     """The stored evaluation of a run on its test split, or ``None`` when it has none.
 
     Raises:
