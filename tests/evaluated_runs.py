@@ -1,6 +1,7 @@
 """Three tiny tested runs in one store of their own, trained once per test session and
-shared by the tests of evaluations (runs, CLI): an image classifier (digits), a binary table
-classifier (breast cancer) and a regression (Boston housing, standardized target)."""
+shared by the tests of evaluations (runs, CLI, console): an image classifier (digits,
+registered as ``digits-mlp``), a binary table classifier (breast cancer) and a regression
+(Boston housing, standardized target)."""
 
 from __future__ import annotations
 
@@ -60,5 +61,7 @@ def evaluated_runs() -> EvaluatedRuns:
     settings = Settings(
         home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=mirrors, offline=True
     )
-    trained = [at.train(spec, progress=False, settings=settings) for spec in (DIGITS, BINARY, REGRESSION)]
-    return EvaluatedRuns(settings, *trained)
+    digits = at.train(DIGITS, register_as="digits-mlp", progress=False, settings=settings)
+    binary = at.train(BINARY, progress=False, settings=settings)
+    regression = at.train(REGRESSION, progress=False, settings=settings)
+    return EvaluatedRuns(settings, digits, binary, regression)

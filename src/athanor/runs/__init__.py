@@ -15,8 +15,8 @@ from athanor.runs.records import get, get_evaluation, list, show
 
 if TYPE_CHECKING:  # pragma: no cover
     from athanor.runs.pipeline import StopRecorder, execute, resume, train
-    from athanor.runs.result import TrainedRun
     from athanor.runs.report import write_report
+    from athanor.runs.result import TrainedRun
     from athanor.runs.testing import TestedRun, test_run
 
 _PIPELINE = {

@@ -319,9 +319,7 @@ def _regression(prepared: Prepared, outputs: torch.Tensor, y: torch.Tensor) -> E
         "rmse": float(np.sqrt((residual**2).mean())),
         "r2": 1.0 - float((residual**2).sum()) / spread if spread > 0 else None,
         "bias": float(residual.mean()),
-        "points": [
-            [_round(actual[i]), _round(predicted[i])] for i in np.sort(sample).tolist()
-        ],
+        "points": [[_round(actual[i]), _round(predicted[i])] for i in np.sort(sample).tolist()],
         "residual_histogram": {
             "edges": [_round(edge) for edge in edges],
             "counts": [int(count) for count in counts],

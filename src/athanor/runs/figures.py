@@ -66,8 +66,14 @@ def confusion_heatmap(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -
         body.append(
             _text(cx, margin - 6, label, "start", f'transform="rotate(-45 {cx:.1f} {margin - 6})"')
         )
-    body.append(_text(12, margin + cell * size / 2, "actual", extra='transform="rotate(-90 12 '
-                      f'{margin + cell * size / 2:.1f})"'))
+    body.append(
+        _text(
+            12,
+            margin + cell * size / 2,
+            "actual",
+            extra=f'transform="rotate(-90 12 {margin + cell * size / 2:.1f})"',
+        )
+    )
     body.append(_text(margin + cell * size / 2, 12, "predicted"))
     return _svg(width, height, "Confusion matrix", body)
 
@@ -108,8 +114,14 @@ def _axes(
             body.append(_text(px, height - bottom + 14, _tick(xv)))
         body.append(_text(left - 4, py + 4, _tick(yv), "end"))
     body.append(_text(left + (width - left - right) / 2, height - 6, x_label))
-    body.append(_text(12, top + (height - top - bottom) / 2, y_label,
-                      extra=f'transform="rotate(-90 12 {top + (height - top - bottom) / 2:.1f})"'))
+    body.append(
+        _text(
+            12,
+            top + (height - top - bottom) / 2,
+            y_label,
+            extra=f'transform="rotate(-90 12 {top + (height - top - bottom) / 2:.1f})"',
+        )
+    )
     return body, at
 
 
@@ -158,8 +170,9 @@ def scatter_predicted(
         if actual is None or predicted is None:
             continue
         x, y = at(actual, predicted)
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="{_ACCENT}" '
-                    'fill-opacity="0.55"/>')
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="{_ACCENT}" fill-opacity="0.55"/>'
+        )
     return _svg(width, height, "Predicted against actual", body)
 
 
@@ -180,8 +193,9 @@ def scatter_residuals(
     )
     for actual, residual in pairs:
         x, y = at(actual, residual)
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="#dc2626" '
-                    'fill-opacity="0.5"/>')
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="#dc2626" fill-opacity="0.5"/>'
+        )
     return _svg(width, height, "Residuals", body)
 
 
@@ -236,7 +250,8 @@ def lines(
             f"{x:.1f},{y:.1f}" for x, y in (at(px, py) for px, py in values if py is not None)
         )
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        body.append(f'<rect x="{width - 110}" y="{18 + 14 * k}" width="10" height="3" '
-                    f'fill="{colour}"/>')
+        body.append(
+            f'<rect x="{width - 110}" y="{18 + 14 * k}" width="10" height="3" fill="{colour}"/>'
+        )
         body.append(_text(width - 96, 22 + 14 * k, name, "start"))
     return _svg(width, height, title, body)

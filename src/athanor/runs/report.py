@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +90,19 @@ def _cell(value: Any) -> str:
 def _overview(data: dict[str, Any]) -> str:
     summary = data["summary"]
     rows = [
-        ["status", f"{data['status']} ({data['status_reason']})" if data["status_reason"] else
-         data["status"]],
+        [
+            "status",
+            f"{data['status']} ({data['status_reason']})"
+            if data["status_reason"]
+            else data["status"],
+        ],
         ["dataset", data["dataset"]],
         ["created", data["created_at"]],
         ["took", f"{data['duration_s']:.1f} s" if data.get("duration_s") else None],
-        ["parameters", f"{summary['parameters']['trainable']:,}" if "parameters" in summary
-         else None],
+        [
+            "parameters",
+            f"{summary['parameters']['trainable']:,}" if "parameters" in summary else None,
+        ],
         ["registered as", summary.get("registered_as")],
     ]
     return _table(["", ""], [row for row in rows if row[1] is not None])
@@ -123,8 +130,10 @@ def _classification(evaluation: dict[str, Any], run_dir: Path) -> str:
         f"<b>{evaluation['accuracy']:.4f}</b>, macro F1 {evaluation['macro']['f1']:.4f}.</p>"
     ]
     if evaluation.get("confusion_matrix") is not None:
-        parts.append("<h3>Confusion matrix</h3><p class='muted'>Rows: the true class; "
-                     "columns: the predicted class.</p>")
+        parts.append(
+            "<h3>Confusion matrix</h3><p class='muted'>Rows: the true class; "
+            "columns: the predicted class.</p>"
+        )
         parts.append(figures.confusion_heatmap(evaluation["confusion_matrix"], classes))
     parts.append("<h3>Per class</h3>")
     rows = [
@@ -133,24 +142,44 @@ def _classification(evaluation: dict[str, Any], run_dir: Path) -> str:
     ]
     for name in ("macro", "weighted"):
         average = evaluation[name]
-        rows.append([f"{name} avg", average["precision"], average["recall"], average["f1"],
-                     evaluation["samples"]])
+        rows.append(
+            [
+                f"{name} avg",
+                average["precision"],
+                average["recall"],
+                average["f1"],
+                evaluation["samples"],
+            ]
+        )
     parts.append(_table(["class", "precision", "recall", "F1", "support"], rows))
     binary = evaluation.get("binary")
     if binary:
         positive = binary["positive_class"]
         parts.append(f"<h3>ROC and precision-recall (positive class: {escape(positive)})</h3>")
         parts.append("<div class='figures'>")
-        parts.append(figures.curve(binary["roc"]["points"],
-                                   f"ROC curve, AUC {binary['roc']['auc']:.4f}",
-                                   "false positive rate", "true positive rate", diagonal=True))
-        parts.append(figures.curve(binary["pr"]["points"],
-                                   "Precision-recall curve, average precision "
-                                   f"{binary['pr']['average_precision']:.4f}",
-                                   "recall", "precision"))
+        parts.append(
+            figures.curve(
+                binary["roc"]["points"],
+                f"ROC curve, AUC {binary['roc']['auc']:.4f}",
+                "false positive rate",
+                "true positive rate",
+                diagonal=True,
+            )
+        )
+        parts.append(
+            figures.curve(
+                binary["pr"]["points"],
+                "Precision-recall curve, average precision "
+                f"{binary['pr']['average_precision']:.4f}",
+                "recall",
+                "precision",
+            )
+        )
         parts.append("</div>")
-        parts.append(f"<p>ROC AUC <b>{binary['roc']['auc']:.4f}</b>, average precision "
-                     f"<b>{binary['pr']['average_precision']:.4f}</b>.</p>")
+        parts.append(
+            f"<p>ROC AUC <b>{binary['roc']['auc']:.4f}</b>, average precision "
+            f"<b>{binary['pr']['average_precision']:.4f}</b>.</p>"
+        )
     parts.append(_wrong_examples(evaluation.get("wrong_examples", []), run_dir))
     return "\n".join(parts)
 
@@ -168,7 +197,9 @@ def _wrong_examples(examples: list[dict[str, Any]], run_dir: Path) -> str:
         image = example_image(run_dir, rank) if example.get("image") else None
         if image is not None:
             encoded = base64.b64encode(image.read_bytes()).decode("ascii")
-            content = f"<img alt='test sample {example['index']}' src='data:image/png;base64,{encoded}'>"
+            content = (
+                f"<img alt='test sample {example['index']}' src='data:image/png;base64,{encoded}'>"
+            )
         elif example.get("row"):
             cells = [f"{k}={v}" for k, v in example["row"].items()]
             more = ", …" if len(cells) > 8 else ""
@@ -198,18 +229,30 @@ def _regression(evaluation: dict[str, Any]) -> str:
         "<h3>Error by decile of the actual value</h3>",
     ]
     deciles = evaluation["deciles"]
-    parts.append(_table(
-        ["decile", "actual from", "to", "samples", "MAE", "RMSE", "mean residual"],
-        [[d["decile"], d["low"], d["high"], d["count"], d["mae"], d["rmse"], d["bias"]]
-         for d in deciles],
-    ))
-    parts.append(figures.bars([str(d["decile"]) for d in deciles], [d["mae"] for d in deciles],
-                              "MAE by decile", "MAE"))
+    parts.append(
+        _table(
+            ["decile", "actual from", "to", "samples", "MAE", "RMSE", "mean residual"],
+            [
+                [d["decile"], d["low"], d["high"], d["count"], d["mae"], d["rmse"], d["bias"]]
+                for d in deciles
+            ],
+        )
+    )
+    parts.append(
+        figures.bars(
+            [str(d["decile"]) for d in deciles], [d["mae"] for d in deciles], "MAE by decile", "MAE"
+        )
+    )
     histogram = evaluation.get("residual_histogram") or {}
     if histogram.get("counts"):
         edges = histogram["edges"]
         parts.append("<h3>Residuals</h3>")
-        parts.append(figures.bars(
-            [f"{(a + b) / 2:.3g}" for a, b in zip(edges, edges[1:], strict=False)],
-            [float(c) for c in histogram["counts"]], "Residual histogram", "samples"))
+        parts.append(
+            figures.bars(
+                [f"{(a + b) / 2:.3g}" for a, b in pairwise(edges)],
+                [float(c) for c in histogram["counts"]],
+                "Residual histogram",
+                "samples",
+            )
+        )
     return "\n".join(parts)

@@ -224,7 +224,10 @@ def get_run_wrong_example(
     "/{run_id}/report",
     response_class=HTMLResponse,
     responses={
-        200: {"description": "The report.", "content": {"text/html": {"schema": {"type": "string"}}}},
+        200: {
+            "description": "The report.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
         **errors(404),
     },
     summary="A run's HTML report",
