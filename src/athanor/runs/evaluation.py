@@ -126,8 +126,6 @@ def _predict(
 
 
 def _classification(prepared: Prepared, logits: torch.Tensor, y: torch.Tensor) -> Evaluation:
-    from sklearn.metrics import precision_recall_fscore_support
-
     schema = prepared.schema
     classes = list(schema.classes or [])
     if schema.single_logit or logits.shape[-1] == 1:
@@ -137,10 +135,9 @@ def _classification(prepared: Prepared, logits: torch.Tensor, y: torch.Tensor) -
         probs = torch.softmax(logits.reshape(len(logits), -1), dim=1).numpy().astype(np.float64)
     actual = y.reshape(-1).numpy().astype(np.int64)
     predicted = probs.argmax(axis=1)
-    labels = list(range(len(classes)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        actual, predicted, labels=labels, zero_division=0
-    )
+    matrix = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(matrix, (actual, predicted), 1)
+    precision, recall, f1, support = _class_scores(matrix)
     per_class = [
         {
             "class": name,
@@ -175,8 +172,6 @@ def _classification(prepared: Prepared, logits: torch.Tensor, y: torch.Tensor) -
         "binary": None,
     }
     if len(classes) <= MATRIX_CLASSES:
-        matrix = np.zeros((len(classes), len(classes)), dtype=np.int64)
-        np.add.at(matrix, (actual, predicted), 1)
         report["confusion_matrix"] = matrix.tolist()
     if len(classes) == 2:
         report["binary"] = _binary_curves(actual, probs[:, 1], classes[1])
@@ -192,22 +187,45 @@ def _thin(*columns: np.ndarray) -> list[list[float]]:
     return [[round(float(column[i]), 5) for column in columns] for i in keep]
 
 
-def _binary_curves(actual: np.ndarray, score: np.ndarray, positive: str) -> dict[str, Any] | None:
-    """ROC and precision-recall curves of the positive class; ``None`` when the test split
-    holds a single class (neither curve is defined)."""
-    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+def _class_scores(
+    matrix: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall, F1 and support per class of a confusion matrix (0 where a score
+    divides by nothing, as scikit-learn's ``zero_division=0``)."""
+    right = np.diag(matrix).astype(np.float64)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    precision = np.divide(right, predicted, out=np.zeros_like(right), where=predicted > 0)
+    recall = np.divide(right, support, out=np.zeros_like(right), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(right), where=both > 0)
+    return precision, recall, f1, support
 
+
+def _binary_curves(actual: np.ndarray, score: np.ndarray, positive: str) -> dict[str, Any] | None:
+    """ROC and precision-recall curves of the positive class (class 1) with the area under
+    the ROC curve and the average precision, as scikit-learn computes them; ``None`` when the
+    test split holds a single class (neither curve is defined)."""
     if len(np.unique(actual)) < 2 or not np.isfinite(score).all():
         return None
-    fpr, tpr, _ = roc_curve(actual, score)
-    precision, recall, _ = precision_recall_curve(actual, score)
+    order = np.argsort(-score, kind="stable")
+    ranked, truth = score[order], actual[order] == 1
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # each distinct threshold
+    true_positives = np.cumsum(truth)[last].astype(np.float64)
+    false_positives = (last + 1) - true_positives
+    tpr = np.r_[0.0, true_positives / true_positives[-1]]
+    fpr = np.r_[0.0, false_positives / false_positives[-1]]
+    precision = true_positives / (true_positives + false_positives)
+    recall = true_positives / true_positives[-1]
+    average_precision = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))  # trapezoids
     return {
         "positive_class": positive,
-        "roc": {"auc": float(auc(fpr, tpr)), "points": _thin(fpr, tpr)},
+        "roc": {"auc": area, "points": _thin(fpr, tpr)},
         "pr": {
-            "average_precision": float(average_precision_score(actual, score)),
-            # recall ascending, as it is drawn
-            "points": _thin(recall[::-1], precision[::-1]),
+            "average_precision": average_precision,
+            # recall ascending from (0, 1), as it is drawn
+            "points": _thin(np.r_[0.0, recall], np.r_[1.0, precision]),
         },
     }
 
