@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from athanor.errors import NotFound
@@ -222,7 +222,8 @@ def get_run_wrong_example(
 
 @router.get(
     "/{run_id}/report",
-    response_class=HTMLResponse,
+    # not HTMLResponse: that would document the 404's JSON answer as HTML too
+    response_class=Response,
     responses={
         200: {
             "description": "The report.",
