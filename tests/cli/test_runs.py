@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from athanor.settings import Settings
 from tests.evaluated_runs import evaluated_runs
 
 ATHANOR = [sys.executable, "-m", "athanor.cli"]
@@ -54,3 +55,15 @@ def test_report_writes_a_self_contained_html_file(tmp_path: Path) -> None:
     assert f"wrote run-{runs.digits.id}.html" in out and path.is_file()
     html = path.read_text()
     assert "Confusion matrix" in html and "data:image/png;base64," in html
+
+
+def test_show_of_a_run_without_an_evaluation_says_so(tmp_path: Path) -> None:
+    from athanor.store import open_store
+
+    home = tmp_path / "home"
+    record = open_store(
+        Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    ).runs.create({"name": "old"}, name="old", dataset="iris")
+    out = athanor(home, "runs", "show", str(record.id))
+    assert "evaluation: none stored (trained before evaluations were kept" in out
+    assert json.loads(athanor(home, "runs", "show", str(record.id), "--json"))["evaluation"] is None
