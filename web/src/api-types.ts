@@ -637,6 +637,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{run_id}/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's evaluation on its test split
+         * @description Classification: confusion matrix, per-class precision/recall/F1/support, ROC and PR
+         *     curves for two classes, the most confidently wrong test samples. Regression:
+         *     predicted-vs-actual points, a residual histogram, error by decile of the actual value.
+         *     404 when the run has none.
+         */
+        get: operations["get_run_evaluation_v1_runs__run_id__evaluation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{run_id}/evaluation/examples/{rank}.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The image of a wrong test sample
+         * @description The image of the ``rank``-th most confidently wrong test sample (image datasets).
+         */
+        get: operations["get_run_wrong_example_v1_runs__run_id__evaluation_examples__rank__png_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{run_id}/metrics": {
         parameters: {
             query?: never;
@@ -649,6 +692,26 @@ export interface paths {
          * @description Every logged value by metric name, in step order; written while the run trains.
          */
         get: operations["get_run_metrics_v1_runs__run_id__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{run_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's HTML report
+         * @description The self-contained HTML report of ``athanor runs report`` (figures inline).
+         */
+        get: operations["get_run_report_v1_runs__run_id__report_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -817,6 +880,22 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** AverageScoresOut */
+        AverageScoresOut: {
+            /** F1 */
+            f1: number | null;
+            /** Precision */
+            precision: number | null;
+            /** Recall */
+            recall: number | null;
+        };
+        /** BinaryCurvesOut */
+        BinaryCurvesOut: {
+            /** Positive Class */
+            positive_class: string;
+            pr: components["schemas"]["CurveOut"];
+            roc: components["schemas"]["CurveOut"];
+        };
         /** CatalogEntryOut */
         CatalogEntryOut: {
             /** Description */
@@ -829,6 +908,40 @@ export interface components {
             task: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * ClassScoresOut
+         * @description Precision, recall, F1 and support of one class (or an average).
+         */
+        ClassScoresOut: {
+            /** Class */
+            class: string;
+            /** F1 */
+            f1: number | null;
+            /** Precision */
+            precision: number | null;
+            /** Recall */
+            recall: number | null;
+            /** Support */
+            support: number;
+        };
+        /**
+         * CurveOut
+         * @description A curve as [x, y] points: ROC (false, true positive rate) or PR (recall, precision).
+         */
+        CurveOut: {
+            /**
+             * Auc
+             * @description Area under the ROC curve.
+             */
+            auc?: number | null;
+            /**
+             * Average Precision
+             * @description Of the PR curve.
+             */
+            average_precision?: number | null;
+            /** Points */
+            points: (number | null)[][];
         };
         /** DatasetOut */
         DatasetOut: {
@@ -860,6 +973,29 @@ export interface components {
             version: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * DecileOut
+         * @description The error of the test samples in one tenth of the actual values.
+         */
+        DecileOut: {
+            /**
+             * Bias
+             * @description Mean residual (predicted - actual).
+             */
+            bias: number | null;
+            /** Count */
+            count: number;
+            /** Decile */
+            decile: number;
+            /** High */
+            high: number | null;
+            /** Low */
+            low: number | null;
+            /** Mae */
+            mae: number | null;
+            /** Rmse */
+            rmse: number | null;
         };
         /**
          * DeploymentCreate
@@ -933,6 +1069,63 @@ export interface components {
             detail: string;
         };
         /**
+         * EvaluationOut
+         * @description A run's evaluation on its test split: classification or regression fields are set.
+         */
+        EvaluationOut: {
+            /** Accuracy */
+            accuracy?: number | null;
+            /** Bias */
+            bias?: number | null;
+            /** @description Two classes only. */
+            binary?: components["schemas"]["BinaryCurvesOut"] | null;
+            /** Classes */
+            classes?: string[] | null;
+            /**
+             * Confusion Matrix
+             * @description Rows: actual class; columns: predicted (up to 100 classes).
+             */
+            confusion_matrix?: number[][] | null;
+            /** Deciles */
+            deciles?: components["schemas"]["DecileOut"][] | null;
+            macro?: components["schemas"]["AverageScoresOut"] | null;
+            /** Mae */
+            mae?: number | null;
+            /** Per Class */
+            per_class?: components["schemas"]["ClassScoresOut"][] | null;
+            /**
+             * Points
+             * @description [actual, predicted] of up to 500 test samples.
+             */
+            points?: (number | null)[][] | null;
+            /** R2 */
+            r2?: number | null;
+            residual_histogram?: components["schemas"]["HistogramOut"] | null;
+            /** Rmse */
+            rmse?: number | null;
+            /** Samples */
+            samples: number;
+            /** Split */
+            split: string;
+            /** Target */
+            target?: string | null;
+            /** Targets */
+            targets?: number | null;
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "classification" | "regression";
+            /** Version */
+            version: number;
+            weighted?: components["schemas"]["AverageScoresOut"] | null;
+            /**
+             * Wrong Examples
+             * @description The most confidently wrong test samples, most confident first.
+             */
+            wrong_examples?: components["schemas"]["WrongExampleOut"][] | null;
+        };
+        /**
          * ExampleSpecOut
          * @description A bundled example spec: a template for a new job.
          */
@@ -990,6 +1183,13 @@ export interface components {
             status: "ok";
             /** Version */
             version: string;
+        };
+        /** HistogramOut */
+        HistogramOut: {
+            /** Counts */
+            counts: number[];
+            /** Edges */
+            edges: (number | null)[];
         };
         /**
          * HostStatsOut
@@ -1778,6 +1978,42 @@ export interface components {
             host: string;
             /** Pid */
             pid: number;
+        };
+        /**
+         * WrongExampleOut
+         * @description A test sample the model got wrong, with what it shows.
+         */
+        WrongExampleOut: {
+            /** Actual */
+            actual: string;
+            /** Actual Probability */
+            actual_probability: number | null;
+            /**
+             * Confidence
+             * @description The probability of the predicted class.
+             */
+            confidence: number | null;
+            /**
+             * Image
+             * @description Its PNG's name; GET /v1/runs/{id}/evaluation/examples/{rank}.png.
+             */
+            image: string | null;
+            /**
+             * Index
+             * @description Its position in the test split.
+             */
+            index: number;
+            /** Predicted */
+            predicted: string;
+            /**
+             * Row
+             * @description A table row as the network sees it (after preprocessing).
+             */
+            row: {
+                [key: string]: number | null;
+            } | null;
+            /** Text */
+            text: string | null;
         };
     };
     responses: never;
@@ -3655,6 +3891,108 @@ export interface operations {
             };
         };
     };
+    get_run_evaluation_v1_runs__run_id__evaluation_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_wrong_example_v1_runs__run_id__evaluation_examples__rank__png_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+                /** @description Its rank among the wrong examples. */
+                rank: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PNG. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_run_metrics_v1_runs__run_id__metrics_get: {
         parameters: {
             query?: {
@@ -3681,6 +4019,56 @@ export interface operations {
                     "application/json": {
                         [key: string]: components["schemas"]["MetricPointOut"][];
                     };
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_report_v1_runs__run_id__report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description A token is required (or was invalid). */

@@ -112,3 +112,11 @@ export async function download(path: string): Promise<string> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
   return name
 }
+
+/** An object URL of an image the API answers with (an `<img>` cannot send the token);
+ * revoke it when it is no longer shown. */
+export async function imageUrl(path: string, signal?: AbortSignal): Promise<string> {
+  const response = await fetch(path, { headers: headers(), signal })
+  if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`)
+  return URL.createObjectURL(await response.blob())
+}

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
-from athanor.runs.records import get, list, show
+from athanor.runs.records import get, get_evaluation, list, show
+from athanor.runs.report import write_report as report
 
-__all__ = ["get", "list", "show"]
+evaluation = get_evaluation
+
+__all__ = ["evaluation", "get", "get_evaluation", "list", "report", "show"]

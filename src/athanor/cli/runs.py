@@ -1,14 +1,16 @@
-"""``athanor runs list|show``."""
+"""``athanor runs list|show|report|resume``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from athanor.cli.evaluation import print_evaluation
 from athanor.cli.output import ago, console, duration, print_json, styled_status, table
 
-app = typer.Typer(help="Training runs: list, show, resume.", no_args_is_help=True)
+app = typer.Typer(help="Training runs: list, show, report, resume.", no_args_is_help=True)
 
 _HEADLINE = ("test_accuracy", "test_rmse", "val_accuracy", "val_rmse", "val_loss")
 
@@ -110,9 +112,26 @@ def show_run(
         console.print(
             table("test set", ["metric", "value"], [(n, f"{v:.4f}") for n, v in tests.items()])
         )
+    print_evaluation(data.get("evaluation"), data["id"])
     if summary.get("registered_as"):
         console.print(f"  registered as {summary['registered_as']}")
     console.print(f"  artifacts: {data['artifacts']}")
+
+
+@app.command("report")
+def report_run(
+    run_id: Annotated[int, typer.Argument(help="The run's id (see 'athanor runs list').")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The HTML file to write (default run-ID.html)."),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a run: learning curves, test metrics, confusion
+    matrix, per-class scores, ROC/PR curves and wrong examples, or residuals for regression."""
+    from athanor.api import runs
+
+    path = runs.report(run_id, output or Path(f"run-{run_id}.html"))
+    console.print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB); open it in a browser")
 
 
 @app.command("resume")

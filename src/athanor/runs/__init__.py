@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from athanor.runs.records import get, list, show
+from athanor.runs.records import get, get_evaluation, list, show
 
 if TYPE_CHECKING:  # pragma: no cover
     from athanor.runs.pipeline import StopRecorder, execute, resume, train
+    from athanor.runs.report import write_report
     from athanor.runs.result import TrainedRun
     from athanor.runs.testing import TestedRun, test_run
 
@@ -26,10 +27,11 @@ _PIPELINE = {
     "TrainedRun": "athanor.runs.result",
     "TestedRun": "athanor.runs.testing",
     "test_run": "athanor.runs.testing",
+    "write_report": "athanor.runs.report",
 }
 
-__all__ = ["StopRecorder", "TestedRun", "TrainedRun", "execute", "get", "list", "resume"]
-__all__ += ["show", "test_run", "train"]
+__all__ = ["StopRecorder", "TestedRun", "TrainedRun", "execute", "get", "get_evaluation", "list"]
+__all__ += ["resume", "show", "test_run", "train", "write_report"]
 
 
 def __getattr__(name: str) -> Any:

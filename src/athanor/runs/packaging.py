@@ -13,6 +13,7 @@ from athanor.registry.model_card import render_model_card
 from athanor.registry.package import write_package
 from athanor.registry.registry import register_package
 from athanor.runs import lifecycle
+from athanor.runs.evaluation import evaluate_run, write_evaluation
 from athanor.runs.result import TrainedRun
 from athanor.spec.run import RunSpec
 from athanor.store import RunRecord, Store
@@ -35,6 +36,11 @@ def complete_run(
     """Test once (unless told not to), save the package, register it, and mark the run
     succeeded."""
     test_metrics = trainer.test(prepared) if evaluate_test else {}
+    run_dir = store.artifacts.run_dir(record.id)
+    if test_metrics:
+        store_evaluation(
+            store, run_dir, network, prepared, trainer.spec.eval_batch_size, trainer.device
+        )
     if test_metrics:
         store.runs.log_metrics(
             record.id,
@@ -52,7 +58,6 @@ def complete_run(
         if key not in ("lr", "epoch_seconds")
     }
     register_name = spec.register_as
-    run_dir = store.artifacts.run_dir(record.id)
     package_dir = run_dir / "model"
     run_dir.mkdir(parents=True, exist_ok=True)
     spec_json = spec.model_dump(mode="json")
@@ -118,6 +123,23 @@ def complete_run(
     run = run or store.runs.get(record.id)  # it was stopped or lost meanwhile
     fit.test_metrics = test_metrics
     return TrainedRun(run, fit, test_metrics, package_dir, version, network)
+
+
+def store_evaluation(
+    store: Store,
+    run_dir: Path,
+    network: Network,
+    prepared: Prepared,
+    batch_size: int,
+    device: object,
+) -> bool:
+    """Evaluate the network on the test split and keep the result in the run's folder
+    (:mod:`athanor.runs.evaluation`); False when the task has none."""
+    evaluation = evaluate_run(network, prepared, batch_size=batch_size, device=device)
+    if evaluation is None:
+        return False
+    write_evaluation(store.artifacts, run_dir, evaluation)
+    return True
 
 
 def _layer_rows(network: Network) -> list[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from athanor.runs.evaluation_files import read_evaluation
 from athanor.runs.recovery import reconcile_orphans
 from athanor.settings import Settings
 from athanor.store import RunRecord, open_store
@@ -30,7 +31,8 @@ def get(run_id: int, *, settings: Settings | None = None) -> RunRecord:
 
 
 def show(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
-    """A run's record with its per-epoch metrics (``{"metrics": {name: [values]}}``)."""
+    """A run's record with its per-epoch metrics (``{"metrics": {name: [values]}}``) and its
+    stored evaluation (``None`` when it has none, see :mod:`athanor.runs.evaluation`)."""
     store = open_store(settings)
     reconcile_orphans(store)
     record = store.runs.get(run_id)
@@ -43,4 +45,16 @@ def show(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
         **record.to_json(),
         "metrics": epochs,
         "artifacts": str(store.artifacts.run_dir(run_id)),
+        "evaluation": read_evaluation(store.artifacts.run_dir(run_id)),
     }
+
+
+def get_evaluation(run_id: int, *, settings: Settings | None = None) -> dict[str, Any] | None:
+    """The stored evaluation of a run on its test split, or ``None`` when it has none.
+
+    Raises:
+        NotFound: no such run.
+    """
+    store = open_store(settings)
+    store.runs.get(run_id)
+    return read_evaluation(store.artifacts.run_dir(run_id))

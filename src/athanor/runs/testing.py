@@ -11,6 +11,7 @@ from athanor.errors import UserError
 from athanor.nets.builder import build_network
 from athanor.registry.package import load_package
 from athanor.registry.registry import check_model_name, register_package
+from athanor.runs.packaging import store_evaluation
 from athanor.settings import Settings
 from athanor.spec.run import RunSpec
 from athanor.store import ModelVersionRecord, RunRecord, RunStatus, Store, open_store
@@ -70,7 +71,9 @@ def test_run(
     package_dir = store.artifacts.resolve(record.summary["package"])
     if evaluated:
         spec = RunSpec.model_validate(record.spec)
-        tested = _evaluate_test_split(store, spec, package_dir, record.summary.get("package_hash"))
+        tested = _evaluate_test_split(
+            store, spec, package_dir, record.summary.get("package_hash"), run_id
+        )
         if not tested:
             raise UserError(
                 f"run {run_id}: dataset '{spec.data.dataset}' has no test split to evaluate "
@@ -103,9 +106,10 @@ def test_run(
 
 
 def _evaluate_test_split(
-    store: Store, spec: RunSpec, package_dir: Path, package_hash: str | None
+    store: Store, spec: RunSpec, package_dir: Path, package_hash: str | None, run_id: int
 ) -> dict[str, float]:
-    """Loss and scalar metrics of the package's network on the test split of ``spec``."""
+    """Loss and scalar metrics of the package's network on the test split of ``spec``; the
+    run's evaluation (confusion matrix, residuals...) is stored in its folder."""
     from athanor.training.devices import select_device
     from athanor.training.evaluation import evaluate_split, split_scalars
     from athanor.training.losses import build_loss
@@ -134,5 +138,13 @@ def _evaluate_test_split(
         unscale=prepared.preprocessor.inverse_target
         if prepared.preprocessor.target_steps
         else None,
+    )
+    store_evaluation(
+        store,
+        store.artifacts.run_dir(run_id),
+        network,
+        prepared,
+        spec.train.eval_batch_size,
+        device,
     )
     return split_scalars(results)[0]

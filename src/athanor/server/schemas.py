@@ -273,6 +273,104 @@ class MetricSeriesOut(BaseModel):
     values: list[float | None] = Field(description="None for a value that was not finite.")
 
 
+class ClassScoresOut(BaseModel):
+    """Precision, recall, F1 and support of one class (or an average)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    class_: str = Field(alias="class", serialization_alias="class")
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    support: int
+
+
+class AverageScoresOut(BaseModel):
+    precision: float | None
+    recall: float | None
+    f1: float | None
+
+
+class CurveOut(BaseModel):
+    """A curve as [x, y] points: ROC (false, true positive rate) or PR (recall, precision)."""
+
+    auc: float | None = Field(default=None, description="Area under the ROC curve.")
+    average_precision: float | None = Field(default=None, description="Of the PR curve.")
+    points: list[list[float | None]]
+
+
+class BinaryCurvesOut(BaseModel):
+    positive_class: str
+    roc: CurveOut
+    pr: CurveOut
+
+
+class WrongExampleOut(BaseModel):
+    """A test sample the model got wrong, with what it shows."""
+
+    index: int = Field(description="Its position in the test split.")
+    actual: str
+    predicted: str
+    confidence: float | None = Field(description="The probability of the predicted class.")
+    actual_probability: float | None
+    image: str | None = Field(
+        description="Its PNG's name; GET /v1/runs/{id}/evaluation/examples/{rank}.png."
+    )
+    row: dict[str, float | None] | None = Field(
+        description="A table row as the network sees it (after preprocessing)."
+    )
+    text: str | None
+
+
+class DecileOut(BaseModel):
+    """The error of the test samples in one tenth of the actual values."""
+
+    decile: int
+    low: float | None
+    high: float | None
+    count: int
+    mae: float | None
+    rmse: float | None
+    bias: float | None = Field(description="Mean residual (predicted - actual).")
+
+
+class HistogramOut(BaseModel):
+    edges: list[float | None]
+    counts: list[int]
+
+
+class EvaluationOut(BaseModel):
+    """A run's evaluation on its test split: classification or regression fields are set."""
+
+    version: int
+    task: Literal["classification", "regression"]
+    split: str
+    samples: int
+    classes: list[str] | None = None
+    accuracy: float | None = None
+    per_class: list[ClassScoresOut] | None = None
+    macro: AverageScoresOut | None = None
+    weighted: AverageScoresOut | None = None
+    confusion_matrix: list[list[int]] | None = Field(
+        default=None, description="Rows: actual class; columns: predicted (up to 100 classes)."
+    )
+    binary: BinaryCurvesOut | None = Field(default=None, description="Two classes only.")
+    wrong_examples: list[WrongExampleOut] | None = Field(
+        default=None, description="The most confidently wrong test samples, most confident first."
+    )
+    target: str | None = None
+    targets: int | None = None
+    mae: float | None = None
+    rmse: float | None = None
+    r2: float | None = None
+    bias: float | None = None
+    points: list[list[float | None]] | None = Field(
+        default=None, description="[actual, predicted] of up to 500 test samples."
+    )
+    residual_histogram: HistogramOut | None = None
+    deciles: list[DecileOut] | None = None
+
+
 # --- datasets, uploads -----------------------------------------------------------------
 
 

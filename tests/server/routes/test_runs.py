@@ -81,3 +81,41 @@ def test_malformed_ids_and_queries_are_422_naming_the_parameter(api: Api) -> Non
     ]
     response = api.call("GET", f"/v1/runs/{api.run_id}/series", params={"points": 1})
     assert response.status_code == 422
+
+
+def test_a_run_serves_its_evaluation_report_and_404s_the_images_a_table_has_not(
+    api: Api,
+) -> None:
+    response = api.call("GET", f"/v1/runs/{api.run_id}/evaluation")
+    assert response.status_code == 200, response.text
+    evaluation = response.json()
+    assert evaluation["task"] == "classification" and len(evaluation["classes"]) == 3
+    matrix = evaluation["confusion_matrix"]
+    assert sum(map(sum, matrix)) == evaluation["samples"] == 30
+    assert [row["support"] for row in evaluation["per_class"]] == [sum(r) for r in matrix]
+    assert set(evaluation["per_class"][0]) == {"class", "precision", "recall", "f1", "support"}
+    wrong = evaluation["wrong_examples"]
+    assert all(w["image"] is None and w["row"] for w in wrong)  # iris is a table
+    response = api.call("GET", f"/v1/runs/{api.run_id}/evaluation/examples/0.png")
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"run {api.run_id} has no image for wrong example 0"
+    report = api.call("GET", f"/v1/runs/{api.run_id}/report")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert "Confusion matrix" in report.text and "<svg" in report.text
+
+
+def test_a_run_without_an_evaluation_is_404_saying_why(api: Api) -> None:
+    from athanor.store import open_store
+
+    runs = open_store(api.settings).runs
+    record = runs.create({"name": "old"}, name="old", dataset="iris")  # as before evaluations
+    try:
+        for path in ("evaluation", "evaluation/examples/0.png"):
+            response = api.call("GET", f"/v1/runs/{record.id}/{path}")
+            assert response.status_code == 404, path
+            assert response.json()["detail"].startswith(f"run {record.id} has no evaluation: ")
+        assert "no stored evaluation" in api.call("GET", f"/v1/runs/{record.id}/report").text
+    finally:
+        runs.delete(record.id)  # the other route tests share this store
+    response = api.call("GET", "/v1/runs/987654/evaluation")
+    assert response.json() == {"detail": "run 987654 does not exist (see 'athanor runs list')"}

@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import FileResponse, HTMLResponse
 
+from athanor.errors import NotFound
+from athanor.runs.evaluation_files import example_image, read_evaluation
 from athanor.runs.recovery import reconcile_orphans
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, RunId, errors
 from athanor.server.schemas import (
+    EvaluationOut,
     MetricPointOut,
     MetricSeriesOut,
     RunDetailOut,
@@ -162,3 +166,83 @@ def get_run_series(
             "values": [None if math.isnan(numbers[i]) else float(numbers[i]) for i in keep],
         }
     return result
+
+
+def _no_evaluation(run_id: int) -> NotFound:
+    return NotFound(
+        f"run {run_id} has no evaluation: it was trained before evaluations were kept, was not "
+        "tested (a search's trial), or its task has none (only classification and regression)"
+    )
+
+
+@router.get(
+    "/{run_id}/evaluation",
+    response_model=EvaluationOut,
+    response_model_exclude_none=False,
+    responses=errors(404),
+    summary="A run's evaluation on its test split",
+)
+def get_run_evaluation(run_id: RunId, context: Context) -> dict:
+    """Classification: confusion matrix, per-class precision/recall/F1/support, ROC and PR
+    curves for two classes, the most confidently wrong test samples. Regression:
+    predicted-vs-actual points, a residual histogram, error by decile of the actual value.
+    404 when the run has none."""
+    store = context.store
+    store.runs.get(run_id)
+    evaluation = read_evaluation(store.artifacts.run_dir(run_id))
+    if evaluation is None:
+        raise _no_evaluation(run_id)
+    return plain(evaluation)
+
+
+@router.get(
+    "/{run_id}/evaluation/examples/{rank}.png",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The PNG.", "content": {"image/png": {"schema": {"type": "string"}}}},
+        **errors(404),
+    },
+    summary="The image of a wrong test sample",
+)
+def get_run_wrong_example(
+    run_id: RunId,
+    rank: Annotated[int, Path(ge=0, le=1000, description="Its rank among the wrong examples.")],
+    context: Context,
+) -> FileResponse:
+    """The image of the ``rank``-th most confidently wrong test sample (image datasets)."""
+    store = context.store
+    store.runs.get(run_id)
+    path = example_image(store.artifacts.run_dir(run_id), rank)
+    if path is None:
+        if read_evaluation(store.artifacts.run_dir(run_id)) is None:
+            raise _no_evaluation(run_id)
+        raise NotFound(f"run {run_id} has no image for wrong example {rank}")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get(
+    "/{run_id}/report",
+    # not HTMLResponse: that would document the 404's JSON answer as HTML too
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **errors(404),
+    },
+    summary="A run's HTML report",
+)
+def get_run_report(run_id: RunId, context: Context) -> HTMLResponse:
+    """The self-contained HTML report of ``athanor runs report`` (figures inline)."""
+    from athanor.runs.records import show
+    from athanor.runs.report import render_report
+
+    store = context.store
+    data = show(run_id, settings=store.settings)
+    run_dir = store.artifacts.run_dir(run_id)
+    html = render_report(data, data.get("evaluation"), run_dir)
+    return HTMLResponse(
+        html,
+        headers={"Content-Disposition": f'inline; filename="run-{run_id}.html"'},
+    )
