@@ -200,3 +200,50 @@ def trained_text(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
 
     run = at.train(spec, register_as="passages-rnn", progress=False, settings=settings)
     return run, settings
+
+
+@pytest.fixture(scope="session")
+def trained_generators(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Generative models in one store of their own, each trained for one short epoch:
+    ``shakes-char`` (a character char-RNN on Tiny Shakespeare from the mirror),
+    ``shakes-words`` (a word char-RNN with a 60-word vocabulary, so that most words of the
+    text are ``<unk>``) and ``digits-gan`` (a DCGAN on the 8x8 digits). Returns the settings."""
+    import athanor as at
+    from athanor.settings import Settings
+
+    home = tmp_path_factory.mktemp("generators-home")
+    settings = Settings(
+        home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(mirror,)
+    )
+    language_model = {
+        "seed": 3,
+        "data": {
+            "dataset": "tinyshakespeare",
+            "split": {"val": 0.05, "test": 0.05},
+            "subset": {"train": 200, "val": 10, "test": 10},
+        },
+        "model": {"template": "char_rnn", "units": 32, "layers": 1, "embedding_dim": 16},
+        "train": {"epochs": 1, "batch_size": 32, "optimizer": {"type": "adam", "lr": 0.01}},
+    }
+    char = {**language_model, "name": "shakes-char"}
+    char["data"] = {**language_model["data"], "text": {"level": "char", "length": 64}}
+    words = {**language_model, "name": "shakes-words"}
+    words["data"] = {
+        **language_model["data"],
+        "text": {"level": "word", "length": 16, "max_vocab": 60},
+    }
+    gan = {
+        "name": "digits-gan",
+        "seed": 3,
+        "data": {"dataset": "digits", "task": "generation", "subset": {"train": 256}},
+        "model": {
+            "template": "dcgan",
+            "latent_dim": 8,
+            "generator_width": 8,
+            "discriminator_width": 8,
+        },
+        "train": {"epochs": 1, "batch_size": 64, "gan": {"grid": 4}},
+    }
+    for spec in (char, words, gan):
+        at.train(spec, register_as=spec["name"], progress=False, settings=settings)
+    return settings

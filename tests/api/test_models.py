@@ -62,3 +62,16 @@ def test_aliases_tags_and_descriptions(trained_digits) -> None:
     assert models.remove_alias("d", "staging") == 1
     with pytest.raises(NotFound, match="no alias 'staging'"):
         models.load("d@staging")
+
+
+def test_generate_by_reference_is_the_loaded_models(trained_generators) -> None:
+    import athanor as at
+
+    by_ref = at.models.generate(
+        "shakes-char", "KING:", length=40, seed=8, settings=trained_generators
+    )
+    loaded = at.models.load("shakes-char", settings=trained_generators)
+    assert loaded.generate("KING:", length=40, seed=8).text == by_ref.text
+    assert by_ref.text.startswith("KING:") and by_ref.tokens == 40
+    images = at.models.generate("digits-gan", n=2, seed=8, settings=trained_generators)
+    assert images.count == 2 and images.grid_bytes().startswith(b"\x89PNG")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import threading
 import time
 from collections import Counter
@@ -272,3 +273,61 @@ def test_switching_an_alias_under_load_drops_no_request(trained_digits, digits_r
         assert refs[0] == "digits@1" and changes <= 3, refs
     assert 'athanor_model_swaps_total{model="digits"} 3.0' in metrics
     assert sum(statuses.values()) > 80
+
+
+@pytest.fixture(scope="module")
+def generators_client(trained_generators):
+    app = create_app(["shakes-char", "digits-gan"], settings=trained_generators)
+    with running(app) as client:
+        yield client
+
+
+def test_generate_answers_text_and_images_and_refuses_bad_requests_with_4xx(
+    generators_client: httpx.Client,
+) -> None:
+    text = generators_client.post(
+        "/v1/models/shakes-char/generate",
+        json={"prompt": "KING:", "length": 50, "temperature": 0.7, "top_k": 8, "seed": 9},
+    )
+    assert text.status_code == 200, text.text
+    body = text.json()
+    assert body["kind"] == "text" and body["model"] == "shakes-char@1" and body["seed"] == 9
+    assert body["text"].startswith("KING:") and len(body["generated"]) == 50
+    assert "<pad>" not in body["text"] and "<unk>" not in body["text"]
+    again = generators_client.post(
+        "/v1/models/shakes-char/generate",
+        json={"prompt": "KING:", "length": 50, "temperature": 0.7, "top_k": 8, "seed": 9},
+    )
+    assert again.json()["text"] == body["text"]
+    images = generators_client.post("/v1/models/digits-gan/generate", json={"n": 4, "seed": 1})
+    assert images.status_code == 200, images.text
+    assert images.json()["count"] == 4 and len(images.json()["images_png"]) == 4
+    grid = Image.open(io.BytesIO(base64.b64decode(images.json()["grid_png"])))
+    assert grid.size == (22, 22)
+    refusals = {
+        "/v1/models/shakes-char/generate": [
+            ({"prompt": "ça"}, 422, "'ç'"),
+            ({"length": 0}, 422, "length"),
+            ({"length": 10**6}, 422, "length"),
+            ({"temperature": -1}, 422, "temperature"),
+            ({"top_k": 0}, 422, "top_k"),
+            ({"seed": -1}, 422, "seed"),
+            ({"colour": "red"}, 422, "colour"),
+        ],
+        "/v1/models/digits-gan/generate": [({"n": 100_000}, 422, "n")],
+        "/v1/models/nope/generate": [({}, 404, "not served here")],
+    }
+    for path, cases in refusals.items():
+        for payload, status, detail in cases:
+            response = generators_client.post(path, json=payload)
+            assert response.status_code == status, (payload, response.text)
+            assert detail in json.dumps(response.json()["detail"], ensure_ascii=False), payload
+    predicted = generators_client.post("/v1/models/shakes-char/predict", json={"inputs": ["To be"]})
+    assert predicted.status_code == 422 and "generate" in predicted.json()["detail"]
+    gan_predicted = generators_client.post(
+        "/v1/models/digits-gan/predict", json={"inputs": np.zeros((1, 8, 8)).tolist()}
+    )
+    assert gan_predicted.status_code == 422 and "generate" in gan_predicted.json()["detail"]
+    described = generators_client.get("/v1/models/digits-gan").json()
+    assert described["runtime"] == "torch"
+    assert described["signature"]["inputs"][0]["shape"] == ["batch", 8]

@@ -239,6 +239,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments/{name}/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate with a deployment
+         * @description Text from a deployed language model (``prompt``, ``length``, ``temperature``,
+         *     ``top_k``) or images from a deployed GAN (``n``); the same ``seed`` gives the same answer.
+         */
+        post: operations["generate_v1_deployments__name__generate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deployments/{name}/predict": {
         parameters: {
             query?: never;
@@ -1146,6 +1167,139 @@ export interface components {
             title: string;
             /** Yaml */
             yaml: string;
+        };
+        /**
+         * GenerateRequest
+         * @description What to generate. Language models read ``prompt``, ``length``, ``temperature`` and
+         *     ``top_k``; GANs read ``n``; both read ``seed``.
+         */
+        GenerateRequest: {
+            /**
+             * Length
+             * @description Tokens to generate after the prompt.
+             * @default 200
+             */
+            length?: number;
+            /**
+             * N
+             * @description Images to generate (GANs).
+             * @default 16
+             */
+            n?: number;
+            /**
+             * Prompt
+             * @description Text the model continues (language models); written in the model's vocabulary. Empty: start after a line break (characters) or a full stop (words).
+             * @default
+             */
+            prompt?: string;
+            /**
+             * Seed
+             * @description Random seed: the same seed and options give the same output. Default: a fresh one, reported in the answer.
+             */
+            seed?: number | null;
+            /**
+             * Temperature
+             * @description Softmax temperature: lower is more conservative, higher more varied; 0 always takes the most likely token.
+             * @default 0.8
+             */
+            temperature?: number;
+            /**
+             * Top K
+             * @description Draw only among the k most likely tokens.
+             */
+            top_k?: number | null;
+        };
+        /**
+         * GeneratedImages
+         * @description A GAN's images, as base64 PNG files and one grid of them.
+         */
+        GeneratedImages: {
+            /** Channels */
+            channels: number;
+            /** Count */
+            count: number;
+            /**
+             * Grid Png
+             * @description All images tiled in one PNG, base64.
+             */
+            grid_png: string;
+            /** Height */
+            height: number;
+            /**
+             * Images Png
+             * @description Each image as a PNG, base64.
+             */
+            images_png: string[];
+            /**
+             * Kind
+             * @default images
+             * @constant
+             */
+            kind?: "images";
+            /**
+             * Model
+             * @description The version that generated them.
+             */
+            model?: string | null;
+            /**
+             * Seed
+             * @description The seed that reproduces these images.
+             */
+            seed: number;
+            /** Width */
+            width: number;
+        };
+        /**
+         * GeneratedText
+         * @description A language model's continuation of a prompt.
+         */
+        GeneratedText: {
+            /**
+             * Generated
+             * @description The new text only.
+             */
+            generated: string;
+            /**
+             * Kind
+             * @default text
+             * @constant
+             */
+            kind?: "text";
+            /**
+             * Level
+             * @description The model's token unit.
+             * @enum {string}
+             */
+            level: "char" | "word";
+            /**
+             * Model
+             * @description The version that generated it.
+             */
+            model?: string | null;
+            /**
+             * Prompt
+             * @description The prompt as given.
+             */
+            prompt: string;
+            /**
+             * Seed
+             * @description The seed that reproduces this text.
+             */
+            seed: number;
+            /** Temperature */
+            temperature: number;
+            /**
+             * Text
+             * @description The prompt followed by the new text.
+             */
+            text: string;
+            /**
+             * Tokens
+             * @description Tokens generated.
+             */
+            tokens: number;
+            /** Top K */
+            top_k?: number | null;
         };
         /** GpuOut */
         GpuOut: {
@@ -2732,6 +2886,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    generate_v1_deployments__name__generate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The deployment's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedText"] | components["schemas"]["GeneratedImages"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Inputs that do not fit the model, and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

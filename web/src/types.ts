@@ -112,3 +112,9 @@ export interface Prediction {
 }
 
 export type Predictions = Refined<Schemas['PredictionsOut'], { predictions: Prediction[] }>
+
+// --- generation --------------------------------------------------------------------------
+
+export type GenerateRequest = Schemas['GenerateRequest']
+export type GeneratedText = Schemas['GeneratedText']
+export type GeneratedImages = Schemas['GeneratedImages']

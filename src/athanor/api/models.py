@@ -19,6 +19,7 @@ from athanor.registry.registry import (
     resolve,
 )
 from athanor.registry.signature import signature
+from athanor.serve.generation import GeneratedImages, GeneratedText
 from athanor.serve.predictor import Predictor
 from athanor.settings import Settings
 from athanor.spec.serving import ExportSpec
@@ -39,6 +40,34 @@ def load(ref: str, *, device: str = "cpu", settings: Settings | None = None) -> 
         expected_hash=record.content_hash,
         device=device,
         ref=record.ref,
+    )
+
+
+def generate(
+    ref: str,
+    prompt: str = "",
+    *,
+    length: int = 200,
+    temperature: float = 0.8,
+    top_k: int | None = None,
+    seed: int | None = None,
+    n: int = 16,
+    device: str = "cpu",
+    settings: Settings | None = None,
+) -> GeneratedText | GeneratedImages:
+    """Text from a registered language model, or images from a registered GAN.
+
+    ``athanor.models.generate("shakes", "ROMEO:", length=300, seed=1).text``; the same as
+    ``load(ref).generate(...)`` (see :meth:`Predictor.generate` for the options).
+
+    Raises:
+        NotFound: no such model, version or alias.
+        GenerationError: a model that does not generate, or options out of range.
+        PredictionInputError: a prompt with characters or words the model never saw.
+    """
+    predictor = load(ref, device=device, settings=settings)
+    return predictor.generate(
+        prompt, length=length, temperature=temperature, top_k=top_k, seed=seed, n=n
     )
 
 

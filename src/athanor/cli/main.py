@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from athanor import __version__
 from athanor.cli import auto as auto_command
-from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
+from athanor.cli import data, doctor, generate, models, predict, quickstart, runs, serve, train
 from athanor.cli import deployments as deployment_commands
 from athanor.cli import jobs as job_commands
 from athanor.cli import platform as platform_commands
@@ -51,6 +51,7 @@ def root(
 app.command("quickstart")(quickstart.quickstart)
 app.command("train")(train.train)
 app.command("predict")(predict.predict)
+app.command("generate")(generate.generate)
 app.command("doctor")(doctor.doctor)
 app.command("summary")(summary_command.summary)
 app.command("serve")(serve.serve)

@@ -54,6 +54,7 @@ def predict(
     if not sources:
         raise UserError("give files or folders to predict, or --input DIR|FILE.csv")
     predictor = models.load(ref)
+    predictor.require_predictive()  # a language model or GAN answers `athanor generate`
     if output is not None:
         _predict_to_csv(predictor, sources, output, batch_size, json_output)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -53,6 +54,7 @@ def report(result, json_output: bool) -> None:
                 "test_metrics": result.test_metrics,
                 "package": str(result.package_dir) if result.package_dir else None,
                 "model": result.model_version.to_json() if result.model_version else None,
+                "samples": result.fit.reports.get("samples", []),
             }
         )
         return
@@ -69,6 +71,13 @@ def report(result, json_output: bool) -> None:
                 [(name, f"{value:.4f}") for name, value in result.test_metrics.items()],
             )
         )
+    grids = result.fit.reports.get("samples") or []
+    if grids:
+        # A GAN's grids of generated images, one per sampled epoch: where to look at them.
+        console.print(
+            f"sample grids: {Path(grids[-1]).parent} ({len(grids)} file(s), latest "
+            f"{Path(grids[-1]).name})"
+        )
     if result.package_dir is not None:
         console.print(f"model package: {result.package_dir}")
     if result.model_version is not None:
@@ -77,7 +86,6 @@ def report(result, json_output: bool) -> None:
 
 def submit_job(spec: str, overrides: list[str], json_output: bool = False) -> None:
     """Send a spec file (or bundled example) to the platform as a job; print where it is."""
-    from pathlib import Path
 
     from athanor.errors import SpecError
     from athanor.server.client import PlatformClient

@@ -14,11 +14,12 @@ def output_name(schema: Schema) -> str:
     return "logits" if schema.task in ("classification", "language_model") else "output"
 
 
-def signature(schema: Schema) -> dict[str, Any]:
+def signature(schema: Schema, latent_dim: int | None = None) -> dict[str, Any]:
     """The network's tensors with a leading ``batch`` axis, as exports and servers describe them.
 
     The network's input is the preprocessed one: exports carry the preprocessing steps in
-    their metadata, and servers apply them to raw inputs.
+    their metadata, and servers apply them to raw inputs. A GAN's network (task
+    ``generation``) is its generator: latent vectors ``[batch, latent_dim]`` in, images out.
     """
     input_spec: dict[str, Any] = {
         "name": INPUT_NAME,
@@ -26,6 +27,8 @@ def signature(schema: Schema) -> dict[str, Any]:
         "dtype": "int64" if schema.input.kind == "tokens" else "float32",
         "shape": ["batch", *schema.input.shape],
     }
+    if schema.task == "generation" and latent_dim is not None:
+        input_spec.update(kind="latent", shape=["batch", latent_dim])
     if schema.input.features:
         input_spec["features"] = schema.input.features
     output_spec: dict[str, Any] = {
@@ -45,8 +48,15 @@ def export_metadata(metadata: dict[str, Any], content_hash: str) -> dict[str, An
     return {
         "producer": metadata.get("producer"),
         "package_hash": content_hash,
-        "signature": signature(schema),
+        "signature": signature(schema, _latent_dim(metadata)),
         "schema": metadata["schema"],
         "preprocessing": metadata["preprocessing"],
         "metrics": metadata.get("metrics", {}),
     }
+
+
+def _latent_dim(metadata: dict[str, Any]) -> int | None:
+    """A GAN's latent size from its stored spec (``model.latent_dim``)."""
+    model = (metadata.get("spec") or {}).get("model") or {}
+    value = model.get("latent_dim") if isinstance(model, dict) else None
+    return int(value) if isinstance(value, int) else None

@@ -1,6 +1,7 @@
 """The HTTP model server: ``create_app(["mnist-cnn@production"])`` gives a FastAPI app.
 
 Routes: ``POST /v1/models/{name}/predict`` (JSON, multipart files, CSV or image bodies),
+``POST /v1/models/{name}/generate`` (language models and GANs),
 ``GET /v1/models``, ``GET /v1/models/{name}``, ``POST /v1/models/{name}/reload``,
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (Prometheus), and the OpenAPI docs at
 ``/docs``. A mistake is answered with its error's ``http_status`` (see :mod:`athanor.errors`)
@@ -21,6 +22,12 @@ from starlette.requests import Request
 from athanor import __version__
 from athanor.errors import UserError
 from athanor.serve.error_responses import ErrorOut, answer_user_error
+from athanor.serve.generation import (
+    Generated,
+    GeneratedImages,
+    GeneratedText,
+    GenerateRequest,
+)
 from athanor.serve.model_server import ModelServer
 from athanor.serve.predict_bodies import (
     PREDICT_REQUEST_BODY,
@@ -43,6 +50,15 @@ PREDICT_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "The body or the number of samples is too large."},
     415: {"model": ErrorOut, "description": "A content type the endpoint does not read."},
     422: {"model": ErrorOut, "description": "Inputs that do not fit the model, and why."},
+}
+
+GENERATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_SERVED,
+    422: {
+        "model": ErrorOut,
+        "description": "A model that does not generate, options out of range, or a prompt "
+        "outside the model's vocabulary.",
+    },
 }
 
 
@@ -128,6 +144,19 @@ def create_app(
     async def predict(name: str, request: Request) -> Response:
         status, content = await answer_prediction(server, name, request)
         return Response(content, status_code=status, media_type="application/json")
+
+    @app.post(
+        "/v1/models/{name}/generate",
+        tags=["models"],
+        summary="Generate: text from a language model, images from a GAN",
+        response_model=GeneratedText | GeneratedImages,
+        responses=GENERATE_ERRORS,
+    )
+    async def generate(name: str, body: GenerateRequest) -> Generated:
+        """A language model continues ``prompt`` by ``length`` tokens (``temperature``,
+        ``top_k``); a GAN draws ``n`` images (PNG, base64). The same ``seed`` gives the same
+        answer; without one a fresh seed is drawn and reported."""
+        return await server.get(name).generate(body)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from athanor.serve.inputs import (
     read_table_rows,
     read_text_file,
 )
+
+if TYPE_CHECKING:
+    from athanor.serve.generation import GeneratedImages, GeneratedText
 
 
 @dataclass
@@ -97,8 +100,10 @@ class Predictor:
         tokens also take strings (the texts) and ``Path`` objects of ``.txt`` files.
 
         Raises:
-            PredictionInputError: inputs that do not match the model's input schema.
+            PredictionInputError: inputs that do not match the model's input schema, or a
+                generative model (language model, GAN), which answers :meth:`generate`.
         """
+        self.require_predictive()
         if self.schema.input.columns:
             return self._table_to_raw(inputs)
         if self.schema.input.kind == "tokens" and (
@@ -221,6 +226,7 @@ class Predictor:
         Raises:
             PredictionInputError: a model that takes no text, or an input that is not text.
         """
+        self.require_predictive()
         schema = self.schema.input
         if schema.kind != "tokens" or not schema.vocab:
             raise PredictionInputError(
@@ -240,6 +246,7 @@ class Predictor:
         Returns:
             Class probabilities ``[N, classes]`` (classification) or values.
         """
+        self.require_predictive()
         x = self.preprocessor.transform(raw).to(self.device)
         outputs = self.network(x)
         if self.schema.task == "classification" and self.schema.single_logit:
@@ -250,6 +257,61 @@ class Predictor:
         elif self.preprocessor.target_steps:
             outputs = self.preprocessor.inverse_target(outputs.float())
         return outputs.float().cpu().numpy()
+
+    def require_predictive(self) -> None:
+        """Refuse to predict with a generative model, pointing to :meth:`generate`.
+
+        Raises:
+            GenerativeModelError: the model is a language model or a GAN.
+        """
+        from athanor.serve.generation import refuse_prediction
+
+        refuse_prediction(self.schema, self.ref)
+
+    def generate(
+        self,
+        prompt: str = "",
+        *,
+        length: int = 200,
+        temperature: float = 0.8,
+        top_k: int | None = None,
+        seed: int | None = None,
+        n: int = 16,
+    ) -> GeneratedText | GeneratedImages:
+        """Generate text (language models) or images (GANs).
+
+        Args:
+            prompt: text to continue, in the model's vocabulary (language models; default
+                empty: start after a line break or a full stop).
+            length: tokens to generate, 1 to 10,000 (default 200).
+            temperature: softmax temperature, 0 to 10; 0 takes the most likely token
+                (default 0.8).
+            top_k: draw among the k most likely tokens only (default all).
+            seed: the same seed gives the same output (default a fresh one, reported).
+            n: images to generate, 1 to 256 (GANs; default 16).
+
+        Returns:
+            :class:`~athanor.serve.generation.GeneratedText` (``.text`` is the prompt and its
+            continuation; never ``<pad>`` or ``<unk>``) or
+            :class:`~athanor.serve.generation.GeneratedImages` (``.grid_bytes()``, a PNG).
+
+        Raises:
+            GenerationError: a model that does not generate, or options out of range.
+            PredictionInputError: a prompt with characters or words the model never saw.
+        """
+        from athanor.serve.generation import generate, parse_request
+
+        request = parse_request(
+            {
+                "prompt": prompt,
+                "length": length,
+                "temperature": temperature,
+                "top_k": top_k,
+                "seed": seed,
+                "n": n,
+            }
+        )
+        return generate(self, request)
 
     def predict_proba(self, inputs: Any) -> np.ndarray:
         """Class probabilities ``[N, classes]`` (classification) or values ``[N, targets]``."""

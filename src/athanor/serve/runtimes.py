@@ -37,8 +37,12 @@ def select_runtime(predictor: Predictor, runtime: str, threads: int) -> tuple[Sc
     Raises:
         ExportError: ``onnxruntime`` was asked for and the network does not export.
     """
+    from athanor.serve.generation import generation_kind
+
     on_cpu = predictor.device.type == "cpu"
-    if runtime == "torch" or (runtime == "auto" and not on_cpu):
+    # A generative model samples step by step in PyTorch; it has no batch to score.
+    generative = generation_kind(predictor.schema) is not None
+    if runtime == "torch" or (runtime == "auto" and (not on_cpu or generative)):
         return predictor.scores, "torch"
     try:
         return OnnxScorer(predictor, threads), "onnxruntime"

@@ -21,6 +21,7 @@ from athanor.errors import UserError
 from athanor.registry.registry import package_path, parse_ref, resolve
 from athanor.registry.signature import signature
 from athanor.serve.batcher import BatcherClosed, DynamicBatcher
+from athanor.serve.generation import Generated, GenerateRequest, generate
 from athanor.serve.metrics import ServingMetrics
 from athanor.serve.predictor import Predictor
 from athanor.serve.runtimes import select_runtime
@@ -167,6 +168,14 @@ class ServedModel:
                 arrival.queued()
             return active, await waiter
 
+    async def generate(self, request: GenerateRequest) -> Generated:
+        """Text or images from the current version (in a worker thread: sampling a long
+        text takes many forward steps, which would stall the event loop)."""
+        predictor = self.active.predictor
+        result = await asyncio.to_thread(generate, predictor, request)
+        self.observed.ok.inc()
+        return result
+
     def refresh(self) -> bool:
         """Load the version the reference resolves to now, if it changed (blocking).
 
@@ -221,7 +230,7 @@ class ServedModel:
             "task": schema.task,
             "input": schema.input.model_dump(mode="json", exclude_none=True),
             "classes": schema.classes,
-            "signature": signature(schema),
+            "signature": signature(schema, getattr(active.predictor.network, "latent_dim", None)),
             "metrics": active.record.metrics,
             "device": str(active.predictor.device),
             "runtime": active.runtime,

@@ -67,6 +67,24 @@ def test_temperature_sharpens_or_flattens_the_choice(char_rnn, char_batch) -> No
     assert len(set(cold.tolist())) < len(set(hot.tolist()))
 
 
+def test_banned_tokens_are_never_drawn_and_top_k_limits_the_choice(char_rnn, char_batch) -> None:
+    prefix = char_batch.x[3, :8]
+    draw = torch.Generator().manual_seed(0)
+    banned = [0, 1, *range(4, 12)]
+    hot = char_rnn.sample(prefix, 300, temperature=20.0, generator=draw, banned=banned)
+    assert not set(hot.tolist()) & set(banned)
+    greedy = char_rnn.sample(prefix, 30, temperature=0.0, banned=[0, 1])
+    top_one = char_rnn.sample(prefix, 30, temperature=5.0, generator=draw, top_k=1, banned=[0, 1])
+    assert torch.equal(greedy, top_one)
+    top_three = char_rnn.sample(prefix, 300, temperature=20.0, generator=draw, top_k=3)
+    free = char_rnn.sample(prefix, 300, temperature=20.0, generator=draw)
+    assert len(set(top_three.tolist())) < len(set(free.tolist()))
+    with pytest.raises(ValueError, match="top_k"):
+        char_rnn.sample(prefix, 5, top_k=0)
+    with pytest.raises(ValueError, match="every token is banned"):
+        char_rnn.sample(prefix, 5, banned=range(len(char_batch.vocab)))
+
+
 def test_char_rnn_refuses_bad_prefixes(char_rnn) -> None:
     with pytest.raises(ValueError, match="non-empty"):
         char_rnn.sample(torch.zeros(0, dtype=torch.int64), 5)

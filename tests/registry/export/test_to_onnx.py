@@ -80,3 +80,25 @@ def test_opset_choice_and_limits(trained_digits, tmp_path: Path) -> None:
     assert result.max_abs_diff <= 1e-4
     with pytest.raises(SpecError, match="export: opset: must be greater than or equal to 17"):
         validate_settings(ExportSpec, {"format": "onnx", "opset": 13}, "export")
+
+
+def test_a_gan_generator_exports_with_its_latent_input(trained_generators, tmp_path: Path) -> None:
+    from athanor.api import models
+
+    package = load_package(models.package_dir("digits-gan", settings=trained_generators))
+    result = export_package(package, tmp_path / "gan.onnx", ExportSpec(format="onnx"))
+    assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-4
+    model = onnx.load(str(tmp_path / "gan.onnx"))
+    properties = {p.key: p.value for p in model.metadata_props}
+    signature = json.loads(properties["athanor.signature"])
+    assert signature["inputs"][0]["shape"] == ["batch", 8]
+    assert signature["inputs"][0]["kind"] == "latent"
+    session = onnxruntime.InferenceSession(str(tmp_path / "gan.onnx"))
+    generator = Predictor.from_package(package).network
+    for batch in (1, 7):  # the reshape of z to a 1x1 map keeps the batch axis dynamic
+        z = torch.randn(batch, 8, generator=torch.Generator().manual_seed(batch))
+        (images,) = session.run(None, {"input": z.numpy()})
+        with torch.no_grad():
+            expected = generator(z).numpy()
+        assert images.shape == (batch, 1, 8, 8)
+        assert np.abs(images - expected).max() <= 1e-5

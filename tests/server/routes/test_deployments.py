@@ -133,3 +133,44 @@ def test_a_deleted_deployment_stops_answering(api: Api) -> None:
     assert api.call("DELETE", "/v1/deployments/brief").status_code == 204
     gone = api.call("POST", "/v1/deployments/brief/predict", json={"inputs": [SETOSA]})
     assert gone.status_code == NotFound.http_status
+
+
+def test_deployed_generative_models_generate_and_refuse_bad_options(
+    api: Api, trained_generators
+) -> None:
+    from athanor.api import models
+    from athanor.registry import register_package
+    from athanor.store import open_store
+
+    store = open_store(api.settings)
+    for name in ("shakes-char", "digits-gan"):
+        register_package(store, name, models.package_dir(name, settings=trained_generators))
+    for name in ("routes-char", "routes-gan"):
+        model = "shakes-char" if name == "routes-char" else "digits-gan"
+        created = api.call("POST", "/v1/deployments", json={"name": name, "model": model})
+        assert created.status_code == 201, created.text
+    try:
+        text = api.call(
+            "POST",
+            "/v1/deployments/routes-char/generate",
+            json={"prompt": "ROMEO:", "length": 30, "seed": 2},
+        )
+        assert text.status_code == 200, text.text
+        assert text.json()["text"].startswith("ROMEO:") and text.json()["tokens"] == 30
+        images = api.call("POST", "/v1/deployments/routes-gan/generate", json={"n": 2})
+        assert images.status_code == 200 and len(images.json()["images_png"]) == 2
+        refused = api.call(
+            "POST", "/v1/deployments/routes-char/generate", json={"prompt": "€", "length": 3}
+        )
+        assert refused.status_code == 422 and "'€'" in refused.json()["detail"]
+        out_of_range = api.call("POST", "/v1/deployments/routes-gan/generate", json={"n": 0})
+        assert out_of_range.status_code == 422
+        predicted = api.call(
+            "POST", "/v1/deployments/routes-char/predict", json={"inputs": ["To be"]}
+        )
+        assert predicted.status_code == 422 and "generate" in predicted.json()["detail"]
+        missing = api.call("POST", "/v1/deployments/nope/generate", json={})
+        assert missing.status_code == 404
+    finally:
+        for name in ("routes-char", "routes-gan"):
+            api.client.delete(f"/v1/deployments/{name}")

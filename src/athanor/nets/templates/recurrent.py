@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from athanor.data.schema import Schema
@@ -97,6 +99,9 @@ class CharRNN(Network):
         length: int,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
+        *,
+        top_k: int | None = None,
+        banned: Sequence[int] = (),
     ) -> torch.Tensor:
         """Continue ``prefix`` by ``length`` tokens drawn from softmax(logits / temperature).
 
@@ -108,12 +113,15 @@ class CharRNN(Network):
             temperature: > 0; lower is more conservative, higher more varied; 0 takes the most
                 likely token every time (default 1.0).
             generator: random generator for reproducible samples (default torch's global one).
+            top_k: draw only among the ``top_k`` most likely tokens (default: all).
+            banned: token ids never drawn (padding and unknown-token markers).
 
         Returns:
             The generated int64 token ids [length] (without the prefix).
 
         Raises:
-            ValueError: an empty or out-of-vocabulary prefix, a negative length or temperature.
+            ValueError: an empty or out-of-vocabulary prefix, a negative length or temperature,
+                a ``top_k`` below 1, or every token banned.
         """
         vocab = self.output_shape[-1]
         if prefix.dim() != 1 or prefix.numel() == 0:
@@ -122,6 +130,12 @@ class CharRNN(Network):
             raise ValueError(f"prefix token ids must lie in [0, {vocab})")
         if length < 0 or temperature < 0:
             raise ValueError("length and temperature must not be negative")
+        if top_k is not None and top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        allowed = torch.ones(vocab, dtype=torch.bool)
+        allowed[[i for i in banned if 0 <= i < vocab]] = False
+        if not allowed.any():
+            raise ValueError("every token is banned")
         device = next(self.parameters()).device
         was_training = self.training
         self.eval()
@@ -131,6 +145,11 @@ class CharRNN(Network):
         try:
             for _ in range(length):
                 logits = self._run(x, states)[0, -1].float()
+                logits = logits.masked_fill(~allowed.to(logits.device), float("-inf"))
+                if top_k is not None and top_k < vocab:
+                    # Everything below the k-th largest logit is never drawn.
+                    kth = torch.topk(logits, top_k).values[-1]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
                 if temperature == 0:
                     token = logits.argmax().view(1)
                 else:

@@ -81,7 +81,7 @@ def network_to_onnx(
     import onnxruntime
 
     network = network.eval()
-    example = sample_inputs(schema, TRACE_BATCH, seed=0)
+    example = sample_inputs(schema, TRACE_BATCH, seed=0, network=network)
     output = output_name(schema)
     try:
         with torch.no_grad(), warnings.catch_warnings(), _exporter_log_silenced():
@@ -114,7 +114,7 @@ def network_to_onnx(
     model.producer_name = "athanor"
     onnx.save(model, str(path))
 
-    check = sample_inputs(schema, spec.check_samples, seed=1)
+    check = sample_inputs(schema, spec.check_samples, seed=1, network=network)
     expected = reference_outputs(network, check).numpy()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # a check on a few samples; leave the cores alone

@@ -66,7 +66,7 @@ def network_to_torchscript(
             by more than ``spec.tolerance``.
     """
     network = network.eval()
-    example = sample_inputs(schema, TRACE_BATCH, seed=0)
+    example = sample_inputs(schema, TRACE_BATCH, seed=0, network=network)
 
     def trace() -> torch.jit.ScriptModule:
         with torch.no_grad(), warnings.catch_warnings():
@@ -85,7 +85,7 @@ def network_to_torchscript(
         warnings.simplefilter("ignore")
         torch.jit.save(traced, str(path), _extra_files={METADATA_FILE: json.dumps(metadata or {})})
         loaded = torch.jit.load(str(path), map_location="cpu")
-    check = sample_inputs(schema, spec.check_samples, seed=1)
+    check = sample_inputs(schema, spec.check_samples, seed=1, network=network)
     expected = reference_outputs(network, check)
     with torch.no_grad():
         difference = float((loaded(check).float() - expected).abs().max())

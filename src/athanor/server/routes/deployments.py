@@ -6,6 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from athanor.serve.generation import (
+    Generated,
+    GeneratedImages,
+    GeneratedText,
+    GenerateRequest,
+)
 from athanor.serve.predict_bodies import PREDICT_REQUEST_BODY, PredictionsOut
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors, principal
@@ -77,3 +83,16 @@ async def predict(name: DeploymentName, request: Request, context: Context) -> R
     model = next(iter(server.models))
     status, content = await answer_prediction(server, model, request)
     return Response(content, status_code=status, media_type="application/json")
+
+
+@router.post(
+    "/{name}/generate",
+    response_model=GeneratedText | GeneratedImages,
+    responses=errors(404, 422),
+    summary="Generate with a deployment",
+)
+async def generate(name: DeploymentName, body: GenerateRequest, context: Context) -> Generated:
+    """Text from a deployed language model (``prompt``, ``length``, ``temperature``,
+    ``top_k``) or images from a deployed GAN (``n``); the same ``seed`` gives the same answer."""
+    server = context.deployments.server(name)
+    return await server.get(next(iter(server.models))).generate(body)

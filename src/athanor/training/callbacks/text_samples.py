@@ -6,6 +6,7 @@ import torch
 from rich.console import Console
 from rich.markup import escape
 
+from athanor.data.text import PAD, UNK
 from athanor.training.callbacks.base import Callback
 from athanor.training.state import TrainState
 
@@ -32,6 +33,8 @@ class TextSamples(Callback):
     ) -> None:
         self.vocab = vocab
         self.index = {token: i for i, token in enumerate(vocab)}
+        # Padding and unknown-token markers are not text: a sample never shows them.
+        self.banned = [i for i, token in enumerate(vocab) if token in (PAD, UNK)]
         self.prefix = prefix
         self.length = length
         self.temperature = temperature
@@ -56,7 +59,11 @@ class TextSamples(Callback):
         module.eval()
         with torch.no_grad():
             tokens = module.sample(
-                prefix.to(trainer.device), self.length, self.temperature, generator
+                prefix.to(trainer.device),
+                self.length,
+                self.temperature,
+                generator,
+                banned=self.banned,
             )
         module.train(was_training)
         text = self.joiner.join(self.vocab[int(i)] for i in tokens.tolist())
