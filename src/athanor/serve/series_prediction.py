@@ -10,7 +10,6 @@ steps after the last one (forecasters).
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,7 +110,10 @@ class ForecastResult:
 
     def rows(self) -> list[dict[str, Any]]:
         return [
-            {"timestamp": _stamp(stamp), **{t: float(v) for t, v in zip(self.targets, row)}}
+            {
+                "timestamp": _stamp(stamp),
+                **{t: float(v) for t, v in zip(self.targets, row, strict=True)},
+            }
             for stamp, row in zip(self.timestamps, self.values, strict=True)
         ]
 
@@ -185,35 +187,28 @@ def read_series(
     from athanor.data.series import read_series_csv
     from athanor.errors import DataError
 
-    try:
-        if isinstance(source, Path):
+    if isinstance(source, Path):
+        try:
             times, values, names, notes = read_series_csv(
                 source, time_column=time_column, duplicates=duplicates
             )
-        else:
-            data = source.encode() if isinstance(source, str) else source
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / Path(name).name
-                path.write_bytes(data)
+        except DataError as exc:
+            raise PredictionInputError(str(exc)) from None
+    else:
+        data = source.encode() if isinstance(source, str) else source
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / Path(name).name
+            path.write_bytes(data)
+            try:
                 times, values, names, notes = read_series_csv(
                     path, time_column=time_column, duplicates=duplicates
                 )
-                for note in notes:
-                    note["item"] = name
-    except DataError as exc:
-        message = str(exc)
-        if not isinstance(source, Path):
-            message = message.replace(str(Path(tempfile.gettempdir())), "").lstrip("/")
-        raise PredictionInputError(_body_message(message, name, source)) from None
+            except DataError as exc:  # name the body, not the temporary file
+                message = str(exc).replace(str(path), name)
+                if "--duplicates" in message:
+                    message += " (in a request: ?duplicates=first or ?duplicates=mean)"
+                raise PredictionInputError(message) from None
     return _matched(predictor, times, values, names, [n["reason"] for n in notes], name)
-
-
-def _body_message(message: str, name: str, source: Any) -> str:
-    if isinstance(source, Path):
-        return message
-    # A body was written to a temporary file: name the body, not that file.
-    head, sep, tail = message.partition(name)
-    return f"{name}{tail}" if sep else message
 
 
 def series_from_json(predictor: Predictor, payload: dict[str, Any]) -> Series:
@@ -391,17 +386,3 @@ def future_timestamps(timestamps: np.ndarray, horizon: int) -> np.ndarray:
         return future.to_numpy("datetime64[ns]")
     step = np.median(np.diff(timestamps)) if len(timestamps) > 1 else np.timedelta64(1, "D")
     return timestamps[-1] + step * np.arange(1, horizon + 1)
-
-
-def series_from_text(predictor: Predictor, text: str | bytes, **options: Any) -> Series:
-    """A series from CSV text (a request body)."""
-    return read_series(predictor, text, **options)
-
-
-def csv_text(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV text (header first)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, list(rows[0]) if rows else ["timestamp"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
