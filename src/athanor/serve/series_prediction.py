@@ -377,10 +377,14 @@ def future_timestamps(timestamps: np.ndarray, horizon: int) -> np.ndarray:
     if timestamps.dtype.kind != "M":
         step = int(np.median(np.diff(timestamps))) if len(timestamps) > 1 else 1
         return timestamps[-1] + step * np.arange(1, horizon + 1)
+    import warnings
+
     import pandas as pd
 
     index = pd.DatetimeIndex(timestamps)
-    frequency = pd.infer_freq(index[-min(len(index), 50) :]) if len(index) >= 3 else None
+    with warnings.catch_warnings():  # pandas announces a change of the return type
+        warnings.simplefilter("ignore")
+        frequency = pd.infer_freq(index[-min(len(index), 50) :]) if len(index) >= 3 else None
     if frequency is not None:
         future = pd.date_range(index[-1], periods=horizon + 1, freq=frequency)[1:]
         return future.to_numpy("datetime64[ns]")
