@@ -100,8 +100,8 @@ def rolling_zscores(values: np.ndarray, window: int) -> np.ndarray:
 def validation_part(steps: int) -> slice:
     """The validation part of a series of ``steps`` split 70/15/15 in time order (as the
     run's time split: the test part is the latest)."""
-    test = int(round(steps * SPLIT["test"]))
-    val = int(round(steps * SPLIT["val"]))
+    test = round(steps * SPLIT["test"])
+    val = round(steps * SPLIT["val"])
     return slice(steps - test - val, steps - test)
 
 
