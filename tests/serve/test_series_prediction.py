@@ -127,3 +127,8 @@ def test_future_timestamps_keep_the_step() -> None:
     )
     assert [str(t)[11:16] for t in future_timestamps(hourly, 2)] == ["05:00", "06:00"]
     assert future_timestamps(np.array([1, 3, 5]), 2).tolist() == [7, 9]
+
+
+def test_predict_series_from_the_predictor(detector: Predictor, nab_mirror) -> None:
+    result = detector.predict_series(nab_mirror / "realKnownCause" / "rogue_agent_key_hold.csv")
+    assert len(result.flags) == 1882 and result.threshold == detector.metadata["anomaly"]["value"]

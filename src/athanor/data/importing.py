@@ -207,6 +207,9 @@ def import_dataset(
     # Every option but the name shapes the stored files; versions of several names may
     # share them. The hash covers these options, so their set must not change.
     recorded = {key: getattr(options, key) for key in ImportOptions.model_fields if key != "name"}
+    if recorded.get("duplicates") == "error":
+        # Added later: its default leaves it out, so earlier versions keep their hashes.
+        del recorded["duplicates"]
     store = open_store(settings)
     digest = content_hash(source, recorded)
     existing = store.datasets.find(options.name, digest)
