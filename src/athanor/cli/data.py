@@ -239,7 +239,6 @@ def show(
         console.print(f"note: {note}")
 
 
-
 @app.command("stats")
 def stats(
     ref: Annotated[str, typer.Argument(help="A catalog name or an imported NAME[@VERSION].")],
