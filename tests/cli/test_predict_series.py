@@ -34,19 +34,24 @@ def test_anomaly_detector_writes_scores_intervals_and_plot(
     assert sum(int(i["steps"]) for i in intervals) == len(flagged)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    as_json = json.loads(
-        athanor("predict", "keys", str(series), "--json", "-o", str(output)).stdout
-    )
-    assert as_json["flagged"] == len(flagged) and as_json["timestamps"] == 1882
-    assert as_json["threshold_method"]["split"] == "val"
-
     repeated = tmp_path / "repeated.csv"
     repeated.write_text(series.read_text() + "2014-07-06 20:15:00,0.5\n")
-    refused = athanor("predict", "keys", str(repeated), "-o", str(output), check=False)
-    assert refused.returncode == 2 and "appears again" in refused.stderr
-    assert "--duplicates first" in refused.stderr
-    merged = athanor("predict", "keys", str(repeated), "--duplicates", "first", "-o", str(output))
-    assert "1 row(s) with a repeated timestamp merged" in merged.stdout
+    merged = json.loads(
+        athanor(
+            "predict",
+            "keys",
+            str(repeated),
+            "--duplicates",
+            "first",
+            "-o",
+            str(output),
+            "--json",
+        ).stdout
+    )
+    assert merged["notes"] == ["1 row(s) with a repeated timestamp merged (first kept)"]
+    assert merged["flagged"] == len(flagged) and merged["timestamps"] == 1882
+    assert merged["threshold_method"]["split"] == "val"
+    assert merged["intervals_file"] == str(tmp_path / "keys-intervals.csv")
 
 
 def test_forecaster_writes_the_future(trained_sunspots_forecaster, tmp_path: Path) -> None:

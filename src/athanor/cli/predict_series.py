@@ -43,8 +43,9 @@ def predict_series(
     if not source.is_file():
         raise PredictionInputError(f"{source}: no such file")
     series = read_series(predictor, source, duplicates=duplicates)
-    for note in series.notes:
-        console.print(f"note: {note}", highlight=False)
+    if not json_output:  # JSON carries them under "notes"
+        for note in series.notes:
+            console.print(f"note: {note}", highlight=False)
     if predictor.schema.task == "forecasting":
         result = forecast(predictor, series)
         output = output or Path(f"{source.stem}-forecast.csv")
