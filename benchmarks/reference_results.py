@@ -75,7 +75,7 @@ def anomaly_report(run, spec_path: Path, settings: Settings) -> dict:
     spec = load_spec(spec_path)
     prepared = prepare(spec.data, spec.seed, settings=settings)
     raw = load_raw(spec.data.dataset, settings, series=spec.data.series)
-    threshold = run.run.summary["reports"]["anomaly_threshold"]["value"]
+    threshold = run.run.summary["reports"]["anomaly_threshold"]["window_threshold"]
     flagged: list[tuple[np.datetime64, np.datetime64, str]] = []
     for split in ("train", "val", "test"):
         scores = anomaly_scores(run.network, prepared.batches(split, 1024))

@@ -247,3 +247,74 @@ def trained_generators(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
     for spec in (char, words, gan):
         at.train(spec, register_as=spec["name"], progress=False, settings=settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def nab_mirror() -> Path:
+    """The mirror's NAB folder (realKnownCause series and labeled windows)."""
+    if MIRROR is None or not (MIRROR / "nab" / "labels" / "combined_windows.json").is_file():
+        message = "NAB is not in ATHANOR_DATA_MIRROR (nor in ../shared/data)"
+        if os.environ.get("ATHANOR_REQUIRE_MIRROR"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return MIRROR / "nab"
+
+
+@pytest.fixture(scope="session")
+def trained_nab_detector(nab_mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A tiny LSTM autoencoder on NAB's rogue_agent_key_hold (1,882 steps, one short epoch),
+    registered as ``keys-ae`` in a store of its own; returns the run and the settings."""
+    from athanor.settings import Settings
+
+    home = tmp_path_factory.mktemp("nab-home")
+    settings = Settings(
+        home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(nab_mirror.parent,)
+    )
+    import athanor as at
+
+    run = at.train(
+        "autoencoder-nab",
+        {
+            "data.series": "rogue_agent_key_hold",
+            "data.window.length": 32,
+            "model.units": 8,
+            "model.latent": 4,
+            "train.epochs": 1,
+        },
+        register_as="keys-ae",
+        progress=False,
+        settings=settings,
+    )
+    return run, settings
+
+
+@pytest.fixture(scope="session")
+def trained_sunspots_forecaster(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny LSTM forecaster of yearly sunspots (3 years ahead from 24), registered as
+    ``spots`` in a store of its own; returns the run and the settings."""
+    home = tmp_path_factory.mktemp("sunspots-home")
+    spec = {
+        "name": "spots",
+        "seed": 7,
+        "data": {
+            "dataset": "sunspots",
+            "split": {"val": 0.15, "test": 0.15},
+            "window": {"length": 24, "horizon": 3},
+        },
+        "model": {"template": "lstm_forecaster", "units": 8},
+        "train": {"epochs": 2, "batch_size": 16, "loss": "mae"},
+    }
+    return _train_into(home, spec, "spots")
+
+
+def write_sunspots_csv(path: Path) -> Path:
+    """The yearly sunspot numbers as a series CSV (``year,SUNACTIVITY``)."""
+    from statsmodels.datasets import sunspots
+
+    frame = sunspots.load_pandas().data
+    lines = ["year,SUNACTIVITY"] + [
+        f"{int(year):04d}-01-01,{value}"
+        for year, value in zip(frame["YEAR"], frame["SUNACTIVITY"], strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path

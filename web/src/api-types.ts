@@ -1372,6 +1372,13 @@ export interface components {
          */
         ImportRequest: {
             /**
+             * Duplicates
+             * @description Series: rows sharing a timestamp are refused (error, naming the line), or merged into one: the first row (first) or their mean (mean).
+             * @default error
+             * @enum {string}
+             */
+            duplicates?: "error" | "first" | "mean";
+            /**
              * Encoding
              * @description Text encoding of CSV and text files.
              * @default utf-8
@@ -1628,6 +1635,13 @@ export interface components {
          * @description A version with its package's metadata (``schema``: the data schema, among others).
          */
         ModelDetailOut: {
+            /**
+             * Anomaly
+             * @description Anomaly detectors: the threshold that flags a timestamp and how it was chosen (method, quantile or k, split, score statistics).
+             */
+            anomaly?: {
+                [key: string]: unknown;
+            } | null;
             /** Content Hash */
             content_hash: string;
             /** Lineage */
@@ -1722,6 +1736,13 @@ export interface components {
          * @description Import a file or folder that lies on the platform's machine as a dataset version.
          */
         PathImportRequest: {
+            /**
+             * Duplicates
+             * @description Series: rows sharing a timestamp are refused (error, naming the line), or merged into one: the first row (first) or their mean (mean).
+             * @default error
+             * @enum {string}
+             */
+            duplicates?: "error" | "first" | "mean";
             /**
              * Encoding
              * @description Text encoding of CSV and text files.

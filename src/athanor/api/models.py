@@ -97,6 +97,7 @@ def show(ref: str, *, settings: Settings | None = None) -> dict[str, Any]:
         "lineage": metadata["lineage"],
         "producer": metadata.get("producer"),
         "parameters": metadata["parameters"],
+        "anomaly": metadata.get("anomaly"),
     }
 
 

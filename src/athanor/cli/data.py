@@ -62,6 +62,13 @@ def import_data(
     time_column: Annotated[
         str | None, typer.Option("--time", help="Series: the timestamp column.")
     ] = None,
+    duplicates: Annotated[
+        str,
+        typer.Option(
+            help="Series: rows sharing a timestamp: error (refuse, naming the line), first "
+            "(keep the first row) or mean (average them)."
+        ),
+    ] = "error",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Import your data as an immutable version named by its content hash."""
@@ -77,6 +84,7 @@ def import_data(
             "skip_bad": skip_bad,
             "encoding": encoding,
             "time_column": time_column,
+            "duplicates": duplicates,
         }
     )
     result = datasets.import_dataset(path, options)
@@ -100,6 +108,7 @@ def import_data(
             console.print(f"  ... and {len(skipped) - 20} more (athanor data show {version.ref})")
     for note in report.get("notes", []):
         console.print(f"note: {note}")
+
     console.print(f"train on it with: data: {{dataset: {version.name}}}")
 
 

@@ -102,6 +102,18 @@ def show_model(
     )
     if schema.get("classes"):
         console.print(f"  classes: {', '.join(schema['classes'])}")
+    anomaly = data.get("anomaly")
+    if anomaly:
+        rule = (
+            f"quantile {anomaly.get('quantile')}"
+            if anomaly.get("method") == "quantile"
+            else f"mean + {anomaly.get('k')} sd"
+        )
+        console.print(
+            f"  anomaly threshold: {anomaly['value']:.4g} ({rule} of the "
+            f"{anomaly.get('split', 'val')} split's timestamp scores)",
+            highlight=False,
+        )
     lineage = data["lineage"]
     code = lineage.get("code") or {}
     console.print(

@@ -40,12 +40,31 @@ def predict(
         int, typer.Option(min=1, max=65536, help="Samples per forward pass (with --output).")
     ] = 256,
     top: Annotated[int, typer.Option(help="Classes shown per input.")] = 3,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Series models: draw the series with its scores and flagged spans, or its "
+            "forecast, to this PNG."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Anomaly detectors: flag above this score (default: the model's)."),
+    ] = None,
+    duplicates: Annotated[
+        str,
+        typer.Option(
+            help="Series: rows sharing a timestamp: error, first (keep it) or mean (average)."
+        ),
+    ] = "error",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Predict with a registered model: a table of results, or a CSV with --output.
 
     With --output, unusable items (unreadable images, bad rows) are listed and skipped, and
-    the exit status is 1 when there were any.
+    the exit status is 1 when there were any. A series model (anomaly detector or
+    forecaster) reads one series CSV and cuts its windows itself: per-timestamp scores,
+    flags and flagged intervals, or the forecast after the series' end.
     """
     from athanor.api import models
     from athanor.errors import UserError
@@ -55,10 +74,33 @@ def predict(
         raise UserError("give files or folders to predict, or --input DIR|FILE.csv")
     predictor = models.load(ref)
     predictor.require_predictive()  # a language model or GAN answers `athanor generate`
+    from athanor.serve.series_prediction import is_series_model
+
+    if is_series_model(predictor):
+        from athanor.cli.predict_series import predict_series
+
+        predict_series(
+            predictor,
+            sources,
+            output=output,
+            plot=plot,
+            threshold=threshold,
+            duplicates=_duplicate_policy(duplicates),
+            json_output=json_output,
+        )
+        return
     if output is not None:
         _predict_to_csv(predictor, sources, output, batch_size, json_output)
         return
     _predict_to_table(predictor, sources, top, json_output)
+
+
+def _duplicate_policy(value: str) -> str:
+    from athanor.errors import UserError
+
+    if value not in ("error", "first", "mean"):
+        raise UserError(f"--duplicates: '{value}' is not one of error, first, mean")
+    return value
 
 
 def _predict_to_csv(

@@ -207,6 +207,9 @@ def import_dataset(
     # Every option but the name shapes the stored files; versions of several names may
     # share them. The hash covers these options, so their set must not change.
     recorded = {key: getattr(options, key) for key in ImportOptions.model_fields if key != "name"}
+    if recorded.get("duplicates") == "error":
+        # Added later: its default leaves it out, so earlier versions keep their hashes.
+        del recorded["duplicates"]
     store = open_store(settings)
     digest = content_hash(source, recorded)
     existing = store.datasets.find(options.name, digest)
@@ -453,7 +456,10 @@ def _write_series(source: Path, folder: Path, options: ImportOptions) -> dict[st
     if source.is_dir():
         raise DataError(f"{source}: a series import takes one CSV file")
     times, values, names, notes = read_series_csv(
-        source, time_column=options.time_column, encoding=options.encoding
+        source,
+        time_column=options.time_column,
+        encoding=options.encoding,
+        duplicates=options.duplicates,
     )
     target = options.target
     if target is not None and target not in names:
@@ -470,7 +476,10 @@ def _write_series(source: Path, folder: Path, options: ImportOptions) -> dict[st
         "targets": [target] if target else names,
         "start": str(times[0]),
         "end": str(times[-1]),
-        "report": _report([], [n["reason"] for n in notes]),
+        "report": {
+            **_report([], [n["reason"] for n in notes]),
+            "duplicates_merged": sum(int(n.get("duplicates_merged", 0)) for n in notes),
+        },
     }
 
 

@@ -107,13 +107,16 @@ def read_series_csv(
     time_column: str | None = None,
     encoding: str = "utf-8",
     keep_order: bool = False,
+    duplicates: str = "error",
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[dict[str, str]]]:
     """A time-series CSV: a timestamp column and numeric value columns.
 
     The timestamp column is ``time_column``, or the first datetime column. Rows are put in
     time order (``keep_order``: left in file order, repeated timestamps allowed, as a
     benchmark's published series need); missing values are filled from the previous step
-    (then the next one).
+    (then the next one). Rows sharing a timestamp are refused (``duplicates="error"``), or
+    merged into one row: the first in the file (``"first"``) or their mean (``"mean"``);
+    a note says how many were merged.
 
     Returns:
         ``(timestamps datetime64[ns] [T], values float32 [T, F], value column names, notes)``.
@@ -164,9 +167,25 @@ def read_series_csv(
     repeated = np.flatnonzero(times[1:] == times[:-1])
     if keep_order and len(repeated):
         notes.append({"item": str(path), "reason": f"{len(repeated)} repeated timestamp(s)"})
-    elif len(repeated):
+    elif len(repeated) and duplicates == "error":
         line = int(table.lines[order][repeated[0] + 1])
-        raise DataError(f"{path}:{line}: timestamp {times[repeated[0]]} appears twice")
+        first = int(table.lines[order][repeated[0]])
+        stamp = np.datetime_as_string(times[repeated[0]], unit="s").replace("T", " ")
+        raise DataError(
+            f"{path}:{line}: timestamp {stamp} appears again (first on line {first}); "
+            f"{len(repeated)} row(s) repeat an earlier timestamp. Choose how to merge them: "
+            "--duplicates first (keep the first row) or --duplicates mean (average them)"
+        )
+    elif len(repeated):
+        times, values, merged = merge_duplicates(times, values, duplicates)
+        notes.append(
+            {
+                "item": str(path),
+                "reason": f"{merged} row(s) with a repeated timestamp merged "
+                f"({'first kept' if duplicates == 'first' else 'mean of each group'})",
+                "duplicates_merged": str(merged),
+            }
+        )
     gaps = np.isnan(values)
     if gaps.any():
         notes.append(
@@ -174,6 +193,37 @@ def read_series_csv(
         )
         values = _fill_forward(values)
     return times, values.astype(np.float32), names, notes
+
+
+DUPLICATE_POLICIES = ("error", "first", "mean")
+"""What a series import does with rows sharing a timestamp."""
+
+
+def merge_duplicates(
+    times: np.ndarray, values: np.ndarray, policy: str
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Merge the rows of time-sorted ``times`` that share a timestamp into one.
+
+    Args:
+        times: timestamps in order (repeats next to each other).
+        values: ``[T, F]`` values of each row.
+        policy: ``first`` keeps each group's first row, ``mean`` averages the group
+            (missing values left out of the mean).
+
+    Returns:
+        ``(times, values, rows merged away)``.
+    """
+    if policy not in ("first", "mean"):
+        raise ValueError(f"unknown duplicate policy {policy!r}")
+    starts = np.flatnonzero(np.r_[True, times[1:] != times[:-1]])
+    merged = len(times) - len(starts)
+    if policy == "first":
+        return times[starts], values[starts], merged
+    sums = np.add.reduceat(np.nan_to_num(values, nan=0.0), starts, axis=0)
+    counts = np.add.reduceat((~np.isnan(values)).astype(np.float64), starts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return times[starts], means.astype(values.dtype), merged
 
 
 def _fill_forward(values: np.ndarray) -> np.ndarray:

@@ -62,8 +62,12 @@ def write_package(
     metrics: dict[str, float],
     lineage: dict[str, Any],
     card: str,
+    anomaly: dict[str, Any] | None = None,
 ) -> str:
     """Write a package into the empty ``folder``.
+
+    ``anomaly`` (anomaly detectors) is the threshold that flags a timestamp and how it was
+    chosen; ``model.json`` keeps it under ``anomaly``.
 
     Returns:
         The package's content hash.
@@ -84,6 +88,8 @@ def write_package(
         },
         "parameters": int(sum(t.numel() for t in tensors.values())),
     }
+    if anomaly is not None:
+        metadata["anomaly"] = anomaly
     (folder / METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     (folder / CARD).write_text(card)
     manifest = {

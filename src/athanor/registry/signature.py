@@ -45,7 +45,7 @@ def signature(schema: Schema, latent_dim: int | None = None) -> dict[str, Any]:
 def export_metadata(metadata: dict[str, Any], content_hash: str) -> dict[str, Any]:
     """What an exported file carries beside its graph: enough to use it without Athanor."""
     schema = Schema.model_validate(metadata["schema"])
-    return {
+    exported = {
         "producer": metadata.get("producer"),
         "package_hash": content_hash,
         "signature": signature(schema, _latent_dim(metadata)),
@@ -53,6 +53,11 @@ def export_metadata(metadata: dict[str, Any], content_hash: str) -> dict[str, An
         "preprocessing": metadata["preprocessing"],
         "metrics": metadata.get("metrics", {}),
     }
+    if "anomaly" in metadata:  # the threshold that flags a timestamp, and how it was chosen
+        exported["anomaly"] = metadata["anomaly"]
+    if isinstance(metadata.get("spec", {}).get("data", {}).get("window"), dict):
+        exported["window"] = metadata["spec"]["data"]["window"]  # how a series is cut
+    return exported
 
 
 def _latent_dim(metadata: dict[str, Any]) -> int | None:

@@ -102,5 +102,14 @@ def task_callbacks(
             )
         ]
     if schema.task == "reconstruction" and prepared.size("val"):
-        return [AnomalyThreshold(prepared, spec.train.eval_batch_size)]
+        rule = spec.train.anomaly_threshold
+        return [
+            AnomalyThreshold(
+                prepared,
+                spec.train.eval_batch_size,
+                method=rule.method,
+                quantile=rule.quantile,
+                k=rule.k,
+            )
+        ]
     return []

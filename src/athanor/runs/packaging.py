@@ -92,6 +92,7 @@ def complete_run(
             metrics=metrics,
             lineage=lineage,
             card=card,
+            anomaly=fit.reports.get("anomaly_threshold"),
         )
     restored = stopping.restored_epoch if stopping is not None else None
     reason = lifecycle.completion_reason(fit.stop_reason, fit.epochs_run, restored)

@@ -69,7 +69,15 @@ PREDICT_REQUEST_BODY: dict[str, Any] = {
                 },
             }
         },
-        "text/csv": {"schema": {"type": "string"}},
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "description": "Rows, one sample each; for a series model (anomaly detector "
+                "or forecaster) a whole series (a timestamp column and its value columns), "
+                "answered with per-timestamp scores, flags and flagged intervals, or the "
+                "forecast (query: duplicates=first|mean, threshold=).",
+            }
+        },
         "image/png": {"schema": {"type": "string", "format": "binary"}},
     },
 }

@@ -26,6 +26,8 @@ from athanor.serve.error_responses import error_json
 from athanor.serve.model_server import ModelServer
 from athanor.serve.payloads import predictions_json, raw_from_body, raw_from_upload
 from athanor.serve.predictor import Predictor
+from athanor.serve.series_prediction import is_series_model
+from athanor.serve.series_route import series_answer
 from athanor.spec.serving import ServingSpec
 
 OFFLOAD_BYTES = 64 * 1024  # parse bodies above this in a thread, keeping the loop responsive
@@ -47,7 +49,14 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
     arrival = model.arrival()
     status = 500
     try:
-        parse, size = await _request_parser(request, server.config)
+        body = await _read_body(request, server.config.max_body_bytes)
+        active = model.active
+        if is_series_model(active.predictor):
+            answer = await series_answer(active.predictor, active.record.ref, request, body)
+            if answer is not None:
+                status = 200
+                return status, answer
+        parse, size = await _request_parser(request, server.config, body)
         active, scores = await model.predict(parse, in_thread=size > OFFLOAD_BYTES, arrival=arrival)
         content = predictions_json(active.predictor, scores, active.record.ref)
         model.observed.samples.inc(len(scores))
@@ -123,10 +132,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _request_parser(
-    request: Request, limits: ServingSpec
+    request: Request, limits: ServingSpec, body: bytes
 ) -> tuple[Callable[[Predictor], np.ndarray], int]:
-    """Read the body; return a function turning it into a raw batch for a predictor."""
-    body = await _read_body(request, limits.max_body_bytes)
+    """A function turning the read ``body`` into a raw batch for a predictor."""
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
         parts = await _multipart_parts(request, body, limits)

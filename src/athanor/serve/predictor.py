@@ -321,6 +321,45 @@ class Predictor:
         """One :class:`Prediction` per input sample (see :meth:`to_raw` for input forms)."""
         return self.predictions(self.predict_proba(inputs))
 
+    def predict_series(
+        self,
+        source: str | Path,
+        *,
+        duplicates: str = "error",
+        threshold: float | None = None,
+    ) -> Any:
+        """A series model on a whole series CSV: an anomaly detector's per-timestamp scores,
+        flags and flagged intervals, or a forecaster's steps after the series' end.
+
+        Args:
+            source: a CSV file with a timestamp column and the model's value columns.
+            duplicates: rows sharing a timestamp: ``error``, ``first`` or ``mean``.
+            threshold: anomaly detectors: flag above this instead of the package's threshold.
+
+        Returns:
+            An ``AnomalyResult`` or a ``ForecastResult`` (``athanor.serve.series_prediction``).
+
+        Raises:
+            PredictionInputError: a model that is not a series model, or a series that does
+                not fit it.
+        """
+        from athanor.serve.series_prediction import (
+            detect_anomalies,
+            forecast,
+            is_series_model,
+            read_series,
+        )
+
+        if not is_series_model(self):
+            raise PredictionInputError(
+                f"this model does {self.schema.task} on {self.schema.input.kind} inputs, not "
+                "anomaly detection or forecasting on a series"
+            )
+        series = read_series(self, Path(source), duplicates=duplicates)
+        if self.schema.task == "forecasting":
+            return forecast(self, series)
+        return detect_anomalies(self, series, threshold=threshold)
+
     def predictions(self, scores: np.ndarray) -> list[Prediction]:
         """One :class:`Prediction` per row of :meth:`scores`."""
         if self.schema.task != "classification":

@@ -54,6 +54,11 @@ class ImportOptions(StrictModel):
         max_length=200,
         description="Series: the timestamp column (default: the first datetime column).",
     )
+    duplicates: Literal["error", "first", "mean"] = Field(
+        default="error",
+        description="Series: rows sharing a timestamp are refused (error, naming the line), "
+        "or merged into one: the first row (first) or their mean (mean).",
+    )
 
 
 def import_options(

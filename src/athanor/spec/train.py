@@ -415,6 +415,18 @@ class GanSpec(StrictModel):
     grid: int = Field(default=8, ge=1, le=16, description="The grid is grid x grid images.")
 
 
+class AnomalyThresholdSpec(StrictModel):
+    """How an anomaly detector's threshold is chosen after training (task reconstruction),
+    from the validation part's timestamp scores."""
+
+    method: Literal["quantile", "sigma"] = Field(
+        default="quantile",
+        description="quantile: the q-quantile of the scores; sigma: their mean + k sd.",
+    )
+    quantile: float = Field(default=0.99, gt=0.0, lt=1.0, description="q (method quantile).")
+    k: float = Field(default=3.0, gt=0.0, le=100.0, description="k (method sigma).")
+
+
 class TrainSpec(StrictModel):
     """How the network is trained."""
 
@@ -441,6 +453,7 @@ class TrainSpec(StrictModel):
     )
     init_from: InitFromSpec | None = None
     gan: GanSpec = Field(default_factory=GanSpec)
+    anomaly_threshold: AnomalyThresholdSpec = Field(default_factory=AnomalyThresholdSpec)
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         default="fp32", description="Mixed precision (fp16 needs a CUDA GPU)."
     )

@@ -50,6 +50,11 @@ class ModelDetailOut(ModelVersionOut):
 
     spec: dict[str, Any]
     lineage: dict[str, Any]
+    anomaly: dict[str, Any] | None = Field(
+        default=None,
+        description="Anomaly detectors: the threshold that flags a timestamp and how it was "
+        "chosen (method, quantile or k, split, score statistics).",
+    )
 
 
 AliasName = Annotated[
