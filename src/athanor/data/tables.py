@@ -65,6 +65,17 @@ class TableData:
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
 
+    @classmethod
+    def concatenate(cls, tables: Sequence[TableData]) -> TableData:
+        """The rows of ``tables`` (with the same columns) one after another."""
+        first = tables[0]
+        return cls(
+            list(first.columns),
+            {c.name: np.concatenate([t.values[c.name] for t in tables]) for c in first.columns},
+            np.concatenate([t.lines for t in tables]),
+            first.source,
+        )
+
     def column(self, name: str) -> ColumnSchema:
         """The column called ``name``.
 
@@ -371,29 +382,45 @@ def read_delimited(
 
 
 def rows_to_table(
-    rows: Sequence[Mapping[str, Any] | Sequence[Any]], columns: list[ColumnSchema], source: str
+    rows: Sequence[Mapping[str, Any] | Sequence[Any]],
+    columns: list[ColumnSchema],
+    source: str,
+    *,
+    labels: Sequence[str] | None = None,
 ) -> TableData:
     """Rows given as mappings or sequences, typed as ``columns`` say (prediction inputs).
 
-    Missing keys and empty cells become missing values (the saved imputation fills them).
+    Keys of a mapping that are not columns (an id, the target) are ignored; empty cells and
+    nulls become missing values (the saved imputation fills them).
+
+    Args:
+        labels: how messages name each row (default ``<source> <index>``).
 
     Raises:
-        PredictionInputError: a row of the wrong length, or a value of the wrong type.
+        PredictionInputError: a mapping without a column's key, a row of the wrong length,
+            or a value of the wrong type, naming the row and the columns.
     """
     import pandas as pd
 
     from athanor.errors import PredictionInputError
 
+    names = ", ".join(c.name for c in columns)
+    where = list(labels) if labels is not None else [f"{source} {i}" for i in range(len(rows))]
     cells: dict[str, list[Any]] = {c.name: [] for c in columns}
     for number, row in enumerate(rows):
         if isinstance(row, Mapping):
+            absent = [c.name for c in columns if c.name not in row]
+            if absent:
+                raise PredictionInputError(
+                    f"{where[number]}: missing column(s) {', '.join(absent)}; the model takes "
+                    f"{names} (in any order; other keys are ignored; null for a missing value)"
+                )
             for column in columns:
-                cells[column.name].append(row.get(column.name))
+                cells[column.name].append(row[column.name])
         else:
             if len(row) != len(columns):
                 raise PredictionInputError(
-                    f"{source} {number}: {len(row)} values, the model takes {len(columns)} "
-                    f"({', '.join(c.name for c in columns)})"
+                    f"{where[number]}: {len(row)} values, the model takes {len(columns)} ({names})"
                 )
             for column, value in zip(columns, row, strict=True):
                 cells[column.name].append(value)
@@ -412,7 +439,7 @@ def rows_to_table(
                         typed[i] = float(value)
                     except (TypeError, ValueError):
                         raise PredictionInputError(
-                            f"{source} {i}: column {column.name}: '{value}' is not a number"
+                            f"{where[i]}: column {column.name}: '{value}' is not a number"
                         ) from None
         elif column.type == "datetime":
             stamps = pd.to_datetime(pd.Series(raw, dtype=object), errors="coerce", format="mixed")
