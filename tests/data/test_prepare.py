@@ -234,18 +234,18 @@ def test_subsets_apply_to_text_and_series_windows() -> None:
     assert (series.windows["train"].start[1:] > series.windows["train"].start[:-1]).all()
 
 
-def _imported_table(tmp_path, name: str, text: str) -> str:
+def _imported_table(tmp_path, name: str, text: str, target: str) -> str:
     from athanor.data.importing import import_dataset
 
     path = tmp_path / f"{name}.csv"
     path.write_text(text)
-    import_dataset(path, name=name)
+    import_dataset(path, name=name, target=target)
     return name
 
 
 def test_a_single_class_target_is_named_before_training(tmp_path) -> None:
     rows = "".join(f"{i},{i * 2},cat\n" for i in range(20))
-    name = _imported_table(tmp_path, "one-class", "a,b,label\n" + rows)
+    name = _imported_table(tmp_path, "one-class", "a,b,label\n" + rows, "a")
     with pytest.raises(
         DataError,
         match="data.target: 'label' of 'one-class' has only the class 'cat'; "
@@ -254,7 +254,7 @@ def test_a_single_class_target_is_named_before_training(tmp_path) -> None:
         prepare(DataSpec(dataset=name, target="label", task="classification"), seed=0)
     # Two classes in the data, but a subset keeps the training split to one of them.
     rows = "".join(f"{i},{i * 2},{'cat' if i else 'dog'}\n" for i in range(20))
-    rare = _imported_table(tmp_path, "rare", "a,b,label\n" + rows)
+    rare = _imported_table(tmp_path, "rare", "a,b,label\n" + rows, "label")
     with pytest.raises(DataError, match="the training split of 'rare' has only the class 'cat'"):
         prepare(
             DataSpec(dataset=rare, target="label", split={"method": "random", "val": 1, "test": 1}),
@@ -271,7 +271,7 @@ def _no_rare_in_train(seed: int) -> bool:
 
 def test_infinite_values_name_their_column_and_lines(tmp_path) -> None:
     rows = "".join(f"{i},{i % 3}\n" for i in range(2, 30))
-    name = _imported_table(tmp_path, "infinite", "x,y\n1,0\ninf,1\n-inf,2\n" + rows)
+    name = _imported_table(tmp_path, "infinite", "x,y\n1,0\ninf,1\n-inf,2\n" + rows, "y")
     with pytest.raises(
         DataError,
         match=r"infinite.csv: column 'x' holds infinite values \(inf or -inf\) on "
@@ -282,6 +282,7 @@ def test_infinite_values_name_their_column_and_lines(tmp_path) -> None:
         tmp_path,
         "inf-target",
         "x,y\n" + "".join(f"{i},{'inf' if i == 5 else i * 1.5}\n" for i in range(30)),
+        "x",
     )
     with pytest.raises(DataError, match=r"column 'y' holds infinite values .* line\(s\) 7 "):
         prepare(DataSpec(dataset=target, target="y"), seed=0)

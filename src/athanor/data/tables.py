@@ -285,6 +285,84 @@ def table_from_frame(frame: Any, source: str) -> TableData:
     return TableData(columns, values, np.arange(1, len(frame) + 1, dtype=np.int64), source)
 
 
+MAX_WORKBOOK_BYTES = 512 * 1024 * 1024
+"""Most bytes an Excel workbook may unpack to (its zip directory is checked before reading)."""
+
+
+def read_workbook(path: Path) -> TableData:
+    """The first sheet of an Excel workbook (``.xlsx``), its first row the header.
+
+    Raises:
+        DataError: not a readable workbook, or one that unpacks beyond
+            :data:`MAX_WORKBOOK_BYTES`.
+    """
+    import zipfile
+
+    import pandas as pd
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable Excel workbook (.xlsx) ({exc})") from None
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise DataError(
+            f"{path}: the workbook unpacks to {unpacked:,} bytes, beyond the limit of "
+            f"{MAX_WORKBOOK_BYTES:,}; export the sheet as CSV"
+        )
+    try:
+        frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a bad file
+        raise DataError(f"{path}: not a readable Excel workbook (.xlsx) ({exc})") from None
+    frame.columns = [str(name).strip() for name in frame.columns]
+    table = table_from_frame(frame, str(path))
+    table.lines = np.arange(2, len(table) + 2, dtype=np.int64)  # the sheet's row numbers
+    return table
+
+
+def column_overview(table: TableData, examples: int = 3) -> list[dict[str, Any]]:
+    """Per column: ``name``, ``type`` and up to ``examples`` distinct example values, as
+    text (to choose a target from)."""
+    overview = []
+    for column in table.columns:
+        values = table.values[column.name]
+        shown: list[str] = []
+        for value in values[~missing_mask(values)]:
+            text = _label_text(value) if column.type != "datetime" else str(value)[:19]
+            if text not in shown:
+                shown.append(text[:40])
+            if len(shown) >= examples:
+                break
+        overview.append({"name": column.name, "type": column.type, "examples": shown})
+    return overview
+
+
+class TargetRequired(DataError):
+    """A table imported without a target column: lists its columns to choose from.
+
+    Attributes:
+        columns: :func:`column_overview` of the table.
+    """
+
+    def __init__(self, source: str, columns: list[dict[str, Any]]) -> None:
+        self.columns = columns
+        width = max(len(c["name"]) for c in columns) if columns else 0
+        listing = "\n".join(
+            f"  {c['name']:<{width}}  {c['type']:<11}  e.g. {', '.join(c['examples']) or '-'}"
+            for c in columns
+        )
+        super().__init__(
+            f"{source}: which column should the model predict? Choose the target with "
+            "--target COLUMN (Python: target=..., REST: \"target\"); a categorical column "
+            f"makes a classifier, a numeric one a regressor. Its columns:\n{listing}"
+        )
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What the REST API adds to its error body."""
+        return {"columns": self.columns}
+
+
 def table_to_frame(table: TableData) -> Any:
     """The table as a pandas DataFrame (for Parquet files and previews)."""
     import pandas as pd

@@ -24,8 +24,9 @@ class ErrorOut(BaseModel):
 
 
 def error_json(error: UserError) -> bytes:
-    """The body answering ``error``: ``{"detail": message}``."""
-    return json.dumps({"detail": str(error)}).encode()
+    """The body answering ``error``: ``{"detail": message}``, plus the error's ``details``
+    where it has them (e.g. the columns of a table imported without a target)."""
+    return json.dumps({"detail": str(error), **getattr(error, "details", {})}).encode()
 
 
 async def answer_user_error(_request: Request, error: UserError) -> Response:
