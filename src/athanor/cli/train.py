@@ -69,6 +69,9 @@ def report(result, json_output: bool) -> None:
                 [(name, f"{value:.4f}") for name, value in result.test_metrics.items()],
             )
         )
+        loss = (run.summary or {}).get("loss")
+        if loss and " on the standardized " in loss:
+            console.print(f"test_loss is the {loss}", highlight=False)
     if result.package_dir is not None:
         console.print(f"model package: {result.package_dir}")
     if result.model_version is not None:

@@ -30,10 +30,10 @@ from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_fold
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
     TableData,
-    decode_text,
-    missing_mask,
     TargetRequired,
     column_overview,
+    decode_text,
+    missing_mask,
     read_delimited,
     read_workbook,
     table_from_frame,
