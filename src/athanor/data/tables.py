@@ -353,7 +353,7 @@ class TargetRequired(DataError):
         )
         super().__init__(
             f"{source}: which column should the model predict? Choose the target with "
-            "--target COLUMN (Python: target=..., REST: \"target\"); a categorical column "
+            '--target COLUMN (Python: target=..., REST: "target"); a categorical column '
             f"makes a classifier, a numeric one a regressor. Its columns:\n{listing}"
         )
 

@@ -179,8 +179,10 @@ def _rows(predictor: Predictor, items: list[str], scores: np.ndarray) -> list[li
             [item, classes[b], f"{row[b]:.6g}", *(f"{p:.6g}" for p in row)]
             for item, b, row in zip(items, best, scores, strict=True)
         ]
+    # Values at float32's full precision (a price of 118,119.73 dollars stays one), without
+    # an exponent where the shortest form has none.
     return [
-        [item, *(f"{v:.6g}" for v in row.reshape(-1))]
+        [item, *(str(np.float32(v)) for v in row.reshape(-1))]
         for item, row in zip(items, scores, strict=True)
     ]
 
