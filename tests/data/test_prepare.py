@@ -297,3 +297,15 @@ def test_splits_leaving_fewer_than_two_training_samples_are_refused() -> None:
         prepare(DataSpec(dataset="iris", split={"val": 74, "test": 75}), seed=0)
     with pytest.raises(DataError, match="data.subset: keeps 1 training sample"):
         prepare(DataSpec(dataset="iris", subset={"train": 1}), seed=0)
+
+
+def test_regression_targets_are_standardized_unless_asked_not_to() -> None:
+    prepared = prepare(DataSpec(dataset="diabetes"), seed=0)
+    (step,) = prepared.preprocessor.target_steps
+    assert step.kind == "target_standardize" and step.mean[0] > 100  # progression units
+    y = prepared.train.y.double()
+    assert abs(float(y.mean())) < 1e-5 and abs(float(y.std(correction=0)) - 1) < 1e-5
+    back = prepared.preprocessor.inverse_target(prepared.train.y[:3])
+    assert float(back.min()) > 20  # the raw progression scores again
+    plain = prepare(DataSpec(dataset="diabetes", scale_target="none"), seed=0)
+    assert plain.preprocessor.target_steps == [] and float(plain.train.y.mean()) > 100
