@@ -201,7 +201,9 @@ def predict_files(
         predictor: the model.
         sources: image files, CSV files, text files (text models) and folders of them.
         output: the CSV to write: ``input``, then ``label``, ``probability`` and one
-            ``p_<class>`` column per class (classifiers) or the predicted values.
+            ``p_<class>`` column per class (classifiers) or the predicted values. For a
+            table model, the columns of the first CSV as given come after ``input`` (one
+            named like an output column as ``<name>_given``).
         batch_size: samples per forward pass (default 256).
         on_progress: called with the number of items handled since the last call.
 
@@ -209,7 +211,8 @@ def predict_files(
         Counts, and the failures (also written to ``<output stem>.errors.csv``).
 
     Raises:
-        PredictionInputError: a source that does not exist.
+        PredictionInputError: a source that does not exist, or a table model's CSV whose
+            header lacks a column the model takes (nothing is written).
         UserError: the output's folder does not exist.
     """
     output = Path(output)
@@ -241,37 +244,42 @@ def predict_files(
                 scores = predictor.scores(batch if texts else np.stack(batch))  # type: ignore[arg-type]
                 writer.writerows(_rows(predictor, names, scores))
                 done(len(batch))
+                names.clear()
+                batch.clear()
 
             def flush_rows() -> None:
-                rows: list[dict[str, str]] = batch  # type: ignore[assignment]
+                rows: list[tuple[str, dict[str, str]]] = list(zip(names, batch, strict=True))  # type: ignore[arg-type]
                 try:
-                    kept = [(names, rows, table_of_rows(rows, predictor.schema, names))]
+                    table = table_of_rows([r for _, r in rows], predictor.schema, list(names))
                 except PredictionInputError:
-                    kept = []  # find the bad rows one by one; the others are predicted
-                    for name, row in zip(names, rows, strict=True):
+                    table = None
+                    usable = []  # find the bad rows one by one; the others are predicted
+                    for name, row in rows:
                         try:
-                            kept.append(
-                                ([name], [row], table_of_rows([row], predictor.schema, [name]))
-                            )
+                            table_of_rows([row], predictor.schema, [name])
                         except PredictionInputError as exc:
                             summary.failures.append((name, str(exc)))
                             if on_progress is not None:
                                 on_progress(1)
-                for labels, given_rows, table in kept:
-                    scores = predictor.scores(table)  # type: ignore[arg-type]
-                    for row, out in zip(given_rows, _rows(predictor, labels, scores), strict=True):
-                        writer.writerow([out[0], *(row.get(c, "") for c in given), *out[1:]])
-                    done(len(labels))
+                        else:
+                            usable.append((name, row))
+                    rows = usable
                 names.clear()
                 batch.clear()
+                if not rows:
+                    return
+                labels = [name for name, _ in rows]
+                if table is None:
+                    table = table_of_rows([row for _, row in rows], predictor.schema, labels)
+                scores = predictor.scores(table)
+                for (_, row), out in zip(rows, _rows(predictor, labels, scores), strict=True):
+                    writer.writerow([out[0], *(row.get(c, "") for c in given), *out[1:]])
+                done(len(rows))
 
             def done(count: int) -> None:
                 summary.predicted += count
                 if on_progress is not None:
                     on_progress(count)
-                if not table_model:
-                    names.clear()
-                    batch.clear()
 
             items = _table_items(predictor, files) if table_model else iter_items(predictor, files)
             for name, item in items:
