@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from athanor.data.prepare import prepare
-from athanor.errors import DataError
+from athanor.errors import DataError, PredictionInputError
 from athanor.spec.data import DataSpec
 
 
@@ -201,8 +201,14 @@ def test_imported_png_folder_csv_and_text_train(tmp_path) -> None:
     assert houses.test_metrics["test_r2"] > 0.5
     predictor = at.models.load("houses-mlp")
     row = {"city": "Paris", "rooms": 3, "area": 75, "garden": "yes", "built": "2005-01-01"}
-    missing = {"city": "Atlantis", "rooms": None, "garden": ""}  # unseen and missing values
+    # Unseen and missing values; every column is named (an absent key is refused, not imputed).
+    missing = {"city": "Atlantis", "rooms": None, "area": None, "garden": "", "built": None}
     values = [p.values[0] for p in predictor.predict([row, missing])]
+    with pytest.raises(
+        PredictionInputError,
+        match=r"input 0: missing column\(s\) area, garden, built; the model takes city",
+    ):
+        predictor.predict([{"city": "Atlantis", "rooms": None, "Garden": ""}])
     assert 300_000 < values[0] < 700_000 and np.isfinite(values[1])
     csv = tmp_path / "new.csv"
     csv.write_text("rooms,city,area,garden,built\n3,Paris,75,yes,2005-01-01\n")

@@ -288,7 +288,7 @@ def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str
     task = options.task
     classes = None
     if target is None:
-        raise TargetRequired(source.name, column_overview(table))
+        raise TargetRequired.of_table(source.name, column_overview(table))
     if target is not None:
         table.column(target)  # names the columns when it is missing
         gaps = missing_mask(table.values[target])

@@ -344,23 +344,29 @@ class TargetRequired(DataError):
         columns: :func:`column_overview` of the table.
     """
 
-    def __init__(self, source: str, columns: list[dict[str, Any]]) -> None:
-        self.columns = columns
+    def __init__(self, message: str, columns: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.columns = list(columns or [])
+
+    @classmethod
+    def of_table(cls, source: str, columns: list[dict[str, Any]]) -> TargetRequired:
+        """The error for the table ``source`` with these columns (a message listing them)."""
         width = max(len(c["name"]) for c in columns) if columns else 0
         listing = "\n".join(
             f"  {c['name']:<{width}}  {c['type']:<11}  e.g. {', '.join(c['examples']) or '-'}"
             for c in columns
         )
-        super().__init__(
+        return cls(
             f"{source}: which column should the model predict? Choose the target with "
             '--target COLUMN (Python: target=..., REST: "target"); a categorical column '
-            f"makes a classifier, a numeric one a regressor. Its columns:\n{listing}"
+            f"makes a classifier, a numeric one a regressor. Its columns:\n{listing}",
+            columns,
         )
 
     @property
     def details(self) -> dict[str, Any]:
-        """What the REST API adds to its error body."""
-        return {"columns": self.columns}
+        """What the REST API adds to its error body: the columns, when known."""
+        return {"columns": self.columns} if self.columns else {}
 
 
 def table_to_frame(table: TableData) -> Any:
