@@ -142,6 +142,45 @@ def trained_iris(tmp_path_factory: pytest.TempPathFactory):
     return _train_into(tmp_path_factory.mktemp("iris-home"), spec, "iris-mlp")
 
 
+@pytest.fixture(scope="session")
+def trained_houses(tmp_path_factory: pytest.TempPathFactory):
+    """A small MLP on a slice of the California housing table (raw columns: a categorical
+    ocean_proximity, missing total_bedrooms; the price target standardized by default),
+    registered as ``houses-mlp`` (own store)."""
+    spec = {
+        "name": "houses-mlp",
+        "seed": 2,
+        "data": {
+            "dataset": "california-housing",
+            "split": {"val": 0.1, "test": 0.1},
+            "subset": {"train": 3000, "val": 300, "test": 300},
+        },
+        "model": {"template": "mlp", "hidden": [16]},
+        "train": {"epochs": 3, "batch_size": 64, "optimizer": {"lr": 0.005}},
+    }
+    if MIRROR is None or not (MIRROR / "california-housing" / "housing.csv").is_file():
+        pytest.skip("California housing is not in ATHANOR_DATA_MIRROR (nor in ../shared/data)")
+    home = tmp_path_factory.mktemp("houses-home")
+    import athanor as at
+    from athanor.settings import Settings
+
+    settings = Settings(
+        home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(MIRROR,)
+    )
+    return at.train(spec, register_as="houses-mlp", progress=False, settings=settings), settings
+
+
+def housing_rows(count: int, seed: int = 0) -> list[dict[str, str]]:
+    """``count`` rows of the mirror's California housing CSV as they are (text cells)."""
+    import csv
+    import random
+
+    assert MIRROR is not None
+    with (MIRROR / "california-housing" / "housing.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return random.Random(seed).sample(rows, count)
+
+
 def write_labeled_text(folder: Path, per_class: int = 150, words: int = 25) -> Path:
     """A text classification folder of real text: ``play/`` holds passages of Tiny
     Shakespeare (from the mirror), ``manual/`` passages of scikit-learn's bundled dataset

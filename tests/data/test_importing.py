@@ -290,3 +290,36 @@ def test_one_import_options_model_from_python_keywords_or_given_whole(tmp_path: 
         at.datasets.import_dataset(path, name="houses", kind="spreadsheet")
     with pytest.raises(UserError, match=r"unknown key \(did you mean 'target'\?\)"):
         at.datasets.import_dataset(path, name="houses", targt="price")
+
+
+def test_a_table_without_a_target_lists_its_columns_and_imports_nothing(tmp_path: Path) -> None:
+    from athanor.data.tables import TargetRequired
+
+    path = messy_csv(tmp_path / "houses.csv", rows=10)
+    with pytest.raises(TargetRequired) as refused:
+        import_dataset(path, name="houses")
+    message = str(refused.value)
+    assert message.startswith("houses.csv: which column should the model predict? Choose the ")
+    assert '--target COLUMN (Python: target=..., REST: "target")' in message
+    assert "\n  city    categorical  e.g. Lyon, Paris" in message
+    columns = {c["name"]: c for c in refused.value.details["columns"]}
+    assert columns["price"]["type"] == "numeric" and len(columns["price"]["examples"]) == 3
+    assert columns["garden"]["type"] == "boolean"
+    assert at.datasets.list() == []
+
+
+def test_an_excel_workbook_imports_as_a_table(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = messy_csv(tmp_path / "houses.csv", rows=20)
+    workbook = tmp_path / "houses.xlsx"
+    pd.read_csv(path).to_excel(workbook, index=False)
+    result = import_dataset(workbook, name="sheet", target="price")
+    info = result.version.info
+    assert result.version.kind == "tabular" and info["task"] == "regression"
+    assert {c["name"]: c["type"] for c in info["columns"]}["city"] == "categorical"
+    assert result.version.rows == len(pd.read_csv(path))
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK not a workbook")
+    with pytest.raises(DataError, match="broken.xlsx: not a readable Excel workbook"):
+        import_dataset(broken, name="broken", target="price")

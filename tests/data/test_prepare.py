@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from athanor.data.prepare import prepare
-from athanor.errors import DataError
+from athanor.errors import DataError, PredictionInputError
 from athanor.spec.data import DataSpec
 
 
@@ -201,8 +201,14 @@ def test_imported_png_folder_csv_and_text_train(tmp_path) -> None:
     assert houses.test_metrics["test_r2"] > 0.5
     predictor = at.models.load("houses-mlp")
     row = {"city": "Paris", "rooms": 3, "area": 75, "garden": "yes", "built": "2005-01-01"}
-    missing = {"city": "Atlantis", "rooms": None, "garden": ""}  # unseen and missing values
+    # Unseen and missing values; every column is named (an absent key is refused, not imputed).
+    missing = {"city": "Atlantis", "rooms": None, "area": None, "garden": "", "built": None}
     values = [p.values[0] for p in predictor.predict([row, missing])]
+    with pytest.raises(
+        PredictionInputError,
+        match=r"input 0: missing column\(s\) area, garden, built; the model takes city",
+    ):
+        predictor.predict([{"city": "Atlantis", "rooms": None, "Garden": ""}])
     assert 300_000 < values[0] < 700_000 and np.isfinite(values[1])
     csv = tmp_path / "new.csv"
     csv.write_text("rooms,city,area,garden,built\n3,Paris,75,yes,2005-01-01\n")
@@ -234,18 +240,18 @@ def test_subsets_apply_to_text_and_series_windows() -> None:
     assert (series.windows["train"].start[1:] > series.windows["train"].start[:-1]).all()
 
 
-def _imported_table(tmp_path, name: str, text: str) -> str:
+def _imported_table(tmp_path, name: str, text: str, target: str) -> str:
     from athanor.data.importing import import_dataset
 
     path = tmp_path / f"{name}.csv"
     path.write_text(text)
-    import_dataset(path, name=name)
+    import_dataset(path, name=name, target=target)
     return name
 
 
 def test_a_single_class_target_is_named_before_training(tmp_path) -> None:
     rows = "".join(f"{i},{i * 2},cat\n" for i in range(20))
-    name = _imported_table(tmp_path, "one-class", "a,b,label\n" + rows)
+    name = _imported_table(tmp_path, "one-class", "a,b,label\n" + rows, "a")
     with pytest.raises(
         DataError,
         match="data.target: 'label' of 'one-class' has only the class 'cat'; "
@@ -254,7 +260,7 @@ def test_a_single_class_target_is_named_before_training(tmp_path) -> None:
         prepare(DataSpec(dataset=name, target="label", task="classification"), seed=0)
     # Two classes in the data, but a subset keeps the training split to one of them.
     rows = "".join(f"{i},{i * 2},{'cat' if i else 'dog'}\n" for i in range(20))
-    rare = _imported_table(tmp_path, "rare", "a,b,label\n" + rows)
+    rare = _imported_table(tmp_path, "rare", "a,b,label\n" + rows, "label")
     with pytest.raises(DataError, match="the training split of 'rare' has only the class 'cat'"):
         prepare(
             DataSpec(dataset=rare, target="label", split={"method": "random", "val": 1, "test": 1}),
@@ -271,7 +277,7 @@ def _no_rare_in_train(seed: int) -> bool:
 
 def test_infinite_values_name_their_column_and_lines(tmp_path) -> None:
     rows = "".join(f"{i},{i % 3}\n" for i in range(2, 30))
-    name = _imported_table(tmp_path, "infinite", "x,y\n1,0\ninf,1\n-inf,2\n" + rows)
+    name = _imported_table(tmp_path, "infinite", "x,y\n1,0\ninf,1\n-inf,2\n" + rows, "y")
     with pytest.raises(
         DataError,
         match=r"infinite.csv: column 'x' holds infinite values \(inf or -inf\) on "
@@ -282,6 +288,7 @@ def test_infinite_values_name_their_column_and_lines(tmp_path) -> None:
         tmp_path,
         "inf-target",
         "x,y\n" + "".join(f"{i},{'inf' if i == 5 else i * 1.5}\n" for i in range(30)),
+        "x",
     )
     with pytest.raises(DataError, match=r"column 'y' holds infinite values .* line\(s\) 7 "):
         prepare(DataSpec(dataset=target, target="y"), seed=0)
@@ -296,3 +303,15 @@ def test_splits_leaving_fewer_than_two_training_samples_are_refused() -> None:
         prepare(DataSpec(dataset="iris", split={"val": 74, "test": 75}), seed=0)
     with pytest.raises(DataError, match="data.subset: keeps 1 training sample"):
         prepare(DataSpec(dataset="iris", subset={"train": 1}), seed=0)
+
+
+def test_regression_targets_are_standardized_unless_asked_not_to() -> None:
+    prepared = prepare(DataSpec(dataset="diabetes"), seed=0)
+    (step,) = prepared.preprocessor.target_steps
+    assert step.kind == "target_standardize" and step.mean[0] > 100  # progression units
+    y = prepared.train.y.double()
+    assert abs(float(y.mean())) < 1e-5 and abs(float(y.std(correction=0)) - 1) < 1e-5
+    back = prepared.preprocessor.inverse_target(prepared.train.y[:3])
+    assert float(back.min()) > 20  # the raw progression scores again
+    plain = prepare(DataSpec(dataset="diabetes", scale_target="none"), seed=0)
+    assert plain.preprocessor.target_steps == [] and float(plain.train.y.mean()) > 100

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from rich.console import Console
@@ -202,3 +203,29 @@ def test_early_stopping_state_survives_a_resume_with_more_callbacks_in_front() -
     expected = straight_run.network.state_dict()  # the best epoch's weights, restored
     for name, tensor in resumed.network.state_dict().items():
         assert torch.equal(tensor, expected[name]), name
+
+
+def test_a_regression_run_with_a_standardized_target_resumes_to_the_same_model(
+    mirror: Path,
+) -> None:
+    from athanor.serve import Predictor
+
+    spec = {
+        "name": "boston",
+        "seed": 3,
+        "data": {"dataset": "boston-housing", "split": {"val": 0.1, "test": 0.1}},
+        "model": {"template": "mlp", "hidden": [16]},
+        "train": {"epochs": 4, "batch_size": 32, "optimizer": {"lr": 0.01}},
+    }
+    straight = at.train(spec, progress=False)
+    stopped = at.train(spec, progress=False, callbacks=[_StopAfterEpoch(2)])
+    resumed = at.resume(stopped.id, progress=False)
+    assert resumed.run.status == RunStatus.SUCCEEDED
+    for name, tensor in resumed.network.state_dict().items():
+        assert torch.equal(tensor, straight.network.state_dict()[name]), name
+    assert resumed.test_metrics == straight.test_metrics  # RMSE in medv's units, both
+    assert 2 < straight.test_metrics["test_rmse"] < 15
+    rows = mirror / "boston-housing" / "BostonHousing.csv"
+    again = Predictor.from_package(resumed.package_dir).predict_proba(rows)
+    first = Predictor.from_package(straight.package_dir).predict_proba(rows)
+    assert np.array_equal(again, first) and 15 < float(np.median(first)) < 30  # thousands of $

@@ -23,6 +23,7 @@ from athanor.serve.app import create_app
 from athanor.serve.predict_bodies import PredictRequest
 from athanor.spec.serving import ServingSpec
 from athanor.store import open_store
+from tests.conftest import housing_rows
 from tests.serve.conftest import running
 
 
@@ -331,3 +332,60 @@ def test_generate_answers_text_and_images_and_refuses_bad_requests_with_4xx(
     described = generators_client.get("/v1/models/digits-gan").json()
     assert described["runtime"] == "torch"
     assert described["signature"]["inputs"][0]["shape"] == ["batch", 8]
+
+
+def test_table_rows_as_imported_in_every_form_the_server_reads(trained_houses) -> None:
+    run, settings = trained_houses
+    predictor = Predictor.from_package(run.package_dir)
+    columns = [c.name for c in predictor.schema.input.columns or []]
+    rows = housing_rows(3, seed=1)
+    rows[0]["total_bedrooms"] = ""
+    expected = predictor.predict_proba(rows)[:, 0]
+    shuffled = ["median_house_value", *reversed(columns), "note"]  # the target and an extra
+    with_header = "\n".join(
+        [",".join(shuffled), *(",".join(r.get(c, "x") for c in shuffled) for r in rows)]
+    )
+    no_header = "\n".join(",".join(r[c] for c in columns) for r in rows)
+    url = "/v1/models/houses-mlp/predict"
+    # The ONNX Runtime path (auto on the CPU) maps the standardized output back to dollars.
+    with running(create_app("houses-mlp", settings=settings)) as client:
+        answers = {
+            "csv": client.post(url, content=with_header, headers={"content-type": "text/csv"}),
+            "csv without header": client.post(
+                url, content=no_header, headers={"content-type": "text/csv"}
+            ),
+            "csv header=absent": client.post(
+                url, content=no_header, headers={"content-type": "text/csv; header=absent"}
+            ),
+            "multipart": client.post(
+                url, files=[("files", ("rows.csv", with_header.encode(), "text/csv"))]
+            ),
+            "json rows": client.post(url, json={"inputs": [dict(r, extra=1) for r in rows]}),
+            "json values": client.post(
+                url, json={"inputs": [[r[c] for c in columns] for r in rows]}
+            ),
+        }
+        for form, answer in answers.items():
+            assert answer.status_code == 200, (form, answer.text)
+            values = [p["values"][0] for p in answer.json()["predictions"]]
+            assert np.allclose(values, expected, rtol=1e-4), form
+        assert client.get("/v1/models").json()["models"][0]["runtime"] == "onnxruntime"
+        nulls = client.post(url, json={"inputs": [dict(rows[1], total_bedrooms=None)]})
+        assert nulls.status_code == 200, nulls.text
+        lacking = {c: rows[0][c] for c in columns if c not in ("population", "households")}
+        refused = client.post(url, json={"inputs": [lacking]})
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith(
+            "input 0: missing column(s) population, households; the model takes longitude, "
+        )
+        header_lacking = client.post(
+            url, content="longitude,latitude\n1,2\n", headers={"content-type": "text/csv"}
+        )
+        assert header_lacking.status_code == 422
+        assert (
+            "the header lacks the model's column(s) housing_median_age"
+            in (header_lacking.json()["detail"])
+        )
+        short = client.post(url, content="1,2,3\n", headers={"content-type": "text/csv"})
+        assert short.status_code == 422
+        assert "3 values and no header" in short.json()["detail"]

@@ -12,6 +12,7 @@ from PIL import Image
 from athanor.errors import PredictionInputError
 from athanor.serve import Predictor
 from athanor.serve.batch_prediction import count_items, list_sources, predict_files
+from tests.conftest import housing_rows
 
 
 def read(path: Path) -> list[dict[str, str]]:
@@ -79,3 +80,48 @@ def test_nothing_is_written_when_a_source_is_missing(trained_iris, tmp_path: Pat
         predict_files(predictor, [tmp_path / "missing.csv"], tmp_path / "out.csv")
     assert list(tmp_path.iterdir()) == []
     assert list_sources([tmp_path], image_model=False) == []
+
+
+def test_table_rows_as_imported_shuffled_with_an_id_the_target_and_gaps(
+    trained_houses, tmp_path: Path
+) -> None:
+    run, _ = trained_houses
+    predictor = Predictor.from_package(run.package_dir)
+    rows = housing_rows(12)
+    rows[0]["total_bedrooms"] = ""  # a gap: the stored imputation fills it
+    rows[1]["total_rooms"] = "many"  # a bad cell: this row is skipped and listed
+    columns = ["ocean_proximity", "id", *reversed([c for c in rows[0] if c != "ocean_proximity"])]
+    given = tmp_path / "houses.csv"
+    with given.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for number, row in enumerate(rows):
+            writer.writerow([f"h{number}" if c == "id" else row[c] for c in columns])
+    output = tmp_path / "out.csv"
+    summary = predict_files(predictor, [given], output, batch_size=5)
+    assert summary.predicted == 11
+    assert summary.failures == [
+        (f"{given}:3", f"{given}:3: column total_rooms: 'many' is not a number")
+    ]
+    with output.open(newline="") as handle:
+        written = list(csv.DictReader(handle))
+    header = list(written[0])
+    assert header[:3] == ["input", "ocean_proximity", "id"]
+    assert header[-1] == "median_house_value" and "median_house_value_given" in header
+    assert [r["id"] for r in written] == [f"h{i}" for i in range(12) if i != 1]
+    assert written[0]["ocean_proximity"] == rows[0]["ocean_proximity"]  # as given, raw
+    # The same rows through the Predictor (JSON-like rows) give the same prices, in dollars.
+    expected = predictor.predict_proba([rows[0], *rows[2:]])[:, 0]
+    assert np.allclose([float(r["median_house_value"]) for r in written], expected, atol=1)
+    assert 20_000 < float(np.median(expected)) < 600_000
+
+    lacking = tmp_path / "lacking.csv"
+    lacking.write_text("longitude,latitude,median_income\n-122.2,37.8,3.1\n")
+    with pytest.raises(
+        PredictionInputError,
+        match=r"lacking.csv:1: the header lacks the model's column\(s\) housing_median_age, "
+        r"total_rooms, total_bedrooms, population, households, ocean_proximity; the model "
+        r"takes longitude, latitude, .* \(in any order; other columns are ignored\)",
+    ):
+        predict_files(predictor, [lacking], tmp_path / "none.csv")
+    assert not (tmp_path / "none.csv").exists()

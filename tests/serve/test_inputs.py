@@ -87,3 +87,58 @@ def test_a_batch_goes_on_past_a_huge_image_and_lists_it(
     assert "the image has 400,000,000 pixels, more than the limit" in failures["1-huge.png"]
     assert "not a readable image" in failures["2-eps.png"]
     assert issubclass(PredictionInputTooLarge, ResourceLimitError)
+
+
+def _table_schema():
+    from athanor.data.schema import ColumnSchema, InputSchema, Schema
+
+    columns = [
+        ColumnSchema(name="rooms", type="numeric"),
+        ColumnSchema(name="city", type="categorical"),
+    ]
+    return Schema(
+        task="regression",
+        target="price",
+        input=InputSchema(kind="tabular", shape=[3], columns=columns),
+    )
+
+
+def test_table_rows_are_read_by_header_in_any_order_or_in_the_models_order() -> None:
+    from athanor.data.tables import TableData
+    from athanor.serve.inputs import concatenate, header_given, iter_table_rows, parse_table_text
+
+    schema = _table_schema()
+    by_name = list(
+        iter_table_rows(["id,city,price,rooms", "7,Lyon,10,3", "8,,,"], schema, name="f")
+    )
+    assert by_name == [
+        (2, {"id": "7", "city": "Lyon", "price": "10", "rooms": "3"}),
+        (3, {"id": "8", "city": "", "price": "", "rooms": ""}),
+    ]
+    plain = list(iter_table_rows(["3,Lyon", "4,Nice,extra"], schema, name="f"))
+    assert plain[0] == (1, {"rooms": "3", "city": "Lyon"})
+    assert str(plain[1][1]) == (
+        "f:2: 3 values and no header; without a header a row holds the model's 2 columns in "
+        "this order: rooms, city (or add a header row naming them)"
+    )
+    with pytest.raises(
+        PredictionInputError,
+        match=r"f:1: the header lacks the model's column\(s\) city; the model takes rooms, city",
+    ):
+        list(iter_table_rows(["rooms,town", "3,Lyon"], schema, name="f"))
+    # A first row that names nothing of the model is a header only when the client says so.
+    assert header_given("text/csv; header=absent") is False
+    assert header_given('text/csv; charset=utf-8; header="present"') is True
+    assert header_given("text/csv") is None
+    with pytest.raises(PredictionInputError, match="the header lacks"):
+        list(iter_table_rows(["a,b", "3,Lyon"], schema, name="f", header=True))
+
+    first, _ = parse_table_text("city,rooms\nLyon,3\n", schema, name="a.csv")
+    second, labels = parse_table_text("4,\n5,Nice\n", schema, name="b.csv", header=False)
+    assert labels == ["b.csv:1", "b.csv:2"]
+    joined = concatenate([first, second])
+    assert isinstance(joined, TableData) and len(joined) == 3
+    assert joined.values["rooms"].tolist() == [3.0, 4.0, 5.0]
+    assert joined.values["city"].tolist() == ["Lyon", None, "Nice"]
+    with pytest.raises(PredictionInputError, match="b.csv:1: column rooms: 'x' is not a number"):
+        parse_table_text("x,Lyon\n", schema, name="b.csv")

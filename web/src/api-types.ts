@@ -1084,6 +1084,11 @@ export interface components {
          */
         ErrorOut: {
             /**
+             * Columns
+             * @description A table imported without a target: its columns, to choose the target from.
+             */
+            columns?: components["schemas"]["TargetChoice"][] | null;
+            /**
              * Detail
              * @description What is wrong and how to fix it.
              */
@@ -2097,6 +2102,24 @@ export interface components {
             };
             /** Used Bytes */
             used_bytes: number;
+        };
+        /**
+         * TargetChoice
+         * @description A column of a table that could be its target.
+         */
+        TargetChoice: {
+            /**
+             * Examples
+             * @description A few distinct values, as text.
+             */
+            examples: string[];
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description numeric, categorical, boolean, datetime or text.
+             */
+            type: string;
         };
         /**
          * UploadOut

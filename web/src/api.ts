@@ -10,6 +10,8 @@ export class ApiError extends Error {
   constructor(
     public status: number,
     message: string,
+    /** The whole error body (some errors add fields beside `detail`). */
+    public body: unknown = null,
   ) {
     super(message)
   }
@@ -68,7 +70,7 @@ export async function request<T>(
   } catch {
     parsed = text
   }
-  if (!response.ok) throw new ApiError(response.status, detailOf(response.status, parsed))
+  if (!response.ok) throw new ApiError(response.status, detailOf(response.status, parsed), parsed)
   return parsed as T
 }
 

@@ -40,6 +40,7 @@ export type ImportedVersion = Refined<Schemas['ImportedOut'], { created_at?: str
 export type Dataset = Refined<Schemas['DatasetOut'], { latest: DatasetVersion }>
 export type CatalogEntry = Refined<Schemas['CatalogEntryOut'], { size?: string }>
 export type Upload = Schemas['UploadOut']
+export type TargetChoice = Schemas['TargetChoice']
 export type ImportRequest = Schemas['ImportRequest']
 export type PathImportRequest = Schemas['PathImportRequest']
 

@@ -71,6 +71,9 @@ def report(result, json_output: bool) -> None:
                 [(name, f"{value:.4f}") for name, value in result.test_metrics.items()],
             )
         )
+        loss = (run.summary or {}).get("loss")
+        if loss and " on the standardized " in loss:
+            console.print(f"test_loss is the {loss}", highlight=False)
     grids = result.fit.reports.get("samples") or []
     if grids:
         # A GAN's grids of generated images, one per sampled epoch: where to look at them.

@@ -30,9 +30,12 @@ from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_fold
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
     TableData,
+    TargetRequired,
+    column_overview,
     decode_text,
     missing_mask,
     read_delimited,
+    read_workbook,
     table_from_frame,
     table_to_frame,
 )
@@ -41,7 +44,7 @@ from athanor.settings import Settings
 from athanor.spec.imports import IMPORT_KINDS, ImportOptions, import_options
 from athanor.store import DatasetVersionRecord, open_store
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 FORMAT = 1
 DATASET_JSON = "dataset.json"
@@ -94,7 +97,7 @@ def detect_kind(path: Path) -> str:
         if _IDX_NAME.search(path.name.removesuffix(".gz")):
             return "idx"
         raise DataError(
-            f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet tables, .txt "
+            f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet/Excel tables, .txt "
             "text, IDX files, or a folder of class subfolders of images"
         )
     # Through links, as the readers go (a folder of linked class folders holds images too).
@@ -258,7 +261,7 @@ def _report(skipped: list[dict[str, str]], notes: list[str] | None = None) -> di
 
 def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     if source.is_dir():
-        raise DataError(f"{source}: a table import takes one CSV, TSV or Parquet file")
+        raise DataError(f"{source}: a table import takes one CSV, TSV, Parquet or Excel file")
     skipped: list[dict[str, str]] = []
     if source.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
@@ -268,6 +271,8 @@ def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str
         except Exception as exc:  # pyarrow raises many types for a bad file
             raise DataError(f"{source}: not a readable Parquet file ({exc})") from None
         table = table_from_frame(frame, str(source))
+    elif source.suffix.lower() in (".xlsx", ".xlsm"):
+        table = read_workbook(source)
     else:
         table, problems = read_delimited(source, encoding=options.encoding)
         width = len(table.columns)
@@ -285,6 +290,8 @@ def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str
     target = options.target
     task = options.task
     classes = None
+    if target is None:
+        raise TargetRequired.of_table(source.name, column_overview(table))
     if target is not None:
         table.column(target)  # names the columns when it is missing
         gaps = missing_mask(table.values[target])

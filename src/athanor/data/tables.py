@@ -65,6 +65,17 @@ class TableData:
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
 
+    @classmethod
+    def concatenate(cls, tables: Sequence[TableData]) -> TableData:
+        """The rows of ``tables`` (with the same columns) one after another."""
+        first = tables[0]
+        return cls(
+            list(first.columns),
+            {c.name: np.concatenate([t.values[c.name] for t in tables]) for c in first.columns},
+            np.concatenate([t.lines for t in tables]),
+            first.source,
+        )
+
     def column(self, name: str) -> ColumnSchema:
         """The column called ``name``.
 
@@ -274,6 +285,90 @@ def table_from_frame(frame: Any, source: str) -> TableData:
     return TableData(columns, values, np.arange(1, len(frame) + 1, dtype=np.int64), source)
 
 
+MAX_WORKBOOK_BYTES = 512 * 1024 * 1024
+"""Most bytes an Excel workbook may unpack to (its zip directory is checked before reading)."""
+
+
+def read_workbook(path: Path) -> TableData:
+    """The first sheet of an Excel workbook (``.xlsx``), its first row the header.
+
+    Raises:
+        DataError: not a readable workbook, or one that unpacks beyond
+            :data:`MAX_WORKBOOK_BYTES`.
+    """
+    import zipfile
+
+    import pandas as pd
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable Excel workbook (.xlsx) ({exc})") from None
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise DataError(
+            f"{path}: the workbook unpacks to {unpacked:,} bytes, beyond the limit of "
+            f"{MAX_WORKBOOK_BYTES:,}; export the sheet as CSV"
+        )
+    try:
+        frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a bad file
+        raise DataError(f"{path}: not a readable Excel workbook (.xlsx) ({exc})") from None
+    frame.columns = [str(name).strip() for name in frame.columns]
+    table = table_from_frame(frame, str(path))
+    table.lines = np.arange(2, len(table) + 2, dtype=np.int64)  # the sheet's row numbers
+    return table
+
+
+def column_overview(table: TableData, examples: int = 3) -> list[dict[str, Any]]:
+    """Per column: ``name``, ``type`` and up to ``examples`` distinct example values, as
+    text (to choose a target from)."""
+    overview = []
+    for column in table.columns:
+        values = table.values[column.name]
+        shown: list[str] = []
+        for value in values[~missing_mask(values)]:
+            text = _label_text(value) if column.type != "datetime" else str(value)[:19]
+            if text not in shown:
+                shown.append(text[:40])
+            if len(shown) >= examples:
+                break
+        overview.append({"name": column.name, "type": column.type, "examples": shown})
+    return overview
+
+
+class TargetRequired(DataError):
+    """A table imported without a target column: lists its columns to choose from.
+
+    Attributes:
+        columns: :func:`column_overview` of the table.
+    """
+
+    def __init__(self, message: str, columns: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.columns = list(columns or [])
+
+    @classmethod
+    def of_table(cls, source: str, columns: list[dict[str, Any]]) -> TargetRequired:
+        """The error for the table ``source`` with these columns (a message listing them)."""
+        width = max(len(c["name"]) for c in columns) if columns else 0
+        listing = "\n".join(
+            f"  {c['name']:<{width}}  {c['type']:<11}  e.g. {', '.join(c['examples']) or '-'}"
+            for c in columns
+        )
+        return cls(
+            f"{source}: which column should the model predict? Choose the target with "
+            '--target COLUMN (Python: target=..., REST: "target"); a categorical column '
+            f"makes a classifier, a numeric one a regressor. Its columns:\n{listing}",
+            columns,
+        )
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What the REST API adds to its error body: the columns, when known."""
+        return {"columns": self.columns} if self.columns else {}
+
+
 def table_to_frame(table: TableData) -> Any:
     """The table as a pandas DataFrame (for Parquet files and previews)."""
     import pandas as pd
@@ -374,29 +469,45 @@ def read_delimited(
 
 
 def rows_to_table(
-    rows: Sequence[Mapping[str, Any] | Sequence[Any]], columns: list[ColumnSchema], source: str
+    rows: Sequence[Mapping[str, Any] | Sequence[Any]],
+    columns: list[ColumnSchema],
+    source: str,
+    *,
+    labels: Sequence[str] | None = None,
 ) -> TableData:
     """Rows given as mappings or sequences, typed as ``columns`` say (prediction inputs).
 
-    Missing keys and empty cells become missing values (the saved imputation fills them).
+    Keys of a mapping that are not columns (an id, the target) are ignored; empty cells and
+    nulls become missing values (the saved imputation fills them).
+
+    Args:
+        labels: how messages name each row (default ``<source> <index>``).
 
     Raises:
-        PredictionInputError: a row of the wrong length, or a value of the wrong type.
+        PredictionInputError: a mapping without a column's key, a row of the wrong length,
+            or a value of the wrong type, naming the row and the columns.
     """
     import pandas as pd
 
     from athanor.errors import PredictionInputError
 
+    names = ", ".join(c.name for c in columns)
+    where = list(labels) if labels is not None else [f"{source} {i}" for i in range(len(rows))]
     cells: dict[str, list[Any]] = {c.name: [] for c in columns}
     for number, row in enumerate(rows):
         if isinstance(row, Mapping):
+            absent = [c.name for c in columns if c.name not in row]
+            if absent:
+                raise PredictionInputError(
+                    f"{where[number]}: missing column(s) {', '.join(absent)}; the model takes "
+                    f"{names} (in any order; other keys are ignored; null for a missing value)"
+                )
             for column in columns:
-                cells[column.name].append(row.get(column.name))
+                cells[column.name].append(row[column.name])
         else:
             if len(row) != len(columns):
                 raise PredictionInputError(
-                    f"{source} {number}: {len(row)} values, the model takes {len(columns)} "
-                    f"({', '.join(c.name for c in columns)})"
+                    f"{where[number]}: {len(row)} values, the model takes {len(columns)} ({names})"
                 )
             for column, value in zip(columns, row, strict=True):
                 cells[column.name].append(value)
@@ -415,7 +526,7 @@ def rows_to_table(
                         typed[i] = float(value)
                     except (TypeError, ValueError):
                         raise PredictionInputError(
-                            f"{source} {i}: column {column.name}: '{value}' is not a number"
+                            f"{where[i]}: column {column.name}: '{value}' is not a number"
                         ) from None
         elif column.type == "datetime":
             stamps = pd.to_datetime(pd.Series(raw, dtype=object), errors="coerce", format="mixed")

@@ -32,7 +32,7 @@ from athanor.spec.run import RunSpec
 from athanor.store import Lease, RunRecord, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder, checkpoint_step
 from athanor.training.callbacks import Callback
-from athanor.training.losses import uses_single_logit
+from athanor.training.losses import loss_description, uses_single_logit
 from athanor.training.parameters import freeze, load_matching
 from athanor.training.trainer import FitResult, Trainer
 
@@ -335,10 +335,14 @@ def _execute(
     )
     trainer.run_id = record.id
     trainable, frozen = count_parameters(network)
+    loss = loss_description(
+        spec.train.loss, prepared.schema, scaled_target=bool(prepared.preprocessor.target_steps)
+    )
     store.runs.update(
         record.id,
         summary={
             "data": prepared.record,
+            "loss": loss,
             "parameters": {"trainable": trainable, "frozen": frozen},
             "device": str(trainer.device),
             **({"init_from": transfer} if transfer else {}),
@@ -354,6 +358,7 @@ def _execute(
             + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
             highlight=False,
         )
+        console.print(f"run {record.id}: loss {loss}", highlight=False)
         for warning in prepared.record.get("warnings", []):
             console.print(f"run {record.id}: warning: {warning}", highlight=False, markup=False)
         for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):

@@ -23,7 +23,9 @@ from athanor.serve.inputs import (
     TEXT_SUFFIXES,
     decode_image,
     iter_csv_rows,
+    iter_table_rows,
     read_text_file,
+    table_of_rows,
 )
 from athanor.serve.predictor import Predictor
 
@@ -122,6 +124,44 @@ def iter_items(
             yield str(path), PredictionInputError(f"{path}: unsupported input file")
 
 
+def _table_items(
+    predictor: Predictor, files: list[Path]
+) -> Iterator[tuple[str, dict[str, str] | PredictionInputError]]:
+    """``(file:line, {column: cell} or the reason it cannot be used)`` of a table model.
+
+    Raises:
+        PredictionInputError: a header lacking the model's columns (the file is made wrong,
+            not one of its rows): nothing is predicted.
+    """
+    for path in files:
+        if path.suffix.lower() != ".csv":
+            yield str(path), PredictionInputError(f"{path}: unsupported input file (not CSV)")
+            continue
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                for line, row in iter_table_rows(handle, predictor.schema, name=str(path)):
+                    yield f"{path}:{line}", row
+        except (OSError, UnicodeDecodeError) as exc:
+            yield str(path), PredictionInputError(f"{path}: cannot read ({exc})")
+
+
+def given_columns(predictor: Predictor, files: list[Path]) -> list[str]:
+    """The columns of the first CSV file as given (its header, or the model's columns when
+    it has none): a table model's predictions repeat them beside each prediction."""
+    columns = [c.name for c in predictor.schema.input.columns or []]
+    for path in files:
+        if path.suffix.lower() != ".csv":
+            continue
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                for _line, row in iter_table_rows(handle, predictor.schema, name=str(path)):
+                    if isinstance(row, dict):
+                        return list(row)
+        except (PredictionInputError, OSError, UnicodeDecodeError):
+            continue
+    return columns
+
+
 def _header(predictor: Predictor) -> list[str]:
     schema = predictor.schema
     if schema.task == "classification":
@@ -139,8 +179,10 @@ def _rows(predictor: Predictor, items: list[str], scores: np.ndarray) -> list[li
             [item, classes[b], f"{row[b]:.6g}", *(f"{p:.6g}" for p in row)]
             for item, b, row in zip(items, best, scores, strict=True)
         ]
+    # Values at float32's full precision (a price of 118,119.73 dollars stays one), without
+    # an exponent where the shortest form has none.
     return [
-        [item, *(f"{v:.6g}" for v in row.reshape(-1))]
+        [item, *(str(np.float32(v)) for v in row.reshape(-1))]
         for item, row in zip(items, scores, strict=True)
     ]
 
@@ -159,7 +201,9 @@ def predict_files(
         predictor: the model.
         sources: image files, CSV files, text files (text models) and folders of them.
         output: the CSV to write: ``input``, then ``label``, ``probability`` and one
-            ``p_<class>`` column per class (classifiers) or the predicted values.
+            ``p_<class>`` column per class (classifiers) or the predicted values. For a
+            table model, the columns of the first CSV as given come after ``input`` (one
+            named like an output column as ``<name>_given``).
         batch_size: samples per forward pass (default 256).
         on_progress: called with the number of items handled since the last call.
 
@@ -167,7 +211,8 @@ def predict_files(
         Counts, and the failures (also written to ``<output stem>.errors.csv``).
 
     Raises:
-        PredictionInputError: a source that does not exist.
+        PredictionInputError: a source that does not exist, or a table model's CSV whose
+            header lacks a column the model takes (nothing is written).
         UserError: the output's folder does not exist.
     """
     output = Path(output)
@@ -176,26 +221,68 @@ def predict_files(
     kind = predictor.schema.input.kind
     files = list_sources(sources, image_model=kind == "image", text_model=kind == "tokens")
     summary = BatchPredictionSummary(output)
+    table_model = bool(predictor.schema.input.columns)
+    given = given_columns(predictor, files) if table_model else []
+    header = _header(predictor)
+    # A given column named like an output column (the target beside its prediction) is
+    # written as <name>_given.
+    given_header = [f"{c}_given" if c in header else c for c in given]
     temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         with temporary.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(_header(predictor))
+            writer.writerow([header[0], *given_header, *header[1:]])
             names: list[str] = []
-            batch: list[np.ndarray | str] = []
+            batch: list[np.ndarray | str | dict[str, str]] = []
 
             def flush() -> None:
+                if table_model:
+                    flush_rows()
+                    return
                 # Texts go to the model's tokenizer as a list; arrays are stacked.
                 texts = isinstance(batch[0], str)
                 scores = predictor.scores(batch if texts else np.stack(batch))  # type: ignore[arg-type]
                 writer.writerows(_rows(predictor, names, scores))
-                summary.predicted += len(batch)
-                if on_progress is not None:
-                    on_progress(len(batch))
+                done(len(batch))
                 names.clear()
                 batch.clear()
 
-            for name, item in iter_items(predictor, files):
+            def flush_rows() -> None:
+                rows: list[tuple[str, dict[str, str]]] = list(zip(names, batch, strict=True))  # type: ignore[arg-type]
+                try:
+                    table = table_of_rows([r for _, r in rows], predictor.schema, list(names))
+                except PredictionInputError:
+                    table = None
+                    usable = []  # find the bad rows one by one; the others are predicted
+                    for name, row in rows:
+                        try:
+                            table_of_rows([row], predictor.schema, [name])
+                        except PredictionInputError as exc:
+                            summary.failures.append((name, str(exc)))
+                            if on_progress is not None:
+                                on_progress(1)
+                        else:
+                            usable.append((name, row))
+                    rows = usable
+                names.clear()
+                batch.clear()
+                if not rows:
+                    return
+                labels = [name for name, _ in rows]
+                if table is None:
+                    table = table_of_rows([row for _, row in rows], predictor.schema, labels)
+                scores = predictor.scores(table)
+                for (_, row), out in zip(rows, _rows(predictor, labels, scores), strict=True):
+                    writer.writerow([out[0], *(row.get(c, "") for c in given), *out[1:]])
+                done(len(rows))
+
+            def done(count: int) -> None:
+                summary.predicted += count
+                if on_progress is not None:
+                    on_progress(count)
+
+            items = _table_items(predictor, files) if table_model else iter_items(predictor, files)
+            for name, item in items:
                 if isinstance(item, PredictionInputError):
                     summary.failures.append((name, str(item)))
                     if on_progress is not None:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from athanor.serve.inputs import concatenate
+
 
 class BatcherClosed(RuntimeError):
     """The batcher was closed (its model was swapped out); submit to the current one."""
@@ -169,7 +171,7 @@ class DynamicBatcher:
         started = time.perf_counter()
         outcomes: list[tuple[_Request, np.ndarray | None, BaseException | None]]
         try:
-            raw = batch[0].raw if len(batch) == 1 else np.concatenate([r.raw for r in batch])
+            raw = batch[0].raw if len(batch) == 1 else concatenate([r.raw for r in batch])
             results = self._run_batch(raw)
         except BaseException as exc:  # handed to every waiting request
             outcomes = [(request, None, exc) for request in batch]

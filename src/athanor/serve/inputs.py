@@ -210,6 +210,105 @@ def _numeric(cells: list[str]) -> bool:
     return True
 
 
+def model_columns(schema: Schema) -> str:
+    """The raw columns a table model takes, for messages: ``a, b, c``."""
+    return ", ".join(c.name for c in schema.input.columns or [])
+
+
+def header_given(content_type: str) -> bool | None:
+    """RFC 4180's ``header`` parameter of a ``text/csv`` content type: ``present`` is True,
+    ``absent`` False, anything else None (then the first row tells)."""
+    for parameter in content_type.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "header":
+            value = value.strip().strip('"').lower()
+            return {"present": True, "absent": False}.get(value)
+    return None
+
+
+def iter_table_rows(
+    lines: Iterable[str], schema: Schema, *, name: str, header: bool | None = None
+) -> Iterator[tuple[int, dict[str, str] | PredictionInputError]]:
+    """Stream the rows of a CSV for a table model: ``(line, {column: cell})``, or the error
+    of a row that cannot be used (so that a batch prediction goes on past it).
+
+    With a header, columns are matched by name: any order, and columns the model does not
+    take (an id, the target) are kept in the mapping but not used. Without one, a row holds
+    the model's columns in their imported order. ``header`` None means: the first row is a
+    header when it names a column of the model (or its target).
+
+    Raises:
+        PredictionInputError: a header lacking columns of the model, naming them and the
+            valid columns.
+    """
+    columns = [c.name for c in schema.input.columns or []]
+    names: list[str] | None = None
+    for line, row in _numbered_rows(lines):
+        cells = [cell.strip() for cell in row]
+        if names is None and header is not False:
+            known = set(columns) | {schema.target}
+            if header or known & set(cells):
+                missing = [c for c in columns if c not in cells]
+                if missing:
+                    raise PredictionInputError(
+                        f"{name}:{line}: the header lacks the model's column(s) "
+                        f"{', '.join(missing)}; the model takes {model_columns(schema)} "
+                        "(in any order; other columns are ignored)"
+                    )
+                names = cells
+                continue
+            header = False
+        if names is None:
+            if len(cells) != len(columns):
+                yield (
+                    line,
+                    PredictionInputError(
+                        f"{name}:{line}: {len(cells)} values and no header; without a header a row "
+                        f"holds the model's {len(columns)} columns in this order: "
+                        f"{model_columns(schema)} (or add a header row naming them)"
+                    ),
+                )
+                continue
+            yield line, dict(zip(columns, cells, strict=True))
+        else:
+            yield line, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names)}
+
+
+def table_of_rows(
+    rows: list[dict[str, Any]], schema: Schema, labels: list[str], *, source: str = "input"
+) -> Any:
+    """Rows (``{column: value}``) typed as the model's columns, as a ``TableData``.
+
+    Raises:
+        PredictionInputError: a value of the wrong type, naming its row and column.
+    """
+    from athanor.data.tables import rows_to_table
+
+    return rows_to_table(rows, schema.input.columns or [], source, labels=labels)
+
+
+def parse_table_text(
+    text: str, schema: Schema, *, name: str, header: bool | None = None
+) -> tuple[Any, list[str]]:
+    """CSV text (an upload, a body) for a table model: its rows as a ``TableData`` and a
+    ``name:line`` label per row.
+
+    Raises:
+        PredictionInputError: missing columns, a bad value or no rows, naming them.
+    """
+    rows: list[dict[str, str]] = []
+    labels: list[str] = []
+    rows_of_text = iter_table_rows(io.StringIO(text, newline=""), schema, name=name, header=header)
+    for line, row in rows_of_text:
+        if isinstance(row, PredictionInputError):
+            raise row
+        rows.append(row)
+        labels.append(f"{name}:{line}")
+    if not rows:
+        raise PredictionInputError(f"{name}: no rows")
+    return table_of_rows(rows, schema, labels, source=name), labels
+
+
 def read_table_rows(path: Path, schema: Schema) -> tuple[Any, list[str]]:
     """Rows of a CSV file for a model with typed columns (``schema.input.columns``).
 
@@ -219,27 +318,18 @@ def read_table_rows(path: Path, schema: Schema) -> tuple[Any, list[str]]:
     Raises:
         PredictionInputError: unreadable file or missing columns, naming them.
     """
-    from athanor.data.tables import read_delimited, rows_to_table
-    from athanor.errors import DataError
-
-    columns = schema.input.columns or []
     try:
-        table, problems = read_delimited(path)
-    except DataError as exc:
-        raise PredictionInputError(str(exc)) from None
-    if problems.ragged:
-        line, count = problems.ragged[0]
-        raise PredictionInputError(f"{path}:{line}: {count} fields, the header has more or fewer")
-    missing = [c.name for c in columns if c.name not in table.values]
-    if missing:
-        raise PredictionInputError(
-            f"{path}:1: the header lacks the model's column(s) {', '.join(missing)}"
-        )
-    rows = [{c.name: _cell(table.values[c.name][i]) for c in columns} for i in range(len(table))]
-    return rows_to_table(rows, columns, str(path)), [f"{path.name}:{n}" for n in table.lines]
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PredictionInputError(f"{path}: cannot read ({exc})") from None
+    table, labels = parse_table_text(text, schema, name=str(path))
+    return table, [f"{path.name}:{label.rsplit(':', 1)[1]}" for label in labels]
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else str(value)
-    return value
+def concatenate(batches: list[Any]) -> Any:
+    """Raw batches joined in order: arrays, or the tables of a table model."""
+    from athanor.data.tables import TableData
+
+    if isinstance(batches[0], TableData):
+        return TableData.concatenate(batches)
+    return np.concatenate(batches)

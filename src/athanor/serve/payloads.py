@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from athanor.errors import PredictionInputError, UnsupportedMediaType
-from athanor.serve.inputs import IMAGE_SUFFIXES, TEXT_SUFFIXES, decode_image, parse_csv_text
+from athanor.serve.inputs import (
+    IMAGE_SUFFIXES,
+    TEXT_SUFFIXES,
+    decode_image,
+    header_given,
+    parse_csv_text,
+    parse_table_text,
+)
 from athanor.serve.predictor import Predictor
 
 JSON_TYPES = ("application/json",)
@@ -36,7 +43,7 @@ def raw_from_body(predictor: Predictor, content_type: str, body: bytes) -> np.nd
     if media in JSON_TYPES or media.endswith("+json") or (not media and body[:1] in b"[{"):
         return raw_from_json(predictor, _json(body))
     if media in CSV_TYPES:
-        return raw_from_upload(predictor, "body.csv", media, body)
+        return raw_from_upload(predictor, "body.csv", content_type, body)
     if media.startswith("image/"):
         return raw_from_upload(predictor, "body", media, body)
     raise UnsupportedMediaType(
@@ -80,6 +87,8 @@ def raw_from_json(predictor: Predictor, payload: Any) -> np.ndarray:
         raise PredictionInputError('"inputs" must be a non-empty list')
     if all(isinstance(item, str) for item in payload):
         return predictor.text_to_raw(payload)
+    if predictor.schema.input.columns and all(isinstance(item, dict | list) for item in payload):
+        return predictor.to_raw(payload)  # rows of a table: {column: value} or values in order
     if all(isinstance(item, dict) for item in payload):
         if all(set(item) == {"b64"} for item in payload):
             return _images_from_base64(predictor, payload)
@@ -119,7 +128,9 @@ def raw_from_upload(
     predictor: Predictor, filename: str, content_type: str, data: bytes
 ) -> np.ndarray:
     """A raw batch from one uploaded file: an image or a text document (one sample) or a CSV
-    (one per row).
+    (one per row). A table model's CSV may have a header (columns in any order, others
+    ignored) or not (its columns in order); ``text/csv; header=absent|present`` says which,
+    else the first row tells.
 
     Raises:
         PredictionInputError: an unreadable file or one the model cannot take, naming it.
@@ -132,6 +143,11 @@ def raw_from_upload(
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise PredictionInputError(f"{name}: not UTF-8 text") from None
+        if predictor.schema.input.columns:
+            table, _labels = parse_table_text(
+                text, predictor.schema, name=name, header=header_given(content_type or "")
+            )
+            return table  # type: ignore[no-any-return]
         rows, _labels = parse_csv_text(text, predictor.schema, name=name)
         return rows.reshape(len(rows), *predictor.schema.input.shape)
     if predictor.schema.input.kind == "tokens" and (

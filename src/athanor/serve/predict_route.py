@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from athanor.errors import NotFound, PayloadTooLarge, PredictionInputError, UserError
 from athanor.serve.error_responses import error_json
+from athanor.serve.inputs import concatenate
 from athanor.serve.model_server import ModelServer
 from athanor.serve.payloads import predictions_json, raw_from_body, raw_from_upload
 from athanor.serve.predictor import Predictor
@@ -193,8 +194,8 @@ def _raw_from_parts(
         else:
             batches.append(raw_from_upload(predictor, filename, content_type, data))
     try:
-        return np.concatenate(batches)
-    except ValueError:
+        return concatenate(batches)  # type: ignore[no-any-return]
+    except (ValueError, KeyError):
         raise PredictionInputError("the parts hold samples of different shapes") from None
 
 

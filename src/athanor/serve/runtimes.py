@@ -4,7 +4,8 @@ ONNX Runtime runs small and medium CNNs and MLPs several times faster than PyTor
 mode on a CPU. With ``runtime: auto`` a model served on the CPU is exported to ONNX when it is
 loaded, checked against the PyTorch network (the same check as ``models export``), and run by
 ONNX Runtime; a network that does not export, or whose outputs differ, runs in PyTorch.
-Either way the package's preprocessing is applied first and probabilities come out.
+Either way the package's preprocessing is applied first, and probabilities (or values in the
+target's own units) come out.
 """
 
 from __future__ import annotations
@@ -84,4 +85,8 @@ class OnnxScorer:
         if self.classify:
             shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
             outputs = shifted / shifted.sum(axis=1, keepdims=True)
+        elif self.predictor.preprocessor.target_steps:  # back in the target's own units
+            import torch
+
+            outputs = self.predictor.preprocessor.inverse_target(torch.from_numpy(outputs)).numpy()
         return outputs

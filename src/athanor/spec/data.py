@@ -206,8 +206,9 @@ class DataSpec(StrictModel):
     window: WindowSpec = Field(default_factory=WindowSpec)
     scale_target: Literal["auto", "standard", "none"] = Field(
         default="auto",
-        description="Standardize regression/forecast targets with training statistics "
-        "(auto: forecasts only); predictions are mapped back.",
+        description="Standardize regression/forecast targets with training statistics, so "
+        "that the loss is on the standardized target (auto and standard: yes; none: the "
+        "target's own units); metrics and predictions are in the target's own units.",
     )
     batching: BatchingSpec = Field(default_factory=BatchingSpec)
     shorthand = "dataset"

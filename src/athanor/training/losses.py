@@ -32,6 +32,18 @@ def resolved_loss_name(spec: LossSpec, schema: Schema) -> str:
     return spec.type
 
 
+def loss_description(spec: LossSpec, schema: Schema, *, scaled_target: bool) -> str:
+    """What the loss measures, for logs: e.g. ``mse on the standardized medv (metrics in
+    medv's units)`` when the targets were standardized for training."""
+    name = resolved_loss_name(spec, schema)
+    if schema.task not in ("regression", "forecasting"):
+        return name
+    target = ", ".join(schema.target_names or []) or schema.target
+    if scaled_target:
+        return f"{name} on the standardized {target} (metrics in {target}'s own units)"
+    return f"{name} in {target}'s own units"
+
+
 def uses_single_logit(spec: LossSpec, schema: Schema) -> bool:
     """Whether the network ends in one logit (binary classification with a BCE loss)."""
     return schema.task == "classification" and resolved_loss_name(spec, schema) in _BINARY

@@ -88,6 +88,10 @@ def test_data_that_cannot_be_imported_is_400_naming_the_column(api: Api, upload:
     response = api.call("POST", "/v1/datasets", json={**body, "target": "cost"})
     assert response.status_code == DataError.http_status == 400, response.text
     assert "cost" in response.json()["detail"]
+    unnamed = api.call("POST", "/v1/datasets", json=body)  # no target: the columns to pick from
+    assert unnamed.status_code == 400, unnamed.text
+    assert "which column should the model predict?" in unnamed.json()["detail"]
+    assert [c["name"] for c in unnamed.json()["columns"]] == TABLE.splitlines()[0].split(",")
 
 
 def test_malformed_requests_are_422_or_400(api: Api, upload: str) -> None:

@@ -114,7 +114,8 @@ def prepare_samples(raw: RawDataset, spec: DataSpec, seed: int) -> Prepared:
         steps = [ToFloat(scale), *scaler(spec.normalize, "column")]
 
     y_train_raw = as_targets(task, pools["train"][1])
-    scale_target = task == "regression" and spec.scale_target == "standard"
+    # Targets like house prices in dollars would make the loss and its gradients huge.
+    scale_target = task == "regression" and spec.scale_target in ("auto", "standard")
     if scale_target:
         steps.append(TargetStandardize())
     preprocessor = Preprocessor(steps)
