@@ -138,7 +138,12 @@ def _tasks(records: list[LabelItemRecord], texts: list[str] | None) -> list[dict
             data["text"] = texts[r.item]
         else:
             data["image"] = r.name
-        task: dict[str, Any] = {"id": r.item + 1, "data": data, "annotations": [], "predictions": []}
+        task: dict[str, Any] = {
+            "id": r.item + 1,
+            "data": data,
+            "annotations": [],
+            "predictions": [],
+        }
         if r.label is not None and r.review != "rejected":
             task["annotations"].append(
                 {
@@ -226,5 +231,7 @@ def _folders_out(
             if texts is not None:
                 archive.writestr(f"{folder}{r.item:06d}-{stem}.txt", texts[r.item])
             else:
-                archive.writestr(f"{folder}{r.item:06d}-{stem}.png", sources.item_png(source, r.item))
+                archive.writestr(
+                    f"{folder}{r.item:06d}-{stem}.png", sources.item_png(source, r.item)
+                )
     return buffer.getvalue()

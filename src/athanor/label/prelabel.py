@@ -30,7 +30,10 @@ def prelabel(store: Store, name: str, model: str, *, device: str = "cpu") -> dic
     project = store.labeling.get_project(name)
     record = resolve(store, model)
     predictor = Predictor.from_package(
-        package_path(store, record), expected_hash=record.content_hash, device=device, ref=record.ref
+        package_path(store, record),
+        expected_hash=record.content_hash,
+        device=device,
+        ref=record.ref,
     )
     classes = predictor.classes
     wanted = "tokens" if project.kind == "text" else "image"

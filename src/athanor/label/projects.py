@@ -153,7 +153,7 @@ def project_view(store: Store, project: LabelProjectRecord) -> dict[str, Any]:
     """A project as the API shows it (see docs/labeling.md)."""
     versions = [
         {
-            "dataset": version.ref,
+            "dataset": f"{version.name}@{version.number}",
             "created_at": version.created_at.isoformat(),
             "labels": int(version.info.get("lineage", {}).get("labels", 0)),
         }

@@ -103,7 +103,9 @@ def _write(
 ) -> dict[str, Any]:
     counts = np.bincount(labels[labels >= 0], minlength=len(classes))
     info: dict[str, Any] = {
-        key: source.info[key] for key in ("kind", "channels", "sizes", "lengths") if key in source.info
+        key: source.info[key]
+        for key in ("kind", "channels", "sizes", "lengths")
+        if key in source.info
     }
     unlabeled = int((labels < 0).sum())
     info.update(

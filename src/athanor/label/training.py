@@ -1,4 +1,4 @@
-""""Train from labels": the run spec that trains on a project's published labels, and the
+""" "Train from labels": the run spec that trains on a project's published labels, and the
 step that pre-labels the rest with the model once that training succeeded.
 
 The job itself is started above this layer (the platform's jobs, or the CLI in-process);
