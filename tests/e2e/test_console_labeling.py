@@ -92,13 +92,16 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
         shots.take(page, "en-projects-empty")
         page.click("[data-action=new-project]")
         page.select_option("#lp-dataset", "digits-raw")
-        page.fill("#lp-name", "digits")
+        page.fill("#lp-name", "handwritten")
         page.click("[data-action=digits]")
         assert page.locator("[data-class-row]").count() == 10
         page.fill("#lp-instructions", "The digit the image shows; reject anything else.")
         shots.take(page, "en-new-project")
         page.click("[data-action=create-project]")
-        page.wait_for_url("**/labeling/digits")
+        page.wait_for_selector("[data-dialog=new-project] .alert, [data-project-title]")
+        assert page.locator("[data-dialog=new-project]").count() == 0, page.inner_text(
+            "[data-dialog=new-project] .alert"
+        )
         page.wait_for_selector("[data-grid] [data-cursor] img")
         assert count(page, "unlabeled") == IMAGES
         shots.take(page, "en-grid-start")
@@ -111,8 +114,10 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
             keys += 1
         page.wait_for_selector("[data-save=saved]")
         wait_for(
-            lambda: api(platform, "GET", "/v1/label/projects/digits")["counts"]["labeled"]
-            == BY_HAND,
+            lambda: (
+                api(platform, "GET", "/v1/label/projects/handwritten")["counts"]["labeled"]
+                == BY_HAND
+            ),
             10,
             "60 labels saved",
         )
@@ -140,12 +145,12 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
 
         # Train from the labels; the new model pre-labels the rest.
         page.click("[data-tab=model]")
-        page.select_option("[data-input=template]", "mnist-cnn")
-        page.fill("[data-input=epochs]", "2")
+        page.select_option("[data-input=template]", "auto")
+        page.fill("[data-input=epochs]", "10")
         page.click("[data-action=train]")
         page.wait_for_selector("[data-training] [data-training-job]")
         shots.take(page, "en-model-training")
-        page.wait_for_selector("[data-training][data-status=succeeded]", timeout=TRAIN_TIMEOUT_MS)
+        page.wait_for_selector("[data-training][data-status=prelabeled]", timeout=TRAIN_TIMEOUT_MS)
         page.wait_for_function(
             "Number(document.querySelector('[data-count=prelabeled] b').innerText) > 0",
             timeout=TRAIN_TIMEOUT_MS,
@@ -171,6 +176,12 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
         assert count(page, "prelabeled") == prelabeled - CONFIRMED
         page.select_option("[data-input=strategy]", "entropy")
         page.wait_for_selector("[data-confirm] [data-item] img")
+        # The confident ones in one step.
+        page.fill("[data-input=threshold]", "0.95")
+        page.click("[data-action=accept-above]")
+        accepted = int(re.search(r"\d+", page.inner_text("[data-done]")).group())
+        assert count(page, "prelabeled") == prelabeled - CONFIRMED - accepted
+        print(f"accepted at once with a confidence of at least 95%: {accepted}")
 
         # The rest in the grid: fix a wrong pre-label with a click and its digit, accept the
         # page with Enter. Actions per image where the pre-labels are right is the goal.
@@ -214,7 +225,7 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
         page.click("[data-tab=versions]")
         page.click("[data-action=publish]")
         version = page.inner_text("[data-published-version]")
-        assert version.startswith("digits-raw")
+        assert version.startswith("handwritten@")
         page.wait_for_selector(f"[data-version='{version}']")
         shots.take(page, "en-versions")
         page.click("[data-tab=agreement]")
@@ -227,7 +238,9 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
                 "spec": {
                     "name": "digits-from-labels",
                     "data": {"dataset": version, "split": {"val": 0.2}},
-                    "model": {"layers": ["flatten", {"dense": {"units": 32, "activation": "relu"}}]},
+                    "model": {
+                        "layers": ["flatten", {"dense": {"units": 32, "activation": "relu"}}]
+                    },
                     "train": {"epochs": 1, "batch_size": 32},
                 }
             },
@@ -236,14 +249,14 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
         page.wait_for_selector("h1 [data-status=succeeded]", timeout=TRAIN_TIMEOUT_MS)
 
         page.goto(f"{url}/labeling")
-        page.wait_for_selector("[data-project=digits]")
+        page.wait_for_selector("[data-project=handwritten]")
         shots.take(page, "en-projects")
 
         # Chinese, and a phone's width: no page scrolls sideways.
         page.click("[data-locale=zh-CN]")
         for name, path, ready in [
-            ("zh-projects", "/labeling", "[data-project=digits]"),
-            ("zh-grid", "/labeling/digits", "[data-grid] [data-item] img"),
+            ("zh-projects", "/labeling", "[data-project=handwritten]"),
+            ("zh-grid", "/labeling/handwritten", "[data-grid] [data-item] img"),
         ]:
             page.goto(url + path)
             page.wait_for_selector(ready)
@@ -257,10 +270,10 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
             short = locale[:2]
             page.click(f"[data-locale={locale}]")
             page.goto(f"{url}/labeling")
-            page.wait_for_selector("[data-project=digits]")
+            page.wait_for_selector("[data-project=handwritten]")
             no_sideways_scroll(page)
             shots.take(page, f"{short}-phone-projects")
-            page.goto(f"{url}/labeling/digits")
+            page.goto(f"{url}/labeling/handwritten")
             page.wait_for_selector("[data-grid] [data-item] img")
             no_sideways_scroll(page)
             shots.take(page, f"{short}-phone-grid")

@@ -36,7 +36,7 @@ export type Platform = Schemas['PlatformOut']
 // --- datasets and uploads ----------------------------------------------------------------
 
 export type DatasetVersion = Refined<Schemas['DatasetVersionOut'], { created_at?: string; source?: string }>
-export type ImportedVersion = Refined<Schemas['ImportedOut'], { created_at?: string; source?: string }>
+export type ImportedVersion = Refined<Schemas['athanor__server__routes__datasets__ImportedOut'], { created_at?: string; source?: string }>
 export type Dataset = Refined<Schemas['DatasetOut'], { latest: DatasetVersion }>
 export type CatalogEntry = Refined<Schemas['CatalogEntryOut'], { size?: string }>
 export type Upload = Schemas['UploadOut']

@@ -2,103 +2,40 @@
 // the labeling pages make. Each action is posted at once; the answer brings the new counts.
 import { get, post, query } from '../api'
 
+import type { components } from '../api-types'
+
+type Schemas = components['schemas']
+
 export type ProjectKind = 'image' | 'text'
 export type ItemState = 'all' | 'unlabeled' | 'prelabeled' | 'labeled' | 'rejected'
 export type Strategy = 'least' | 'margin' | 'entropy'
 export type Review = 'accepted' | 'fixed' | 'rejected'
 
-export interface LabelClass {
-  name: string
-  color: string
-  hotkey: string
+export type LabelClass = Schemas['LabelOut']
+export type Counts = Schemas['CountsOut']
+export type Training = Schemas['TrainingOut']
+export type PublishedVersion = Schemas['VersionOut']
+export type Project = Omit<Schemas['ProjectOut'], 'kind'> & { kind: ProjectKind }
+/** A project in the list (the list carries whole projects). */
+export type ProjectSummary = Project
+export type Item = Schemas['ItemOut']
+export type Prelabel = NonNullable<Item['prediction']>
+export type ItemPage = Schemas['ItemPage']
+export type Changed = Schemas['UpdatedOut']
+export type Prelabeled = Schemas['PrelabeledOut']
+export type Trained = Schemas['TrainOut']
+export type Published = Schemas['PublishOut']
+export type Agreement = Schemas['AgreementOut']
+export type ProjectCreate = Schemas['ProjectCreate']
+
+/** An item's uncertainty by `strategy` (the API gives every strategy's). */
+export function uncertaintyOf(prediction: Prelabel | null, strategy: Strategy = 'least'): number | null {
+  return prediction?.uncertainty?.[strategy] ?? null
 }
 
-export interface Counts {
-  total: number
-  labeled: number
-  prelabeled: number
-  unlabeled: number
-  rejected: number
-  per_class: Record<string, number>
-}
-
-export interface Training {
-  job_id: number
-  status: string
-  model: string | null
-}
-
-export interface PublishedVersion {
-  dataset: string
-  created_at?: string
-  labels: number
-}
-
-export interface Project {
-  name: string
-  dataset: string
-  kind: ProjectKind
-  labels: LabelClass[]
-  instructions: string
-  created_at?: string
-  counts: Counts
-  training: Training | null
-  versions: PublishedVersion[]
-}
-
-/** A project in the list; the list may carry fewer fields than a project's own page. */
-export type ProjectSummary = Partial<Project> & { name: string }
-
-export interface Prelabel {
-  label: string
-  confidence: number
-  uncertainty: number
-  model: string
-}
-
-export interface Item {
-  id: number
-  name: string
-  text: string | null
-  label: string | null
-  source: 'person' | 'model' | null
-  by: string | null
-  at: string | null
-  prediction: Prelabel | null
-  review: Review | null
-}
-
-export interface ItemPage {
-  total: number
-  offset: number
-  items: Item[]
-}
-
-export interface Changed {
-  updated: number
-  counts: Counts
-}
-
-export interface Published {
-  dataset: string
-  content_hash: string
-  labels: number
-  from_model: number
-}
-
-export interface Agreement {
-  items_with_several: number
-  agreement: number | null
-  kappa: number | null
-  pairs: { a?: string; b?: string; users?: string[]; items?: number; agreement?: number; kappa?: number }[]
-}
-
-export interface ProjectCreate {
-  name: string
-  dataset: string
-  kind: ProjectKind
-  labels: LabelClass[]
-  instructions: string
+/** A prediction's confidence as a percentage, or a dash. */
+export function percent(value: number | null | undefined, digits = 0): string {
+  return value === null || value === undefined ? '–' : `${(value * 100).toFixed(digits)}%`
 }
 
 const base = (project: string) => `/v1/label/projects/${encodeURIComponent(project)}`
@@ -121,18 +58,24 @@ export const labeling = {
   review: (name: string, items: { id: number; review: Review; label?: string }[]) =>
     post<Changed>(`${base(name)}/review`, { items }),
   prelabel: (name: string, model: string) =>
-    post<{ prelabeled: number; counts: Counts }>(`${base(name)}/prelabel`, { model }),
+    post<Prelabeled>(`${base(name)}/prelabel`, { model }),
   train: (name: string, template: string, epochs?: number) =>
-    post<{ job_id: number; model: string }>(`${base(name)}/train`, epochs ? { template, epochs } : { template }),
+    post<Trained>(`${base(name)}/train`, epochs ? { template, epochs } : { template }),
   publish: (name: string) => post<Published>(`${base(name)}/publish`, {}),
   agreement: (name: string, signal?: AbortSignal) => get<Agreement>(`${base(name)}/agreement`, signal),
   exportPath: (name: string, format: 'csv' | 'labelstudio' | 'folders') =>
     `${base(name)}/export${query({ format })}`,
 }
 
-/** The classes' hotkeys, key → class name. */
+/** The keys that label, key → class name: each class's hotkey, and a one-character class name
+ * (a digit such as 0, which no hotkey can be) where it is no other class's hotkey. */
 export function hotkeys(classes: LabelClass[]): Map<string, string> {
-  return new Map(classes.filter((c) => c.hotkey).map((c) => [c.hotkey.toLowerCase(), c.name]))
+  const keys = new Map(classes.filter((c) => c.hotkey).map((c) => [c.hotkey.toLowerCase(), c.name]))
+  for (const c of classes) {
+    const own = c.name.toLowerCase()
+    if (own.length === 1 && /[0-9a-z]/.test(own) && !keys.has(own)) keys.set(own, c.name)
+  }
+  return keys
 }
 
 /** A readable text colour on a class colour. */
