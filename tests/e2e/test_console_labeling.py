@@ -118,7 +118,7 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
                 api(platform, "GET", "/v1/label/projects/handwritten")["counts"]["labeled"]
                 == BY_HAND
             ),
-            10,
+            30,
             "60 labels saved",
         )
         print(f"labeling by hand in the grid: {keys / BY_HAND:.2f} actions per image")
@@ -248,6 +248,54 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
         page.goto(f"{url}/jobs/{job['id']}")
         page.wait_for_selector("h1 [data-status=succeeded]", timeout=TRAIN_TIMEOUT_MS)
 
+        # Texts: the document and class buttons with hotkeys; one review already has a label.
+        (tmp_path / "reviews.csv").write_text(
+            "text,label\n"
+            "A warm and funny film; I laughed all the way through.,positive\n"
+            "Two hours I will never get back.,\n"
+            "The acting is wooden and the plot makes no sense.,\n"
+            "A delight from the first scene to the last.,\n"
+        )
+        api(
+            platform,
+            "POST",
+            "/v1/datasets/imports/path",
+            {"path": str(tmp_path / "reviews.csv"), "name": "reviews", "kind": "documents"},
+        )
+        api(
+            platform,
+            "POST",
+            "/v1/label/projects",
+            {
+                "name": "sentiment",
+                "dataset": "reviews",
+                "kind": "text",
+                "labels": [
+                    {"name": "positive", "hotkey": "p"},
+                    {"name": "negative", "hotkey": "n"},
+                ],
+            },
+        )
+        page.goto(f"{url}/labeling/sentiment")
+        page.wait_for_selector("[data-document]")
+        assert count(page, "labeled") == 1
+        assert "Two hours" in page.inner_text("[data-document]")
+        page.keyboard.press("n")
+        page.wait_for_function(
+            "document.querySelector('[data-document]').innerText.includes('wooden')"
+        )
+        page.keyboard.press("n")
+        page.wait_for_selector("[data-save=saved]")
+        wait_for(
+            lambda: (
+                api(platform, "GET", "/v1/label/projects/sentiment")["counts"]["per_class"]
+                == {"positive": 1, "negative": 2}
+            ),
+            10,
+            "two texts labeled negative",
+        )
+        shots.take(page, "en-text")
+
         page.goto(f"{url}/labeling")
         page.wait_for_selector("[data-project=handwritten]")
         shots.take(page, "en-projects")
@@ -256,6 +304,7 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
         page.click("[data-locale=zh-CN]")
         for name, path, ready in [
             ("zh-projects", "/labeling", "[data-project=handwritten]"),
+            ("zh-text", "/labeling/sentiment", "[data-document]"),
             ("zh-grid", "/labeling/handwritten", "[data-grid] [data-item] img"),
         ]:
             page.goto(url + path)
