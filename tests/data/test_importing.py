@@ -318,7 +318,7 @@ def test_documents_from_folders_and_a_csv_text_column(tmp_path: Path) -> None:
     from tests.label.conftest import write_texts
 
     folder = write_texts(tmp_path / "reviews")
-    version = import_dataset(folder, name="reviews").version  # detected: documents
+    version = import_dataset(folder, name="reviews", kind="documents").version
     assert version.kind == "text_classes" and version.info["unlabeled"] == 3
     assert version.info["class_counts"] == {"neg": 2, "pos": 2}
     assert len(load_dataset("reviews").y) == 4

@@ -101,7 +101,7 @@ def test_class_folders_zip_imports_back_as_the_same_labels(
 
 
 def test_text_csv_round_trip(tmp_path: Path) -> None:
-    import_dataset(write_texts(tmp_path / "reviews"), name="reviews")
+    import_dataset(write_texts(tmp_path / "reviews"), name="reviews", kind="documents")
     store = open_store()
     projects.create_project(store, "moods", "reviews")
     projects.create_project(store, "moods-copy", "reviews")

@@ -76,7 +76,9 @@ def test_a_model_that_does_not_fit_is_refused(trained, tmp_path: Path) -> None:
     store, _ = trained
     with pytest.raises(NotFound, match="nothing-here"):
         prelabel(store, "scans-work", "nothing-here")
-    import_dataset(write_texts(tmp_path / "reviews"), name="reviews", settings=store.settings)
+    import_dataset(
+        write_texts(tmp_path / "reviews"), name="reviews", kind="documents", settings=store.settings
+    )
     projects.create_project(store, "moods", "reviews")
     with pytest.raises(UserError, match="takes image inputs; project moods labels texts"):
         prelabel(store, "moods", "scans-work-labels")

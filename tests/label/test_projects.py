@@ -102,7 +102,7 @@ def test_mistakes_name_what_would_be_valid(digits, tmp_path: Path) -> None:
 
 
 def test_a_text_project_shows_each_document(tmp_path: Path) -> None:
-    import_dataset(write_texts(tmp_path / "reviews"), name="reviews")
+    import_dataset(write_texts(tmp_path / "reviews"), name="reviews", kind="documents")
     store = open_store()
     project = projects.create_project(store, "moods", "reviews", kind="text")
     assert project.kind == "text" and project.label_names == ["neg", "pos"]

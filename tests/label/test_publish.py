@@ -54,7 +54,7 @@ def test_published_labels_are_a_version_that_trains_on_the_labeled_items(tmp_pat
 
 
 def test_published_documents_keep_their_texts(tmp_path: Path) -> None:
-    import_dataset(write_texts(tmp_path / "reviews"), name="reviews")
+    import_dataset(write_texts(tmp_path / "reviews"), name="reviews", kind="documents")
     store = open_store()
     projects.create_project(store, "moods", "reviews")
     projects.label_items(store, "moods", [(4, "pos"), (5, "neg")], by="ann")

@@ -167,7 +167,12 @@ def test_text_projects_serve_no_images(api: Api, tmp_path: Path) -> None:
     from athanor.data.importing import import_dataset
     from tests.label.conftest import write_texts
 
-    import_dataset(write_texts(tmp_path / "reviews"), name="route-reviews", settings=api.settings)
+    import_dataset(
+        write_texts(tmp_path / "reviews"),
+        name="route-reviews",
+        kind="documents",
+        settings=api.settings,
+    )
     created = api.call("POST", BASE, json={"name": "route-moods", "dataset": "route-reviews"})
     assert created.status_code == 201 and created.json()["kind"] == "text"
     items = api.call("GET", f"{BASE}/route-moods/items?state=unlabeled").json()
