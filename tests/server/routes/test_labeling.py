@@ -78,6 +78,8 @@ def test_items_page_thumbnails_labels_review_and_agreement(api: Api, project: di
     report = api.call("GET", f"{BASE}/route-digits-work/agreement").json()
     assert report["items_with_several"] == 1 and report["agreement"] == 0.0
     assert report["pairs"][0]["a"] == "bob" and report["pairs"][0]["b"] == "owner"
+    same = {"items": [{"id": float(first), "label": str(labels[first])}] * 3}  # 3.0 is an id
+    assert api.call("POST", f"{BASE}/route-digits-work/labels", json=same).status_code == 200
     reviewed = api.call(
         "POST",
         f"{BASE}/route-digits-work/review",
@@ -105,6 +107,8 @@ def test_bad_input_is_a_4xx_naming_the_problem(api: Api, project: dict) -> None:
         ("POST", f"{name}/labels", {"items": [{"id": 0, "label": "cat"}]}, 400),
         ("POST", f"{name}/labels", {"items": [{"id": 999, "label": "1"}]}, 400),
         ("POST", f"{name}/labels", {"items": []}, 422),
+        ("POST", f"{name}/labels", {"items": [{"id": True, "label": "1"}]}, 422),
+        ("POST", f"{name}/accept", {"ids": [2**40]}, 422),
         ("POST", f"{name}/accept", {}, 400),
         ("POST", f"{name}/accept", {"min_confidence": 2}, 422),
         ("POST", f"{name}/review", {"items": [{"id": 0, "review": "fixed"}]}, 400),
