@@ -625,7 +625,8 @@ export interface paths {
         put?: never;
         /**
          * Publish the labels as a dataset version
-         * @description A content-hashed version named after the project, with lineage.
+         * @description A content-hashed version named after the project, with lineage (any body, such as
+         *     ``{}``, is ignored).
          */
         post: operations["publish_labels_v1_label_projects__name__publish_post"];
         delete?: never;
@@ -1585,7 +1586,10 @@ export interface components {
         };
         /** ItemLabel */
         ItemLabel: {
-            /** Id */
+            /**
+             * Id
+             * @description An item's id.
+             */
             id: number;
             /** Label */
             label: string | null;
@@ -1621,7 +1625,10 @@ export interface components {
         };
         /** ItemReview */
         ItemReview: {
-            /** Id */
+            /**
+             * Id
+             * @description An item's id.
+             */
             id: number;
             /** Label */
             label?: string | null;
@@ -2151,8 +2158,6 @@ export interface components {
             /** Labels */
             labels?: components["schemas"]["LabelClass"][] | null;
         };
-        /** PublishIn */
-        PublishIn: Record<string, never>;
         /** PublishOut */
         PublishOut: {
             /** Content Hash */
@@ -4538,11 +4543,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["PublishIn"] | null;
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {

@@ -172,9 +172,7 @@ ImageFolder = ClassFolderContents[np.ndarray]
 """Images (``uint8 [C, H, W]`` each) read from class folders, with labels and what was skipped."""
 
 
-def read_image_folder(
-    root: Path, *, skip_bad: bool = False, unlabeled: bool = True
-) -> ImageFolder:
+def read_image_folder(root: Path, *, skip_bad: bool = False, unlabeled: bool = True) -> ImageFolder:
     """Read ``root/<class>/<image>`` (or ``root/train/<class>/...`` + ``root/test/...``).
 
     Folders are walked by :func:`athanor.data.class_folders.read_class_folders`: hidden

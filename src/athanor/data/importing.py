@@ -105,13 +105,6 @@ def detect_kind(path: Path) -> str:
         return "images"
     if looks_like_text_classes(path):
         return "text_classes"
-    if (
-        files
-        and all(p.suffix.lower() in TEXT_SUFFIXES for p in files)
-        and any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir())
-        and any(p.is_file() and not p.name.startswith(".") for p in path.iterdir())
-    ):
-        return "documents"  # class folders and loose files: partly labeled documents
     if files and all(p.suffix.lower() in TEXT_SUFFIXES for p in files):
         return "text"
     raise DataError(

@@ -1,7 +1,9 @@
 """Agreement between labelers: on items two or more people labeled, how often they agree.
 
-Percent agreement counts every pair of people on every such item; Cohen's kappa (through
-scikit-learn) is given per pair of people and overall as the mean of the pairs' kappas.
+Percent agreement counts every pair of people on every such item; Cohen's kappa is given per
+pair of people and overall as the mean of the pairs' kappas. Kappa is computed here, not
+with scikit-learn: the formula is two lines, and importing scikit-learn takes seconds that a
+console request should not wait.
 """
 
 from __future__ import annotations
@@ -46,10 +48,14 @@ def agreement(store: Store, name: str) -> dict[str, Any]:
 
 
 def _kappa(labels: list[tuple[str, str]]) -> float | None:
-    from sklearn.metrics import cohen_kappa_score
+    """Cohen's kappa of two people's labels: (observed - chance agreement) / (1 - chance)."""
+    from collections import Counter
 
-    first = [x for x, _ in labels]
-    second = [y for _, y in labels]
-    if len(set(first) | set(second)) < 2:
-        return 1.0 if first == second else None  # one label only: kappa is undefined
-    return float(cohen_kappa_score(first, second))
+    count = len(labels)
+    observed = sum(x == y for x, y in labels) / count
+    first = Counter(x for x, _ in labels)
+    second = Counter(y for _, y in labels)
+    chance = sum(first[c] * second[c] for c in first) / count**2
+    if chance == 1.0:
+        return 1.0 if observed == 1.0 else None  # one label only: kappa is undefined
+    return (observed - chance) / (1.0 - chance)

@@ -316,18 +316,25 @@ def review(
             raise UserError(f"item {item}: review 'fixed' needs the right label")
     _check_labels(project, [label for _, _, label in changes if label is not None])
     current = _existing(store, project, [item for item, _, _ in changes])
+    relabeled: list[dict[str, Any]] = []
+    to_accept: list[int] = []
+    marked: dict[str, list[int]] = {}
     for item, state, label in changes:
         before = current[item]
         if state == "fixed" or (label is not None and state == "accepted"):
-            store.labeling.set_labels(
-                project.id, [{"item": item, "label": label, "review": state}], by=by
-            )
+            relabeled.append({"item": item, "label": label, "review": state})
         elif state == "accepted" and before.label is None:
             if before.predicted is None:
                 raise UserError(f"item {item} has neither a label nor a pre-label to accept")
-            store.labeling.accept_prelabels(project.id, ids=[item], min_confidence=None, by=by)
+            to_accept.append(item)
         else:
-            store.labeling.set_review(project.id, [item], state)
+            marked.setdefault(state, []).append(item)
+    if relabeled:
+        store.labeling.set_labels(project.id, relabeled, by=by)
+    if to_accept:
+        store.labeling.accept_prelabels(project.id, ids=to_accept, min_confidence=None, by=by)
+    for state, items in marked.items():
+        store.labeling.set_review(project.id, items, state)
     return {"updated": len(changes), "counts": store.labeling.counts(project.id)}
 
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from athanor.spec.labeling import LabelClass, LabelName
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _not_a_boolean(value: object) -> object:
+    # JSON's true and false are not ids (pydantic would read them as 1 and 0).
+    if isinstance(value, bool):
+        raise ValueError("an item id is an integer, not true or false")
+    return value
+
+
+ItemId = Annotated[
+    int, BeforeValidator(_not_a_boolean), Field(ge=0, le=2**31, description="An item's id.")
+]
 
 
 class ProjectCreate(_Body):
@@ -96,7 +108,7 @@ class ItemPage(BaseModel):
 
 
 class ItemLabel(_Body):
-    id: int = Field(ge=0, le=2**31)
+    id: ItemId
     label: LabelName | None
 
 
@@ -105,12 +117,12 @@ class LabelsIn(_Body):
 
 
 class AcceptIn(_Body):
-    ids: list[int] | None = Field(default=None, max_length=100_000)
+    ids: list[ItemId] | None = Field(default=None, max_length=100_000)
     min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class ItemReview(_Body):
-    id: int = Field(ge=0, le=2**31)
+    id: ItemId
     review: Literal["accepted", "fixed", "rejected"]
     label: LabelName | None = None
 
@@ -126,10 +138,6 @@ class PrelabelIn(_Body):
 class TrainIn(_Body):
     template: str = Field(default="auto", min_length=1, max_length=100)
     epochs: int | None = Field(default=None, ge=1, le=1000)
-
-
-class PublishIn(_Body):
-    pass
 
 
 class UpdatedOut(BaseModel):

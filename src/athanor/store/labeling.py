@@ -275,9 +275,7 @@ class LabelingRepository:
     def size(self, project_id: int) -> int:
         with Session(self._engine) as session:
             return int(
-                session.scalar(
-                    select(func.count()).where(LabelItemRow.project_id == project_id)
-                )
+                session.scalar(select(func.count()).where(LabelItemRow.project_id == project_id))
                 or 0
             )
 
@@ -292,44 +290,64 @@ class LabelingRepository:
     ) -> int:
         """Apply ``{item, label, review?}`` changes made by ``by``; returns how many.
 
-        A person's label is also kept as their vote on the item (for agreement).
+        A person's label is also kept as their vote on the item (for agreement). The changes
+        are applied in one transaction, as a few bulk statements.
         """
         now = utcnow()
+        table = LabelItemRow.__table__
+        rows = [
+            {
+                "b_item": change["item"],
+                "b_label": change["label"],
+                "b_source": source if change["label"] is not None else None,
+                "b_by": by if change["label"] is not None else None,
+                "b_at": now if change["label"] is not None else None,
+                "b_review": change.get("review"),
+            }
+            for change in changes
+        ]
         with Session(self._engine) as session, session.begin():
-            for change in changes:
-                values: dict[str, Any] = {
-                    "label": change["label"],
-                    "source": source if change["label"] is not None else None,
-                    "labeled_by": by if change["label"] is not None else None,
-                    "labeled_at": now if change["label"] is not None else None,
-                    "review": change.get("review"),
-                }
-                session.execute(
-                    update(LabelItemRow)
-                    .where(
-                        LabelItemRow.project_id == project_id,
-                        LabelItemRow.item == change["item"],
-                    )
-                    .values(**values)
+            connection = session.connection()
+            if rows:
+                connection.execute(
+                    update(table)
+                    .where(table.c.project_id == project_id, table.c.item == _bind("b_item"))
+                    .values(
+                        label=_bind("b_label"),
+                        source=_bind("b_source"),
+                        labeled_by=_bind("b_by"),
+                        labeled_at=_bind("b_at"),
+                        review=_bind("b_review"),
+                    ),
+                    rows,
                 )
-                if vote and source == "person":
-                    session.execute(
-                        delete(LabelVoteRow).where(
-                            LabelVoteRow.project_id == project_id,
-                            LabelVoteRow.item == change["item"],
-                            LabelVoteRow.labeled_by == by,
-                        )
+            if vote and source == "person" and rows:
+                votes = LabelVoteRow.__table__
+                connection.execute(
+                    delete(votes).where(
+                        votes.c.project_id == project_id,
+                        votes.c.item == _bind("b_item"),
+                        votes.c.labeled_by == by,
+                    ),
+                    [{"b_item": row["b_item"]} for row in rows],
+                )
+                latest = {
+                    c["item"]: c["label"] for c in changes if c["label"] is not None
+                }  # the last change of an item given twice wins
+                if latest:
+                    connection.execute(
+                        insert(votes),
+                        [
+                            {
+                                "project_id": project_id,
+                                "item": item,
+                                "labeled_by": by,
+                                "label": label,
+                                "labeled_at": now,
+                            }
+                            for item, label in latest.items()
+                        ],
                     )
-                    if change["label"] is not None:
-                        session.add(
-                            LabelVoteRow(
-                                project_id=project_id,
-                                item=change["item"],
-                                labeled_by=by,
-                                label=change["label"],
-                                labeled_at=now,
-                            )
-                        )
             return len(changes)
 
     def set_review(self, project_id: int, items: Sequence[int], review: str | None) -> int:

@@ -22,7 +22,6 @@ from athanor.server.labeling_schemas import (
     ProjectCreate,
     ProjectOut,
     ProjectPatch,
-    PublishIn,
     PublishOut,
     ReviewIn,
     TrainIn,
@@ -228,12 +227,12 @@ def prelabel(name: ProjectName, body: PrelabelIn, context: Context) -> dict:
 def train(name: ProjectName, body: TrainIn, request: Request, context: Context) -> dict:
     """Publish the labels and queue a job training on them; when it succeeds, its model is
     registered and pre-labels the other items (``training`` of the project says where)."""
+    store = context.store
+    project = store.labeling.get_project(name)  # before the imports below: a 404 is quick
     from athanor.jobs.submission import submit
     from athanor.label.publish import publish
     from athanor.label.training import model_name, record_training, training_spec
 
-    store = context.store
-    project = store.labeling.get_project(name)
     published = publish(store, name)
     spec = training_spec(
         project.kind,
@@ -263,8 +262,9 @@ def train(name: ProjectName, body: TrainIn, request: Request, context: Context) 
     responses=errors(404, 413),
     summary="Publish the labels as a dataset version",
 )
-def publish_labels(name: ProjectName, context: Context, body: PublishIn | None = None) -> dict:
-    """A content-hashed version named after the project, with lineage."""
+def publish_labels(name: ProjectName, context: Context) -> dict:
+    """A content-hashed version named after the project, with lineage (any body, such as
+    ``{}``, is ignored)."""
     from athanor.label.publish import publish
 
     return plain(publish(context.store, name))
