@@ -21,7 +21,7 @@ def _not_a_boolean(value: object) -> object:
 
 
 ItemId = Annotated[
-    int, BeforeValidator(_not_a_boolean), Field(ge=0, le=2**31, description="An item's id.")
+    int, Field(ge=0, le=2**31, description="An item's id."), BeforeValidator(_not_a_boolean)
 ]
 
 
