@@ -323,3 +323,46 @@ def test_an_excel_workbook_imports_as_a_table(tmp_path: Path) -> None:
     broken.write_bytes(b"PK not a workbook")
     with pytest.raises(DataError, match="broken.xlsx: not a readable Excel workbook"):
         import_dataset(broken, name="broken", target="price")
+
+
+def test_unlabeled_and_partly_labeled_images_train_on_the_labeled_ones(tmp_path: Path) -> None:
+    from athanor.data.versions import load_dataset
+    from tests.label.conftest import write_mnist_pngs
+
+    flat = tmp_path / "flat"
+    write_mnist_pngs(flat, 6)
+    version = import_dataset(flat, name="flat").version
+    assert version.kind == "image" and version.rows == 6
+    assert version.info["unlabeled"] == 6 and version.info["classes"] == []
+    with pytest.raises(DataError, match=r"0 of 6 items are labeled .* 'athanor label'"):
+        load_dataset("flat")
+    mixed = tmp_path / "mixed"
+    labels = write_mnist_pngs(mixed, 12, labeled=8)
+    info = import_dataset(mixed, name="mixed").version.info
+    assert info["unlabeled"] == 4
+    assert sum(info["class_counts"].values()) == 8
+    raw = load_dataset("mixed")
+    assert len(raw.y) == 8  # the labeled images only
+    assert [raw.classes[i] for i in raw.y] == [str(v) for v in sorted(labels[:8])]
+
+
+def test_documents_from_folders_and_a_csv_text_column(tmp_path: Path) -> None:
+    from athanor.data.versions import load_dataset
+    from tests.label.conftest import write_texts
+
+    folder = write_texts(tmp_path / "reviews")
+    version = import_dataset(folder, name="reviews", kind="documents").version
+    assert version.kind == "text_classes" and version.info["unlabeled"] == 3
+    assert version.info["class_counts"] == {"neg": 2, "pos": 2}
+    assert len(load_dataset("reviews").y) == 4
+    table = tmp_path / "notes.csv"
+    table.write_text('text,label\n"Great, lovely",pos\nBoring film,\nDull,neg\n')
+    notes = import_dataset(table, name="notes", kind="documents").version
+    assert notes.rows == 3 and notes.info["unlabeled"] == 1
+    assert notes.info["classes"] == ["neg", "pos"]
+    column = tmp_path / "column.csv"
+    column.write_text("id,body\n1,first text\n2,second text\n")
+    with pytest.raises(DataError, match="text"):
+        import_dataset(column, name="column", kind="documents")
+    only = import_dataset(column, name="column", kind="documents", text_column="body").version
+    assert only.info["unlabeled"] == 2

@@ -123,3 +123,27 @@ def test_a_worker_that_no_longer_holds_its_job_exits_at_once_writing_nothing() -
     assert job.status == RunStatus.QUEUED and job.restarts == 1
     assert job.run.status_reason == ended.run.status_reason
     assert "restart 1 of 1 resumes from its checkpoint at step" in job.run.status_reason
+
+
+def test_a_job_trained_from_labels_prelabels_the_rest_as_its_last_step(tmp_path: Path) -> None:
+    from athanor.data.importing import import_dataset
+    from athanor.label import projects
+    from athanor.label.publish import publish
+    from athanor.label.training import record_training, training_spec
+    from tests.label.conftest import write_mnist_pngs
+
+    write_mnist_pngs(tmp_path / "digits", 60, labeled=40)
+    import_dataset(tmp_path / "digits", name="scans")
+    store = open_store()
+    projects.create_project(store, "scans-work", "scans")
+    spec = training_spec("image", publish(store, "scans-work")["dataset"], project="scans-work")
+    spec["train"]["epochs"] = 1
+    checked = load_spec(spec)
+    job_id = store.jobs.submit(checked.model_dump(mode="json"), name="l", dataset="scans-work").id
+    record_training(store, "scans-work", job_id=job_id, status="queued", model="scans-work-labels")
+    worker = start_worker(store, job_id)
+    assert worker.wait(timeout=180) == 0, log_of(store, job_id)
+    assert f"job {job_id}: pre-labeled 20 item(s) with scans-work-labels@1" in log_of(store, job_id)
+    project = store.labeling.get_project("scans-work")
+    assert project.training["status"] == "prelabeled" and project.training["prelabeled"] == 20
+    assert store.labeling.counts(project.id)["prelabeled"] == 20

@@ -430,6 +430,274 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/label/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List labeling projects */
+        get: operations["list_projects_v1_label_projects_get"];
+        put?: never;
+        /**
+         * Create a labeling project
+         * @description A project on an imported dataset (labeled, unlabeled or mixed); labels already in the
+         *     dataset become person labels by ``imported``; without labels, the dataset's classes.
+         */
+        post: operations["create_project_v1_label_projects_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show a project
+         * @description Its label set, instructions, progress and per-class counts, training, versions.
+         */
+        get: operations["get_project_v1_label_projects__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a project's labels or instructions */
+        patch: operations["patch_project_v1_label_projects__name__patch"];
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept pre-labels
+         * @description Pre-labels of ``ids``, or all at ``min_confidence`` or above, become labels (source
+         *     model, review accepted).
+         */
+        post: operations["accept_v1_label_projects__name__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agreement between labelers
+         * @description Percent agreement and Cohen's kappa on items two or more people labeled.
+         */
+        get: operations["agreement_v1_label_projects__name__agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the labels
+         * @description CSV (file,label or text,label), Label Studio JSON, or class folders (zip).
+         */
+        get: operations["export_v1_label_projects__name__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import labels
+         * @description Labels from a CSV (file,label / text,label) or Label Studio JSON (annotations are
+         *     the caller's labels, predictions pre-labels).
+         */
+        post: operations["import_labels_v1_label_projects__name__import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Page items
+         * @description Items in id order, or the most uncertain pre-labels first (``sort=uncertainty``).
+         */
+        get: operations["list_items_v1_label_projects__name__items_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/items/{item}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An item's image (PNG)
+         * @description The image, its longer edge at most ``size`` pixels when given (a thumbnail).
+         */
+        get: operations["item_image_v1_label_projects__name__items__item__image_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Label items (a person)
+         * @description Each ``{id, label}`` sets the caller's label; a null label clears it.
+         */
+        post: operations["set_labels_v1_label_projects__name__labels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/prelabel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pre-label with a registered model
+         * @description The model's answer, confidence and uncertainty for every item without a label.
+         */
+        post: operations["prelabel_v1_label_projects__name__prelabel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish the labels as a dataset version
+         * @description A content-hashed version named after the project, with lineage (any body, such as
+         *     ``{}``, is ignored).
+         */
+        post: operations["publish_labels_v1_label_projects__name__publish_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review
+         * @description ``accepted`` keeps a label (or takes the pre-label), ``fixed`` sets the right label,
+         *     ``rejected`` leaves the item out of published versions.
+         */
+        post: operations["review_v1_label_projects__name__review_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Train from labels
+         * @description Publish the labels and queue a job training on them; when it succeeds, its model is
+         *     registered and pre-labels the other items (``training`` of the project says where).
+         */
+        post: operations["train_v1_label_projects__name__train_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -893,6 +1161,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptIn */
+        AcceptIn: {
+            /** Ids */
+            ids?: number[] | null;
+            /** Min Confidence */
+            min_confidence?: number | null;
+        };
+        /** AgreementOut */
+        AgreementOut: {
+            /** Agreement */
+            agreement: number | null;
+            /** Items With Several */
+            items_with_several: number;
+            /** Kappa */
+            kappa: number | null;
+            /** Pairs */
+            pairs: components["schemas"]["PairOut"][];
+        };
         /**
          * AliasSet
          * @description The version an alias should point at.
@@ -916,6 +1202,14 @@ export interface components {
             positive_class: string;
             pr: components["schemas"]["CurveOut"];
             roc: components["schemas"]["CurveOut"];
+        };
+        /** Body_import_labels_v1_label_projects__name__import_post */
+        Body_import_labels_v1_label_projects__name__import_post: {
+            /**
+             * File
+             * @description A CSV or Label Studio JSON file.
+             */
+            file: string;
         };
         /** CatalogEntryOut */
         CatalogEntryOut: {
@@ -945,6 +1239,23 @@ export interface components {
             recall: number | null;
             /** Support */
             support: number;
+        };
+        /** CountsOut */
+        CountsOut: {
+            /** Labeled */
+            labeled: number;
+            /** Per Class */
+            per_class: {
+                [key: string]: number;
+            };
+            /** Prelabeled */
+            prelabeled: number;
+            /** Rejected */
+            rejected: number;
+            /** Total */
+            total: number;
+            /** Unlabeled */
+            unlabeled: number;
         };
         /**
          * CurveOut
@@ -1391,11 +1702,11 @@ export interface components {
             encoding?: string;
             /**
              * Kind
-             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, or a time-series CSV; auto detects it.
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), or a time-series CSV; auto detects it.
              * @default auto
              * @enum {string}
              */
-            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "series";
+            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series";
             /**
              * Name
              * @description The dataset's name (not a catalog dataset's name).
@@ -1423,6 +1734,11 @@ export interface components {
              * @description Tables: the target's task (default: from the target).
              */
             task?: ("classification" | "regression") | null;
+            /**
+             * Text Column
+             * @description Documents from a CSV: the column of texts (default 'text'); the label column is target (default 'label' where there is one; empty cells are unlabeled).
+             */
+            text_column?: string | null;
             /**
              * Time Column
              * @description Series: the timestamp column (default: the first datetime column).
@@ -1456,6 +1772,73 @@ export interface components {
             version: string;
         } & {
             [key: string]: unknown;
+        };
+        /** ItemLabel */
+        ItemLabel: {
+            /**
+             * Id
+             * @description An item's id.
+             */
+            id: number;
+            /** Label */
+            label: string | null;
+        };
+        /** ItemOut */
+        ItemOut: {
+            /** At */
+            at: string | null;
+            /** By */
+            by: string | null;
+            /** Id */
+            id: number;
+            /** Label */
+            label: string | null;
+            /** Name */
+            name: string;
+            prediction: components["schemas"]["ItemPredictionOut"] | null;
+            /** Review */
+            review: ("accepted" | "fixed" | "rejected") | null;
+            /** Source */
+            source: ("person" | "model") | null;
+            /** Text */
+            text: string | null;
+        };
+        /** ItemPage */
+        ItemPage: {
+            /** Items */
+            items: components["schemas"]["ItemOut"][];
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ItemPredictionOut */
+        ItemPredictionOut: {
+            /** Confidence */
+            confidence: number | null;
+            /** Label */
+            label: string;
+            /** Model */
+            model: string | null;
+            /** Uncertainty */
+            uncertainty: {
+                [key: string]: number;
+            } | null;
+        };
+        /** ItemReview */
+        ItemReview: {
+            /**
+             * Id
+             * @description An item's id.
+             */
+            id: number;
+            /** Label */
+            label?: string | null;
+            /**
+             * Review
+             * @enum {string}
+             */
+            review: "accepted" | "fixed" | "rejected";
         };
         /**
          * JobOut
@@ -1555,6 +1938,49 @@ export interface components {
             trial?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * LabelClass
+         * @description One label of a project's label set.
+         */
+        LabelClass: {
+            /**
+             * Color
+             * @description Its colour as #rrggbb (default: from a palette).
+             */
+            color?: string | null;
+            /**
+             * Hotkey
+             * @description The key that gives an item this label: 1-9 or a-z (default: in order).
+             */
+            hotkey?: string | null;
+            /**
+             * Name
+             * @description The class name (no ',', '/' or '\').
+             */
+            name: string;
+        };
+        /** LabelOut */
+        LabelOut: {
+            /** Color */
+            color: string;
+            /** Hotkey */
+            hotkey: string;
+            /** Name */
+            name: string;
+        };
+        /** LabelsImportedOut */
+        LabelsImportedOut: {
+            counts: components["schemas"]["CountsOut"];
+            /** Imported */
+            imported: number;
+            /** Predictions */
+            predictions: number;
+        };
+        /** LabelsIn */
+        LabelsIn: {
+            /** Items */
+            items: components["schemas"]["ItemLabel"][];
         };
         /**
          * LogOut
@@ -1736,6 +2162,19 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** PairOut */
+        PairOut: {
+            /** A */
+            a: string;
+            /** Agreement */
+            agreement: number;
+            /** B */
+            b: string;
+            /** Items */
+            items: number;
+            /** Kappa */
+            kappa: number | null;
+        };
         /**
          * PathImportRequest
          * @description Import a file or folder that lies on the platform's machine as a dataset version.
@@ -1756,11 +2195,11 @@ export interface components {
             encoding?: string;
             /**
              * Kind
-             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, or a time-series CSV; auto detects it.
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), or a time-series CSV; auto detects it.
              * @default auto
              * @enum {string}
              */
-            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "series";
+            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series";
             /**
              * Name
              * @description The dataset's name (not a catalog dataset's name).
@@ -1787,6 +2226,11 @@ export interface components {
              * @description Tables: the target's task (default: from the target).
              */
             task?: ("classification" | "regression") | null;
+            /**
+             * Text Column
+             * @description Documents from a CSV: the column of texts (default 'text'); the label column is target (default 'label' where there is one; empty cells are unlabeled).
+             */
+            text_column?: string | null;
             /**
              * Time Column
              * @description Series: the timestamp column (default: the first datetime column).
@@ -1859,6 +2303,22 @@ export interface components {
             /** Predictions */
             predictions: components["schemas"]["PredictionOut"][];
         };
+        /** PrelabelIn */
+        PrelabelIn: {
+            /**
+             * Model
+             * @description NAME[@VERSION|@ALIAS]
+             */
+            model: string;
+        };
+        /** PrelabeledOut */
+        PrelabeledOut: {
+            counts: components["schemas"]["CountsOut"];
+            /** Model */
+            model: string;
+            /** Prelabeled */
+            prelabeled: number;
+        };
         /**
          * ProgressOut
          * @description The latest progress a job's worker reported (about once a second).
@@ -1887,6 +2347,70 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** ProjectCreate */
+        ProjectCreate: {
+            /**
+             * Dataset
+             * @description NAME[@VERSION]
+             */
+            dataset: string;
+            /**
+             * Instructions
+             * @default
+             */
+            instructions?: string;
+            /**
+             * Kind
+             * @description image or text (default: from the dataset).
+             */
+            kind?: ("image" | "text") | null;
+            /** Labels */
+            labels?: components["schemas"]["LabelClass"][];
+            /**
+             * Name
+             * @example digits-labels
+             */
+            name: string;
+        };
+        /** ProjectOut */
+        ProjectOut: {
+            counts: components["schemas"]["CountsOut"];
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Dataset */
+            dataset: string;
+            /** Instructions */
+            instructions: string;
+            /** Kind */
+            kind: string;
+            /** Labels */
+            labels: components["schemas"]["LabelOut"][];
+            /** Name */
+            name: string;
+            training: components["schemas"]["TrainingOut"] | null;
+            /** Versions */
+            versions: components["schemas"]["VersionOut"][];
+        };
+        /** ProjectPatch */
+        ProjectPatch: {
+            /** Instructions */
+            instructions?: string | null;
+            /** Labels */
+            labels?: components["schemas"]["LabelClass"][] | null;
+        };
+        /** PublishOut */
+        PublishOut: {
+            /** Content Hash */
+            content_hash: string;
+            /** Dataset */
+            dataset: string;
+            /** From Model */
+            from_model: number;
+            /** Labels */
+            labels: number;
+        };
         /** ResourcesOut */
         ResourcesOut: {
             /** Cpus */
@@ -1895,6 +2419,11 @@ export interface components {
             gpus: number;
             /** Memory Gb */
             memory_gb?: number | null;
+        };
+        /** ReviewIn */
+        ReviewIn: {
+            /** Items */
+            items: components["schemas"]["ItemReview"][];
         };
         /** RunDetailOut */
         RunDetailOut: {
@@ -2121,6 +2650,47 @@ export interface components {
              */
             type: string;
         };
+        /** TrainIn */
+        TrainIn: {
+            /** Epochs */
+            epochs?: number | null;
+            /**
+             * Template
+             * @default auto
+             */
+            template?: string;
+        };
+        /** TrainOut */
+        TrainOut: {
+            /** Dataset */
+            dataset: string;
+            /** Job Id */
+            job_id: number;
+            /** Model */
+            model: string;
+        };
+        /** TrainingOut */
+        TrainingOut: {
+            /** Job Id */
+            job_id: number | null;
+            /**
+             * Message
+             * @default
+             */
+            message?: string;
+            /** Model */
+            model: string | null;
+            /** Prelabeled */
+            prelabeled?: number | null;
+            /** Status */
+            status: string;
+        };
+        /** UpdatedOut */
+        UpdatedOut: {
+            counts: components["schemas"]["CountsOut"];
+            /** Updated */
+            updated: number;
+        };
         /**
          * UploadOut
          * @description An upload folder: files sent with PUT, then imported as a dataset.
@@ -2165,6 +2735,15 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Created At */
+            created_at: string;
+            /** Dataset */
+            dataset: string;
+            /** Labels */
+            labels: number;
         };
         /** WorkerOut */
         WorkerOut: {
@@ -3464,6 +4043,915 @@ export interface operations {
             };
             /** @description The resource's state does not allow this. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_projects_v1_label_projects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOut"][];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_project_v1_label_projects_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_project_v1_label_projects__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    patch_project_v1_label_projects__name__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_v1_label_projects__name__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    agreement_v1_label_projects__name__agreement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_v1_label_projects__name__export_get: {
+        parameters: {
+            query?: {
+                format?: "csv" | "labelstudio" | "folders";
+            };
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/zip": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_labels_v1_label_projects__name__import_post: {
+        parameters: {
+            query?: {
+                format?: "csv" | "labelstudio";
+            };
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_labels_v1_label_projects__name__import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelsImportedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_items_v1_label_projects__name__items_get: {
+        parameters: {
+            query?: {
+                state?: "all" | "unlabeled" | "prelabeled" | "labeled" | "rejected";
+                sort?: "index" | "uncertainty";
+                strategy?: "least" | "margin" | "entropy";
+                label?: string | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemPage"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    item_image_v1_label_projects__name__items__item__image_get: {
+        parameters: {
+            query?: {
+                size?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+                item: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_labels_v1_label_projects__name__labels_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    prelabel_v1_label_projects__name__prelabel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrelabelIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrelabeledOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_labels_v1_label_projects__name__publish_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_v1_label_projects__name__review_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    train_v1_label_projects__name__train_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

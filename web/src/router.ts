@@ -38,6 +38,13 @@ export const router = createRouter({
       component: () => import('./views/DeploymentView.vue'),
       props: true,
     },
+    { path: '/labeling', name: 'labeling', component: () => import('./views/LabelProjectsView.vue') },
+    {
+      path: '/labeling/:name',
+      name: 'label-project',
+      component: () => import('./views/LabelProjectView.vue'),
+      props: true,
+    },
     { path: '/:rest(.*)*', name: 'missing', component: () => import('./views/MissingView.vue') },
   ],
 })

@@ -46,7 +46,8 @@ def import_data(
     kind: Annotated[
         str,
         typer.Option(
-            help="auto, table, images, idx, text, text_classes or series (default: detect)."
+            help="auto, table, images, idx, text, text_classes, documents (texts to label: a "
+            "folder or a CSV text column) or series (default: detect)."
         ),
     ] = "auto",
     target: Annotated[
@@ -69,9 +70,17 @@ def import_data(
             "(keep the first row) or mean (average them)."
         ),
     ] = "error",
+    text_column: Annotated[
+        str | None,
+        typer.Option("--text-column", help="Documents from a CSV: the text column (def. text)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Import your data as an immutable version named by its content hash."""
+    """Import your data as an immutable version named by its content hash.
+
+    Images or documents beside class folders, or in a folder without any, are imported
+    unlabeled: label them with 'athanor label'; training uses only the labeled items.
+    """
     from athanor.api import datasets
     from athanor.spec.imports import import_options
 
@@ -85,6 +94,7 @@ def import_data(
             "encoding": encoding,
             "time_column": time_column,
             "duplicates": duplicates,
+            **({"text_column": text_column} if text_column else {}),
         }
     )
     result = datasets.import_dataset(path, options)
@@ -98,6 +108,13 @@ def import_data(
         f"{version.kind}, {version.task}, {version.rows:,} rows, "
         f"{human_bytes(version.size_bytes)})"
     )
+    unlabeled = version.info.get("unlabeled", 0)
+    if unlabeled:
+        console.print(
+            f"[yellow]{unlabeled:,} of {version.rows:,} items are unlabeled[/yellow]: label them "
+            f"with 'athanor label create PROJECT --dataset {version.ref}'; training on this "
+            "version uses only the labeled items"
+        )
     report = result.report or {}
     skipped = report.get("skipped", [])
     if skipped:

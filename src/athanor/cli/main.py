@@ -13,6 +13,7 @@ from athanor.cli import auto as auto_command
 from athanor.cli import data, doctor, generate, models, predict, quickstart, runs, serve, train
 from athanor.cli import deployments as deployment_commands
 from athanor.cli import jobs as job_commands
+from athanor.cli import label as label_commands
 from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
 from athanor.cli import tokens as token_commands
@@ -65,6 +66,7 @@ app.add_typer(job_commands.app, name="jobs")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(deployment_commands.app, name="deployments")
 app.add_typer(tune_command.app, name="tune")
+app.add_typer(label_commands.app, name="label")
 app.command("auto")(auto_command.auto)
 
 

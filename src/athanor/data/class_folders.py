@@ -45,7 +45,7 @@ class ClassFolderContents(Generic[Item]):
 
     items: list[Item]
     labels: np.ndarray
-    """``int64``: each item's index into ``classes``."""
+    """``int64``: each item's index into ``classes``; ``-1`` for an unlabeled item."""
     classes: list[str]
     """The classes with at least one item, sorted by name."""
     files: list[str]
@@ -150,6 +150,7 @@ def read_class_folders(
     example: str,
     add_hint: str,
     skip_bad: bool = False,
+    unlabeled: bool = False,
 ) -> ClassFolderContents[Item]:
     """Read every file of every class folder under ``root`` with ``read``.
 
@@ -161,6 +162,8 @@ def read_class_folders(
         add_hint: how to fill an empty class folder (``add some``).
         skip_bad: leave out bad files and empty class folders, listing them in
             ``skipped``, instead of failing (default False).
+        unlabeled: read the files beside the class folders (or of a folder without any) as
+            unlabeled items, label ``-1`` (default False: they are errors).
 
     Raises:
         DataError: the root is not a folder or holds no class folders, or (without
@@ -179,14 +182,18 @@ def read_class_folders(
     class_names = sorted(
         {c.name for folder in parts.values() for c in visible_dirs(folder, broken)}
     )
-    if not class_names:
+    if not class_names and not unlabeled:
         raise DataError(
             f"{root}: no class folders; put the {noun} of each class in a subfolder named "
             f"after the class (e.g. {example})"
         )
-    for folder in parts.values():
+    loose: list[tuple[str, Path]] = []
+    for split, folder in parts.items():
         for path in sorted(folder.iterdir()):
             if path.is_file() and not path.name.startswith("."):
+                if unlabeled:
+                    loose.append((split, path))
+                    continue
                 if not skip_bad:
                     raise DataError(
                         f"{path}: a file outside the class folders; move it into a class "
@@ -235,6 +242,18 @@ def read_class_folders(
             skipped.append({"item": str(root / name), "reason": f"class folder without {noun}"})
             continue
         used.append(name)
+    for split, path in loose:
+        try:
+            item = read(path)
+        except BadFile as bad:
+            if not skip_bad:
+                raise
+            skipped.append({"item": str(path), "reason": bad.reason})
+            continue
+        items.append(item)
+        labels.append(-1)
+        files.append(path.relative_to(root).as_posix())
+        is_test.append(split == "test")
     return ClassFolderContents(
         items=items,
         labels=np.array(labels, dtype=np.int64),

@@ -47,14 +47,17 @@ def looks_like_text_classes(root: Path) -> bool:
     return True
 
 
-def read_text_folder(root: Path, *, encoding: str = "utf-8", skip_bad: bool = False) -> TextFolder:
+def read_text_folder(
+    root: Path, *, encoding: str = "utf-8", skip_bad: bool = False, unlabeled: bool = False
+) -> TextFolder:
     """Read ``root/<class>/<file>.txt`` (or ``root/train/<class>/...`` + ``root/test/...``).
 
     Folders are walked by :func:`athanor.data.class_folders.read_class_folders`: hidden
     files are ignored. A file that is not ``.txt``/``.text``/``.md``, cannot be decoded in
     ``encoding`` or holds only whitespace, a file outside the class folders and a class
     folder without documents are errors naming the file or folder; with ``skip_bad`` they
-    are left out and listed instead.
+    are left out and listed instead. With ``unlabeled``, documents beside the class folders
+    (or in a folder without any) are unlabeled items (label ``-1``).
 
     Raises:
         DataError: the problem with the folder or the first bad file.
@@ -66,9 +69,12 @@ def read_text_folder(root: Path, *, encoding: str = "utf-8", skip_bad: bool = Fa
         example="pos/001.txt, neg/002.txt",
         add_hint="add .txt files",
         skip_bad=skip_bad,
+        unlabeled=unlabeled,
     )
     used = found.classes
-    if len(used) < 2:
+    if not found.items:
+        raise DataError(f"{root}: no documents")
+    if len(used) < 2 and not (found.labels < 0).any():
         raise DataError(
             f"{root}: only {len(used)} class ({', '.join(used) or 'none'}) has documents; "
             "classification needs at least two class folders (to train a language model on "

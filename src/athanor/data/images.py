@@ -172,13 +172,15 @@ ImageFolder = ClassFolderContents[np.ndarray]
 """Images (``uint8 [C, H, W]`` each) read from class folders, with labels and what was skipped."""
 
 
-def read_image_folder(root: Path, *, skip_bad: bool = False) -> ImageFolder:
+def read_image_folder(root: Path, *, skip_bad: bool = False, unlabeled: bool = True) -> ImageFolder:
     """Read ``root/<class>/<image>`` (or ``root/train/<class>/...`` + ``root/test/...``).
 
     Folders are walked by :func:`athanor.data.class_folders.read_class_folders`: hidden
     files (``.DS_Store``...) are ignored. Anything else that is not a readable
     PNG/JPEG/BMP/WebP image, and any class folder without images, is an error naming the
-    file or folder; with ``skip_bad`` those are left out and listed instead.
+    file or folder; with ``skip_bad`` those are left out and listed instead. Images beside
+    the class folders, or in a folder without any, are unlabeled (label ``-1``) unless
+    ``unlabeled`` is False, when they are errors.
 
     Raises:
         DataError: the problem with the folder or the first bad file.
@@ -190,6 +192,7 @@ def read_image_folder(root: Path, *, skip_bad: bool = False) -> ImageFolder:
         example="cats/001.png, dogs/002.jpg",
         add_hint="add some",
         skip_bad=skip_bad,
+        unlabeled=unlabeled,
     )
     if not found.items:
         raise DataError(f"{root}: no readable images")

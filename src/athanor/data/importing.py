@@ -213,6 +213,9 @@ def import_dataset(
     if recorded.get("duplicates") == "error":
         # Added later: its default leaves it out, so earlier versions keep their hashes.
         del recorded["duplicates"]
+    if recorded.get("text_column") is None:
+        # Added later: left out when unset so versions imported before keep their hashes.
+        recorded.pop("text_column", None)
     store = open_store(settings)
     digest = content_hash(source, recorded)
     existing = store.datasets.find(options.name, digest)
@@ -322,15 +325,20 @@ def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str
 
 
 def _classes_info(labels: np.ndarray, classes: list[str], is_test: np.ndarray) -> dict[str, Any]:
-    """The task, rows and class balance of a classification import."""
-    counts = np.bincount(labels, minlength=len(classes))
-    return {
+    """The task, rows and class balance of a classification import; items labeled ``-1``
+    are unlabeled (counted in ``unlabeled``)."""
+    counts = np.bincount(labels[labels >= 0], minlength=len(classes))
+    info = {
         "task": "classification",
         "rows": len(labels),
         "classes": classes,
         "class_counts": dict(zip(classes, counts.tolist(), strict=True)),
         "test_rows": int(is_test.sum()),
     }
+    unlabeled = int((labels < 0).sum())
+    if unlabeled:
+        info["unlabeled"] = unlabeled
+    return info
 
 
 def _canonical(label: str) -> str:
@@ -459,6 +467,54 @@ def _write_text_classes(source: Path, folder: Path, options: ImportOptions) -> d
     }
 
 
+def _write_documents(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
+    """Documents to label: a folder (class folders and loose files) or a CSV text column."""
+    from athanor.data.class_folders import ClassFolderContents
+
+    if source.is_dir():
+        found = read_text_folder(
+            source, encoding=options.encoding, skip_bad=options.skip_bad, unlabeled=True
+        )
+    else:
+        if source.suffix.lower() not in (".csv", ".tsv", ".tab"):
+            raise DataError(f"{source}: documents are read from a folder or a CSV file")
+        table, _problems = read_delimited(source, encoding=options.encoding)
+        text_name = options.text_column or "text"
+        table.column(text_name)  # names the columns when it is missing
+        label_name = options.target or ("label" if "label" in table.names else None)
+        raw_labels = (
+            [None] * len(table)
+            if label_name is None
+            else [None if v is None or v != v else str(v) for v in table.values[label_name]]
+        )
+        raw_labels = [_canonical(v.strip()) if v and v.strip() else None for v in raw_labels]
+        classes = sorted({v for v in raw_labels if v is not None})
+        items: list[str] = []
+        labels: list[int] = []
+        for line, value, label in zip(
+            table.lines.tolist(), table.values[text_name].tolist(), raw_labels, strict=True
+        ):
+            if value is None or not str(value).strip():
+                raise DataError(f"{source}:{line}: column '{text_name}' is empty")
+            items.append(str(value))
+            labels.append(classes.index(label) if label is not None else -1)
+        found = ClassFolderContents(
+            items=items,
+            labels=np.array(labels, dtype=np.int64),
+            classes=classes,
+            files=[f"{source.name}:{line}" for line in table.lines.tolist()],
+            is_test=np.zeros(len(items), dtype=bool),
+        )
+        if not items:
+            raise DataError(f"{source}: no data rows")
+    save_documents(folder, found)
+    return {
+        "kind": "text_classes",
+        **_classes_info(found.labels, found.classes, found.is_test),
+        "report": _report(found.skipped),
+    }
+
+
 def _write_series(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
     if source.is_dir():
         raise DataError(f"{source}: a series import takes one CSV file")
@@ -496,6 +552,7 @@ _WRITERS = {
     "idx": _write_idx,
     "text": _write_text,
     "text_classes": _write_text_classes,
+    "documents": _write_documents,
     "series": _write_series,
 }
 

@@ -126,7 +126,10 @@ def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:
         images = ImageCollection.load(folder)
         labels = np.load(folder / "labels.npy", allow_pickle=False)
         is_test = np.load(folder / "is_test.npy", allow_pickle=False)
-        train = ~is_test
+        # Unlabeled items (label -1) wait for labeling; training uses the labeled ones.
+        labeled = _labeled_only(record, labels, info)
+        train = ~is_test & labeled
+        is_test = is_test & labeled
         return RawDataset(
             kind="image",
             task="classification",
@@ -152,6 +155,8 @@ def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:
 
         texts, labels, is_test = load_documents(folder)
         documents = np.array(texts, dtype=object)
+        labeled = _labeled_only(record, labels, info)
+        documents, labels, is_test = documents[labeled], labels[labeled], is_test[labeled]
         return RawDataset(
             kind="tokens",
             task="classification",
@@ -175,3 +180,21 @@ def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:
             **common,
         )
     raise DataError(f"dataset {record.ref}: unknown kind '{kind}' in {folder / DATASET_JSON}")
+
+
+def _labeled_only(record: DatasetVersionRecord, labels: np.ndarray, info: dict) -> np.ndarray:
+    """Which items are labeled; a version with unlabeled items trains on the labeled ones
+    only, and one with fewer than two classes labeled cannot train at all.
+
+    Raises:
+        DataError: the version has labels of fewer than two classes.
+    """
+    labeled = labels >= 0
+    classes = np.unique(labels[labeled])
+    if (~labeled).any() and len(classes) < 2:
+        raise DataError(
+            f"dataset {record.ref}: {int(labeled.sum())} of {len(labels)} items are labeled "
+            f"({len(classes)} class(es)); training needs labels of at least two classes: "
+            "label it with 'athanor label' and train on the published version"
+        )
+    return labeled

@@ -148,6 +148,8 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
             return EXIT_NOT_QUEUED
         run = result.run
         say(f"run {run.id} {run.status}: {run.status_reason}")
+        if run.status == "succeeded":
+            _after_success(store, job_id, result)
         return 0
     except UserError as exc:
         say(f"error: {exc}")
@@ -158,6 +160,17 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         return 1
     finally:
         heartbeat.stop()
+
+
+def _after_success(store: Store, job_id: int, result: Any) -> None:
+    """The last step of a job that trained from a labeling project's labels: pre-label
+    the project's other items with the new model."""
+    from athanor.label.training import after_training
+
+    version = result.model_version
+    outcome = after_training(store, job_id, version.ref if version is not None else None)
+    if outcome is not None:
+        say(f"job {job_id}: pre-labeled {outcome['prelabeled']} item(s) with {outcome['model']}")
 
 
 def _warm_up() -> None:

@@ -31,6 +31,7 @@ from athanor.server.routes import (
     datasets,
     deployments,
     jobs,
+    labeling,
     models,
     platform,
     runs,
@@ -104,7 +105,7 @@ def create_app(context: PlatformContext) -> FastAPI:
             headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
 
-    for module in (platform, auth, jobs, runs, datasets, models, deployments, specs):
+    for module in (platform, auth, jobs, runs, datasets, models, deployments, specs, labeling):
         app.include_router(module.router)
 
     def limit_for(path: str) -> int:

@@ -15,7 +15,9 @@ from pydantic import Field
 
 from athanor.spec.base import StrictModel
 
-ImportKind = Literal["auto", "table", "images", "idx", "text", "text_classes", "series"]
+ImportKind = Literal[
+    "auto", "table", "images", "idx", "text", "text_classes", "documents", "series"
+]
 IMPORT_KINDS: tuple[str, ...] = get_args(ImportKind)[1:]
 """The kinds an import can be of (``auto`` detects one of them)."""
 
@@ -30,7 +32,8 @@ class ImportOptions(StrictModel):
         default="auto",
         description="What the path holds: a table (CSV/TSV/Parquet), a folder of class "
         "subfolders of images, IDX files, text (a corpus), a folder of class subfolders of "
-        "text documents, or a time-series CSV; auto detects it.",
+        "text documents, documents to label (a folder of text files, in class folders or not, or a "
+        "CSV with a text column), or a time-series CSV; auto detects it.",
     )
     target: str | None = Field(
         default=None,
@@ -48,6 +51,12 @@ class ImportOptions(StrictModel):
     )
     encoding: str = Field(
         default="utf-8", max_length=40, description="Text encoding of CSV and text files."
+    )
+    text_column: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Documents from a CSV: the column of texts (default 'text'); the label "
+        "column is target (default 'label' where there is one; empty cells are unlabeled).",
     )
     time_column: str | None = Field(
         default=None,

@@ -10,6 +10,7 @@ from athanor.store.database import check_matches_artifacts, dispose_engines, eng
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
 from athanor.store.deployments import DeploymentRecord, DeploymentRepository
 from athanor.store.jobs import JobRecord, JobRepository, StopRequest
+from athanor.store.labeling import LabelingRepository
 from athanor.store.lease import Lease, process_alive
 from athanor.store.model_versions import (
     ModelRepository,
@@ -33,6 +34,7 @@ class Store:
     jobs: JobRepository
     tokens: TokenRepository
     deployments: DeploymentRepository
+    labeling: LabelingRepository
 
 
 def open_store(settings: Settings | None = None) -> Store:
@@ -56,6 +58,7 @@ def open_store(settings: Settings | None = None) -> Store:
         jobs=JobRepository(engine, artifacts),
         tokens=TokenRepository(engine),
         deployments=DeploymentRepository(engine),
+        labeling=LabelingRepository(engine),
     )
 
 
@@ -68,6 +71,7 @@ __all__ = [
     "DeploymentRepository",
     "JobRecord",
     "JobRepository",
+    "LabelingRepository",
     "Lease",
     "MetricPoint",
     "ModelRepository",

@@ -217,3 +217,60 @@ class DeploymentRow(Base):
     created_by: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class LabelProjectRow(Base):
+    """A labeling project on an imported dataset version: its label set and instructions."""
+
+    __tablename__ = "label_projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    dataset: Mapped[str] = mapped_column(String(220))
+    kind: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+    training: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LabelItemRow(Base):
+    """One item of a project: its current label, who made it, and the model's pre-label."""
+
+    __tablename__ = "label_items"
+    __table_args__ = (
+        Index("ix_label_items_project_label", "project_id", "label"),
+        Index("ix_label_items_project_least", "project_id", "uncertainty_least"),
+    )
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("label_projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    label: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(8))
+    labeled_by: Mapped[str | None] = mapped_column(String(100))
+    labeled_at: Mapped[datetime | None]
+    review: Mapped[str | None] = mapped_column(String(8))
+    predicted: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    uncertainty_least: Mapped[float | None] = mapped_column(Float)
+    uncertainty_margin: Mapped[float | None] = mapped_column(Float)
+    uncertainty_entropy: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(220))
+
+
+class LabelVoteRow(Base):
+    """A person's latest label of an item (for agreement between labelers)."""
+
+    __tablename__ = "label_votes"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("label_projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    labeled_by: Mapped[str] = mapped_column(String(100), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    labeled_at: Mapped[datetime]

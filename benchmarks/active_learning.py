@@ -1,0 +1,190 @@
+"""Active learning on MNIST: labels needed to reach a test accuracy, uncertainty vs random.
+
+Each seed starts from the same random labeled set (``--start``, 100). In rounds, a strategy
+adds ``--step`` (100) labels from the unlabeled pool: ``uncertainty`` takes the items the
+current model is least sure of (``--measure``: least confidence, margin or entropy, as
+``athanor label items --sort uncertainty`` orders them), ``random`` takes random ones. After
+each round the same small CNN is trained from scratch with the same budget (``--steps``
+optimizer steps of ``--batch`` images) and tested on the official test set. The figure is
+the number of labels each strategy needs to reach each target accuracy (95% and 98%), its
+mean over the seeds, and the ratio random / uncertainty (the goal is 1.5 or more).
+
+The full run (60,000-image pool, 3 seeds, up to 3,000 labels) is a GPU job of several
+minutes; a reduced run checks the script on a CPU:
+
+    python benchmarks/active_learning.py --pool 5000 --test 2000 --seeds 1 --max-labels 600 \
+        --steps 150 --targets 0.85,0.9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from athanor.data.idx import read_idx_file
+from athanor.label.uncertainty import most_uncertain
+
+
+def mnist(mirror: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST from the mirror: train images/labels and test images/labels."""
+    folder = mirror / "mnist"
+    load = lambda name: read_idx_file(folder / name)  # noqa: E731
+    return (
+        load("train-images-idx3-ubyte.gz"),
+        load("train-labels-idx1-ubyte.gz").astype(np.int64),
+        load("t10k-images-idx3-ubyte.gz"),
+        load("t10k-labels-idx1-ubyte.gz").astype(np.int64),
+    )
+
+
+def small_cnn() -> nn.Module:
+    """The same network every round: two 3x3 convolutions and a dense layer."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 128),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(128, 10),
+    )
+
+
+def train(x: torch.Tensor, y: torch.Tensor, args: argparse.Namespace, seed: int) -> nn.Module:
+    """A fresh network trained for the fixed budget on the labeled images."""
+    torch.manual_seed(seed)
+    model = small_cnn().to(x.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    model.train()
+    for _ in range(args.steps):
+        batch = torch.randint(0, len(x), (min(args.batch, len(x)),), generator=generator)
+        batch = batch.to(x.device)
+        loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+@torch.inference_mode()
+def probabilities(model: nn.Module, x: torch.Tensor, chunk: int = 4096) -> np.ndarray:
+    parts = [torch.softmax(model(x[i : i + chunk]).float(), 1) for i in range(0, len(x), chunk)]
+    return torch.cat(parts).cpu().numpy()
+
+
+def run(
+    strategy: str,
+    seed: int,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    args: argparse.Namespace,
+) -> list[tuple[int, float]]:
+    """``(labels, test accuracy)`` after each round, until the highest target or the cap."""
+    pool_x, pool_y, test_x, test_y = data
+    rng = np.random.default_rng(seed)
+    labeled = rng.choice(len(pool_x), args.start, replace=False)  # the same for both strategies
+    chooser = np.random.default_rng(seed + 1000)
+    curve: list[tuple[int, float]] = []
+    while True:
+        index = torch.as_tensor(labeled, device=pool_x.device)
+        model = train(pool_x[index], pool_y[index], args, seed)
+        accuracy = float((probabilities(model, test_x).argmax(1) == test_y.cpu().numpy()).mean())
+        curve.append((len(labeled), accuracy))
+        print(
+            f"  {strategy:11s} seed {seed}: {len(labeled):5d} labels -> {accuracy:.4f}", flush=True
+        )
+        if accuracy >= max(args.targets) or len(labeled) + args.step > args.max_labels:
+            return curve
+        unlabeled = np.setdiff1d(np.arange(len(pool_x)), labeled)
+        if strategy == "uncertainty":
+            if args.candidates and len(unlabeled) > args.candidates:
+                unlabeled = chooser.choice(unlabeled, args.candidates, replace=False)
+            scores = probabilities(model, pool_x[torch.as_tensor(unlabeled, device=pool_x.device)])
+            chosen = unlabeled[most_uncertain(scores, args.step, args.measure)]
+        else:
+            chosen = chooser.choice(unlabeled, args.step, replace=False)
+        labeled = np.concatenate([labeled, chosen])
+
+
+def labels_needed(curve: list[tuple[int, float]], target: float) -> int | None:
+    return next((labels for labels, accuracy in curve if accuracy >= target), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mirror", default=os.environ.get("ATHANOR_DATA_MIRROR", "../shared/data"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--start", type=int, default=100, help="random labels to start from")
+    parser.add_argument("--step", type=int, default=100, help="labels added each round")
+    parser.add_argument("--max-labels", type=int, default=3000, help="stop a run here")
+    parser.add_argument("--targets", default="0.95,0.98", help="test accuracies to reach")
+    parser.add_argument("--measure", default="least", choices=("least", "margin", "entropy"))
+    parser.add_argument("--steps", type=int, default=500, help="optimizer steps per round")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--pool", type=int, default=60000, help="unlabeled pool (train images)")
+    parser.add_argument("--test", type=int, default=10000, help="test images")
+    parser.add_argument("--candidates", type=int, default=0, help="score this many (0: all)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--json", dest="json_path", help="write the curves here")
+    args = parser.parse_args()
+    args.targets = [float(t) for t in args.targets.split(",")]
+    device = torch.device(args.device)
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
+    print(f"machine: {torch.get_num_threads()} CPU threads, GPU: {gpu}")
+    print(
+        f"settings: pool {args.pool}, test {args.test}, seeds {args.seeds}, start {args.start}, "
+        f"+{args.step}/round up to {args.max_labels}, {args.steps} steps x {args.batch}, "
+        f"measure {args.measure}"
+    )
+    train_x, train_y, test_x, test_y = mnist(Path(args.mirror))
+    picked = np.random.default_rng(0).permutation(len(train_x))[: args.pool]
+    tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)[:, None] / 255.0  # noqa: E731
+    data = (
+        (tensor(train_x[picked]) - 0.1307) / 0.3081,
+        torch.as_tensor(train_y[picked], device=device),
+        (tensor(test_x[: args.test]) - 0.1307) / 0.3081,
+        torch.as_tensor(test_y[: args.test], device=device),
+    )
+    started = time.perf_counter()
+    curves: dict[str, list[list[tuple[int, float]]]] = {"uncertainty": [], "random": []}
+    for seed in range(args.seeds):
+        for strategy in curves:
+            curves[strategy].append(run(strategy, seed, data, args))
+    print(f"\nlabels needed ({time.perf_counter() - started:.0f} s in all)")
+    for target in args.targets:
+        means = {}
+        for strategy, runs in curves.items():
+            needed = [labels_needed(curve, target) for curve in runs]
+            shown = ", ".join(
+                str(n) if n else f">{curve[-1][0]}" for n, curve in zip(needed, runs, strict=True)
+            )
+            reached = [n for n in needed if n]
+            means[strategy] = sum(reached) / len(reached) if len(reached) == len(needed) else None
+            mean = f"{means[strategy]:.0f}" if means[strategy] else "not reached by every seed"
+            print(f"  {target:.0%} {strategy:11s}: {shown} (mean {mean})")
+        if means["uncertainty"] and means["random"]:
+            ratio = means["random"] / means["uncertainty"]
+            print(f"  {target:.0%} ratio random / uncertainty: {ratio:.2f}x")
+        else:
+            print(f"  {target:.0%} ratio random / uncertainty: n/a (a target was not reached)")
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps({"args": vars(args), "curves": curves}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""``athanor label ...``: labeling projects on imported images and texts.
+
+create, status, items, set, prelabel, accept, export, import, publish and train; labels made
+here are the operating system user's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from athanor.cli.output import console, print_json, table
+
+app = typer.Typer(
+    help="Label images and texts: projects, pre-labels, review, formats, versions.",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _store():
+    from athanor.store import open_store
+
+    return open_store()
+
+
+def _user() -> str:
+    from athanor.label.projects import local_user
+
+    return local_user()
+
+
+def _print_counts(counts: dict) -> None:
+    console.print(
+        f"{counts['labeled']:,} of {counts['total']:,} labeled, "
+        f"{counts['prelabeled']:,} pre-labeled (to confirm), {counts['unlabeled']:,} unlabeled, "
+        f"{counts['rejected']:,} rejected"
+    )
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="The project's name.")],
+    dataset: Annotated[
+        str, typer.Option("--dataset", "-d", help="An imported dataset: NAME[@VERSION].")
+    ],
+    labels: Annotated[
+        str | None,
+        typer.Option(help="Label names, comma-separated (default: the dataset's classes)."),
+    ] = None,
+    instructions: Annotated[str, typer.Option(help="What labelers should know.")] = "",
+    json_output: JsonOption = False,
+) -> None:
+    """Create a labeling project on an imported dataset (labeled, unlabeled or mixed)."""
+    from athanor.label.projects import create_project, project_view
+    from athanor.spec.labeling import LabelClass
+
+    store = _store()
+    names = [n.strip() for n in (labels or "").split(",") if n.strip()]
+    project = create_project(
+        store,
+        name,
+        dataset,
+        labels=[LabelClass(name=n) for n in names],
+        instructions=instructions,
+        by=_user(),
+    )
+    view = project_view(store, project)
+    if json_output:
+        print_json(view)
+        return
+    console.print(
+        f"project [bold]{project.name}[/bold] on {project.dataset} ({project.kind}); labels: "
+        + ", ".join(f"{label['name']} [{label['hotkey']}]" for label in project.labels)
+    )
+    _print_counts(view["counts"])
+
+
+@app.command("status")
+def status(
+    name: Annotated[str | None, typer.Argument(help="A project (default: list them).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a project's progress, per-class counts, training and versions (or list all)."""
+    from athanor.label.projects import project_view
+
+    store = _store()
+    if name is None:
+        views = [project_view(store, p) for p in store.labeling.list_projects()]
+        if json_output:
+            print_json(views)
+            return
+        console.print(
+            table(
+                "labeling projects",
+                ["name", "dataset", "kind", "labeled", "pre-labeled", "total"],
+                [
+                    (
+                        v["name"],
+                        v["dataset"],
+                        v["kind"],
+                        f"{v['counts']['labeled']:,}",
+                        f"{v['counts']['prelabeled']:,}",
+                        f"{v['counts']['total']:,}",
+                    )
+                    for v in views
+                ],
+            )
+        )
+        return
+    view = project_view(store, store.labeling.get_project(name))
+    if json_output:
+        print_json(view)
+        return
+    console.print(f"[bold]{view['name']}[/bold] on {view['dataset']} ({view['kind']})")
+    _print_counts(view["counts"])
+    per_class = view["counts"]["per_class"]
+    console.print(
+        table(
+            "labels",
+            ["label", "key", "items"],
+            [
+                (lab["name"], lab["hotkey"], f"{per_class.get(lab['name'], 0):,}")
+                for lab in view["labels"]
+            ],
+        )
+    )
+    if view["training"]:
+        training = view["training"]
+        console.print(
+            f"training: job {training['job_id']} {training['status']}, model {training['model']}"
+            + (f" ({training['message']})" if training.get("message") else "")
+        )
+    for version in view["versions"]:
+        console.print(f"published: {version['dataset']} ({version['labels']:,} labels)")
+
+
+@app.command("items")
+def items(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    state: Annotated[
+        str, typer.Option(help="all, unlabeled, prelabeled, labeled or rejected.")
+    ] = "all",
+    sort: Annotated[str, typer.Option(help="index or uncertainty (most unsure first).")] = "index",
+    strategy: Annotated[str, typer.Option(help="least, margin or entropy.")] = "least",
+    label: Annotated[str | None, typer.Option(help="Only items of this label.")] = None,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many (1-500).")] = 20,
+    json_output: JsonOption = False,
+) -> None:
+    """List items with their labels and pre-labels."""
+    from athanor.label.projects import list_items
+
+    page = list_items(
+        _store(),
+        name,
+        state=state,
+        sort=sort,
+        strategy=strategy,
+        label=label,
+        offset=offset,
+        limit=limit,
+    )
+    if json_output:
+        print_json(page)
+        return
+    rows = []
+    for item in page["items"]:
+        prediction = item["prediction"]
+        rows.append(
+            (
+                str(item["id"]),
+                item["name"][:40],
+                item["label"] or "",
+                f"{item['source'] or ''} {item['by'] or ''}".strip(),
+                f"{prediction['label']} ({prediction['confidence']:.2f})" if prediction else "",
+                item["review"] or "",
+            )
+        )
+    console.print(
+        table(
+            f"{name}: {page['total']:,} {state} item(s), from {offset}",
+            ["id", "name", "label", "by", "pre-label", "review"],
+            rows,
+        )
+    )
+
+
+@app.command("set")
+def set_labels(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    assignments: Annotated[
+        list[str], typer.Argument(help="ID=LABEL (ID= clears the label), repeatable.")
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Label items by id: athanor label set PROJECT 0=cat 1=dog."""
+    from athanor.errors import UserError
+    from athanor.label.projects import label_items
+
+    changes = []
+    for assignment in assignments:
+        item, sep, label = assignment.partition("=")
+        if not sep or not item.strip().isdigit():
+            raise UserError(f"'{assignment}': expected ID=LABEL, e.g. 3=cat")
+        changes.append((int(item), label.strip() or None))
+    result = label_items(_store(), name, changes, by=_user())
+    if json_output:
+        print_json(result)
+        return
+    console.print(f"labeled {result['updated']} item(s)")
+    _print_counts(result["counts"])
+
+
+@app.command("prelabel")
+def prelabel(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    model: Annotated[str, typer.Option(help="A registered model: NAME[@VERSION|@ALIAS].")],
+    json_output: JsonOption = False,
+) -> None:
+    """Pre-label every unlabeled item with a registered model (answers wait to be confirmed)."""
+    from athanor.label.prelabel import prelabel as run_prelabel
+
+    result = run_prelabel(_store(), name, model)
+    if json_output:
+        print_json(result)
+        return
+    console.print(f"pre-labeled {result['prelabeled']:,} item(s) with {result['model']}")
+    _print_counts(result["counts"])
+
+
+@app.command("accept")
+def accept(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    min_confidence: Annotated[
+        float | None, typer.Option(help="Accept every pre-label at this confidence or above.")
+    ] = None,
+    ids: Annotated[str | None, typer.Option(help="Accept these items: 1,2,3.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Make pre-labels labels (source model, review accepted)."""
+    from athanor.errors import UserError
+    from athanor.label.projects import accept as run_accept
+
+    chosen = None
+    if ids is not None:
+        try:
+            chosen = [int(i) for i in ids.split(",") if i.strip()]
+        except ValueError:
+            raise UserError(f"--ids: '{ids}' is not a list of item ids like 1,2,3") from None
+    result = run_accept(_store(), name, ids=chosen, min_confidence=min_confidence, by=_user())
+    if json_output:
+        print_json(result)
+        return
+    console.print(f"accepted {result['updated']:,} pre-label(s)")
+    _print_counts(result["counts"])
+
+
+@app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    format: Annotated[str, typer.Option(help="csv, labelstudio or folders (a zip).")] = "csv",
+) -> None:
+    """Write the project's labels as CSV, Label Studio JSON or class folders (zip)."""
+    from athanor.label.formats import export_labels
+
+    content = export_labels(_store(), name, format)
+    output.write_bytes(content)
+    console.print(f"wrote {output} ({len(content):,} bytes, {format})")
+
+
+@app.command("import")
+def import_file(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    path: Annotated[Path, typer.Argument(help="A labels file (.csv or Label Studio .json).")],
+    format: Annotated[
+        str | None, typer.Option(help="csv or labelstudio (default: from the suffix).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Read labels (CSV file,label / text,label, or Label Studio JSON) into the project."""
+    from athanor.errors import DataError
+    from athanor.label.formats import import_labels
+
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    chosen = format or ("labelstudio" if path.suffix.lower() == ".json" else "csv")
+    result = import_labels(_store(), name, chosen, path.read_bytes(), by=_user())
+    if json_output:
+        print_json(result)
+        return
+    console.print(
+        f"imported {result['imported']:,} label(s) and {result['predictions']:,} pre-label(s)"
+    )
+    _print_counts(result["counts"])
+
+
+@app.command("publish")
+def publish(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Snapshot the labels as a dataset version that train, tune and auto use."""
+    from athanor.label.publish import publish as run_publish
+
+    result = run_publish(_store(), name)
+    if json_output:
+        print_json(result)
+        return
+    console.print(
+        f"published [bold]{result['dataset']}[/bold]: {result['labels']:,} labels "
+        f"({result['from_model']:,} confirmed from a model)"
+    )
+
+
+@app.command("train")
+def train(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    template: Annotated[
+        str, typer.Option(help="auto (a small network for the data) or a template name.")
+    ] = "auto",
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default 5).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Publish the labels, train on them here, register the model and pre-label the rest."""
+    from athanor.label.prelabel import prelabel as run_prelabel
+    from athanor.label.publish import publish as run_publish
+    from athanor.label.training import record_training, training_spec
+    from athanor.runs import train as run_training
+
+    store = _store()
+    project = store.labeling.get_project(name)
+    published = run_publish(store, name)
+    spec = training_spec(
+        project.kind, published["dataset"], project=name, template=template, epochs=epochs
+    )
+    result = run_training(spec, progress=not (quiet or json_output))
+    model = result.model_version.ref if result.model_version is not None else None
+    record_training(
+        store, name, job_id=result.run.id, status=result.run.status, model=model, message=""
+    )
+    outcome = None
+    if model is not None and result.run.status == "succeeded":
+        outcome = run_prelabel(store, name, model)
+        record_training(store, name, status="prelabeled", prelabeled=outcome["prelabeled"])
+    if json_output:
+        print_json(
+            {
+                "dataset": published["dataset"],
+                "run": result.run.id,
+                "status": result.run.status,
+                "model": model,
+                "test_metrics": result.test_metrics,
+                "prelabeled": outcome["prelabeled"] if outcome else 0,
+            }
+        )
+        return
+    console.print(
+        f"trained run {result.run.id} on {published['dataset']}: {result.run.status}; model {model}"
+    )
+    for metric, value in (result.test_metrics or {}).items():
+        console.print(f"  test {metric}: {value:.4f}")
+    if outcome:
+        console.print(f"pre-labeled {outcome['prelabeled']:,} item(s) with {model}")
+        _print_counts(outcome["counts"])

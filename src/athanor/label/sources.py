@@ -1,0 +1,130 @@
+"""The items of the dataset version a project labels: names, imported labels, pixels, texts.
+
+Images and documents versions (``athanor data import``) are labeled; each item keeps its
+position in the version as its id. Items whose label is ``-1`` were imported unlabeled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from athanor.data.documents import DOCUMENTS_FILE
+from athanor.data.importing import DATASET_JSON
+from athanor.data.versions import resolve_dataset
+from athanor.errors import DataError, UserError
+from athanor.store import DatasetVersionRecord, Store
+
+KINDS = {"image": "image", "text_classes": "text"}
+"""Dataset version kinds that can be labeled, and the project kind of each."""
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """A dataset version to label."""
+
+    record: DatasetVersionRecord
+    folder: Path
+    info: dict[str, Any]
+
+    @property
+    def project_kind(self) -> str:
+        return KINDS[self.info["kind"]]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info.get("classes") or [])
+
+
+def source_version(store: Store, ref: str) -> SourceVersion:
+    """The imported version ``NAME[@VERSION]`` names, if it can be labeled.
+
+    Raises:
+        DatasetNotFound: no such dataset or version.
+        UserError: a catalog dataset or a kind that is not labeled here (tables, series).
+    """
+    resolved = resolve_dataset(ref, store.settings)
+    if resolved.version is None:
+        raise UserError(
+            f"dataset '{ref}' is a catalog dataset; import your own images or texts with "
+            "'athanor data import' and label that"
+        )
+    record = resolved.version
+    folder = store.artifacts.resolve(record.path)
+    info = json.loads((folder / DATASET_JSON).read_text())
+    if info["kind"] not in KINDS:
+        raise UserError(
+            f"dataset '{record.ref}' holds {info['kind']} data; labeling takes images or "
+            "documents (import a folder of images or texts, or a CSV text column with "
+            "--kind documents)"
+        )
+    return SourceVersion(record, folder, info)
+
+
+def item_names_and_labels(source: SourceVersion) -> tuple[list[str], np.ndarray]:
+    """Each item's name (file, or first words of a text) and imported class index (-1)."""
+    if source.info["kind"] == "image":
+        labels = np.load(source.folder / "labels.npy", allow_pickle=False)
+        meta = json.loads((source.folder / "images.json").read_text())
+        files = meta.get("files") or []
+        names = files if len(files) == len(labels) else [f"image {i}" for i in range(len(labels))]
+        return [str(n) for n in names], labels
+    records = documents(source.folder)
+    names = [str(r.get("file") or _first_words(r["text"])) for r in records]
+    return names, np.array([int(r["label"]) for r in records], dtype=np.int64)
+
+
+def texts(source: SourceVersion) -> list[str]:
+    """The documents of a text version, by item id."""
+    return [str(r["text"]) for r in documents(source.folder)]
+
+
+def _first_words(text: str, words: int = 8) -> str:
+    return " ".join(text.split()[:words])
+
+
+@lru_cache(maxsize=4)
+def documents(folder: Path) -> list[dict[str, Any]]:
+    """The document records (text, label, test, file) of a text version, by item id."""
+    path = folder / DOCUMENTS_FILE
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the documents ({exc})") from None
+
+
+@lru_cache(maxsize=4)
+def images(folder: Path):
+    """The image collection of a version (cached: pages of thumbnails read it often)."""
+    from athanor.data.images import ImageCollection
+
+    return ImageCollection.load(folder)
+
+
+def item_png(source: SourceVersion, item: int, size: int | None = None) -> bytes:
+    """One image as PNG bytes, its longer edge at most ``size`` pixels when given.
+
+    Raises:
+        NotFound: no such item.
+    """
+    import io
+
+    from PIL import Image
+
+    from athanor.errors import NotFound
+
+    collection = images(source.folder)
+    if not 0 <= item < len(collection):
+        raise NotFound(f"no item {item}; items are 0..{len(collection) - 1}")
+    array = collection.image(item)
+    picture = Image.fromarray(array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0))
+    if size is not None and max(picture.size) > size:
+        picture.thumbnail((size, size))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

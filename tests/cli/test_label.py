@@ -1,0 +1,28 @@
+"""``athanor label`` in real subprocesses: create, export and import, and a mistake as a
+one-line error (the whole flow is tests/e2e/test_stories_labeling.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_main import athanor
+from tests.label.conftest import write_mnist_pngs
+
+
+def test_create_label_export_import_and_mistakes(tmp_path: Path) -> None:
+    write_mnist_pngs(tmp_path / "digits", 12, labeled=6)
+    out = athanor("data", "import", str(tmp_path / "digits"), "--name", "scans").stdout
+    assert "6 of 12 items are unlabeled" in out and "uses only the labeled items" in out
+    created = athanor(
+        "label", "create", "scans-a", "--dataset", "scans", "--labels", "0,1,2,3,4,5,6,7,8,9"
+    ).stdout
+    assert "project scans-a on scans@" in created and "6 of 12 labeled" in created
+    exported = tmp_path / "labels.json"
+    athanor("label", "export", "scans-a", "-o", str(exported), "--format", "labelstudio")
+    assert len(json.loads(exported.read_text())) == 12
+    imported = json.loads(athanor("label", "import", "scans-a", str(exported), "--json").stdout)
+    assert imported["imported"] == 6 and imported["counts"]["labeled"] == 6
+    wrong = athanor("label", "set", "scans-a", "6=cat", check=False)
+    assert wrong.returncode == 2 and "label(s) cat are not in project scans-a" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
