@@ -14,6 +14,7 @@ from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, 
 from athanor.cli import deployments as deployment_commands
 from athanor.cli import jobs as job_commands
 from athanor.cli import platform as platform_commands
+from athanor.cli import estimate as estimate_command
 from athanor.cli import summary as summary_command
 from athanor.cli import tokens as token_commands
 from athanor.cli import tune as tune_command
@@ -53,6 +54,7 @@ app.command("train")(train.train)
 app.command("predict")(predict.predict)
 app.command("doctor")(doctor.doctor)
 app.command("summary")(summary_command.summary)
+app.command("estimate")(estimate_command.estimate)
 app.command("serve")(serve.serve)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
