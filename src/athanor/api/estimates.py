@@ -227,15 +227,29 @@ def estimate(
                     "offering": name,
                     "currency": here_currency,
                     "price_per_hour": here_price,
-                    "amount": {"low": total[0] / 3600 * here_price, "high": total[2] / 3600 * here_price},
+                    "amount": {
+                        "low": total[0] / 3600 * here_price,
+                        "high": total[2] / 3600 * here_price,
+                    },
                     "source": "ATHANOR_LOCAL_PRICE" if here_price else "own hardware (price 0)",
                     "as_of": "",
                 }
             ]
             found.append(
                 _device_estimate(
-                    name, title, "measured", step, per_epoch, epochs, tested, need, capacity,
-                    memory, batch_size, ideal_here.dominant(), costs,
+                    name,
+                    title,
+                    "measured",
+                    step,
+                    per_epoch,
+                    epochs,
+                    tested,
+                    need,
+                    capacity,
+                    memory,
+                    batch_size,
+                    ideal_here.dominant(),
+                    costs,
                 )
             )
             continue
@@ -262,8 +276,19 @@ def estimate(
         ]
         found.append(
             _device_estimate(
-                device.id, device.name, "roofline", step, per_epoch, epochs, tested,
-                memory.total, device.memory_bytes, memory, batch_size, ideal.dominant(), costs,
+                device.id,
+                device.name,
+                "roofline",
+                step,
+                per_epoch,
+                epochs,
+                tested,
+                memory.total,
+                device.memory_bytes,
+                memory,
+                batch_size,
+                ideal.dominant(),
+                costs,
             )
         )
 

@@ -103,8 +103,9 @@ def estimate(
     result = run_estimate(spec, device or None, epochs=epochs, overrides=set_ or None, steps=steps)
     asked = set(device or [result.calibration["device"]])
     misfits = [
-        d for d in result.devices if not d.fits and (d.device in asked or not device)
-        and (device or d.method == "measured")
+        d
+        for d in result.devices
+        if not d.fits and (d.device in asked or not device) and (device or d.method == "measured")
     ]
     if json_output:
         print_json(result.to_json())
@@ -157,8 +158,17 @@ def _print(result: Any) -> None:
     console.print(
         table(
             None,
-            ["device", "how", "step", "epoch", "total", "memory / device", "fits", "cost",
-             "dominant layers"],
+            [
+                "device",
+                "how",
+                "step",
+                "epoch",
+                "total",
+                "memory / device",
+                "fits",
+                "cost",
+                "dominant layers",
+            ],
             rows,
         )
     )

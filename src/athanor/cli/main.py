@@ -12,9 +12,9 @@ from athanor import __version__
 from athanor.cli import auto as auto_command
 from athanor.cli import data, doctor, models, predict, quickstart, runs, serve, train
 from athanor.cli import deployments as deployment_commands
+from athanor.cli import estimate as estimate_command
 from athanor.cli import jobs as job_commands
 from athanor.cli import platform as platform_commands
-from athanor.cli import estimate as estimate_command
 from athanor.cli import summary as summary_command
 from athanor.cli import tokens as token_commands
 from athanor.cli import tune as tune_command

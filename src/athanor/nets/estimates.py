@@ -118,9 +118,7 @@ class Roofline:
         ]
 
 
-def roofline(
-    summary: NetworkSummary, peak_flops: float, bandwidth: float, slots: int
-) -> Roofline:
+def roofline(summary: NetworkSummary, peak_flops: float, bandwidth: float, slots: int) -> Roofline:
     """A training step of ``summary``'s network (at its batch) on a device reaching
     ``peak_flops`` FLOP/s and ``bandwidth`` bytes/s.
 
@@ -136,7 +134,11 @@ def roofline(
         compute, memory = flops / peak_flops, moved / bandwidth
         layers.append(
             LayerCost(
-                row.name, flops, moved, max(compute, memory), "compute" if compute >= memory else "memory"
+                row.name,
+                flops,
+                moved,
+                max(compute, memory),
+                "compute" if compute >= memory else "memory",
             )
         )
         previous = row.activation_bytes or previous
@@ -151,7 +153,9 @@ def _numel(shape: tuple[int, ...]) -> int:
     return count
 
 
-def _best_rate(work: float, run: Callable[[], Any], sync: Callable[[], Any], budget: float) -> float:
+def _best_rate(
+    work: float, run: Callable[[], Any], sync: Callable[[], Any], budget: float
+) -> float:
     """The best of a few timings of ``run`` as work per second (warm-up first)."""
     run()
     sync()
@@ -183,7 +187,5 @@ def measure_throughput(device: str = "cpu", budget: float = 0.3) -> dict[str, fl
         convolution = _best_rate(conv_flops, lambda: conv(images), sync, budget)
         source = torch.randn(8 * 1024 * 1024 // 4, device=target)  # 8 MiB
         destination = torch.empty_like(source)
-        copy = _best_rate(
-            2 * source.numel() * 4, lambda: destination.copy_(source), sync, budget
-        )
+        copy = _best_rate(2 * source.numel() * 4, lambda: destination.copy_(source), sync, budget)
     return {"matmul_flops": matmul, "conv_flops": convolution, "bandwidth": copy}
