@@ -206,7 +206,7 @@ def find_device(name: str, settings: Settings | None = None) -> Device:
         if wanted and wanted in key(device.id):
             return device
     raise UserError(
-        f"--device {name}: not in the device catalog; valid: cpu, cuda, "
+        f"device {name}: not in the device catalog; valid: cpu, cuda, "
         f"{', '.join(catalog)} (add others in {current_settings().home / 'devices.yaml'})"
     )
 
