@@ -1502,6 +1502,11 @@ export interface components {
          */
         JobSubmit: {
             /**
+             * Estimated Seconds
+             * @description The run's expected duration on this machine from POST /v1/specs/estimate; kept in the run's summary (estimate.total_seconds) for the queue's ETAs.
+             */
+            estimated_seconds?: number | null;
+            /**
              * Filename
              * @description The spec's file name, used in error messages.
              * @default spec.yaml

@@ -135,6 +135,13 @@ class JobSubmit(BaseModel):
         "job trains (study_name, trial_id, number, metric, pruner, max_epochs, tuning_url, "
         "deadline). Its worker reports each epoch to the trial and stops when it is pruned.",
     )
+    estimated_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e9,
+        description="The run's expected duration on this machine from POST /v1/specs/estimate; "
+        "kept in the run's summary (estimate.total_seconds) for the queue's ETAs.",
+    )
 
 
 class ExampleSpecOut(BaseModel):

@@ -31,3 +31,13 @@ def test_estimate_names_an_unknown_device(api: Api) -> None:
     )
     assert response.status_code == 400
     assert "device tpu-v9: not in the device catalog" in response.json()["detail"]
+
+
+def test_a_job_submitted_with_its_estimate_keeps_it_for_the_queue(api: Api) -> None:
+    response = api.call("POST", "/v1/jobs", json={"spec": SPEC_YAML, "estimated_seconds": 720.0})
+    assert response.status_code == 201, response.text
+    job = response.json()
+    try:
+        assert job["summary"]["estimate"] == {"total_seconds": 720.0}
+    finally:
+        api.client.post(f"/v1/jobs/{job['id']}/cancel")
