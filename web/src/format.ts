@@ -90,8 +90,8 @@ export function roughSpan(low: number, high: number): string {
   return a === b ? a : `${a} – ${b}`
 }
 
-/** Money with no invented precision: 2 decimals, or one significant digit below 0.01. */
+/** Money with no invented precision: 2 decimals; "<¥0.01" for a positive amount below a cent. */
 export function money(amount: number, currency: string): string {
-  const text = amount === 0 || amount >= 0.01 ? amount.toFixed(2) : amount.toPrecision(1)
-  return `${currency === 'CNY' ? '¥' : currency === 'USD' ? '$' : currency + ' '}${text}`
+  const sign = currency === 'CNY' ? '¥' : currency === 'USD' ? '$' : currency + ' '
+  return amount > 0 && amount < 0.005 ? `<${sign}0.01` : `${sign}${amount.toFixed(2)}`
 }

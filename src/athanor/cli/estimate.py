@@ -30,12 +30,14 @@ def cost_text(costs: list[dict[str, Any]]) -> str:
             continue
         low = min(a["low"] for a in amounts)
         high = max(a["high"] for a in amounts)
-        parts.append(f"{currency} {_money(low)}-{_money(high)}")
+        low_text, high_text = _money(low), _money(high)
+        parts.append(f"{currency} {low_text}" + (f"-{high_text}" if high_text != low_text else ""))
     return "; ".join(parts) or "-"
 
 
 def _money(amount: float) -> str:
-    return f"{amount:.2f}" if amount >= 0.01 or amount == 0 else f"{amount:.1g}"
+    """Two decimals, no invented precision: ``<0.01`` for a positive amount below a cent."""
+    return "<0.01" if 0 < amount < 0.005 else f"{amount:.2f}"
 
 
 def list_prices() -> None:
