@@ -158,6 +158,7 @@ def estimate(
     from athanor.spec.examples import resolve_spec_path
     from athanor.spec.loading import load_spec
     from athanor.training.calibration import synthetic_batch, time_training_steps
+    from athanor.training.losses import uses_single_logit
 
     if epochs is not None and epochs < 1:
         raise UserError(f"--epochs {epochs}: give a whole number >= 1")
@@ -165,6 +166,8 @@ def estimate(
     spec = load_spec(spec_source, overrides)
     epochs = epochs or spec.train.epochs
     prepared = _prepare_offline(spec, settings)
+    if uses_single_logit(spec.train.loss, prepared.schema):  # as a run builds it
+        prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
     batch_size = spec.train.batch_size
     sizes = {
         name: len(split)
@@ -302,7 +305,7 @@ def estimate(
         calibration={
             "device": str(local_kind),
             "seconds_per_step": measured_step,
-            "steps_timed": steps,
+            "steps_timed": timing.steps,
             "peak_memory_measured": timing.peak_memory,
             "matmul_flops": throughput["matmul_flops"],
             "bandwidth": throughput["bandwidth"],

@@ -46,8 +46,11 @@ def time_training_steps(
     batch: tuple[torch.Tensor, torch.Tensor],
     device: torch.device,
     steps: int = 5,
+    budget: float = 0.5,
 ) -> StepTiming:
-    """The median time of ``steps`` training steps on ``batch`` after one warm-up step.
+    """The median time of at least ``steps`` training steps on ``batch`` after one warm-up
+    step; short steps are repeated until ``budget`` seconds have passed (at most 100), so that
+    a busy machine's hiccups do not make the median.
 
     The network is trained in place (copy it first if its weights matter).
     """
@@ -60,16 +63,19 @@ def time_training_steps(
         step = _gan_step(network, spec, x)
     else:
         step = _supervised_step(network, spec, schema, x, y)
-    times = []
-    for index in range(steps + 1):
+    times: list[float] = []
+    began = time.perf_counter()
+    index = 0
+    while index <= steps or (time.perf_counter() - began < budget and len(times) < 100):
         start = time.perf_counter()
         step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         if index:  # the first step allocates and warms caches
             times.append(time.perf_counter() - start)
+        index += 1
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-    return StepTiming(statistics.median(times), steps, str(device), peak)
+    return StepTiming(statistics.median(times), len(times), str(device), peak)
 
 
 def _supervised_step(
