@@ -179,7 +179,8 @@ def estimate(
     batch = min(batch_size, sizes["train"])
     network = build_network(spec.model, prepared.schema, seed=spec.seed)
     _freeze_as_trained(network, spec.train.freeze)
-    shape = (batch, *prepared.schema.input.shape)
+    # A network's own input: a GAN's is its latent vector, not the images it is trained on.
+    shape = (batch, *getattr(network, "input_shape", prepared.schema.input.shape))
     described = summary(network, shape)
     slots = optimizer_slots(spec.train.optimizer)
     memory = training_memory(described, slots)
