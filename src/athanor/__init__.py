@@ -29,6 +29,7 @@ _LAZY = {
     "datasets": "athanor.api.datasets:",
     "errors": "athanor.errors:",
     "summary": "athanor.api.networks:summarize",
+    "estimate": "athanor.api.estimates:estimate",
     "tune": "athanor.tuning.search:tune",
     "searches": "athanor.api.searches:",
     "auto": "athanor.tuning.automl:auto",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
         runs,  # noqa: F401
     )
     from athanor.api import datasets, models, searches  # noqa: F401
+    from athanor.api.estimates import estimate  # noqa: F401
     from athanor.api.networks import summarize as summary  # noqa: F401
     from athanor.runs.pipeline import resume, train  # noqa: F401
     from athanor.spec.loading import load_spec  # noqa: F401

@@ -78,6 +78,9 @@ def test_doctor_and_catalog_json(athanor_home: Path) -> None:
     info = json.loads(athanor("doctor", "--json").stdout)
     assert info["athanor_home"] == str(athanor_home.resolve())
     assert info["devices"][0]["device"] == "cpu" and info["torch"]
+    measured = info["throughput"]["cpu"]
+    assert measured["matmul_flops"] > 1e7 and measured["conv_flops"] > 1e7
+    assert info["free_disk"] > 0
     names = {entry["name"] for entry in json.loads(athanor("data", "catalog", "--json").stdout)}
     assert {"mnist", "digits", "iris", "diabetes"} <= names
     assert "no runs yet" in athanor("runs", "list").stdout

@@ -1053,6 +1053,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/specs/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Estimate a spec's training time, memory and cost
+         * @description Time a few training steps of the spec on this machine and estimate, per device, the
+         *     step, epoch and total time, the peak memory and whether it fits, and the cost at the
+         *     price table's offerings. The dataset must be on the server (it is never downloaded).
+         */
+        post: operations["estimate_spec_v1_specs_estimate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/specs/examples": {
         parameters: {
             query?: never;
@@ -1186,6 +1208,13 @@ export interface components {
         AliasSet: {
             /** Version */
             version: number;
+        };
+        /** AmountSpanOut */
+        AmountSpanOut: {
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
         };
         /** AverageScoresOut */
         AverageScoresOut: {
@@ -1390,6 +1419,51 @@ export interface components {
             updated_at: string;
         };
         /**
+         * DeviceEstimateOut
+         * @description The estimate on one device: measured here, or a roofline for a catalog GPU.
+         */
+        DeviceEstimateOut: {
+            /** Advice */
+            advice: string;
+            /** Costs */
+            costs: components["schemas"]["OfferingCostOut"][];
+            /** Device */
+            device: string;
+            /** Device Memory Bytes */
+            device_memory_bytes: number;
+            /** Dominant Layers */
+            dominant_layers: components["schemas"]["DominantLayerOut"][];
+            epoch_seconds: components["schemas"]["SecondsSpanOut"];
+            /** Fits */
+            fits: boolean;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /**
+             * Method
+             * @description measured (this machine) or roofline (catalog)
+             */
+            method: string;
+            /** Name */
+            name: string;
+            step_seconds: components["schemas"]["SecondsSpanOut"];
+            total_seconds: components["schemas"]["SecondsSpanOut"];
+        };
+        /** DominantLayerOut */
+        DominantLayerOut: {
+            /**
+             * Bound
+             * @description compute or memory
+             */
+            bound: string;
+            /** Layer */
+            layer: string;
+            /**
+             * Share
+             * @description Fraction of the step's time (at efficiency 1).
+             */
+            share: number;
+        };
+        /**
          * ErrorOut
          * @description Why a request was refused: one message naming the problem and what is valid.
          */
@@ -1404,6 +1478,69 @@ export interface components {
              * @description What is wrong and how to fix it.
              */
             detail: string;
+        };
+        /**
+         * EstimateOut
+         * @description Time, peak memory and cost of training a spec.
+         */
+        EstimateOut: {
+            /** Batch Size */
+            batch_size: number;
+            /** Calibration */
+            calibration: {
+                [key: string]: unknown;
+            };
+            /** Devices */
+            devices: components["schemas"]["DeviceEstimateOut"][];
+            /** Epochs */
+            epochs: number;
+            /**
+             * Memory
+             * @description Bytes: weights, gradients, optimizer_state, activations, total.
+             */
+            memory: {
+                [key: string]: number;
+            };
+            /** Notes */
+            notes: string[];
+            /** Samples */
+            samples: {
+                [key: string]: number;
+            };
+            /** Spec */
+            spec: string;
+            /** Steps Per Epoch */
+            steps_per_epoch: number;
+        };
+        /**
+         * EstimateRequest
+         * @description A spec to estimate (as for a job submission) and the devices to estimate it on.
+         */
+        EstimateRequest: {
+            /**
+             * Devices
+             * @description cpu, cuda or catalog GPU ids; default this machine and the whole catalog.
+             */
+            devices?: string[] | null;
+            /** Epochs */
+            epochs?: number | null;
+            /**
+             * Filename
+             * @default spec.yaml
+             */
+            filename?: string;
+            /**
+             * Overrides
+             * @description KEY.PATH=VALUE overrides.
+             */
+            overrides?: string[];
+            /**
+             * Spec
+             * @description The run spec: a mapping, or YAML text.
+             */
+            spec: {
+                [key: string]: unknown;
+            } | string;
         };
         /**
          * EvaluationOut
@@ -1914,6 +2051,11 @@ export interface components {
          */
         JobSubmit: {
             /**
+             * Estimated Seconds
+             * @description The run's expected duration on this machine from POST /v1/specs/estimate; kept in the run's summary (estimate.total_seconds) for the queue's ETAs.
+             */
+            estimated_seconds?: number | null;
+            /**
              * Filename
              * @description The spec's file name, used in error messages.
              * @default spec.yaml
@@ -2161,6 +2303,35 @@ export interface components {
             };
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * OfferingCostOut
+         * @description What the estimated time costs at one offering of the price table.
+         */
+        OfferingCostOut: {
+            amount: components["schemas"]["AmountSpanOut"];
+            /** As Of */
+            as_of: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Device
+             * @default
+             */
+            device?: string;
+            /**
+             * Note
+             * @default
+             */
+            note?: string;
+            /** Offering */
+            offering: string;
+            /** Price Per Hour */
+            price_per_hour: number;
+            /** Provider */
+            provider: string;
+            /** Source */
+            source: string;
         };
         /** PairOut */
         PairOut: {
@@ -2539,6 +2710,15 @@ export interface components {
             passes: number;
             /** Running */
             running: boolean;
+        };
+        /** SecondsSpanOut */
+        SecondsSpanOut: {
+            /** Expected */
+            expected: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
         };
         /**
          * ServingSpec
@@ -5932,6 +6112,66 @@ export interface operations {
             };
             /** @description A token is required (or was invalid). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    estimate_spec_v1_specs_estimate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EstimateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EstimateOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

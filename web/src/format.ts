@@ -71,3 +71,27 @@ export function headline(summary: Record<string, unknown>): [string, number] | n
   }
   return null
 }
+
+/** A rough duration in words: "12 min", "3 h", "40 s" (estimates, ETAs). */
+export function roughly(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–'
+  const t = i18n.global.t
+  if (seconds < 1) return t('estimate.units.ms', { n: Math.max(1, Math.round(seconds * 1000)) })
+  if (seconds < 90) return t('estimate.units.s', { n: Math.round(seconds) })
+  if (seconds < 5400) return t('estimate.units.min', { n: Math.round(seconds / 60) })
+  if (seconds < 172800) return t('estimate.units.h', { n: Number((seconds / 3600).toPrecision(2)) })
+  return t('estimate.units.d', { n: Number((seconds / 86400).toPrecision(2)) })
+}
+
+/** A span of rough durations: "4–6 min" style, "12 min" when both ends read the same. */
+export function roughSpan(low: number, high: number): string {
+  const a = roughly(low)
+  const b = roughly(high)
+  return a === b ? a : `${a} – ${b}`
+}
+
+/** Money with no invented precision: 2 decimals; "<¥0.01" for a positive amount below a cent. */
+export function money(amount: number, currency: string): string {
+  const sign = currency === 'CNY' ? '¥' : currency === 'USD' ? '$' : currency + ' '
+  return amount > 0 && amount < 0.005 ? `<${sign}0.01` : `${sign}${amount.toFixed(2)}`
+}

@@ -25,6 +25,8 @@ export type LogChunk = Schemas['LogOut']
 export type JobSubmit = Schemas['JobSubmit']
 export type Example = Schemas['ExampleSpecOut']
 export type SpecCheck = Schemas['SpecCheckOut']
+export type Estimate = Schemas['EstimateOut']
+export type DeviceEstimate = Schemas['DeviceEstimateOut']
 export type Evaluation = Schemas['EvaluationOut']
 export type WrongExample = Schemas['WrongExampleOut']
 

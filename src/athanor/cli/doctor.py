@@ -46,6 +46,18 @@ def collect() -> dict[str, Any]:
     from athanor.store.artifacts import ArtifactStore
 
     artifacts = ArtifactStore(settings.artifacts_dir).size_bytes()
+    import shutil
+
+    from athanor.nets.estimates import measure_throughput
+
+    existing = settings.home  # the disk it will be on, before it exists
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    throughput = {
+        device["device"]: measure_throughput(device["device"], budget=0.2)
+        for device in devices
+        if device["device"] == "cpu" or device["device"].startswith("cuda")
+    }
     return {
         "athanor": __version__,
         "python": platform.python_version(),
@@ -57,13 +69,16 @@ def collect() -> dict[str, Any]:
         "database": settings.db_url,
         "store_size": {"database": db_size, "artifacts": artifacts},
         "data_mirrors": [str(m) for m in settings.data_mirrors],
+        "throughput": throughput,
+        "free_disk": shutil.disk_usage(existing).free,
     }
 
 
 def doctor(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show Python and torch versions, devices, ATHANOR_HOME and the store's size."""
+    """Show Python and torch versions, devices with their measured matmul and convolution
+    throughput, ATHANOR_HOME, the store's size and the free disk space."""
     info = collect()
     if json_output:
         print_json(info)
@@ -88,5 +103,15 @@ def doctor(
             f"artifacts {human_bytes(size['artifacts'])})",
         ),
         ("ATHANOR_DATA_MIRROR", ", ".join(info["data_mirrors"]) or "not set (datasets download)"),
+        ("free disk", f"{human_bytes(info['free_disk'])} (where ATHANOR_HOME is)"),
     ]
+    for device, measured in info["throughput"].items():
+        rows.append(
+            (
+                f"measured {device}",
+                f"matmul {measured['matmul_flops'] / 1e9:,.1f} GFLOP/s, convolution "
+                f"{measured['conv_flops'] / 1e9:,.1f} GFLOP/s, copy "
+                f"{measured['bandwidth'] / 1e9:,.1f} GB/s (float32, best of a few runs)",
+            )
+        )
     console.print(table("athanor doctor", ["check", "value"], rows))

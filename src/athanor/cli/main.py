@@ -12,6 +12,7 @@ from athanor import __version__
 from athanor.cli import auto as auto_command
 from athanor.cli import data, doctor, generate, models, predict, quickstart, runs, serve, train
 from athanor.cli import deployments as deployment_commands
+from athanor.cli import estimate as estimate_command
 from athanor.cli import jobs as job_commands
 from athanor.cli import label as label_commands
 from athanor.cli import platform as platform_commands
@@ -55,6 +56,7 @@ app.command("predict")(predict.predict)
 app.command("generate")(generate.generate)
 app.command("doctor")(doctor.doctor)
 app.command("summary")(summary_command.summary)
+app.command("estimate")(estimate_command.estimate)
 app.command("serve")(serve.serve)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,20 @@ def _headline(metrics: dict[str, float]) -> str:
         if name in metrics:
             return f"{name} {metrics[name]:.4f}"
     return ""
+
+
+def device_hours_text(summary: dict[str, Any]) -> str:
+    """``cpu 0.0123 h, CNY 0.00`` from a run's summary; empty before it finished."""
+    if "device_hours" not in summary:
+        return ""
+    cost = summary.get("cost") or {}
+    amount = cost.get("amount", 0.0)
+    money = f"{amount:.2f}" if amount >= 0.01 or amount == 0 else f"{amount:.1g}"
+    return (
+        f"{summary.get('device', '?')} {summary['device_hours']:.4f} h, "
+        f"{cost.get('currency', '')} {money}"
+        + (" (own hardware)" if not cost.get("price_per_hour") else "")
+    )
 
 
 @app.command("list")
@@ -41,7 +55,7 @@ def list_runs(
     console.print(
         table(
             None,
-            ["id", "name", "status", "dataset", "created", "took", "result", "reason"],
+            ["id", "name", "status", "dataset", "created", "took", "device", "result", "reason"],
             [
                 (
                     r.id,
@@ -50,6 +64,7 @@ def list_runs(
                     r.dataset,
                     ago(r.created_at),
                     duration(r.duration_s),
+                    device_hours_text(r.summary),
                     _headline(r.summary.get("metrics", {})),
                     r.status_reason[:60] + ("..." if len(r.status_reason) > 60 else ""),
                 )
@@ -86,6 +101,8 @@ def show_run(
             + (f", {counts['frozen']:,} frozen" if counts.get("frozen") else "")
             + f" on {summary.get('device', '?')}"
         )
+    if "device_hours" in summary:
+        console.print(f"  device: {device_hours_text(summary)}")
     if summary.get("parent"):
         console.print(f"  initialized from: {summary['parent']} (train.init_from)")
     for warning in (summary.get("data") or {}).get("warnings", []):

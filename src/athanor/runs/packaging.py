@@ -8,6 +8,7 @@ from pathlib import Path
 
 from athanor.data.prepare import Prepared
 from athanor.nets.builder import Network, count_parameters
+from athanor.nets.hardware import local_cost
 from athanor.registry.lineage import code_version
 from athanor.registry.model_card import render_model_card
 from athanor.registry.package import write_package
@@ -105,6 +106,7 @@ def complete_run(
         "best_epoch": fit.best_epoch,
         "train_seconds": round(fit.seconds, 3),
         "samples_per_second": round(fit.samples_per_second, 1),
+        **device_cost(store.runs.get(record.id), str(trainer.device)),
         "package": store.artifacts.relative(package_dir),
         "package_hash": content_hash,
         **({"reports": reports} if reports else {}),
@@ -124,6 +126,13 @@ def complete_run(
     run = run or store.runs.get(record.id)  # it was stopped or lost meanwhile
     fit.test_metrics = test_metrics
     return TrainedRun(run, fit, test_metrics, package_dir, version, network)
+
+
+def device_cost(record: RunRecord, device: str) -> dict[str, object]:
+    """The run's device, its device-hours (from its start until now) and what they cost at
+    this machine's price (``ATHANOR_LOCAL_PRICE``, 0 for own hardware)."""
+    cost = local_cost(record.duration_s or 0.0).to_json()
+    return {"device": device, "device_hours": cost["device_hours"], "cost": cost}
 
 
 def store_evaluation(

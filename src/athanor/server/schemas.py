@@ -135,6 +135,13 @@ class JobSubmit(BaseModel):
         "job trains (study_name, trial_id, number, metric, pruner, max_epochs, tuning_url, "
         "deadline). Its worker reports each epoch to the trial and stops when it is pruned.",
     )
+    estimated_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e9,
+        description="The run's expected duration on this machine from POST /v1/specs/estimate; "
+        "kept in the run's summary (estimate.total_seconds) for the queue's ETAs.",
+    )
 
 
 class ExampleSpecOut(BaseModel):
@@ -444,3 +451,87 @@ class DeploymentOut(BaseModel):
     updated_at: datetime
     serving: list[dict[str, Any]] = Field(description="The served version, its inputs, runtime.")
     predict_path: str
+
+
+class EstimateRequest(BaseModel):
+    """A spec to estimate (as for a job submission) and the devices to estimate it on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: dict[str, Any] | Annotated[str, Field(max_length=256 * 1024)] = Field(
+        description="The run spec: a mapping, or YAML text.",
+    )
+    filename: str = Field(default="spec.yaml", max_length=255)
+    overrides: list[
+        Annotated[str, Field(max_length=10_000, pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*=")]
+    ] = Field(default_factory=list, max_length=100, description="KEY.PATH=VALUE overrides.")
+    devices: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="cpu, cuda or catalog GPU ids; default this machine and the whole catalog.",
+    )
+    epochs: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class SecondsSpanOut(BaseModel):
+    low: float
+    expected: float
+    high: float
+
+
+class AmountSpanOut(BaseModel):
+    low: float
+    high: float
+
+
+class OfferingCostOut(BaseModel):
+    """What the estimated time costs at one offering of the price table."""
+
+    provider: str
+    offering: str
+    currency: str
+    price_per_hour: float
+    amount: AmountSpanOut
+    source: str
+    as_of: str
+    device: str = ""
+    note: str = ""
+
+
+class DominantLayerOut(BaseModel):
+    layer: str
+    share: float = Field(description="Fraction of the step's time (at efficiency 1).")
+    bound: str = Field(description="compute or memory")
+
+
+class DeviceEstimateOut(BaseModel):
+    """The estimate on one device: measured here, or a roofline for a catalog GPU."""
+
+    device: str
+    name: str
+    method: str = Field(description="measured (this machine) or roofline (catalog)")
+    step_seconds: SecondsSpanOut
+    epoch_seconds: SecondsSpanOut
+    total_seconds: SecondsSpanOut
+    memory_bytes: int
+    device_memory_bytes: int
+    fits: bool
+    advice: str
+    dominant_layers: list[DominantLayerOut]
+    costs: list[OfferingCostOut]
+
+
+class EstimateOut(BaseModel):
+    """Time, peak memory and cost of training a spec."""
+
+    spec: str
+    batch_size: int
+    epochs: int
+    steps_per_epoch: int
+    samples: dict[str, int]
+    memory: dict[str, int] = Field(
+        description="Bytes: weights, gradients, optimizer_state, activations, total."
+    )
+    calibration: dict[str, Any]
+    devices: list[DeviceEstimateOut]
+    notes: list[str]

@@ -109,6 +109,10 @@ def submit_job(body: JobSubmit, request: Request, context: Context) -> JobOut:
         submitted_by=principal(request),
         trial=_checked_trial(body.trial),
     )
+    if body.estimated_seconds is not None:  # the queue's ETAs read it
+        context.store.runs.update(
+            job.id, summary={"estimate": {"total_seconds": body.estimated_seconds}}
+        )
     context.wake_scheduler()
     return job_view(context.store.jobs.get(job.id), _positions(context))
 

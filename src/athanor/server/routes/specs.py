@@ -9,7 +9,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from athanor.server.routes import Context, errors
-from athanor.server.schemas import ExampleSpecOut, JobSubmit, SpecCheckOut
+from athanor.server.schemas import (
+    EstimateOut,
+    EstimateRequest,
+    ExampleSpecOut,
+    JobSubmit,
+    SpecCheckOut,
+)
 
 router = APIRouter(prefix="/v1/specs", tags=["specs"])
 
@@ -85,3 +91,30 @@ def check_spec(body: JobSubmit, context: Context) -> dict[str, Any]:
     except UserError as exc:
         return {"valid": False, "problems": [line for line in str(exc).splitlines() if line]}
     return {"valid": True, "problems": [], "spec": spec.model_dump(mode="json")}
+
+
+@router.post(
+    "/estimate",
+    response_model=EstimateOut,
+    responses=errors(400, 404),
+    summary="Estimate a spec's training time, memory and cost",
+)
+def estimate_spec(body: EstimateRequest, context: Context) -> dict[str, Any]:
+    """Time a few training steps of the spec on this machine and estimate, per device, the
+    step, epoch and total time, the peak memory and whether it fits, and the cost at the
+    price table's offerings. The dataset must be on the server (it is never downloaded)."""
+    from athanor.api.estimates import estimate
+    from athanor.spec.loading import load_yaml_text
+
+    spec = body.spec
+    if isinstance(spec, str):
+        spec = load_yaml_text(spec, body.filename) or {}
+    result = estimate(
+        spec,
+        body.devices or None,
+        epochs=body.epochs,
+        overrides=body.overrides or None,
+        steps=3,
+        settings=context.store.settings,
+    )
+    return result.to_json()
