@@ -1,5 +1,5 @@
 """``athanor label`` in real subprocesses: create, export and import, and a mistake as a
-one-line error (the whole flow is tests/e2e/test_stories_labeling.py)."""
+one-line error (the whole flow is tests/e2e/test_stories.py)."""
 
 from __future__ import annotations
 
