@@ -6,7 +6,7 @@ import re
 
 from rich.console import Console
 
-from athanor.cli.output import is_number_text, table
+from athanor.cli.output import is_moment_text, is_number_text, table
 
 METRICS = [f"{split}_{name}" for split in ("train", "val") for name in ("loss", "accuracy", "f1")]
 
@@ -40,3 +40,14 @@ def test_text_columns_fold_and_numbers_do_not() -> None:
 def test_what_reads_as_a_number() -> None:
     assert all(map(is_number_text, ["1,234", "-0.5", "3e-4", "97.5 %", "nan", "0"]))
     assert not any(map(is_number_text, ["abc", "[1, 2]", "1.2.3.4x", "3 min ago"]))
+
+
+def test_timestamps_stay_whole_in_80_columns() -> None:
+    start, end, peak = "2014-01-07T02:00:00", "2014-01-07T14:30:00", "2014-01-07 09:05:00"
+    rows = [(start, end, "151", "4.532", peak)] * 2
+    columns = ["start", "end", "steps", "peak score", "peak at"]
+    text = render(table("flagged intervals", columns, rows))
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for moment in (start, end, peak):
+        assert moment in text  # on one line, whole
+    assert is_moment_text(start) and is_moment_text("2014-01-07") and not is_moment_text("7")

@@ -32,15 +32,25 @@ def print_json(data: Any) -> None:
 _NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%)?$|^(nan|inf|-inf|-)$", re.IGNORECASE)
 
 
+# Dates and times (``2014-01-07``, ``2014-01-07T02:00:00``) are read as one word, like numbers.
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?)?$")
+
+
 def is_number_text(text: str) -> bool:
     """Whether ``text`` reads as a number (``1,234``, ``-0.5``, ``3e-4``, ``97.5 %``)."""
     return bool(_NUMBER.match(text.strip()))
 
 
-class NumberTable:
-    """A table whose numbers are never wrapped mid-digit.
+def is_moment_text(text: str) -> bool:
+    """Whether ``text`` reads as a date or a timestamp, which must not be cut either."""
+    return bool(_MOMENT.match(text.strip()))
 
-    Columns of numbers keep their full width and are right-aligned; text columns fold.
+
+class NumberTable:
+    """A table whose numbers (and dates) are never wrapped mid-digit.
+
+    Columns of numbers keep their full width and are right-aligned; columns of dates keep
+    their full width; text columns fold.
     When the numbers alone do not fit the terminal, the columns are shown as several
     tables one under another, each repeating the first column, instead of cutting a number.
     """
@@ -64,6 +74,14 @@ class NumberTable:
             )
             for i, name in enumerate(self.columns)
         ]
+        self.whole = [
+            numeric
+            or (
+                any(row[i] for row in self.rows)
+                and all(is_moment_text(row[i]) for row in self.rows if row[i])
+            )
+            for i, numeric in enumerate(self.numeric)
+        ]
         self.widths = [
             max([len(row[i]) for row in self.rows], default=0) for i in range(len(self.columns))
         ]
@@ -79,6 +97,8 @@ class NumberTable:
                     min_width=self.widths[i],
                     overflow="fold",
                 )
+            elif self.whole[i]:
+                result.add_column(self.columns[i], no_wrap=True, min_width=self.widths[i])
             else:
                 result.add_column(self.columns[i], overflow="fold")
         for row in self.rows:
@@ -91,7 +111,7 @@ class NumberTable:
         def need(i: int) -> int:
             # a text column can fold down to a few characters; a number column cannot fold
             # (nor can its header, which rich renders with the column's no_wrap)
-            if self.numeric[i]:
+            if self.whole[i]:
                 return max(self.widths[i], len(self.columns[i])) + 3
             return min(max(self.widths[i], len(self.columns[i])), 8) + 3
 

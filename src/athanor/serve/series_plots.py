@@ -17,7 +17,7 @@ def _pyplot():
         import matplotlib
     except ImportError:
         raise UserError(
-            "--plot needs matplotlib: pip install 'athanor[plots]' (or pip install matplotlib)"
+            "--plot needs matplotlib, which athanor depends on: pip install matplotlib"
         ) from None
     matplotlib.use("Agg")  # files only; no display needed
     import matplotlib.pyplot as plt
