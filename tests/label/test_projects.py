@@ -90,7 +90,7 @@ def test_mistakes_name_what_would_be_valid(digits, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="projects: scans-work"):
         store.labeling.get_project("nope")
     (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4\n")
-    import_dataset(tmp_path / "t.csv", name="numbers")
+    import_dataset(tmp_path / "t.csv", name="numbers", target="b")
     with pytest.raises(UserError, match="holds tabular data; labeling takes images or"):
         projects.create_project(store, "other", "numbers")
     with pytest.raises(UserError, match=r"keep them in the label set"):
