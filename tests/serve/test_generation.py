@@ -110,5 +110,6 @@ def test_options_out_of_range_are_refused_with_their_name(char_model) -> None:
 
 def test_a_model_that_predicts_does_not_generate(trained_generators, trained_iris) -> None:
     _run, settings = trained_iris
-    with pytest.raises(GenerationError, match="classification model.*use predict"):
+    with pytest.raises(GenerationError, match="classification model.*use predict") as refused:
         models.load("iris-mlp", settings=settings).generate("a")
+    assert refused.value.http_status == 409  # the model, not the request, does not fit

@@ -1648,6 +1648,7 @@ export interface components {
             /**
              * Seed
              * @description Random seed: the same seed and options give the same output. Default: a fresh one, reported in the answer.
+             * @default null
              */
             seed?: number | null;
             /**
@@ -1659,6 +1660,7 @@ export interface components {
             /**
              * Top K
              * @description Draw only among the k most likely tokens.
+             * @default null
              */
             top_k?: number | null;
         };
@@ -3703,7 +3705,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["GenerateRequest"];
             };
@@ -3729,6 +3731,24 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6172,6 +6192,15 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

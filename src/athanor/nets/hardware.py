@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from athanor.errors import UserError
 from athanor.settings import Settings, current_settings
+from athanor.spec.loading import load_yaml_text
 
 TABLES = Path(__file__).with_name("hardware_tables")
 CURRENCIES = ("CNY", "USD")
@@ -103,10 +102,7 @@ class Cost:
 
 
 def _read_table(path: Path, key: str) -> list[dict[str, Any]]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
+    data = load_yaml_text(path.read_text(encoding="utf-8"), str(path)) or {}
     entries = data.get(key) if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise UserError(f"{path}: needs a list under '{key}:' (see the bundled {path.name})")
@@ -179,7 +175,7 @@ def price_table(settings: Settings | None = None) -> list[Price]:
     """
     found: dict[tuple[str, str], Price] = {}
     for path in _tables("prices.yaml", settings):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8"), str(path)) or {}
         as_of = str(data.get("as_of", "")) if isinstance(data, dict) else ""
         for index, entry in enumerate(_read_table(path, "prices")):
             price = _price(entry, f"{path}: prices[{index}]", as_of)

@@ -23,10 +23,12 @@ from athanor import __version__
 from athanor.errors import UserError
 from athanor.serve.error_responses import ErrorOut, answer_user_error
 from athanor.serve.generation import (
+    GENERATE_REQUEST_BODY,
     Generated,
     GeneratedImages,
     GeneratedText,
-    GenerateRequest,
+    add_generate_request_schema,
+    request_from_body,
 )
 from athanor.serve.model_server import ModelServer
 from athanor.serve.predict_bodies import (
@@ -54,10 +56,10 @@ PREDICT_ERRORS: dict[int | str, dict[str, Any]] = {
 
 GENERATE_ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_SERVED,
+    409: {"model": ErrorOut, "description": "A model that does not generate (use predict)."},
     422: {
         "model": ErrorOut,
-        "description": "A model that does not generate, options out of range, or a prompt "
-        "outside the model's vocabulary.",
+        "description": "Options out of range, or a prompt outside the model's vocabulary.",
     },
 }
 
@@ -151,12 +153,14 @@ def create_app(
         summary="Generate: text from a language model, images from a GAN",
         response_model=GeneratedText | GeneratedImages,
         responses=GENERATE_ERRORS,
+        openapi_extra={"requestBody": GENERATE_REQUEST_BODY},
     )
-    async def generate(name: str, body: GenerateRequest) -> Generated:
+    async def generate(name: str, request: Request) -> Generated:
         """A language model continues ``prompt`` by ``length`` tokens (``temperature``,
         ``top_k``); a GAN draws ``n`` images (PNG, base64). The same ``seed`` gives the same
         answer; without one a fresh seed is drawn and reported."""
-        return await server.get(name).generate(body)
+        served = server.get(name)
+        return await served.generate(request_from_body(await request.body()))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -167,6 +171,7 @@ def create_app(
                 routes=app.routes,
             )
             add_predict_request_schema(schema)
+            add_generate_request_schema(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

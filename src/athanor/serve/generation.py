@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import secrets
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +24,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from athanor.data.text import PAD, UNK, Tokenize, split_tokens
-from athanor.errors import PredictionInputError, UserError
+from athanor.errors import PayloadTooLarge, PredictionInputError, UserError
 
 if TYPE_CHECKING:
     from athanor.data.schema import Schema
@@ -43,6 +44,13 @@ class GenerationError(UserError):
     options outside their limits."""
 
     http_status = 422
+
+
+class NotGenerativeError(GenerationError):
+    """``generate`` on a model that predicts from inputs: the model, not the request, is
+    what does not fit, so it is answered like any state conflict (409)."""
+
+    http_status = 409
 
 
 class GenerativeModelError(PredictionInputError):
@@ -152,6 +160,53 @@ def refuse_prediction(schema: Schema, ref: str | None) -> None:
     )
 
 
+# The generate endpoints read their body themselves, so that a missing body means the
+# defaults and every refusal is one message ({"detail": "..."}), as their 422 documents.
+GENERATE_REQUEST_SCHEMA = "GenerateRequest"
+GENERATE_REQUEST_BODY: dict[str, Any] = {
+    "required": False,
+    "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{GENERATE_REQUEST_SCHEMA}"}}
+    },
+}
+MAX_GENERATE_BODY_BYTES = 1_000_000
+
+
+def add_generate_request_schema(openapi: dict[str, Any]) -> None:
+    """Add :class:`GenerateRequest` to an OpenAPI document's components (the generate
+    endpoints declare their body as :data:`GENERATE_REQUEST_BODY`, which refers to it)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas[GENERATE_REQUEST_SCHEMA] = GenerateRequest.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+
+
+def request_from_body(body: bytes) -> GenerateRequest:
+    """The options of a generate request's body: a JSON object, or nothing for the defaults.
+
+    Raises:
+        PayloadTooLarge: a body over :data:`MAX_GENERATE_BODY_BYTES`.
+        GenerationError: a body that is not a JSON object, or options outside their limits.
+    """
+    if len(body) > MAX_GENERATE_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"the body has {len(body):,} bytes; generation options fit in "
+            f"{MAX_GENERATE_BODY_BYTES:,}"
+        )
+    if not body.strip():
+        return GenerateRequest()
+    try:
+        options = json.loads(body)
+    except ValueError as exc:
+        raise GenerationError(f"the body is not JSON ({exc}); send an object of options") from None
+    if not isinstance(options, dict):
+        raise GenerationError(
+            "the body must be a JSON object of options (prompt, length, temperature, top_k, "
+            f"seed, n), not {type(options).__name__}"
+        )
+    return parse_request(options)
+
+
 def parse_request(options: dict[str, Any]) -> GenerateRequest:
     """A :class:`GenerateRequest` from plain options, as a :class:`GenerationError`.
 
@@ -172,7 +227,7 @@ def generate(predictor: Predictor, request: GenerateRequest) -> Generated:
     """Generate with ``predictor``'s model as ``request`` says.
 
     Raises:
-        GenerationError: a model that does not generate (a classifier, a regressor).
+        NotGenerativeError: a model that does not generate (a classifier, a regressor).
         PredictionInputError: a prompt with characters or words outside the vocabulary.
     """
     kind = generation_kind(predictor.schema)
@@ -181,7 +236,7 @@ def generate(predictor: Predictor, request: GenerateRequest) -> Generated:
         return _generate_text(predictor, request, seed)
     if kind == "images":
         return _generate_images(predictor, request, seed)
-    raise GenerationError(
+    raise NotGenerativeError(
         f"{predictor.ref or 'this model'} is a {predictor.schema.task} model: it predicts "
         "from inputs (use predict); generate works with language models (template char_rnn) "
         "and GANs (template dcgan)"

@@ -22,6 +22,7 @@ from starlette.routing import Match
 from athanor import __version__
 from athanor.errors import UserError
 from athanor.serve.error_responses import answer_user_error
+from athanor.serve.generation import add_generate_request_schema
 from athanor.serve.predict_bodies import add_predict_request_schema
 from athanor.server.console import console_response, is_console_path
 from athanor.server.context import PlatformContext
@@ -140,6 +141,7 @@ def create_app(context: PlatformContext) -> FastAPI:
                 routes=app.routes,
             )
             add_predict_request_schema(schema)
+            add_generate_request_schema(schema)
             schema.setdefault("components", {})["securitySchemes"] = {
                 "token": {"type": "http", "scheme": "bearer"}
             }

@@ -137,6 +137,7 @@ class JobSubmit(BaseModel):
     )
     estimated_seconds: float | None = Field(
         default=None,
+        strict=True,  # a number, not true/false or "12"
         ge=0,
         le=1e9,
         description="The run's expected duration on this machine from POST /v1/specs/estimate; "

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from athanor.serve.generation import (
+    GENERATE_REQUEST_BODY,
     Generated,
     GeneratedImages,
     GeneratedText,
-    GenerateRequest,
+    request_from_body,
 )
 from athanor.serve.predict_bodies import PREDICT_REQUEST_BODY, PredictionsOut
 from athanor.server.json_safe import plain
@@ -88,11 +89,13 @@ async def predict(name: DeploymentName, request: Request, context: Context) -> R
 @router.post(
     "/{name}/generate",
     response_model=GeneratedText | GeneratedImages,
-    responses=errors(404, 422),
+    responses=errors(404, 409, 413, 422),
     summary="Generate with a deployment",
+    openapi_extra={"requestBody": GENERATE_REQUEST_BODY},
 )
-async def generate(name: DeploymentName, body: GenerateRequest, context: Context) -> Generated:
+async def generate(name: DeploymentName, request: Request, context: Context) -> Generated:
     """Text from a deployed language model (``prompt``, ``length``, ``temperature``,
     ``top_k``) or images from a deployed GAN (``n``); the same ``seed`` gives the same answer."""
     server = context.deployments.server(name)
-    return await server.get(next(iter(server.models))).generate(body)
+    served = server.get(next(iter(server.models)))
+    return await served.generate(request_from_body(await request.body()))

@@ -96,7 +96,7 @@ def check_spec(body: JobSubmit, context: Context) -> dict[str, Any]:
 @router.post(
     "/estimate",
     response_model=EstimateOut,
-    responses=errors(400, 404),
+    responses=errors(400, 404, 413),
     summary="Estimate a spec's training time, memory and cost",
 )
 def estimate_spec(body: EstimateRequest, context: Context) -> dict[str, Any]:
