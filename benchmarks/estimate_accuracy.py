@@ -1,27 +1,26 @@
 """How well ``athanor estimate`` predicts an epoch's time and a step's peak memory on this machine.
 
-For every spec in ``examples/`` (searches excepted), in a fresh process each:
+For every spec in ``examples/`` (searches excepted), in a fresh process each, the spec is cut
+to ``--steps`` training batches (``data.subset``; one batch of validation and test) and
+trained for two epochs with ``athanor.train``; the estimate is made for the same cut spec, so
+both describe the same work. The full spec's estimated epoch is printed alongside.
 
-* **time**: the spec is cut to ``--steps`` training batches (``data.subset``; one batch of
-  validation and test) and trained for two epochs with ``athanor.train``; the second epoch's
-  ``epoch_seconds`` (the trainer's own clock: training and validation) is the measurement. The
-  estimate is made for the same cut spec, so both describe the same work. The full spec's
-  estimated epoch is printed alongside.
-* **memory**: the bytes in use on the C heap (glibc's ``mallinfo2``, where PyTorch's CPU
-  tensors live; sampled every millisecond by a thread) while the network is built and
-  ``--steps`` training steps run, less the bytes in use just before (the data is loaded
-  already); against the estimate's weights + gradients + optimizer state + activations. The
-  resident set size is no use here: the allocator reuses what data loading freed.
+* **time**: the real run's second epoch as a user waits for it, from the end of the first
+  epoch to the end of the second (the first epoch's checkpoint, the steps, validation),
+  against the estimate's epoch.
+* **memory**: during the real run's training steps, the C heap's peak above what was in use
+  when training started (glibc's ``mallinfo2``, where PyTorch's CPU tensors live), plus the
+  weights (in use before), against the estimate's weights + gradients + optimizer state +
+  activations.
 
 Goal (issue 18): every time within +-25% and the median within +-10%; memory within +-20%.
 
-    .venv/bin/python benchmarks/estimate_accuracy.py [--steps 5] [--only mnist-cnn ...]
+    .venv/bin/python benchmarks/estimate_accuracy.py [--steps 5] [--threads 1] [--only NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import statistics
@@ -35,43 +34,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
-def heap_in_use() -> int:
-    """Bytes allocated with malloc and not freed (glibc >= 2.33): ordinary plus mmapped."""
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = _MallInfo2
-    info = libc.mallinfo2()
-    return int(info.uordblks + info.hblkhd)
-
-
 def measure_one(name: str, steps: int) -> dict:
     """Estimate and measure one example (run in a process of its own)."""
-    import torch
-
     import athanor as at
-    from athanor.api.networks import _prepare_offline
-    from athanor.nets.builder import build_network
     from athanor.spec.examples import resolve_spec_path
-    from athanor.spec.loading import load_spec
-    from athanor.training.calibration import synthetic_batch, time_training_steps
-    from athanor.training.losses import uses_single_logit
+    from athanor.training.callbacks.base import Callback
+    from athanor.training.host_memory import heap_in_use
 
     full = at.estimate(name, ["cpu"], steps=3)
     batch = full.batch_size
@@ -84,41 +52,52 @@ def measure_one(name: str, steps: int) -> dict:
     cut = at.estimate(name, ["cpu"], overrides=overrides, steps=3)
     estimated_epoch = cut.device("cpu").epoch_seconds[1]
 
-    run = at.train(resolve_spec_path(name), overrides=overrides, progress=False)
-    points = at.runs.show(run.id)["metrics"]["epoch_seconds"]
-    measured_epoch = points[-1]["value"]
+    class Probe(Callback):
+        """Epoch ends' clock, and the heap's peak while a training batch runs."""
 
-    spec = load_spec(resolve_spec_path(name), overrides)
-    prepared = _prepare_offline(spec, None)
-    if uses_single_logit(spec.train.loss, prepared.schema):  # as a run builds it
-        prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
-    x, y = next(iter(prepared.batches("train", batch).epoch(0, 0)))
-    before = heap_in_use()
-    peak = [before]
-    done = threading.Event()
+        def __init__(self) -> None:
+            self.epoch_ends: list[float] = []
+            self.baseline = self.peak = 0
+            self.weights = 0
+            self.in_batch = threading.Event()
+            self.done = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], heap_in_use())
-            time.sleep(0.001)
+        def _sample(self) -> None:
+            while not self.done.wait(0.001):
+                if self.in_batch.is_set():
+                    self.peak = max(self.peak, heap_in_use() or 0)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    network = build_network(spec.model, prepared.schema, seed=spec.seed)
-    time_training_steps(
-        network, spec.train, prepared.schema, synthetic_batch(x, y), torch.device("cpu"), steps
-    )
-    done.set()
-    sampler.join()
+        def on_fit_start(self, trainer, state) -> None:
+            self.weights = sum(
+                t.numel() * t.element_size() for t in trainer.module.state_dict().values()
+            )
+            self.baseline = self.peak = heap_in_use() or 0
+            threading.Thread(target=self._sample, daemon=True).start()
+
+        def on_batch_start(self, trainer, state) -> None:
+            self.in_batch.set()
+
+        def on_batch_end(self, trainer, state, loss) -> None:
+            self.peak = max(self.peak, heap_in_use() or 0)
+            self.in_batch.clear()
+
+        def on_epoch_end(self, trainer, state, metrics) -> None:
+            self.epoch_ends.append(time.perf_counter())
+
+        def on_fit_end(self, trainer, state) -> None:
+            self.done.set()
+
+    probe = Probe()
+    at.train(resolve_spec_path(name), overrides=overrides, progress=False, callbacks=[probe])
     return {
         "spec": name,
         "batch": batch,
         "steps": subset["train"] // batch,
         "estimated_epoch_s": estimated_epoch,
-        "measured_epoch_s": measured_epoch,
+        "measured_epoch_s": probe.epoch_ends[1] - probe.epoch_ends[0],
         "full_epoch_estimate_s": full.device("cpu").epoch_seconds[1],
         "estimated_memory": cut.memory["total"],
-        "measured_memory": peak[0] - before,
+        "measured_memory": probe.weights + probe.peak - probe.baseline,
     }
 
 
@@ -132,13 +111,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="training batches per epoch")
     parser.add_argument("--only", nargs="*", help="these examples only")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's; 1 on a busy machine)"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.one:
         print(json.dumps(measure_one(args.one, args.steps)))
         return
-
-    import torch
 
     print(
         f"CPU threads {torch.get_num_threads()}, cores {os.cpu_count()}, load average "
@@ -149,7 +133,12 @@ def main() -> None:
         env = {**os.environ, "ATHANOR_HOME": home, "PYTHONPATH": str(REPO / "src")}
         for name in args.only or examples():
             done = subprocess.run(
-                [sys.executable, __file__, "--one", name, "--steps", str(args.steps)],
+                [
+                    sys.executable,
+                    __file__,
+                    *("--one", name, "--steps", str(args.steps)),
+                    *(("--threads", str(args.threads)) if args.threads else ()),
+                ],
                 capture_output=True,
                 text=True,
                 env=env,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from athanor.settings import Settings
 
 HEADROOM = 0.9  # a step must fit in this fraction of a device's memory
 LOCAL_SPREAD = 0.15  # a measured step time is quoted +-15% (other work on the machine)
+OVERHEAD_MATTERS_BELOW = 60.0  # seconds of steps per epoch under which its overhead is timed
 
 
 class DoesNotFit(UserError):
@@ -157,7 +158,11 @@ def estimate(
     from athanor.nets.summary import summary
     from athanor.spec.examples import resolve_spec_path
     from athanor.spec.loading import load_spec
-    from athanor.training.calibration import synthetic_batch, time_training_steps
+    from athanor.training.calibration import (
+        synthetic_batch,
+        time_epoch_overhead,
+        time_training_steps,
+    )
     from athanor.training.losses import uses_single_logit
 
     if epochs is not None and epochs < 1:
@@ -186,6 +191,7 @@ def estimate(
     memory = training_memory(described, slots)
     if batch < batch_size:  # the memory is that of a full batch
         memory = training_memory(summary(network, (batch_size, *shape[1:])), slots)
+    counted_activations = memory.activations
 
     local = "cuda" if torch.cuda.is_available() else "cpu"
     wanted = list(devices or [local, *device_catalog(settings)])
@@ -196,13 +202,26 @@ def estimate(
     timing = time_training_steps(
         network, spec.train, prepared.schema, synthetic_batch(x, y), local_kind, steps
     )
-    measured_step = timing.seconds * batch_size / batch  # a full batch when the data is smaller
+    scale = batch_size / batch  # a full batch when the data is smaller
+    measured_step = timing.seconds * scale
     throughput = measure_throughput(str(local_kind), budget=0.2)
     ideal_here = roofline(described, throughput["matmul_flops"], throughput["bandwidth"], slots)
     efficiency = min(1.0, max(0.01, ideal_here.seconds / measured_step))
+    if timing.peak_memory is not None:  # what autograd really keeps, not only layer outputs
+        held = timing.peak_memory * scale - memory.gradients - memory.optimizer_state
+        memory = replace(memory, activations=max(0, int(held)))
 
-    evaluated = sizes.get("val", 0) / batch_size / 3  # forward only: a third of a step
-    tested = sizes.get("test", 0) / batch_size / 3
+    # An epoch: its steps, a forward pass over the validation split (a GAN validates
+    # nothing) and a fixed overhead (metrics, checkpoint), in units of a step so that other
+    # devices scale it. The overhead is measured where it can matter: short epochs.
+    generative = hasattr(network, "generator") and hasattr(network, "discriminator")
+    eval_ratio = timing.eval_seconds / timing.batch / timing.seconds  # steps per sample
+    overhead = 0.0
+    if measured_step * steps_per_epoch < OVERHEAD_MATTERS_BELOW:
+        overhead = time_epoch_overhead(network, spec.train, prepared, timing, seed=spec.seed)
+    evaluated = (0 if generative else sizes.get("val", 0)) * eval_ratio
+    evaluated += overhead / measured_step
+    tested = sizes.get("test", 0) * eval_ratio
     per_epoch = steps_per_epoch + evaluated
     prices = price_table(settings)
     here_price, here_currency = local_price()
@@ -215,7 +234,7 @@ def estimate(
             if name == "cuda":
                 props = torch.cuda.get_device_properties(local_kind)
                 capacity, title = int(props.total_memory), props.name
-                need = max(memory.total, timing.peak_memory or 0)
+                need = memory.total
             else:
                 import platform
 
@@ -259,7 +278,6 @@ def estimate(
             continue
         device = find_device(name, settings)
         ideal = roofline(described, device.peak_flops("fp32"), device.bandwidth_gbs * 1e9, slots)
-        scale = batch_size / batch
         middle = min(0.6, max(0.05, efficiency))
         step = (
             (ideal.step_seconds(min(0.9, middle * 1.5), LAUNCH_SECONDS[0])) * scale,
@@ -308,6 +326,9 @@ def estimate(
             "seconds_per_step": measured_step,
             "steps_timed": timing.steps,
             "peak_memory_measured": timing.peak_memory,
+            "eval_seconds_per_sample": timing.eval_seconds / timing.batch,
+            "epoch_overhead_seconds": overhead,
+            "activations_counted": counted_activations,
             "matmul_flops": throughput["matmul_flops"],
             "bandwidth": throughput["bandwidth"],
             "efficiency": efficiency,
@@ -315,9 +336,12 @@ def estimate(
         devices=found,
         notes=[
             "a step is forward, backward and the optimizer step; each epoch adds a forward "
-            "pass over the validation split, the run one over the test split",
-            "memory counts weights, gradients, optimizer state and every layer's output at "
-            "the batch size, not PyTorch's own memory (a CUDA context takes about 0.5 GiB more)",
+            "pass over the validation split, and a short epoch its measured overhead "
+            "(metrics, checkpoint); the run adds a forward pass over the test split",
+            "memory counts weights, gradients, optimizer state and the activations a step "
+            "holds at the batch size, measured while the steps ran where the allocator can be "
+            "read (else every layer's output); not PyTorch's own memory (a CUDA context takes "
+            "about 0.5 GiB more)",
             "other devices: a roofline of the summary's FLOPs and bytes at float32, at the "
             f"efficiency measured here ({efficiency:.0%} of this machine's matmul rate), "
             "clamped to 5-60%; the range is that efficiency x1.5 and /1.5 plus kernel "

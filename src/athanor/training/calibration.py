@@ -1,35 +1,59 @@
-"""Timing a few real training steps of a network, to calibrate time estimates.
+"""Timing a few real training steps of a network, to calibrate time and memory estimates.
 
 A step is what the training loops do per batch: forward, loss, backward, optimizer step (for
 a GAN: a discriminator step and a generator step). The batch has the spec's shapes; its
 values are random (token ids and class labels are copied from a real batch so they are in
 range), and nothing is learned from it.
+
+Beside the steps an epoch costs a forward pass over the validation split, the training
+metrics, the epoch's checkpoint and its bookkeeping; they dominate a small network's epoch,
+so :func:`time_epoch_overhead` measures them on two short epochs of the real trainer. The
+memory a step really holds
+(autograd keeps pre-activations, gates and pooling indices, not only the layers' outputs) is
+read while the steps run: the CUDA allocator's peak, or the C heap's on the CPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
 
+from athanor.data.batching import LazySplit, TensorSplit
+from athanor.data.prepare import Prepared
 from athanor.data.schema import Schema
 from athanor.spec.train import TrainSpec
+from athanor.training.host_memory import HeapPeak
 from athanor.training.losses import build_loss
 from athanor.training.optimizers import build_optimizer
 
 
 @dataclass(frozen=True)
 class StepTiming:
-    """Measured seconds per training step, and the peak memory where it can be read."""
+    """Measured seconds per training step and per evaluation batch, the checkpoint's
+    seconds, and the memory a step holds where it can be read."""
 
     seconds: float
     steps: int
     device: str
-    peak_memory: int | None  # bytes allocated by PyTorch at the peak (CUDA only)
+    peak_memory: int | None
+    """Bytes the step holds at its peak beyond the weights: gradients, optimizer state,
+    activations and temporaries (CUDA: the allocator's peak less the weights; CPU: the C
+    heap's growth). ``None`` where it cannot be read."""
+    eval_seconds: float = 0.0
+    """One forward pass in evaluation mode on the batch, without gradients."""
+    batch: int = 1
+    """Samples in the timed batch."""
 
 
 def synthetic_batch(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,32 +74,64 @@ def time_training_steps(
 ) -> StepTiming:
     """The median time of at least ``steps`` training steps on ``batch`` after one warm-up
     step; short steps are repeated until ``budget`` seconds have passed (at most 100), so that
-    a busy machine's hiccups do not make the median.
+    a busy machine's hiccups do not make the median. Then an evaluation pass and a checkpoint
+    of the same network are timed.
 
     The network is trained in place (copy it first if its weights matter).
     """
     network = network.to(device).train()
     x, y = (tensor.to(device) for tensor in batch)
+    weights = sum(t.numel() * t.element_size() for t in network.state_dict().values())
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
     if hasattr(network, "generator") and hasattr(network, "discriminator"):
-        step = _gan_step(network, spec, x)
+        step, evaluate, optimizers = _gan_step(network, spec, x)
     else:
-        step = _supervised_step(network, spec, schema, x, y)
+        step, evaluate, optimizers = _supervised_step(network, spec, schema, x, y)
+    # A first step outside the measurement: the first call in a process initializes
+    # PyTorch's own machinery. The optimizer state it made is dropped, so the measured steps
+    # allocate it again, as a run's first step does.
+    step()
+    for optimizer in optimizers:
+        optimizer.state.clear()
+    with HeapPeak() as heap:
+        times = _median_times(step, device, steps, budget)
+    if device.type == "cuda":
+        peak = max(0, torch.cuda.max_memory_allocated(device) - weights)
+    else:
+        peak = heap.growth
+    network.eval()
+    with torch.no_grad():
+        eval_times = _median_times(evaluate, device, max(2, steps // 2), budget / 2)
+    network.train()
+    return StepTiming(
+        seconds=statistics.median(times),
+        steps=len(times),
+        device=str(device),
+        peak_memory=peak,
+        eval_seconds=statistics.median(eval_times),
+        batch=int(x.shape[0]),
+    )
+
+
+def _median_times(
+    run: Callable[[], Any], device: torch.device, steps: int, budget: float
+) -> list[float]:
+    """Seconds of each call of ``run`` after a first one (which allocates and warms caches):
+    at least ``steps``, more while ``budget`` lasts (at most 100)."""
     times: list[float] = []
     began = time.perf_counter()
     index = 0
     while index <= steps or (time.perf_counter() - began < budget and len(times) < 100):
         start = time.perf_counter()
-        step()
+        run()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        if index:  # the first step allocates and warms caches
+        if index:
             times.append(time.perf_counter() - start)
         index += 1
-    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-    return StepTiming(statistics.median(times), len(times), str(device), peak)
+    return times
 
 
 def _supervised_step(
@@ -90,7 +146,10 @@ def _supervised_step(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    return step
+    def evaluate() -> None:
+        loss_fn(network(x), y)
+
+    return step, evaluate, [optimizer]
 
 
 def _gan_step(network: nn.Module, spec: TrainSpec, real: torch.Tensor):
@@ -116,4 +175,66 @@ def _gan_step(network: nn.Module, spec: TrainSpec, real: torch.Tensor):
         g_loss.backward()
         g_opt.step()
 
-    return step
+    def evaluate() -> None:  # a GAN's loop validates nothing; its epochs end with samples
+        generator(torch.randn(real.shape[0], latent, device=real.device))
+
+    return step, evaluate, [g_opt, d_opt]
+
+
+def time_epoch_overhead(
+    network: nn.Module,
+    spec: TrainSpec,
+    prepared: Prepared,
+    timing: StepTiming,
+    *,
+    seed: int = 0,
+) -> float:
+    """Seconds an epoch takes beyond its training steps and its validation forward passes:
+    training metrics, the epoch's checkpoint (where the spec keeps them), callbacks.
+
+    Two epochs of one training batch and one validation batch run in the real
+    :class:`Trainer`; the second epoch, from the end of the first (whose checkpoint it
+    includes) to its own end, less the step and the forward pass ``timing`` measured, is the
+    overhead (never negative). The network is trained in place.
+    """
+    from athanor.training.callbacks.base import Callback
+    from athanor.training.trainer import Trainer
+
+    ends: list[float] = []
+
+    class EpochClock(Callback):
+        def on_epoch_end(self, trainer, state, metrics) -> None:
+            ends.append(time.perf_counter())
+
+    batch = min(spec.batch_size, len(prepared.train))
+    val = min(spec.eval_batch_size, len(prepared.val)) if prepared.val is not None else 0
+    cut = dataclasses.replace(
+        prepared,
+        train=_first(prepared.train, batch),
+        val=_first(prepared.val, val) if val else None,
+        test=None,
+        windows={
+            name: windows.take(np.arange(batch if name == "train" else val))
+            for name, windows in prepared.windows.items()
+            if name == "train" or (name == "val" and val)
+        },
+        _on_device={},
+    )
+    short = spec.model_copy(update={"epochs": 2, "compile": False, "early_stopping": None})
+    with tempfile.TemporaryDirectory(prefix="athanor-calibration-") as folder:
+        trainer = Trainer(
+            short, seed=seed, callbacks=[EpochClock()], checkpoint_dir=Path(folder) / "ckpt"
+        )
+        trainer.fit(network, cut)
+    per_sample = timing.eval_seconds / timing.batch
+    return max(0.0, ends[1] - ends[0] - timing.seconds - val * per_sample)
+
+
+def _first(split: TensorSplit | LazySplit, count: int) -> TensorSplit | LazySplit:
+    """The first ``count`` samples of a split."""
+    if isinstance(split, LazySplit):
+        targets = None if split.targets is None else split.targets[:count]
+        return LazySplit(split.load, targets, split.transform, count)
+    if split.y is split.x:
+        return TensorSplit(split.x[:count], split.x[:count])
+    return TensorSplit(split.x[:count], split.y[:count])

@@ -1,0 +1,77 @@
+"""Timing and memory of a few real training steps, and an epoch's overhead."""
+
+from __future__ import annotations
+
+import torch
+
+from athanor.data.prepare import prepare
+from athanor.data.schema import Schema
+from athanor.nets.builder import build_network
+from athanor.spec.examples import resolve_spec_path
+from athanor.spec.loading import load_spec
+from athanor.training.calibration import (
+    synthetic_batch,
+    time_epoch_overhead,
+    time_training_steps,
+)
+from athanor.training.host_memory import HeapPeak, heap_in_use
+
+
+def test_heap_peak_sees_a_tensor_allocated_and_freed_inside_the_block() -> None:
+    if heap_in_use() is None:  # not glibc: nothing can be measured
+        assert HeapPeak().growth is None
+        return
+    with HeapPeak() as heap:
+        block = torch.ones(16 * 2**20 // 4)  # 16 MiB, written so the pages are real
+        del block
+    assert heap.growth is not None and heap.growth >= 16 * 2**20
+
+
+def _xor():
+    spec = load_spec(resolve_spec_path("xor-mlp"))
+    prepared = prepare(spec.data, spec.seed)
+    return spec, prepared
+
+
+def _wide(schema: Schema, width: int) -> torch.nn.Module:
+    spec = load_spec(resolve_spec_path("xor-mlp"), [f"model.hidden=[{width}]"])
+    return build_network(spec.model, schema, seed=0)
+
+
+def test_measured_step_memory_grows_with_the_activations_it_holds() -> None:
+    spec, prepared = _xor()
+    x, y = next(iter(prepared.batches("train", 4).epoch(0, 0)))
+    wide_batch = (x.repeat(256, 1), y.repeat(256))  # 1024 samples
+    small = time_training_steps(
+        _wide(prepared.schema, 512), spec.train, prepared.schema, (x, y), torch.device("cpu"), 2
+    )
+    large = time_training_steps(
+        _wide(prepared.schema, 512),
+        spec.train,
+        prepared.schema,
+        synthetic_batch(*wide_batch),
+        torch.device("cpu"),
+        2,
+    )
+    assert small.seconds > 0 and small.eval_seconds > 0 and (small.batch, large.batch) == (4, 1024)
+    if small.peak_memory is None:
+        return
+    # 1020 more samples through a 512-wide hidden layer keep at least 1020 * 512 floats
+    assert large.peak_memory - small.peak_memory >= 1020 * 512 * 4
+
+
+def test_epoch_overhead_is_measured_on_the_real_trainer() -> None:
+    spec, prepared = _xor()
+    network = _wide(prepared.schema, 8)
+    timing = time_training_steps(
+        network,
+        spec.train,
+        prepared.schema,
+        next(iter(prepared.batches("train", 4).epoch(0, 0))),
+        torch.device("cpu"),
+        2,
+    )
+    before = [p.detach().clone() for p in network.parameters()]
+    overhead = time_epoch_overhead(network, spec.train, prepared, timing, seed=spec.seed)
+    assert overhead > 0  # at least the epoch's checkpoint
+    assert any(not torch.equal(a, b) for a, b in zip(before, network.parameters(), strict=True))
