@@ -1,0 +1,28 @@
+// One ECharts instance on an element: created when mounted, resized with its box, disposed
+// when unmounted, redrawn by `render` whenever a watched source changes.
+import * as echarts from 'echarts/core'
+import { onBeforeUnmount, onMounted, type Ref, type WatchSource, watch } from 'vue'
+
+export function useEChart(
+  element: Ref<HTMLDivElement | undefined>,
+  render: (chart: echarts.ECharts) => void,
+  sources: WatchSource[],
+) {
+  let chart: echarts.ECharts | undefined
+  let observer: ResizeObserver | undefined
+  const draw = () => {
+    if (chart) render(chart)
+  }
+  onMounted(() => {
+    if (!element.value) return
+    chart = echarts.init(element.value)
+    draw()
+    observer = new ResizeObserver(() => chart?.resize())
+    observer.observe(element.value)
+  })
+  onBeforeUnmount(() => {
+    observer?.disconnect()
+    chart?.dispose()
+  })
+  watch(sources, draw, { deep: false })
+}
