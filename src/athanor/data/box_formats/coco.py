@@ -242,8 +242,9 @@ def _categories(payload: dict[str, Any], name: str) -> dict[Any, tuple[Any, str]
 def _id_range(ids: list[int]) -> str:
     if ids == list(range(ids[0], ids[0] + len(ids))):
         return f"{ids[0]}..{ids[-1]}"
-    shown = ", ".join(str(i) for i in ids[:10])
-    return shown + (", ..." if len(ids) > 10 else "")
+    if len(ids) <= 10:
+        return ", ".join(str(i) for i in ids)
+    return f"between {ids[0]} and {ids[-1]}"
 
 
 def _is_number(value: Any) -> bool:
