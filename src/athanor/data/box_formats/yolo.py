@@ -202,7 +202,8 @@ def _config_file(folder: Path) -> Path | None:
     candidates += sorted(p for p in folder.glob("*.y*ml") if p not in candidates)
     for path in candidates:
         if path.is_file() and path.suffix in (".yaml", ".yml"):
-            head = path.read_bytes()[:65536].decode("utf-8", errors="replace")
+            with path.open("rb") as handle:
+                head = handle.read(65536).decode("utf-8", errors="replace")
             if "names" in head:
                 return path
     return None
