@@ -269,9 +269,7 @@ def _polygon(segmentation: Any) -> tuple[tuple[tuple[float, float], ...] | None,
 
 def _area(points: tuple[tuple[float, float], ...]) -> float:
     following = points[1:] + points[:1]
-    return abs(
-        sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, following, strict=True))
-    )
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, following, strict=True)))
 
 
 def _split_of(file: Path) -> str | None:
