@@ -334,3 +334,10 @@ def test_writers_refuse_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     written = write_boxes(dataset, "voc", tmp_path / "new")
     assert sorted(p.name for p in written.iterdir()) == ["Annotations", "JPEGImages", "labels.txt"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_yolo_label_files_without_an_image_are_noted(tmp_path: Path) -> None:
+    folder = small_yolo(tmp_path / "yolo", {"a": "0 0.5 0.5 0.5 0.5\n"})
+    (folder / "labels" / "train" / "gone.txt").write_text("1 0.5 0.5 0.5 0.5\n")
+    _, _, notes = read_boxes(folder)
+    assert notes == ["1 label file(s) without an image read, e.g. labels/train/gone.txt"]

@@ -6,13 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from athanor.data.box_versions import export_detection, load_detection_version
 from athanor.data.boxes import BoxDataset
 from athanor.data.importing import import_dataset
 from athanor.errors import DataError
 from athanor.store import open_store
-from tests.data.test_box_formats import SKIP_HINT, coco128_slice, small_yolo
+from tests.data.test_box_formats import (
+    SKIP_HINT,
+    coco128_slice,
+    coco_payload,
+    small_coco,
+    small_yolo,
+)
 
 TOLERANCE_PX = {"coco": 0.005 + 1e-9, "voc": 0.005 + 1e-9}
 """COCO and VOC are written to 2 decimals of a pixel: half a hundredth at most.
@@ -110,3 +117,19 @@ def test_bad_boxes_fail_the_import_or_are_listed_with_skip_bad(tmp_path: Path) -
 def test_only_detection_versions_load_as_boxes(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="iris is a tabular dataset, not a detection one"):
         load_detection_version("iris")
+
+
+def test_a_coco_json_file_imports_with_the_images_beside_it(tmp_path: Path) -> None:
+    folder = small_coco(tmp_path / "coco", coco_payload())
+    result = import_dataset(folder / "annotations.json", name="shop")  # kind auto: detection
+    assert (result.version.kind, result.version.info["source_format"]) == ("detection", "coco")
+    assert result.report["notes"] == [
+        "1 crowd region(s) (iscrowd: 1) left out",
+        "1 annotation(s) of several polygons: the largest kept",
+    ]
+    dataset = load_detection_version("shop")
+    assert dataset.classes == ("cat", "dog") and dataset.images[0].file == "images/a.png"
+    assert dataset.images[0].boxes[1].polygon == ((50.0, 40.0), (70.0, 40.0), (70.0, 60.0))
+    # The hash covers the images beside the file: a changed image is a new version.
+    Image.new("RGB", (100, 80), (255, 0, 0)).save(folder / "images" / "a.png")
+    assert import_dataset(folder / "annotations.json", name="shop").version.number == 2

@@ -67,6 +67,7 @@ def read_yolo(folder: Path) -> BoxSource:
     source = BoxSource(BoxDataset(tuple(classes), (), root=folder), format="yolo")
     images: list[BoxedImage] = []
     seen: set[str] = set()
+    used_labels: set[Path] = set()
     for path, split in listed:
         name = relative_name(path, folder)
         if name in seen:
@@ -78,6 +79,8 @@ def read_yolo(folder: Path) -> BoxSource:
             continue
         width, height = size
         label_path = _label_path(path, folder)
+        if label_path is not None:
+            used_labels.add(label_path)
         boxes: list[Box] = []
         if label_path is not None:
             label_name = relative_name(label_path, folder)
@@ -86,6 +89,14 @@ def read_yolo(folder: Path) -> BoxSource:
                 text, label_name, name, (width, height), len(images), classes, config_name, source
             )
         images.append(BoxedImage(name, width, height, tuple(boxes), split))
+    labels_folder = folder / "labels"
+    if labels_folder.is_dir():
+        orphans = [p for p in labels_folder.rglob("*.txt") if p not in used_labels]
+        if orphans:
+            example = relative_name(orphans[0], folder)
+            source.notes.append(
+                f"{len(orphans)} label file(s) without an image read, e.g. {example}"
+            )
     source.dataset = BoxDataset(tuple(classes), tuple(images), root=folder)
     return source
 
