@@ -341,3 +341,17 @@ def test_yolo_label_files_without_an_image_are_noted(tmp_path: Path) -> None:
     (folder / "labels" / "train" / "gone.txt").write_text("1 0.5 0.5 0.5 0.5\n")
     _, _, notes = read_boxes(folder)
     assert notes == ["1 label file(s) without an image read, e.g. labels/train/gone.txt"]
+
+
+def test_image_sizes_come_from_headers_within_the_pixel_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = small_yolo(tmp_path / "yolo", {"a": "0 0.5 0.5 0.5 0.5\n"})
+    monkeypatch.setenv("ATHANOR_MAX_IMAGE_PIXELS", "1000")
+    with pytest.raises(DataError) as raised:
+        read_boxes(folder)
+    assert str(raised.value).startswith(
+        "images/train/a.png: the image has 8,000 pixels, more than the limit of 1,000 pixels "
+        "(set ATHANOR_MAX_IMAGE_PIXELS to change it). Fix or remove the file, or import with "
+        "--skip-bad to leave such images out and list them."
+    )

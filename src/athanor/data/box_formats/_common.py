@@ -29,6 +29,9 @@ EDGE_TOLERANCE_PX = 0.5
 """A box edge at most this far outside the image is rounding in the source: it is moved onto
 the image's edge. Farther out, the box is out of the image (a bad box)."""
 SKIP_HINT = "Fix the label, or import with --skip-bad to leave such boxes out and list them."
+SKIP_IMAGE_HINT = (
+    "Fix or remove the file, or import with --skip-bad to leave such images out and list them."
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ def checked(source: BoxSource, *, skip_bad: bool) -> tuple[BoxDataset, list[dict
             boxes = tuple(box for i, box in enumerate(image.boxes) if i not in bad_boxes)
             kept.append(replace(image, boxes=boxes))
     if problems and not skip_bad:
-        raise DataError(f"{problems[0]}. {SKIP_HINT}")
+        hint = SKIP_HINT if problems[0].image is None else SKIP_IMAGE_HINT
+        raise DataError(f"{problems[0]}. {hint}")
     skipped = [{"item": problem.where, "reason": problem.reason} for problem in problems]
     return replace(dataset, images=tuple(kept)), skipped
 
