@@ -17,7 +17,17 @@ def test_values_are_validated_with_their_defaults() -> None:
         False,
         "utf-8",
     )
-    assert IMPORT_KINDS == ("table", "images", "idx", "text", "text_classes", "documents", "series")
+    assert IMPORT_KINDS == (
+        "table",
+        "images",
+        "idx",
+        "text",
+        "text_classes",
+        "documents",
+        "series",
+        "detection",
+    )
+    assert options.format is None  # detection: detected
 
 
 def test_values_go_over_given_options_and_given_options_stay_as_they_are() -> None:

@@ -173,6 +173,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/datasets/{ref}/preview.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A detection dataset's images with their boxes (PNG)
+         * @description A grid of ``count`` seeded random images with their boxes and class names drawn, one
+         *     fixed colour per class; as ``athanor data preview NAME --out FILE.png``.
+         */
+        get: operations["preview_boxes_v1_datasets__ref__preview_png_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/datasets/{ref}/stats": {
         parameters: {
             query?: never;
@@ -1840,12 +1861,17 @@ export interface components {
              */
             encoding?: string;
             /**
+             * Format
+             * @description Detection: the label format, yolo (images/, labels/, data.yaml), coco (annotations JSON) or voc (Annotations/*.xml); default: detected.
+             */
+            format?: ("yolo" | "coco" | "voc") | null;
+            /**
              * Kind
-             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), or a time-series CSV; auto detects it.
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, COCO or Pascal VOC); auto detects it.
              * @default auto
              * @enum {string}
              */
-            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series";
+            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series" | "detection";
             /**
              * Name
              * @description The dataset's name (not a catalog dataset's name).
@@ -2367,12 +2393,17 @@ export interface components {
              */
             encoding?: string;
             /**
+             * Format
+             * @description Detection: the label format, yolo (images/, labels/, data.yaml), coco (annotations JSON) or voc (Annotations/*.xml); default: detected.
+             */
+            format?: ("yolo" | "coco" | "voc") | null;
+            /**
              * Kind
-             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), or a time-series CSV; auto detects it.
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, COCO or Pascal VOC); auto detects it.
              * @default auto
              * @enum {string}
              */
-            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series";
+            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series" | "detection";
             /**
              * Name
              * @description The dataset's name (not a catalog dataset's name).
@@ -3410,6 +3441,69 @@ export interface operations {
                 };
             };
             /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_boxes_v1_datasets__ref__preview_png_get: {
+        parameters: {
+            query?: {
+                /** @description How many images. */
+                count?: number;
+                seed?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A catalog name, or an imported NAME, NAME@NUMBER or NAME@HASH-PREFIX. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PNG. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description Not a detection dataset. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such dataset or version. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,9 +48,14 @@ def import_data(
         str,
         typer.Option(
             help="auto, table, images, idx, text, text_classes, documents (texts to label: a "
-            "folder or a CSV text column) or series (default: detect)."
+            "folder or a CSV text column), series or detection (images with boxes) "
+            "(default: detect)."
         ),
     ] = "auto",
+    box_format: Annotated[
+        str | None,
+        typer.Option("--format", help="Detection: yolo, coco or voc (default: detect)."),
+    ] = None,
     target: Annotated[
         str | None, typer.Option(help="Target column (tables) or column to forecast (series).")
     ] = None,
@@ -95,6 +101,7 @@ def import_data(
             "time_column": time_column,
             "duplicates": duplicates,
             **({"text_column": text_column} if text_column else {}),
+            **({"format": box_format} if box_format else {}),
         }
     )
     result = datasets.import_dataset(path, options)
@@ -108,6 +115,15 @@ def import_data(
         f"{version.kind}, {version.task}, {version.rows:,} rows, "
         f"{human_bytes(version.size_bytes)})"
     )
+    if version.kind == "detection":
+        info = version.info
+        splits = ", ".join(
+            f"{split} {c['images']:,} images / {c['boxes']:,} boxes"
+            for split, c in info.get("splits", {}).items()
+        )
+        console.print(
+            f"  {info.get('source_format')}: {len(info.get('classes', []))} classes; {splits}"
+        )
     unlabeled = version.info.get("unlabeled", 0)
     if unlabeled:
         console.print(
@@ -193,6 +209,13 @@ def show(
             f"  samples: {samples['train']:,}"
             + (f" + an official test split of {official:,}" if official else "")
         )
+    if info["kind"] == "detection":
+        console.print(
+            f"  {info['images']:,} images, {info['boxes']:,} boxes, "
+            f"{len(info['classes'])} classes (from {info.get('source_format') or 'boxes'})"
+        )
+        for split, counts in info["splits"].items():
+            console.print(f"  {split}: {counts['images']:,} images, {counts['boxes']:,} boxes")
     for key in ("characters", "distinct_characters", "lines", "steps", "start", "end"):
         if key in info and info[key] is not None:
             console.print(f"  {key.replace('_', ' ')}: {info[key]}")
@@ -330,11 +353,28 @@ def preview(
     rows: Annotated[int, typer.Option(help="Samples shown.", min=1, max=50)] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 0,
     series: Annotated[str | None, typer.Option(help="NAB: which series.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Detection: write a PNG grid of images with their boxes here."),
+    ] = None,
+    count: Annotated[
+        int, typer.Option(help="Detection: images in the PNG grid.", min=1, max=64)
+    ] = 16,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Sample rows, images drawn in the terminal, text, or a series sparkline."""
+    """Sample rows, images drawn in the terminal, text, a series sparkline, or (detection,
+    with --out) a PNG of images with their boxes and class names."""
     from athanor.api import datasets
 
+    if out is not None:
+        png = datasets.preview_boxes(ref, count=count, seed=seed)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(png)
+        if json_output:
+            print_json({"out": str(out), "bytes": len(png)})
+        else:
+            console.print(f"wrote {out} ({human_bytes(len(png))})")
+        return
     sample = datasets.preview(ref, rows=rows, seed=seed, **_series_option(series))
     if json_output:
         if sample["kind"] == "image":
@@ -342,7 +382,22 @@ def preview(
         print_json(sample)
         return
     kind = sample["kind"]
-    if kind == "image":
+    if kind == "detection":
+        for image in sample["images"]:
+            classes = Counter(box["class"] for box in image["boxes"])
+            console.print(
+                f"{image['file']} ({image['width']}x{image['height']}"
+                + (f", {image['split']}" if image["split"] else "")
+                + f"): {len(image['boxes'])} boxes"
+                + (
+                    ": " + ", ".join(f"{c} {n}" for c, n in classes.most_common())
+                    if classes
+                    else ""
+                ),
+                markup=False,
+            )
+        console.print("draw them with --out preview.png")
+    elif kind == "image":
         from athanor.cli.terminal_images import render_images
 
         for line in render_images(sample["images"]):
@@ -374,6 +429,26 @@ def preview(
         )
     else:
         console.print(sample["text"], markup=False, highlight=False)
+
+
+@app.command("export")
+def export(
+    ref: Annotated[str, typer.Argument(help="An imported detection dataset NAME[@VERSION].")],
+    box_format: Annotated[str, typer.Option("--format", help="yolo, coco or voc.")],
+    out: Annotated[Path, typer.Option(help="A new (or empty) folder to write.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write a detection dataset's images and boxes as YOLO, COCO JSON or Pascal VOC."""
+    from athanor.api import datasets
+
+    result = datasets.export(ref, box_format, out)
+    if json_output:
+        print_json(result)
+        return
+    console.print(
+        f"wrote {result['images']:,} images and {result['boxes']:,} boxes of {ref} as "
+        f"{box_format} to {result['out']}"
+    )
 
 
 def _sparkline(values: list[float], width: int = 100) -> str:

@@ -127,16 +127,17 @@ def box_problems(image: BoxedImage, class_count: int) -> list[BadBox]:
         ]
     for index, box in enumerate(image.boxes):
         coordinates = box.xyxy
+        # Shown to 3 decimals: a normalized source's float noise (110.00000000000001) is not news.
+        shown = [round(value, 3) for value in coordinates]
         if not all(math.isfinite(value) for value in coordinates):
-            reason = f"coordinates {list(coordinates)} are not all finite numbers"
+            reason = f"coordinates {shown} are not all finite numbers"
         elif not 0 <= box.label < class_count:
             reason = f"class {box.label} is unknown; valid classes are 0..{class_count - 1}"
         elif box.x1 <= box.x0 or box.y1 <= box.y0:
-            reason = f"zero area: xyxy {list(coordinates)} needs x0 < x1 and y0 < y1"
+            reason = f"zero area: xyxy {shown} needs x0 < x1 and y0 < y1"
         elif box.x0 < 0 or box.y0 < 0 or box.x1 > image.width or box.y1 > image.height:
             reason = (
-                f"out of the image: xyxy {list(coordinates)} is not within "
-                f"0..{image.width} x 0..{image.height}"
+                f"out of the image: xyxy {shown} is not within 0..{image.width} x 0..{image.height}"
             )
         else:
             continue

@@ -133,6 +133,38 @@ def decoded_image(
             yield image  # outside the try: the caller's own errors are not rewritten
 
 
+def image_size(source: Path | str, name: str | None = None) -> tuple[int, int]:
+    """The ``(width, height)`` of an image file from its header alone (no pixel is decoded).
+
+    Only the formats of :data:`IMAGE_FORMATS` are tried, and the size is checked against the
+    pixel limit, as :func:`decoded_image` does.
+
+    Raises:
+        ImageTooLarge: the header claims more pixels than ``ATHANOR_MAX_IMAGE_PIXELS``.
+        DataError: not an image of :data:`IMAGE_FORMATS`, or a damaged header, naming it.
+    """
+    Image = _pillow()
+    limit = current_limits().max_image_pixels
+    name = name or str(source)
+    Image.MAX_IMAGE_PIXELS = limit
+    try:
+        with Image.open(Path(source), formats=IMAGE_FORMATS) as image:
+            width, height = image.size
+    except Image.DecompressionBombError as exc:
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(claimed.group(1)):,} pixels" if claimed else "too many pixels"
+        raise _too_large(name, pixels, limit) from None
+    except Image.UnidentifiedImageError:
+        raise DataError(f"{name}: not a readable image ({FORMAT_NAMES} expected)") from None
+    except FileNotFoundError:
+        raise DataError(f"{name}: no such file") from None
+    except _DECODE_ERRORS as exc:
+        raise DataError(f"{name}: not a readable image ({_reason(exc)})") from None
+    if width * height > limit:
+        raise _too_large(name, f"{width}x{height} = {width * height:,} pixels", limit)
+    return width, height
+
+
 def check_image_size(width: int, height: int, name: str) -> None:
     """Refuse an image of ``width`` x ``height`` above the pixel limit (an already decoded
     image given by a caller, e.g. a PIL image passed to a predictor).

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from athanor.data.box_versions import looks_like_detection, write_detection_version
 from athanor.data.catalog import catalog
 from athanor.data.class_folders import walk_files
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
@@ -96,14 +97,18 @@ def detect_kind(path: Path) -> str:
             return "text"
         if _IDX_NAME.search(path.name.removesuffix(".gz")):
             return "idx"
+        if suffix == ".json":
+            return "detection"  # COCO annotations
         raise DataError(
             f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet/Excel tables, .txt "
-            "text, IDX files, or a folder of class subfolders of images"
+            "text, IDX files, COCO .json boxes, or a folder of class subfolders of images"
         )
     # Through links, as the readers go (a folder of linked class folders holds images too).
     files = [p for p in walk_files(path).files if not p.name.startswith(".")]
     if any(_IDX_NAME.search(p.name.removesuffix(".gz")) for p in files):
         return "idx"
+    if looks_like_detection(path):
+        return "detection"
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
         return "images"
     if looks_like_text_classes(path):
@@ -216,8 +221,14 @@ def import_dataset(
     if recorded.get("text_column") is None:
         # Added later: left out when unset so versions imported before keep their hashes.
         recorded.pop("text_column", None)
+    if recorded.get("format") is None:
+        recorded.pop("format", None)  # likewise
     store = open_store(settings)
-    digest = content_hash(source, recorded)
+    hashed, hash_options = source, recorded
+    if options.kind == "detection" and source.is_file():
+        # A COCO JSON or a YOLO data.yaml: its images are in its folder.
+        hashed, hash_options = source.parent, {**recorded, "entry": source.name}
+    digest = content_hash(hashed, hash_options)
     existing = store.datasets.find(options.name, digest)
     if existing is not None:
         return ImportResult(existing, reused=True, report=existing.info.get("report", {}))
@@ -554,6 +565,7 @@ _WRITERS = {
     "text_classes": _write_text_classes,
     "documents": _write_documents,
     "series": _write_series,
+    "detection": write_detection_version,
 }
 
 

@@ -16,7 +16,7 @@ from pydantic import Field
 from athanor.spec.base import StrictModel
 
 ImportKind = Literal[
-    "auto", "table", "images", "idx", "text", "text_classes", "documents", "series"
+    "auto", "table", "images", "idx", "text", "text_classes", "documents", "series", "detection"
 ]
 IMPORT_KINDS: tuple[str, ...] = get_args(ImportKind)[1:]
 """The kinds an import can be of (``auto`` detects one of them)."""
@@ -33,7 +33,8 @@ class ImportOptions(StrictModel):
         description="What the path holds: a table (CSV/TSV/Parquet), a folder of class "
         "subfolders of images, IDX files, text (a corpus), a folder of class subfolders of "
         "text documents, documents to label (a folder of text files, in class folders or not, or a "
-        "CSV with a text column), or a time-series CSV; auto detects it.",
+        "CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, "
+        "COCO or Pascal VOC); auto detects it.",
     )
     target: str | None = Field(
         default=None,
@@ -62,6 +63,11 @@ class ImportOptions(StrictModel):
         default=None,
         max_length=200,
         description="Series: the timestamp column (default: the first datetime column).",
+    )
+    format: Literal["yolo", "coco", "voc"] | None = Field(
+        default=None,
+        description="Detection: the label format, yolo (images/, labels/, data.yaml), coco "
+        "(annotations JSON) or voc (Annotations/*.xml); default: detected.",
     )
     duplicates: Literal["error", "first", "mean"] = Field(
         default="error",

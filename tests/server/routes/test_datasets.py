@@ -72,6 +72,40 @@ def test_an_uploaded_table_imports_as_a_dataset_version(api: Api, upload: str) -
     assert api.call("GET", upload).status_code == NotFound.http_status
 
 
+def test_an_uploaded_yolo_folder_imports_as_detection_and_previews_as_png(
+    api: Api, upload: str
+) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(picture, format="PNG")
+    files = {
+        "data.yaml": b"train: images/train\nnames: [cat, dog]\n",
+        "images/train/a.png": picture.getvalue(),
+        "labels/train/a.txt": b"1 0.5 0.5 0.5 0.5\n0 0.25 0.25 0.25 0.25\n",
+    }
+    for path, content in files.items():
+        assert api.call("PUT", f"{upload}/files/{path}", content=content).status_code == 200
+    body = {"upload": upload.rsplit("/", 1)[1], "name": "routes-pets", "kind": "detection"}
+    imported = api.call("POST", "/v1/datasets", json=body)
+    assert imported.status_code == 201, imported.text
+    assert (imported.json()["kind"], imported.json()["rows"]) == ("detection", 1)
+    shown = api.call("GET", "/v1/datasets/routes-pets").json()
+    assert shown["classes"] == ["cat", "dog"] and shown["splits"]["train"]["boxes"] == 2
+    png = api.call("GET", "/v1/datasets/routes-pets/preview.png", params={"count": 4})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(png.content)) as grid:
+        assert grid.size == (256, 256)  # one image, one cell
+    not_boxes = api.call("GET", "/v1/datasets/iris/preview.png")
+    assert not_boxes.status_code == 400 and "not a detection one" in not_boxes.json()["detail"]
+    missing = api.call("GET", "/v1/datasets/nothing/preview.png")
+    assert missing.status_code == 404
+    bad = {**body, "format": "kitti"}
+    assert api.call("POST", "/v1/datasets", json=bad).status_code == 422
+
+
 def test_what_does_not_exist_is_404(api: Api) -> None:
     for path in ("/v1/datasets/nothing", "/v1/datasets/nothing/versions"):
         response = api.call("GET", path)

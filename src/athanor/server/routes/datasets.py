@@ -132,6 +132,30 @@ def preview_dataset(
     return plain(datasets.preview(ref, rows=rows, seed=seed, settings=context.store.settings))
 
 
+@router.get(
+    "/v1/datasets/{ref}/preview.png",
+    response_class=Response,
+    responses={
+        200: {"description": "The PNG.", "content": {"image/png": {}}},
+        400: {"model": ErrorOut, "description": "Not a detection dataset."},
+        404: {"model": ErrorOut, "description": "No such dataset or version."},
+    },
+    summary="A detection dataset's images with their boxes (PNG)",
+)
+def preview_boxes(
+    ref: DatasetRef,
+    context: Context,
+    count: Annotated[int, Query(ge=1, le=64, description="How many images.")] = 16,
+    seed: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> Response:
+    """A grid of ``count`` seeded random images with their boxes and class names drawn, one
+    fixed colour per class; as ``athanor data preview NAME --out FILE.png``."""
+    from athanor.api import datasets
+
+    png = datasets.preview_boxes(ref, count=count, seed=seed, settings=context.store.settings)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
 @router.post(
     "/v1/datasets",
     status_code=201,
