@@ -12,6 +12,7 @@ the table marks with an audit action, with the caller's user.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -256,12 +257,14 @@ READS: dict[tuple[str, str], Permission] = {
 }
 """Reads that need more than the viewer role, and requests that read though they POST."""
 
-UNLISTED_CHANGE = Permission("other", "admin", "changes the permission table does not name")
+UNLISTED_CHANGE = Permission("other", "admin", "a change the permission table does not name")
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
 
 def permission_for(method: str, path: str) -> Permission:
     """What a request to the route ``path`` (its template) with ``method`` needs."""
-    key = (method.upper(), path)
+    key = (method.upper(), _CONVERTER.sub(r"{\1}", path))  # '{path:path}' is '{path}'
+    path = key[1]
     if key in WRITES:
         return WRITES[key]
     if key in READS:
@@ -359,8 +362,8 @@ class AuditTrail:
             return
         if not 200 <= start["status"] < 300:
             return
-        permission = WRITES.get((scope["method"], route.path))
-        if permission is None or permission.action is None:
+        permission = permission_for(scope["method"], route.path)
+        if permission.action is None:
             return
         body: Any = None
         raw = b"".join(event.get("body", b"") for event in events[1:])

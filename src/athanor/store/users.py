@@ -140,7 +140,8 @@ class UserRepository:
         with Session(self._engine) as session, session.begin():
             row = self._locked_user(session, name)
             if row.role == "admin" and role != "admin":
-                self._refuse_last_admin(session, name, f"make them an {role}")
+                article = "an" if role[0] in "aeiou" else "a"
+                self._refuse_last_admin(session, name, f"make them {article} {role}")
             previous = row.role
             row.role = role
             session.flush()
