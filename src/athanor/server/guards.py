@@ -172,7 +172,7 @@ class AccessGuard:
                 token = await anyio.to_thread.run_sync(self.tokens.verify, secret.strip())
             if token is not None:
                 user = await anyio.to_thread.run_sync(self.users.get, token.user)
-            if user is None:
+            if token is None or user is None:
                 await _reply(
                     send,
                     401,
@@ -182,7 +182,7 @@ class AccessGuard:
                 )
                 return
             principal, role = user.name, user.role
-            credential = "owner token" if is_owner_token(token.name) else "token"  # type: ignore[union-attr]
+            credential = "owner token" if is_owner_token(token.name) else "token"
         elif self.sessions is not None and (session := _cookie(headers, COOKIE_NAME)):
             name = self.sessions.principal_of(session)
             user = None if name is None else await anyio.to_thread.run_sync(self.users.get, name)

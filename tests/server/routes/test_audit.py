@@ -142,6 +142,8 @@ def test_admins_read_every_entry_and_others_their_own(api: Api, editor: dict[str
     assert {"owner", "audit-ed"} <= {entry["user"] for entry in everything}
     future = api.call("GET", "/v1/audit", params={"since": "2999-01-01T00:00:00Z"}).json()
     assert future == []
+    seconds = api.call("GET", "/v1/audit", params={"since": "0.5"})  # not seconds since 1970
+    assert seconds.status_code == 422 and "ISO 8601" in seconds.text
     mine = api.call("GET", "/v1/audit", params={"user": "owner", "limit": "1"}).json()
     assert mine[0]["object_id"] == "iris-mlp@audit-mine"
     api.call("DELETE", "/v1/models/iris-mlp/aliases/audit-mine")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BeforeValidator
 
 from athanor.server.permissions import require_role
 from athanor.server.routes import NAME, Context, errors, principal
@@ -14,6 +15,13 @@ from athanor.server.schemas import AuditEntryOut
 from athanor.store.audit import MAX_LIMIT
 
 router = APIRouter(tags=["audit"])
+
+
+def _iso_time_only(value: object) -> object:
+    # Pydantic would read '0.5' as seconds since 1970; a moment here is ISO 8601 text.
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("use an ISO 8601 time such as 2026-12-01T08:00:00Z")
+    return value
 
 
 @router.get(
@@ -30,7 +38,9 @@ def list_audit(
         Query(pattern=f"^{NAME}$", description="Only this user's entries (admins: anyone's)."),
     ] = None,
     since: Annotated[
-        datetime | None, Query(description="Only entries at or after this time (ISO 8601).")
+        datetime | None,
+        BeforeValidator(_iso_time_only),
+        Query(description="Only entries at or after this time (ISO 8601)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> list[dict]:
