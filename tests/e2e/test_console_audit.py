@@ -37,7 +37,11 @@ def test_the_audit_page_lists_who_did_what_in_both_languages(
         assert imported.status_code == 201, imported.text
         refused = api.post("/v1/uploads", headers=tokens["val"])
         assert refused.status_code == 403
-        link = api.post("/v1/auth/login-links", params={"user": "val"}, headers=owner).json()["url"]
+        # The owner makes a console link for the viewer (the owner's token only).
+        printed = platform.cli("console", "--user", "val").stdout
+        link = next(word for word in printed.split() if "/login?token=" in word)
+        other = api.post("/v1/auth/login-links", params={"user": "val"}, headers=tokens["mei"])
+        assert other.status_code == 403
     shots = Shots("audit")
     with chromium(tmp_path / "profile") as context:
         page = context.new_page()
