@@ -341,6 +341,8 @@ class AuditTrail:
 
         async def hold(event: dict[str, Any]) -> None:
             nonlocal size, passing
+            if not held and not passing and not self._audited(scope):
+                passing = True  # routing is done by the first event: nothing to record
             if passing:
                 await send(event)
                 return
@@ -354,6 +356,13 @@ class AuditTrail:
                         await send(waiting)
 
         await self.app(scope, receive, hold)
+
+    @staticmethod
+    def _audited(scope: Scope) -> bool:
+        route = scope.get("route")
+        return route is not None and (
+            permission_for(scope["method"], route.path).action is not None
+        )
 
     async def _record(self, scope: Scope, events: list[dict[str, Any]]) -> None:
         route = scope.get("route")
