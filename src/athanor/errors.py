@@ -9,6 +9,7 @@ its class's ``http_status`` and the body ``{"detail": message}``:
 
 - 400: the request is invalid (a spec, an option, a path, data that cannot be used); the
   message names the key, line or path and what is valid. Every class not listed below.
+- 403: the caller's role does not allow the operation (:class:`PermissionDenied`).
 - 404: the thing named does not exist (:class:`NotFound`, :class:`DatasetNotFound`).
 - 409: it exists, but its state does not allow the operation (:class:`Conflict`).
 - 413: a body, an upload or a batch larger than its limit (:class:`PayloadTooLarge`).
@@ -91,6 +92,13 @@ class Conflict(UserError):
     """An operation that the current state does not allow, e.g. cancelling a finished job."""
 
     http_status = 409
+
+
+class PermissionDenied(UserError):
+    """A caller whose role does not allow an operation: names the user, the role and the role
+    the operation needs."""
+
+    http_status = 403
 
 
 class ResourceLimitError(UserError):

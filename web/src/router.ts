@@ -45,6 +45,7 @@ export const router = createRouter({
       component: () => import('./views/LabelProjectView.vue'),
       props: true,
     },
+    { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
     { path: '/:rest(.*)*', name: 'missing', component: () => import('./views/MissingView.vue') },
   ],
 })

@@ -121,3 +121,8 @@ export type Predictions = Refined<Schemas['PredictionsOut'], { predictions: Pred
 export type GenerateRequest = Schemas['GenerateRequest']
 export type GeneratedText = Schemas['GeneratedText']
 export type GeneratedImages = Schemas['GeneratedImages']
+
+// --- users and the audit trail -----------------------------------------------------------
+
+export type Me = Schemas['MeOut']
+export type AuditEntry = Schemas['AuditEntryOut']

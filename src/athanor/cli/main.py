@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from athanor import __version__
+from athanor.cli import audit as audit_command
 from athanor.cli import auto as auto_command
 from athanor.cli import data, doctor, generate, models, predict, quickstart, runs, serve, train
 from athanor.cli import deployments as deployment_commands
@@ -19,6 +20,7 @@ from athanor.cli import platform as platform_commands
 from athanor.cli import summary as summary_command
 from athanor.cli import tokens as token_commands
 from athanor.cli import tune as tune_command
+from athanor.cli import users as user_commands
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -58,6 +60,7 @@ app.command("doctor")(doctor.doctor)
 app.command("summary")(summary_command.summary)
 app.command("estimate")(estimate_command.estimate)
 app.command("serve")(serve.serve)
+app.command("audit")(audit_command.audit)
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
@@ -66,6 +69,7 @@ app.command("down")(platform_commands.down)
 app.command("console")(platform_commands.console_link)
 app.add_typer(job_commands.app, name="jobs")
 app.add_typer(token_commands.app, name="token")
+app.add_typer(user_commands.app, name="users")
 app.add_typer(deployment_commands.app, name="deployments")
 app.add_typer(tune_command.app, name="tune")
 app.add_typer(label_commands.app, name="label")

@@ -172,11 +172,17 @@ def down(
     )
 
 
-def console_link() -> None:
+def console_link(
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Sign in as this user (default: owner); hand them the link."),
+    ] = None,
+) -> None:
     """Print a one-time link that opens the web console signed in (on the owner's machine)."""
     from athanor.server.client import PlatformClient
 
-    link = PlatformClient().call("new_login_link")["url"]
+    params = {"user": user} if user else None
+    link = PlatformClient().call("new_login_link", params=params)["url"]
     console.print(
         f"Open {link} in your browser (the link works once, within a day)", highlight=False
     )

@@ -123,7 +123,8 @@ def _access_guard(host: str, allowed_hosts: list[str]):
     from athanor.server.guards import AccessGuard, allowed_host_names, is_loopback
     from athanor.store import open_store
 
-    tokens = open_store().tokens
+    store = open_store()
+    tokens = store.tokens
     local = is_loopback(host)
     if not local and not any(token.active for token in tokens.list()):
         raise UserError(
@@ -133,6 +134,7 @@ def _access_guard(host: str, allowed_hosts: list[str]):
     return partial(
         AccessGuard,
         tokens=tokens,
+        users=store.users,  # any user may predict: predicting is a read (docs/team.md)
         allowed_hosts=allowed_host_names(host, tuple(allowed_hosts)),
         no_auth=local,
         open_paths=frozenset({"/healthz", "/readyz"}),

@@ -3,7 +3,8 @@
 Every error a client can cause is answered with a 4xx and ``{"detail": message}``: a
 :class:`~athanor.errors.UserError` with its class's ``http_status`` (400 invalid input, 404,
 409, 413, 415, 422 inputs that do not fit a model: see :mod:`athanor.errors`), by the same
-handler as the model server's; 401 without a valid token from beyond this machine; 413 for
+handler as the model server's; 401 without a valid token from beyond this machine; 403 when
+the caller's role does not allow the route (:mod:`athanor.server.permissions`); 413 for
 bodies over the limit; 422 for requests that do not match the schema. A 500 is a bug.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +28,9 @@ from athanor.serve.predict_bodies import add_predict_request_schema
 from athanor.server.console import console_response, is_console_path
 from athanor.server.context import PlatformContext
 from athanor.server.guards import OPEN_PATHS, AccessGuard, BodyLimit
+from athanor.server.permissions import AuditTrail, authorize, permission_for
 from athanor.server.routes import (
+    audit,
     auth,
     datasets,
     deployments,
@@ -37,6 +40,7 @@ from athanor.server.routes import (
     platform,
     runs,
     specs,
+    users,
 )
 
 UPLOAD_PREFIX = "/v1/uploads/"
@@ -79,6 +83,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(authorize)],
     )
     app.state.context = context
 
@@ -106,7 +111,19 @@ def create_app(context: PlatformContext) -> FastAPI:
             headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
 
-    for module in (platform, auth, jobs, runs, datasets, models, deployments, specs, labeling):
+    for module in (
+        platform,
+        auth,
+        users,
+        audit,
+        jobs,
+        runs,
+        datasets,
+        models,
+        deployments,
+        specs,
+        labeling,
+    ):
         app.include_router(module.router)
 
     def limit_for(path: str) -> int:
@@ -117,10 +134,12 @@ def create_app(context: PlatformContext) -> FastAPI:
             return context.deployments.max_body_bytes(name)
         return context.max_body_bytes
 
+    app.add_middleware(AuditTrail, audit=context.store.audit)
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(
         AccessGuard,
         tokens=context.store.tokens,
+        users=context.store.users,
         sessions=context.sessions,
         allowed_hosts=context.allowed_hosts,
         no_auth=context.no_auth,
@@ -136,7 +155,9 @@ def create_app(context: PlatformContext) -> FastAPI:
                     "Every client sends 'Authorization: Bearer <token>' (the owner's token is "
                     "in ATHANOR_HOME/token; others: 'athanor token create'), or the console's "
                     "session cookie; the Host header must name the platform, and browsers' "
-                    "state-changing requests must come from its own origin."
+                    "state-changing requests must come from its own origin. A token acts "
+                    "for its user, whose role (viewer, editor, admin) decides what it may "
+                    "do: a weaker role is answered 403 with the reason."
                 ),
                 routes=app.routes,
             )
@@ -146,11 +167,25 @@ def create_app(context: PlatformContext) -> FastAPI:
                 "token": {"type": "http", "scheme": "bearer"}
             }
             for path, operations in schema.get("paths", {}).items():
-                for operation in operations.values():
+                for method, operation in operations.items():
                     if path in OPEN_PATHS:
                         operation["security"] = [{}]
                         continue
                     operation["security"] = [{"token": []}]
+                    needed = permission_for(method, path).role
+                    operation["x-athanor-role"] = needed
+                    if needed != "viewer":
+                        operation.setdefault("responses", {}).setdefault(
+                            "403",
+                            {
+                                "description": f"The caller's role is weaker than {needed}.",
+                                "content": {
+                                    "application/json": {
+                                        "schema": {"$ref": "#/components/schemas/ErrorOut"}
+                                    }
+                                },
+                            },
+                        )
                     operation.setdefault("responses", {}).setdefault(
                         "401",
                         {

@@ -11,7 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from athanor.errors import Conflict
+from athanor.errors import Conflict, NotFound
 from athanor.settings import Settings
 from athanor.store.tokens import TokenRepository
 
@@ -35,7 +35,8 @@ def read_owner_token(settings: Settings) -> str | None:
 
 def ensure_owner_token(settings: Settings, tokens: TokenRepository) -> str:
     """The owner's valid token: the one in the home's file if the store still accepts it,
-    else a new one (``owner``, ``owner-2``, ...) written to the file with mode 0600.
+    else a new one (``owner``, ``owner-2``, ...) for the built-in admin user ``owner``,
+    written to the file with mode 0600.
 
     Returns:
         The token's secret.
@@ -52,8 +53,14 @@ def ensure_owner_token(settings: Settings, tokens: TokenRepository) -> str:
         name = f"{OWNER_TOKEN_NAME}-{suffix}"
     for _attempt in range(5):
         try:
-            _record, secret = tokens.create(name)
+            _record, secret = tokens.create(name, user=OWNER_TOKEN_NAME)
             break
+        except NotFound:
+            raise NotFound(
+                "the built-in admin user 'owner', for whom the platform keeps the owner's "
+                f"token in {token_file(settings)}, was removed; add it back with "
+                "'athanor users add owner --role admin'"
+            ) from None
         except Conflict:  # another process took the name at the same moment
             suffix += 1
             name = f"{OWNER_TOKEN_NAME}-{suffix}"

@@ -28,6 +28,7 @@ from athanor.server.console import is_console_path
 from athanor.server.credentials import is_owner_token
 from athanor.server.sessions import COOKIE_NAME, LOGIN_PATH, ConsoleSessions
 from athanor.store.tokens import TokenRepository
+from athanor.store.users import UserRepository
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]
@@ -98,13 +99,17 @@ def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
 class AccessGuard:
     """Checks ``Host``, ``Origin`` and the caller's credential; records who calls.
 
-    The caller goes to ``request.state.principal``: ``owner`` (the owner's token or a console
-    session), ``token NAME`` (another API token) or ``local`` (a loopback client under
-    ``--no-auth``); ``request.state.loopback`` says whether the client is on this machine.
+    The caller's user goes to ``request.state.principal`` and their role to
+    ``request.state.role``: the user a token belongs to (``owner`` for the owner's token and
+    for tokens made before users existed), the user a console session was opened for, or
+    ``local`` with the admin role (a loopback client under ``--no-auth``).
+    ``request.state.credential`` says how: ``owner token``, ``token``, ``session`` or
+    ``local``; ``request.state.loopback`` says whether the client is on this machine.
 
     Args:
         app: the ASGI application.
         tokens: the API tokens.
+        users: the users (each request reads its caller's role, so a change applies at once).
         sessions: the console's login links and sessions.
         allowed_hosts: the names a ``Host`` header may carry (see :func:`allowed_host_names`).
         no_auth: let loopback clients call without a credential.
@@ -116,6 +121,7 @@ class AccessGuard:
         self,
         app: Any,
         tokens: TokenRepository,
+        users: UserRepository,
         sessions: ConsoleSessions | None = None,
         allowed_hosts: frozenset[str] = LOOPBACK_NAMES,
         no_auth: bool = False,
@@ -124,6 +130,7 @@ class AccessGuard:
     ) -> None:
         self.app = app
         self.tokens = tokens
+        self.users = users
         self.sessions = sessions
         self.allowed_hosts = allowed_hosts
         self.no_auth = no_auth
@@ -156,14 +163,16 @@ class AccessGuard:
         state = scope.setdefault("state", {})
         state["loopback"] = loopback
         path = scope.get("path") or ""
-        principal = None
+        principal = role = credential = None
         header = headers.get(b"authorization", b"").decode("latin-1")
         if header:
             scheme, _, secret = header.partition(" ")
-            token = None
+            token = user = None
             if scheme.lower() == "bearer" and secret.strip():
                 token = await anyio.to_thread.run_sync(self.tokens.verify, secret.strip())
-            if token is None:
+            if token is not None:
+                user = await anyio.to_thread.run_sync(self.users.get, token.user)
+            if token is None or user is None:
                 await _reply(
                     send,
                     401,
@@ -172,11 +181,15 @@ class AccessGuard:
                     [(b"www-authenticate", b'Bearer error="invalid_token"')],
                 )
                 return
-            principal = "owner" if is_owner_token(token.name) else f"token {token.name}"
+            principal, role = user.name, user.role
+            credential = "owner token" if is_owner_token(token.name) else "token"
         elif self.sessions is not None and (session := _cookie(headers, COOKIE_NAME)):
-            principal = self.sessions.principal_of(session)
+            name = self.sessions.principal_of(session)
+            user = None if name is None else await anyio.to_thread.run_sync(self.users.get, name)
+            if user is not None:  # a removed user's session ends with them
+                principal, role, credential = user.name, user.role, "session"
         if principal is None and self.no_auth and loopback:
-            principal = "local"
+            principal, role, credential = "local", "admin", "local"
         open_path = path in self.open_paths or (self.console_files and is_console_path(path))
         if principal is None and not open_path:
             await _reply(
@@ -190,6 +203,8 @@ class AccessGuard:
             )
             return
         state["principal"] = principal or "anonymous"
+        state["role"] = role
+        state["credential"] = credential
         await self.app(scope, receive, send)
 
     def _cross_site_refusal(self, headers: dict[bytes, bytes], host_header: str) -> str | None:

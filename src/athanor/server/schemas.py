@@ -536,3 +536,57 @@ class EstimateOut(BaseModel):
     calibration: dict[str, Any]
     devices: list[DeviceEstimateOut]
     notes: list[str]
+
+
+# --- users and the audit trail -----------------------------------------------------------
+
+Role = Literal["viewer", "editor", "admin"]
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Role
+    created_at: datetime
+    created_by: str
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="The user's name.",
+        examples=["ann"],
+    )
+    role: Role = Field(description="viewer reads; editor also changes; admin manages users.")
+
+
+class UserCreatedOut(UserOut):
+    token: str = Field(description="The user's first API token; it is shown only now.")
+    token_name: str
+
+
+class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class UserRemovedOut(UserOut):
+    tokens_revoked: int
+
+
+class MeOut(BaseModel):
+    name: str = Field(description="The caller's user ('local' under --no-auth).")
+    role: Role
+    credential: Literal["owner token", "token", "session", "local"]
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    user: str
+    action: str = Field(examples=["submit"])
+    object_kind: str = Field(examples=["job"])
+    object_id: str
+    detail: str

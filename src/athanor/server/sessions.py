@@ -28,25 +28,27 @@ class ConsoleSessions:
 
     link_lifetime_s: float = LINK_LIFETIME_S
     session_lifetime_s: float = SESSION_LIFETIME_S
-    _links: dict[str, float] = field(default_factory=dict)
+    _links: dict[str, tuple[float, str]] = field(default_factory=dict)
     _sessions: dict[str, tuple[float, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def new_login_token(self) -> str:
-        """A fresh one-time login token, valid for ``link_lifetime_s``."""
+    def new_login_token(self, principal: str = "owner") -> str:
+        """A fresh one-time login token for the user ``principal``, valid for
+        ``link_lifetime_s``."""
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._links[token] = time.monotonic() + self.link_lifetime_s
+            self._links[token] = (time.monotonic() + self.link_lifetime_s, principal)
         return token
 
-    def open_session(self, login_token: str, principal: str = "owner") -> str | None:
-        """Spend ``login_token``: a new session id, or ``None`` when the token is unknown,
-        used or expired."""
+    def open_session(self, login_token: str) -> str | None:
+        """Spend ``login_token``: a new session id for the link's user, or ``None`` when the
+        token is unknown, used or expired."""
         now = time.monotonic()
         with self._lock:
-            expires = self._links.pop(login_token, None)
-            if expires is None or expires < now:
+            link = self._links.pop(login_token, None)
+            if link is None or link[0] < now:
                 return None
+            principal = link[1]
             session = secrets.token_urlsafe(32)
             self._sessions[session] = (now + self.session_lifetime_s, principal)
             return session

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from athanor.settings import Settings, current_settings
 from athanor.store.artifacts import ArtifactStore
+from athanor.store.audit import AuditEntry, AuditRepository
 from athanor.store.database import check_matches_artifacts, dispose_engines, engine_for
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
 from athanor.store.deployments import DeploymentRecord, DeploymentRepository
@@ -20,6 +21,7 @@ from athanor.store.model_versions import (
 from athanor.store.runs import MetricPoint, RunRecord, RunRepository
 from athanor.store.status import RunStatus, StatusChange
 from athanor.store.tokens import TokenRecord, TokenRepository
+from athanor.store.users import UserRecord, UserRepository
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Store:
     tokens: TokenRepository
     deployments: DeploymentRepository
     labeling: LabelingRepository
+    users: UserRepository
+    audit: AuditRepository
 
 
 def open_store(settings: Settings | None = None) -> Store:
@@ -49,6 +53,7 @@ def open_store(settings: Settings | None = None) -> Store:
     engine = engine_for(settings.db_url)
     artifacts = ArtifactStore(settings.artifacts_dir)
     check_matches_artifacts(engine, artifacts)
+    tokens = TokenRepository(engine)
     return Store(
         settings=settings,
         runs=RunRepository(engine, artifacts),
@@ -56,14 +61,18 @@ def open_store(settings: Settings | None = None) -> Store:
         artifacts=artifacts,
         datasets=DatasetRepository(engine),
         jobs=JobRepository(engine, artifacts),
-        tokens=TokenRepository(engine),
+        tokens=tokens,
         deployments=DeploymentRepository(engine),
         labeling=LabelingRepository(engine),
+        users=UserRepository(engine, tokens),
+        audit=AuditRepository(engine),
     )
 
 
 __all__ = [
     "ArtifactStore",
+    "AuditEntry",
+    "AuditRepository",
     "DatasetRepository",
     "DatasetSummary",
     "DatasetVersionRecord",
@@ -85,6 +94,8 @@ __all__ = [
     "Store",
     "TokenRecord",
     "TokenRepository",
+    "UserRecord",
+    "UserRepository",
     "dispose_engines",
     "open_store",
     "process_alive",

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from athanor.errors import StoreMismatch
 from athanor.store.artifacts import ArtifactStore
 
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 """The newest migration's revision; a test keeps it equal to Alembic's head."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -202,6 +202,35 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The user the token acts for (a name, not a key: a removed user's revoked tokens stay).
+    user_name: Mapped[str] = mapped_column(String(100), default="owner", server_default="owner")
+
+
+class UserRow(Base):
+    """A person or program with a role: ``admin``, ``editor`` or ``viewer``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class AuditRow(Base):
+    """One write: who did it, when, what, to which object."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_user_at", "user_name", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    object_kind: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(250))
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class DeploymentRow(Base):

@@ -68,7 +68,7 @@ def test_items_page_thumbnails_labels_review_and_agreement(api: Api, project: di
     assert done.status_code == 200 and done.json()["counts"]["labeled"] == 11
     labeled = api.call("GET", f"{BASE}/route-digits-work/items?state=labeled&offset=10").json()
     assert labeled["items"][0]["by"] == "owner" and labeled["items"][0]["source"] == "person"
-    _, secret = open_store(api.settings).tokens.create("bob")
+    _user, _token, secret = open_store(api.settings).users.add("bob", "editor", actor="owner")
     other = {"Authorization": f"Bearer {secret}"}
     wrong = {"items": [{"id": first, "label": str((labels[first] + 1) % 10)}]}
     assert (

@@ -40,8 +40,9 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def principal(request: Request) -> str:
-    """Who is calling: ``owner`` (the owner's token or console session), ``token NAME``, or
-    ``local`` (a loopback client under ``--no-auth``)."""
+    """Who is calling: the user of the caller's token or console session (``owner`` for the
+    owner's token and tokens made before users existed), or ``local`` (a loopback client
+    under ``--no-auth``)."""
     return getattr(request.state, "principal", "anonymous")
 
 

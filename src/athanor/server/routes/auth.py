@@ -8,7 +8,7 @@ import html
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from athanor.server.routes import Context, errors, principal
+from athanor.server.routes import NAME, Context, errors, principal
 from athanor.server.schemas import LoginLinkOut
 from athanor.server.sessions import COOKIE_NAME, LOGIN_PATH
 
@@ -53,14 +53,28 @@ def login(
     "/v1/auth/login-links",
     response_model=LoginLinkOut,
     status_code=201,
-    responses=errors(403),
+    responses=errors(403, 404),
     summary="A new one-time console sign-in link",
 )
-def new_login_link(request: Request, context: Context) -> LoginLinkOut:
-    """A console URL that signs its first visitor in (the owner's token or session only)."""
-    if principal(request) not in ("owner", "local"):
+def new_login_link(
+    request: Request,
+    context: Context,
+    user: str | None = Query(
+        None,
+        pattern=f"^{NAME}$",
+        description="Sign in as this user (default: the caller; 'owner' for the owner's token).",
+    ),
+) -> LoginLinkOut:
+    """A console URL that signs its first visitor in as a user: the owner's token, or a
+    console session of an admin, only."""
+    credential = getattr(request.state, "credential", None)
+    admin_session = credential == "session" and getattr(request.state, "role", None) == "admin"
+    if credential not in ("owner token", "local") and not admin_session:
         raise HTTPException(403, "only the platform's owner may create sign-in links")
-    token = context.sessions.new_login_token()
+    if user is None:
+        user = principal(request) if credential == "session" else "owner"
+    context.store.users.require(user)
+    token = context.sessions.new_login_token(user)
     return LoginLinkOut(url=f"{context.url}{LOGIN_PATH}?token={token}")
 
 

@@ -1,7 +1,7 @@
 """``/v1/label/projects``: labeling projects, items, labels, pre-labels, review, versions.
 
-Labels are made by the caller: a token's name, ``owner`` or ``local`` (see
-:func:`athanor.server.routes.principal`).
+Labels are made by the caller: the user their token or console session belongs to, or
+``local`` (see :func:`athanor.server.routes.principal`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ MAX_LABELS_FILE = 256 * 1024 * 1024
 
 
 def labeler(request: Request) -> str:
-    """Who labels: the token's name, ``owner`` or ``local``."""
-    return principal(request).removeprefix("token ")
+    """Who labels: the caller's user (``local`` under ``--no-auth``)."""
+    return principal(request)
 
 
 @router.post(
