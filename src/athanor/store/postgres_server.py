@@ -242,7 +242,9 @@ class TemporaryPostgres:
         self._process.kill()
         self._process.wait()
         self._process = None
-        raise PostgresUnavailable(f"postgres did not accept connections in {timeout:.0f}s: {output}")
+        raise PostgresUnavailable(
+            f"postgres did not accept connections in {timeout:.0f}s: {output}"
+        )
 
     def _accepts_connections(self) -> bool:
         import psycopg
