@@ -308,11 +308,11 @@ def test_on_postgresql_jobs_compete_are_cancelled_and_survive_sigkill(
     series = platform.store().runs.metrics(recovered)
     assert [p.epoch for p in series["val_loss"]] == list(range(1, 5))
 
-    # The waiting job got the slot; cancel it.
+    # The waiting job got the slot; cancel it once it trains.
     wait_for(
-        lambda: client.call("get_job", job_id=waiting)["status"] == "running",
-        60,
-        "the second job to run",
+        lambda: (client.call("get_job", job_id=waiting)["progress"].get("step") or 0) > 0,
+        90,
+        "the second job to train",
     )
     assert "is stopping" in platform.cli("jobs", "cancel", str(waiting)).stdout
     cancelled = final(platform, waiting, 60)

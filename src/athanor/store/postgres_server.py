@@ -11,6 +11,7 @@ owns the folder. Nothing here is used by the platform itself.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import os
 import pwd
@@ -100,8 +101,8 @@ class TemporaryPostgres:
         Raises:
             PostgresUnavailable: initdb or the server failed; the message holds their output.
         """
-        # Under /tmp (not pytest's 0700 folders), so that the unprivileged user can reach it.
-        self.folder = Path(tempfile.mkdtemp(prefix="athanor-pg-"))
+        # Not under pytest's 0700 folders: the unprivileged user must reach it.
+        self.folder = Path(tempfile.mkdtemp(prefix="athanor-pg-", dir=self._parent()))
         os.chmod(self.folder, 0o700)
         if self._user is not None:
             os.chown(self.folder, self._user.pw_uid, self._user.pw_gid)
@@ -179,6 +180,18 @@ class TemporaryPostgres:
 
     # --- internals -----------------------------------------------------------------------
 
+    def _parent(self) -> str:
+        """The temporary folder's parent: the usual one, unless the unprivileged user cannot
+        pass through it (a TMPDIR under /root), then /tmp."""
+        default = Path(tempfile.gettempdir()).resolve()
+        if self._user is None:
+            return str(default)
+        for folder in (default, *default.parents):
+            status = folder.stat()
+            if not status.st_mode & 0o001 and status.st_uid != self._user.pw_uid:
+                return "/tmp"
+        return str(default)
+
     def _popen(self, command: list[str], log: Path) -> subprocess.Popen[bytes]:
         assert self.folder is not None
         options: dict = {}
@@ -192,17 +205,25 @@ class TemporaryPostgres:
         handle = log.open("ab")
         if self._user is not None:
             os.chown(log, self._user.pw_uid, self._user.pw_gid)
+        spawn = functools.partial(
+            subprocess.Popen,
+            command,
+            cwd=self.folder,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C of the tests does not reach it; stop() does
+        )
         try:
-            return subprocess.Popen(
-                command,
-                cwd=self.folder,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C of the test run stops it through stop()
-                **options,
-            )
+            try:
+                return spawn(**options)
+            except PermissionError:
+                if "extra_groups" not in options:
+                    raise
+                # some containers refuse setgroups(): the user's own group is enough then
+                options.pop("extra_groups")
+                return spawn(**options)
         finally:
             handle.close()
 
