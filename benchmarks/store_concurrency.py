@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -118,8 +120,13 @@ def main() -> None:
             home = Path(folder) / "postgres-home"
             postgres = Settings(home=home, db_url=server.url(database), data_mirrors=())
             results["PostgreSQL"] = measure(postgres, options)
+            version = subprocess.run(
+                [str(server.bin / "postgres"), "--version"], capture_output=True, text=True
+            ).stdout.strip()
 
     durability = "fsync off" if options.fast else "durable defaults"
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPU threads, load average {load}; {version}")
     print(
         f"{options.writers} writer processes; {options.submissions} submissions and "
         f"{options.batches} batches of {options.points} metric points each; "

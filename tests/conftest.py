@@ -73,6 +73,10 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+POSTGRES_TEMPLATE = "athanor_template"
+"""The migrated database that every test's PostgreSQL database is a copy of."""
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server of this test session (initdb into a temporary folder, a loopback
@@ -102,11 +106,10 @@ def postgres_server():
             pytest.fail(message)
         pytest.skip(message)
     try:
-        template = server.create_database("athanor_template")
-        engine = create_engine(server.url(template))
+        server.create_database(POSTGRES_TEMPLATE)
+        engine = create_engine(server.url(POSTGRES_TEMPLATE))
         migrate(engine)  # the Alembic migrations, on PostgreSQL
         engine.dispose()
-        server.template = template
         yield server
     finally:
         server.stop()
@@ -118,7 +121,7 @@ def postgres_url(postgres_server, athanor_home: Path, monkeypatch: pytest.Monkey
     (subprocesses see it too); dropped after the test."""
     from athanor.store import dispose_engines
 
-    name = postgres_server.create_database(template=postgres_server.template)
+    name = postgres_server.create_database(template=POSTGRES_TEMPLATE)
     url = postgres_server.url(name)
     monkeypatch.setenv("ATHANOR_DB_URL", url)
     yield url
