@@ -73,6 +73,72 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+POSTGRES_TEMPLATE = "athanor_template"
+"""The migrated database that every test's PostgreSQL database is a copy of."""
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of this test session (initdb into a temporary folder, a loopback
+    port), with a migrated template database that each test's database copies.
+
+    Skips where none can be started; CI (``ATHANOR_REQUIRE_POSTGRES``) fails instead."""
+    try:
+        from sqlalchemy import create_engine
+
+        from athanor.store.database import migrate
+        from athanor.store.postgres_server import (
+            FAST_SETTINGS,
+            PostgresUnavailable,
+            TemporaryPostgres,
+        )
+
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise PostgresUnavailable(
+                "psycopg is not installed (pip install -e '.[postgres]')"
+            ) from exc
+        server = TemporaryPostgres(FAST_SETTINGS).start()
+    except PostgresUnavailable as exc:
+        message = f"no PostgreSQL server could be started: {exc}"
+        if os.environ.get("ATHANOR_REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        server.create_database(POSTGRES_TEMPLATE)
+        engine = create_engine(server.url(POSTGRES_TEMPLATE))
+        migrate(engine)  # the Alembic migrations, on PostgreSQL
+        engine.dispose()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, athanor_home: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh, migrated PostgreSQL database for one test, named by ``ATHANOR_DB_URL``
+    (subprocesses see it too); dropped after the test."""
+    from athanor.store import dispose_engines
+
+    name = postgres_server.create_database(template=POSTGRES_TEMPLATE)
+    url = postgres_server.url(name)
+    monkeypatch.setenv("ATHANOR_DB_URL", url)
+    yield url
+    dispose_engines()
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs a test on each metadata database: the embedded SQLite file and PostgreSQL.
+
+    Use it as ``pytestmark = pytest.mark.usefixtures("backend")`` where the database matters."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_url")
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The offline dataset folder with MNIST; CI requires it, elsewhere tests skip."""

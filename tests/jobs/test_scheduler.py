@@ -10,6 +10,8 @@ import signal
 import socket
 import time
 
+import pytest
+
 from athanor.jobs.executor import LocalExecutor
 from athanor.jobs.logs import log_path
 from athanor.jobs.machine import Machine
@@ -82,6 +84,7 @@ def test_jobs_take_the_free_slot_in_turn_and_the_waiting_one_says_why() -> None:
     assert done[1].attempts[0]["started_at"] > done[0].attempts[0]["started_at"]
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_killed_worker_is_judged_by_the_restart_policy_the_scheduler_was_given() -> None:
     store = open_store()
     job_id = submit(store, max_restarts=3)
@@ -101,6 +104,7 @@ def test_a_killed_worker_is_judged_by_the_restart_policy_the_scheduler_was_given
     assert job.attempts[-1]["exit_code"] == -signal.SIGKILL
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_worker_that_never_beats_is_killed_and_restarted_while_the_job_allows() -> None:
     store = open_store()
     job_id = submit(store, max_restarts=1)
@@ -123,6 +127,7 @@ def test_a_worker_that_never_beats_is_killed_and_restarted_while_the_job_allows(
     assert all(attempt["exit_code"] == -signal.SIGKILL for attempt in job.attempts)
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_worker_that_falls_silent_is_killed_by_the_heartbeat_timeout() -> None:
     store = open_store()
     job_id = submit(store, epochs=500)
@@ -143,6 +148,7 @@ def test_a_worker_that_falls_silent_is_killed_by_the_heartbeat_timeout() -> None
     )
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_cancelled_job_gets_sigterm_and_ends_cancelled() -> None:
     store = open_store()
     job_id = submit(store, max_restarts=2)
@@ -159,6 +165,7 @@ def test_a_cancelled_job_gets_sigterm_and_ends_cancelled() -> None:
     assert job.run.status_reason.endswith("was killed by SIGTERM")
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_job_whose_worker_cannot_start_fails_saying_why() -> None:
     store = open_store()
     job_id = submit(store)

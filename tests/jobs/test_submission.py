@@ -13,6 +13,7 @@ MACHINE = Machine(host="h", gpus=(Gpu(0),), cpus=2, memory_gb=8.0)
 SPEC = "data: {dataset: digits}\nmodel: {template: mlp}\n"
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_valid_job_is_queued_with_its_job_section() -> None:
     store = open_store()
     job = submit(store, MACHINE, SPEC, ["job.priority=7", "job.resources.gpus=1"], origin="s.yaml")
@@ -36,6 +37,7 @@ def test_a_valid_job_is_queued_with_its_job_section() -> None:
         (["register_as=bad name"], SpecError, "register_as"),
     ],
 )
+@pytest.mark.usefixtures("backend")
 def test_jobs_that_cannot_run_are_refused_before_anything_is_stored(
     overrides: list[str], error: type[Exception], message: str
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,36 @@ def test_a_package_that_cannot_predict_is_refused_at_import(trained_digits, tmp_
     )
     # The untouched package imports.
     assert import_package(store, run.package_dir).ref == "digits-cnn@1"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_parallel_registrations_of_one_model_get_unique_gapless_numbers(
+    trained_digits, backend: str
+) -> None:
+    run, _ = trained_digits
+    store = open_store()
+    registrations, threads = 3, 5
+    barrier = threading.Barrier(threads)
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+
+    def register() -> None:
+        barrier.wait()
+        try:
+            for _ in range(registrations):
+                numbers.append(register_package(store, "shared", run.package_dir).version)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=register) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    total = registrations * threads
+    assert sorted(numbers) == list(range(1, total + 1))
+    assert [v.version for v in store.models.versions("shared")] == list(range(total, 0, -1))
+    assert store.models.next_version("shared") == total + 1
+    folders = sorted(p.name for p in (store.artifacts.root / "models" / "shared").iterdir())
+    assert folders == sorted(f"v{n}" for n in range(1, total + 1))

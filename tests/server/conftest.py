@@ -91,9 +91,9 @@ class PlatformProcess:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            home=self.home, db_url=f"sqlite:///{self.home / 'athanor.db'}", data_mirrors=()
-        )
+        """The platform's home and database (``ATHANOR_DB_URL`` when the test set one)."""
+        db_url = self.env.get("ATHANOR_DB_URL") or f"sqlite:///{self.home / 'athanor.db'}"
+        return Settings(home=self.home, db_url=db_url, data_mirrors=())
 
     def store(self) -> Store:
         return open_store(self.settings)
@@ -150,7 +150,7 @@ class PlatformProcess:
 
     def kill_workers(self) -> None:
         """SIGKILL the workers this platform's jobs recorded (a test's leftovers)."""
-        if not (self.home / "athanor.db").exists():
+        if not self.env.get("ATHANOR_DB_URL") and not (self.home / "athanor.db").exists():
             return
         store = self.store()
         pids = {job.worker_pid for job in store.jobs.placed()}

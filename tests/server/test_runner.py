@@ -264,3 +264,60 @@ def test_a_gpu_job_trains_on_the_gpu_it_was_given(platform_factory) -> None:
     index = done["attempts"][0]["devices"][0]
     log = platform.client().call("read_job_log", job_id=job_id)["text"]
     assert f"CUDA_VISIBLE_DEVICES='{index}'" in log
+
+
+def test_on_postgresql_jobs_compete_are_cancelled_and_survive_sigkill(
+    postgres_url: str, platform_factory, mirror: Path
+) -> None:
+    """The platform, its workers and the CLI share a PostgreSQL database (ATHANOR_DB_URL)."""
+    platform = platform_factory("--cpus", "1", "--gpus", "none", "--warm-workers", "0")
+    assert platform.env["ATHANOR_DB_URL"] == postgres_url
+    platform.start()
+    client = platform.client()
+    recovered = submit(platform, "recovered", 4, "job.max_restarts=1")
+    waiting = submit(platform, "waiting", 400)
+
+    # One CPU slot: the second job waits, saying why.
+    wait_for(
+        lambda: (
+            "waiting for 1 CPU slot (0 of 1 free)"
+            in client.call("get_job", job_id=waiting)["wait_reason"]
+        ),
+        30,
+        "the second job to wait for the slot",
+    )
+
+    # SIGKILL the worker and the server once the first job has a mid-run checkpoint.
+    def checkpointed() -> dict | None:
+        job = client.call("get_job", job_id=recovered)
+        step = (job["summary"].get("checkpoint") or {}).get("step") or 0
+        return job if step >= 80 and job["progress"].get("step", 0) < 400 else None
+
+    job = wait_for(checkpointed, 90, "a checkpoint of the job to recover", every=0.05)
+    os.kill(job["worker"]["pid"], signal.SIGKILL)
+    platform.kill()
+    reported = points(platform, recovered)
+    assert reported and platform.store().runs.get(recovered).status == RunStatus.RUNNING
+
+    platform.start()
+    client = platform.client()
+    done = final(platform, recovered, 120)
+    assert done["status"] == "succeeded" and done["restarts"] == 1 and done["attempt"] == 2
+    assert "restart 1 of 1 resumes from its checkpoint" in done["attempts"][0]["reason"]
+    assert reported <= points(platform, recovered)
+    series = platform.store().runs.metrics(recovered)
+    assert [p.epoch for p in series["val_loss"]] == list(range(1, 5))
+
+    # The waiting job got the slot; cancel it once it trains.
+    wait_for(
+        lambda: (client.call("get_job", job_id=waiting)["progress"].get("step") or 0) > 0,
+        90,
+        "the second job to train",
+    )
+    assert "is stopping" in platform.cli("jobs", "cancel", str(waiting)).stdout
+    cancelled = final(platform, waiting, 60)
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["reason"].startswith("cancelled by owner: stopped at step ")
+    # Everything is in PostgreSQL: no SQLite file appeared in the home.
+    assert not (platform.home / "athanor.db").exists()
+    assert platform.stop() == 0

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from athanor.settings import current_settings
 from athanor.store import open_store
-from athanor.store.database import MIGRATIONS_DIR, SCHEMA_HEAD, current_revision, migrate
+from athanor.store.database import (
+    MIGRATIONS_DIR,
+    SCHEMA_HEAD,
+    current_revision,
+    dump_json,
+    engine_for,
+    load_json,
+    migrate,
+    write_session,
+)
 from athanor.store.tables import Base
 
 
@@ -73,3 +85,49 @@ def test_upgrading_from_the_first_schema_keeps_models_and_their_numbering(
         last = connection.exec_driver_sql("SELECT last_version FROM registered_models").scalar()
     assert last == 4
     engine.dispose()
+
+
+def test_migrations_on_postgresql_match_the_declared_schema(postgres_server) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    name = postgres_server.create_database()  # empty: migrated here from nothing
+    engine = create_engine(postgres_server.url(name))
+    try:
+        assert current_revision(engine) is None
+        migrate(engine)
+        migrate(engine)
+        assert current_revision(engine) == SCHEMA_HEAD
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            columns = {c["name"]: c for c in inspect(connection).get_columns("dataset_versions")}
+        assert str(columns["size_bytes"]["type"]) == "BIGINT"
+    finally:
+        engine.dispose()
+        postgres_server.drop_database(name)
+
+
+def test_json_keeps_non_finite_numbers_on_both_databases(backend: str) -> None:
+    store = open_store()
+    run = store.runs.create({"lr": float("inf")}, name="nan")
+    store.runs.update(run.id, summary={"metrics": {"val_loss": float("nan")}, "best": -math.inf})
+    again = store.runs.get(run.id)
+    assert math.isnan(again.summary["metrics"]["val_loss"]) and again.summary["best"] == -math.inf
+    assert again.spec == {"lr": math.inf}
+    assert dump_json({"a": [math.nan]}) == '{"a": [{"$float": "NaN"}]}'
+    assert load_json('{"$float": "x", "other": 1}') == {"$float": "x", "other": 1}
+
+
+def test_write_sessions_take_turns_on_sqlite(athanor_home: Path) -> None:
+    store = open_store()
+    engine = engine_for(current_settings().db_url)
+    with write_session(engine) as session:
+        assert session.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        other = sqlite3.connect(athanor_home / "athanor.db", timeout=0.1)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+    assert store.runs.count() == 0

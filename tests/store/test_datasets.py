@@ -7,6 +7,8 @@ import pytest
 from athanor.errors import DatasetNotFound
 from athanor.store import open_store
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def test_versions_are_numbered_and_found_by_number_or_hash_prefix() -> None:
     datasets = open_store().datasets

@@ -7,6 +7,8 @@ import pytest
 from athanor.errors import Conflict, NotFound
 from athanor.store import open_store
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def test_deployments_are_created_once_updated_listed_and_deleted() -> None:
     deployments = open_store().deployments

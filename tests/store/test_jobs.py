@@ -18,6 +18,8 @@ from athanor.store import (
     open_store,
 )
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 QUEUED, RUNNING = frozenset({RunStatus.QUEUED}), frozenset({RunStatus.RUNNING})
 START = StatusChange(RunStatus.RUNNING, "started", QUEUED)
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from athanor.store import open_store
 from athanor.store.metric_writer import MetricWriter
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def test_points_reach_the_database_in_the_background_and_on_close() -> None:

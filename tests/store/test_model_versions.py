@@ -7,6 +7,8 @@ import pytest
 from athanor.errors import NotFound
 from athanor.store import open_store
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def test_versions_count_up_per_name_and_resolve() -> None:
     models = open_store().models

@@ -9,6 +9,8 @@ import pytest
 from athanor.errors import NotFound
 from athanor.store import Lease, MetricPoint, RunStatus, StatusChange, open_store
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def test_run_lifecycle_and_summary_merge() -> None:
     store = open_store()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from athanor.errors import Conflict, NotFound, UserError
+from athanor.settings import current_settings
 from athanor.store import open_store
+from athanor.store.database import engine_for
 from athanor.store.tokens import TOKEN_PREFIX
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def test_tokens_are_stored_hashed_verified_and_revoked(athanor_home: Path) -> None:
@@ -17,10 +21,9 @@ def test_tokens_are_stored_hashed_verified_and_revoked(athanor_home: Path) -> No
     record, secret = tokens.create("ci")
     assert secret.startswith(TOKEN_PREFIX) and len(secret) > 40
     assert record.prefix == secret[: len(record.prefix)] and record.active
-    stored = sqlite3.connect(athanor_home / "athanor.db").execute(
-        "SELECT token_hash, prefix FROM api_tokens"
-    )
-    digest, prefix = stored.fetchone()
+    with engine_for(current_settings().db_url).connect() as connection:
+        stored = connection.execute(text("SELECT token_hash, prefix FROM api_tokens"))
+        digest, prefix = stored.one()
     assert secret not in (digest, prefix) and len(digest) == 64
     verified = tokens.verify(secret)
     assert verified is not None and verified.name == "ci"

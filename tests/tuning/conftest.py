@@ -29,6 +29,25 @@ def fresh_searches():
     close_storages()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def search_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Searches on the embedded SQLite files, or with both of their databases on PostgreSQL:
+    the metadata database (trials' runs) and Optuna's (a database of its own, since both
+    keep an ``alembic_version`` table)."""
+    if request.param == "sqlite":
+        yield request.param
+        return
+    from athanor.tuning.study import close_storages
+
+    request.getfixturevalue("postgres_url")
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database()
+    monkeypatch.setenv("ATHANOR_TUNE_DB_URL", server.url(name))
+    yield request.param
+    close_storages()
+    server.drop_database(name)
+
+
 @pytest.fixture
 def iris_search() -> dict[str, Any]:
     import copy

@@ -60,6 +60,7 @@ def test_trials_are_ranked_on_validation_and_a_rerun_continues_without_repeats(
     assert at.searches.show(record.id)["trials"]["done"] == 8
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_registering_the_best_trial_tests_it_once(iris_search) -> None:
     result = at.tune(iris_search, register_as="iris-best", progress=False)
     version = result.model_version
@@ -99,6 +100,7 @@ def test_the_budget_ends_a_session_and_the_search_says_how_to_go_on(iris_search)
     assert record.seconds < 10
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_a_search_whose_trials_cannot_work_stops_at_once(iris_search) -> None:
     result = at.tune(iris_search, metric="val_f1_macro", progress=False)
     assert result.record.status == "failed" and result.record.done == 1

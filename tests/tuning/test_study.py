@@ -58,7 +58,9 @@ def test_searches_live_apart_from_the_metadata_database(iris_search, athanor_hom
     assert [r.id for r in list_records(settings)] == [2, 1]
 
 
-def test_a_dead_owners_running_trials_run_again_with_their_run(iris_search) -> None:
+def test_a_dead_owners_running_trials_run_again_with_their_run(
+    iris_search, search_backend: str
+) -> None:
     settings = current_settings()
     definition = load_search(iris_search)
     study, _ = open_search(definition, settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from athanor.registry.package import (
 from athanor.store import ModelVersionRecord, Store
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+ALLOCATION_SECONDS = 60.0
+"""How long a registration waits for the others that hold the next numbers of its model."""
 
 
 def check_model_name(name: str) -> str:
@@ -112,7 +115,9 @@ def register_package(
     """
     check_model_name(name)
     package = load_package(source)
-    for _attempt in range(10):
+    deadline = time.monotonic() + ALLOCATION_SECONDS
+    pause = 0.01
+    while True:
         version = store.models.next_version(name)
         destination = store.artifacts.model_dir(name, version)
         try:
@@ -120,7 +125,13 @@ def register_package(
                 for file in (WEIGHTS, METADATA, CARD, MANIFEST):
                     shutil.copy2(source / file, staging / file)
         except FileExistsError:
-            continue  # another process took this version number first
+            # Another registration took this number and records it in a moment: wait for
+            # it rather than take the next number, so that numbers stay without gaps.
+            if time.monotonic() > deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+            continue
         try:
             return store.models.add_version(
                 name,
@@ -134,7 +145,13 @@ def register_package(
             )
         except FileExistsError:
             shutil.rmtree(destination, ignore_errors=True)
-    raise RuntimeError(f"could not allocate a version of '{name}' after 10 attempts")
+            if time.monotonic() > deadline:
+                break
+    raise RuntimeError(
+        f"could not allocate a version of '{name}' in {ALLOCATION_SECONDS:g} s: "
+        f"{destination} exists but no version {version} is registered (a registration "
+        "that crashed left it; remove the folder if no registration is under way)"
+    )
 
 
 def default_import_name(metadata: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ crash or an error never leaves a half-written artifact where readers look.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
@@ -72,7 +73,13 @@ class ArtifactStore:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 if destination.exists():
                     raise FileExistsError(f"{destination} already exists")
-                os.replace(folder, destination)
+                try:
+                    os.replace(folder, destination)
+                except OSError as exc:
+                    # another writer renamed its folder there since the check above
+                    if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise FileExistsError(f"{destination} already exists") from exc
+                    raise
         finally:
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)

@@ -12,10 +12,16 @@ runs' artifact folders; :func:`check_matches_artifacts` refuses it instead.
 
 from __future__ import annotations
 
+import json
+import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.orm import Session
 
 from athanor.errors import StoreMismatch
 from athanor.store.artifacts import ArtifactStore
@@ -38,6 +44,40 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+NON_FINITE_KEY = "$float"
+"""PostgreSQL's ``json`` refuses NaN and Infinity, which Python's JSON (and SQLite) accept: such
+a number is stored as ``{"$float": "NaN"}`` and read back as the float it was."""
+
+
+def _tag_non_finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return {NON_FINITE_KEY: repr(value).replace("inf", "Infinity").replace("nan", "NaN")}
+    if isinstance(value, dict):
+        return {key: _tag_non_finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tag_non_finite(item) for item in value]
+    return value
+
+
+def _untag_non_finite(document: dict[str, Any]) -> Any:
+    if len(document) == 1 and NON_FINITE_KEY in document:
+        return float(document[NON_FINITE_KEY])
+    return document
+
+
+def dump_json(value: Any) -> str:
+    """JSON for PostgreSQL: standard JSON, with non-finite floats tagged (see above)."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere: rare, so only then walk the value
+        return json.dumps(_tag_non_finite(value), allow_nan=False)
+
+
+def load_json(text: str | bytes) -> Any:
+    """The inverse of :func:`dump_json`."""
+    return json.loads(text, object_hook=_untag_non_finite)
+
+
 def engine_for(url: str) -> Engine:
     """The process-wide engine for ``url``, created and migrated on first use."""
     with _lock:
@@ -47,11 +87,35 @@ def engine_for(url: str) -> Engine:
                 Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
                 engine = create_engine(url, connect_args={"timeout": 30})
                 event.listen(engine, "connect", _configure_sqlite)
+            elif url.startswith("postgresql"):
+                engine = create_engine(
+                    url,
+                    pool_pre_ping=True,
+                    json_serializer=dump_json,
+                    json_deserializer=load_json,
+                )
             else:
                 engine = create_engine(url, pool_pre_ping=True)
             migrate(engine)
             _engines[url] = engine
         return engine
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session in a transaction that reads rows, compares them and writes them back.
+
+    Without care both databases lose updates here. SQLite's Python driver begins a
+    transaction only at the first write, so what was read before may have changed; this
+    transaction takes SQLite's write lock at its start instead (``BEGIN IMMEDIATE``, waiting
+    up to the busy timeout), and other writers wait. PostgreSQL isolates each statement
+    only: callers lock the rows they read with ``FOR UPDATE`` (``with_for_update=True``,
+    which SQLite ignores), in one order (a run's row before its job's).
+    """
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
 
 
 def dispose_engines() -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from athanor.errors import Conflict, NotFound
 from athanor.store.artifacts import ArtifactStore
-from athanor.store.database import refuse_reused_folder
+from athanor.store.database import refuse_reused_folder, write_session
 from athanor.store.lease import Lease, utcnow
 from athanor.store.lease import aware as _aware
 from athanor.store.runs import RunRecord
@@ -285,9 +285,9 @@ class JobRepository:
                 is still as it expects (a warm worker may have claimed it already).
         """
         now = utcnow()
-        with Session(self._engine) as session, session.begin():
-            row = session.get(JobRow, job_id)
-            if row is None:
+        with write_session(self._engine) as session:
+            run, row = _locked(session, job_id)
+            if row is None or run is None:
                 raise NotFound(f"job {job_id} does not exist")
             row.attempt += 1
             row.worker_pid = pid
@@ -306,8 +306,6 @@ class JobRepository:
                     "started_at": now.isoformat(),
                 },
             ]
-            run = session.get(RunRow, job_id)
-            assert run is not None
             if starting is not None and starting.applies_to(run.status):
                 run.status, run.status_reason = str(starting.status), starting.reason
             session.flush()
@@ -356,14 +354,15 @@ class JobRepository:
         """The worker ``pid`` is alive; returns False when it no longer holds the job."""
         now = utcnow()
         with self._engine.begin() as connection:
-            result = connection.execute(
-                update(JobRow)
-                .where(JobRow.run_id == job_id, JobRow.worker_pid == pid)
-                .values(heartbeat_at=now)
-            )
+            # The run's row first, then the job's: the order every writer locks them in.
             connection.execute(
                 update(RunRow)
                 .where(RunRow.id == job_id, RunRow.pid == pid)
+                .values(heartbeat_at=now)
+            )
+            result = connection.execute(
+                update(JobRow)
+                .where(JobRow.run_id == job_id, JobRow.worker_pid == pid)
                 .values(heartbeat_at=now)
             )
         return bool(result.rowcount)
@@ -399,9 +398,8 @@ class JobRepository:
             Conflict: the job already ended.
         """
         now = utcnow()
-        with Session(self._engine) as session, session.begin():
-            row = session.get(JobRow, job_id)
-            run = session.get(RunRow, job_id)
+        with write_session(self._engine) as session:
+            run, row = _locked(session, job_id)
             if row is None or run is None:
                 raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
             status = RunStatus(run.status)
@@ -435,9 +433,8 @@ class JobRepository:
             Conflict: the run is not in a status ``change`` expects, or a worker still
                 holds the job.
         """
-        with Session(self._engine) as session, session.begin():
-            row = session.get(JobRow, job_id)
-            run = session.get(RunRow, job_id)
+        with write_session(self._engine) as session:
+            run, row = _locked(session, job_id)
             if row is None or run is None:
                 raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
             if not change.applies_to(run.status):
@@ -490,9 +487,8 @@ class JobRepository:
             it, or the job was not as expected: read it again and decide again).
         """
         now = utcnow()
-        with Session(self._engine) as session, session.begin():
-            row = session.get(JobRow, job_id)
-            run = session.get(RunRow, job_id)
+        with write_session(self._engine) as session:
+            run, row = _locked(session, job_id)
             if row is None or run is None or row.worker_pid != pid:
                 return None
             if change is not None:
@@ -523,3 +519,17 @@ class JobRepository:
             row.stop_signalled_at = None
             session.flush()
             return JobRecord.from_rows(row, run)
+
+
+def _locked(session: Session, job_id: int) -> tuple[RunRow | None, JobRow | None]:
+    """The job's run and job rows, locked until the transaction ends (``FOR UPDATE``; in a
+    :func:`write_session`, which holds SQLite's write lock instead).
+
+    What a method reads it then compares and changes, so two writers of one job must not
+    both read before either writes. The run's row is locked first, as
+    :meth:`JobRepository.claim` and :meth:`JobRepository.heartbeat` lock it, so that no two
+    writers wait on each other (a deadlock on PostgreSQL).
+    """
+    run = session.get(RunRow, job_id, with_for_update=True)
+    row = session.get(JobRow, job_id, with_for_update=True)
+    return run, row

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from athanor.errors import NotFound
+from athanor.store.database import write_session
 from athanor.store.runs import _aware, utcnow
 from athanor.store.tables import ModelAliasRow, ModelTagRow, ModelVersionRow, RegisteredModelRow
 
@@ -129,8 +130,10 @@ class ModelRepository:
             description=description,
         )
         try:
-            with Session(self._engine) as session, session.begin():
-                model = session.get(RegisteredModelRow, name)
+            with write_session(self._engine) as session:
+                # Locked: registrations of one model take turns, so that last_version
+                # only grows.
+                model = session.get(RegisteredModelRow, name, with_for_update=True)
                 if model is None:
                     model = RegisteredModelRow(
                         name=name, description=description, created_at=utcnow(), last_version=0

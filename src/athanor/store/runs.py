@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from athanor.errors import NotFound
 from athanor.store.artifacts import ArtifactStore
-from athanor.store.database import refuse_reused_folder
+from athanor.store.database import refuse_reused_folder, write_session
 from athanor.store.lease import Lease, utcnow
 from athanor.store.lease import aware as _aware
 from athanor.store.status import RunStatus, StatusChange
@@ -189,8 +189,9 @@ class RunRepository:
 
     def update(self, run_id: int, **fields: Any) -> None:
         """Set columns of a run (``summary`` is merged into the stored summary)."""
-        with Session(self._engine) as session, session.begin():
-            row = session.get(RunRow, run_id)
+        with write_session(self._engine) as session:
+            # Locked, so that a concurrent merge into the summary is not lost.
+            row = session.get(RunRow, run_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"run {run_id} does not exist")
             for key, value in fields.items():
@@ -239,9 +240,10 @@ class RunRepository:
         if owner is not None:
             values.update(pid=owner.pid, host=owner.host, heartbeat_at=owner.heartbeat_at or now)
         expected = [str(status) for status in change.expected]
-        with Session(self._engine) as session, session.begin():
+        with write_session(self._engine) as session:
             if summary:
-                row = session.get(RunRow, run_id)
+                # Locked until the update: a concurrent merge is not lost.
+                row = session.get(RunRow, run_id, with_for_update=True)
                 if row is None:
                     raise NotFound(f"run {run_id} does not exist")
                 values["summary"] = {**(row.summary or {}), **summary}

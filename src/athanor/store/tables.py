@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -121,7 +122,8 @@ class DatasetVersionRow(Base):
     path: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text, default="")
     rows: Mapped[int]
-    size_bytes: Mapped[int]
+    # 64-bit: PostgreSQL's INTEGER stops at 2 GiB (SQLite's integers are 64-bit anyway).
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

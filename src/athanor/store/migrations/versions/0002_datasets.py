@@ -39,7 +39,9 @@ def upgrade() -> None:
         sa.Column("path", sa.Text, nullable=False),
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("rows", sa.Integer, nullable=False),
-        sa.Column("size_bytes", sa.Integer, nullable=False),
+        # 64-bit: PostgreSQL's INTEGER stops at 2 GiB. Changed before any PostgreSQL database
+        # existed (the driver came later); SQLite's INTEGER is 64-bit either way.
+        sa.Column("size_bytes", sa.BigInteger, nullable=False),
         sa.Column("created_at", Stamp, nullable=False),
         sa.Column("info", sa.JSON, nullable=False),
         sa.UniqueConstraint("name", "number", name="uq_dataset_versions_name_number"),
