@@ -49,9 +49,27 @@ def print_evaluation(evaluation: dict[str, Any] | None, run_id: int) -> None:
         return
     if evaluation["task"] == "classification":
         _classification(evaluation)
+    elif evaluation["task"] == "detection":
+        _detection(evaluation)
     else:
         _regression(evaluation)
     console.print(f"  figures: athanor runs report {run_id} -o run-{run_id}.html")
+
+
+def _detection(evaluation: dict[str, Any]) -> None:
+    console.print(
+        f"  {evaluation['samples']:,} test images, {evaluation['boxes']:,} boxes: COCO "
+        f"mAP@[.5:.95] {evaluation['map']:.4f}, mAP@0.5 {evaluation['map50']:.4f}, "
+        f"mAP@0.75 {evaluation['map75']:.4f}"
+    )
+    per_class = _numbers_table("average precision per class", ["class", "boxes", "AP", "AP50"])
+    for row in evaluation["per_class"]:
+        per_class.add_row(
+            row["class"],
+            str(row["boxes"]),
+            *("–" if v is None or v != v else f"{v:.4f}" for v in (row["ap"], row["ap50"])),
+        )
+    console.print(per_class)
 
 
 def _classification(evaluation: dict[str, Any]) -> None:
