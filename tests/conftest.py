@@ -381,6 +381,8 @@ def trained_detector(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
     from athanor.settings import Settings
 
     home = tmp_path_factory.mktemp("detector-home")
-    settings = Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(mirror,))
+    settings = Settings(
+        home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(mirror,)
+    )
     run = at.train(DETECTOR_SPEC, register_as="digit-boxes", progress=False, settings=settings)
     return run, settings
