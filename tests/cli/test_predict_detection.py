@@ -37,7 +37,7 @@ def test_predict_prints_draws_and_writes_boxes(
     with Image.open(plot) as drawn:
         assert drawn.size == (192, 192) and drawn.mode == "RGB"  # enlarged to be legible
     table = athanor("predict", "digit-boxes", str(image), "--threshold", "0").stdout
-    assert "canvas.png" in table and first["label"] in table
+    assert "digit-boxes@1" in table and f"{first['score']:.3f}" in table
     output = tmp_path / "boxes.csv"
     folder = tmp_path / "in"
     folder.mkdir()

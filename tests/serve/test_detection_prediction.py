@@ -40,7 +40,7 @@ def test_the_server_answers_boxes_per_image_and_4xx_for_bad_inputs(
     (answer,) = upload.json()["predictions"]
     assert set(answer) == {"boxes"}
     seen = Image.open(io.BytesIO(_canvas_png())).resize((48, 48), Image.Resampling.BOX)
-    pixels = np.asarray(seen)[None]
+    pixels = np.array(seen)[None]
     expected = predictor.detect(pixels, threshold=0.3)[0].boxes
     assert [b["class"] for b in answer["boxes"]] == [b["class"] for b in expected]
     for box in answer["boxes"]:
@@ -63,7 +63,7 @@ def test_api_boxes_are_in_the_pixels_of_the_image_given(trained_detector, tmp_pa
     path.write_bytes(_canvas_png())
     on_file = predictor.detect([path], threshold=0.0)[0].boxes
     seen = Image.open(path).resize((48, 48), Image.Resampling.BOX)
-    on_array = predictor.detect(np.asarray(seen)[None], threshold=0.0)[0].boxes
+    on_array = predictor.detect(np.array(seen)[None], threshold=0.0)[0].boxes
     assert on_file and len(on_file) == len(on_array)
     assert np.allclose(
         np.array(on_file[0]["xyxy"]), np.array(on_array[0]["xyxy"]) * 2, atol=0.05

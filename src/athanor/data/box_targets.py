@@ -62,11 +62,14 @@ def raw_from_boxes(dataset: BoxDataset, name: str, *, version: str | None = None
     Images are decoded from ``dataset.root``; boxes become fractions of their image's size.
     Images whose ``split`` is ``test`` form the official test split when there are any.
 
+    This is where imported detection versions join training: the version loader
+    (:func:`athanor.data.versions.load_version`) returns
+    ``raw_from_boxes(load_detection_version(folder), record.name, version=record.ref)``.
+
     Raises:
         DataError: an unreadable image or more than :data:`MAX_TARGET_BOXES` boxes on one.
     """
-    from athanor.data.image_decoding import decode_image_file
-    from athanor.data.images import ImageCollection
+    from athanor.data.images import ImageCollection, decode_image_file
     from athanor.data.raw import collection_or_array
 
     parts: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {False: ([], []), True: ([], [])}
