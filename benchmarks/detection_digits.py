@@ -64,9 +64,7 @@ def main() -> None:
         "total_seconds": round(total, 1),
         "epochs": run.fit.epochs_run,
         "best_epoch": run.fit.best_epoch,
-        "train_images": run.run.summary.get("data", {}).get("split", {}).get("sizes", {})
-        if isinstance(getattr(run.run, "summary", None), dict)
-        else None,
+        "train_canvases": spec["data"].get("subset", {}).get("train"),
         "torch_threads": torch.get_num_threads(),
         "cpus": os.cpu_count(),
         "load_before": [round(v, 1) for v in load_before],
@@ -80,6 +78,7 @@ def main() -> None:
     print(f"training wall time   {result['training_seconds']:.1f} s  (goal <= 300 s)")
     print(f"with loading         {result['total_seconds']:.1f} s")
     print(f"epochs               {result['epochs']} (best {result['best_epoch']})")
+    print(f"training canvases    {result['train_canvases']}")
     print(f"torch threads / CPUs {result['torch_threads']} / {result['cpus']}")
     print(f"load average         before {result['load_before']}, after {result['load_after']}")
 
