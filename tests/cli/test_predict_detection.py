@@ -49,3 +49,17 @@ def test_predict_prints_draws_and_writes_boxes(
     kept = [b for b in prediction["boxes"] if b["score"] >= 0.3]  # the default threshold
     assert len(rows) == len(kept)
     assert [float(row[3]) for row in rows] == [b["score"] for b in kept]
+
+
+def test_the_runs_evaluation_shows_map_and_ap_per_class(
+    trained_detector, tmp_path: Path, monkeypatch
+) -> None:
+    run, settings = trained_detector
+    monkeypatch.setenv("ATHANOR_HOME", str(settings.home))
+    monkeypatch.setenv("ATHANOR_DB_URL", settings.db_url)
+    shown = athanor("runs", "show", str(run.run.id)).stdout
+    assert "average precision per class" in shown and "mAP@0.5" in shown
+    report = tmp_path / "run.html"
+    athanor("runs", "report", str(run.run.id), "-o", str(report))
+    html = report.read_text(encoding="utf-8")
+    assert "Average precision per class" in html and "mAP@[.5:.95]" in html

@@ -57,18 +57,17 @@ def print_evaluation(evaluation: dict[str, Any] | None, run_id: int) -> None:
 
 
 def _detection(evaluation: dict[str, Any]) -> None:
+    def number(value: float | None) -> str:  # None: no boxes of that class (NaN in JSON)
+        return "–" if value is None or value != value else f"{value:.4f}"
+
     console.print(
         f"  {evaluation['samples']:,} test images, {evaluation['boxes']:,} boxes: COCO "
-        f"mAP@[.5:.95] {evaluation['map']:.4f}, mAP@0.5 {evaluation['map50']:.4f}, "
-        f"mAP@0.75 {evaluation['map75']:.4f}"
+        f"mAP@[.5:.95] {number(evaluation['map'])}, mAP@0.5 {number(evaluation['map50'])}, "
+        f"mAP@0.75 {number(evaluation['map75'])}"
     )
     per_class = _numbers_table("average precision per class", ["class", "boxes", "AP", "AP50"])
     for row in evaluation["per_class"]:
-        per_class.add_row(
-            row["class"],
-            str(row["boxes"]),
-            *("–" if v is None or v != v else f"{v:.4f}" for v in (row["ap"], row["ap50"])),
-        )
+        per_class.add_row(row["class"], str(row["boxes"]), number(row["ap"]), number(row["ap50"]))
     console.print(per_class)
 
 
