@@ -423,3 +423,32 @@ def write_sunspots_csv(path: Path) -> Path:
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+DETECTOR_SPEC = {
+    "name": "digit-boxes",
+    "seed": 3,
+    "data": {
+        "dataset": "digits-detection",
+        "split": {"val": 16},
+        "subset": {"train": 64, "val": 16, "test": 16},
+        "image": {"size": [48, 48], "augment": {"scale": 0.1, "crop": 2}},
+    },
+    "model": {"template": "centernet", "width": 8, "depth": 2, "convs": 0, "head_width": 16},
+    "train": {"epochs": 1, "batch_size": 16, "optimizer": {"type": "adam", "lr": 0.003}},
+}
+
+
+@pytest.fixture(scope="session")
+def trained_detector(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A tiny CenterNet trained one epoch on 64 digits-detection canvases (48 px) and
+    registered as ``digit-boxes`` (own store): fast, not accurate."""
+    import athanor as at
+    from athanor.settings import Settings
+
+    home = tmp_path_factory.mktemp("detector-home")
+    settings = Settings(
+        home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=(mirror,)
+    )
+    run = at.train(DETECTOR_SPEC, register_as="digit-boxes", progress=False, settings=settings)
+    return run, settings

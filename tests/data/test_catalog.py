@@ -71,6 +71,7 @@ def _sha256(path) -> str:
 def test_every_catalog_entry_is_registered() -> None:
     expected = {
         "mnist",
+        "digits-detection",
         "fashion-mnist",
         "cifar10",
         "digits",

@@ -49,9 +49,26 @@ def print_evaluation(evaluation: dict[str, Any] | None, run_id: int) -> None:
         return
     if evaluation["task"] == "classification":
         _classification(evaluation)
+    elif evaluation["task"] == "detection":
+        _detection(evaluation)
     else:
         _regression(evaluation)
     console.print(f"  figures: athanor runs report {run_id} -o run-{run_id}.html")
+
+
+def _detection(evaluation: dict[str, Any]) -> None:
+    def number(value: float | None) -> str:  # None: no boxes of that class (NaN in JSON)
+        return "–" if value is None or value != value else f"{value:.4f}"
+
+    console.print(
+        f"  {evaluation['samples']:,} test images, {evaluation['boxes']:,} boxes: COCO "
+        f"mAP@[.5:.95] {number(evaluation['map'])}, mAP@0.5 {number(evaluation['map50'])}, "
+        f"mAP@0.75 {number(evaluation['map75'])}"
+    )
+    per_class = _numbers_table("average precision per class", ["class", "boxes", "AP", "AP50"])
+    for row in evaluation["per_class"]:
+        per_class.add_row(row["class"], str(row["boxes"]), number(row["ap"]), number(row["ap50"]))
+    console.print(per_class)
 
 
 def _classification(evaluation: dict[str, Any]) -> None:

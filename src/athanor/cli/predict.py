@@ -44,12 +44,16 @@ def predict(
         Path | None,
         typer.Option(
             help="Series models: draw the series with its scores and flagged spans, or its "
-            "forecast, to this PNG."
+            "forecast, to this PNG. Detectors: the image with its boxes (one image; with "
+            "several, PLOT-1.png, PLOT-2.png...)."
         ),
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(help="Anomaly detectors: flag above this score (default: the model's)."),
+        typer.Option(
+            help="Anomaly detectors: flag above this score (default: the model's). "
+            "Object detectors: the lowest box score shown (default 0.3)."
+        ),
     ] = None,
     duplicates: Annotated[
         str,
@@ -92,7 +96,53 @@ def predict(
     if output is not None:
         _predict_to_csv(predictor, sources, output, batch_size, json_output)
         return
+    if predictor.schema.task == "detection":
+        _detect_to_table(predictor, sources, plot, threshold, json_output)
+        return
     _predict_to_table(predictor, sources, top, json_output)
+
+
+def _detect_to_table(
+    predictor: Predictor,
+    sources: list[Path],
+    plot: Path | None,
+    threshold: float | None,
+    json_output: bool,
+) -> None:
+    from athanor.errors import PredictionInputError
+    from athanor.serve.batch_prediction import list_sources
+    from athanor.serve.detection_prediction import draw_boxes
+
+    for path in sources:
+        if not path.exists():
+            raise PredictionInputError(f"{path}: no such file")
+    images = list_sources(sources, image_model=True)
+    predictions = predictor.detect(images, threshold=threshold)
+    drawn = []
+    if plot is not None:
+        for number, (path, prediction) in enumerate(zip(images, predictions, strict=True), 1):
+            target = plot if len(images) == 1 else plot.with_name(f"{plot.stem}-{number}.png")
+            drawn.append(str(draw_boxes(path, prediction.boxes or [], target)))
+    if json_output:
+        print_json(
+            {
+                "model": predictor.ref,
+                "predictions": [
+                    {"input": str(path), **p.to_json()}
+                    for path, p in zip(images, predictions, strict=True)
+                ],
+                "plots": drawn,
+            }
+        )
+        return
+    rows = [
+        (str(path), box["label"], f"{box['score']:.3f}", ", ".join(f"{v:.1f}" for v in box["xyxy"]))
+        for path, p in zip(images, predictions, strict=True)
+        for box in p.boxes or []
+    ]
+    console.print(table(predictor.ref, ["input", "class", "score", "x0, y0, x1, y1"], rows))
+    for path in drawn:
+        console.print(f"boxes drawn: {path}")
 
 
 def _duplicate_policy(value: str) -> str:

@@ -10,6 +10,7 @@ with 0, the training mean of each channel.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -27,12 +28,13 @@ def batch_generator(seed: int, epoch: int, index: int) -> torch.Generator:
 def augment_images(
     x: torch.Tensor, options: dict[str, Any], generator: torch.Generator
 ) -> torch.Tensor:
-    """``x`` (``[B, C, H, W]`` floats) randomly cropped, flipped, rotated and jittered.
+    """``x`` (``[B, C, H, W]`` floats) randomly cropped, flipped, zoomed, rotated, jittered.
 
     Args:
         x: a batch of preprocessed images.
-        options: ``crop`` (pixels of padding), ``flip`` (bool), ``rotation`` (degrees),
-            ``color_jitter`` (factor range), as in the ``data.image.augment`` spec.
+        options: ``crop`` (pixels of padding), ``flip`` (bool), ``scale`` (zoom range),
+            ``rotation`` (degrees), ``color_jitter`` (factor range), as in the
+            ``data.image.augment`` spec.
         generator: the batch's generator (see :func:`batch_generator`).
     """
     batch, _channels, height, width = x.shape
@@ -50,6 +52,16 @@ def augment_images(
     if options.get("flip"):
         flip = (torch.rand(batch, generator=generator) < 0.5).to(device)
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    zoom = float(options.get("scale") or 0.0)
+    if zoom:
+        factors = (1 - zoom + torch.rand(batch, generator=generator) * 2 * zoom).to(device)
+        zero = torch.zeros_like(factors)
+        theta = torch.stack(
+            [torch.stack([1 / factors, zero, zero], 1), torch.stack([zero, 1 / factors, zero], 1)],
+            1,
+        ).to(dtype=x.dtype)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     degrees = float(options.get("rotation") or 0.0)
     if degrees:
         angles = (torch.rand(batch, generator=generator) * 2 - 1) * math.radians(degrees)
@@ -70,8 +82,24 @@ def augment_images(
     return x
 
 
+Augmenter = Callable[
+    [torch.Tensor, torch.Tensor, dict[str, Any], torch.Generator],
+    tuple[torch.Tensor, torch.Tensor],
+]
+"""``(x, y, options, generator) -> (x, y)``: one training batch augmented."""
+
+
+def augment_batch(
+    x: torch.Tensor, y: torch.Tensor, options: dict[str, Any], generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images augmented by :func:`augment_images`; targets kept (a reconstruction target,
+    ``y is x``, becomes the augmented input)."""
+    augmented = augment_images(x, options, generator)
+    return augmented, (augmented if y is x else y)
+
+
 def augmentation_active(options: dict[str, Any] | None) -> bool:
     """Whether ``options`` asks for any augmentation at all."""
     return bool(options) and any(
-        options.get(key) for key in ("crop", "flip", "rotation", "color_jitter")
+        options.get(key) for key in ("crop", "flip", "rotation", "color_jitter", "scale")
     )

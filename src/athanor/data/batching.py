@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from athanor.data.augment import augment_images, batch_generator
+from athanor.data.augment import Augmenter, augment_batch, batch_generator
 
 
 class BatchSource(Protocol):
@@ -121,10 +121,18 @@ class AugmentedBatches:
     reconstruction target (``y`` is ``x``) is the augmented input.
     """
 
-    def __init__(self, batches: TensorBatches, options: dict[str, Any], seed: int) -> None:
+    def __init__(
+        self,
+        batches: TensorBatches,
+        options: dict[str, Any],
+        seed: int,
+        *,
+        augmenter: Augmenter = augment_batch,
+    ) -> None:
         self.batches = batches
         self.options = options
         self.seed = seed
+        self.augmenter = augmenter
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -133,8 +141,7 @@ class AugmentedBatches:
         self, epoch: int, start_batch: int = 0
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for index, (x, y) in enumerate(self.batches.epoch(epoch, start_batch), start_batch):
-            augmented = augment_images(x, self.options, batch_generator(self.seed, epoch, index))
-            yield augmented, (augmented if y is x else y)
+            yield self.augmenter(x, y, self.options, batch_generator(self.seed, epoch, index))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.epoch(0)
@@ -170,10 +177,17 @@ class LazySplit:
 class _BatchDataset(torch.utils.data.Dataset):
     """Map-style dataset whose items are whole batches, keyed by (epoch, index, samples)."""
 
-    def __init__(self, split: LazySplit, augment: dict[str, Any] | None, seed: int) -> None:
+    def __init__(
+        self,
+        split: LazySplit,
+        augment: dict[str, Any] | None,
+        seed: int,
+        augmenter: Augmenter = augment_batch,
+    ) -> None:
         self.split = split
         self.augment = augment
         self.seed = seed
+        self.augmenter = augmenter
 
     def __len__(self) -> int:
         return len(self.split)
@@ -181,11 +195,10 @@ class _BatchDataset(torch.utils.data.Dataset):
     def __getitem__(self, key: tuple[int, int, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, index, samples = key
         x = self.split.transform(self.split.load(samples))
+        y = x if self.split.targets is None else self.split.targets[torch.from_numpy(samples)]
         if self.augment:
-            x = augment_images(x, self.augment, batch_generator(self.seed, epoch, index))
-        if self.split.targets is None:
-            return x, x
-        return x, self.split.targets[torch.from_numpy(samples)]
+            x, y = self.augmenter(x, y, self.augment, batch_generator(self.seed, epoch, index))
+        return x, y
 
 
 class _EpochBatchSampler(torch.utils.data.Sampler):
@@ -228,6 +241,7 @@ class StreamingBatches:
         workers: DataLoader worker processes (0: load in this process).
         device: where batches are moved.
         augment: image augmentation options (training batches only).
+        augmenter: applies them to a batch (default images only, targets kept).
     """
 
     def __init__(
@@ -240,6 +254,7 @@ class StreamingBatches:
         workers: int = 2,
         device: torch.device | str = "cpu",
         augment: dict[str, Any] | None = None,
+        augmenter: Augmenter = augment_batch,
     ) -> None:
         self.split = split
         self.batch_size = batch_size
@@ -247,7 +262,7 @@ class StreamingBatches:
         self.seed = seed
         self.workers = workers
         self.device = torch.device(device)
-        self.dataset = _BatchDataset(split, augment, seed)
+        self.dataset = _BatchDataset(split, augment, seed, augmenter)
 
     def __len__(self) -> int:
         return -(-len(self.split) // self.batch_size)

@@ -57,6 +57,7 @@ class DatasetEntry:
 _CATALOG: dict[str, DatasetEntry] = {}
 _SOURCE_MODULES = (
     "athanor.data.sources.mnist",
+    "athanor.data.sources.digits_detection",
     "athanor.data.sources.sklearn_bundled",
     "athanor.data.sources.fashion_mnist",
     "athanor.data.sources.cifar10",

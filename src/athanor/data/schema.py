@@ -21,7 +21,13 @@ forecasting    float32 ``[horizon, targets]`` ``[horizon, targets]``        mse
 language_model int64 ``[steps]`` (next token) ``[steps, vocab]`` logits     cross_entropy
 reconstruction same as ``x``                same shape as ``x``             mse
 generation     none (images only)           generator: ``x``'s shape        GAN losses
+detection      float32 ``[M, 5]`` boxes     ``[classes + 4, H/4, W/4]`` maps centernet
 ============== ============================ =============================== ==================
+
+A detection target holds up to ``M`` rows ``(class, x0, y0, x1, y1)`` in input pixels, class
+-1 on unused rows (see :mod:`athanor.data.box_targets`); the network outputs, at a quarter of
+the input's resolution, a heatmap logit per class, then box width and height and the
+center's sub-cell offset (see :mod:`athanor.nets.detection`).
 
 A generation batch carries a ``float32 [batch, 0]`` target, so that ``y.shape[0]`` still
 counts the samples; a reconstruction batch's ``y`` is the very tensor ``x``.
@@ -38,9 +44,17 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Task = Literal[
-    "classification", "regression", "forecasting", "language_model", "reconstruction", "generation"
+    "classification",
+    "regression",
+    "forecasting",
+    "language_model",
+    "reconstruction",
+    "generation",
+    "detection",
 ]
 InputKind = Literal["image", "tabular", "sequence", "tokens"]
+DETECTION_STRIDE = 4
+"""Input pixels per cell of a detector's output maps."""
 ColumnType = Literal["numeric", "categorical", "boolean", "datetime", "text"]
 
 
@@ -114,6 +128,11 @@ class Schema(BaseModel):
             return (self.horizon, self.targets)
         if self.task == "language_model":
             return (self.input.shape[0], self.input.vocab_size)
+        if self.task == "detection":
+            assert self.classes is not None
+            _, height, width = self.input.shape
+            stride = DETECTION_STRIDE
+            return (len(self.classes) + 4, height // stride, width // stride)
         return tuple(self.input.shape)  # reconstruction, generation
 
     @property

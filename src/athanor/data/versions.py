@@ -179,6 +179,11 @@ def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:
             timestamps=np.load(folder / "timestamps.npy", allow_pickle=False),
             **common,
         )
+    if kind == "detection":
+        from athanor.data.box_targets import raw_from_boxes
+        from athanor.data.boxes import load_boxes
+
+        return raw_from_boxes(load_boxes(folder), record.name, version=record.ref)
     raise DataError(f"dataset {record.ref}: unknown kind '{kind}' in {folder / DATASET_JSON}")
 
 

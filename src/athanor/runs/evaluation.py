@@ -4,8 +4,9 @@ Classification: the confusion matrix, precision, recall, F1 and support per clas
 precision-recall curves (with their AUC and average precision) for two classes, and the
 most confidently wrong test samples (images as small PNGs, table rows, text). Regression:
 predicted-vs-actual points (a capped sample), a residual histogram, and MAE/RMSE by decile of
-the actual value, in the target's own units. Computed once, at the run's test step (after
-selection for a search's winner), and stored in the run's folder
+the actual value, in the target's own units. Detection: COCO mAP@[.5:.95], mAP@0.5 and
+mAP@0.75, and AP per class with its count of test boxes. Computed once, at the run's test
+step (after selection for a search's winner), and stored in the run's folder
 (:mod:`athanor.runs.evaluation_files`) with a bounded size.
 """
 
@@ -64,7 +65,7 @@ def evaluate_run(
     device: torch.device | str = "cpu",
 ) -> Evaluation | None:
     """The evaluation of ``network`` on the test split, or ``None`` where there is none to make
-    (no test split, or a task other than classification and regression).
+    (no test split, or a task other than classification, regression and detection).
 
     Args:
         network: the trained network (put in eval mode for the pass, then restored).
@@ -72,13 +73,11 @@ def evaluate_run(
         batch_size: samples per forward pass.
         device: where ``network`` is.
     """
-    task = prepared.schema.task
-    if task not in ("classification", "regression") or not prepared.size("test"):
+    evaluate = _EVALUATIONS.get(prepared.schema.task)
+    if evaluate is None or not prepared.size("test"):
         return None
     outputs, targets = _predict(network, prepared, batch_size, device)
-    if task == "classification":
-        return _classification(prepared, outputs, targets)
-    return _regression(prepared, outputs, targets)
+    return evaluate(prepared, outputs, targets)
 
 
 def write_evaluation(artifacts: ArtifactStore, run_dir: Path, evaluation: Evaluation) -> Path:
@@ -371,3 +370,48 @@ def _deciles(actual: np.ndarray, residual: np.ndarray) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# --- detection --------------------------------------------------------------------------
+
+
+def _detection(prepared: Prepared, maps: torch.Tensor, y: torch.Tensor) -> Evaluation:
+    from athanor.data.box_targets import valid_rows
+    from athanor.nets.detection import decode
+    from athanor.training.detection_metrics import coco_scores
+
+    classes = list(prepared.schema.classes or [])
+    found = decode(maps)
+    detections = torch.cat(
+        [found.labels[..., None].float(), found.scores[..., None], found.boxes], dim=-1
+    ).numpy()
+    truths = [image[valid_rows(image)].numpy() for image in y.float()]
+    scores = coco_scores(list(detections), truths, len(classes))
+    counts = np.bincount(
+        np.concatenate([t[:, 0].astype(int) for t in truths] or [np.zeros(0, int)]),
+        minlength=len(classes),
+    )
+    report = {
+        "version": FORMAT_VERSION,
+        "task": "detection",
+        "split": "test",
+        "samples": len(truths),
+        "boxes": int(counts.sum()),
+        "map": scores.map,
+        "map50": scores.map50,
+        "map75": scores.map75,
+        "per_class": [
+            {"class": name, "ap": ap, "ap50": ap50, "boxes": int(count)}
+            for name, ap, ap50, count in zip(
+                classes, scores.class_ap, scores.class_ap50, counts.tolist(), strict=True
+            )
+        ],
+    }
+    return Evaluation(report=report)
+
+
+_EVALUATIONS = {
+    "classification": _classification,
+    "regression": _regression,
+    "detection": _detection,
+}

@@ -30,8 +30,8 @@ flex-wrap:wrap;gap:16px;align-items:flex-start}.wrong{display:flex;flex-wrap:wra
 
 NO_EVALUATION = (
     "This run has no stored evaluation: it was trained before evaluations were kept, was "
-    "not tested (a search's trial), or its task has none (only classification and "
-    "regression have one)."
+    "not tested (a search's trial), or its task has none (only classification, "
+    "regression and detection have one)."
 )
 
 
@@ -65,6 +65,8 @@ def render_report(data: dict[str, Any], evaluation: dict[str, Any] | None, run_d
         parts.append(f"<p class='muted'>{escape(NO_EVALUATION)}</p>")
     elif evaluation["task"] == "classification":
         parts.append(_classification(evaluation, run_dir))
+    elif evaluation["task"] == "detection":
+        parts.append(_detection(evaluation))
     else:
         parts.append(_regression(evaluation))
     parts.append("</body></html>")
@@ -211,6 +213,19 @@ def _wrong_examples(examples: list[dict[str, Any]], run_dir: Path) -> str:
         "<h3>Most confidently wrong</h3><p class='muted'>The test samples the model got wrong "
         "with the highest confidence (table rows as the network sees them, after "
         "preprocessing).</p><div class='wrong'>" + "".join(tiles) + "</div>"
+    )
+
+
+def _detection(evaluation: dict[str, Any]) -> str:
+    rows = [[c["class"], c["boxes"], c["ap"], c["ap50"]] for c in evaluation["per_class"]]
+    return "\n".join(
+        [
+            f"<p>{evaluation['samples']:,} test images with {evaluation['boxes']:,} boxes: "
+            f"COCO mAP@[.5:.95] <b>{_cell(evaluation['map'])}</b>, mAP@0.5 "
+            f"<b>{_cell(evaluation['map50'])}</b>, mAP@0.75 {_cell(evaluation['map75'])}.</p>",
+            "<h3>Average precision per class</h3>",
+            _table(["class", "test boxes", "AP@[.5:.95]", "AP@0.5"], rows),
+        ]
     )
 
 

@@ -164,6 +164,8 @@ def given_columns(predictor: Predictor, files: list[Path]) -> list[str]:
 
 def _header(predictor: Predictor) -> list[str]:
     schema = predictor.schema
+    if schema.task == "detection":  # one row per box
+        return ["input", "label", "class", "score", "x0", "y0", "x1", "y1"]
     if schema.task == "classification":
         return ["input", "label", "probability", *(f"p_{c}" for c in schema.classes or [])]
     width = int(np.prod(schema.output_shape))
@@ -172,6 +174,16 @@ def _header(predictor: Predictor) -> list[str]:
 
 
 def _rows(predictor: Predictor, items: list[str], scores: np.ndarray) -> list[list[object]]:
+    if predictor.schema.task == "detection":
+        from athanor.serve.detection_prediction import detected_boxes, source_size
+
+        sizes = [source_size(item) for item in items]
+        found = detected_boxes(predictor.schema, scores, sizes=sizes)
+        return [
+            [item, box["label"], box["class"], box["score"], *box["xyxy"]]
+            for item, boxes in zip(items, found, strict=True)
+            for box in boxes
+        ]
     if predictor.schema.task == "classification":
         classes = predictor.schema.classes or []
         best = scores.argmax(axis=1)

@@ -30,14 +30,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class Prediction:
-    """One sample's prediction: a class with probabilities, or regression values."""
+    """One sample's prediction: a class with probabilities, regression values, or boxes."""
 
     label: str | None = None
     probability: float | None = None
     probabilities: dict[str, float] | None = None
     values: list[Any] | None = None
+    boxes: list[dict[str, Any]] | None = None
+    """Detectors: ``{"label", "class", "score", "xyxy"}`` per box, best first."""
 
     def to_json(self) -> dict[str, Any]:
+        if self.boxes is not None:
+            return {"boxes": self.boxes}
         if self.values is not None:
             return {"values": self.values}
         return {
@@ -319,7 +323,38 @@ class Predictor:
 
     def predict(self, inputs: Any) -> list[Prediction]:
         """One :class:`Prediction` per input sample (see :meth:`to_raw` for input forms)."""
+        if self.schema.task == "detection":
+            return self.detect(inputs)
         return self.predictions(self.predict_proba(inputs))
+
+    def detect(self, inputs: Any, *, threshold: float | None = None) -> list[Prediction]:
+        """A detector's boxes for each image, in the pixels of the image as given (files, PIL
+        images) or of the model's input (arrays).
+
+        Args:
+            inputs: as :meth:`to_raw` takes them.
+            threshold: lowest score kept (default
+                :data:`~athanor.serve.detection_prediction.MIN_SCORE`).
+
+        Raises:
+            PredictionInputError: not a detector, or inputs it cannot take.
+        """
+        from athanor.serve.detection_prediction import MIN_SCORE, detected_boxes, source_size
+
+        if self.schema.task != "detection":
+            raise PredictionInputError(f"this model does {self.schema.task}, not detection")
+        items = inputs if isinstance(inputs, list) else [inputs]
+        sizes: list[tuple[int, int] | None] | None = [source_size(item) for item in items]
+        maps = self.scores(self.to_raw(inputs))
+        if sizes is not None and len(sizes) != len(maps):
+            sizes = None  # a batch array: boxes stay in the model's input pixels
+        found = detected_boxes(
+            self.schema,
+            maps,
+            threshold=MIN_SCORE if threshold is None else threshold,
+            sizes=sizes,
+        )
+        return [Prediction(boxes=boxes) for boxes in found]
 
     def predict_series(
         self,
@@ -361,7 +396,12 @@ class Predictor:
         return detect_anomalies(self, series, threshold=threshold)
 
     def predictions(self, scores: np.ndarray) -> list[Prediction]:
-        """One :class:`Prediction` per row of :meth:`scores`."""
+        """One :class:`Prediction` per row of :meth:`scores` (a detector's boxes in the pixels
+        of the model's input)."""
+        if self.schema.task == "detection":
+            from athanor.serve.detection_prediction import detected_boxes
+
+            return [Prediction(boxes=b) for b in detected_boxes(self.schema, scores)]
         if self.schema.task != "classification":
             return [Prediction(values=row.tolist()) for row in scores]
         classes = self.schema.classes or []

@@ -87,6 +87,13 @@ class AugmentSpec(StrictModel):
         le=1.0,
         description="Scale brightness and contrast by a factor in [1 - j, 1 + j].",
     )
+    scale: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.9,
+        description="Zoom by a factor in [1 - s, 1 + s] about the center (detection moves "
+        "the boxes along; flip, crop and scale keep boxes, rotation does not).",
+    )
 
 
 class ImageSpec(StrictModel):
@@ -194,10 +201,13 @@ class DataSpec(StrictModel):
         "generation (a tanh generator) and standard otherwise.",
     )
     subset: SubsetSpec | None = None
-    task: Literal["classification", "regression", "reconstruction", "generation"] | None = Field(
+    task: (
+        Literal["classification", "regression", "reconstruction", "generation", "detection"] | None
+    ) = Field(
         default=None,
         description="Use the dataset for another task: generation or reconstruction of "
-        "images, reconstruction of series, classification or regression of a table target.",
+        "images, reconstruction of series, classification or regression of a table target; "
+        "detection needs a dataset with boxes.",
     )
     series: str | None = Field(default=None, description="Which series of a multi-series set.")
     image: ImageSpec = Field(default_factory=ImageSpec)

@@ -255,6 +255,26 @@ class DcganSpec(TemplateSpec):
     )
 
 
+@template_spec("centernet")
+class CenterNetSpec(TemplateSpec):
+    """CenterNet (Zhou, Wang & Krahenbuhl, 2019, "Objects as Points"): a convolutional
+    backbone down to 1/2^depth of the input, upsampling back to 1/4, and heatmap / size /
+    offset heads; boxes are decoded from heatmap peaks, without non-maximum suppression."""
+
+    template: Literal["centernet"] = "centernet"
+    width: _Width = Field(default=16, description="Filters after the stem, doubled per stage.")
+    max_width: _Width = Field(default=128, description="Upper limit of the filters.")
+    depth: int = Field(
+        default=3, ge=2, le=6, description="Stride-2 stages: features at 1/2^depth of the input."
+    )
+    convs: int = Field(
+        default=1, ge=0, le=4, description="Extra 3x3 convolutions in each downsampling stage."
+    )
+    head_width: _Width = Field(default=32, description="Channels of the 3x3 head convolution.")
+    batchnorm: bool = Field(default=True, description="Batch norm after each convolution.")
+    activation: Activation = Field(default_factory=lambda: ActivationSpec(type="relu"))
+
+
 def _check_template(value: Any) -> Any:
     if isinstance(value, dict) and "template" in value:
         name = value["template"]

@@ -181,7 +181,17 @@ OPTIMIZER_SPECS: dict[str, type[StrictModel]] = {
 OptimizerSpec = _typed_union(OPTIMIZER_SPECS, default="adam", what="optimizer")
 
 
-LOSS_NAMES = ("auto", "cross_entropy", "nll", "bce", "bce_with_logits", "mse", "mae", "huber")
+LOSS_NAMES = (
+    "auto",
+    "cross_entropy",
+    "nll",
+    "bce",
+    "bce_with_logits",
+    "mse",
+    "mae",
+    "huber",
+    "centernet",
+)
 
 
 class LossSpec(StrictModel):
@@ -213,9 +223,15 @@ METRIC_NAMES = (
     "rmse",
     "mae",
     "r2",
+    "map",
+    "map50",
+    "map75",
+    "class_ap",
 )
 TOP_K = re.compile(r"^top([1-9][0-9]?)_accuracy$")
-SCALAR_METRICS = tuple(name for name in METRIC_NAMES if name != "confusion_matrix")
+SCALAR_METRICS = tuple(
+    name for name in METRIC_NAMES if name not in ("confusion_matrix", "class_ap")
+)
 
 
 def check_metric_name(name: str) -> str:

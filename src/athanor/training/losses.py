@@ -21,14 +21,21 @@ _FOR_TASK = {
     "regression": ("mse", "mae", "huber"),
     "forecasting": ("mse", "mae", "huber"),
     "reconstruction": ("mse", "mae", "huber"),
+    "detection": ("centernet",),
+}
+_AUTO = {
+    "classification": "cross_entropy",
+    "language_model": "cross_entropy",
+    "detection": "centernet",
 }
 _BINARY = ("bce", "bce_with_logits")
 
 
 def resolved_loss_name(spec: LossSpec, schema: Schema) -> str:
-    """The loss actually used: ``auto`` is cross-entropy for classes and tokens, else MSE."""
+    """The loss actually used: ``auto`` is cross-entropy for classes and tokens, CenterNet's
+    for detection, else MSE."""
     if spec.type == "auto":
-        return "cross_entropy" if schema.task in ("classification", "language_model") else "mse"
+        return _AUTO.get(schema.task, "mse")
     return spec.type
 
 
@@ -146,6 +153,10 @@ def build_loss(spec: LossSpec, schema: Schema, class_counts: list[int] | None = 
             )
         pos_weight = (weight[1] / weight[0]).reshape(1) if weight is not None else None
         return BinaryLoss(name == "bce_with_logits", pos_weight)
+    if name == "centernet":
+        from athanor.training.detection_loss import CenterNetLoss
+
+        return CenterNetLoss()
     if name in ("cross_entropy", "nll"):
         return ClassLoss(name == "nll", spec.label_smoothing, weight)
     if name == "mse":

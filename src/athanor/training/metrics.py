@@ -377,6 +377,7 @@ DEFAULT_METRICS = {
     "regression": ["rmse", "mae", "r2"],
     "forecasting": ["rmse", "mae"],
     "reconstruction": ["rmse", "mae"],
+    "detection": ["map50", "map"],
 }
 
 
@@ -416,3 +417,7 @@ def higher_is_better(name: str) -> bool:
         return True
     cls = _METRICS.get(name)
     return bool(cls and cls.higher_is_better)
+
+
+# Detection metrics register themselves; they build on the classes above.
+from athanor.training import detection_metrics  # noqa: E402, F401

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from athanor.data.augment import augmentation_active
+from athanor.data.augment import Augmenter, augment_batch, augmentation_active
 from athanor.data.batching import (
     AugmentedBatches,
     BatchSource,
@@ -48,6 +48,8 @@ class Prepared:
     """Dataset, origin of its files and the exact split (sizes, seed, fingerprints)."""
     augment: dict[str, Any] | None = None
     """Image augmentation applied to training batches (``data.image.augment``)."""
+    augmenter: Augmenter = augment_batch
+    """Applies ``augment`` to a batch; detection moves the boxes with the pixels."""
     windows: dict[str, WindowIndex] = field(default_factory=dict)
     workers: int = 0
     _on_device: dict[tuple[str, str], TensorSplit] = field(default_factory=dict, repr=False)
@@ -82,12 +84,15 @@ class Prepared:
                 workers=self.workers,
                 device=device,
                 augment=augment,
+                augmenter=self.augmenter,
             )
         key = (split, str(torch.device(device)))
         if key not in self._on_device:
             self._on_device[key] = data.to(device)
         batches = TensorBatches(self._on_device[key], batch_size, shuffle=shuffle, seed=seed)
-        return AugmentedBatches(batches, augment, seed) if augment else batches
+        if not augment:
+            return batches
+        return AugmentedBatches(batches, augment, seed, augmenter=self.augmenter)
 
     def class_counts(self) -> list[int] | None:
         """Training samples per class (classification with labels in memory), else None."""
@@ -107,18 +112,23 @@ Preparer = Callable[[RawDataset, DataSpec, int], Prepared]
 """Prepares a loaded dataset for a data spec with the run's split seed."""
 
 _PREPARERS: dict[str, Preparer] = {}
+_TASK_PREPARERS: dict[tuple[str, str], Preparer] = {}
 
 
-def preparer(*kinds: str) -> Callable[[Preparer], Preparer]:
+def preparer(*kinds: str, task: str | None = None) -> Callable[[Preparer], Preparer]:
     """Register the decorated function as the preparation of datasets of ``kinds``.
 
     Args:
         kinds: values of :attr:`RawDataset.kind` (``image``, ``tabular``, ...).
+        task: only for datasets of this task (``detection``); it wins over the kind's own.
     """
 
     def register(function: Preparer) -> Preparer:
         for kind in kinds:
-            _PREPARERS[kind] = function
+            if task is None:
+                _PREPARERS[kind] = function
+            else:
+                _TASK_PREPARERS[(kind, task)] = function
         return function
 
     return register
@@ -151,7 +161,8 @@ def prepare(
     """
     if raw is None:
         raw = load_raw(spec.dataset, settings, series=spec.series)
-    prepare_kind = _PREPARERS[raw.kind]
+    task = spec.task or raw.task
+    prepare_kind = _TASK_PREPARERS.get((raw.kind, task)) or _PREPARERS[raw.kind]
     prepared = prepare_kind(raw, spec, spec.split.seed if spec.split.seed is not None else seed)
     prepared.record = {
         "dataset": raw.name,

@@ -52,6 +52,7 @@ def expected_text(schema: Schema) -> str:
         "regression": f"{schema.targets} target value(s)",
         "forecasting": f"{schema.horizon} steps ahead x {schema.targets} value(s)",
         "language_model": "next-token logits per step",
+        "detection": "heatmap, size and offset maps per class",
     }.get(schema.task, f"the {schema.task} of the input")
 
 
@@ -89,6 +90,7 @@ _KIND_TEXT = {
 }
 
 from athanor.nets.templates import (  # noqa: E402, F401 - registration
+    centernet,
     dcgan,
     lenet,
     mlp,
