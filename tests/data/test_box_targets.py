@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +37,20 @@ def test_a_saved_box_dataset_prepares_with_boxes_in_input_pixels(tmp_path: Path)
     found = {tuple(b.xyxy) for rows in image_boxes(prepared.train.y) for b in rows}
     assert found == {(8.0, 8.0, 40.0, 24.0), (4.0, 8.0, 20.0, 24.0)}  # 80x40 and 40x40 images
     assert pad_targets([np.zeros((0, 5))]).tolist() == [[[-1.0] * 5]]
+
+
+def test_a_train_and_val_source_holds_its_val_images_out_as_the_test_split(
+    tmp_path: Path,
+) -> None:
+    images = []
+    for index in range(6):
+        Image.fromarray(np.zeros((20, 20, 3), dtype=np.uint8)).save(tmp_path / f"{index}.png")
+        split = "val" if index >= 4 else "train"
+        images.append(BoxedImage(f"{index}.png", 20, 20, (Box(1, 1, 9, 9, 0),), split=split))
+    raw = raw_from_boxes(BoxDataset(("cat",), tuple(images), tmp_path), "pets")
+    assert (len(raw.x), len(raw.x_test)) == (4, 2)
+    with_test = tuple(
+        replace(image, split="test") if image.file == "0.png" else image for image in images
+    )
+    raw = raw_from_boxes(BoxDataset(("cat",), with_test, tmp_path), "pets")
+    assert (len(raw.x), len(raw.x_test)) == (5, 1)  # a test split given: val images train

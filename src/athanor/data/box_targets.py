@@ -60,7 +60,10 @@ def raw_from_boxes(dataset: BoxDataset, name: str, *, version: str | None = None
     """A detection :class:`RawDataset` from images with boxes (an imported version).
 
     Images are decoded from ``dataset.root``; boxes become fractions of their image's size.
-    Images whose ``split`` is ``test`` form the official test split when there are any.
+    Images whose ``split`` is ``test`` form the official test split when there are any; a
+    source with only ``train`` and ``val`` (YOLO's usual layout, e.g. coco128) has its ``val``
+    images held out as the test split instead, so the model is scored on them, never trained
+    on them (the spec's ``data.split.val`` carves validation from the rest).
 
     This is where imported detection versions join training: the version loader
     (:func:`athanor.data.versions.load_version`) returns
@@ -73,6 +76,8 @@ def raw_from_boxes(dataset: BoxDataset, name: str, *, version: str | None = None
     from athanor.data.raw import collection_or_array
 
     parts: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {False: ([], []), True: ([], [])}
+    splits = {image.split for image in dataset.images}
+    held_out = "test" if "test" in splits else "val" if "train" in splits else "test"
     for image in dataset.images:
         if len(image.boxes) > MAX_TARGET_BOXES:
             raise DataError(
@@ -88,7 +93,7 @@ def raw_from_boxes(dataset: BoxDataset, name: str, *, version: str | None = None
             ],
             dtype=np.float32,
         ).reshape(-1, TARGET_FIELDS)
-        images, targets = parts[image.split == "test"]
+        images, targets = parts[image.split == held_out]
         images.append(pixels)
         targets.append(rows)
     if not parts[False][0]:
