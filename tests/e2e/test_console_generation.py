@@ -10,7 +10,7 @@ import httpx
 
 from athanor.api import models
 from athanor.registry import register_package
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
 
 PAGE_TIMEOUT_MS = 30_000
 
@@ -35,11 +35,7 @@ def test_text_generation_and_the_gan_sampler_on_the_deployment_page(
         assert created.status_code == 201, created.text
     shots = Shots("generation")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
 
         for locale in ("en", "zh-CN"):
             if locale == "zh-CN":
