@@ -32,7 +32,10 @@ def test_the_evaluation_views_in_both_languages(platform_factory, tmp_path: Path
         settings=runs.settings,
     )
     shutil.rmtree(older.package_dir.parent / "evaluation")
-    platform: PlatformProcess = platform_factory("--cpus", "1", "--gpus", "none", home=runs.home)
+    # No job runs here, so no worker is kept warm for one.
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0", home=runs.home
+    )
     url = platform.start()
     shots = Shots("evaluation")
     with chromium(tmp_path / "profile") as context:

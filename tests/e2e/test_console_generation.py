@@ -19,7 +19,8 @@ def test_text_generation_and_the_gan_sampler_on_the_deployment_page(
     platform_factory, trained_generators, tmp_path: Path
 ) -> None:
     require_browser()
-    platform = platform_factory("--cpus", "1", "--gpus", "none")
+    # No job runs here, so no worker is kept warm for one.
+    platform = platform_factory("--cpus", "1", "--gpus", "none", "--warm-workers", "0")
     url = platform.start()
     store = platform.store()
     for name in ("shakes-char", "digits-gan"):

@@ -20,7 +20,10 @@ def test_the_anomaly_chart_and_the_forecast_on_the_deployment_page(
     platform_factory, trained_nab_detector, trained_sunspots_forecaster, nab_mirror, tmp_path
 ) -> None:
     require_browser()
-    platform: PlatformProcess = platform_factory("--cpus", "1", "--gpus", "none")
+    # No job runs here, so no worker is kept warm for one.
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
+    )
     store = open_store(platform.settings)
     register_package(store, "keys-ae", trained_nab_detector[0].package_dir)
     register_package(store, "spots", trained_sunspots_forecaster[0].package_dir)

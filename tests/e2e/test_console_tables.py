@@ -34,7 +34,10 @@ def test_an_uploaded_csv_or_excel_file_imports_as_a_table_after_picking_its_targ
     csv_file = _boston(mirror, tmp_path)
     workbook = tmp_path / "homes.xlsx"
     pd.read_csv(csv_file).to_excel(workbook, index=False)
-    platform: PlatformProcess = platform_factory("--cpus", "1", "--gpus", "none")
+    # No job runs here, so no worker is kept warm for one.
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
+    )
     platform.start()
     shots = Shots("tables")
     with chromium(tmp_path / "profile") as context:
