@@ -30,6 +30,12 @@ def _mirror_dir() -> Path | None:
 
 MIRROR = _mirror_dir()
 
+# One thread per process for PyTorch (here and in the subprocesses that inherit it), set
+# before torch is first imported: the tests' models are tiny, so extra threads only spin,
+# contending with the test's own platforms, workers and CLI processes on a 2-core machine.
+# Jobs still set their own thread count from their CPU slots. An explicit value is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(autouse=True)
 def athanor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -11,10 +11,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import REPO
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+    from tests.server.conftest import PlatformProcess
 
 CHROMIUM = Path(os.environ.get("ATHANOR_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -62,6 +68,38 @@ def chromium(profile: Path) -> Iterator:
             yield context
         finally:
             context.close()
+
+
+def signed_in_page(
+    context: BrowserContext, platform: PlatformProcess, timeout_ms: int = 30_000
+) -> tuple[Page, list[str]]:
+    """A new page signed in to ``platform`` by its one-time console link, with
+    ``timeout_ms`` as its default timeout, and the list its page errors are collected in."""
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(platform.login_link())  # signs in, then lands on the overview
+    return page, errors
+
+
+def choose_upload(page: Page, field: str, path: Path) -> None:
+    """Open the datasets page's import dialog and choose ``path`` in its ``field`` input
+    (``folder`` or ``files``); the dataset's name defaults to the file or folder's."""
+    from playwright.sync_api import expect
+
+    page.click("[data-nav='/datasets']")
+    page.click("[data-action=import]")
+    page.set_input_files(f"[data-input={field}]", str(path))
+    expect(page.locator("#dataset-name")).to_have_value(path.stem)
+
+
+def import_image_folder(page: Page, folder: Path) -> None:
+    """Upload ``folder`` as an image dataset in the import dialog; waits for its page."""
+    choose_upload(page, "folder", folder)
+    page.select_option("#dataset-kind", "images")
+    page.click("[data-action=start-import]")
+    page.wait_for_url(f"**/datasets/{folder.name}%40*")
 
 
 class Shots:

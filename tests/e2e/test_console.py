@@ -14,7 +14,13 @@ import numpy as np
 from PIL import Image
 
 from athanor.data.idx import parse_idx
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import (
+    Shots,
+    chromium,
+    import_image_folder,
+    require_browser,
+    signed_in_page,
+)
 from tests.server.conftest import PlatformProcess
 
 PAGE_TIMEOUT_MS = 30_000
@@ -60,25 +66,14 @@ def test_a_learner_goes_from_data_to_a_deployed_digit_classifier_in_the_console(
     url = platform.start()
     shots = Shots("flow")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-
-        page.goto(platform.login_link())  # signs in, then lands on the overview
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
         assert page.url == f"{url}/"
         page.wait_for_selector("[data-stat=storage] .value:not(:text('–'))")
         assert page.locator("html").get_attribute("lang") == "en"
         shots.take(page, "en-overview")
 
         # Import a folder of PNG digits: one subfolder per class.
-        page.click("[data-nav='/datasets']")
-        page.click("[data-action=import]")
-        page.set_input_files("[data-input=folder]", str(folder))
-        page.select_option("#dataset-kind", "images")
-        assert page.input_value("#dataset-name") == "digits-png"
-        page.click("[data-action=start-import]")
-        page.wait_for_url("**/datasets/digits-png%40*")
+        import_image_folder(page, folder)  # named after the folder: digits-png
         page.wait_for_selector("[data-section=preview] canvas")
         assert page.locator("[data-section=preview] figure").count() == 20
         balance = page.inner_text("[data-section=balance]")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
 from tests.server.conftest import PlatformProcess
 
 PAGE_TIMEOUT_MS = 60_000
@@ -21,11 +21,7 @@ def test_the_new_job_page_shows_the_estimate_before_submitting(
     url = platform.start()
     shots = Shots("estimate")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
         page.goto(f"{url}/jobs/new?template=xor-mlp")
         page.wait_for_selector("[data-template=xor-mlp].on")
         assert "Estimate the run's time" in page.inner_text("[data-section=estimate]")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import athanor as at
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
 from tests.evaluated_runs import evaluated_runs
 from tests.server.conftest import PlatformProcess
 
@@ -32,15 +32,14 @@ def test_the_evaluation_views_in_both_languages(platform_factory, tmp_path: Path
         settings=runs.settings,
     )
     shutil.rmtree(older.package_dir.parent / "evaluation")
-    platform: PlatformProcess = platform_factory("--cpus", "1", "--gpus", "none", home=runs.home)
+    # No job runs here, so no worker is kept warm for one.
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0", home=runs.home
+    )
     url = platform.start()
     shots = Shots("evaluation")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
 
         def visit(path: str, ready: str, name: str) -> None:
             page.goto(f"{url}{path}")

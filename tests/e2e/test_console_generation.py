@@ -10,7 +10,7 @@ import httpx
 
 from athanor.api import models
 from athanor.registry import register_package
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
 
 PAGE_TIMEOUT_MS = 30_000
 
@@ -19,7 +19,8 @@ def test_text_generation_and_the_gan_sampler_on_the_deployment_page(
     platform_factory, trained_generators, tmp_path: Path
 ) -> None:
     require_browser()
-    platform = platform_factory("--cpus", "1", "--gpus", "none")
+    # No job runs here, so no worker is kept warm for one.
+    platform = platform_factory("--cpus", "1", "--gpus", "none", "--warm-workers", "0")
     url = platform.start()
     store = platform.store()
     for name in ("shakes-char", "digits-gan"):
@@ -35,11 +36,7 @@ def test_text_generation_and_the_gan_sampler_on_the_deployment_page(
         assert created.status_code == 201, created.text
     shots = Shots("generation")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
 
         for locale in ("en", "zh-CN"):
             if locale == "zh-CN":

@@ -12,7 +12,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import (
+    Shots,
+    chromium,
+    import_image_folder,
+    require_browser,
+    signed_in_page,
+)
 from tests.e2e.test_console import mnist_test_digits, write_png
 from tests.server.conftest import PlatformProcess, wait_for
 
@@ -72,19 +78,10 @@ def test_a_labeler_labels_digits_trains_confirms_and_publishes_in_the_console(
     url = platform.start()
     shots = Shots("labeling")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
 
         # A flat folder of PNGs, no class folders: every image is unlabeled.
-        page.click("[data-nav='/datasets']")
-        page.click("[data-action=import]")
-        page.set_input_files("[data-input=folder]", str(folder))
-        page.select_option("#dataset-kind", "images")
-        page.click("[data-action=start-import]")
-        page.wait_for_url("**/datasets/digits-raw%40*")
+        import_image_folder(page, folder)
 
         # A project with the digits as its label set.
         page.click("[data-nav='/labeling']")

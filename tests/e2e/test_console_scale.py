@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 
 from athanor.store.runs import MetricPoint, RunStatus
-from tests.e2e.console_browser import SCREENSHOTS, Shots, chromium, require_browser
+from tests.e2e.console_browser import (
+    SCREENSHOTS,
+    Shots,
+    chromium,
+    require_browser,
+    signed_in_page,
+)
 from tests.server.conftest import PlatformProcess
 
 RUNS = 1_000
@@ -143,11 +149,8 @@ def test_the_runs_list_and_a_100k_point_chart_render_quickly_in_chromium(
     platform, long_run = seeded
     shots = Shots("scale")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())  # signs in; the bundle is cached once, as for a user
+        # Signs in; the bundle is cached once, as for a user.
+        page, errors = signed_in_page(context, platform)
         page.wait_for_selector("[data-stat=storage]")
 
         started = time.perf_counter()

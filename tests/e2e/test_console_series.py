@@ -10,7 +10,7 @@ import time
 from athanor.registry import register_package
 from athanor.store import open_store
 from tests.conftest import write_sunspots_csv
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
 from tests.server.conftest import PlatformProcess
 
 PAGE_TIMEOUT_MS = 60_000
@@ -20,7 +20,10 @@ def test_the_anomaly_chart_and_the_forecast_on_the_deployment_page(
     platform_factory, trained_nab_detector, trained_sunspots_forecaster, nab_mirror, tmp_path
 ) -> None:
     require_browser()
-    platform: PlatformProcess = platform_factory("--cpus", "1", "--gpus", "none")
+    # No job runs here, so no worker is kept warm for one.
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
+    )
     store = open_store(platform.settings)
     register_package(store, "keys-ae", trained_nab_detector[0].package_dir)
     register_package(store, "spots", trained_sunspots_forecaster[0].package_dir)
@@ -32,11 +35,7 @@ def test_the_anomaly_chart_and_the_forecast_on_the_deployment_page(
     sunspots = write_sunspots_csv(tmp_path / "sunspots.csv")
     shots = Shots("series")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
         page.goto(f"{url}/deployments/keys")
         page.set_input_files("[data-input=series]", str(series))
         page.wait_for_selector("[data-chart=series] canvas")

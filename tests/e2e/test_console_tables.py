@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import (
+    Shots,
+    choose_upload,
+    chromium,
+    require_browser,
+    signed_in_page,
+)
 from tests.server.conftest import PlatformProcess
 
 PAGE_TIMEOUT_MS = 30_000
@@ -28,22 +34,18 @@ def test_an_uploaded_csv_or_excel_file_imports_as_a_table_after_picking_its_targ
     csv_file = _boston(mirror, tmp_path)
     workbook = tmp_path / "homes.xlsx"
     pd.read_csv(csv_file).to_excel(workbook, index=False)
-    platform: PlatformProcess = platform_factory("--cpus", "1", "--gpus", "none")
+    # No job runs here, so no worker is kept warm for one.
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
+    )
     platform.start()
     shots = Shots("tables")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
         page.wait_for_selector("[data-stat=storage] .value:not(:text('–'))")
 
         # A CSV without a target: the console lists its columns instead of failing.
-        page.click("[data-nav='/datasets']")
-        page.click("[data-action=import]")
-        page.set_input_files("[data-input=files]", str(csv_file))
-        assert page.input_value("#dataset-name") == "houses"
+        choose_upload(page, "files", csv_file)  # named after the file: houses
         page.wait_for_selector("[data-hint=table]")
         page.click("[data-action=start-import]")
         page.wait_for_selector("[data-columns=table] [data-column=medv]")
@@ -65,9 +67,7 @@ def test_an_uploaded_csv_or_excel_file_imports_as_a_table_after_picking_its_targ
 
         # In Chinese, an Excel workbook with the target named at once.
         page.click("[data-locale=zh-CN]")
-        page.click("[data-nav='/datasets']")
-        page.click("[data-action=import]")
-        page.set_input_files("[data-input=files]", str(workbook))
+        choose_upload(page, "files", workbook)
         page.click("[data-action=start-import]")
         page.wait_for_selector("[data-columns=table] [data-column=chas]")
         assert "数值" in page.inner_text("[data-column=crim]")

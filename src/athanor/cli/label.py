@@ -41,6 +41,15 @@ def _print_counts(counts: dict) -> None:
     )
 
 
+def _report(result: dict, json_output: bool, message: str) -> None:
+    """Print ``result`` as JSON, or ``message`` then the project's counts from it."""
+    if json_output:
+        print_json(result)
+        return
+    console.print(message)
+    _print_counts(result["counts"])
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="The project's name.")],
@@ -68,15 +77,12 @@ def create(
         instructions=instructions,
         by=_user(),
     )
-    view = project_view(store, project)
-    if json_output:
-        print_json(view)
-        return
-    console.print(
+    _report(
+        project_view(store, project),
+        json_output,
         f"project [bold]{project.name}[/bold] on {project.dataset} ({project.kind}); labels: "
-        + ", ".join(f"{label['name']} [{label['hotkey']}]" for label in project.labels)
+        + ", ".join(f"{label['name']} [{label['hotkey']}]" for label in project.labels),
     )
-    _print_counts(view["counts"])
 
 
 @app.command("status")
@@ -208,11 +214,7 @@ def set_labels(
             raise UserError(f"'{assignment}': expected ID=LABEL, e.g. 3=cat")
         changes.append((int(item), label.strip() or None))
     result = label_items(_store(), name, changes, by=_user())
-    if json_output:
-        print_json(result)
-        return
-    console.print(f"labeled {result['updated']} item(s)")
-    _print_counts(result["counts"])
+    _report(result, json_output, f"labeled {result['updated']} item(s)")
 
 
 @app.command("prelabel")
@@ -225,11 +227,9 @@ def prelabel(
     from athanor.label.prelabel import prelabel as run_prelabel
 
     result = run_prelabel(_store(), name, model)
-    if json_output:
-        print_json(result)
-        return
-    console.print(f"pre-labeled {result['prelabeled']:,} item(s) with {result['model']}")
-    _print_counts(result["counts"])
+    _report(
+        result, json_output, f"pre-labeled {result['prelabeled']:,} item(s) with {result['model']}"
+    )
 
 
 @app.command("accept")
@@ -252,11 +252,7 @@ def accept(
         except ValueError:
             raise UserError(f"--ids: '{ids}' is not a list of item ids like 1,2,3") from None
     result = run_accept(_store(), name, ids=chosen, min_confidence=min_confidence, by=_user())
-    if json_output:
-        print_json(result)
-        return
-    console.print(f"accepted {result['updated']:,} pre-label(s)")
-    _print_counts(result["counts"])
+    _report(result, json_output, f"accepted {result['updated']:,} pre-label(s)")
 
 
 @app.command("export")
@@ -290,13 +286,11 @@ def import_file(
         raise DataError(f"{path}: no such file")
     chosen = format or ("labelstudio" if path.suffix.lower() == ".json" else "csv")
     result = import_labels(_store(), name, chosen, path.read_bytes(), by=_user())
-    if json_output:
-        print_json(result)
-        return
-    console.print(
-        f"imported {result['imported']:,} label(s) and {result['predictions']:,} pre-label(s)"
+    _report(
+        result,
+        json_output,
+        f"imported {result['imported']:,} label(s) and {result['predictions']:,} pre-label(s)",
     )
-    _print_counts(result["counts"])
 
 
 @app.command("publish")
