@@ -43,11 +43,18 @@ def test_the_server_answers_boxes_per_image_and_4xx_for_bad_inputs(
     pixels = np.array(seen)[None]
     expected = predictor.detect(pixels, threshold=0.3)[0].boxes
     assert [b["class"] for b in answer["boxes"]] == [b["class"] for b in expected]
-    for box in answer["boxes"]:
+    for box, seen_box in zip(answer["boxes"], expected, strict=True):
         assert set(box) == {"label", "class", "score", "xyxy"}
         assert box["label"] == str(box["class"]) and 0.3 <= box["score"] <= 1
         x0, y0, x1, y1 = box["xyxy"]
-        assert 0 <= x0 <= x1 <= 48 and 0 <= y0 <= y1 <= 48  # the model's input pixels
+        assert 0 <= x0 <= x1 <= 96 and 0 <= y0 <= y1 <= 96  # the uploaded image's pixels
+        assert np.allclose(box["xyxy"], np.array(seen_box["xyxy"]) * 2, atol=0.05)  # 48 seen
+    body = detector_client.post(
+        "/v1/models/digit-boxes/predict",
+        content=_canvas_png(),
+        headers={"content-type": "image/png"},
+    )
+    assert body.status_code == 200 and body.json()["predictions"] == [answer]
     wrong = detector_client.post("/v1/models/digit-boxes/predict", json={"inputs": [[1, 2, 3]]})
     assert wrong.status_code == 422 and "does not fit" in wrong.text
     garbage = detector_client.post(

@@ -83,6 +83,26 @@ def source_size(item: Any) -> tuple[int, int] | None:
     return None
 
 
+def uploaded_sizes(uploads: list[bytes] | None, count: int) -> list[tuple[int, int]] | None:
+    """Each uploaded image's ``(width, height)`` from its header, when the request's
+    ``count`` samples are exactly these images (else ``None``: boxes stay in the model's
+    input pixels). The images were decoded, within the pixel limit, before this is asked."""
+    if not uploads or len(uploads) != count:
+        return None
+    from io import BytesIO
+
+    from PIL import Image
+
+    sizes = []
+    for data in uploads:
+        try:
+            with Image.open(BytesIO(data)) as image:
+                sizes.append(image.size)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+    return sizes
+
+
 def draw_boxes(image_path: Path, boxes: list[dict[str, Any]], output: Path) -> Path:
     """Save ``image_path`` with its boxes, class names and scores drawn, as a PNG."""
     from PIL import Image, ImageDraw

@@ -168,8 +168,14 @@ def raw_from_upload(
     raise PredictionInputError(f"{name}: unsupported file; this model takes {valid}")
 
 
-def predictions_json(predictor: Predictor, scores: np.ndarray, model_ref: str) -> bytes:
-    """The response body: the serving version and one prediction per sample.
+def predictions_json(
+    predictor: Predictor,
+    scores: np.ndarray,
+    model_ref: str,
+    sizes: list[tuple[int, int] | None] | None = None,
+) -> bytes:
+    """The response body: the serving version and one prediction per sample (a detector's
+    boxes in the pixels of each uploaded image's ``sizes`` where known).
 
     Raises:
         PredictionInputError: the network gave NaN or infinity for these inputs.
@@ -193,5 +199,5 @@ def predictions_json(predictor: Predictor, scores: np.ndarray, model_ref: str) -
             for b, row in zip(best, scores.tolist(), strict=True)
         ]
     else:
-        predictions = [prediction.to_json() for prediction in predictor.predictions(scores)]
+        predictions = [p.to_json() for p in predictor.predictions(scores, sizes)]
     return json.dumps({"model": model_ref, "predictions": predictions}).encode()

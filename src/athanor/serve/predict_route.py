@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from athanor.errors import NotFound, PayloadTooLarge, PredictionInputError, UserError
+from athanor.serve.detection_prediction import uploaded_sizes
 from athanor.serve.error_responses import error_json
 from athanor.serve.inputs import concatenate
 from athanor.serve.model_server import ModelServer
@@ -57,9 +58,12 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
             if answer is not None:
                 status = 200
                 return status, answer
-        parse, size = await _request_parser(request, server.config, body)
+        parse, size, uploads = await _request_parser(request, server.config, body)
         active, scores = await model.predict(parse, in_thread=size > OFFLOAD_BYTES, arrival=arrival)
-        content = predictions_json(active.predictor, scores, active.record.ref)
+        sizes = None
+        if active.predictor.schema.task == "detection":  # boxes in the uploaded images' pixels
+            sizes = uploaded_sizes(uploads, len(scores))
+        content = predictions_json(active.predictor, scores, active.record.ref, sizes)
         model.observed.samples.inc(len(scores))
         status = 200
         return status, content
@@ -134,21 +138,27 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def _request_parser(
     request: Request, limits: ServingSpec, body: bytes
-) -> tuple[Callable[[Predictor], np.ndarray], int]:
-    """A function turning the read ``body`` into a raw batch for a predictor."""
+) -> tuple[Callable[[Predictor], np.ndarray], int, list[bytes] | None]:
+    """A function turning the read ``body`` into a raw batch for a predictor, the body's
+    size, and the uploaded images' bytes where the body is images alone (else ``None``)."""
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
         parts = await _multipart_parts(request, body, limits)
+        images = [data for _, filename, kind, data in parts if filename and _is_image(kind)]
 
         def parse(predictor: Predictor) -> np.ndarray:
             return _checked(_raw_from_parts(predictor, parts), limits)
 
-    else:
+        return parse, len(body), images if len(images) == len(parts) else None
 
-        def parse(predictor: Predictor) -> np.ndarray:
-            return _checked(raw_from_body(predictor, content_type, body), limits)
+    def parse_body(predictor: Predictor) -> np.ndarray:
+        return _checked(raw_from_body(predictor, content_type, body), limits)
 
-    return parse, len(body)
+    return parse_body, len(body), [body] if _is_image(content_type) else None
+
+
+def _is_image(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower().startswith("image/")
 
 
 async def _multipart_parts(

@@ -395,13 +395,16 @@ class Predictor:
             return forecast(self, series)
         return detect_anomalies(self, series, threshold=threshold)
 
-    def predictions(self, scores: np.ndarray) -> list[Prediction]:
-        """One :class:`Prediction` per row of :meth:`scores` (a detector's boxes in the pixels
-        of the model's input)."""
+    def predictions(
+        self, scores: np.ndarray, sizes: list[tuple[int, int] | None] | None = None
+    ) -> list[Prediction]:
+        """One :class:`Prediction` per row of :meth:`scores`; a detector's boxes in the pixels
+        of each image's ``(width, height)`` in ``sizes``, else of the model's input."""
         if self.schema.task == "detection":
             from athanor.serve.detection_prediction import detected_boxes
 
-            return [Prediction(boxes=b) for b in detected_boxes(self.schema, scores)]
+            found = detected_boxes(self.schema, scores, sizes=sizes)
+            return [Prediction(boxes=b) for b in found]
         if self.schema.task != "classification":
             return [Prediction(values=row.tolist()) for row in scores]
         classes = self.schema.classes or []
