@@ -102,6 +102,14 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
         text=True,
     )
 
+    # A job placed on a fresh worker process is queued until that process has imported its
+    # libraries and claimed it, which can take longer than the other job's first checkpoint.
+    wait_for(
+        lambda: client.call("get_job", job_id=long_job)["status"] == "running",
+        60,
+        "the long job's worker to claim it",
+    )
+
     # SIGKILL the server and the worker of a job once it has a mid-epoch checkpoint.
     def checkpointed() -> dict | None:
         job = client.call("get_job", job_id=recovered)

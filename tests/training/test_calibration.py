@@ -33,8 +33,9 @@ def _xor():
     return spec, prepared
 
 
-def _wide(schema: Schema, width: int) -> torch.nn.Module:
-    spec = load_spec(resolve_spec_path("xor-mlp"), [f"model.hidden=[{width}]"])
+def _wide(schema: Schema, *widths: int) -> torch.nn.Module:
+    hidden = ",".join(str(width) for width in widths)
+    spec = load_spec(resolve_spec_path("xor-mlp"), [f"model.hidden=[{hidden}]"])
     return build_network(spec.model, schema, seed=0)
 
 
@@ -62,14 +63,12 @@ def test_measured_step_memory_grows_with_the_activations_it_holds() -> None:
 
 def test_epoch_overhead_is_measured_on_the_real_trainer() -> None:
     spec, prepared = _xor()
-    network = _wide(prepared.schema, 8)
+    # 1024 x 1024 weights: the epoch's checkpoint writes 12 MiB (weights and Adam's state),
+    # far more than the timing noise of a step on 4 samples
+    network = _wide(prepared.schema, 1024, 1024)
+    batch = next(iter(prepared.batches("train", 4).epoch(0, 0)))
     timing = time_training_steps(
-        network,
-        spec.train,
-        prepared.schema,
-        next(iter(prepared.batches("train", 4).epoch(0, 0))),
-        torch.device("cpu"),
-        2,
+        network, spec.train, prepared.schema, batch, torch.device("cpu"), 2
     )
     before = [p.detach().clone() for p in network.parameters()]
     overhead = time_epoch_overhead(network, spec.train, prepared, timing, seed=spec.seed)

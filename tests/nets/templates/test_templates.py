@@ -19,6 +19,7 @@ from athanor.spec.activations import ActivationSpec
 from athanor.spec.initializers import InitializerSpec
 from athanor.spec.model import (
     TEMPLATE_SPECS,
+    CenterNetSpec,
     CharRnnSpec,
     DcganSpec,
     LeNet5Spec,
@@ -32,6 +33,7 @@ from athanor.spec.model import (
     VggSpec,
 )
 from athanor.spec.run import RunSpec
+from athanor.training.detection_loss import CenterNetLoss
 from tests.nets.conftest import MNIST
 
 
@@ -114,6 +116,12 @@ CASES = {
         "template: char_rnn\nunits: 16\nembedding_dim: 8\ndropout: 0.1",
         lambda: CharRnnSpec(units=16, embedding_dim=8, dropout=0.1),
     ),
+    "centernet": Case(
+        "mnist_images",
+        "detection",
+        "template: centernet\nwidth: 4\ndepth: 2\nhead_width: 8",
+        lambda: CenterNetSpec(width=4, depth=2, head_width=8),
+    ),
     "dcgan": Case(
         "mnist_images",
         "generation",
@@ -132,6 +140,14 @@ def real_batch(request: pytest.FixtureRequest, case: Case):
         if case.task == "generation":
             schema = Schema(task="generation", input=InputSchema(kind="image", shape=[1, 28, 28]))
             x = x * 2 - 1  # a GAN's images in [-1, 1], like its tanh output
+        if case.task == "detection":  # one box per digit: the bounding box of its ink
+            schema = MNIST.model_copy(update={"task": "detection"})
+            rows = []
+            for image, label in zip(x, y, strict=True):
+                ys, xs = torch.nonzero(image[0] > 0.1, as_tuple=True)
+                box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+                rows.append([[float(label), *(float(v) for v in box)]])
+            return x, torch.tensor(rows), schema, CenterNetLoss()
         return x, y, schema, F.cross_entropy
     if case.data == "series_windows":
         schema = data.schema(case.task)
