@@ -89,14 +89,17 @@ def time_training_steps(
         step, evaluate, optimizers = _gan_step(network, spec, x)
     else:
         step, evaluate, optimizers = _supervised_step(network, spec, schema, x, y)
-    # A first step outside the measurement: the first call in a process initializes
-    # PyTorch's own machinery. The optimizer state it made is dropped, so the measured steps
-    # allocate it again, as a run's first step does.
+    # A first step outside the measurements: the first call in a process initializes
+    # PyTorch's own machinery. The optimizer state it made is dropped, so the steps measured
+    # for memory allocate it again, as a run's first step does. Memory and time are measured
+    # in separate passes: reading the heap locks the allocator, which would slow the steps.
     step()
     for optimizer in optimizers:
         optimizer.state.clear()
     with HeapPeak() as heap:
-        times = _median_times(step, device, steps, budget)
+        step()
+        step()
+    times = _median_times(step, device, steps, budget)
     if device.type == "cuda":
         peak = max(0, torch.cuda.max_memory_allocated(device) - weights)
     else:
