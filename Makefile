@@ -5,6 +5,8 @@ VENV ?= .venv
 # The CPU build by default; a CUDA build installed beforehand is kept (see README.md).
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
+# Test processes: files are spread over them whole (module fixtures stay in one process).
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.athanor-installed
 
 # Offline copies of the datasets, when the checkout sits beside them.
@@ -58,7 +60,7 @@ run: install console
 test: install console
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -29,6 +29,10 @@ def _mirror_dir() -> Path | None:
 
 
 MIRROR = _mirror_dir()
+if MIRROR is not None:
+    # session-scoped fixtures are set up before the per-test home below, so they see the
+    # mirror from here; the per-test fixture still sets (or removes) it for each test
+    os.environ.setdefault("ATHANOR_DATA_MIRROR", str(MIRROR))
 
 # One thread per process for PyTorch (here and in the subprocesses that inherit it), set
 # before torch is first imported: the tests' models are tiny, so extra threads only spin,

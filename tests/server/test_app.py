@@ -80,7 +80,7 @@ def test_upload_import_train_and_register_through_the_api(
     assert status == 201, imported
     assert (imported["name"], imported["rows"], imported["task"]) == ("boston", 506, "regression")
     status, _, datasets = call(shared_platform, "GET", "/v1/datasets")
-    assert [d["name"] for d in datasets] == ["boston"]
+    assert [d["name"] for d in datasets].count("boston") == 1  # the platform is shared: others too
     status, _, preview = call(shared_platform, "GET", "/v1/datasets/boston/preview?rows=3")
     assert status == 200 and len(preview["rows"]) == 3 and "medv" in preview["rows"][0]
     assert call(shared_platform, "DELETE", base)[0] == 204

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from athanor.data.schema import Schema
 from athanor.errors import NotFound
-from athanor.registry.export import ExportResult, export_package
 from athanor.registry.package import load_package
 from athanor.registry.registry import (
     check_alias_name,
@@ -19,11 +18,14 @@ from athanor.registry.registry import (
     resolve,
 )
 from athanor.registry.signature import signature
-from athanor.serve.generation import GeneratedImages, GeneratedText
-from athanor.serve.predictor import Predictor
 from athanor.settings import Settings
 from athanor.spec.serving import ExportSpec
 from athanor.store import ModelVersionRecord, RegisteredModelRecord, open_store
+
+if TYPE_CHECKING:  # serving and export load PyTorch; listing and showing models do not
+    from athanor.registry.export import ExportResult
+    from athanor.serve.generation import GeneratedImages, GeneratedText
+    from athanor.serve.predictor import Predictor
 
 
 def load(ref: str, *, device: str = "cpu", settings: Settings | None = None) -> Predictor:
@@ -35,6 +37,8 @@ def load(ref: str, *, device: str = "cpu", settings: Settings | None = None) -> 
     """
     store = open_store(settings)
     record = resolve(store, ref)
+    from athanor.serve.predictor import Predictor
+
     return Predictor.from_package(
         package_path(store, record),
         expected_hash=record.content_hash,
@@ -226,6 +230,8 @@ def export(
     record = resolve(store, ref)
     package = load_package(package_path(store, record), expected_hash=record.content_hash)
     target = Path(destination) if destination else default_destination(package, record.ref, format)
+    from athanor.registry.export import export_package
+
     return export_package(package, target, spec, overwrite=overwrite)
 
 

@@ -1,24 +1,34 @@
-"""Data: the dataset catalog, loading, splits, preprocessing and batching."""
+"""Data: the dataset catalog, loading, splits, preprocessing and batching.
 
-from athanor.data.batching import TensorBatches, TensorSplit
-from athanor.data.catalog import DatasetEntry, catalog, catalog_entry, register_dataset
-from athanor.data.prepare import Prepared, load_raw, prepare
-from athanor.data.preprocessing import Preprocessor
-from athanor.data.raw import RawDataset
-from athanor.data.schema import InputSchema, Schema
+The names below load on first use, so that a command which only lists or imports datasets
+does not pay for PyTorch, which batching and preprocessing need.
+"""
 
-__all__ = [
-    "DatasetEntry",
-    "InputSchema",
-    "Prepared",
-    "Preprocessor",
-    "RawDataset",
-    "Schema",
-    "TensorBatches",
-    "TensorSplit",
-    "catalog",
-    "catalog_entry",
-    "load_raw",
-    "prepare",
-    "register_dataset",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TensorBatches": "athanor.data.batching",
+    "TensorSplit": "athanor.data.batching",
+    "DatasetEntry": "athanor.data.catalog",
+    "catalog": "athanor.data.catalog",
+    "catalog_entry": "athanor.data.catalog",
+    "register_dataset": "athanor.data.catalog",
+    "Prepared": "athanor.data.prepare",
+    "load_raw": "athanor.data.prepare",
+    "prepare": "athanor.data.prepare",
+    "Preprocessor": "athanor.data.preprocessing",
+    "RawDataset": "athanor.data.raw",
+    "InputSchema": "athanor.data.schema",
+    "Schema": "athanor.data.schema",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'athanor.data' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,29 +1,33 @@
 """The model registry: packages (weights + spec + preprocessing) as numbered versions with
-aliases and tags; import and export (package, zip, ONNX, TorchScript)."""
+aliases and tags; import and export (package, zip, ONNX, TorchScript).
 
-from athanor.registry.package import ModelPackage, load_package, package_hash, write_package
-from athanor.registry.registry import (
-    check_alias_name,
-    check_model_name,
-    delete_versions,
-    import_package,
-    package_path,
-    parse_ref,
-    register_package,
-    resolve,
-)
+The names below load on first use, so that listing models does not pay for PyTorch.
+"""
 
-__all__ = [
-    "ModelPackage",
-    "check_alias_name",
-    "check_model_name",
-    "delete_versions",
-    "import_package",
-    "load_package",
-    "package_hash",
-    "package_path",
-    "parse_ref",
-    "register_package",
-    "resolve",
-    "write_package",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ModelPackage": "athanor.registry.package",
+    "load_package": "athanor.registry.package",
+    "package_hash": "athanor.registry.package",
+    "write_package": "athanor.registry.package",
+    "check_alias_name": "athanor.registry.registry",
+    "check_model_name": "athanor.registry.registry",
+    "delete_versions": "athanor.registry.registry",
+    "import_package": "athanor.registry.registry",
+    "package_path": "athanor.registry.registry",
+    "parse_ref": "athanor.registry.registry",
+    "register_package": "athanor.registry.registry",
+    "resolve": "athanor.registry.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'athanor.registry' has no attribute '{name}'")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

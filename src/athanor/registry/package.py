@@ -18,14 +18,15 @@ import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from athanor import __version__
 from athanor.errors import PackageIntegrityError
+
+if TYPE_CHECKING:  # PyTorch loads where weights are read or written, not for listing
+    import torch
 
 FORMAT_VERSION = 1
 WEIGHTS = "weights.safetensors"
@@ -73,6 +74,9 @@ def write_package(
         The package's content hash.
     """
     tensors = {key: value.detach().to("cpu").contiguous() for key, value in state_dict.items()}
+    import torch
+    from safetensors.torch import save_file
+
     save_file(tensors, str(folder / WEIGHTS), metadata={"format": "pt", "producer": "athanor"})
     metadata = {
         "format": FORMAT_VERSION,
@@ -173,6 +177,8 @@ def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPack
                 + (" (missing)" if key not in metadata else "")
             )
     try:
+        from safetensors.torch import load_file
+
         state_dict = load_file(str(folder / WEIGHTS), device="cpu")
     except SafetensorError as exc:
         raise PackageIntegrityError(f"{folder / WEIGHTS}: unreadable weights ({exc})") from None
