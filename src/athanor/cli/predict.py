@@ -217,7 +217,7 @@ def _predict_to_file(
             output,
             batch_size=batch_size,
             on_progress=lambda count: progress.advance(task, count),
-            format=chosen,
+            file_format=chosen,
             threshold=threshold,
         )
     if json_output:

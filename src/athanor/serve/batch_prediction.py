@@ -288,7 +288,7 @@ def predict_files(
     *,
     batch_size: int = 256,
     on_progress: Callable[[int], None] | None = None,
-    format: str | None = None,
+    file_format: str | None = None,
     threshold: float | None = None,
 ) -> BatchPredictionSummary:
     """Predict every item of ``sources`` into ``output``, skipping unusable items.
@@ -304,7 +304,7 @@ def predict_files(
             the categories and the boxes as annotations with their scores.
         batch_size: samples per forward pass (default 256).
         on_progress: called with the number of items handled since the last call.
-        format: ``csv`` or ``coco`` (default: :func:`output_format` by the suffix).
+        file_format: ``csv`` or ``coco`` (default: :func:`output_format` by the suffix).
         threshold: detectors: the lowest box score kept (default 0.3).
 
     Returns:
@@ -318,7 +318,7 @@ def predict_files(
     output = Path(output)
     if not output.parent.is_dir():
         raise UserError(f"{output.parent}: no such folder for the output")
-    chosen = output_format(predictor, output, format)
+    chosen = output_format(predictor, output, file_format)
     coco = _CocoResults(predictor) if chosen == "coco" else None
     kind = predictor.schema.input.kind
     files = list_sources(sources, image_model=kind == "image", text_model=kind == "tokens")
