@@ -76,3 +76,27 @@ def test_api_boxes_are_in_the_pixels_of_the_image_given(trained_detector, tmp_pa
         np.array(on_file[0]["xyxy"]), np.array(on_array[0]["xyxy"]) * 2, atol=0.05
     )  # 96 px given, 48 px seen
     assert predictor.predict([path])[0].to_json() == {"boxes": predictor.detect([path])[0].boxes}
+
+
+def test_a_threshold_in_the_query_chooses_the_lowest_box_score(detector_client) -> None:
+    def boxes(query: str) -> list[dict]:
+        answer = detector_client.post(
+            f"/v1/models/digit-boxes/predict{query}",
+            content=_canvas_png(),
+            headers={"content-type": "image/png"},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["predictions"][0]["boxes"]
+
+    default, everything = boxes(""), boxes("?threshold=0")
+    assert len(everything) > len(default)  # the default keeps scores of 0.3 and more
+    assert everything[: len(default)] == default
+    assert min(b["score"] for b in everything) < 0.3
+    assert boxes("?threshold=0.3") == default
+    for bad in ("2", "x", "-0.1"):
+        wrong = detector_client.post(
+            f"/v1/models/digit-boxes/predict?threshold={bad}",
+            content=_canvas_png(),
+            headers={"content-type": "image/png"},
+        )
+        assert wrong.status_code == 422 and "a number from 0 to 1" in wrong.text

@@ -8,11 +8,17 @@ from athanor.spec.tune import load_search
 from athanor.tuning.detect import (
     FORECASTING,
     IMAGE_CLASSIFICATION,
+    OBJECT_DETECTION,
     TABLE_REGRESSION,
     TEXT_CLASSIFICATION,
     Detection,
 )
-from athanor.tuning.recipes import TRIAL_IMAGES, default_metric, recipe_for
+from athanor.tuning.recipes import (
+    DETECTION_TRIAL_IMAGES,
+    TRIAL_IMAGES,
+    default_metric,
+    recipe_for,
+)
 
 
 def _search(detection: Detection, budget: float = 600.0):
@@ -28,6 +34,13 @@ def test_every_candidate_of_every_recipe_is_a_valid_spec() -> None:
             "digits", IMAGE_CLASSIFICATION, 1797, classes=list("0123456789"), image_shape=(1, 8, 8)
         ),
         Detection("sunspots", FORECASTING, 309, target="SUNACTIVITY", features=1),
+        Detection(
+            "digits-detection",
+            OBJECT_DETECTION,
+            6000,
+            classes=list("0123456789"),
+            image_shape=(1, 96, 96),
+        ),
     ]
     for detection in cases:
         recipe, search = _search(detection)  # load_search checks every bound and choice
@@ -84,3 +97,29 @@ def test_text_recipe_reads_fewer_words_on_short_budgets() -> None:
     assert len(models) == 4 and any(m.get("bidirectional") for m in models)
     brief = Detection("notes@1", TEXT_CLASSIFICATION, 40, classes=["a", "b"])
     assert "length" not in _search(brief)[0].spec["data"]["text"]  # chosen when prepared
+
+
+def test_detection_trains_centernets_on_small_squares_and_subsamples_on_a_short_budget() -> None:
+    digits = Detection(
+        "digits-detection",
+        OBJECT_DETECTION,
+        6000,
+        classes=list("0123456789"),
+        image_shape=(1, 96, 96),
+    )
+    assert default_metric(digits) == "val_map50"
+    short, search = _search(digits, budget=300)
+    assert short.spec["data"]["image"]["size"] == [64, 64]
+    assert short.spec["data"]["subset"] == {"train": DETECTION_TRIAL_IMAGES}
+    assert short.trial_subset == DETECTION_TRIAL_IMAGES
+    assert "flip" not in short.spec["data"]["image"]["augment"]  # digits mirrored are not digits
+    models = short.spec["model"]["choice"]
+    assert {m["template"] for m in models} == {"centernet"} and len(models) == 2
+    assert search.tune.metric == "val_map50"
+    long = _search(digits, budget=3600)[0]
+    assert long.spec["data"]["image"]["size"] == [96, 96] and long.trial_subset is None
+    assert len(long.spec["model"]["choice"]) == 3
+    tiny = Detection("shapes", OBJECT_DETECTION, 40, classes=["box"], image_shape=(3, 40, 50))
+    recipe = _search(tiny, budget=60)[0]
+    assert recipe.spec["data"]["image"]["size"] == [32, 32]  # not enlarged; divisible by 8
+    assert recipe.trial_subset is None

@@ -998,7 +998,8 @@ export interface paths {
          * @description Classification: confusion matrix, per-class precision/recall/F1/support, ROC and PR
          *     curves for two classes, the most confidently wrong test samples. Regression:
          *     predicted-vs-actual points, a residual histogram, error by decile of the actual value.
-         *     404 when the run has none.
+         *     Detection: COCO mAP@[.5:.95], mAP@0.5, mAP@0.75 and the AP of each class. 404 when the
+         *     run has none.
          */
         get: operations["get_run_evaluation_v1_runs__run_id__evaluation_get"];
         put?: never;
@@ -1386,6 +1387,29 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * ClassAPOut
+         * @description A detector's average precision on one class, with the class's test boxes.
+         */
+        ClassAPOut: {
+            /**
+             * Ap
+             * @description COCO AP@[.5:.95]; null for a class with no boxes.
+             */
+            ap: number | null;
+            /**
+             * Ap50
+             * @description AP at IoU 0.5.
+             */
+            ap50: number | null;
+            /**
+             * Boxes
+             * @description The class's boxes in the test split.
+             */
+            boxes: number;
+            /** Class */
+            class: string;
+        };
+        /**
          * ClassScoresOut
          * @description Precision, recall, F1 and support of one class (or an average).
          */
@@ -1676,7 +1700,8 @@ export interface components {
         };
         /**
          * EvaluationOut
-         * @description A run's evaluation on its test split: classification or regression fields are set.
+         * @description A run's evaluation on its test split: classification, regression or detection fields
+         *     are set.
          */
         EvaluationOut: {
             /** Accuracy */
@@ -1685,6 +1710,16 @@ export interface components {
             bias?: number | null;
             /** @description Two classes only. */
             binary?: components["schemas"]["BinaryCurvesOut"] | null;
+            /**
+             * Boxes
+             * @description Detection: boxes in the test split.
+             */
+            boxes?: number | null;
+            /**
+             * Class Ap
+             * @description Detection: the AP of each class, in class order.
+             */
+            class_ap?: components["schemas"]["ClassAPOut"][] | null;
             /** Classes */
             classes?: string[] | null;
             /**
@@ -1697,6 +1732,21 @@ export interface components {
             macro?: components["schemas"]["AverageScoresOut"] | null;
             /** Mae */
             mae?: number | null;
+            /**
+             * Map
+             * @description Detection: COCO mAP@[.5:.95].
+             */
+            map?: number | null;
+            /**
+             * Map50
+             * @description Detection: mAP at IoU 0.5.
+             */
+            map50?: number | null;
+            /**
+             * Map75
+             * @description Detection: mAP at IoU 0.75.
+             */
+            map75?: number | null;
             /** Per Class */
             per_class?: components["schemas"]["ClassScoresOut"][] | null;
             /**
@@ -1721,7 +1771,7 @@ export interface components {
              * Task
              * @enum {string}
              */
-            task: "classification" | "regression";
+            task: "classification" | "regression" | "detection";
             /** Version */
             version: number;
             weighted?: components["schemas"]["AverageScoresOut"] | null;

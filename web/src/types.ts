@@ -106,12 +106,22 @@ export interface Served {
 export type Deployment = Refined<Schemas['DeploymentOut'], { serving: Served[] }>
 export type DeploymentCreate = Schemas['DeploymentCreate']
 
-/** One sample's prediction: a classifier's label and probabilities, a regressor's values. */
+/** One box a detector found: its class (name and index), score and pixel corners. */
+export interface DetectedBox {
+  label: string
+  class: number
+  score: number
+  xyxy: [number, number, number, number]
+}
+
+/** One sample's prediction: a classifier's label and probabilities, a regressor's values, a
+ * detector's boxes. */
 export interface Prediction {
   label?: string
   probability?: number
   probabilities?: Record<string, number>
   values?: number[]
+  boxes?: DetectedBox[]
 }
 
 export type Predictions = Refined<Schemas['PredictionsOut'], { predictions: Prediction[] }>

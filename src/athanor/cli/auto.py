@@ -13,14 +13,16 @@ def auto(
     dataset: Annotated[
         str,
         typer.Argument(
-            help="A catalog name, an imported NAME[@VERSION], or a CSV file or image folder "
-            "to import."
+            help="A catalog name, an imported NAME[@VERSION], or a CSV file, image folder or "
+            "folder of images with boxes (YOLO, COCO, VOC) to import."
         ),
     ],
     target: Annotated[str | None, typer.Option(help="Target column of a table.")] = None,
     metric: Annotated[
         str | None,
-        typer.Option(help="What to optimize: accuracy, f1_macro, rmse, mae, r2... (validation)."),
+        typer.Option(
+            help="What to optimize: accuracy, f1_macro, rmse, mae, r2, map50, map... (validation)."
+        ),
     ] = None,
     budget: Annotated[str, typer.Option(help="Time for everything: 10m, 90s, 1h.")] = "10m",
     register_as: Annotated[

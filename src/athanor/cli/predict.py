@@ -1,4 +1,5 @@
-"""``athanor predict NAME[@VERSION|@ALIAS] FILE...`` and batch prediction into a CSV."""
+"""``athanor predict NAME[@VERSION|@ALIAS] FILE...`` and batch prediction into a CSV (or a
+detector's COCO JSON)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,18 @@ def predict(
         Path | None,
         typer.Option(
             "--output",
+            "--out",
             "-o",
-            help="Write predictions to this CSV, streaming, and go on past unusable items.",
+            help="Write predictions to this file (a CSV; a detector's .json is COCO), "
+            "streaming, and go on past unusable items.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="With --output: csv, or coco (detectors: images, categories and scored "
+            "boxes). Default: coco for a detector's .json file, csv otherwise.",
         ),
     ] = None,
     batch_size: Annotated[
@@ -63,7 +74,7 @@ def predict(
     ] = "error",
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Predict with a registered model: a table of results, or a CSV with --output.
+    """Predict with a registered model: a table of results, or a file with --output.
 
     With --output, unusable items (unreadable images, bad rows) are listed and skipped, and
     the exit status is 1 when there were any. A series model (anomaly detector or
@@ -94,8 +105,12 @@ def predict(
         )
         return
     if output is not None:
-        _predict_to_csv(predictor, sources, output, batch_size, json_output)
+        _predict_to_file(
+            predictor, sources, output, batch_size, json_output, output_format, threshold
+        )
         return
+    if output_format is not None:
+        raise UserError("--format chooses what --output writes; give --output FILE too")
     if predictor.schema.task == "detection":
         _detect_to_table(predictor, sources, plot, threshold, json_output)
         return
@@ -153,8 +168,14 @@ def _duplicate_policy(value: str) -> str:
     return value
 
 
-def _predict_to_csv(
-    predictor: Predictor, sources: list[Path], output: Path, batch_size: int, json_output: bool
+def _predict_to_file(
+    predictor: Predictor,
+    sources: list[Path],
+    output: Path,
+    batch_size: int,
+    json_output: bool,
+    output_format: str | None,
+    threshold: float | None,
 ) -> None:
     from rich.progress import (
         BarColumn,
@@ -172,8 +193,10 @@ def _predict_to_csv(
         def render(self, task: Task) -> Text:
             return Text(f"{task.speed:,.0f} items/s" if task.speed else "")
 
+    from athanor.serve import batch_prediction
     from athanor.serve.batch_prediction import count_items, list_sources, predict_files
 
+    chosen = batch_prediction.output_format(predictor, output, output_format)
     image_model = predictor.schema.input.kind == "image"
     text_model = predictor.schema.input.kind == "tokens"
     total = count_items(list_sources(sources, image_model=image_model, text_model=text_model))
@@ -194,12 +217,15 @@ def _predict_to_csv(
             output,
             batch_size=batch_size,
             on_progress=lambda count: progress.advance(task, count),
+            file_format=chosen,
+            threshold=threshold,
         )
     if json_output:
         print_json(
             {
                 "model": predictor.ref,
                 "output": str(summary.output),
+                "format": summary.format,
                 "predicted": summary.predicted,
                 "failed": [{"input": item, "error": error} for item, error in summary.failures],
                 "errors_file": str(summary.errors_file) if summary.errors_file else None,
@@ -208,6 +234,7 @@ def _predict_to_csv(
     else:
         console.print(
             f"{summary.predicted:,} prediction(s) by {predictor.ref} written to {summary.output}"
+            + (" (COCO JSON)" if summary.format == "coco" else "")
         )
         if summary.failures:
             errors.print(

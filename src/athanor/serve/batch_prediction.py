@@ -1,19 +1,23 @@
-"""Batch prediction: folders of images and CSV files streamed through a model into a CSV.
+"""Batch prediction: folders of images and CSV files streamed through a model into a CSV
+(or, for a detector, a COCO JSON file).
 
 Inputs are read and predicted a batch at a time, so a folder of any size runs in bounded
-memory. An item that cannot be used (an unreadable image, a row with a wrong value) is
-recorded with the reason and skipped; the others are predicted. The output appears in one
-rename when everything is done, so an interrupted run leaves no partial file.
+memory (a COCO file keeps its boxes until the end, as it is one JSON document). An item
+that cannot be used (an unreadable image, a row with a wrong value) is recorded with the
+reason and skipped; the others are predicted. The output appears in one rename when
+everything is done, so an interrupted run leaves no partial file.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +34,8 @@ from athanor.serve.inputs import (
 from athanor.serve.predictor import Predictor
 
 READABLE_SUFFIXES = IMAGE_SUFFIXES | {".csv"}
+OUTPUT_FORMATS = ("csv", "coco")
+"""What batch prediction writes: a CSV (any model) or COCO JSON (detectors)."""
 
 
 @dataclass
@@ -44,6 +50,7 @@ class BatchPredictionSummary:
     """
 
     output: Path
+    format: str = "csv"
     predicted: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     errors_file: Path | None = None
@@ -173,12 +180,24 @@ def _header(predictor: Predictor) -> list[str]:
     return ["input", *([target] if width == 1 else [f"{target}_{i}" for i in range(width)])]
 
 
-def _rows(predictor: Predictor, items: list[str], scores: np.ndarray) -> list[list[object]]:
-    if predictor.schema.task == "detection":
-        from athanor.serve.detection_prediction import detected_boxes, source_size
+def _detections(
+    predictor: Predictor, items: list[str], maps: np.ndarray, threshold: float | None
+) -> tuple[list[tuple[int, int] | None], list[list[dict[str, Any]]]]:
+    """Each image's ``(width, height)`` and its boxes in those pixels."""
+    from athanor.serve.detection_prediction import MIN_SCORE, detected_boxes, source_size
 
-        sizes = [source_size(item) for item in items]
-        found = detected_boxes(predictor.schema, scores, sizes=sizes)
+    sizes = [source_size(item) for item in items]
+    found = detected_boxes(
+        predictor.schema, maps, sizes=sizes, threshold=MIN_SCORE if threshold is None else threshold
+    )
+    return sizes, found
+
+
+def _rows(
+    predictor: Predictor, items: list[str], scores: np.ndarray, threshold: float | None = None
+) -> list[list[object]]:
+    if predictor.schema.task == "detection":
+        _sizes, found = _detections(predictor, items, scores, threshold)
         return [
             [item, box["label"], box["class"], box["score"], *box["xyxy"]]
             for item, boxes in zip(items, found, strict=True)
@@ -199,6 +218,69 @@ def _rows(predictor: Predictor, items: list[str], scores: np.ndarray) -> list[li
     ]
 
 
+def output_format(predictor: Predictor, output: Path, chosen: str | None = None) -> str:
+    """What to write to ``output``: ``chosen`` when given, else COCO JSON for a detector
+    writing to a ``.json`` file and a CSV otherwise.
+
+    Raises:
+        UserError: an unknown format, or COCO for a model that is not a detector.
+    """
+    detector = predictor.schema.task == "detection"
+    if chosen is None:
+        return "coco" if detector and Path(output).suffix.lower() == ".json" else "csv"
+    if chosen not in OUTPUT_FORMATS:
+        raise UserError(f"--format {chosen}: must be one of {', '.join(OUTPUT_FORMATS)}")
+    if chosen == "coco" and not detector:
+        raise UserError(
+            f"--format coco: {predictor.ref} is a {predictor.schema.task} model; COCO results "
+            "hold boxes, so only a detector writes them (use --format csv)"
+        )
+    return chosen
+
+
+class _CocoResults:
+    """A detector's boxes as a COCO document: ``images`` (id, file_name, width, height),
+    ``categories`` (ids 1, 2, ... in class order, as dataset exports number them) and
+    ``annotations`` in COCO's results format (image_id, category_id, bbox ``[x, y, width,
+    height]`` in pixels, score) with the id, area and iscrowd that COCO's loader needs."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        classes = predictor.schema.classes or []
+        self.document: dict[str, Any] = {
+            "info": {"description": f"predictions of {predictor.ref}"},
+            "images": [],
+            "categories": [
+                {"id": index + 1, "name": name, "supercategory": ""}
+                for index, name in enumerate(classes)
+            ],
+            "annotations": [],
+        }
+
+    def add(self, items: list[str], sizes: list, found: list[list[dict[str, Any]]]) -> None:
+        images, annotations = self.document["images"], self.document["annotations"]
+        for item, size, boxes in zip(items, sizes, found, strict=True):
+            image_id = len(images) + 1
+            width, height = size if size else (None, None)
+            images.append({"id": image_id, "file_name": item, "width": width, "height": height})
+            for box in boxes:
+                x0, y0, x1, y1 = box["xyxy"]
+                w, h = round(x1 - x0, 2), round(y1 - y0, 2)
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": box["class"] + 1,
+                        "bbox": [x0, y0, w, h],
+                        "area": round(w * h, 4),
+                        "score": box["score"],
+                        "iscrowd": 0,
+                    }
+                )
+
+    def write(self, handle: Any) -> None:
+        json.dump(self.document, handle)
+
+
 def predict_files(
     predictor: Predictor,
     sources: list[Path],
@@ -206,18 +288,24 @@ def predict_files(
     *,
     batch_size: int = 256,
     on_progress: Callable[[int], None] | None = None,
+    file_format: str | None = None,
+    threshold: float | None = None,
 ) -> BatchPredictionSummary:
-    """Predict every item of ``sources`` into the CSV ``output``, skipping unusable items.
+    """Predict every item of ``sources`` into ``output``, skipping unusable items.
 
     Args:
         predictor: the model.
         sources: image files, CSV files, text files (text models) and folders of them.
-        output: the CSV to write: ``input``, then ``label``, ``probability`` and one
-            ``p_<class>`` column per class (classifiers) or the predicted values. For a
-            table model, the columns of the first CSV as given come after ``input`` (one
-            named like an output column as ``<name>_given``).
+        output: the file to write. A CSV: ``input``, then ``label``, ``probability`` and
+            one ``p_<class>`` column per class (classifiers), the predicted values, or one
+            row per box (detectors: ``label, class, score, x0, y0, x1, y1``). For a table
+            model, the columns of the first CSV as given come after ``input`` (one named
+            like an output column as ``<name>_given``). COCO JSON (detectors): the images,
+            the categories and the boxes as annotations with their scores.
         batch_size: samples per forward pass (default 256).
         on_progress: called with the number of items handled since the last call.
+        file_format: ``csv`` or ``coco`` (default: :func:`output_format` by the suffix).
+        threshold: detectors: the lowest box score kept (default 0.3).
 
     Returns:
         Counts, and the failures (also written to ``<output stem>.errors.csv``).
@@ -225,14 +313,16 @@ def predict_files(
     Raises:
         PredictionInputError: a source that does not exist, or a table model's CSV whose
             header lacks a column the model takes (nothing is written).
-        UserError: the output's folder does not exist.
+        UserError: the output's folder does not exist, or a format the model cannot write.
     """
     output = Path(output)
     if not output.parent.is_dir():
         raise UserError(f"{output.parent}: no such folder for the output")
+    chosen = output_format(predictor, output, file_format)
+    coco = _CocoResults(predictor) if chosen == "coco" else None
     kind = predictor.schema.input.kind
     files = list_sources(sources, image_model=kind == "image", text_model=kind == "tokens")
-    summary = BatchPredictionSummary(output)
+    summary = BatchPredictionSummary(output, format=chosen)
     table_model = bool(predictor.schema.input.columns)
     given = given_columns(predictor, files) if table_model else []
     header = _header(predictor)
@@ -243,7 +333,8 @@ def predict_files(
     try:
         with temporary.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow([header[0], *given_header, *header[1:]])
+            if coco is None:
+                writer.writerow([header[0], *given_header, *header[1:]])
             names: list[str] = []
             batch: list[np.ndarray | str | dict[str, str]] = []
 
@@ -254,7 +345,10 @@ def predict_files(
                 # Texts go to the model's tokenizer as a list; arrays are stacked.
                 texts = isinstance(batch[0], str)
                 scores = predictor.scores(batch if texts else np.stack(batch))  # type: ignore[arg-type]
-                writer.writerows(_rows(predictor, names, scores))
+                if coco is not None:
+                    coco.add(names, *_detections(predictor, names, scores, threshold))
+                else:
+                    writer.writerows(_rows(predictor, names, scores, threshold))
                 done(len(batch))
                 names.clear()
                 batch.clear()
@@ -306,6 +400,8 @@ def predict_files(
                     flush()
             if batch:
                 flush()
+            if coco is not None:
+                coco.write(handle)
         os.replace(temporary, output)
     finally:
         if temporary.exists():

@@ -173,9 +173,11 @@ def predictions_json(
     scores: np.ndarray,
     model_ref: str,
     sizes: list[tuple[int, int] | None] | None = None,
+    threshold: float | None = None,
 ) -> bytes:
     """The response body: the serving version and one prediction per sample (a detector's
-    boxes in the pixels of each uploaded image's ``sizes`` where known).
+    boxes scoring ``threshold`` or more, default 0.3, in the pixels of each uploaded image's
+    ``sizes`` where known).
 
     Raises:
         PredictionInputError: the network gave NaN or infinity for these inputs.
@@ -199,5 +201,6 @@ def predictions_json(
             for b, row in zip(best, scores.tolist(), strict=True)
         ]
     else:
-        predictions = [p.to_json() for p in predictor.predictions(scores, sizes)]
+        found = predictor.predictions(scores, sizes, threshold=threshold)
+        predictions = [p.to_json() for p in found]
     return json.dumps({"model": model_ref, "predictions": predictions}).encode()

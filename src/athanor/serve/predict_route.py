@@ -58,12 +58,13 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
             if answer is not None:
                 status = 200
                 return status, answer
+        threshold = _box_threshold(request)
         parse, size, uploads = await _request_parser(request, server.config, body)
         active, scores = await model.predict(parse, in_thread=size > OFFLOAD_BYTES, arrival=arrival)
         sizes = None
         if active.predictor.schema.task == "detection":  # boxes in the uploaded images' pixels
             sizes = uploaded_sizes(uploads, len(scores))
-        content = predictions_json(active.predictor, scores, active.record.ref, sizes)
+        content = predictions_json(active.predictor, scores, active.record.ref, sizes, threshold)
         model.observed.samples.inc(len(scores))
         status = 200
         return status, content
@@ -108,6 +109,24 @@ class PredictFastPath:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def _box_threshold(request: Request) -> float | None:
+    """A detector's lowest box score from ``?threshold=`` (0 to 1), or None for the default.
+
+    Raises:
+        PredictionInputError: a value that is not a number from 0 to 1.
+    """
+    value = request.query_params.get("threshold")
+    if value is None:
+        return None
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not 0.0 <= threshold <= 1.0:
+        raise PredictionInputError(f"threshold: '{value}' is not a number from 0 to 1")
+    return threshold
 
 
 def _model_in_path(scope: Scope) -> str | None:

@@ -396,14 +396,20 @@ class Predictor:
         return detect_anomalies(self, series, threshold=threshold)
 
     def predictions(
-        self, scores: np.ndarray, sizes: list[tuple[int, int] | None] | None = None
+        self,
+        scores: np.ndarray,
+        sizes: list[tuple[int, int] | None] | None = None,
+        *,
+        threshold: float | None = None,
     ) -> list[Prediction]:
-        """One :class:`Prediction` per row of :meth:`scores`; a detector's boxes in the pixels
-        of each image's ``(width, height)`` in ``sizes``, else of the model's input."""
+        """One :class:`Prediction` per row of :meth:`scores`; a detector's boxes (scoring
+        ``threshold`` or more, default 0.3) in the pixels of each image's ``(width, height)``
+        in ``sizes``, else of the model's input."""
         if self.schema.task == "detection":
-            from athanor.serve.detection_prediction import detected_boxes
+            from athanor.serve.detection_prediction import MIN_SCORE, detected_boxes
 
-            found = detected_boxes(self.schema, scores, sizes=sizes)
+            lowest = MIN_SCORE if threshold is None else threshold
+            found = detected_boxes(self.schema, scores, sizes=sizes, threshold=lowest)
             return [Prediction(boxes=b) for b in found]
         if self.schema.task != "classification":
             return [Prediction(values=row.tolist()) for row in scores]

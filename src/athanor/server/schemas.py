@@ -293,6 +293,17 @@ class ClassScoresOut(BaseModel):
     support: int
 
 
+class ClassAPOut(BaseModel):
+    """A detector's average precision on one class, with the class's test boxes."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    class_: str = Field(alias="class", serialization_alias="class")
+    ap: float | None = Field(description="COCO AP@[.5:.95]; null for a class with no boxes.")
+    ap50: float | None = Field(description="AP at IoU 0.5.")
+    boxes: int = Field(description="The class's boxes in the test split.")
+
+
 class AverageScoresOut(BaseModel):
     precision: float | None
     recall: float | None
@@ -348,10 +359,11 @@ class HistogramOut(BaseModel):
 
 
 class EvaluationOut(BaseModel):
-    """A run's evaluation on its test split: classification or regression fields are set."""
+    """A run's evaluation on its test split: classification, regression or detection fields
+    are set."""
 
     version: int
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "regression", "detection"]
     split: str
     samples: int
     classes: list[str] | None = None
@@ -377,6 +389,13 @@ class EvaluationOut(BaseModel):
     )
     residual_histogram: HistogramOut | None = None
     deciles: list[DecileOut] | None = None
+    boxes: int | None = Field(default=None, description="Detection: boxes in the test split.")
+    map: float | None = Field(default=None, description="Detection: COCO mAP@[.5:.95].")
+    map50: float | None = Field(default=None, description="Detection: mAP at IoU 0.5.")
+    map75: float | None = Field(default=None, description="Detection: mAP at IoU 0.75.")
+    class_ap: list[ClassAPOut] | None = Field(
+        default=None, description="Detection: the AP of each class, in class order."
+    )
 
 
 # --- datasets, uploads -----------------------------------------------------------------

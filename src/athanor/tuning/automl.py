@@ -97,10 +97,12 @@ def auto(
 
     Args:
         dataset: a catalog name, an imported ``NAME[@VERSION]``, or a file or folder to import
-            (a CSV table, a time-series CSV, a folder of class subfolders of images).
+            (a CSV table, a time-series CSV, a folder of class subfolders of images, a
+            detection folder of images with YOLO, COCO or VOC boxes).
         target: the target column of a table (default the dataset's own).
-        metric: what to optimize, e.g. ``accuracy``, ``f1_macro``, ``rmse``, ``mae`` (default
-            accuracy for classification, rmse otherwise); measured on the validation split.
+        metric: what to optimize, e.g. ``accuracy``, ``f1_macro``, ``rmse``, ``mae``, ``map50``
+            (default accuracy for classification, map50 for object detection, rmse
+            otherwise); measured on the validation split.
         budget: wall-clock time for everything, e.g. ``"10m"`` or seconds (default 10 min).
         register_as: the model's name (default ``<dataset>-auto``).
         trials: at most this many trials (default: as many as the budget allows).

@@ -20,8 +20,10 @@ TABLE_CLASSIFICATION = "tabular classification"
 TABLE_REGRESSION = "tabular regression"
 FORECASTING = "time-series forecasting"
 TEXT_CLASSIFICATION = "text classification"
+OBJECT_DETECTION = "object detection"
 TASKS = (
     IMAGE_CLASSIFICATION,
+    OBJECT_DETECTION,
     TABLE_CLASSIFICATION,
     TABLE_REGRESSION,
     FORECASTING,
@@ -84,7 +86,8 @@ def detect(dataset: str | Path, target: str | None, settings: Settings) -> Detec
         DatasetNotFound: an unknown name.
         DataError: a table without a target, or a bad target column.
         UserError: a problem ``auto`` cannot take on (language models, anomaly detection,
-            image generation), saying what to do instead.
+            image generation), saying what to do instead. Images with boxes (a detection
+            dataset) are object detection.
     """
     from athanor.data.versions import load_dataset, resolve_dataset
 
@@ -130,8 +133,12 @@ def detect(dataset: str | Path, target: str | None, settings: Settings) -> Detec
             notes=notes,
         )
     if raw.kind == "image":
-        if raw.task != "classification" or not raw.classes:
-            raise UserError(f"'{name}' has images without classes; auto classifies images")
+        detection = raw.task == "detection"
+        if not raw.classes or not (detection or raw.task == "classification"):
+            raise UserError(
+                f"'{name}' has images without classes; auto classifies images and detects "
+                "objects in them (import boxes with --kind detection)"
+            )
         if hasattr(raw.x, "common_size"):
             height, width = raw.x.common_size()
             channels = raw.x.channels
@@ -139,7 +146,7 @@ def detect(dataset: str | Path, target: str | None, settings: Settings) -> Detec
             channels, height, width = (int(v) for v in raw.x.shape[1:])
         return Detection(
             name,
-            IMAGE_CLASSIFICATION,
+            OBJECT_DETECTION if detection else IMAGE_CLASSIFICATION,
             len(raw),
             official_test=raw.has_official_test,
             classes=list(raw.classes),

@@ -15,6 +15,7 @@ from typing import Any
 from athanor.tuning.detect import (
     FORECASTING,
     IMAGE_CLASSIFICATION,
+    OBJECT_DETECTION,
     TABLE_CLASSIFICATION,
     TABLE_REGRESSION,
     TEXT_CLASSIFICATION,
@@ -25,6 +26,12 @@ TRIAL_IMAGES = 12_000
 """Training images per trial when the budget is short (the winner may be retrained on all)."""
 MAX_IMAGE_SIDE = 32
 """Larger images are resized to this (64 when the budget is an hour or more)."""
+DETECTION_TRIAL_IMAGES = 2_000
+"""Training images per detection trial when the budget is short (a detector's step costs
+much more than a classifier's on the same images)."""
+DETECTION_SIDES = (64, 96)
+"""Detection inputs are resized to a square of this side (the larger from an hour's budget,
+for images at least that large): CenterNet's stride-8 features need sides divisible by 8."""
 WINDOWS = (4, 8, 12, 16, 24, 32, 48)
 """Candidate window lengths of a forecast, kept where the validation part fits them."""
 
@@ -43,7 +50,9 @@ class Recipe:
 
 
 def default_metric(detection: Detection) -> str:
-    """Accuracy for classification, RMSE otherwise."""
+    """Accuracy for classification, mAP@0.5 for object detection, RMSE otherwise."""
+    if detection.task == OBJECT_DETECTION:
+        return "val_map50"
     if detection.task in (IMAGE_CLASSIFICATION, TABLE_CLASSIFICATION, TEXT_CLASSIFICATION):
         return "val_accuracy"
     return "val_rmse"
@@ -57,6 +66,7 @@ def recipe_for(detection: Detection, *, budget: float, metric: str, seed: int = 
     """
     builders = {
         IMAGE_CLASSIFICATION: _images,
+        OBJECT_DETECTION: _boxes,
         TABLE_CLASSIFICATION: _table,
         TABLE_REGRESSION: _table,
         FORECASTING: _series,
@@ -177,6 +187,59 @@ def _images(detection: Detection, budget: float) -> Recipe:
     }
     tune = {"pruner": {"type": "asha", "min_epochs": 1, "reduction_factor": 3}, "patience": 3}
     candidates.append("batch size 32/64/128, AdamW learning rate 3e-4..1e-2")
+    return Recipe(spec, tune, candidates, trial_subset=subset, notes=notes)
+
+
+def _boxes(detection: Detection, budget: float) -> Recipe:
+    """CenterNet detectors of a few widths, on images resized to a small square."""
+    assert detection.image_shape is not None
+    _, height, width = detection.image_shape
+    images = detection.samples
+    wanted = DETECTION_SIDES[1] if budget >= 3600 else DETECTION_SIDES[0]
+    # A small image is not enlarged: the largest multiple of 16 (depth 3 and 4) it holds.
+    side = max(32, min(wanted, 16 * (min(height, width) // 16)))
+    data: dict[str, Any] = {
+        "dataset": detection.dataset,
+        "split": {"val": 0.1, "test": 0.2},
+        "image": {"size": [side, side], "augment": {"scale": 0.15, "crop": side // 16}},
+    }
+    notes = [
+        f"images resized from {height}x{width} to {side}x{side}; training images are zoomed "
+        f"by up to 15% and shifted by up to {side // 16} px (not mirrored: digits and text "
+        "are other shapes mirrored), their boxes with them"
+    ]
+    models: list[Any] = [
+        {"template": "centernet", "width": 16, "depth": 3},
+        {"template": "centernet", "width": 8, "depth": 3, "head_width": 16},
+    ]
+    candidates = [
+        "centernet width 16, depth 3 (features at 1/8, heads at 1/4 of the input)",
+        "centernet width 8, depth 3, head 16 (smaller and faster)",
+    ]
+    if budget >= 1200:
+        models.append({"template": "centernet", "width": 32, "depth": 3, "convs": 1})
+        candidates.append("centernet width 32, depth 3, one more convolution per stage")
+    subset = None
+    if images > DETECTION_TRIAL_IMAGES and budget < 1800:
+        subset = DETECTION_TRIAL_IMAGES
+        data["subset"] = {"train": subset}
+        notes.append(
+            f"trials train on {subset:,} of the training images (the budget is short); the "
+            "winner is retrained on all of them if the budget leaves time"
+        )
+    trained = min(images, subset or images)
+    epochs = 12 if trained <= 2_000 else 8 if trained <= 10_000 else 5
+    spec = {
+        "data": data,
+        "model": {"choice": models},
+        "train": {
+            "epochs": epochs,
+            "batch_size": {"choice": [16, 32]},
+            "optimizer": _optimizer(1.0e-3, 1.0e-2),
+        },
+    }
+    tune = {"pruner": {"type": "asha", "min_epochs": 2, "reduction_factor": 3}, "patience": 4}
+    candidates.append("batch size 16/32, AdamW learning rate 1e-3..1e-2")
     return Recipe(spec, tune, candidates, trial_subset=subset, notes=notes)
 
 

@@ -119,3 +119,29 @@ def test_a_run_without_an_evaluation_is_404_saying_why(api: Api) -> None:
         runs.delete(record.id)  # the other route tests share this store
     response = api.call("GET", "/v1/runs/987654/evaluation")
     assert response.json() == {"detail": "run 987654 does not exist (see 'athanor runs list')"}
+
+
+def test_a_detectors_evaluation_gives_map_and_the_ap_of_each_class(trained_detector) -> None:
+    from athanor.jobs.machine import Machine
+    from athanor.server.app import create_app
+    from athanor.server.context import PlatformContext
+    from athanor.server.credentials import ensure_owner_token
+    from athanor.store import open_store
+    from tests.serve.conftest import running
+
+    run, settings = trained_detector
+    machine = Machine(host="routes-test", gpus=(), cpus=2, memory_gb=None)
+    context = PlatformContext(store=open_store(settings), machine=machine)
+    owner = ensure_owner_token(settings, context.store.tokens)
+    with running(create_app(context)) as client:
+        client.headers["Authorization"] = f"Bearer {owner}"
+        response = client.get(f"/v1/runs/{run.id}/evaluation")
+    assert response.status_code == 200, response.text
+    evaluation = response.json()
+    assert evaluation["task"] == "detection" and evaluation["samples"] == 16
+    assert all(0 <= evaluation[k] <= 1 for k in ("map", "map50", "map75"))
+    assert evaluation["per_class"] is None  # precision and recall are a classifier's
+    rows = evaluation["class_ap"]
+    assert [row["class"] for row in rows] == [str(d) for d in range(10)]
+    assert set(rows[0]) == {"class", "ap", "ap50", "boxes"}
+    assert sum(row["boxes"] for row in rows) == evaluation["boxes"] > 0

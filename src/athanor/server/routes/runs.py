@@ -186,12 +186,17 @@ def get_run_evaluation(run_id: RunId, context: Context) -> dict:
     """Classification: confusion matrix, per-class precision/recall/F1/support, ROC and PR
     curves for two classes, the most confidently wrong test samples. Regression:
     predicted-vs-actual points, a residual histogram, error by decile of the actual value.
-    404 when the run has none."""
+    Detection: COCO mAP@[.5:.95], mAP@0.5, mAP@0.75 and the AP of each class. 404 when the
+    run has none."""
     store = context.store
     store.runs.get(run_id)
     evaluation = read_evaluation(store.artifacts.run_dir(run_id))
     if evaluation is None:
         raise _no_evaluation(run_id)
+    if evaluation.get("task") == "detection":
+        # A detector's per-class scores are APs, not precision and recall: their own field.
+        evaluation = {**evaluation, "class_ap": evaluation.get("per_class")}
+        evaluation.pop("per_class", None)
     return plain(evaluation)
 
 
