@@ -14,8 +14,9 @@ Heavy libraries (torch, scikit-learn) are imported only when an operation needs 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from athanor._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -51,16 +52,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from athanor.tuning.search import tune  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'athanor' has no attribute {name!r}")
-    module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attribute) if attribute else module
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -6,28 +6,24 @@ The names below load on first use, so that listing models does not pay for PyTor
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from athanor._lazy import lazy_attributes
 
 _EXPORTS = {
-    "ModelPackage": "athanor.registry.package",
-    "load_package": "athanor.registry.package",
-    "package_hash": "athanor.registry.package",
-    "write_package": "athanor.registry.package",
-    "check_alias_name": "athanor.registry.registry",
-    "check_model_name": "athanor.registry.registry",
-    "delete_versions": "athanor.registry.registry",
-    "import_package": "athanor.registry.registry",
-    "package_path": "athanor.registry.registry",
-    "parse_ref": "athanor.registry.registry",
-    "register_package": "athanor.registry.registry",
-    "resolve": "athanor.registry.registry",
+    "ModelPackage": "athanor.registry.package:ModelPackage",
+    "load_package": "athanor.registry.package:load_package",
+    "package_hash": "athanor.registry.package:package_hash",
+    "write_package": "athanor.registry.package:write_package",
+    "check_alias_name": "athanor.registry.registry:check_alias_name",
+    "check_model_name": "athanor.registry.registry:check_model_name",
+    "delete_versions": "athanor.registry.registry:delete_versions",
+    "import_package": "athanor.registry.registry:import_package",
+    "package_path": "athanor.registry.registry:package_path",
+    "parse_ref": "athanor.registry.registry:parse_ref",
+    "register_package": "athanor.registry.registry:register_package",
+    "resolve": "athanor.registry.registry:resolve",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'athanor.registry' has no attribute '{name}'")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

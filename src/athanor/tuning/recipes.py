@@ -166,14 +166,7 @@ def _images(detection: Detection, budget: float) -> Recipe:
     if budget >= 1200 and min(height, width) >= 16:
         models.append({"template": "resnet", "depth": 8, "width": 16})
         candidates.append("resnet-8 (CIFAR stem, 16 filters)")
-    subset = None
-    if images > TRIAL_IMAGES and budget < 1800:
-        subset = TRIAL_IMAGES
-        data["subset"] = {"train": subset}
-        notes.append(
-            f"trials train on {subset:,} of the training images (the budget is short); the "
-            "winner is retrained on all of them if the budget leaves time"
-        )
+    subset = _trial_subset(data, images, TRIAL_IMAGES, budget, notes)
     trained = min(images, subset or images)
     epochs = 15 if trained <= 5_000 else 8 if trained <= 20_000 else 5
     spec = {
@@ -188,6 +181,21 @@ def _images(detection: Detection, budget: float) -> Recipe:
     tune = {"pruner": {"type": "asha", "min_epochs": 1, "reduction_factor": 3}, "patience": 3}
     candidates.append("batch size 32/64/128, AdamW learning rate 3e-4..1e-2")
     return Recipe(spec, tune, candidates, trial_subset=subset, notes=notes)
+
+
+def _trial_subset(
+    data: dict[str, Any], images: int, limit: int, budget: float, notes: list[str]
+) -> int | None:
+    """On a short budget, trials train on ``limit`` of the training images (set in ``data``
+    and said in ``notes``); ``None`` where they train on all of them."""
+    if images <= limit or budget >= 1800:
+        return None
+    data["subset"] = {"train": limit}
+    notes.append(
+        f"trials train on {limit:,} of the training images (the budget is short); the "
+        "winner is retrained on all of them if the budget leaves time"
+    )
+    return limit
 
 
 def _boxes(detection: Detection, budget: float) -> Recipe:
@@ -219,14 +227,7 @@ def _boxes(detection: Detection, budget: float) -> Recipe:
     if budget >= 1200:
         models.append({"template": "centernet", "width": 32, "depth": 3, "convs": 1})
         candidates.append("centernet width 32, depth 3, one more convolution per stage")
-    subset = None
-    if images > DETECTION_TRIAL_IMAGES and budget < 1800:
-        subset = DETECTION_TRIAL_IMAGES
-        data["subset"] = {"train": subset}
-        notes.append(
-            f"trials train on {subset:,} of the training images (the budget is short); the "
-            "winner is retrained on all of them if the budget leaves time"
-        )
+    subset = _trial_subset(data, images, DETECTION_TRIAL_IMAGES, budget, notes)
     trained = min(images, subset or images)
     epochs = 12 if trained <= 2_000 else 8 if trained <= 10_000 else 5
     spec = {
