@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from athanor.errors import DataError, ResourceLimitError
 from athanor.spec.limits import ENVIRONMENT, current_limits
@@ -107,22 +107,8 @@ def decoded_image(
     # Pillow refuses by itself above twice this; below that, the check here decides.
     Image.MAX_IMAGE_PIXELS = limit
     stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else Path(source)
-    try:
-        image = Image.open(stream, formats=IMAGE_FORMATS)
-    except Image.DecompressionBombError as exc:
-        claimed = re.search(r"\((\d+) pixels\)", str(exc))
-        pixels = f"{int(claimed.group(1)):,} pixels" if claimed else "too many pixels"
-        raise _too_large(name, pixels, limit) from None
-    except Image.UnidentifiedImageError:
-        raise DataError(f"{name}: not a readable image ({FORMAT_NAMES} expected)") from None
-    except FileNotFoundError:
-        raise DataError(f"{name}: no such file") from None
-    except _DECODE_ERRORS as exc:
-        raise DataError(f"{name}: not a readable image ({_reason(exc)})") from None
-    with image:
+    with _opened_header(Image, stream, name, limit) as image:
         width, height = image.size
-        if width * height > limit:
-            raise _too_large(name, f"{width}x{height} = {width * height:,} pixels", limit)
         with DECODE_BUDGET.reserve(max(1, width * height), 2 * limit):
             try:
                 image.load()
@@ -147,9 +133,15 @@ def image_size(source: Path | str, name: str | None = None) -> tuple[int, int]:
     limit = current_limits().max_image_pixels
     name = name or str(source)
     Image.MAX_IMAGE_PIXELS = limit
+    with _opened_header(Image, Path(source), name, limit) as image:
+        return image.size
+
+
+def _opened_header(Image: Any, stream: io.BytesIO | Path, name: str, limit: int) -> Any:
+    """The image opened from its header, its size checked against ``limit``; no pixel is
+    decoded yet. Pillow's errors become ours, naming the image."""
     try:
-        with Image.open(Path(source), formats=IMAGE_FORMATS) as image:
-            width, height = image.size
+        image = Image.open(stream, formats=IMAGE_FORMATS)
     except Image.DecompressionBombError as exc:
         claimed = re.search(r"\((\d+) pixels\)", str(exc))
         pixels = f"{int(claimed.group(1)):,} pixels" if claimed else "too many pixels"
@@ -160,9 +152,11 @@ def image_size(source: Path | str, name: str | None = None) -> tuple[int, int]:
         raise DataError(f"{name}: no such file") from None
     except _DECODE_ERRORS as exc:
         raise DataError(f"{name}: not a readable image ({_reason(exc)})") from None
+    width, height = image.size
     if width * height > limit:
+        image.close()
         raise _too_large(name, f"{width}x{height} = {width * height:,} pixels", limit)
-    return width, height
+    return image
 
 
 def check_image_size(width: int, height: int, name: str) -> None:
