@@ -146,6 +146,8 @@ def test_a_learner_goes_from_data_to_a_deployed_digit_classifier_in_the_console(
         shots.take(page, "en-deployment")
         page.click("[data-mode=draw]")
         assert page.locator("[data-predicted]").count() == 0  # the upload's answer is gone
+        # a blank canvas is not predicted: any model would name some digit for it
+        assert page.is_disabled("[data-action=predict-drawing]")
         pad = page.locator("[data-canvas=digit]").bounding_box()
         assert pad is not None
         page.mouse.move(pad["x"] + 140, pad["y"] + 50)
