@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from athanor.data.boxes import MAX_BOXES_PER_IMAGE, Box, BoxedImage, box_problems
+import numpy as np
+
+from athanor.data.boxes import MAX_BOXES_PER_IMAGE, Box, BoxDataset, BoxedImage, box_problems
 from athanor.errors import UserError
+from athanor.label import sources
 from athanor.label.projects import existing_items
 from athanor.store import Store
 from athanor.store.labeling import BOXES_LABEL, LabelItemRecord, LabelProjectRecord
@@ -170,3 +174,52 @@ def _shapes(boxes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted(
         (box["class"], *(round(float(v), DECIMALS) for v in box["xyxy"])) for box in boxes
     )
+
+
+def project_box_dataset(
+    store: Store, project: LabelProjectRecord, scratch: Path
+) -> tuple[BoxDataset, list[LabelItemRecord]]:
+    """The labeled (and not rejected) items of a box project as a :class:`BoxDataset`, and
+    those items in its order.
+
+    Images of a detection version keep their files (the dataset's root is the version's
+    folder); images of an images version are written as PNG files into ``scratch``.
+    A detection version's splits are kept; an images version's official test images are the
+    ``test`` split.
+    """
+    require_boxes(project)
+    source = sources.source_version(store, project.dataset)
+    classes = project.label_names
+    records = [
+        r
+        for r in store.labeling.get_items(project.id)
+        if r.label is not None and r.boxes is not None and r.review != "rejected"
+    ]
+    images = []
+    if source.info["kind"] == "detection":
+        root = source.folder
+        originals = sources.boxed_images(source.folder).images
+        splits = [originals[r.item].split for r in records]
+        files = [originals[r.item].file for r in records]
+    else:
+        root = scratch
+        is_test = np.load(source.folder / "is_test.npy", allow_pickle=False)
+        splits = ["test" if is_test[r.item] else None for r in records]
+        files = []
+        for r in records:
+            file = f"{r.item:06d}-{PurePosixPath(r.name).stem or 'image'}.png"
+            sources.item_picture(source, r.item).save(scratch / file, format="PNG")
+            files.append(file)
+    for record, file, split in zip(records, files, splits, strict=True):
+        boxes = tuple(
+            Box(
+                *(float(v) for v in box["xyxy"]),
+                label=classes.index(box["class"]),
+                polygon=tuple((float(x), float(y)) for x, y in box["polygon"])
+                if box.get("polygon")
+                else None,
+            )
+            for box in record.boxes or []
+        )
+        images.append(BoxedImage(file, record.width or 0, record.height or 0, boxes, split))
+    return BoxDataset(tuple(classes), tuple(images), root=root), records
