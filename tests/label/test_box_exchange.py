@@ -86,6 +86,13 @@ def test_bad_box_files_are_refused_naming_the_place(two_projects) -> None:
         archive.writestr("../evil.json", "{}")
     with pytest.raises(DataError, match="leads outside the zip"):
         import_labels(store, "second", "coco", buffer.getvalue(), by="b")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("annotations/instances_default.json", "{" * 100)
+    damaged = bytearray(buffer.getvalue())
+    damaged[damaged.index(b"{{{{") + 10] = ord("x")  # its CRC no longer matches
+    with pytest.raises(DataError, match="instances_default.json' is corrupt"):
+        import_labels(store, "second", "coco", bytes(damaged), by="b")
     with pytest.raises(UserError, match="format: 'csv' is not one of coco, voc, yolo"):
         export_labels(store, "first", "csv")
     tasks = json.loads(export_labels(store, "first", "labelstudio"))

@@ -16,6 +16,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -177,8 +178,11 @@ def _unzip(content: bytes, folder: Path) -> Path:
                 continue
             target = root.joinpath(*parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as reader, target.open("wb") as writer:
-                shutil.copyfileobj(reader, writer)
+            try:
+                with archive.open(info) as reader, target.open("wb") as writer:
+                    shutil.copyfileobj(reader, writer)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise DataError(f"labels zip: {info.filename!r} is corrupt ({exc})") from None
     return root
 
 
