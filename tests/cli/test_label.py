@@ -26,3 +26,20 @@ def test_create_label_export_import_and_mistakes(tmp_path: Path) -> None:
     wrong = athanor("label", "set", "scans-a", "6=cat", check=False)
     assert wrong.returncode == 2 and "label(s) cat are not in project scans-a" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+def test_a_box_project_created_exported_as_coco_and_imported_back(tmp_path: Path) -> None:
+    from athanor.data.importing import import_dataset
+    from tests.label.conftest import write_digit_canvases
+
+    write_digit_canvases(tmp_path / "canvases", 4, box_format="voc")
+    import_dataset(tmp_path / "canvases", name="cans", kind="detection")
+    created = athanor("label", "create", "cans-boxes", "-d", "cans", "--kind", "detection").stdout
+    assert "project cans-boxes on cans@" in created and "(detection)" in created
+    assert "4 of 4 labeled" in created
+    exported = tmp_path / "boxes.zip"
+    athanor("label", "export", "cans-boxes", "-o", str(exported))  # a box project: COCO
+    imported = json.loads(athanor("label", "import", "cans-boxes", str(exported), "--json").stdout)
+    assert imported["imported"] == 4 and imported["counts"]["labeled"] == 4
+    wrong = athanor("label", "create", "x", "-d", "cans", "--kind", "text", check=False)
+    assert wrong.returncode == 2 and "'text' does not fit dataset" in wrong.stderr

@@ -50,3 +50,31 @@ def write_texts(folder: Path) -> Path:
     for index, text in enumerate(UNLABELED_TEXTS):
         (folder / f"u{index}.txt").write_text(text)
     return folder
+
+
+def write_digit_canvases(folder: Path, count: int, *, box_format: str = "coco") -> Path:
+    """``count`` digits-detection canvases (96 px, composed from the mirror's MNIST digits)
+    as PNG files with their boxes, written in ``box_format`` into the new ``folder``."""
+    from PIL import Image
+
+    from athanor.data.box_formats import write_boxes
+    from athanor.data.boxes import Box, BoxDataset, BoxedImage
+    from athanor.data.sources.digits_detection import CANVAS, compose_canvases
+
+    digits, labels = mnist_digits(200)
+    canvases, targets = compose_canvases(digits, labels, count, seed=5)
+    pictures = folder.parent / f".{folder.name}-pictures"
+    pictures.mkdir(parents=True)
+    images = []
+    for index, (canvas, rows) in enumerate(zip(canvases, targets, strict=True)):
+        file = f"canvas{index:03d}.png"
+        Image.fromarray(canvas[0]).save(pictures / file)
+        boxes = tuple(
+            Box(*(round(float(v) * CANVAS) for v in row[1:]), label=int(row[0]))
+            for row in rows
+            if row[0] >= 0
+        )
+        images.append(BoxedImage(file, CANVAS, CANVAS, boxes))
+    dataset = BoxDataset(tuple(str(d) for d in range(10)), tuple(images), root=pictures)
+    write_boxes(dataset, box_format, folder)
+    return folder

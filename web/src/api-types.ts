@@ -566,7 +566,8 @@ export interface paths {
         };
         /**
          * Export the labels
-         * @description CSV (file,label or text,label), Label Studio JSON, or class folders (zip).
+         * @description CSV (file,label or text,label), Label Studio JSON, or class folders (zip); a box
+         *     project's COCO, VOC or YOLO (a zip with the images) or Label Studio JSON.
          */
         get: operations["export_v1_label_projects__name__export_get"];
         put?: never;
@@ -589,7 +590,8 @@ export interface paths {
         /**
          * Import labels
          * @description Labels from a CSV (file,label / text,label) or Label Studio JSON (annotations are
-         *     the caller's labels, predictions pre-labels).
+         *     the caller's labels, predictions pre-labels); a box project's boxes from a COCO, VOC or
+         *     YOLO zip (as exported) or Label Studio rectangles.
          */
         post: operations["import_labels_v1_label_projects__name__import_post"];
         delete?: never;
@@ -611,6 +613,44 @@ export interface paths {
          */
         get: operations["list_items_v1_label_projects__name__items_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/items/{item}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One item (its label or boxes, and the pre-label) */
+        get: operations["get_item_v1_label_projects__name__items__item__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/label/projects/{name}/items/{item}/boxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an item's boxes (a person)
+         * @description The caller's boxes replace the item's (``[]``: nothing to box; ``null``: unlabeled);
+         *     boxes that differ from the earlier ones (or the model's) mark the item ``fixed``.
+         */
+        put: operations["put_boxes_v1_label_projects__name__items__item__boxes_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1369,9 +1409,49 @@ export interface components {
         Body_import_labels_v1_label_projects__name__import_post: {
             /**
              * File
-             * @description A CSV or Label Studio JSON file.
+             * @description A CSV or Label Studio JSON file; for boxes a COCO, VOC or YOLO zip.
              */
             file: string;
+        };
+        /**
+         * BoxIn
+         * @description A box as a person draws it: ``xyxy`` or a ``polygon`` (its bounding box is the box).
+         */
+        BoxIn: {
+            /** Class */
+            class: string;
+            /**
+             * Polygon
+             * @description [[x, y], ...] in pixels.
+             */
+            polygon?: number[][] | null;
+            /**
+             * Xyxy
+             * @description [x1, y1, x2, y2] in pixels.
+             */
+            xyxy?: number[] | null;
+        };
+        /**
+         * BoxOut
+         * @description A box in the pixels of its item's image; ``score`` on a model's boxes.
+         */
+        BoxOut: {
+            /** Class */
+            class: string;
+            /** Polygon */
+            polygon?: number[][] | null;
+            /** Score */
+            score?: number | null;
+            /** Xyxy */
+            xyxy: number[];
+        };
+        /** BoxesIn */
+        BoxesIn: {
+            /**
+             * Boxes
+             * @description The item's boxes ([]: nothing to box; null: unlabeled).
+             */
+            boxes: components["schemas"]["BoxIn"][] | null;
         };
         /** CatalogEntryOut */
         CatalogEntryOut: {
@@ -1427,6 +1507,11 @@ export interface components {
         };
         /** CountsOut */
         CountsOut: {
+            /**
+             * Boxes
+             * @description Box projects: confirmed boxes.
+             */
+            boxes?: number | null;
             /** Labeled */
             labeled: number;
             /** Per Class */
@@ -2113,8 +2198,12 @@ export interface components {
         ItemOut: {
             /** At */
             at: string | null;
+            /** Boxes */
+            boxes?: components["schemas"]["BoxOut"][] | null;
             /** By */
             by: string | null;
+            /** Height */
+            height?: number | null;
             /** Id */
             id: number;
             /** Label */
@@ -2128,6 +2217,8 @@ export interface components {
             source: ("person" | "model") | null;
             /** Text */
             text: string | null;
+            /** Width */
+            width?: number | null;
         };
         /** ItemPage */
         ItemPage: {
@@ -2140,6 +2231,8 @@ export interface components {
         };
         /** ItemPredictionOut */
         ItemPredictionOut: {
+            /** Boxes */
+            boxes?: components["schemas"]["BoxOut"][] | null;
             /** Confidence */
             confidence: number | null;
             /** Label */
@@ -2689,6 +2782,11 @@ export interface components {
         /** PrelabelIn */
         PrelabelIn: {
             /**
+             * Min Score
+             * @description Detectors: the lowest box score kept.
+             */
+            min_score?: number | null;
+            /**
              * Model
              * @description NAME[@VERSION|@ALIAS]
              */
@@ -2744,9 +2842,9 @@ export interface components {
             instructions?: string;
             /**
              * Kind
-             * @description image or text (default: from the dataset).
+             * @description image, text or detection (boxes on images; default: from the dataset).
              */
-            kind?: ("image" | "text") | null;
+            kind?: ("image" | "text" | "detection") | null;
             /** Labels */
             labels?: components["schemas"]["LabelClass"][];
             /**
@@ -5108,7 +5206,7 @@ export interface operations {
     export_v1_label_projects__name__export_get: {
         parameters: {
             query?: {
-                format?: "csv" | "labelstudio" | "folders";
+                format?: "csv" | "labelstudio" | "folders" | "coco" | "voc" | "yolo";
             };
             header?: never;
             path: {
@@ -5171,7 +5269,7 @@ export interface operations {
     import_labels_v1_label_projects__name__import_post: {
         parameters: {
             query?: {
-                format?: "csv" | "labelstudio";
+                format?: "csv" | "labelstudio" | "coco" | "voc" | "yolo";
             };
             header?: never;
             path: {
@@ -5290,6 +5388,139 @@ export interface operations {
             };
             /** @description A token is required (or was invalid). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_item_v1_label_projects__name__items__item__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+                item: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_boxes_v1_label_projects__name__items__item__boxes_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                name: string;
+                item: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BoxesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

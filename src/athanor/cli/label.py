@@ -61,6 +61,10 @@ def create(
         typer.Option(help="Label names, comma-separated (default: the dataset's classes)."),
     ] = None,
     instructions: Annotated[str, typer.Option(help="What labelers should know.")] = "",
+    kind: Annotated[
+        str | None,
+        typer.Option(help="image, text or detection (boxes on images; default: from the dataset)."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Create a labeling project on an imported dataset (labeled, unlabeled or mixed)."""
@@ -73,6 +77,7 @@ def create(
         store,
         name,
         dataset,
+        kind=kind,
         labels=[LabelClass(name=n) for n in names],
         instructions=instructions,
         by=_user(),
@@ -127,7 +132,7 @@ def status(
     console.print(
         table(
             "labels",
-            ["label", "key", "items"],
+            ["label", "key", "boxes" if view["kind"] == "detection" else "items"],
             [
                 (lab["name"], lab["hotkey"], f"{per_class.get(lab['name'], 0):,}")
                 for lab in view["labels"]
@@ -180,9 +185,12 @@ def items(
             (
                 str(item["id"]),
                 item["name"][:40],
-                item["label"] or "",
+                _label_text(item["label"], item["boxes"]),
                 f"{item['source'] or ''} {item['by'] or ''}".strip(),
-                f"{prediction['label']} ({prediction['confidence']:.2f})" if prediction else "",
+                f"{_label_text(prediction['label'], prediction['boxes'])} "
+                f"({prediction['confidence']:.2f})"
+                if prediction
+                else "",
                 item["review"] or "",
             )
         )
@@ -193,6 +201,14 @@ def items(
             rows,
         )
     )
+
+
+def _label_text(label: str | None, boxes: list | None) -> str:
+    """A class label as it is; a box label as its box count and classes."""
+    if boxes is None:
+        return label or ""
+    classes = sorted({box["class"] for box in boxes})
+    return f"{len(boxes)} box(es)" + (f": {', '.join(classes)}" if classes else "")
 
 
 @app.command("set")
@@ -221,12 +237,16 @@ def set_labels(
 def prelabel(
     name: Annotated[str, typer.Argument(help="The project.")],
     model: Annotated[str, typer.Option(help="A registered model: NAME[@VERSION|@ALIAS].")],
+    min_score: Annotated[
+        float | None,
+        typer.Option(help="Detectors: the lowest box score kept (default: the detector's)."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Pre-label every unlabeled item with a registered model (answers wait to be confirmed)."""
     from athanor.label.prelabel import prelabel as run_prelabel
 
-    result = run_prelabel(_store(), name, model)
+    result = run_prelabel(_store(), name, model, min_score=min_score)
     _report(
         result, json_output, f"pre-labeled {result['prelabeled']:,} item(s) with {result['model']}"
     )
@@ -259,12 +279,21 @@ def accept(
 def export(
     name: Annotated[str, typer.Argument(help="The project.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
-    format: Annotated[str, typer.Option(help="csv, labelstudio or folders (a zip).")] = "csv",
+    format: Annotated[
+        str | None,
+        typer.Option(
+            help="csv, labelstudio or folders (a zip); box projects: coco, voc, yolo (a zip "
+            "with the images) or labelstudio (default: csv, or coco for boxes)."
+        ),
+    ] = None,
 ) -> None:
-    """Write the project's labels as CSV, Label Studio JSON or class folders (zip)."""
+    """Write the project's labels as CSV, Label Studio JSON, class folders or box formats."""
     from athanor.label.formats import export_labels
 
-    content = export_labels(_store(), name, format)
+    store = _store()
+    if format is None:
+        format = "coco" if store.labeling.get_project(name).kind == "detection" else "csv"
+    content = export_labels(store, name, format)
     output.write_bytes(content)
     console.print(f"wrote {output} ({len(content):,} bytes, {format})")
 
@@ -272,25 +301,66 @@ def export(
 @app.command("import")
 def import_file(
     name: Annotated[str, typer.Argument(help="The project.")],
-    path: Annotated[Path, typer.Argument(help="A labels file (.csv or Label Studio .json).")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A labels file (.csv or Label Studio .json); box projects: a COCO, VOC or "
+            "YOLO zip or folder, or Label Studio .json."
+        ),
+    ],
     format: Annotated[
-        str | None, typer.Option(help="csv or labelstudio (default: from the suffix).")
+        str | None,
+        typer.Option(
+            help="csv or labelstudio; box projects: coco, voc, yolo or labelstudio (default: "
+            "from the suffix; a box project's zip or folder: detected)."
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Read labels (CSV file,label / text,label, or Label Studio JSON) into the project."""
+    """Read labels (CSV, Label Studio JSON; boxes as COCO, VOC, YOLO) into the project."""
     from athanor.errors import DataError
     from athanor.label.formats import import_labels
 
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    chosen = format or ("labelstudio" if path.suffix.lower() == ".json" else "csv")
-    result = import_labels(_store(), name, chosen, path.read_bytes(), by=_user())
+    store = _store()
+    boxes = store.labeling.get_project(name).kind == "detection"
+    if not path.is_file() and not (boxes and path.is_dir()):
+        raise DataError(f"{path}: no such file" + (" or folder" if boxes else ""))
+    if format is not None:
+        chosen = format
+    elif path.suffix.lower() == ".json":
+        chosen = "labelstudio"
+    elif boxes:
+        chosen = _box_format(path)
+    else:
+        chosen = "csv"
+    content = path if path.is_dir() else path.read_bytes()
+    result = import_labels(store, name, chosen, content, by=_user())
     _report(
         result,
         json_output,
         f"imported {result['imported']:,} label(s) and {result['predictions']:,} pre-label(s)",
     )
+
+
+def _box_format(path: Path) -> str:
+    """The detection format of a folder or of a zip's names (YOLO, VOC or COCO)."""
+    import zipfile
+
+    from athanor.data.box_formats import detect_format
+    from athanor.errors import DataError
+
+    if path.is_dir():
+        return detect_format(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        raise DataError(f"{path}: not a zip; give --format") from None
+    if any(n.startswith("Annotations/") for n in names):
+        return "voc"
+    if any(n.endswith("data.yaml") or n.startswith("labels/") for n in names):
+        return "yolo"
+    return "coco"
 
 
 @app.command("publish")

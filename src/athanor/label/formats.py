@@ -8,6 +8,9 @@
 - Class folders: a zip of ``<label>/<id>-<name>`` files (PNG images or ``.txt`` texts) with
   unlabeled items at the top level, which ``athanor data import`` reads back as a partly
   labeled dataset.
+
+Box projects take COCO JSON, Pascal VOC, YOLO and Label Studio rectangles instead
+(:mod:`athanor.label.box_exchange`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import csv
 import io
 import json
 import zipfile
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from athanor.errors import DataError, UserError
@@ -27,19 +30,43 @@ from athanor.store.labeling import LabelItemRecord, Prelabel
 
 EXPORT_FORMATS = ("csv", "labelstudio", "folders")
 IMPORT_FORMATS = ("csv", "labelstudio")
-MEDIA_TYPES = {"csv": "text/csv", "labelstudio": "application/json", "folders": "application/zip"}
-SUFFIXES = {"csv": ".csv", "labelstudio": ".json", "folders": ".zip"}
+BOX_FORMATS = ("coco", "voc", "yolo", "labelstudio")
+"""The formats of box projects, in and out."""
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "labelstudio": "application/json",
+    "folders": "application/zip",
+    "coco": "application/zip",
+    "voc": "application/zip",
+    "yolo": "application/zip",
+}
+SUFFIXES = {
+    "csv": ".csv",
+    "labelstudio": ".json",
+    "folders": ".zip",
+    "coco": "-coco.zip",
+    "voc": "-voc.zip",
+    "yolo": "-yolo.zip",
+}
 
 
 def export_labels(store: Store, name: str, format: str) -> bytes:
-    """Project ``name``'s labels in ``format`` (csv, labelstudio or folders).
+    """Project ``name``'s labels in ``format`` (csv, labelstudio or folders; a box project's
+    coco, voc, yolo or labelstudio).
 
     Raises:
         UserError: an unknown format.
     """
-    if format not in EXPORT_FORMATS:
-        raise UserError(f"format: '{format}' is not one of {', '.join(EXPORT_FORMATS)}")
     project = store.labeling.get_project(name)
+    if project.kind == "detection":
+        from athanor.label.box_exchange import export_boxes
+
+        return export_boxes(store, name, format)
+    if format not in EXPORT_FORMATS:
+        raise UserError(
+            f"format: '{format}' is not one of {', '.join(EXPORT_FORMATS)} (the box formats "
+            f"{', '.join(BOX_FORMATS)} are for box projects)"
+        )
     source = sources.source_version(store, project.dataset)
     records = store.labeling.get_items(project.id)
     texts = sources.texts(source) if project.kind == "text" else None
@@ -50,16 +77,27 @@ def export_labels(store: Store, name: str, format: str) -> bytes:
     return _folders_out(source, records, texts)
 
 
-def import_labels(store: Store, name: str, format: str, content: bytes, *, by: str) -> dict:
+def import_labels(store: Store, name: str, format: str, content: bytes | Path, *, by: str) -> dict:
     """Read labels in ``format`` into project ``name`` as ``by``'s: ``{imported, counts}``.
+
+    ``content`` is the file's bytes; a box project also takes a folder (coco, voc, yolo).
 
     Raises:
         DataError: a file that is not in the format, or rows naming no item, with the row.
         UserError: an unknown format or label.
     """
-    if format not in IMPORT_FORMATS:
-        raise UserError(f"format: '{format}' is not one of {', '.join(IMPORT_FORMATS)}")
     project = store.labeling.get_project(name)
+    if project.kind == "detection":
+        from athanor.label.box_exchange import import_boxes
+
+        return import_boxes(store, name, format, content, by=by)
+    if format not in IMPORT_FORMATS:
+        raise UserError(
+            f"format: '{format}' is not one of {', '.join(IMPORT_FORMATS)} (the box formats "
+            f"{', '.join(BOX_FORMATS)} are for box projects)"
+        )
+    if isinstance(content, Path):
+        content = content.read_bytes()
     records = store.labeling.get_items(project.id)
     source = sources.source_version(store, project.dataset)
     if project.kind == "text":

@@ -18,7 +18,7 @@ from athanor.errors import UserError
 from athanor.label import sources
 from athanor.spec.labeling import LabelClass, complete_label_set
 from athanor.store import Store
-from athanor.store.labeling import STATES, LabelItemRecord, LabelProjectRecord
+from athanor.store.labeling import BOXES_LABEL, STATES, LabelItemRecord, LabelProjectRecord
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 REVIEWS = ("accepted", "fixed", "rejected")
@@ -66,35 +66,48 @@ def create_project(
             "as a dataset of its name, so choose another"
         )
     source = sources.source_version(store, dataset)
-    if kind is not None and kind != source.project_kind:
+    allowed = sources.PROJECT_KINDS[source.project_kind]
+    kind = kind or source.project_kind
+    if kind not in allowed:
+        holds = {"image": "images", "text": "texts", "detection": "images with boxes"}
         raise UserError(
             f"kind: '{kind}' does not fit dataset {source.record.ref}, which holds "
-            f"{'images' if source.project_kind == 'image' else 'texts'}; use "
-            f"'{source.project_kind}'"
+            f"{holds[source.project_kind]}; use {' or '.join(repr(k) for k in allowed)}"
         )
     given = list(labels)
     known = {label.name for label in given}
     given += [LabelClass(name=c) for c in source.classes if c not in known]
-    if len(given) < 2:
+    fewest = 1 if kind == "detection" else 2
+    if len(given) < fewest:
         raise UserError(
-            f"labels: a project needs at least two labels; dataset {source.record.ref} has "
-            f"{len(source.classes)} class(es): give the label names (e.g. --labels cat,dog)"
+            f"labels: a {kind} project needs at least {fewest} label(s); dataset "
+            f"{source.record.ref} has {len(source.classes)} class(es): give the label names "
+            "(e.g. --labels cat,dog)"
         )
     label_set = complete_label_set(given)
     names, imported = sources.item_names_and_labels(source)
     classes = source.classes
-    items = [
-        (item_name, classes[label] if label >= 0 else None)
-        for item_name, label in zip(names, imported.tolist(), strict=True)
-    ]
+    images = None
+    if kind == "detection":
+        images = sources.item_images(source)
+        items = [
+            (item_name, BOXES_LABEL if image["boxes"] is not None else None)
+            for item_name, image in zip(names, images, strict=True)
+        ]
+    else:
+        items = [
+            (item_name, classes[label] if label >= 0 else None)
+            for item_name, label in zip(names, imported.tolist(), strict=True)
+        ]
     return store.labeling.create_project(
         name,
         dataset=source.record.ref,
-        kind=source.project_kind,
+        kind=kind,
         labels=label_set,
         instructions=instructions,
         created_by=by,
         items=items,
+        images=images,
     )
 
 
@@ -185,6 +198,7 @@ def item_view(record: LabelItemRecord, text: str | None = None) -> dict[str, Any
             "confidence": record.confidence,
             "uncertainty": record.uncertainty,
             "model": record.model,
+            "boxes": record.predicted_boxes,
         }
     return {
         "id": record.item,
@@ -196,6 +210,9 @@ def item_view(record: LabelItemRecord, text: str | None = None) -> dict[str, Any
         "at": record.labeled_at.isoformat() if record.labeled_at else None,
         "prediction": prediction,
         "review": record.review,
+        "width": record.width,
+        "height": record.height,
+        "boxes": record.boxes,
     }
 
 
@@ -258,8 +275,13 @@ def label_items(
         UserError: an unknown item id or label.
     """
     project = store.labeling.get_project(name)
+    if project.kind == "detection":
+        raise UserError(
+            f"project {name} labels boxes: set an item's boxes (PUT "
+            f"/api/v1/labeling/projects/{name}/items/ID/boxes), not a class"
+        )
     _check_labels(project, [label for _, label in changes if label is not None])
-    current = _existing(store, project, [item for item, _ in changes])
+    current = existing_items(store, project, [item for item, _ in changes])
     rows = []
     for item, label in changes:
         before = current[item]
@@ -290,7 +312,7 @@ def accept(
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise UserError(f"min_confidence: {min_confidence} is not within 0..1")
     if ids is not None:
-        _existing(store, project, ids)
+        existing_items(store, project, ids)
     updated = store.labeling.accept_prelabels(
         project.id, ids=ids, min_confidence=min_confidence, by=by
     )
@@ -315,7 +337,7 @@ def review(
         if state == "fixed" and label is None:
             raise UserError(f"item {item}: review 'fixed' needs the right label")
     _check_labels(project, [label for _, _, label in changes if label is not None])
-    current = _existing(store, project, [item for item, _, _ in changes])
+    current = existing_items(store, project, [item for item, _, _ in changes])
     relabeled: list[dict[str, Any]] = []
     to_accept: list[int] = []
     marked: dict[str, list[int]] = {}
@@ -352,9 +374,14 @@ def _check_labels(project: LabelProjectRecord, labels: Sequence[str]) -> None:
         )
 
 
-def _existing(
+def existing_items(
     store: Store, project: LabelProjectRecord, ids: Sequence[int]
 ) -> dict[int, LabelItemRecord]:
+    """The items ``ids`` of ``project`` by id.
+
+    Raises:
+        UserError: an id that is not an item, with the valid range.
+    """
     records = {r.item: r for r in store.labeling.get_items(project.id, ids)}
     missing = sorted(set(ids) - set(records))
     if missing:

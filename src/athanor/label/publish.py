@@ -3,6 +3,10 @@
 The version is named after the project and holds the source version's items (images or
 documents) with the project's labels; items without a label, or rejected, stay in it
 unlabeled (training skips them). Publishing the same labels again returns the same version.
+
+A box project publishes a detection version (image files and ``boxes.json``, as
+``athanor data import --kind detection`` makes) of its labeled items only: an image left out
+of labeling is not an image without objects.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def publish(store: Store, name: str) -> dict[str, Any]:
         NotFound: no such project.
     """
     project = store.labeling.get_project(name)
+    if project.kind == "detection":
+        return _publish_boxes(store, project)
     source = sources.source_version(store, project.dataset)
     classes = project.label_names
     records = store.labeling.get_items(project.id)
@@ -146,3 +152,73 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+def _publish_boxes(store: Store, project: Any) -> dict[str, Any]:
+    import tempfile
+
+    from athanor.data.box_versions import detection_info
+    from athanor.data.boxes import save_boxes
+    from athanor.label.box_labels import project_box_dataset
+
+    source = sources.source_version(store, project.dataset)
+    with tempfile.TemporaryDirectory(prefix="athanor-publish-") as scratch:
+        dataset, records = project_box_dataset(store, project, Path(scratch))
+        from_model = sum(r.source == "model" for r in records)
+        models = sorted({r.model for r in records if r.source == "model" and r.model})
+        digest = hashlib.sha256()
+        digest.update(f"athanor-box-labels-{FORMAT}\n{source.record.content_hash}\n".encode())
+        digest.update(
+            json.dumps([list(dataset.classes)] + [i.to_json() for i in dataset.images]).encode()
+        )
+        content_hash = digest.hexdigest()
+        lineage = {
+            "project": project.name,
+            "source": source.record.ref,
+            "labels": len(records),
+            "from_model": from_model,
+            "from_person": len(records) - from_model,
+            "models": models,
+        }
+        existing = store.datasets.find(project.name, content_hash)
+        if existing is None:
+            destination = store.artifacts.dataset_dir(content_hash)
+            if not (destination / DATASET_JSON).is_file():
+                try:
+                    with store.artifacts.staging(destination) as staging:
+                        for image in dataset.images:
+                            target = staging / image.file
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            _link_or_copy(dataset.path_of(image), target)
+                        save_boxes(dataset, staging)
+                        info = {
+                            **detection_info(dataset),
+                            "format": FORMAT,
+                            "source": f"labeling project {project.name}",
+                            "source_format": "labeling",
+                            "hash": content_hash,
+                            "lineage": lineage,
+                            "report": {"skipped_count": 0, "skipped": [], "notes": []},
+                        }
+                        (staging / DATASET_JSON).write_text(json.dumps(info, indent=1))
+                except FileExistsError:
+                    pass  # published meanwhile by another request: use it
+            info = json.loads((destination / DATASET_JSON).read_text())
+            size = sum(p.stat().st_size for p in destination.rglob("*") if p.is_file())
+            existing, _created = store.datasets.add_version(
+                project.name,
+                content_hash=content_hash,
+                kind="detection",
+                task="detection",
+                path=store.artifacts.relative(destination),
+                source=f"labeling project {project.name}",
+                rows=len(dataset.images),
+                size_bytes=size,
+                info=info,
+            )
+    return {
+        "dataset": f"{existing.name}@{existing.number}",
+        "content_hash": content_hash,
+        "labels": len(records),
+        "from_model": from_model,
+    }

@@ -2,6 +2,8 @@
 
 Images and documents versions (``athanor data import``) are labeled; each item keeps its
 position in the version as its id. Items whose label is ``-1`` were imported unlabeled.
+Box projects label an images version or a detection version (its image files and
+``boxes.json``), whose boxes come in as imported labels.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from athanor.data.versions import resolve_dataset
 from athanor.errors import DataError, UserError
 from athanor.store import DatasetVersionRecord, Store
 
-KINDS = {"image": "image", "text_classes": "text"}
-"""Dataset version kinds that can be labeled, and the project kind of each."""
+KINDS = {"image": "image", "text_classes": "text", "detection": "detection"}
+"""Dataset version kinds that can be labeled, and the project kind of each by default."""
+PROJECT_KINDS = {"image": ("image", "detection"), "text": ("text",), "detection": ("detection",)}
+"""The project kinds each default kind allows: images are labeled by class or by boxes."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ def source_version(store: Store, ref: str) -> SourceVersion:
 
 def item_names_and_labels(source: SourceVersion) -> tuple[list[str], np.ndarray]:
     """Each item's name (file, or first words of a text) and imported class index (-1)."""
+    if source.info["kind"] == "detection":
+        files = [image.file for image in boxed_images(source.folder).images]
+        return files, np.full(len(files), -1, dtype=np.int64)
     if source.info["kind"] == "image":
         labels = np.load(source.folder / "labels.npy", allow_pickle=False)
         meta = json.loads((source.folder / "images.json").read_text())
@@ -106,6 +113,57 @@ def images(folder: Path):
     return ImageCollection.load(folder)
 
 
+def item_count(source: SourceVersion) -> int:
+    """How many items (images or documents) the version holds."""
+    if source.info["kind"] == "detection":
+        return len(boxed_images(source.folder).images)
+    if source.info["kind"] == "image":
+        return len(images(source.folder))
+    return len(documents(source.folder))
+
+
+def item_picture(source: SourceVersion, item: int) -> Any:
+    """One image of an images or detection version as a PIL image (its own pixels)."""
+    from PIL import Image
+
+    if source.info["kind"] == "detection":
+        boxed = boxed_images(source.folder)
+        with Image.open(boxed.path_of(boxed.images[item])) as picture:
+            picture.load()
+            return picture if picture.mode in ("L", "RGB") else picture.convert("RGB")
+    array = images(source.folder).image(item)
+    return Image.fromarray(array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0))
+
+
+@lru_cache(maxsize=4)
+def boxed_images(folder: Path):
+    """The images and boxes of a detection version (cached like :func:`images`)."""
+    from athanor.data.boxes import load_boxes
+
+    return load_boxes(folder)
+
+
+def item_images(source: SourceVersion) -> list[dict[str, Any]]:
+    """Each image's ``width``, ``height`` and imported ``boxes`` (a detection version's
+    boxes with class names; None where an image has none, so that a person labels it)."""
+    if source.info["kind"] == "detection":
+        boxed = boxed_images(source.folder)
+        out = []
+        for image in boxed.images:
+            boxes = [
+                {
+                    "class": boxed.classes[box.label],
+                    "xyxy": [float(v) for v in box.xyxy],
+                    **({"polygon": [list(p) for p in box.polygon]} if box.polygon else {}),
+                }
+                for box in image.boxes
+            ]
+            out.append({"width": image.width, "height": image.height, "boxes": boxes or None})
+        return out
+    shapes = images(source.folder).own_shapes
+    return [{"width": int(w), "height": int(h), "boxes": None} for _, h, w in shapes.tolist()]
+
+
 def item_png(source: SourceVersion, item: int, size: int | None = None) -> bytes:
     """One image as PNG bytes, its longer edge at most ``size`` pixels when given.
 
@@ -114,15 +172,12 @@ def item_png(source: SourceVersion, item: int, size: int | None = None) -> bytes
     """
     import io
 
-    from PIL import Image
-
     from athanor.errors import NotFound
 
-    collection = images(source.folder)
-    if not 0 <= item < len(collection):
-        raise NotFound(f"no item {item}; items are 0..{len(collection) - 1}")
-    array = collection.image(item)
-    picture = Image.fromarray(array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0))
+    count = item_count(source)
+    if not 0 <= item < count:
+        raise NotFound(f"no item {item}; items are 0..{count - 1}")
+    picture = item_picture(source, item)
     if size is not None and max(picture.size) > size:
         picture.thumbnail((size, size))
     buffer = io.BytesIO()

@@ -35,3 +35,24 @@ def most_uncertain(probabilities: np.ndarray, count: int, strategy: str = "least
     """Positions of the ``count`` most uncertain rows, most uncertain first."""
     scores = uncertainties(probabilities)[strategy]
     return np.argsort(-scores, kind="stable")[:count]
+
+
+def box_uncertainties(scores: list[float]) -> tuple[float, dict[str, float]]:
+    """An item's confidence and uncertainties from its detected boxes' scores.
+
+    A detector answers an item with several boxes, so an item is as sure as its least sure
+    box: the confidence is the lowest box score (``least`` is ``1 -`` it), ``margin`` is how
+    near the least decided box is to a coin toss (``1 - min |2s - 1|``), ``entropy`` the mean
+    binary entropy of the scores (in bits, 0..1). An item without a box has confidence 0 and
+    every measure at 1: a person looks whether there is really nothing to box.
+    """
+    if not scores:
+        return 0.0, {"least": 1.0, "margin": 1.0, "entropy": 1.0}
+    s = np.clip(np.asarray(scores, dtype=np.float64), 1e-12, 1 - 1e-12)
+    entropy = -(s * np.log2(s) + (1 - s) * np.log2(1 - s))
+    low = float(np.min(np.asarray(scores, dtype=np.float64)))
+    return low, {
+        "least": 1.0 - low,
+        "margin": float(1.0 - np.min(np.abs(2 * s - 1))),
+        "entropy": float(np.clip(entropy.mean(), 0.0, 1.0)),
+    }

@@ -28,8 +28,9 @@ ItemId = Annotated[
 class ProjectCreate(_Body):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", examples=["digits-labels"])
     dataset: str = Field(min_length=1, max_length=220, description="NAME[@VERSION]")
-    kind: Literal["image", "text"] | None = Field(
-        default=None, description="image or text (default: from the dataset)."
+    kind: Literal["image", "text", "detection"] | None = Field(
+        default=None,
+        description="image, text or detection (boxes on images; default: from the dataset).",
     )
     labels: list[LabelClass] = Field(default_factory=list, max_length=200)
     instructions: str = Field(default="", max_length=20_000)
@@ -53,6 +54,7 @@ class CountsOut(BaseModel):
     unlabeled: int
     rejected: int
     per_class: dict[str, int]
+    boxes: int | None = Field(default=None, description="Box projects: confirmed boxes.")
 
 
 class TrainingOut(BaseModel):
@@ -82,11 +84,43 @@ class ProjectOut(BaseModel):
     versions: list[VersionOut]
 
 
+class BoxOut(BaseModel):
+    """A box in the pixels of its item's image; ``score`` on a model's boxes."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    class_: str = Field(alias="class")
+    xyxy: list[float]
+    polygon: list[list[float]] | None = None
+    score: float | None = None
+
+
+class BoxIn(_Body):
+    """A box as a person draws it: ``xyxy`` or a ``polygon`` (its bounding box is the box)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_: str = Field(alias="class", min_length=1, max_length=100)
+    xyxy: list[float] | None = Field(
+        default=None, min_length=4, max_length=4, description="[x1, y1, x2, y2] in pixels."
+    )
+    polygon: list[list[float]] | None = Field(
+        default=None, min_length=3, max_length=1000, description="[[x, y], ...] in pixels."
+    )
+
+
+class BoxesIn(_Body):
+    boxes: list[BoxIn] | None = Field(
+        max_length=10_000, description="The item's boxes ([]: nothing to box; null: unlabeled)."
+    )
+
+
 class ItemPredictionOut(BaseModel):
     label: str
     confidence: float | None
     uncertainty: dict[str, float] | None
     model: str | None
+    boxes: list[BoxOut] | None = None
 
 
 class ItemOut(BaseModel):
@@ -99,6 +133,9 @@ class ItemOut(BaseModel):
     at: str | None
     prediction: ItemPredictionOut | None
     review: Literal["accepted", "fixed", "rejected"] | None
+    width: int | None = None
+    height: int | None = None
+    boxes: list[BoxOut] | None = None
 
 
 class ItemPage(BaseModel):
@@ -133,6 +170,9 @@ class ReviewIn(_Body):
 
 class PrelabelIn(_Body):
     model: str = Field(min_length=1, max_length=220, description="NAME[@VERSION|@ALIAS]")
+    min_score: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Detectors: the lowest box score kept."
+    )
 
 
 class TrainIn(_Body):

@@ -189,6 +189,9 @@ WRITES: dict[tuple[str, str], Permission] = {
     ("POST", "/v1/label/projects/{name}/labels"): _write(
         "labeling", "editor", "labeling", "label", "label project", _PROJECT, _LABEL_COUNT
     ),
+    ("PUT", "/v1/label/projects/{name}/items/{item}/boxes"): _write(
+        "labeling", "editor", "labeling", "label boxes", "label project", _PROJECT, _LABEL_COUNT
+    ),
     ("POST", "/v1/label/projects/{name}/accept"): _write(
         "labeling",
         "editor",

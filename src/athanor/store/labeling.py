@@ -4,6 +4,12 @@ An item's current label (``label``, with ``source`` person/model, who and when, 
 ``review``) and the model's pre-label (``predicted`` with its confidence and uncertainty by
 three measures) live on one row; each person's latest label of an item is kept apart as a
 vote, so that two people labeling the same item can be compared.
+
+In a project that labels boxes (kind ``detection``) an item's label is its list of boxes
+(``boxes``: class name, pixel ``xyxy``, optional ``polygon`` and, from a model, ``score``) and
+the ``label`` column holds :data:`BOXES_LABEL` once the boxes are confirmed (an empty list says
+"nothing to box here"); the model's boxes are ``predicted_boxes`` with ``predicted`` set the
+same way, so every state, filter and "accept" works for both kinds.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from athanor.errors import Conflict, NotFound
@@ -22,6 +28,8 @@ from athanor.store.tables import LabelItemRow, LabelProjectRow, LabelVoteRow
 
 STATES = ("all", "unlabeled", "prelabeled", "labeled", "rejected")
 STRATEGIES = ("least", "margin", "entropy")
+BOXES_LABEL = "[boxes]"
+"""The ``label`` of an item of a box project whose boxes are set (not a class name)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,10 @@ class LabelItemRecord:
     confidence: float | None
     uncertainty: dict[str, float] | None
     model: str | None
+    width: int | None = None
+    height: int | None = None
+    boxes: list[dict[str, Any]] | None = None
+    predicted_boxes: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_row(cls, row: LabelItemRow) -> LabelItemRecord:
@@ -94,6 +106,10 @@ class LabelItemRecord:
             confidence=row.confidence,
             uncertainty=uncertainty,
             model=row.model,
+            width=row.width,
+            height=row.height,
+            boxes=list(row.boxes) if row.boxes is not None else None,
+            predicted_boxes=list(row.predicted_boxes) if row.predicted_boxes is not None else None,
         )
 
 
@@ -107,6 +123,8 @@ class Prelabel:
     least: float
     margin: float
     entropy: float
+    boxes: list[dict[str, Any]] | None = None
+    """A detector's boxes (``label`` is then :data:`BOXES_LABEL`)."""
 
 
 def _state_filter(state: str) -> Any:
@@ -140,8 +158,12 @@ class LabelingRepository:
         instructions: str,
         created_by: str,
         items: Sequence[tuple[str, str | None]],
+        images: Sequence[dict[str, Any]] | None = None,
     ) -> LabelProjectRecord:
         """Record a project and its items (name, imported label or None), ids 0..N-1.
+
+        ``images`` (box projects) gives each item's ``width``, ``height`` and imported
+        ``boxes`` (or None), in the order of ``items``.
 
         Raises:
             Conflict: a project with this name exists.
@@ -174,6 +196,7 @@ class LabelingRepository:
                     "source": "person" if label is not None else None,
                     "labeled_by": "imported" if label is not None else None,
                     "labeled_at": now if label is not None else None,
+                    **(images[index] if images is not None else {}),
                 }
                 for index, (item_name, label) in enumerate(items)
             ]
@@ -230,7 +253,24 @@ class LabelingRepository:
                 .group_by(LabelItemRow.label)
             ).all()
             counts["per_class"] = {label: int(n) for label, n in per_class}
+            if BOXES_LABEL in counts["per_class"]:
+                counts["per_class"] = self._boxes_per_class(session, project_id)
+                counts["boxes"] = sum(counts["per_class"].values())
             return counts
+
+    @staticmethod
+    def _boxes_per_class(session: Session, project_id: int) -> dict[str, int]:
+        """Confirmed boxes per class of a box project (its items' labels are box lists)."""
+        per_class: dict[str, int] = {}
+        rows = session.scalars(
+            select(LabelItemRow.boxes).where(
+                LabelItemRow.project_id == project_id, _state_filter("labeled")
+            )
+        )
+        for boxes in rows:
+            for box in boxes or []:
+                per_class[box["class"]] = per_class.get(box["class"], 0) + 1
+        return per_class
 
     def items(
         self,
@@ -288,7 +328,7 @@ class LabelingRepository:
         source: str = "person",
         vote: bool = True,
     ) -> int:
-        """Apply ``{item, label, review?}`` changes made by ``by``; returns how many.
+        """Apply ``{item, label, review?, boxes?}`` changes made by ``by``; returns how many.
 
         A person's label is also kept as their vote on the item (for agreement). The changes
         are applied in one transaction, as a few bulk statements.
@@ -303,6 +343,7 @@ class LabelingRepository:
                 "b_by": by if change["label"] is not None else None,
                 "b_at": now if change["label"] is not None else None,
                 "b_review": change.get("review"),
+                "b_boxes": change.get("boxes"),
             }
             for change in changes
         ]
@@ -318,6 +359,7 @@ class LabelingRepository:
                         labeled_by=_bind("b_by"),
                         labeled_at=_bind("b_at"),
                         review=_bind("b_review"),
+                        boxes=_bind("b_boxes", JSON),
                     ),
                     rows,
                 )
@@ -377,6 +419,7 @@ class LabelingRepository:
                         uncertainty_least=_bind("b_least"),
                         uncertainty_margin=_bind("b_margin"),
                         uncertainty_entropy=_bind("b_entropy"),
+                        predicted_boxes=_bind("b_boxes", JSON),
                         model=model,
                     ),
                     [
@@ -387,6 +430,7 @@ class LabelingRepository:
                             "b_least": p.least,
                             "b_margin": p.margin,
                             "b_entropy": p.entropy,
+                            "b_boxes": p.boxes,
                         }
                         for p in chunk
                     ],
@@ -410,6 +454,7 @@ class LabelingRepository:
                 .where(*conditions)
                 .values(
                     label=c.predicted,
+                    boxes=c.predicted_boxes,
                     source="model",
                     labeled_by=by,
                     labeled_at=utcnow(),
@@ -429,7 +474,7 @@ class LabelingRepository:
             return [(int(i), str(b), str(lab)) for i, b, lab in rows]
 
 
-def _bind(name: str) -> Any:
+def _bind(name: str, type_: Any = None) -> Any:
     from sqlalchemy import bindparam
 
-    return bindparam(name)
+    return bindparam(name, type_=type_)

@@ -291,6 +291,11 @@ class LabelItemRow(Base):
     uncertainty_margin: Mapped[float | None] = mapped_column(Float)
     uncertainty_entropy: Mapped[float | None] = mapped_column(Float)
     model: Mapped[str | None] = mapped_column(String(220))
+    # Box projects: the image's size, the boxes (the label) and the model's boxes.
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    boxes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    predicted_boxes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class LabelVoteRow(Base):

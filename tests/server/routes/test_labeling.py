@@ -115,7 +115,8 @@ def test_bad_input_is_a_4xx_naming_the_problem(api: Api, project: dict) -> None:
         ("POST", f"{name}/prelabel", {"model": "no-such-model"}, 404),
         ("POST", f"{name}/prelabel", {"model": "iris-mlp"}, 400),
         ("POST", f"{name}/train", {"template": "no-such-template"}, 400),
-        ("GET", f"{name}/export?format=coco", None, 422),
+        ("GET", f"{name}/export?format=xml", None, 422),
+        ("GET", f"{name}/export?format=coco", None, 400),  # a box format: box projects only
         ("POST", BASE, {"name": "x", "dataset": "iris"}, 400),
         ("POST", BASE, {"name": "x", "dataset": "nowhere"}, 404),
         ("POST", BASE, {"name": "bad name", "dataset": "route-digits"}, 422),

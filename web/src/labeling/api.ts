@@ -1,12 +1,12 @@
 // The labeling API (/v1/label/projects): what a project, an item and a label are, and the calls
 // the labeling pages make. Each action is posted at once; the answer brings the new counts.
-import { get, post, query } from '../api'
+import { get, post, put, query } from '../api'
 
 import type { components } from '../api-types'
 
 type Schemas = components['schemas']
 
-export type ProjectKind = 'image' | 'text'
+export type ProjectKind = 'image' | 'text' | 'detection'
 export type ItemState = 'all' | 'unlabeled' | 'prelabeled' | 'labeled' | 'rejected'
 export type Strategy = 'least' | 'margin' | 'entropy'
 export type Review = 'accepted' | 'fixed' | 'rejected'
@@ -27,6 +27,9 @@ export type Trained = Schemas['TrainOut']
 export type Published = Schemas['PublishOut']
 export type Agreement = Schemas['AgreementOut']
 export type ProjectCreate = Schemas['ProjectCreate']
+/** A box in the pixels of its item's image (`score` on a model's boxes). */
+export type Box = Schemas['BoxOut']
+export type BoxFormat = 'coco' | 'voc' | 'yolo' | 'labelstudio'
 
 /** An item's uncertainty by `strategy` (the API gives every strategy's). */
 export function uncertaintyOf(prediction: Prelabel | null, strategy: Strategy = 'least'): number | null {
@@ -57,13 +60,17 @@ export const labeling = {
     post<Changed>(`${base(name)}/accept`, body),
   review: (name: string, items: { id: number; review: Review; label?: string }[]) =>
     post<Changed>(`${base(name)}/review`, { items }),
-  prelabel: (name: string, model: string) =>
-    post<Prelabeled>(`${base(name)}/prelabel`, { model }),
+  prelabel: (name: string, model: string, minScore?: number) =>
+    post<Prelabeled>(`${base(name)}/prelabel`, minScore === undefined ? { model } : { model, min_score: minScore }),
+  item: (name: string, id: number, signal?: AbortSignal) => get<Item>(`${base(name)}/items/${id}`, signal),
+  /** Replace an item's boxes (`[]`: nothing to box; `null`: unlabeled). */
+  setBoxes: (name: string, id: number, boxes: Box[] | null) =>
+    put<Changed>(`${base(name)}/items/${id}/boxes`, { boxes }),
   train: (name: string, template: string, epochs?: number) =>
     post<Trained>(`${base(name)}/train`, epochs ? { template, epochs } : { template }),
   publish: (name: string) => post<Published>(`${base(name)}/publish`, {}),
   agreement: (name: string, signal?: AbortSignal) => get<Agreement>(`${base(name)}/agreement`, signal),
-  exportPath: (name: string, format: 'csv' | 'labelstudio' | 'folders') =>
+  exportPath: (name: string, format: 'csv' | 'labelstudio' | 'folders' | BoxFormat) =>
     `${base(name)}/export${query({ format })}`,
 }
 

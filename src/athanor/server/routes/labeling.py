@@ -14,6 +14,8 @@ from athanor.server.json_safe import plain
 from athanor.server.labeling_schemas import (
     AcceptIn,
     AgreementOut,
+    BoxesIn,
+    ItemOut,
     ItemPage,
     LabelsImportedOut,
     LabelsIn,
@@ -146,7 +148,7 @@ def item_image(
     from athanor.label import sources
 
     project = context.store.labeling.get_project(name)
-    if project.kind != "image":
+    if project.kind == "text":
         raise UserError(f"project {name} labels texts; its items have no image")
     source = sources.source_version(context.store, project.dataset)
     return Response(
@@ -154,6 +156,51 @@ def item_image(
         media_type="image/png",
         headers={"Cache-Control": "private, max-age=3600"},
     )
+
+
+@router.get(
+    "/{name}/items/{item}",
+    response_model=ItemOut,
+    responses=errors(400, 404),
+    summary="One item (its label or boxes, and the pre-label)",
+)
+def get_item(
+    name: ProjectName, item: Annotated[int, Path(ge=0, le=2**31)], context: Context
+) -> dict:
+    from athanor.errors import NotFound
+    from athanor.label.projects import item_view
+
+    project = context.store.labeling.get_project(name)
+    records = context.store.labeling.get_items(project.id, [item])
+    if not records:
+        size = context.store.labeling.size(project.id)
+        raise NotFound(f"no item {item} in project {name}; ids are 0..{size - 1}")
+    return plain(item_view(records[0]))
+
+
+@router.put(
+    "/{name}/items/{item}/boxes",
+    response_model=UpdatedOut,
+    responses=errors(400, 404),
+    summary="Set an item's boxes (a person)",
+)
+def put_boxes(
+    name: ProjectName,
+    item: Annotated[int, Path(ge=0, le=2**31)],
+    body: BoxesIn,
+    request: Request,
+    context: Context,
+) -> dict:
+    """The caller's boxes replace the item's (``[]``: nothing to box; ``null``: unlabeled);
+    boxes that differ from the earlier ones (or the model's) mark the item ``fixed``."""
+    from athanor.label.box_labels import set_boxes
+
+    boxes = (
+        [box.model_dump(by_alias=True, exclude_none=True) for box in body.boxes]
+        if body.boxes is not None
+        else None
+    )
+    return plain(set_boxes(context.store, name, [(item, boxes)], by=labeler(request)))
 
 
 @router.post(
@@ -214,7 +261,7 @@ def prelabel(name: ProjectName, body: PrelabelIn, context: Context) -> dict:
     """The model's answer, confidence and uncertainty for every item without a label."""
     from athanor.label.prelabel import prelabel as run_prelabel
 
-    return plain(run_prelabel(context.store, name, body.model))
+    return plain(run_prelabel(context.store, name, body.model, min_score=body.min_score))
 
 
 @router.post(
@@ -295,9 +342,10 @@ def agreement(name: ProjectName, context: Context) -> dict:
 def export(
     name: ProjectName,
     context: Context,
-    format: Literal["csv", "labelstudio", "folders"] = "csv",
+    format: Literal["csv", "labelstudio", "folders", "coco", "voc", "yolo"] = "csv",
 ) -> Response:
-    """CSV (file,label or text,label), Label Studio JSON, or class folders (zip)."""
+    """CSV (file,label or text,label), Label Studio JSON, or class folders (zip); a box
+    project's COCO, VOC or YOLO (a zip with the images) or Label Studio JSON."""
     from athanor.label.formats import MEDIA_TYPES, SUFFIXES, export_labels
 
     content = export_labels(context.store, name, format)
@@ -318,11 +366,15 @@ async def import_labels(
     name: ProjectName,
     request: Request,
     context: Context,
-    file: Annotated[UploadFile, File(description="A CSV or Label Studio JSON file.")],
-    format: Literal["csv", "labelstudio"] = "csv",
+    file: Annotated[
+        UploadFile,
+        File(description="A CSV or Label Studio JSON file; for boxes a COCO, VOC or YOLO zip."),
+    ],
+    format: Literal["csv", "labelstudio", "coco", "voc", "yolo"] = "csv",
 ) -> dict:
     """Labels from a CSV (file,label / text,label) or Label Studio JSON (annotations are
-    the caller's labels, predictions pre-labels)."""
+    the caller's labels, predictions pre-labels); a box project's boxes from a COCO, VOC or
+    YOLO zip (as exported) or Label Studio rectangles."""
     from starlette.concurrency import run_in_threadpool
 
     from athanor.errors import PayloadTooLarge
