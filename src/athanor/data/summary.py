@@ -46,6 +46,17 @@ def describe(raw: RawDataset) -> dict[str, Any]:
         if raw.anomaly_windows is not None:
             info["anomaly_windows"] = [list(w) for w in raw.anomaly_windows]
         return info
+    if raw.kind == "logs":
+        from athanor.data.log_versions import template_table
+
+        lengths = [len(k) for k in raw.x]
+        info["sessions"] = {
+            "count": len(raw.x),
+            "keys": int(sum(lengths)),
+            "length_min": min(lengths, default=0),
+            "length_max": max(lengths, default=0),
+        }
+        info["templates"] = template_table(raw)
     info["samples"] = {"train": _count(raw.x), "official_test": _count(raw.x_test)}
     if raw.kind == "tokens":  # labeled documents
         info["documents"] = document_lengths(raw)
