@@ -1,9 +1,9 @@
 """HDFS logs (loghub's HDFS_v1, Xu et al. SOSP 2009): DeepLog's parsed block sessions and
 loghub's 2,000 raw lines.
 
-``hdfs_deeplog``: the sessions DeepLog (Du et al., CCS 2017) published, one HDFS block per
+``hdfs-deeplog``: the sessions DeepLog (Du et al., CCS 2017) published, one HDFS block per
 line as template keys 1-28: 4,855 normal sessions (its training set) and all 16,838
-anomalous blocks. ``hdfs_2k``: loghub's raw sample, templates mined with Drain and lines
+anomalous blocks. ``hdfs-2k``: loghub's raw sample, templates mined with Drain and lines
 grouped by block id (no labels; most blocks have one or two lines in so short a sample).
 """
 
@@ -47,7 +47,7 @@ def load_hdfs_deeplog(settings: Settings | None) -> RawDataset:
     sessions = read_key_files([normal, abnormal])
     return raw_from_sessions(
         sessions,
-        "hdfs_deeplog",
+        "hdfs-deeplog",
         None,
         origin={DEEPLOG_NORMAL.name: str(normal), DEEPLOG_ABNORMAL.name: str(abnormal)},
     )
@@ -60,7 +60,7 @@ def load_hdfs_2k(settings: Settings | None) -> RawDataset:
     parsed = parse_log_file(path, miner, log_format=HDFS_FORMAT, session=HDFS_SESSION, learn=True)
     return raw_from_sessions(
         parsed.sessions,
-        "hdfs_2k",
+        "hdfs-2k",
         parsing_record(miner, HDFS_FORMAT, HDFS_SESSION, None),
         origin={HDFS_2K.name: str(path)},
     )
@@ -68,7 +68,7 @@ def load_hdfs_2k(settings: Settings | None) -> RawDataset:
 
 register_dataset(
     DatasetEntry(
-        name="hdfs_deeplog",
+        name="hdfs-deeplog",
         task="next_key",
         kind="logs",
         size="4,855 normal + 16,838 anomalous block sessions, keys 1-28",
@@ -81,7 +81,7 @@ register_dataset(
 )
 register_dataset(
     DatasetEntry(
-        name="hdfs_2k",
+        name="hdfs-2k",
         task="next_key",
         kind="logs",
         size="2,000 raw lines, 14 true templates",
