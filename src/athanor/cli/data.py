@@ -303,21 +303,16 @@ def show(
             f"  sessions: {sessions['count']:,} ({sessions['keys']:,} keys, "
             f"{sessions['length_min']}-{sessions['length_max']} per session)"
         )
-        console.print(
-            table(
-                "log templates",
-                ["key", "lines", "template", "example"],
-                [
-                    (
-                        t["key"],
-                        f"{t['count']:,}",
-                        t["template"] or "(pre-parsed key)",
-                        (t["example"] or "")[:80],
-                    )
-                    for t in info["templates"]
-                ],
+        console.print(f"log templates ({len(info['templates'])}):", highlight=False)
+        for item in info["templates"]:
+            console.print(
+                f"  key {item['key']} ({item['count']:,} lines): "
+                + (item["template"] or "(pre-parsed key)"),
+                highlight=False,
+                markup=False,
             )
-        )
+            if item["example"]:
+                console.print(f"      e.g. {item['example'][:160]}", highlight=False, markup=False)
     if info.get("anomaly_windows"):
         console.print(f"  labeled anomaly windows: {len(info['anomaly_windows'])}")
         for start, end in info["anomaly_windows"]:
