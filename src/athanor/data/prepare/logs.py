@@ -42,7 +42,8 @@ def _split_normal(
 ) -> dict[str, np.ndarray]:
     if groups is None:
         return split_indices(count, sizes, seed=seed)
-    # Whole groups, in a seeded order, fill the held-out parts up to their sizes.
+    # Whole groups, in a seeded order, fill the held-out parts up to their sizes; a group
+    # that would overflow every part left trains.
     distinct = np.random.default_rng(seed).permutation(int(groups.max()) + 1 if count else 0)
     members: dict[int, list[int]] = {}
     for index, group in enumerate(groups.tolist()):
@@ -51,8 +52,9 @@ def _split_normal(
     parts["train"] = []
     names = list(sizes)
     for group in distinct.tolist():
-        target = next((n for n in names if len(parts[n]) < sizes[n]), "train")
-        parts[target].extend(members.get(group, []))
+        chosen = members.get(group, [])
+        target = next((n for n in names if len(parts[n]) + len(chosen) <= sizes[n]), "train")
+        parts[target].extend(chosen)
     return {name: np.sort(np.array(index, dtype=np.int64)) for name, index in parts.items()}
 
 
