@@ -62,6 +62,11 @@ def test_key_sessions_split_whole_with_anomalous_ones_only_tested(
         (folder / name).write_text("\n".join(lines) + "\n")
     version = datasets.import_dataset(folder, name="deeplog", kind="log_keys").version
     assert version.info["class_counts"] == {"normal": 300, "anomalous": 100}
+    preview = datasets.preview("deeplog", rows=400)["text"].splitlines()
+    assert len(preview) == 400 and preview[0].startswith(
+        "[anomalous] hdfs_test_abnormal:1: 5 5 22 5 11 9"
+    )
+    assert any(line.startswith("[normal] hdfs_train:1: 5 5 5 22 11 9") for line in preview)
 
     spec = DataSpec(dataset="deeplog", split={"val": 0.1, "test": 0.2}, log={"window": 4})
     prepared = prepare(spec, seed=3)

@@ -198,6 +198,18 @@ def sample_rows(raw: RawDataset, count: int = 5, seed: int = 0) -> dict[str, Any
         if raw.classes is not None and raw.y is not None
         else [None] * len(chosen)
     )
+    if raw.kind == "logs":  # sessions: each one's label, id and keys (shown as text)
+        ids = (raw.log or {}).get("ids") or [str(i) for i in range(total)]
+        texts = [
+            f"[{label}] {ids[int(i)]}: " + " ".join(map(str, raw.x[int(i)].tolist()[:60]))
+            for i, label in zip(chosen, labels, strict=True)
+        ]
+        return {
+            "kind": "tokens",
+            "text": "\n".join(texts),
+            "labels": labels,
+            "indices": chosen.tolist(),
+        }
     if raw.kind == "tokens":  # labeled documents: each one's class and beginning
         excerpts = [" ".join(str(raw.x[int(i)]).split())[:200] for i in chosen]
         return {
