@@ -27,6 +27,8 @@ def test_a_bad_log_line_is_named_and_a_log_is_flagged_into_a_csv(
     assert f"{bad}:2: does not fit the log format" in failed.stderr + failed.stdout
 
     register_package(open_store(), "hdfs-logs", run.package_dir)
+    shown = athanor("models", "show", "hdfs-logs").stdout
+    assert "anomaly rule: a key outside the top" in shown and "after the last 3 keys" in shown
     app = tmp_path / "app.log"
     app.write_text("".join(log.read_text().splitlines(keepends=True)[:20]) + FIRE + "\n")
     output = tmp_path / "verdicts.csv"

@@ -104,7 +104,8 @@ def detect_kind(path: Path) -> str:
             return "detection"  # COCO annotations
         raise DataError(
             f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet/Excel tables, .txt "
-            "text, IDX files, COCO .json boxes, or a folder of class subfolders of images"
+            "text, IDX files, COCO .json boxes, .log logs, or a folder of class subfolders of "
+            "images (log key files: --kind log_keys; other logs: --kind logs)"
         )
     # Through links, as the readers go (a folder of linked class folders holds images too).
     files = [p for p in walk_files(path).files if not p.name.startswith(".")]
