@@ -462,3 +462,30 @@ def trained_detector(mirror: Path, tmp_path_factory: pytest.TempPathFactory):
     )
     run = at.train(DETECTOR_SPEC, register_as="digit-boxes", progress=False, settings=settings)
     return run, settings
+
+
+@pytest.fixture(scope="session")
+def trained_log_model(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny log_lstm on loghub's raw HDFS_2k lines (templates mined with Drain, sessions by
+    block), registered as ``hdfs-logs`` in a store of its own; returns the run, the
+    settings and the raw log's path."""
+    if MIRROR is None or not (MIRROR / "hdfs-logs" / "loghub" / "HDFS_2k.log").is_file():
+        pytest.skip("HDFS logs are not in ATHANOR_DATA_MIRROR (nor in ../shared/data)")
+    import athanor as at
+    from athanor.data.importing import import_dataset
+    from athanor.data.log_lines import HDFS_FORMAT
+    from athanor.settings import Settings
+
+    home = tmp_path_factory.mktemp("logs-home")
+    settings = Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    log = MIRROR / "hdfs-logs" / "loghub" / "HDFS_2k.log"
+    import_dataset(log, name="hdfs", log_format=HDFS_FORMAT, settings=settings)
+    spec = {
+        "name": "hdfs-logs",
+        "seed": 1,
+        "data": {"dataset": "hdfs", "split": {"val": 0.2, "test": 0.1}, "log": {"window": 3}},
+        "model": {"template": "log_lstm", "units": 8, "layers": 1, "embedding_dim": 4},
+        "train": {"epochs": 2, "batch_size": 64, "optimizer": {"type": "adam", "lr": 0.02}},
+    }
+    run = at.train(spec, register_as="hdfs-logs", progress=False, settings=settings)
+    return run, settings, log

@@ -88,6 +88,8 @@ def test_every_catalog_entry_is_registered() -> None:
         "xor",
         "and",
         "or",
+        "hdfs-deeplog",
+        "hdfs-2k",
     }
     assert set(catalog()) == expected
 

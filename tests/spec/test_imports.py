@@ -26,6 +26,8 @@ def test_values_are_validated_with_their_defaults() -> None:
         "documents",
         "series",
         "detection",
+        "logs",
+        "log_keys",
     )
     assert options.format is None  # detection: detected
 

@@ -2113,11 +2113,16 @@ export interface components {
             format?: ("yolo" | "coco" | "voc") | null;
             /**
              * Kind
-             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, COCO or Pascal VOC); auto detects it.
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, COCO or Pascal VOC), raw logs (logs: templates mined, lines grouped into sessions) or pre-parsed log keys (log_keys: one session per line); auto detects it.
              * @default auto
              * @enum {string}
              */
-            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series" | "detection";
+            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series" | "detection" | "logs" | "log_keys";
+            /**
+             * Log Format
+             * @description Logs: the header of each line, fields in angle brackets ending with the message, e.g. '<Date> <Time> <Pid> <Level> <Component>: <Content>' (default: the whole line is the message).
+             */
+            log_format?: string | null;
             /**
              * Name
              * @description The dataset's name (not a catalog dataset's name).
@@ -2129,6 +2134,11 @@ export interface components {
              * @default .
              */
             path?: string;
+            /**
+             * Session
+             * @description Logs: what groups lines into sessions: a regex of an id in the message (default HDFS block ids, 'blk_-?\d+') or 'window:SECONDS' (time windows).
+             */
+            session?: string | null;
             /**
              * Skip Bad
              * @description Leave out bad rows, files and empty class folders, listing them in the version's report, instead of failing.
@@ -2155,6 +2165,11 @@ export interface components {
              * @description Series: the timestamp column (default: the first datetime column).
              */
             time_column?: string | null;
+            /**
+             * Time Format
+             * @description Logs with time-window sessions: the strptime format of the header's <Date> <Time> (default ISO 8601).
+             */
+            time_format?: string | null;
             /**
              * Upload
              * @description The upload's id.
@@ -2671,11 +2686,16 @@ export interface components {
             format?: ("yolo" | "coco" | "voc") | null;
             /**
              * Kind
-             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, COCO or Pascal VOC); auto detects it.
+             * @description What the path holds: a table (CSV/TSV/Parquet), a folder of class subfolders of images, IDX files, text (a corpus), a folder of class subfolders of text documents, documents to label (a folder of text files, in class folders or not, or a CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, COCO or Pascal VOC), raw logs (logs: templates mined, lines grouped into sessions) or pre-parsed log keys (log_keys: one session per line); auto detects it.
              * @default auto
              * @enum {string}
              */
-            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series" | "detection";
+            kind?: "auto" | "table" | "images" | "idx" | "text" | "text_classes" | "documents" | "series" | "detection" | "logs" | "log_keys";
+            /**
+             * Log Format
+             * @description Logs: the header of each line, fields in angle brackets ending with the message, e.g. '<Date> <Time> <Pid> <Level> <Component>: <Content>' (default: the whole line is the message).
+             */
+            log_format?: string | null;
             /**
              * Name
              * @description The dataset's name (not a catalog dataset's name).
@@ -2686,6 +2706,11 @@ export interface components {
              * @description An absolute path.
              */
             path: string;
+            /**
+             * Session
+             * @description Logs: what groups lines into sessions: a regex of an id in the message (default HDFS block ids, 'blk_-?\d+') or 'window:SECONDS' (time windows).
+             */
+            session?: string | null;
             /**
              * Skip Bad
              * @description Leave out bad rows, files and empty class folders, listing them in the version's report, instead of failing.
@@ -2712,6 +2737,11 @@ export interface components {
              * @description Series: the timestamp column (default: the first datetime column).
              */
             time_column?: string | null;
+            /**
+             * Time Format
+             * @description Logs with time-window sessions: the strptime format of the header's <Date> <Time> (default ISO 8601).
+             */
+            time_format?: string | null;
         };
         /** PlatformOut */
         PlatformOut: {

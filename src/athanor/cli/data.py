@@ -48,8 +48,8 @@ def import_data(
         str,
         typer.Option(
             help="auto, table, images, idx, text, text_classes, documents (texts to label: a "
-            "folder or a CSV text column), series or detection (images with boxes) "
-            "(default: detect)."
+            "folder or a CSV text column), series, detection (images with boxes), logs "
+            "(raw log lines) or log_keys (one session of keys per line) (default: detect)."
         ),
     ] = "auto",
     box_format: Annotated[
@@ -80,6 +80,23 @@ def import_data(
         str | None,
         typer.Option("--text-column", help="Documents from a CSV: the text column (def. text)."),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="Logs: the header, e.g. '<Date> <Time> <Pid> <Level> <Component>: <Content>'.",
+        ),
+    ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            help="Logs: the session id's regex (default HDFS block ids) or 'window:SECONDS'."
+        ),
+    ] = None,
+    time_format: Annotated[
+        str | None,
+        typer.Option("--time-format", help="Logs: strptime format of <Date> <Time>."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Import your data as an immutable version named by its content hash.
@@ -102,6 +119,9 @@ def import_data(
             "duplicates": duplicates,
             **({"text_column": text_column} if text_column else {}),
             **({"format": box_format} if box_format else {}),
+            **({"log_format": log_format} if log_format else {}),
+            **({"session": session} if session else {}),
+            **({"time_format": time_format} if time_format else {}),
         }
     )
     result = datasets.import_dataset(path, options)
@@ -115,6 +135,17 @@ def import_data(
         f"{version.kind}, {version.task}, {version.rows:,} rows, "
         f"{human_bytes(version.size_bytes)})"
     )
+    if version.kind == "logs":
+        info = version.info
+        mined = (
+            f"{info['templates']} templates mined from {info['lines']:,} lines; "
+            if ("templates" in info)
+            else ""
+        )
+        console.print(
+            f"  {mined}{info['rows']:,} sessions ({info['class_counts']['normal']:,} normal, "
+            f"{info['class_counts']['anomalous']:,} anomalous)"
+        )
     if version.kind == "detection":
         info = version.info
         splits = ", ".join(
@@ -266,6 +297,22 @@ def show(
                 [(c, f"{n:,}", f"{n / total:.1%}") for c, n in info["class_counts"].items()],
             )
         )
+    if info.get("templates"):
+        sessions = info["sessions"]
+        console.print(
+            f"  sessions: {sessions['count']:,} ({sessions['keys']:,} keys, "
+            f"{sessions['length_min']}-{sessions['length_max']} per session)"
+        )
+        console.print(f"log templates ({len(info['templates'])}):", highlight=False)
+        for item in info["templates"]:
+            console.print(
+                f"  key {item['key']} ({item['count']:,} lines): "
+                + (item["template"] or "(pre-parsed key)"),
+                highlight=False,
+                markup=False,
+            )
+            if item["example"]:
+                console.print(f"      e.g. {item['example'][:160]}", highlight=False, markup=False)
     if info.get("anomaly_windows"):
         console.print(f"  labeled anomaly windows: {len(info['anomaly_windows'])}")
         for start, end in info["anomaly_windows"]:

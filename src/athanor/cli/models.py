@@ -103,7 +103,13 @@ def show_model(
     if schema.get("classes"):
         console.print(f"  classes: {', '.join(schema['classes'])}")
     anomaly = data.get("anomaly")
-    if anomaly:
+    if anomaly and anomaly.get("rule") == "top_g":  # a log model (task next_key)
+        console.print(
+            f"  anomaly rule: a key outside the top {anomaly['top_g']} after the last "
+            f"{anomaly['window']} keys ({anomaly.get('chosen', 'spec')})",
+            highlight=False,
+        )
+    elif anomaly:
         rule = (
             f"quantile {anomaly.get('quantile')}"
             if anomaly.get("method") == "quantile"

@@ -72,6 +72,10 @@ def predict(
             help="Series: rows sharing a timestamp: error, first (keep it) or mean (average)."
         ),
     ] = "error",
+    top_g: Annotated[
+        int | None,
+        typer.Option("--top-g", min=1, help="Log models: flag keys outside the top G."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Predict with a registered model: a table of results, or a file with --output.
@@ -79,7 +83,9 @@ def predict(
     With --output, unusable items (unreadable images, bad rows) are listed and skipped, and
     the exit status is 1 when there were any. A series model (anomaly detector or
     forecaster) reads one series CSV and cuts its windows itself: per-timestamp scores,
-    flags and flagged intervals, or the forecast after the series' end.
+    flags and flagged intervals, or the forecast after the series' end. A log model reads
+    raw log files (or key files) and prints the anomalous sessions with their unexpected
+    lines and templates.
     """
     from athanor.api import models
     from athanor.errors import UserError
@@ -89,8 +95,14 @@ def predict(
         raise UserError("give files or folders to predict, or --input DIR|FILE.csv")
     predictor = models.load(ref)
     predictor.require_predictive()  # a language model or GAN answers `athanor generate`
+    from athanor.serve.log_prediction import is_log_model
     from athanor.serve.series_prediction import is_series_model
 
+    if is_log_model(predictor):
+        from athanor.cli.predict_logs import predict_logs
+
+        predict_logs(predictor, sources, output=output, top_g=top_g, json_output=json_output)
+        return
     if is_series_model(predictor):
         from athanor.cli.predict_series import predict_series
 

@@ -66,6 +66,7 @@ _SOURCE_MODULES = (
     "athanor.data.sources.tinyshakespeare",
     "athanor.data.sources.nab",
     "athanor.data.sources.logic_gates",
+    "athanor.data.sources.hdfs_logs",
 )
 
 

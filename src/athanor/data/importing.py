@@ -28,6 +28,7 @@ from athanor.data.class_folders import walk_files
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
 from athanor.data.idx import read_idx_file
 from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_folder, save_labels
+from athanor.data.log_versions import LOG_SUFFIXES, write_log_keys_version, write_log_version
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
     TableData,
@@ -95,13 +96,16 @@ def detect_kind(path: Path) -> str:
             )
         if suffix in TEXT_SUFFIXES:
             return "text"
+        if suffix in LOG_SUFFIXES:
+            return "logs"
         if _IDX_NAME.search(path.name.removesuffix(".gz")):
             return "idx"
         if suffix == ".json":
             return "detection"  # COCO annotations
         raise DataError(
             f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet/Excel tables, .txt "
-            "text, IDX files, COCO .json boxes, or a folder of class subfolders of images"
+            "text, IDX files, COCO .json boxes, .log logs, or a folder of class subfolders of "
+            "images (log key files: --kind log_keys; other logs: --kind logs)"
         )
     # Through links, as the readers go (a folder of linked class folders holds images too).
     files = [p for p in walk_files(path).files if not p.name.startswith(".")]
@@ -115,6 +119,8 @@ def detect_kind(path: Path) -> str:
         return "text_classes"
     if files and all(p.suffix.lower() in TEXT_SUFFIXES for p in files):
         return "text"
+    if files and all(p.suffix.lower() in LOG_SUFFIXES for p in files):
+        return "logs"
     raise DataError(
         f"{path}: cannot tell what this folder holds; give --kind ({', '.join(IMPORT_KINDS)})"
     )
@@ -221,6 +227,9 @@ def import_dataset(
     if recorded.get("text_column") is None:
         # Added later: left out when unset so versions imported before keep their hashes.
         recorded.pop("text_column", None)
+    for key in ("log_format", "session", "time_format"):
+        if recorded.get(key) is None:
+            recorded.pop(key, None)  # likewise
     if recorded.get("format") is None:
         recorded.pop("format", None)  # likewise
     store = open_store(settings)
@@ -566,6 +575,8 @@ _WRITERS = {
     "documents": _write_documents,
     "series": _write_series,
     "detection": write_detection_version,
+    "logs": write_log_version,
+    "log_keys": write_log_keys_version,
 }
 
 

@@ -20,7 +20,7 @@ from athanor.errors import DataError
 
 _STEPS: dict[str, type[Step]] = {}
 # Modules that register more steps; imported before a saved preprocessor is rebuilt.
-_STEP_MODULES = ("athanor.data.encoding", "athanor.data.text")
+_STEP_MODULES = ("athanor.data.encoding", "athanor.data.text", "athanor.data.log_windows")
 
 
 def register_step(cls: type[Step]) -> type[Step]:

@@ -31,6 +31,8 @@ class RawDataset:
     - ``tokens``: a language model's corpus is ``text``, and ``x`` and ``y`` are empty until
       it is tokenized; a text classification dataset has ``x`` an object array of documents
       (strings) and ``y`` their class indices.
+    - ``logs``: ``x`` is an object array of sessions, each an ``int64`` array of template
+      keys (1, 2, ...); ``y`` their labels (0 normal, 1 anomalous; raw logs are all 0).
 
     Class targets are ``int64`` indices into ``classes``; regression targets ``float32``.
     ``x_test``/``y_test`` hold an official test split when the dataset has one.
@@ -62,6 +64,9 @@ class RawDataset:
     """Per-sample group ids for group splits (set from a table column when asked)."""
     times: np.ndarray | None = None
     """Per-sample order keys for time-ordered splits (set from a table column when asked)."""
+    log: dict[str, Any] | None = None
+    """Logs: ``parsing`` (how raw lines became keys, see :mod:`athanor.data.log_parsing`;
+    None for pre-parsed keys) and the session ``ids``."""
 
     @property
     def has_official_test(self) -> bool:

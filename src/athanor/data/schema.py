@@ -22,7 +22,12 @@ language_model int64 ``[steps]`` (next token) ``[steps, vocab]`` logits     cros
 reconstruction same as ``x``                same shape as ``x``             mse
 generation     none (images only)           generator: ``x``'s shape        GAN losses
 detection      float32 ``[M, 5]`` boxes     ``[classes + 4, H/4, W/4]`` maps centernet
+next_key       int64 ``[]`` (next log key)  ``[keys]`` logits               cross_entropy
 ============== ============================ =============================== ==================
+
+A ``next_key`` sample is a window of the ``h`` log keys before a position of a session (kind
+``tokens``, ``input.vocab`` the keys, index 0 for padding and unknown lines); the raw
+dataset's kind is ``logs`` (sessions of keys, see :mod:`athanor.data.log_sessions`).
 
 A detection target holds up to ``M`` rows ``(class, x0, y0, x1, y1)`` in input pixels, class
 -1 on unused rows (see :mod:`athanor.data.box_targets`); the network outputs, at a quarter of
@@ -51,8 +56,9 @@ Task = Literal[
     "reconstruction",
     "generation",
     "detection",
+    "next_key",
 ]
-InputKind = Literal["image", "tabular", "sequence", "tokens"]
+InputKind = Literal["image", "tabular", "sequence", "tokens", "logs"]
 DETECTION_STRIDE = 4
 """Input pixels per cell of a detector's output maps."""
 ColumnType = Literal["numeric", "categorical", "boolean", "datetime", "text"]
@@ -128,6 +134,8 @@ class Schema(BaseModel):
             return (self.horizon, self.targets)
         if self.task == "language_model":
             return (self.input.shape[0], self.input.vocab_size)
+        if self.task == "next_key":
+            return (self.input.vocab_size,)
         if self.task == "detection":
             assert self.classes is not None
             _, height, width = self.input.shape

@@ -46,6 +46,17 @@ def describe(raw: RawDataset) -> dict[str, Any]:
         if raw.anomaly_windows is not None:
             info["anomaly_windows"] = [list(w) for w in raw.anomaly_windows]
         return info
+    if raw.kind == "logs":
+        from athanor.data.log_versions import template_table
+
+        lengths = [len(k) for k in raw.x]
+        info["sessions"] = {
+            "count": len(raw.x),
+            "keys": int(sum(lengths)),
+            "length_min": min(lengths, default=0),
+            "length_max": max(lengths, default=0),
+        }
+        info["templates"] = template_table(raw)
     info["samples"] = {"train": _count(raw.x), "official_test": _count(raw.x_test)}
     if raw.kind == "tokens":  # labeled documents
         info["documents"] = document_lengths(raw)
@@ -187,6 +198,18 @@ def sample_rows(raw: RawDataset, count: int = 5, seed: int = 0) -> dict[str, Any
         if raw.classes is not None and raw.y is not None
         else [None] * len(chosen)
     )
+    if raw.kind == "logs":  # sessions: each one's label, id and keys (shown as text)
+        ids = (raw.log or {}).get("ids") or [str(i) for i in range(total)]
+        texts = [
+            f"[{label}] {ids[int(i)]}: " + " ".join(map(str, raw.x[int(i)].tolist()[:60]))
+            for i, label in zip(chosen, labels, strict=True)
+        ]
+        return {
+            "kind": "tokens",
+            "text": "\n".join(texts),
+            "labels": labels,
+            "indices": chosen.tolist(),
+        }
     if raw.kind == "tokens":  # labeled documents: each one's class and beginning
         excerpts = [" ".join(str(raw.x[int(i)]).split())[:200] for i in chosen]
         return {

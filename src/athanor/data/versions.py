@@ -179,6 +179,10 @@ def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:
             timestamps=np.load(folder / "timestamps.npy", allow_pickle=False),
             **common,
         )
+    if kind == "logs":
+        from athanor.data.log_versions import load_log_version
+
+        return load_log_version(folder, **common)
     if kind == "detection":
         from athanor.data.box_targets import raw_from_boxes
         from athanor.data.boxes import load_boxes

@@ -11,7 +11,7 @@ INPUT_NAME = "input"
 
 def output_name(schema: Schema) -> str:
     """``logits`` for classifiers (softmax gives probabilities), else ``output``."""
-    return "logits" if schema.task in ("classification", "language_model") else "output"
+    return "logits" if schema.task in ("classification", "language_model", "next_key") else "output"
 
 
 def signature(schema: Schema, latent_dim: int | None = None) -> dict[str, Any]:

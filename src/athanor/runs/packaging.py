@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from athanor.data.prepare import Prepared
 from athanor.nets.builder import Network, count_parameters
@@ -37,6 +38,12 @@ def complete_run(
     """Test once (unless told not to), save the package, register it, and mark the run
     succeeded."""
     test_metrics = trainer.test(prepared) if evaluate_test else {}
+    if prepared.schema.task == "next_key":
+        fit.reports["log_anomaly_rule"] = choose_log_rule(spec, prepared, network, trainer)
+        if evaluate_test and "test" in prepared.sessions:
+            test_metrics.update(
+                _score_log_sessions(prepared, network, trainer, fit.reports["log_anomaly_rule"])
+            )
     run_dir = store.artifacts.run_dir(record.id)
     if test_metrics:
         store_evaluation(
@@ -93,7 +100,7 @@ def complete_run(
             metrics=metrics,
             lineage=lineage,
             card=card,
-            anomaly=fit.reports.get("anomaly_threshold"),
+            anomaly=fit.reports.get("anomaly_threshold") or fit.reports.get("log_anomaly_rule"),
         )
     restored = stopping.restored_epoch if stopping is not None else None
     reason = lifecycle.completion_reason(fit.stop_reason, fit.epochs_run, restored)
@@ -126,6 +133,73 @@ def complete_run(
     run = run or store.runs.get(record.id)  # it was stopped or lost meanwhile
     fit.test_metrics = test_metrics
     return TrainedRun(run, fit, test_metrics, package_dir, version, network)
+
+
+def choose_log_rule(
+    spec: RunSpec, prepared: Prepared, network: Network, trainer: Trainer
+) -> dict[str, Any]:
+    """The top-g rule a log model flags sessions by (kept in its package as ``anomaly``):
+    the spec's ``top_g``, or the smallest g that flags at most ``max_false_positive_rate``
+    of the validation sessions, which are all normal."""
+    from athanor.data.log_windows import KeyIndex
+    from athanor.training.log_anomaly import choose_top_g, key_ranks
+
+    window = int(prepared.schema.input.shape[0])
+    end = spec.data.log.end
+    rule: dict[str, Any] = {"rule": "top_g", "window": window, "end": end}
+    top_g = getattr(spec.model, "top_g", None)
+    if top_g is not None:
+        return {**rule, "top_g": int(top_g), "chosen": "spec"}
+    largest = len(prepared.schema.input.vocab or [])
+    validation = prepared.sessions.get("val")
+    if validation is None or not len(validation):
+        return {**rule, "top_g": min(9, largest), "chosen": "default (no validation sessions)"}
+    target = float(getattr(spec.model, "max_false_positive_rate", 0.01))
+    ranks = key_ranks(
+        network,
+        validation.keys,
+        KeyIndex(list(prepared.schema.input.vocab or [])),
+        window,
+        end=end,
+        device=trainer.device,
+    )
+    g, rate = choose_top_g(ranks, target, largest)
+    return {
+        **rule,
+        "top_g": g,
+        "chosen": f"smallest g flagging at most {target:g} of the validation sessions",
+        "validation_sessions": len(validation),
+        "validation_false_positive_rate": rate,
+    }
+
+
+def _score_log_sessions(
+    prepared: Prepared, network: Network, trainer: Trainer, rule: dict[str, Any]
+) -> dict[str, float]:
+    """Test sessions (held-out normal and every anomalous one) flagged by the top-g rule:
+    ``test_session_precision``, ``_recall``, ``_f1`` and ``_false_positive_rate``."""
+    from athanor.data.log_windows import KeyIndex
+    from athanor.training.log_anomaly import log_anomaly_report, score_sessions
+
+    sessions = prepared.sessions["test"]
+    scores = score_sessions(
+        network,
+        sessions.keys,
+        sessions.labels,
+        KeyIndex(list(prepared.schema.input.vocab or [])),
+        rule["window"],
+        rule["top_g"],
+        end=rule["end"],
+        device=trainer.device,
+    )
+    trainer.test_reports = {
+        **getattr(trainer, "test_reports", {}),
+        "log_anomaly": log_anomaly_report(scores, rule),
+    }
+    names = ("precision", "recall", "f1", "false_positive_rate")
+    if not sessions.labels.any():  # no anomalous session to find: only false alarms count
+        names = ("false_positive_rate",)
+    return {f"test_session_{name}": float(scores.metrics[name]) for name in names}
 
 
 def device_cost(record: RunRecord, device: str) -> dict[str, object]:

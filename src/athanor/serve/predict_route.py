@@ -25,6 +25,8 @@ from athanor.errors import NotFound, PayloadTooLarge, PredictionInputError, User
 from athanor.serve.detection_prediction import uploaded_sizes
 from athanor.serve.error_responses import error_json
 from athanor.serve.inputs import concatenate
+from athanor.serve.log_prediction import is_log_model
+from athanor.serve.log_route import log_answer
 from athanor.serve.model_server import ModelServer
 from athanor.serve.payloads import predictions_json, raw_from_body, raw_from_upload
 from athanor.serve.predictor import Predictor
@@ -53,6 +55,10 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
     try:
         body = await _read_body(request, server.config.max_body_bytes)
         active = model.active
+        if is_log_model(active.predictor):
+            answer = await log_answer(active.predictor, active.record.ref, request, body)
+            status = 200
+            return status, answer
         if is_series_model(active.predictor):
             answer = await series_answer(active.predictor, active.record.ref, request, body)
             if answer is not None:

@@ -96,6 +96,16 @@ def _answer(predictor: Predictor, ref: str, read: Any, threshold: float | None) 
 
 async def _csv_part(request: Request, body: bytes) -> tuple[str, bytes]:
     """The first file of a multipart body: its name and bytes."""
+    return await first_file(request, body, "series.csv")
+
+
+async def first_file(request: Request, body: bytes, default: str) -> tuple[str, bytes]:
+    """The first file of a multipart body: its name (``default`` when it has none) and
+    bytes.
+
+    Raises:
+        PredictionInputError: an unreadable body, or one without a file.
+    """
 
     async def replay() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -107,7 +117,7 @@ async def _csv_part(request: Request, body: bytes) -> tuple[str, bytes]:
     try:
         for _field, value in form.multi_items():
             if not isinstance(value, str):
-                return value.filename or "series.csv", await value.read()
+                return value.filename or default, await value.read()
     finally:
         await form.close()
-    raise PredictionInputError("the multipart body holds no file; send the series as a CSV file")
+    raise PredictionInputError(f"the multipart body holds no file; send the {default} as a file")

@@ -160,6 +160,25 @@ class WindowSpec(StrictModel):
     stride: int = Field(default=1, ge=1, description="Steps between window starts.")
 
 
+class LogSpec(StrictModel):
+    """How sessions of log keys become next-key samples (DeepLog's window ``h``)."""
+
+    window: int = Field(
+        default=10, ge=1, le=1_000, description="Keys before a position that predict it (h)."
+    )
+    end: bool = Field(
+        default=True,
+        description="Predict the end of each session too, so a session that breaks off "
+        "where normal ones go on is unexpected (keep it off for logs cut at arbitrary points).",
+    )
+    split_by: Literal["session", "sequence"] = Field(
+        default="session",
+        description="Unit of the split of normal sessions: session (each block whole in one "
+        "split) or sequence (every session with the same key sequence in one split, so no "
+        "test sequence was seen verbatim in training). Anomalous sessions are only tested.",
+    )
+
+
 class BatchingSpec(StrictModel):
     """In-memory tensors or streaming through DataLoader workers."""
 
@@ -214,6 +233,7 @@ class DataSpec(StrictModel):
     table: TableSpec = Field(default_factory=TableSpec)
     text: TextSpec = Field(default_factory=TextSpec)
     window: WindowSpec = Field(default_factory=WindowSpec)
+    log: LogSpec = Field(default_factory=LogSpec)
     scale_target: Literal["auto", "standard", "none"] = Field(
         default="auto",
         description="Standardize regression/forecast targets with training statistics, so "

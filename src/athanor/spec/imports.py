@@ -16,7 +16,17 @@ from pydantic import Field
 from athanor.spec.base import StrictModel
 
 ImportKind = Literal[
-    "auto", "table", "images", "idx", "text", "text_classes", "documents", "series", "detection"
+    "auto",
+    "table",
+    "images",
+    "idx",
+    "text",
+    "text_classes",
+    "documents",
+    "series",
+    "detection",
+    "logs",
+    "log_keys",
 ]
 IMPORT_KINDS: tuple[str, ...] = get_args(ImportKind)[1:]
 """The kinds an import can be of (``auto`` detects one of them)."""
@@ -34,7 +44,8 @@ class ImportOptions(StrictModel):
         "subfolders of images, IDX files, text (a corpus), a folder of class subfolders of "
         "text documents, documents to label (a folder of text files, in class folders or not, or a "
         "CSV with a text column), a time-series CSV, or images with boxes (detection: YOLO, "
-        "COCO or Pascal VOC); auto detects it.",
+        "COCO or Pascal VOC), raw logs (logs: templates mined, lines grouped into sessions) or "
+        "pre-parsed log keys (log_keys: one session per line); auto detects it.",
     )
     target: str | None = Field(
         default=None,
@@ -73,6 +84,26 @@ class ImportOptions(StrictModel):
         default="error",
         description="Series: rows sharing a timestamp are refused (error, naming the line), "
         "or merged into one: the first row (first) or their mean (mean).",
+    )
+
+    log_format: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Logs: the header of each line, fields in angle brackets ending with the "
+        "message, e.g. '<Date> <Time> <Pid> <Level> <Component>: <Content>' (default: the "
+        "whole line is the message).",
+    )
+    session: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Logs: what groups lines into sessions: a regex of an id in the message "
+        r"(default HDFS block ids, 'blk_-?\d+') or 'window:SECONDS' (time windows).",
+    )
+    time_format: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Logs with time-window sessions: the strptime format of the header's "
+        "<Date> <Time> (default ISO 8601).",
     )
 
 

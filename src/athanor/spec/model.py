@@ -175,6 +175,32 @@ class LstmClassifierSpec(_RecurrentTemplateSpec):
     hidden: list[_Width] = Field(default_factory=list, description="Dense layers after the RNN.")
 
 
+@template_spec("log_lstm")
+class LogLstmSpec(_RecurrentTemplateSpec):
+    """DeepLog (Du et al., CCS 2017): an embedding of log keys, stacked LSTM layers over the
+    window of the last h keys, logits of the next key. A session is anomalous when one of
+    its keys is not among the ``top_g`` most likely next keys."""
+
+    template: Literal["log_lstm"] = "log_lstm"
+    units: _Width = Field(default=64, description="Hidden state size (DeepLog: 64).")
+    layers: int = Field(default=2, ge=1, le=8, description="Stacked LSTM layers (DeepLog: 2).")
+    embedding_dim: _Width = Field(default=32, description="Key vector size.")
+    top_g: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000,
+        description="A key outside the g most likely next keys is unexpected (DeepLog: 9); "
+        "default: the smallest g that flags at most max_false_positive_rate of the "
+        "validation sessions (all normal).",
+    )
+    max_false_positive_rate: float = Field(
+        default=0.01,
+        ge=0.0,
+        lt=1.0,
+        description="When top_g is not set: the share of normal validation sessions g may flag.",
+    )
+
+
 @template_spec("text_classifier")
 class TextClassifierSpec(_RecurrentTemplateSpec):
     """Text classifier over token ids: embedding, recurrent layers, the last state (or the

@@ -22,11 +22,13 @@ _FOR_TASK = {
     "forecasting": ("mse", "mae", "huber"),
     "reconstruction": ("mse", "mae", "huber"),
     "detection": ("centernet",),
+    "next_key": ("cross_entropy", "nll"),
 }
 _AUTO = {
     "classification": "cross_entropy",
     "language_model": "cross_entropy",
     "detection": "centernet",
+    "next_key": "cross_entropy",
 }
 _BINARY = ("bce", "bce_with_logits")
 

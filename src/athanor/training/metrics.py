@@ -21,7 +21,7 @@ from athanor.errors import UserError
 from athanor.spec.train import TOP_K
 
 _METRICS: dict[str, type[Metric]] = {}
-CLASS_TASKS = ("classification", "language_model")
+CLASS_TASKS = ("classification", "language_model", "next_key")
 VALUE_TASKS = ("regression", "forecasting", "reconstruction")
 
 
@@ -378,6 +378,7 @@ DEFAULT_METRICS = {
     "forecasting": ["rmse", "mae"],
     "reconstruction": ["rmse", "mae"],
     "detection": ["map50", "map"],
+    "next_key": ["accuracy", "top9_accuracy"],
 }
 
 

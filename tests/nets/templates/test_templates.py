@@ -23,6 +23,7 @@ from athanor.spec.model import (
     CharRnnSpec,
     DcganSpec,
     LeNet5Spec,
+    LogLstmSpec,
     LstmAutoencoderSpec,
     LstmClassifierSpec,
     LstmForecasterSpec,
@@ -116,6 +117,12 @@ CASES = {
         "template: char_rnn\nunits: 16\nembedding_dim: 8\ndropout: 0.1",
         lambda: CharRnnSpec(units=16, embedding_dim=8, dropout=0.1),
     ),
+    "log_lstm": Case(
+        "char_batch",
+        "next_key",
+        "template: log_lstm\nunits: 8\nlayers: 2\nembedding_dim: 4\ntop_g: 3",
+        lambda: LogLstmSpec(units=8, layers=2, embedding_dim=4, top_g=3),
+    ),
     "centernet": Case(
         "mnist_images",
         "detection",
@@ -156,6 +163,8 @@ def real_batch(request: pytest.FixtureRequest, case: Case):
         target = data.future if case.task == "forecasting" else data.x
         return data.x, target, schema, F.mse_loss
     schema = data.schema(case.task)
+    if case.task == "next_key":  # characters as log keys: the one after each window
+        return data.x, data.next[:, -1], schema, F.cross_entropy
     if case.task == "classification":
         has_new_line = (data.x == data.vocab.index("\n")).any(dim=1).long()
         return data.x, has_new_line, schema, F.cross_entropy

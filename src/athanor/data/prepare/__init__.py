@@ -11,7 +11,7 @@ vocabulary) comes from the training split only. :mod:`.core` holds the entry,
 """
 
 # Importing the kind modules registers their preparations with the core.
-from athanor.data.prepare import detection, samples, series, text  # noqa: F401
+from athanor.data.prepare import detection, logs, samples, series, text  # noqa: F401
 from athanor.data.prepare.core import Prepared, Preparer, load_raw, prepare, preparer
 from athanor.data.prepare.images import STREAM_FIT_SAMPLES, image_background
 from athanor.data.prepare.text import LM_LENGTH

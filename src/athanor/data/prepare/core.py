@@ -51,6 +51,9 @@ class Prepared:
     augmenter: Augmenter = augment_batch
     """Applies ``augment`` to a batch; detection moves the boxes with the pixels."""
     windows: dict[str, WindowIndex] = field(default_factory=dict)
+    sessions: dict[str, Any] = field(default_factory=dict)
+    """Logs: the sessions of each split (:class:`~athanor.data.log_sessions.LogSessions`),
+    scored as wholes after training (the test split holds the anomalous ones)."""
     workers: int = 0
     _on_device: dict[tuple[str, str], TensorSplit] = field(default_factory=dict, repr=False)
 

@@ -53,6 +53,7 @@ def expected_text(schema: Schema) -> str:
         "forecasting": f"{schema.horizon} steps ahead x {schema.targets} value(s)",
         "language_model": "next-token logits per step",
         "detection": "heatmap, size and offset maps per class",
+        "next_key": f"logits of the {len(schema.input.vocab or [])} log keys",
     }.get(schema.task, f"the {schema.task} of the input")
 
 
@@ -93,6 +94,7 @@ from athanor.nets.templates import (  # noqa: E402, F401 - registration
     centernet,
     dcgan,
     lenet,
+    log_lstm,
     mlp,
     recurrent,
     resnet,
