@@ -128,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirror", default=os.environ.get("ATHANOR_DATA_MIRROR", "../shared/data"))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one")
     parser.add_argument("--start", type=int, default=100, help="random labels to start from")
     parser.add_argument("--step", type=int, default=100, help="labels added each round")
     parser.add_argument("--max-labels", type=int, default=3000, help="stop a run here")
@@ -162,7 +163,7 @@ def main() -> None:
     )
     started = time.perf_counter()
     curves: dict[str, list[list[tuple[int, float]]]] = {"uncertainty": [], "random": []}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for strategy in curves:
             curves[strategy].append(run(strategy, seed, data, args))
     print(f"\nlabels needed ({time.perf_counter() - started:.0f} s in all)")

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from athanor.data.user_patterns import compile_user_pattern
 from athanor.errors import DataError
 
 HDFS_FORMAT = "<Date> <Time> <Pid> <Level> <Component>: <Content>"
@@ -30,7 +32,7 @@ class LogLine:
     text: str
 
 
-def format_regex(log_format: str) -> re.Pattern[str]:
+def format_regex(log_format: str) -> Any:
     """The regex of a header format (fields become named groups, spaces any white space).
 
     Raises:
@@ -55,7 +57,7 @@ def format_regex(log_format: str) -> re.Pattern[str]:
             f"log format '{log_format}' has no <Content> field; write the header's fields in "
             "angle brackets and end with the message, e.g. '<Date> <Time> <Level>: <Content>'"
         )
-    return re.compile(f"^{pattern}$")
+    return compile_user_pattern(f"^{pattern}$", f"log format '{log_format}'")
 
 
 def read_log_lines(

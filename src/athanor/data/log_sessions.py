@@ -18,10 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from athanor.data.log_lines import LogLine
+from athanor.data.user_patterns import compile_user_pattern
 from athanor.errors import DataError
 
 HDFS_SESSION = r"blk_-?\d+"
@@ -69,7 +71,8 @@ class LogSessions:
 class SessionRule:
     """How lines become sessions: an id pattern, or time windows of ``window`` seconds."""
 
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None
+    """The id pattern, compiled with RE2 (:mod:`athanor.data.user_patterns`)."""
     window: float | None = None
     time_format: str | None = None
 
@@ -92,10 +95,7 @@ class SessionRule:
                     f"session '{session}': a time window is 'window:SECONDS' with SECONDS > 0"
                 )
             return cls(window=seconds, time_format=time_format)
-        try:
-            return cls(pattern=re.compile(session))
-        except re.error as exc:
-            raise DataError(f"session '{session}' is not a valid regex: {exc}") from None
+        return cls(pattern=compile_user_pattern(session, f"session '{session}'"))
 
     def describe(self) -> str:
         if self.window is not None:
