@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from athanor.errors import NotFound, PackageIntegrityError, UserError
+from athanor.errors import Conflict, NotFound, PackageIntegrityError, UserError
 from athanor.registry.archive import extract_package_zip
 from athanor.registry.package import (
     CARD,
@@ -256,6 +256,7 @@ def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[Mode
 
     Raises:
         UserError: an alias points at a version to delete and ``force`` is not set.
+        Conflict: a running deployment serves a version to delete (``force`` or not).
         NotFound: no such model, version or alias.
     """
     name, selector = parse_ref(ref)
@@ -267,6 +268,12 @@ def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[Mode
             targets = []  # a name whose versions were all deleted: delete_model checks it
     else:
         targets = [resolve(store, ref)]
+    serving = _deployments_serving(store, targets)
+    if serving:
+        listed = ", ".join(f"'{deployment}' serves {ref}" for deployment, ref in serving)
+        raise Conflict(
+            f"cannot delete what a running deployment serves ({listed}); stop the deployment first"
+        )
     pointed = {
         alias: version
         for alias, version in store.models.aliases(name).items()
@@ -286,3 +293,17 @@ def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[Mode
         # The rows are gone first, so no reader resolves to a folder being removed.
         shutil.rmtree(package_path(store, record), ignore_errors=True)
     return deleted
+
+
+def _deployments_serving(store: Store, targets: list[ModelVersionRecord]) -> list[tuple[str, str]]:
+    """``(deployment, NAME@VERSION)`` for each running deployment that serves a target."""
+    wanted = {(record.name, record.version): record.ref for record in targets}
+    serving = []
+    for deployment in store.deployments.list(status="running"):
+        try:
+            served = resolve(store, deployment.model)
+        except NotFound:
+            continue  # its model is already gone: nothing of the targets
+        if (served.name, served.version) in wanted:
+            serving.append((deployment.name, wanted[(served.name, served.version)]))
+    return serving

@@ -160,6 +160,14 @@ WRITES: dict[tuple[str, str], Permission] = {
         "model alias",
         _both(_param("name"), _param("alias"), "@"),
     ),
+    ("DELETE", "/v1/models/{name}/versions/{version}"): _write(
+        "models",
+        "editor",
+        "deleting model versions",
+        "delete",
+        "model version",
+        _both(_param("name"), _param("version"), "@"),
+    ),
     # deployments
     ("POST", "/v1/deployments"): _write(
         "deployments",

@@ -97,3 +97,28 @@ def test_a_body_over_the_platforms_limit_is_413(api: Api) -> None:
         response = api.call(method, path, json={"name": padding, "run_id": 1})
         assert response.status_code == PayloadTooLarge.http_status == 413, path
         assert "limit of 1,048,576 bytes" in response.json()["detail"]
+
+
+def test_a_version_is_deleted_unless_served_and_only_with_force_when_an_alias_points_at_it(
+    api: Api,
+) -> None:
+    registered = api.call("POST", "/v1/models", json={"name": "iris-gone", "run_id": api.run_id})
+    assert registered.status_code == 201, registered.text
+    path = "/v1/models/iris-gone/versions/1"
+    body = {"name": "gone-soon", "model": "iris-gone", "config": {"runtime": "torch"}}
+    assert api.call("POST", "/v1/deployments", json=body).status_code == 201
+    served = api.call("DELETE", path)
+    assert served.status_code == 409, served.text
+    assert "'gone-soon' serves iris-gone@1" in served.json()["detail"]
+    assert api.call("DELETE", "/v1/deployments/gone-soon").status_code == 204
+
+    assert api.call("PUT", "/v1/models/iris-gone/aliases/live", json={"version": 1}).is_success
+    pointed = api.call("DELETE", path)
+    assert pointed.status_code == UserError.http_status, pointed.text
+    assert "live -> iris-gone@1" in pointed.json()["detail"]
+    deleted = api.call("DELETE", path, params={"force": True})
+    assert deleted.status_code == 200, deleted.text
+    assert [version["ref"] for version in deleted.json()] == ["iris-gone@1"]
+    assert api.call("GET", "/v1/models/iris-gone@1").status_code == NotFound.http_status
+    trail = api.call("GET", "/v1/audit").json()
+    assert any(e["action"] == "delete" and e["object_id"] == "iris-gone@1" for e in trail)

@@ -240,3 +240,25 @@ def remove_model_alias(name: ModelName, alias: AliasName, context: Context) -> R
 
     models.remove_alias(name, alias, settings=context.store.settings)
     return Response(status_code=204)
+
+
+@router.delete(
+    "/{name}/versions/{version}",
+    response_model=list[ModelVersionOut],
+    responses=errors(400, 404, 409),
+    summary="Delete a model version and its package",
+)
+def delete_model_version(
+    name: ModelName,
+    version: Annotated[int, Path(ge=1, description="The version number.")],
+    context: Context,
+    force: Annotated[
+        bool, Query(description="Also when an alias points at it (the alias goes with it).")
+    ] = False,
+) -> list[dict]:
+    """Refused while a running deployment serves it (409), and while an alias points at it
+    unless ``force`` (400, naming the alias)."""
+    from athanor.api import models
+
+    deleted = models.delete(f"{name}@{version}", force=force, settings=context.store.settings)
+    return [plain(record) for record in deleted]
