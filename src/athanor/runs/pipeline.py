@@ -36,6 +36,7 @@ from athanor.training.callbacks import Callback
 from athanor.training.losses import loss_description, uses_single_logit
 from athanor.training.parameters import freeze, load_matching
 from athanor.training.trainer import FitResult, Trainer
+from athanor.training.transfer import apply_transfer
 
 StopRecorder = Callable[[int, FitResult], RunRecord]
 """Records a run stopped by a signal (its id, what fit did); returns the stored run."""
@@ -320,9 +321,10 @@ def _execute(
     network = build_network(spec.model, prepared.schema, seed=spec.seed)
     started = _start_weights(store, spec, network) if resume_from is None else None
     parent, transfer = started if started is not None else (None, None)
+    # Frozen before counting, so the run's record says what training really updates.
     if spec.train.freeze:
-        # Frozen before counting, so the run's record says what training really updates.
         freeze(network, spec.train.freeze)
+    apply_transfer(network, spec.train.transfer)
     run_dir = store.artifacts.run_dir(record.id)
     assembled = run_callbacks(
         spec,

@@ -410,6 +410,31 @@ class InitFromSpec(StrictModel):
     shorthand = "model"
 
 
+class TransferSpec(StrictModel):
+    """A transfer-learning recipe for a network that starts from trained weights
+    (``init_from``, ``pretrained``).
+
+    ``features`` (feature extraction) trains only the head: every other parameter is frozen
+    and its batch normalization keeps the pretrained statistics (eval mode). ``fine_tune``
+    trains everything, the backbone at ``backbone_lr`` times the optimizer's rate.
+    """
+
+    preset: Literal["features", "fine_tune"] = Field(
+        description="features: frozen backbone, only the head learns; fine_tune: all layers "
+        "learn, the backbone more slowly."
+    )
+    head: str = Field(
+        default="output.*", min_length=1, description="Glob of the parameters that start fresh."
+    )
+    backbone_lr: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=1.0,
+        description="fine_tune: the backbone's learning rate as a fraction of the optimizer's.",
+    )
+    shorthand = "preset"
+
+
 class GanSpec(StrictModel):
     """Adversarial training (task ``generation``, e.g. ``template: dcgan``)."""
 
@@ -468,6 +493,9 @@ class TrainSpec(StrictModel):
         default_factory=list, description="Globs of parameter names kept fixed."
     )
     init_from: InitFromSpec | None = None
+    transfer: TransferSpec | None = Field(
+        default=None, description="Feature extraction or fine-tuning recipe (features, fine_tune)."
+    )
     gan: GanSpec = Field(default_factory=GanSpec)
     anomaly_threshold: AnomalyThresholdSpec = Field(default_factory=AnomalyThresholdSpec)
     precision: Literal["fp32", "bf16", "fp16"] = Field(

@@ -38,6 +38,7 @@ from athanor.training.loops.base import Loop
 from athanor.training.loops.supervised import to_device
 from athanor.training.parameters import freeze
 from athanor.training.state import TrainState
+from athanor.training.transfer import apply_transfer, with_transfer_groups
 
 
 class TrainingDiverged(UserError):
@@ -126,7 +127,7 @@ class Trainer:
         callbacks: list[Callback] | None = None,
         checkpoint_dir: Path | None = None,
     ) -> None:
-        self.spec = spec
+        self.spec = with_transfer_groups(spec)
         self.seed = seed
         self.callbacks = CallbackList(list(callbacks or []))
         self.device = select_device(spec.device)
@@ -208,6 +209,7 @@ class Trainer:
         module.to(device)
         self.module = module
         self.frozen = freeze(module, spec.freeze) if spec.freeze else []
+        self.frozen += [n for n in apply_transfer(module, spec.transfer) if n not in self.frozen]
         forward = torch.compile(module) if spec.compile else module
         batches = prepared.batches(
             "train", spec.batch_size, shuffle=True, seed=self.seed, device=device
