@@ -403,7 +403,10 @@ class InitFromSpec(StrictModel):
     when the number of classes (or targets) differs.
     """
 
-    model: str = Field(min_length=1, description="NAME[@VERSION] of a registered model.")
+    model: str = Field(
+        min_length=1,
+        description="NAME[@VERSION] of a registered model, or published weights (zoo:resnet18).",
+    )
     strict: bool = Field(
         default=True, description="Fail when a layer other than the output layer differs."
     )
