@@ -47,6 +47,26 @@ def test_feature_extraction_trains_only_the_head_and_keeps_batch_norm_statistics
     assert features.test_metrics["test_accuracy"] > 0.8
 
 
+def test_gradual_unfreezing_thaws_from_the_output_end_one_layer_per_epoch() -> None:
+    trained = at.train(BASE, register_as="digits-bn-base", progress=False).network
+    base = {k: v.detach().cpu().clone() for k, v in trained.state_dict().items()}
+    gradual = at.train(
+        {
+            **BASE,
+            "train": {
+                **BASE["train"],
+                "init_from": "digits-bn-base",
+                "transfer": {"preset": "gradual", "backbone_lr": 0.5},
+            },
+        },
+        progress=False,
+    )
+    after = {k: v.cpu() for k, v in gradual.network.state_dict().items()}
+    changed = sorted({k.split(".")[0] for k in base if not torch.equal(base[k], after[k])})
+    # epoch 1: the head; epoch 2: also the dense layer below it; the convolution never
+    assert changed == ["dense_4", "output"]
+
+
 def test_fine_tuning_gives_the_backbone_a_fraction_of_the_rate() -> None:
     spec = load_spec(
         {
@@ -66,7 +86,7 @@ def test_fine_tuning_gives_the_backbone_a_fraction_of_the_rate() -> None:
 
 def test_transfer_mistakes_name_the_key() -> None:
     with pytest.raises(
-        SpecError, match=r"train\.transfer: must be 'features' or 'fine_tune' \(got 'freeze'\)"
+        SpecError, match=r"train\.transfer: must be 'features', 'fine_tune' or 'gradual'"
     ):
         load_spec({**BASE, "train": {"transfer": "freeze"}})
     spec = load_spec({**BASE, "train": {"transfer": {"preset": "features", "head": "fc.*"}}})

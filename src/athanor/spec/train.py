@@ -420,11 +420,14 @@ class TransferSpec(StrictModel):
     ``features`` (feature extraction) trains only the head: every other parameter is frozen
     and its batch normalization keeps the pretrained statistics (eval mode). ``fine_tune``
     trains everything, the backbone at ``backbone_lr`` times the optimizer's rate.
+    ``gradual`` starts like ``features`` and thaws one more layer, from the output end down,
+    every ``unfreeze_every`` epochs.
     """
 
-    preset: Literal["features", "fine_tune"] = Field(
+    preset: Literal["features", "fine_tune", "gradual"] = Field(
         description="features: frozen backbone, only the head learns; fine_tune: all layers "
-        "learn, the backbone more slowly."
+        "learn, the backbone more slowly; gradual: the head first, then one more layer from "
+        "the top every unfreeze_every epochs, the backbone more slowly."
     )
     head: str = Field(
         default="output.*", min_length=1, description="Glob of the parameters that start fresh."
@@ -433,7 +436,11 @@ class TransferSpec(StrictModel):
         default=0.1,
         gt=0.0,
         le=1.0,
-        description="fine_tune: the backbone's learning rate as a fraction of the optimizer's.",
+        description="fine_tune, gradual: the backbone's learning rate as a fraction of the "
+        "optimizer's.",
+    )
+    unfreeze_every: int = Field(
+        default=1, ge=1, description="gradual: epochs between two layers being thawed."
     )
     shorthand = "preset"
 

@@ -38,7 +38,7 @@ from athanor.training.loops.base import Loop
 from athanor.training.loops.supervised import to_device
 from athanor.training.parameters import freeze
 from athanor.training.state import TrainState
-from athanor.training.transfer import apply_transfer, with_transfer_groups
+from athanor.training.transfer import GradualUnfreezing, apply_transfer, with_transfer_groups
 
 
 class TrainingDiverged(UserError):
@@ -222,6 +222,11 @@ class Trainer:
         loop = loop_for(prepared.schema)
         self.loop = loop
         steps_per_epoch = loop.setup(self, module, forward, prepared, batches)
+        thawing = (
+            GradualUnfreezing(module, spec.transfer)
+            if spec.transfer is not None and spec.transfer.preset == "gradual"
+            else None
+        )
         self.optimizer = loop.optimizer
         self._check_monitors(loop.monitors(), has_val=val is not None)
         self.nan_guard = _NanGuard(device) if spec.nan_guard else None
@@ -247,6 +252,8 @@ class Trainer:
                     self._epoch_lr = loop.optimizer.param_groups[0]["lr"]
                     state.epoch_started_at = time.perf_counter()
                     loop.start_epoch()
+                if thawing is not None:
+                    thawing.apply(state.epoch)
                 calls.call("on_epoch_start", self, state)
                 loop.run(self, state, batches, state.epoch, state.batch)
                 if self._stop_reason is not None:
