@@ -79,13 +79,17 @@ class GradualUnfreezing:
         ]
         rest = [m for _, m in reversed(named) if not any(m is h for h in head)]
         self.stages: list[list[nn.Module]] = [head, *([m] for m in rest)]
+        # train.freeze stays in force: those parameters are never thawed
+        self.kept_frozen = {id(p) for p in module.parameters() if not p.requires_grad}
 
     def apply(self, epoch: int) -> int:
         """Freeze and thaw for ``epoch`` (0-based); returns how many stages learn."""
         thawed = min(len(self.stages), 1 + epoch // self.every)
         for index, stage in enumerate(self.stages):
             for part in stage:
-                part.requires_grad_(index < thawed)
+                for parameter in part.parameters():
+                    if id(parameter) not in self.kept_frozen:
+                        parameter.requires_grad_(index < thawed)
         return thawed
 
 
