@@ -315,3 +315,19 @@ def test_regression_targets_are_standardized_unless_asked_not_to() -> None:
     assert float(back.min()) > 20  # the raw progression scores again
     plain = prepare(DataSpec(dataset="diabetes", scale_target="none"), seed=0)
     assert plain.preprocessor.target_steps == [] and float(plain.train.y.mean()) > 100
+
+
+def test_imagenet_normalization_uses_fixed_statistics(digits_raw) -> None:
+    spec = DataSpec(dataset="digits", normalize="imagenet", image={"channels": 3})
+    prepared = prepare(spec, seed=0, raw=digits_raw)
+    steps = prepared.preprocessor.to_json()
+    assert steps[-1] == {
+        "type": "standardize",
+        "per": "channel",
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "fixed": True,
+    }
+    assert prepared.schema.input.shape[0] == 3
+    with pytest.raises(DataError, match="data.normalize: imagenet is for images"):
+        prepare(DataSpec(dataset="iris", normalize="imagenet"), seed=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import athanor as at
-from athanor.errors import NotFound, UserError
+from athanor.errors import DatasetUnavailable, NotFound, UserError
 
 BASE = {
     "name": "base",
@@ -72,3 +72,20 @@ def test_init_from_mistakes() -> None:
     with pytest.raises(UserError, match=r"conv2d_1.conv.weight \(shape \[16, 1, 3, 3\] here"):
         at.train(wider, progress=False)
     assert at.runs.list()[0].status == "failed"
+
+
+def test_published_weights_are_looked_up_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No test reaches the internet: with downloads off and no copy in the mirror, the run
+    # fails naming the file, where it looked, and how to provide it.
+    monkeypatch.setenv("ATHANOR_OFFLINE", "1")
+    pretrained = {
+        "data": {"dataset": "digits", "image": {"size": [32, 32]}},
+        "model": {"template": "resnet", "depth": 18, "pretrained": "imagenet"},
+        "train": {"epochs": 1},
+    }
+    with pytest.raises(DatasetUnavailable, match=r"resnet18-f37072fd\.pth: not in ATHANOR_DATA"):
+        at.train(pretrained, progress=False)
+    assert at.runs.list()[0].status == "failed"
+    zoo = {**pretrained, "model": {"template": "resnet"}, "train": {"init_from": "zoo:resnet99"}}
+    with pytest.raises(UserError, match="valid: zoo:resnet18, zoo:resnet34, zoo:resnet50"):
+        at.train(zoo, progress=False)

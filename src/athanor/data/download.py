@@ -47,6 +47,9 @@ class RemoteFile:
     """Whether ``digest`` is of the file's bytes as published (else of its content)."""
     folder: str = ""
     """Subfolder of the download cache, for files whose names other datasets share."""
+    digest_is_prefix: bool = False
+    """Whether ``digest`` is only the start of the hash (all some publishers pin, e.g. the
+    8 hex digits in torchvision's weight file names)."""
 
     @property
     def checksum_name(self) -> str:
@@ -77,7 +80,10 @@ def _verified(path: Path, remote: RemoteFile, settings: Settings) -> bool:
     if known.get(key) == remote.digest:
         return True
     gzipped = remote.gzipped and not remote.whole_file
-    if _digest(path, gzipped, remote.algorithm) != remote.digest:
+    computed = _digest(path, gzipped, remote.algorithm)
+    if computed != remote.digest and not (
+        remote.digest_is_prefix and computed.startswith(remote.digest)
+    ):
         return False
     known[key] = remote.digest
     try:

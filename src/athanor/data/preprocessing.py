@@ -87,6 +87,11 @@ def _shaped(values: list[float], like: torch.Tensor, per: str) -> torch.Tensor:
     return tensor
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+"""The RGB statistics ImageNet-pretrained networks were trained with (torchvision, timm)."""
+
+
 @register_step
 class Standardize(Step):
     """``(x - mean) / std`` with statistics of the training split (per channel or column)."""
@@ -94,13 +99,22 @@ class Standardize(Step):
     kind = "standardize"
 
     def __init__(
-        self, per: str = "channel", mean: list[float] | None = None, std: list[float] | None = None
+        self,
+        per: str = "channel",
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        fixed: bool = False,
     ) -> None:
         self.per = per
         self.mean = mean
         self.std = std
+        self.fixed = fixed
+        """Keep the given statistics (e.g. ImageNet's for a pretrained network) instead of
+        fitting them on the training split."""
 
     def fit(self, x: torch.Tensor) -> None:
+        if self.fixed:
+            return
         dims = _reduce_dims(x, self.per)
         var, mean = torch.var_mean(x.to(torch.float32), dim=dims, correction=0)
         std = var.sqrt()
@@ -114,7 +128,8 @@ class Standardize(Step):
         return (x - _shaped(self.mean, x, self.per)) / _shaped(self.std, x, self.per)
 
     def state(self) -> dict[str, Any]:
-        return {"per": self.per, "mean": self.mean, "std": self.std}
+        state: dict[str, Any] = {"per": self.per, "mean": self.mean, "std": self.std}
+        return state | ({"fixed": True} if self.fixed else {})
 
 
 @register_step

@@ -18,6 +18,7 @@ from athanor.data.prepare import prepare
 from athanor.data.versions import resolve_dataset
 from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
+from athanor.nets.pretrained import IMAGENET_WEIGHTS, load_pretrained, zoo_entry
 from athanor.registry.package import load_package
 from athanor.registry.registry import check_model_name, package_path, resolve
 from athanor.runs import lifecycle
@@ -35,6 +36,7 @@ from athanor.training.callbacks import Callback
 from athanor.training.losses import loss_description, uses_single_logit
 from athanor.training.parameters import freeze, load_matching
 from athanor.training.trainer import FitResult, Trainer
+from athanor.training.transfer import apply_transfer
 
 StopRecorder = Callable[[int, FitResult], RunRecord]
 """Records a run stopped by a signal (its id, what fit did); returns the stored run."""
@@ -271,14 +273,22 @@ def _stop_on_signals(trainer: Trainer) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _start_weights(store: Store, spec: RunSpec, network: Network) -> tuple[str, str] | None:
-    """Load ``train.init_from`` weights into ``network``.
+def _start_weights(store: Store, spec: RunSpec, network: Network) -> tuple[str | None, str] | None:
+    """Load published (``pretrained``, ``init_from: zoo:...``) or ``train.init_from`` weights.
 
     Returns:
-        The parent model version's reference (``name@vN``) and what was loaded, or None
-        without ``init_from``.
+        The parent model version's reference (``name@vN``, None for published weights) and
+        what was loaded, or None when the network starts from scratch.
     """
     source = spec.train.init_from
+    if source is not None and source.model.startswith("zoo:"):
+        entry = zoo_entry(source.model)
+        return None, load_pretrained(network, entry, store.settings)
+    if getattr(spec.model, "pretrained", None) == "imagenet":
+        entry = IMAGENET_WEIGHTS[spec.model.depth]  # type: ignore[union-attr]
+        loaded = load_pretrained(network, entry, store.settings)
+        if source is None:
+            return None, loaded
     if source is None:
         return None
     version = resolve(store, source.model)
@@ -311,9 +321,10 @@ def _execute(
     network = build_network(spec.model, prepared.schema, seed=spec.seed)
     started = _start_weights(store, spec, network) if resume_from is None else None
     parent, transfer = started if started is not None else (None, None)
+    # Frozen before counting, so the run's record says what training really updates.
     if spec.train.freeze:
-        # Frozen before counting, so the run's record says what training really updates.
         freeze(network, spec.train.freeze)
+    apply_transfer(network, spec.train.transfer)
     run_dir = store.artifacts.run_dir(record.id)
     assembled = run_callbacks(
         spec,

@@ -213,11 +213,12 @@ class DataSpec(StrictModel):
         default_factory=SplitSpec,
         description="Validation / test shares and method; 'none' trains on every sample.",
     )
-    normalize: Literal["auto", "standard", "minmax", "symmetric", "none"] = Field(
+    normalize: Literal["auto", "standard", "minmax", "symmetric", "imagenet", "none"] = Field(
         default="auto",
         description="Input scaling fitted on the training split only: standard (mean 0, std "
         "1), minmax ([0, 1]), symmetric ([-1, 1]) or none; auto is symmetric for image "
-        "generation (a tanh generator) and standard otherwise.",
+        "generation (a tanh generator), imagenet (ImageNet's fixed RGB mean and std) for a "
+        "pretrained network and standard otherwise.",
     )
     subset: SubsetSpec | None = None
     task: (

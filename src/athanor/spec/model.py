@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from athanor._choices import choices_text, closest
@@ -84,6 +84,9 @@ VGG_CONVS: dict[int, list[int]] = {
     16: [2, 2, 3, 3, 3],
     19: [2, 2, 4, 4, 4],
 }
+PRETRAINED_RESNET_DEPTHS = (18, 34, 50)
+"""Depths with official ImageNet weights (``pretrained: imagenet``)."""
+
 RESNET_BLOCKS: dict[int, list[int]] = {
     18: [2, 2, 2, 2],
     34: [3, 4, 6, 3],
@@ -143,6 +146,11 @@ class ResNetSpec(TemplateSpec):
     )
     activation: Activation = Field(default_factory=lambda: ActivationSpec(type="relu"))
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Before the output layer.")
+    pretrained: Literal["imagenet"] | None = Field(
+        default=None,
+        description="Start from the official ImageNet weights (torchvision's IMAGENET1K_V1, "
+        "depth 18, 34 or 50); the 1,000-class head is replaced by the task's.",
+    )
 
     @field_validator("depth")
     @classmethod
@@ -154,6 +162,37 @@ class ResNetSpec(TemplateSpec):
                 {"depth": depth},
             )
         return depth
+
+    @model_validator(mode="after")
+    def _check_pretrained(self) -> ResNetSpec:
+        if self.pretrained is None:
+            return self
+        if self.depth not in PRETRAINED_RESNET_DEPTHS:
+            raise PydanticCustomError(
+                "bad_pretrained",
+                "pretrained: imagenet weights exist for depth 18, 34 or 50; got depth {depth}",
+                {"depth": self.depth},
+            )
+        changed = [
+            key
+            for key, value in (
+                ("blocks", self.blocks),
+                ("width", self.width),
+                ("bottleneck", self.bottleneck),
+            )
+            if value is not None
+        ]
+        if self.stem == "cifar":
+            changed.append("stem: cifar")
+        if self.activation.type != "relu":
+            changed.append(f"activation: {self.activation.type}")
+        if changed:
+            raise PydanticCustomError(
+                "bad_pretrained",
+                "pretrained: imagenet needs the published network; remove {changed}",
+                {"changed": ", ".join(changed)},
+            )
+        return self
 
 
 class _RecurrentTemplateSpec(TemplateSpec):

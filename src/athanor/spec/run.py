@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from athanor.spec.base import StrictModel
 from athanor.spec.data import DataSpec
 from athanor.spec.job import JobSpec
 from athanor.spec.model import ModelSpec
 from athanor.spec.train import TrainSpec
+
+IMAGENET_SIZE = [224, 224]
+"""The input size ImageNet-pretrained networks were trained and evaluated at."""
 
 
 class RunSpec(StrictModel):
@@ -33,3 +38,35 @@ class RunSpec(StrictModel):
         default_factory=JobSpec,
         description="Resources, priority and restarts when the run is submitted as a job.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pretrained_preprocessing(cls, data: Any) -> Any:
+        """A network starting from ImageNet weights sees images as in its pretraining (RGB,
+        224 x 224, ImageNet's mean and std) unless ``data`` says otherwise."""
+        if not isinstance(data, dict) or not _starts_from_imagenet(data):
+            return data
+        dataset = data.get("data")
+        if isinstance(dataset, str):
+            dataset = {"dataset": dataset}
+        if not isinstance(dataset, dict):
+            return data
+        dataset = dict(dataset)
+        if dataset.get("normalize", "auto") == "auto":
+            dataset["normalize"] = "imagenet"
+        image = dataset.get("image") or {}
+        if isinstance(image, dict):
+            dataset["image"] = {"size": IMAGENET_SIZE, "channels": 3, **image}
+        return {**data, "data": dataset}
+
+
+def _starts_from_imagenet(data: dict[str, Any]) -> bool:
+    """Whether a raw run spec asks for ImageNet weights (``pretrained`` or ``init_from: zoo:``)."""
+    model = data.get("model")
+    if isinstance(model, dict) and model.get("pretrained") == "imagenet":
+        return True
+    train = data.get("train")
+    source = train.get("init_from") if isinstance(train, dict) else None
+    if isinstance(source, dict):
+        source = source.get("model")
+    return isinstance(source, str) and source.startswith("zoo:resnet")

@@ -403,11 +403,46 @@ class InitFromSpec(StrictModel):
     when the number of classes (or targets) differs.
     """
 
-    model: str = Field(min_length=1, description="NAME[@VERSION] of a registered model.")
+    model: str = Field(
+        min_length=1,
+        description="NAME[@VERSION] of a registered model, or published weights (zoo:resnet18).",
+    )
     strict: bool = Field(
         default=True, description="Fail when a layer other than the output layer differs."
     )
     shorthand = "model"
+
+
+class TransferSpec(StrictModel):
+    """A transfer-learning recipe for a network that starts from trained weights
+    (``init_from``, ``pretrained``).
+
+    ``features`` (feature extraction) trains only the head: every other parameter is frozen
+    and its batch normalization keeps the pretrained statistics (eval mode). ``fine_tune``
+    trains everything, the backbone at ``backbone_lr`` times the optimizer's rate.
+    ``gradual`` starts like ``features`` and thaws one more layer, from the output end down,
+    every ``unfreeze_every`` epochs.
+    """
+
+    preset: Literal["features", "fine_tune", "gradual"] = Field(
+        description="features: frozen backbone, only the head learns; fine_tune: all layers "
+        "learn, the backbone more slowly; gradual: the head first, then one more layer from "
+        "the top every unfreeze_every epochs, the backbone more slowly."
+    )
+    head: str = Field(
+        default="output.*", min_length=1, description="Glob of the parameters that start fresh."
+    )
+    backbone_lr: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=1.0,
+        description="fine_tune, gradual: the backbone's learning rate as a fraction of the "
+        "optimizer's.",
+    )
+    unfreeze_every: int = Field(
+        default=1, ge=1, description="gradual: epochs between two layers being thawed."
+    )
+    shorthand = "preset"
 
 
 class GanSpec(StrictModel):
@@ -468,6 +503,9 @@ class TrainSpec(StrictModel):
         default_factory=list, description="Globs of parameter names kept fixed."
     )
     init_from: InitFromSpec | None = None
+    transfer: TransferSpec | None = Field(
+        default=None, description="Feature extraction or fine-tuning recipe (features, fine_tune)."
+    )
     gan: GanSpec = Field(default_factory=GanSpec)
     anomaly_threshold: AnomalyThresholdSpec = Field(default_factory=AnomalyThresholdSpec)
     precision: Literal["fp32", "bf16", "fp16"] = Field(

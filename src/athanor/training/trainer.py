@@ -38,6 +38,7 @@ from athanor.training.loops.base import Loop
 from athanor.training.loops.supervised import to_device
 from athanor.training.parameters import freeze
 from athanor.training.state import TrainState
+from athanor.training.transfer import GradualUnfreezing, apply_transfer, with_transfer_groups
 
 
 class TrainingDiverged(UserError):
@@ -126,7 +127,7 @@ class Trainer:
         callbacks: list[Callback] | None = None,
         checkpoint_dir: Path | None = None,
     ) -> None:
-        self.spec = spec
+        self.spec = with_transfer_groups(spec)
         self.seed = seed
         self.callbacks = CallbackList(list(callbacks or []))
         self.device = select_device(spec.device)
@@ -208,6 +209,7 @@ class Trainer:
         module.to(device)
         self.module = module
         self.frozen = freeze(module, spec.freeze) if spec.freeze else []
+        self.frozen += [n for n in apply_transfer(module, spec.transfer) if n not in self.frozen]
         forward = torch.compile(module) if spec.compile else module
         batches = prepared.batches(
             "train", spec.batch_size, shuffle=True, seed=self.seed, device=device
@@ -220,6 +222,11 @@ class Trainer:
         loop = loop_for(prepared.schema)
         self.loop = loop
         steps_per_epoch = loop.setup(self, module, forward, prepared, batches)
+        thawing = (
+            GradualUnfreezing(module, spec.transfer)
+            if spec.transfer is not None and spec.transfer.preset == "gradual"
+            else None
+        )
         self.optimizer = loop.optimizer
         self._check_monitors(loop.monitors(), has_val=val is not None)
         self.nan_guard = _NanGuard(device) if spec.nan_guard else None
@@ -245,6 +252,8 @@ class Trainer:
                     self._epoch_lr = loop.optimizer.param_groups[0]["lr"]
                     state.epoch_started_at = time.perf_counter()
                     loop.start_epoch()
+                if thawing is not None:
+                    thawing.apply(state.epoch)
                 calls.call("on_epoch_start", self, state)
                 loop.run(self, state, batches, state.epoch, state.batch)
                 if self._stop_reason is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from athanor.data.batching import TensorSplit
-from athanor.data.preprocessing import MinMax, Standardize, Step
+from athanor.data.preprocessing import IMAGENET_MEAN, IMAGENET_STD, MinMax, Standardize, Step
 from athanor.data.raw import RawDataset
 from athanor.data.series import WindowIndex
 from athanor.data.splits import fingerprint, resolve_size, subset_indices
@@ -106,6 +106,13 @@ def scaler(normalize: str, per: str, task: str | None = None) -> list[Step]:
         normalize = "symmetric" if task == "generation" else "standard"
     if normalize == "standard":
         return [Standardize(per=per)]
+    if normalize == "imagenet":
+        if per != "channel":
+            raise DataError(
+                "data.normalize: imagenet is for images; valid here: auto, "
+                "standard, minmax, symmetric, none"
+            )
+        return [Standardize(per=per, mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD), fixed=True)]
     if normalize in ("minmax", "symmetric"):
         return [MinMax(per=per, symmetric=normalize == "symmetric")]
     return []

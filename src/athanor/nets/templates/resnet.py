@@ -38,7 +38,9 @@ def expand_resnet(spec: ResNetSpec, schema: Schema) -> list[LayerSpec]:
     if bottleneck is None:
         bottleneck = imagenet_family and spec.depth >= 50 and spec.blocks is None
     stem = spec.stem
-    if stem == "auto":
+    if spec.pretrained is not None:
+        stem = "imagenet"  # the published weights were learned with it, whatever the size
+    elif stem == "auto":
         stem = "cifar" if min(schema.input.shape[1:]) < 64 else "imagenet"
 
     layers: list[LayerSpec] = []
