@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -121,6 +122,29 @@ def test_run_page_map_and_deployment_boxes_with_a_live_threshold(
         page.wait_for_function(f"document.querySelectorAll('[data-box]').length === {total}")
         assert "得分不低于 0.05 的框" in page.inner_text("[data-summary]")
         shots.take(page, "zh-deployment")
+
+        # Deleting the served version is refused with the reason; stopping asks first, and
+        # then the version can go.
+        page.click("[data-locale=en]")
+        page.goto(f"{url}/models/digit-boxes")
+        page.click("[data-action=delete-version]")
+        page.click("[data-confirm-dialog][open] [data-confirm=yes]")
+        page.wait_for_selector("text='boxes' serves digit-boxes@1")
+        page.goto(f"{url}/deployments/boxes")
+        page.click("[data-action=stop]")
+        assert "Stop deployment boxes?" in page.inner_text("[data-confirm-dialog][open]")
+        page.click("[data-confirm-dialog][open] [data-confirm=yes]")
+        page.wait_for_url("**/deployments")
+        page.goto(f"{url}/models/digit-boxes")
+        page.click("[data-action=delete-version]")
+        assert "digit-boxes@1" in page.inner_text("[data-confirm-dialog][open]")
+        page.click("[data-confirm-dialog][open] [data-confirm=yes]")
+        page.wait_for_url(f"{url}/models")
+        gone = httpx.get(
+            f"{url}/v1/models/digit-boxes@1",
+            headers={"Authorization": f"Bearer {platform.owner_token}"},
+        )
+        assert gone.status_code == 404, gone.text
         assert errors == []
     for path in shots.taken:
         assert path.stat().st_size > 10_000, path
