@@ -43,3 +43,5 @@ def test_a_box_project_created_exported_as_coco_and_imported_back(tmp_path: Path
     assert imported["imported"] == 4 and imported["counts"]["labeled"] == 4
     wrong = athanor("label", "create", "x", "-d", "cans", "--kind", "text", check=False)
     assert wrong.returncode == 2 and "'text' does not fit dataset" in wrong.stderr
+    few = athanor("label", "train", "cans-boxes", "--epochs", "1", check=False)
+    assert few.returncode == 2 and "training a detector needs at least 10" in few.stderr
