@@ -43,3 +43,23 @@ def test_a_box_project_created_exported_as_coco_and_imported_back(tmp_path: Path
     assert imported["imported"] == 4 and imported["counts"]["labeled"] == 4
     wrong = athanor("label", "create", "x", "-d", "cans", "--kind", "text", check=False)
     assert wrong.returncode == 2 and "'text' does not fit dataset" in wrong.stderr
+    few = athanor("label", "train", "cans-boxes", "--epochs", "1", check=False)
+    assert few.returncode == 2 and "training a detector needs at least 10" in few.stderr
+
+
+def test_a_box_project_trains_a_detector_that_prelabels_the_rest(tmp_path: Path) -> None:
+    from athanor.data.importing import import_dataset
+    from athanor.label.box_labels import set_boxes
+    from athanor.store import open_store
+    from tests.label.conftest import write_digit_canvases
+
+    write_digit_canvases(tmp_path / "canvases", 12)
+    import_dataset(tmp_path / "canvases", name="cans12", kind="detection")
+    athanor("label", "create", "cans12-boxes", "-d", "cans12", "--kind", "detection")
+    set_boxes(open_store(), "cans12-boxes", [(10, None), (11, None)], by="ann")
+    trained = json.loads(
+        athanor("label", "train", "cans12-boxes", "--epochs", "1", "--json").stdout
+    )
+    assert trained["dataset"] == "cans12-boxes@1" and trained["status"] == "succeeded"
+    assert trained["model"] == "cans12-boxes-labels@1" and trained["prelabeled"] == 2
+    assert "test_map50" in trained["test_metrics"]  # a detector, measured as one

@@ -1,7 +1,8 @@
 """Box labeling in the console, in a real browser on a real platform: on a project over a few
 digits-detection canvases, draw a box with the mouse, move and resize it, change its class by
 its key, delete another box, reload and find the boxes saved; export COCO from the page and
-import it into a new project, which then holds identical boxes. The page in English and
+import it into a new project, which then holds identical boxes; the Model tab offers to train
+a detector from the labels once there are enough. The page in English and
 Chinese, on a desktop and on a phone, with a screenshot of each."""
 
 from __future__ import annotations
@@ -206,6 +207,19 @@ def test_a_labeler_draws_moves_resizes_reclasses_and_deletes_boxes(
         accepted = api(platform, "GET", "/v1/label/projects/canvas-boxes/items/2")
         assert accepted["source"] == "model" and accepted["review"] == "accepted"  # type: ignore[index]
         assert accepted["boxes"][0]["score"] == 0.8125  # type: ignore[index]
+
+        # Train from labels on the Model tab: a detector template, and the labels still missing.
+        page.click("[data-tab=model]")
+        page.wait_for_selector("[data-action=train]")
+        options = page.locator("[data-input=template] option").all_inner_texts()
+        assert options == ["auto (a small CenterNet)", "centernet"]
+        assert page.is_disabled("[data-action=train]")  # 3 labeled images of the 10 needed
+        assert "label 7 more" in page.inner_text("[data-train-needs]")
+        shots.take(page, "en-box-model")
+        page.click("[data-locale=zh-CN]")
+        page.wait_for_selector("[data-train-needs]:has-text('7 张')")
+        shots.take(page, "zh-box-model")
+        page.click("[data-locale=en]")
 
         # Chinese, then a phone.
         page.click("[data-tab=label]")

@@ -771,8 +771,9 @@ export interface paths {
         put?: never;
         /**
          * Train from labels
-         * @description Publish the labels and queue a job training on them; when it succeeds, its model is
-         *     registered and pre-labels the other items (``training`` of the project says where).
+         * @description Publish the labels and queue a job training on them (a classifier, or for a box
+         *     project a CenterNet detector); when it succeeds, its model is registered and pre-labels
+         *     the other items (``training`` of the project says where).
          */
         post: operations["train_v1_label_projects__name__train_post"];
         delete?: never;

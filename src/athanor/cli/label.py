@@ -385,24 +385,23 @@ def publish(
 def train(
     name: Annotated[str, typer.Argument(help="The project.")],
     template: Annotated[
-        str, typer.Option(help="auto (a small network for the data) or a template name.")
+        str,
+        typer.Option(
+            help="auto (a small network for the data) or a template name (centernet for boxes)."
+        ),
     ] = "auto",
-    epochs: Annotated[int | None, typer.Option(help="Epochs (default 5).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default 5; 10 for boxes).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Publish the labels, train on them here, register the model and pre-label the rest."""
+    """Publish the labels, train on them here (a detector for a box project), register the
+    model and pre-label the rest."""
     from athanor.label.prelabel import prelabel as run_prelabel
-    from athanor.label.publish import publish as run_publish
-    from athanor.label.training import record_training, training_spec
+    from athanor.label.training import publish_for_training, record_training
     from athanor.runs import train as run_training
 
     store = _store()
-    project = store.labeling.get_project(name)
-    published = run_publish(store, name)
-    spec = training_spec(
-        project.kind, published["dataset"], project=name, template=template, epochs=epochs
-    )
+    published, spec = publish_for_training(store, name, template=template, epochs=epochs)
     result = run_training(spec, progress=not (quiet or json_output))
     model = result.model_version.ref if result.model_version is not None else None
     record_training(

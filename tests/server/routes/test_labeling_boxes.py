@@ -88,3 +88,29 @@ def test_coco_export_imports_back_and_class_labels_are_refused(
     assert wrong.status_code == 400 and "labels boxes" in wrong.text
     csv = api.call("GET", f"{BASE}/route-boxes/export?format=csv")
     assert csv.status_code == 400
+
+
+def test_train_from_boxes_queues_a_detector_and_refuses_what_does_not_fit(
+    api: Api, boxes_project: dict, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    few = api.call("POST", f"{BASE}/route-boxes/train", json={"epochs": 1})
+    assert few.status_code == 400 and "training a detector needs at least 10" in few.text
+    from athanor.data.importing import import_dataset
+
+    folder = tmp_path_factory.mktemp("box-train-routes") / "canvases"
+    write_digit_canvases(folder, 12)
+    import_dataset(folder, name="route-canvases-12", kind="detection", settings=api.settings)
+    body = {"name": "route-boxes-12", "dataset": "route-canvases-12", "kind": "detection"}
+    assert api.call("POST", BASE, json=body).status_code == 201
+    classifier = api.call("POST", f"{BASE}/route-boxes-12/train", json={"template": "lenet"})
+    assert classifier.status_code == 400 and "auto or centernet" in classifier.text
+    training = api.call("POST", f"{BASE}/route-boxes-12/train", json={"epochs": 1})
+    assert training.status_code == 202, training.text
+    assert training.json()["model"] == "route-boxes-12-labels"
+    assert training.json()["dataset"] == "route-boxes-12@1"
+    job = api.call("GET", f"/v1/jobs/{training.json()['job_id']}").json()
+    assert job["status"] == "queued"  # these route tests run no scheduler
+    assert job["dataset"] == "route-boxes-12@1"
+    view = api.call("GET", f"{BASE}/route-boxes-12").json()
+    assert view["training"]["status"] == "queued" and view["versions"]
+    api.call("POST", f"/v1/jobs/{training.json()['job_id']}/cancel")

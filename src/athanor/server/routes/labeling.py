@@ -272,22 +272,15 @@ def prelabel(name: ProjectName, body: PrelabelIn, context: Context) -> dict:
     summary="Train from labels",
 )
 def train(name: ProjectName, body: TrainIn, request: Request, context: Context) -> dict:
-    """Publish the labels and queue a job training on them; when it succeeds, its model is
-    registered and pre-labels the other items (``training`` of the project says where)."""
+    """Publish the labels and queue a job training on them (a classifier, or for a box
+    project a CenterNet detector); when it succeeds, its model is registered and pre-labels
+    the other items (``training`` of the project says where)."""
     store = context.store
-    project = store.labeling.get_project(name)  # before the imports below: a 404 is quick
+    store.labeling.get_project(name)  # before the imports below: a 404 is quick
     from athanor.jobs.submission import submit
-    from athanor.label.publish import publish
-    from athanor.label.training import model_name, record_training, training_spec
+    from athanor.label.training import model_name, publish_for_training, record_training
 
-    published = publish(store, name)
-    spec = training_spec(
-        project.kind,
-        published["dataset"],
-        project=name,
-        template=body.template,
-        epochs=body.epochs,
-    )
+    published, spec = publish_for_training(store, name, template=body.template, epochs=body.epochs)
     job = submit(
         store,
         context.machine,
