@@ -97,3 +97,31 @@ def test_the_networks_guide_explains_every_piece_with_plots() -> None:
         image = f"images/activation_{name}.png"
         assert (docs / image).is_file() and f"]({image})" in guide, name
     assert (docs / "plots" / "activation_plots.py").is_file()
+
+
+def test_the_lessons_links_lead_to_pages_and_headings_that_exist() -> None:
+    import re
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    lessons = sorted((docs / "learn").glob("*.md"))
+    assert lessons
+    broken = []
+    for lesson in lessons:
+        for target in re.findall(r"\]\(([^)\s]+)\)", lesson.read_text()):
+            if "://" in target:
+                continue
+            page, _, anchor = target.partition("#")
+            path = (lesson.parent / page).resolve() if page else lesson
+            if not path.is_file():
+                broken.append(f"{lesson.name}: {target}")
+                continue
+            # GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+            slugs = {
+                re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+                for line in path.read_text().splitlines()
+                if line.startswith("#")
+            }
+            if anchor and anchor not in slugs:
+                broken.append(f"{lesson.name}: {target}")
+    assert broken == []
+    assert "learn/log-anomaly.md" in (docs / "logs.md").read_text()

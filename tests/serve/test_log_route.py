@@ -27,6 +27,9 @@ def test_a_posted_log_gets_its_anomalous_sessions(trained_log_model) -> None:
         assert unexpected[0]["line"] == 21 and unexpected[0]["rank"] is None
         assert unexpected[0]["template"] == "<no template of the training logs fits>"
         assert "caught fire" in unexpected[0]["text"]
+        # The session's lines in order, the unexpected one among them.
+        assert flagged["blk_38865049064139660"]["lines"][-1] == 21
+        assert len(flagged["blk_38865049064139660"]["lines"]) == 2
 
         upload = client.post(
             "/v1/models/hdfs-logs/predict?top_g=50",

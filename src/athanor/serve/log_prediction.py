@@ -61,11 +61,12 @@ class UnexpectedLine:
 
 @dataclass
 class SessionVerdict:
-    """A session: its id, keys, whether it is anomalous and why."""
+    """A session: its id, keys, the numbers of its lines, whether it is anomalous and why."""
 
     session: str
     keys: list[int]
     unexpected: list[UnexpectedLine] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
 
     @property
     def anomalous(self) -> bool:
@@ -76,6 +77,9 @@ class SessionVerdict:
             "session": self.session,
             "anomalous": self.anomalous,
             "keys": len(self.keys),
+            # The session's lines in order (none for key files), so that a reader can show
+            # the unexpected lines among the others.
+            "lines": self.line_numbers,
             "unexpected": [u.to_json() for u in self.unexpected],
         }
 
@@ -228,7 +232,9 @@ def _detect(predictor: Predictor, path: Path, shown: str, top_g: int | None) -> 
     for session, keys, numbers, rank in zip(
         found.ids, found.keys, session_lines, ranks, strict=True
     ):
-        verdict = SessionVerdict(session=session, keys=keys.tolist())
+        verdict = SessionVerdict(
+            session=session, keys=keys.tolist(), line_numbers=[int(n) for n in numbers]
+        )
         unmatched += int((keys == UNKNOWN_KEY).sum()) if parsing is not None else 0
         for position in np.flatnonzero(rank >= g).tolist():
             if position >= len(keys):  # the session's end
