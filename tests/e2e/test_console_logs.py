@@ -84,7 +84,7 @@ def test_a_log_upload_lists_flagged_sessions_and_marks_their_lines(
         assert marked.count() >= 1
         fire = marked.last.inner_text()
         assert "caught fire" in fire and "never seen" in fire
-        assert "<no template of the training logs fits>" in fire
+        assert "no template of the training logs fits" in fire
         shots.take(page, "en-deployment")
 
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
@@ -119,6 +119,7 @@ def test_a_log_upload_lists_flagged_sessions_and_marks_their_lines(
         page.wait_for_selector("[data-section=session] [data-surprising]")
         assert "个会话中有" in page.inner_text("[data-summary]")
         assert "从未见过" in page.inner_text("[data-section=session]")
+        assert "不符合训练日志的任何模板" in page.inner_text("[data-section=session]")
         shots.take(page, "zh-deployment")
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(200)
