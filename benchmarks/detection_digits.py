@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override train.epochs")
     parser.add_argument("--train", type=int, help="training canvases (data.subset.train)")
     parser.add_argument("--lr", type=float, help="override the learning rate")
+    parser.add_argument("--batch", type=int, help="override train.batch_size")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
 
@@ -44,6 +45,8 @@ def main() -> None:
         spec["train"]["epochs"] = args.epochs
     if args.train:
         spec["data"].setdefault("subset", {})["train"] = args.train
+    if args.batch:
+        spec["train"]["batch_size"] = args.batch
     if args.lr:
         spec["train"]["optimizer"]["lr"] = args.lr
         if "schedule" in spec["train"] and "max_lr" in spec["train"]["schedule"]:
