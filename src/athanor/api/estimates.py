@@ -391,6 +391,9 @@ def _device_estimate(
             + (
                 f"lower train.batch_size to about {smaller}"
                 if smaller >= 1
+                else "even one sample's activations do not fit beside the weights, gradients "
+                "and optimizer state: make the network smaller"
+                if room > 0
                 else "the weights, gradients and optimizer state alone do not fit: make the "
                 "network smaller"
             )
