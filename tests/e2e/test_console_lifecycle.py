@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.console_browser import Shots, chromium, require_browser
+from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
 from tests.server.conftest import PlatformProcess
 
 PAGE_TIMEOUT_MS = 30_000
@@ -36,12 +36,8 @@ def test_cancel_asks_first_and_pages_name_themselves(platform_factory, tmp_path:
         job = submitted.json()["id"]
     shots = Shots("lifecycle")
     with chromium(tmp_path / "profile") as context:
-        page = context.new_page()
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
         page.set_viewport_size({"width": 1440, "height": 900})
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(platform.login_link())
         page.wait_for_selector("[data-me]")
         assert page.title() == "Overview · Athanor"
         page.goto(f"{platform.url}/jobs/{job}")

@@ -29,6 +29,7 @@ from athanor.label.box_labels import (
     require_boxes,
     set_boxes,
 )
+from athanor.label.formats import label_studio_task
 from athanor.label.uncertainty import box_uncertainties
 from athanor.store import Store
 from athanor.store.labeling import BOXES_LABEL, LabelItemRecord, LabelProjectRecord, Prelabel
@@ -229,29 +230,13 @@ def _results(boxes: list[dict[str, Any]], record: LabelItemRecord) -> list[dict[
 def _tasks(records: list[LabelItemRecord]) -> list[dict[str, Any]]:
     tasks = []
     for r in records:
-        task: dict[str, Any] = {
-            "id": r.item + 1,
-            "data": {"image": r.name, "athanor_id": r.item},
-            "annotations": [],
-            "predictions": [],
-        }
-        if r.label is not None and r.boxes is not None and r.review != "rejected":
-            task["annotations"].append(
-                {
-                    "result": _results(r.boxes, r),
-                    "completed_by": r.labeled_by,
-                    "created_at": r.labeled_at.isoformat() if r.labeled_at else None,
-                    "meta": {"source": r.source, "review": r.review},
-                }
-            )
-        if r.predicted_boxes is not None:
-            task["predictions"].append(
-                {
-                    "model_version": r.model,
-                    "score": r.confidence,
-                    "result": _results(r.predicted_boxes, r),
-                }
-            )
+        labeled = r.label is not None and r.boxes is not None and r.review != "rejected"
+        task = label_studio_task(
+            r,
+            {"image": r.name, "athanor_id": r.item},
+            _results(r.boxes, r) if labeled else None,
+            _results(r.predicted_boxes, r) if r.predicted_boxes is not None else None,
+        )
         tasks.append(task)
     return tasks
 

@@ -167,6 +167,36 @@ def _choice(label: str, kind: str) -> list[dict[str, Any]]:
     ]
 
 
+def label_studio_task(
+    record: LabelItemRecord,
+    data: dict[str, Any],
+    result: list[dict[str, Any]] | None,
+    predicted: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """One Label Studio task: the person's label as an annotation (who, when, source and
+    review in its meta) and the model's as a prediction with its confidence, where given."""
+    task: dict[str, Any] = {
+        "id": record.item + 1,
+        "data": data,
+        "annotations": [],
+        "predictions": [],
+    }
+    if result is not None:
+        task["annotations"].append(
+            {
+                "result": result,
+                "completed_by": record.labeled_by,
+                "created_at": record.labeled_at.isoformat() if record.labeled_at else None,
+                "meta": {"source": record.source, "review": record.review},
+            }
+        )
+    if predicted is not None:
+        task["predictions"].append(
+            {"model_version": record.model, "score": record.confidence, "result": predicted}
+        )
+    return task
+
+
 def _tasks(records: list[LabelItemRecord], texts: list[str] | None) -> list[dict[str, Any]]:
     kind = "text" if texts is not None else "image"
     tasks = []
@@ -176,29 +206,13 @@ def _tasks(records: list[LabelItemRecord], texts: list[str] | None) -> list[dict
             data["text"] = texts[r.item]
         else:
             data["image"] = r.name
-        task: dict[str, Any] = {
-            "id": r.item + 1,
-            "data": data,
-            "annotations": [],
-            "predictions": [],
-        }
-        if r.label is not None and r.review != "rejected":
-            task["annotations"].append(
-                {
-                    "result": _choice(r.label, kind),
-                    "completed_by": r.labeled_by,
-                    "created_at": r.labeled_at.isoformat() if r.labeled_at else None,
-                    "meta": {"source": r.source, "review": r.review},
-                }
-            )
-        if r.predicted is not None:
-            task["predictions"].append(
-                {
-                    "model_version": r.model,
-                    "score": r.confidence,
-                    "result": _choice(r.predicted, kind),
-                }
-            )
+        labeled = r.label is not None and r.review != "rejected"
+        task = label_studio_task(
+            r,
+            data,
+            _choice(r.label, kind) if labeled else None,
+            _choice(r.predicted, kind) if r.predicted is not None else None,
+        )
         tasks.append(task)
     return tasks
 
