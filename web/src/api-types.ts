@@ -473,6 +473,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lab/cnn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a CNN sees
+         * @description For a registered image classifier and an input: the first convolution's filters,
+         *     every convolution's feature maps, the prediction, and Grad-CAM and saliency maps of the
+         *     class explained.
+         */
+        post: operations["cnn_v1_lab_cnn_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/cnn/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Why an image classifier chose its class
+         * @description The prediction for an input and the Grad-CAM and saliency maps of the class
+         *     explained (the predicted one by default): the deployments' "why this class".
+         */
+        post: operations["explain_v1_lab_cnn_explain_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/convolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Convolve an image with a kernel
+         * @description Convolve an upload or a dataset sample (grey) with a named or custom kernel
+         *     (``torch.nn.functional.conv2d``), then pool: the output, its shape by the formula, and
+         *     the multiplications and additions computed.
+         */
+        post: operations["convolution_v1_lab_convolution_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/convolution/kernels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The convolution lab's kernels and sample datasets
+         * @description The named kernels with their weights (at size 3), and the datasets to sample from.
+         */
+        get: operations["convolution_options_v1_lab_convolution_kernels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/label/projects": {
         parameters: {
             query?: never;
@@ -1527,6 +1612,185 @@ export interface components {
             /** Support */
             support: number;
         };
+        /**
+         * CnnRequest
+         * @description A registered image classifier, an input, and the class to explain.
+         */
+        CnnRequest: {
+            /**
+             * Dataset
+             * @description A catalog image dataset (e.g. mnist).
+             * @example mnist
+             */
+            dataset?: string | null;
+            /**
+             * Image
+             * @description A PNG, JPEG, BMP, WebP or GIF image as base64 or a data: URL.
+             */
+            image?: string | null;
+            /**
+             * Index
+             * @description The sample's index.
+             * @default 0
+             */
+            index?: number;
+            /**
+             * Model
+             * @description NAME, NAME@VERSION or NAME@ALIAS of an image classifier.
+             * @example mnist-cnn
+             */
+            model: string;
+            /**
+             * Target
+             * @description The class to explain (default: predicted).
+             */
+            target?: string | null;
+        };
+        /** CnnViewsOut */
+        CnnViewsOut: {
+            /** Conv Layers */
+            conv_layers: number;
+            /** Explained */
+            explained: string;
+            /** Feature Maps */
+            feature_maps: components["schemas"]["FeatureMapsOut"][];
+            filters: components["schemas"]["FiltersOut"];
+            /**
+             * Gradcam
+             * @description Grad-CAM of the last convolution, 0..1.
+             */
+            gradcam: number[][];
+            /**
+             * Input
+             * @description The input at the model's size, [C][H][W].
+             */
+            input: number[][][];
+            /** Label */
+            label: string | null;
+            /** Model */
+            model: string;
+            /** Predicted */
+            predicted: string;
+            /** Probabilities */
+            probabilities: {
+                [key: string]: number;
+            };
+            /**
+             * Saliency
+             * @description Gradient saliency, 0..1.
+             */
+            saliency: number[][];
+            /** Source */
+            source: string;
+        };
+        /** ConvolutionOptionsOut */
+        ConvolutionOptionsOut: {
+            /** Datasets */
+            datasets: string[];
+            /** Kernels */
+            kernels: components["schemas"]["KernelOut"][];
+        };
+        /** ConvolutionOut */
+        ConvolutionOut: {
+            /** Additions */
+            additions: number;
+            /** Dilation */
+            dilation: number;
+            formulas: components["schemas"]["SizeFormulasOut"];
+            /**
+             * Input
+             * @description The grey input, 0..255.
+             */
+            input: number[][];
+            /** Input Shape */
+            input_shape: number[];
+            /** Kernel */
+            kernel: number[][];
+            /** Label */
+            label: string | null;
+            /** Multiplications */
+            multiplications: number;
+            /**
+             * Output
+             * @description The raw output values.
+             */
+            output: number[][];
+            /** Output Shape */
+            output_shape: number[];
+            /** Padding */
+            padding: number;
+            pooling: components["schemas"]["PoolingOut"] | null;
+            /** Source */
+            source: string;
+            /** Stride */
+            stride: number;
+        };
+        /**
+         * ConvolutionRequest
+         * @description The image, the kernel (named or custom weights) and how it slides.
+         */
+        ConvolutionRequest: {
+            /**
+             * Dataset
+             * @description A catalog image dataset (e.g. mnist).
+             * @example mnist
+             */
+            dataset?: string | null;
+            /**
+             * Dilation
+             * @default 1
+             */
+            dilation?: number;
+            /**
+             * Image
+             * @description A PNG, JPEG, BMP, WebP or GIF image as base64 or a data: URL.
+             */
+            image?: string | null;
+            /**
+             * Index
+             * @description The sample's index.
+             * @default 0
+             */
+            index?: number;
+            /**
+             * Kernel
+             * @description sobel_x, sobel_y, prewitt_x, prewitt_y, laplacian, sharpen, mean, gaussian or custom (then weights).
+             * @default sobel_x
+             */
+            kernel?: string;
+            /**
+             * Padding
+             * @default 0
+             */
+            padding?: number;
+            /**
+             * Pool
+             * @default none
+             * @enum {string}
+             */
+            pool?: "none" | "max" | "avg";
+            /**
+             * Pool Size
+             * @default 2
+             */
+            pool_size?: number;
+            /**
+             * Size
+             * @description The size of mean and gaussian.
+             * @default 3
+             */
+            size?: number;
+            /**
+             * Stride
+             * @default 1
+             */
+            stride?: number;
+            /**
+             * Weights
+             * @description A custom kernel's rows.
+             */
+            weights?: number[][] | null;
+        };
         /** CountsOut */
         CountsOut: {
             /**
@@ -1909,6 +2173,56 @@ export interface components {
             title: string;
             /** Yaml */
             yaml: string;
+        };
+        /** ExplanationOut */
+        ExplanationOut: {
+            /** Explained */
+            explained: string;
+            /**
+             * Gradcam
+             * @description Grad-CAM of the last convolution, 0..1.
+             */
+            gradcam: number[][];
+            /**
+             * Input
+             * @description The input at the model's size, [C][H][W].
+             */
+            input: number[][][];
+            /** Label */
+            label: string | null;
+            /** Model */
+            model: string;
+            /** Predicted */
+            predicted: string;
+            /** Probabilities */
+            probabilities: {
+                [key: string]: number;
+            };
+            /**
+             * Saliency
+             * @description Gradient saliency, 0..1.
+             */
+            saliency: number[][];
+            /** Source */
+            source: string;
+        };
+        /** FeatureMapsOut */
+        FeatureMapsOut: {
+            /** Layer */
+            layer: string;
+            /** Maps */
+            maps: number[][][];
+            /** Shape */
+            shape: number[];
+        };
+        /** FiltersOut */
+        FiltersOut: {
+            /** Layer */
+            layer: string;
+            /** Shape */
+            shape: number[];
+            /** Weights */
+            weights: number[][][][];
         };
         /**
          * GenerateRequest
@@ -2400,6 +2714,13 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** KernelOut */
+        KernelOut: {
+            /** Name */
+            name: string;
+            /** Weights */
+            weights: number[][];
+        };
         /**
          * LabelClass
          * @description One label of a project's label set.
@@ -2780,6 +3101,22 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** PoolingOut */
+        PoolingOut: {
+            formulas: components["schemas"]["SizeFormulasOut"];
+            /** Kind */
+            kind: string;
+            /** Operations */
+            operations: {
+                [key: string]: number;
+            };
+            /** Output */
+            output: number[][];
+            /** Output Shape */
+            output_shape: number[];
+            /** Size */
+            size: number;
+        };
         /**
          * PredictRequest
          * @description A JSON prediction request: one sample or a batch of samples of the model's input.
@@ -3143,6 +3480,13 @@ export interface components {
              * @description PyTorch threads for inference (process-wide); default: the CPU cores less one, which is left to the HTTP event loop.
              */
             threads?: number | null;
+        };
+        /** SizeFormulasOut */
+        SizeFormulasOut: {
+            /** Height */
+            height: string;
+            /** Width */
+            width: string;
         };
         /**
          * SpecCheckOut
@@ -4891,6 +5235,233 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cnn_v1_lab_cnn_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CnnRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CnnViewsOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    explain_v1_lab_cnn_explain_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CnnRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplanationOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    convolution_v1_lab_convolution_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConvolutionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConvolutionOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    convolution_options_v1_lab_convolution_kernels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConvolutionOptionsOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
