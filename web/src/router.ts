@@ -45,6 +45,12 @@ export const router = createRouter({
       component: () => import('./views/LabelProjectView.vue'),
       props: true,
     },
+    {
+      path: '/lab/convolution',
+      name: 'lab-convolution',
+      component: () => import('./views/ConvolutionLabView.vue'),
+    },
+    { path: '/lab/cnn', name: 'lab-cnn', component: () => import('./views/CnnLabView.vue') },
     { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
     { path: '/:rest(.*)*', name: 'missing', component: () => import('./views/MissingView.vue') },
   ],
