@@ -65,3 +65,20 @@ def test_a_model_that_is_not_a_cnn_is_refused(trained_iris) -> None:
         LabInputError, match="iris-mlp@1 is a classification model of tabular inputs"
     ):
         image_classifier(open_store(settings), "iris-mlp")
+
+
+def test_concurrent_requests_on_the_shared_network_see_only_their_own_pass(mnist_cnn) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    predictor, settings = mnist_cnn
+    digits = [dataset_sample("mnist", index, settings) for index in range(4)]
+    alone = [cnn_views(predictor, digit) for digit in digits]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda digit: cnn_views(predictor, digit), digits * 2))
+    for index, views in enumerate(together):
+        expected = alone[index % 4]
+        assert views["predicted"] == expected["predicted"]
+        np.testing.assert_allclose(views["gradcam"], expected["gradcam"], atol=1e-5)
+        np.testing.assert_allclose(
+            views["feature_maps"][1]["maps"], expected["feature_maps"][1]["maps"], atol=1e-5
+        )

@@ -30,6 +30,9 @@ _CACHED = 4
 
 _PREDICTORS: OrderedDict[tuple[str, str], Predictor] = OrderedDict()
 _PREDICTORS_LOCK = threading.Lock()
+_RUNNING = threading.RLock()
+"""Held while a cached network runs: the server's threads share it, and the forward hooks
+that Captum and the feature maps put on it must see only their own request's pass."""
 
 
 def image_classifier(store: Store, ref: str) -> Predictor:
@@ -165,6 +168,11 @@ def explain(predictor: Predictor, image: LabImage, target: str | None = None) ->
     Raises:
         LabInputError: ``target`` is not one of the model's classes.
     """
+    with _RUNNING:
+        return _explain(predictor, image, target)
+
+
+def _explain(predictor: Predictor, image: LabImage, target: str | None) -> dict[str, Any]:
     classes = list(predictor.classes or [])
     pixels, x = model_input(predictor, image)
     chances = probabilities(predictor, x)
@@ -194,10 +202,10 @@ def explain(predictor: Predictor, image: LabImage, target: str | None = None) ->
 def cnn_views(predictor: Predictor, image: LabImage, target: str | None = None) -> dict[str, Any]:
     """Everything the "What a CNN sees" page shows for ``image``: :func:`explain`'s answer,
     the first layer's filters and every convolution's feature maps."""
-    answer = explain(predictor, image, target)
-    _pixels, x = model_input(predictor, image)
-    layers = convolutions(predictor.network)
-    answer["filters"] = first_filters(predictor.network)
-    answer["feature_maps"] = feature_maps(predictor.network, x)
-    answer["conv_layers"] = len(layers)
+    with _RUNNING:
+        answer = _explain(predictor, image, target)
+        _pixels, x = model_input(predictor, image)
+        answer["filters"] = first_filters(predictor.network)
+        answer["feature_maps"] = feature_maps(predictor.network, x)
+    answer["conv_layers"] = len(convolutions(predictor.network))
     return answer

@@ -63,7 +63,7 @@ def uploaded_image(data: str, field: str = "image") -> LabImage:
     """
     from PIL import Image
 
-    encoded = data.split(",", 1)[1] if data.startswith("data:") else data
+    encoded = data.partition(",")[2] if data.startswith("data:") else data
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
