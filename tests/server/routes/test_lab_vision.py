@@ -1,26 +1,16 @@
-"""The vision labs' REST routes on a real platform: answers, and a 4xx naming the field and
-the valid range for every input out of range."""
+"""``/v1/lab/convolution`` and ``/v1/lab/cnn``: answers, and a 4xx naming the field and the
+valid range for every input out of range (each status one the operation declares)."""
 
 from __future__ import annotations
 
 import base64
 import io
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.server.conftest import PlatformProcess
-
-
-def _post(platform: PlatformProcess, path: str, body: dict) -> httpx.Response:
-    return httpx.post(
-        f"{platform.url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {platform.owner_token}"},
-        timeout=60,
-    )
+from tests.server.routes.conftest import Api
 
 
 def _png(array: np.ndarray) -> str:
@@ -29,13 +19,13 @@ def _png(array: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def test_convolution_of_an_upload_with_pooling(shared_platform: PlatformProcess) -> None:
+def test_convolution_of_an_upload_with_pooling(api: Api) -> None:
     image = np.zeros((10, 12), dtype=np.uint8)
     image[:, 6:] = 255  # one vertical edge
-    answer = _post(
-        shared_platform,
+    answer = api.call(
+        "POST",
         "/v1/lab/convolution",
-        {"image": _png(image), "kernel": "sobel_x", "stride": 2, "pool": "max"},
+        json={"image": _png(image), "kernel": "sobel_x", "stride": 2, "pool": "max"},
     )
     assert answer.status_code == 200, answer.text
     found = answer.json()
@@ -47,11 +37,8 @@ def test_convolution_of_an_upload_with_pooling(shared_platform: PlatformProcess)
     assert found["pooling"]["operations"] == {"comparisons": 4 * 3}
 
 
-def test_the_kernels_on_offer(shared_platform: PlatformProcess) -> None:
-    answer = httpx.get(
-        f"{shared_platform.url}/v1/lab/convolution/kernels",
-        headers={"Authorization": f"Bearer {shared_platform.owner_token}"},
-    ).json()
+def test_the_kernels_on_offer(api: Api) -> None:
+    answer = api.call("GET", "/v1/lab/convolution/kernels").json()
     names = [kernel["name"] for kernel in answer["kernels"]]
     assert names[:2] == ["sobel_x", "sobel_y"] and "gaussian" in names
     assert "mnist" in answer["datasets"]
@@ -72,11 +59,12 @@ def test_the_kernels_on_offer(shared_platform: PlatformProcess) -> None:
         ),
         ("/v1/lab/convolution", {"image": "aGVsbG8="}, 400, "image: not a readable image"),
         ("/v1/lab/cnn", {"model": "nothing-here", "dataset": "digits"}, 404, "nothing-here"),
+        ("/v1/lab/cnn/explain", {"model": "iris-mlp", "dataset": "digits"}, 400, "need an image"),
     ],
 )
 def test_inputs_out_of_range_are_4xx_naming_the_field(
-    shared_platform: PlatformProcess, path: str, body: dict, status: int, message: str
+    api: Api, path: str, body: dict, status: int, message: str
 ) -> None:
-    answer = _post(shared_platform, path, body)
+    answer = api.call("POST", path, json=body)
     assert answer.status_code == status, answer.text
     assert message in answer.text
