@@ -144,9 +144,9 @@ class ArtifactStore:
         relative = self.relative(path)
         staging_root = self.root / ".staging"
         with disk_full_as_error(path):
-            return self.bucket.fetch_folder(
+            return self.bucket.fetch_folder(relative, path, staging_root) or self.bucket.fetch_file(
                 relative, path, staging_root
-            ) or self.bucket.fetch_file(relative, path, staging_root)
+            )
 
     def local(self, relative: str) -> Path:
         """:meth:`resolve`, fetching the path from the bucket when this machine lacks it."""

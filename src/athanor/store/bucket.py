@@ -147,6 +147,8 @@ class Bucket:
 
     def check(self) -> None:
         """Raises BucketError unless the bucket exists and answers with these credentials."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             self.fs.call_s3("head_bucket", Bucket=self.bucket)
         except FileNotFoundError:
@@ -159,7 +161,7 @@ class Bucket:
                 f"{ENV_URL}={self.url}: the bucket '{self.bucket}' refuses these credentials; "
                 "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket's policy"
             ) from None
-        except OSError as exc:
+        except (OSError, BotoCoreError, ClientError) as exc:
             raise BucketError(
                 f"{ENV_URL}={self.url}: the bucket cannot be reached at "
                 f"{_endpoint() or 'AWS'} ({exc}); check AWS_ENDPOINT_URL and the network"
