@@ -115,6 +115,7 @@ def test_import_train_stop_resume_register_verify_export_delete_across_machines(
     # ... a fourth verifies its hashes and exports it to ONNX ...
     fourth = machine("fourth")
     assert not (fourth / "artifacts" / version.path).exists()
+    assert at.runs.show(resumed.id)["evaluation"]["task"] == "regression"
     shown = at.models.show("houses-team@1")
     assert shown["content_hash"] == version.content_hash
     exported = at.models.export("houses-team@1", tmp_path / "houses.onnx", format="onnx")

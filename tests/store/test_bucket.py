@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from athanor.errors import UserError
+from athanor.errors import StoreMismatch, UserError
 from athanor.settings import current_settings
 from athanor.store import open_artifacts, open_store
 from athanor.store.artifacts import ArtifactStore
@@ -163,3 +163,17 @@ def test_a_missing_bucket_or_a_bad_url_is_a_user_error_naming_the_url(
         open_store()
     with pytest.raises(UserError, match="ATHANOR_ARTIFACTS_URL='gs://x' is not an S3 URL"):
         split_url("gs://x")
+
+
+def test_a_database_behind_the_buckets_run_folders_is_refused_with_an_empty_cache(
+    s3_bucket: str, tmp_path: Path
+) -> None:
+    other_machine = ArtifactStore(tmp_path / "elsewhere", open_bucket(s3_bucket))
+    log = other_machine.run_dir(4) / "job.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("a run this database never saw\n")
+    other_machine.publish(log)
+    with pytest.raises(
+        StoreMismatch, match=rf"with {s3_bucket}/runs holds 1 run folder\(s\) up to run 4"
+    ):
+        open_store()  # an empty home and an empty database

@@ -55,6 +55,13 @@ class ArtifactStore:
         with entries:
             return sorted(int(e.name) for e in entries if e.name.isdigit() and e.is_dir())
 
+    def published_run_ids(self) -> list[int]:
+        """The ids of the run folders in the bucket, ascending (one listing; none without
+        a bucket)."""
+        if self.bucket is None:
+            return []
+        return sorted(int(name) for name in self.bucket.folder_names("runs") if name.isdigit())
+
     def model_dir(self, name: str, version: int) -> Path:
         return self.root / "models" / name / f"v{version}"
 

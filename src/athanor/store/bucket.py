@@ -137,6 +137,8 @@ class Bucket:
         self.bucket = bucket
         self.prefix = prefix
         self.fs = fs
+        self.matched_databases: set[str] = set()
+        """The databases this process found not behind the bucket's run folders (checked once)."""
 
     def key(self, relative: str) -> str:
         parts = [self.bucket, self.prefix, relative.strip("/")]
@@ -278,15 +280,19 @@ class Bucket:
             partial.unlink(missing_ok=True)
         return True
 
-    def complete_folders(self, relative: str) -> list[str]:
-        """The names of the completely published folders directly under ``relative``."""
+    def folder_names(self, relative: str) -> list[str]:
+        """The names of the folders directly under ``relative``, complete or not."""
         try:
             entries = self.fs.ls(self.key(relative), detail=True)
         except FileNotFoundError:
             return []
-        names = [
+        return [
             PurePosixPath(entry["name"]).name for entry in entries if entry["type"] == "directory"
         ]
+
+    def complete_folders(self, relative: str) -> list[str]:
+        """The names of the completely published folders directly under ``relative``."""
+        names = self.folder_names(relative)
         return sorted(
             name for name in names if self.fs.exists(self.key(f"{relative}/{name}/{MANIFEST_NAME}"))
         )
