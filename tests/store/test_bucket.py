@@ -11,7 +11,13 @@ from athanor.errors import StoreMismatch, UserError
 from athanor.settings import current_settings
 from athanor.store import open_artifacts, open_store
 from athanor.store.artifacts import ArtifactStore
-from athanor.store.bucket import MANIFEST_NAME, ArtifactIntegrityError, open_bucket, split_url
+from athanor.store.bucket import (
+    MANIFEST_NAME,
+    ArtifactIntegrityError,
+    BucketError,
+    open_bucket,
+    split_url,
+)
 
 
 @pytest.fixture
@@ -177,3 +183,18 @@ def test_a_database_behind_the_buckets_run_folders_is_refused_with_an_empty_cach
         StoreMismatch, match=rf"with {s3_bucket}/runs holds 1 run folder\(s\) up to run 4"
     ):
         open_store()  # an empty home and an empty database
+
+
+def test_a_bucket_that_stops_answering_is_a_user_error_naming_the_object(two_machines) -> None:
+    one, _ = two_machines
+    written = write_package(one)
+    s3fs = pytest.importorskip("s3fs")
+    # a closed loopback port: the endpoint refuses connections
+    silent = type(one.bucket)(one.bucket.url, one.bucket.bucket, one.bucket.prefix, None)
+    silent.fs = s3fs.S3FileSystem(
+        skip_instance_cache=True,
+        client_kwargs={"endpoint_url": "http://127.0.0.1:9"},
+        config_kwargs={"retries": {"max_attempts": 1}, "connect_timeout": 1},
+    )
+    with pytest.raises(BucketError, match=r"could not publish s3://.*/models/iris/v1: "):
+        ArtifactStore(one.root, silent).publish(written)

@@ -16,14 +16,16 @@ Credentials, region and endpoint come from the standard AWS environment
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from athanor.errors import UserError
 
@@ -104,6 +106,32 @@ def _filesystem() -> Any:
     )
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _named_failures(action: str) -> Callable[[_Method], _Method]:
+    """Turn the bucket's refusals and transport failures into a BucketError naming the
+    object's URL (local disk errors such as a full disk pass through unchanged)."""
+
+    def decorate(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def wrapper(self: Bucket, *args: Any, **kwargs: Any) -> Any:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                return method(self, *args, **kwargs)
+            except (PermissionError, ConnectionError, BotoCoreError, ClientError) as exc:
+                where = self.url_of(next(arg for arg in args if isinstance(arg, str)))
+                raise BucketError(
+                    f"could not {action} {where}: {exc}; check the bucket "
+                    f"({ENV_URL}={self.url}), its credentials and AWS_ENDPOINT_URL"
+                ) from exc
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as file:
@@ -171,6 +199,7 @@ class Bucket:
 
     # --- publishing ---------------------------------------------------------------------
 
+    @_named_failures("publish")
     def publish_folder(self, folder: Path, relative: str) -> None:
         """Upload every file of ``folder``, then its manifest (unchanged folders cost one GET)."""
         manifest = folder_manifest(folder)
@@ -190,6 +219,7 @@ class Bucket:
             self.fs.rm(sorted(stale))
         self.fs.pipe_file(manifest_key, json.dumps(manifest, indent=1).encode())
 
+    @_named_failures("publish")
     def publish_file(self, path: Path, relative: str) -> None:
         """Upload one file, replacing the object (a growing log is republished whole)."""
         self.fs.put_file(str(path), self.key(relative))
@@ -222,6 +252,7 @@ class Bucket:
         except FileNotFoundError:
             return False
 
+    @_named_failures("fetch")
     def fetch_folder(self, relative: str, destination: Path, staging_root: Path) -> bool:
         """Download a published folder into ``destination`` (checked, then one rename).
 
@@ -264,6 +295,7 @@ class Bucket:
             shutil.rmtree(folder, ignore_errors=True)
         return True
 
+    @_named_failures("fetch")
     def fetch_file(self, relative: str, destination: Path, staging_root: Path) -> bool:
         """Download one plain object into ``destination``; False when there is none."""
         if not self.is_file(relative):
@@ -299,6 +331,7 @@ class Bucket:
 
     # --- deleting -----------------------------------------------------------------------
 
+    @_named_failures("delete")
     def delete(self, relative: str) -> None:
         """Remove a folder (its manifest first, so readers stop seeing it) or a file."""
         with contextlib.suppress(FileNotFoundError):
