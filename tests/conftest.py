@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,7 @@ def athanor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     home = tmp_path / "athanor-home"
     monkeypatch.setenv("ATHANOR_HOME", str(home))
     monkeypatch.delenv("ATHANOR_DB_URL", raising=False)
+    monkeypatch.delenv("ATHANOR_ARTIFACTS_URL", raising=False)
     monkeypatch.setenv("ATHANOR_OFFLINE", "1")  # subprocesses too: never download in tests
     if MIRROR is not None:
         monkeypatch.setenv("ATHANOR_DATA_MIRROR", str(MIRROR))
@@ -147,6 +149,59 @@ def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
         request.getfixturevalue("postgres_url")
     return request.param
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "athanor-tests",
+    "AWS_SECRET_ACCESS_KEY": "athanor-tests-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3 API server of this test session (moto's server mode on a loopback port);
+    yields its endpoint URL. Skips where moto is not installed; CI
+    (``ATHANOR_REQUIRE_S3``) fails instead."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        message = f"no S3 server could be started: moto[server] is not installed ({exc})"
+        if os.environ.get("ATHANOR_REQUIRE_S3"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket on the session's S3 server, named by ``ATHANOR_ARTIFACTS_URL``
+    (``s3://BUCKET/artifacts``) with the AWS environment that reaches it (subprocesses see
+    them too)."""
+    import urllib.request
+    import uuid
+
+    for name, value in {**S3_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    bucket = f"athanor-{uuid.uuid4().hex[:12]}"
+    # S3's CreateBucket is a PUT of the bucket's path (moto takes it unsigned); a boto3
+    # client would cost more than the rest of a short test
+    request = urllib.request.Request(f"{s3_server}/{bucket}", method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+    url = f"s3://{bucket}/artifacts"
+    monkeypatch.setenv("ATHANOR_ARTIFACTS_URL", url)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ def test_defaults_follow_athanor_home(athanor_home: Path) -> None:
     assert settings.db_url == f"sqlite:///{athanor_home.resolve() / 'athanor.db'}"
     assert settings.db_path == athanor_home.resolve() / "athanor.db"
     assert settings.artifacts_dir == settings.home / "artifacts"
+    assert settings.artifacts_url is None  # artifacts stay local: no bucket is contacted
 
 
 def test_database_url_and_mirrors_from_environment(
@@ -26,3 +27,10 @@ def test_database_url_and_mirrors_from_environment(
     settings = current_settings()
     assert settings.db_path is None
     assert settings.data_mirrors == (tmp_path / "a", tmp_path / "b")
+
+
+def test_artifact_bucket_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATHANOR_ARTIFACTS_URL", " s3://team-bucket/athanor ")
+    assert current_settings().artifacts_url == "s3://team-bucket/athanor"
+    monkeypatch.setenv("ATHANOR_ARTIFACTS_URL", "")
+    assert current_settings().artifacts_url is None

@@ -5,6 +5,8 @@
 ``ATHANOR_DATA_MIRROR`` names folders (``os.pathsep``-separated) searched by file name for
 dataset files before any download. ``ATHANOR_OFFLINE=1`` forbids downloads altogether.
 ``ATHANOR_TUNE_DB_URL`` replaces ``tuning.db``, the SQLite file of hyperparameter searches.
+``ATHANOR_ARTIFACTS_URL=s3://bucket/prefix`` publishes artifacts to an S3-compatible bucket,
+``artifacts/`` becoming its local cache.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Settings:
     offline: bool = False
     tune_db_url: str | None = None
     """Where searches keep their trials (default ``tuning.db`` in the home)."""
+    artifacts_url: str | None = None
+    """The S3-compatible bucket artifacts are published to; None keeps them only local."""
 
     @property
     def artifacts_dir(self) -> Path:
@@ -62,4 +66,5 @@ def current_settings() -> Settings:
         data_mirrors=mirrors,
         offline=offline,
         tune_db_url=os.environ.get("ATHANOR_TUNE_DB_URL") or None,
+        artifacts_url=os.environ.get("ATHANOR_ARTIFACTS_URL", "").strip() or None,
     )

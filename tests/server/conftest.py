@@ -91,9 +91,15 @@ class PlatformProcess:
 
     @property
     def settings(self) -> Settings:
-        """The platform's home and database (``ATHANOR_DB_URL`` when the test set one)."""
+        """The platform's home, database and artifact bucket (``ATHANOR_DB_URL`` and
+        ``ATHANOR_ARTIFACTS_URL`` when the test set them)."""
         db_url = self.env.get("ATHANOR_DB_URL") or f"sqlite:///{self.home / 'athanor.db'}"
-        return Settings(home=self.home, db_url=db_url, data_mirrors=())
+        return Settings(
+            home=self.home,
+            db_url=db_url,
+            data_mirrors=(),
+            artifacts_url=self.env.get("ATHANOR_ARTIFACTS_URL"),
+        )
 
     def store(self) -> Store:
         return open_store(self.settings)

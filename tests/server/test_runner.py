@@ -16,7 +16,9 @@ import torch
 from sklearn.datasets import load_digits
 
 from athanor.errors import UserError
-from athanor.store import RunStatus
+from athanor.registry.package import load_package
+from athanor.store import RunStatus, open_store
+from athanor.store.checkpoints import CheckpointFolder
 from tests.server.conftest import ATHANOR, PlatformProcess, wait_for
 
 SPEC = """\
@@ -274,12 +276,16 @@ def test_a_gpu_job_trains_on_the_gpu_it_was_given(platform_factory) -> None:
     assert f"CUDA_VISIBLE_DEVICES='{index}'" in log
 
 
+@pytest.mark.parametrize("artifacts", ["local", "s3"])
 def test_on_postgresql_jobs_compete_are_cancelled_and_survive_sigkill(
-    postgres_url: str, platform_factory, mirror: Path
+    postgres_url: str, platform_factory, mirror: Path, artifacts: str, request
 ) -> None:
-    """The platform, its workers and the CLI share a PostgreSQL database (ATHANOR_DB_URL)."""
+    """The platform, its workers and the CLI share a PostgreSQL database (ATHANOR_DB_URL);
+    with ``s3``, artifacts are published to a bucket on a real S3 API server as well."""
+    bucket_url = request.getfixturevalue("s3_bucket") if artifacts == "s3" else None
     platform = platform_factory("--cpus", "1", "--gpus", "none", "--warm-workers", "0")
     assert platform.env["ATHANOR_DB_URL"] == postgres_url
+    assert platform.env.get("ATHANOR_ARTIFACTS_URL") == bucket_url
     platform.start()
     client = platform.client()
     recovered = submit(platform, "recovered", 4, "job.max_restarts=1")
@@ -329,3 +335,18 @@ def test_on_postgresql_jobs_compete_are_cancelled_and_survive_sigkill(
     # Everything is in PostgreSQL: no SQLite file appeared in the home.
     assert not (platform.home / "athanor.db").exists()
     assert platform.stop() == 0
+    if bucket_url is not None:
+        # The recovered job's checkpoints, evaluation and package reached the bucket, and a
+        # machine with an empty cache verifies the package from there.
+        store = platform.store()
+        run_dir = store.artifacts.run_dir(recovered)
+        kept = [p.name for p in CheckpointFolder.of_run(run_dir).list()]
+        published = store.artifacts.published_folders(CheckpointFolder.of_run(run_dir).path)
+        assert kept and [p.name for p in published] == kept
+        assert {p.name for p in store.artifacts.published_folders(run_dir)} >= {"model"}
+        elsewhere = platform.settings.__class__(
+            **{**vars(platform.settings), "home": platform.home.parent / "elsewhere"}
+        )
+        other = open_store(elsewhere)
+        package = other.artifacts.local(done["summary"]["package"])
+        assert load_package(package, expected_hash=done["summary"]["package_hash"])

@@ -120,7 +120,7 @@ def register(name: str, run_id: int, *, settings: Settings | None = None) -> Mod
     return register_package(
         store,
         name,
-        store.artifacts.resolve(package),
+        store.artifacts.local(package),
         run_id=run_id,
         metrics=run.summary.get("metrics"),
     )

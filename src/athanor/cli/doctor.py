@@ -68,10 +68,25 @@ def collect() -> dict[str, Any]:
         "athanor_home": str(settings.home),
         "database": settings.db_url,
         "store_size": {"database": db_size, "artifacts": artifacts},
+        "artifacts_bucket": _bucket_state(settings.artifacts_url),
         "data_mirrors": [str(m) for m in settings.data_mirrors],
         "throughput": throughput,
         "free_disk": shutil.disk_usage(existing).free,
     }
+
+
+def _bucket_state(url: str | None) -> dict[str, Any] | None:
+    """The artifact bucket's URL and whether it answers, None without one."""
+    if url is None:
+        return None
+    from athanor.errors import UserError
+    from athanor.store.bucket import open_bucket
+
+    try:
+        open_bucket(url)
+    except UserError as exc:
+        return {"url": url, "answers": False, "error": str(exc)}
+    return {"url": url, "answers": True}
 
 
 def doctor(
@@ -102,6 +117,7 @@ def doctor(
             f"(database {human_bytes(size['database'])}, "
             f"artifacts {human_bytes(size['artifacts'])})",
         ),
+        ("artifact bucket", _bucket_line(info["artifacts_bucket"])),
         ("ATHANOR_DATA_MIRROR", ", ".join(info["data_mirrors"]) or "not set (datasets download)"),
         ("free disk", f"{human_bytes(info['free_disk'])} (where ATHANOR_HOME is)"),
     ]
@@ -115,3 +131,11 @@ def doctor(
             )
         )
     console.print(table("athanor doctor", ["check", "value"], rows))
+
+
+def _bucket_line(state: dict[str, Any] | None) -> str:
+    if state is None:
+        return "none (ATHANOR_ARTIFACTS_URL not set: artifacts stay in ATHANOR_HOME)"
+    if state["answers"]:
+        return f"{state['url']} (answers)"
+    return f"{state['url']} (does not answer: {state['error']})"

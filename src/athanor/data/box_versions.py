@@ -105,7 +105,7 @@ def load_detection_version(ref: str | DatasetRef, settings: Settings | None = No
             f"dataset {resolved.ref} is a {resolved.kind} dataset, not a detection one; "
             "import boxes with 'athanor data import PATH --kind detection'"
         )
-    folder = open_store(settings).artifacts.resolve(resolved.version.path)
+    folder = open_store(settings).artifacts.local(resolved.version.path)
     return load_boxes(folder)
 
 

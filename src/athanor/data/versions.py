@@ -93,7 +93,7 @@ def load_dataset(
         return resolved.entry.load(settings, **options)
     assert resolved.version is not None
     store = open_store(settings)
-    return load_version(store.artifacts.resolve(resolved.version.path), resolved.version)
+    return load_version(store.artifacts.local(resolved.version.path), resolved.version)
 
 
 def load_version(folder: Path, record: DatasetVersionRecord) -> RawDataset:

@@ -59,7 +59,7 @@ def source_version(store: Store, ref: str) -> SourceVersion:
             "'athanor data import' and label that"
         )
     record = resolved.version
-    folder = store.artifacts.resolve(record.path)
+    folder = store.artifacts.local(record.path)
     info = json.loads((folder / DATASET_JSON).read_text())
     if info["kind"] not in KINDS:
         raise UserError(

@@ -91,8 +91,9 @@ def resolve(store: Store, ref: str) -> ModelVersionRecord:
 
 
 def package_path(store: Store, record: ModelVersionRecord) -> Path:
-    """The folder holding the package of a registered version."""
-    return store.artifacts.resolve(record.path)
+    """The folder holding the package of a registered version (fetched from the artifact
+    bucket when this machine lacks it)."""
+    return store.artifacts.local(record.path)
 
 
 def register_package(
@@ -108,7 +109,9 @@ def register_package(
     """Copy the package in ``source`` into the store as the next version of ``name``.
 
     The package is verified first; the copy appears under its final path in one rename.
-    Version numbers are never reused, even after a version is deleted.
+    Version numbers are never reused, even after a version is deleted. With an artifact
+    bucket, the package is published once the database gave this registration its number
+    (so that two machines never write the same version's objects).
 
     Raises:
         PackageIntegrityError: ``source`` is not an intact package.
@@ -121,7 +124,7 @@ def register_package(
         version = store.models.next_version(name)
         destination = store.artifacts.model_dir(name, version)
         try:
-            with store.artifacts.staging(destination) as staging:
+            with store.artifacts.staging(destination, publish=False) as staging:
                 for file in (WEIGHTS, METADATA, CARD, MANIFEST):
                     shutil.copy2(source / file, staging / file)
         except FileExistsError:
@@ -133,7 +136,7 @@ def register_package(
             pause = min(pause * 2, 0.2)
             continue
         try:
-            return store.models.add_version(
+            record = store.models.add_version(
                 name,
                 version=version,
                 path=store.artifacts.relative(destination),
@@ -147,6 +150,14 @@ def register_package(
             shutil.rmtree(destination, ignore_errors=True)
             if time.monotonic() > deadline:
                 break
+            continue
+        try:
+            store.artifacts.publish(destination)
+        except BaseException:
+            store.models.delete_version(name, version)
+            shutil.rmtree(destination, ignore_errors=True)
+            raise
+        return record
     raise RuntimeError(
         f"could not allocate a version of '{name}' in {ALLOCATION_SECONDS:g} s: "
         f"{destination} exists but no version {version} is registered (a registration "
@@ -291,7 +302,7 @@ def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[Mode
         deleted = [store.models.delete_version(name, targets[0].version)]
     for record in deleted:
         # The rows are gone first, so no reader resolves to a folder being removed.
-        shutil.rmtree(package_path(store, record), ignore_errors=True)
+        store.artifacts.delete(store.artifacts.resolve(record.path))
     return deleted
 
 

@@ -11,9 +11,11 @@ from rich.console import Console
 from athanor.data.prepare import Prepared
 from athanor.nets.builder import Network
 from athanor.spec.run import RunSpec
+from athanor.store.artifacts import ArtifactStore
 from athanor.store.runs import RunRepository
 from athanor.training.callbacks import Callback, EarlyStopping, ProgressBar, StoreLogger
 from athanor.training.callbacks.anomaly_threshold import AnomalyThreshold
+from athanor.training.callbacks.checkpoint_publisher import CheckpointPublisher
 from athanor.training.callbacks.gan_samples import GanSamples
 from athanor.training.callbacks.lr_monitor import LRMonitor
 from athanor.training.callbacks.text_samples import TextSamples
@@ -40,6 +42,7 @@ def run_callbacks(
     progress: bool,
     logged_until: dict[str, int] | None = None,
     extra: list[Callback] | None = None,
+    artifacts: ArtifactStore | None = None,
 ) -> RunCallbacks:
     """Assemble a run's callbacks: the built-in ones first, then ``extra``.
 
@@ -55,6 +58,7 @@ def run_callbacks(
         logged_until: per metric, the last step already stored (a resumed job's attempt
             does not write them twice).
         extra: the caller's callbacks, called after the built-in ones.
+        artifacts: the artifact store; with a bucket, each checkpoint is published to it.
     """
     callbacks: list[Callback] = []
     if progress:
@@ -74,6 +78,8 @@ def run_callbacks(
                 seed=spec.seed,
             )
         )
+    if artifacts is not None and artifacts.remote_url is not None:
+        callbacks.append(CheckpointPublisher(artifacts))
     callbacks.extend(extra or [])
     return RunCallbacks(callbacks, stopping)
 

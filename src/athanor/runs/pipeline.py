@@ -129,7 +129,9 @@ def resume(
     reconcile_orphans(store)
     record = store.runs.get(run_id)
     lifecycle.ensure_resumable(record)
-    checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
+    checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).fetch_newest(
+        store.artifacts
+    )
     if checkpoint is None:
         raise UserError(
             f"run {run_id} has no checkpoint to resume from (it {record.status} before its "
@@ -192,7 +194,9 @@ def execute(
     """
     store = open_store(settings)
     record = store.runs.get(run_id)
-    checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).newest()
+    checkpoint = CheckpointFolder.of_run(store.artifacts.run_dir(run_id)).fetch_newest(
+        store.artifacts
+    )
     step = checkpoint_step(checkpoint) if checkpoint is not None else None
     claimed = store.jobs.claim(run_id, lifecycle.started(step))
     if claimed is None:
@@ -247,6 +251,9 @@ def _guarded(
     except BaseException as exc:
         store.runs.transition(record.id, lifecycle.failed(exc))
         raise
+    finally:
+        # whatever the end, what the run wrote reaches the bucket (a no-op without one)
+        store.artifacts.publish_run(record.id)
 
 
 @contextmanager
@@ -337,6 +344,7 @@ def _execute(
         progress=progress,
         logged_until=logged_until,
         extra=extra_callbacks,
+        artifacts=store.artifacts,
     )
     trainer = Trainer(
         spec.train,

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from athanor.runs.evaluation_files import read_evaluation
+from athanor.runs.evaluation_files import evaluation_dir, read_evaluation
 from athanor.runs.recovery import reconcile_orphans
 from athanor.settings import Settings
-from athanor.store import RunRecord, open_store
+from athanor.store import RunRecord, Store, open_store
+
+
+def run_folder(store: Store, run_id: int) -> Path:
+    """A run's artifact folder, with its evaluation fetched from the artifact bucket when
+    this machine lacks it (the run ran on another one)."""
+    run_dir = store.artifacts.run_dir(run_id)
+    store.artifacts.fetch(evaluation_dir(run_dir))
+    return run_dir
 
 
 def list(
@@ -45,7 +54,7 @@ def show(run_id: int, *, settings: Settings | None = None) -> dict[str, Any]:
         **record.to_json(),
         "metrics": epochs,
         "artifacts": str(store.artifacts.run_dir(run_id)),
-        "evaluation": read_evaluation(store.artifacts.run_dir(run_id)),
+        "evaluation": read_evaluation(run_folder(store, run_id)),
     }
 
 
@@ -57,4 +66,4 @@ def get_evaluation(run_id: int, *, settings: Settings | None = None) -> dict[str
     """
     store = open_store(settings)
     store.runs.get(run_id)
-    return read_evaluation(store.artifacts.run_dir(run_id))
+    return read_evaluation(run_folder(store, run_id))

@@ -12,7 +12,7 @@ from typing import Any
 
 from athanor.runs import figures
 from athanor.runs.evaluation_files import example_image, read_evaluation
-from athanor.runs.records import show
+from athanor.runs.records import run_folder, show
 from athanor.settings import Settings
 from athanor.store import open_store
 
@@ -43,7 +43,7 @@ def write_report(run_id: int, path: Path, *, settings: Settings | None = None) -
     """
     store = open_store(settings)
     data = show(run_id, settings=settings)
-    run_dir = store.artifacts.run_dir(run_id)
+    run_dir = run_folder(store, run_id)
     evaluation = read_evaluation(run_dir)
     path.write_text(render_report(data, evaluation, run_dir), encoding="utf-8")
     return path

@@ -68,7 +68,7 @@ def test_run(
     metrics = dict(record.summary.get("metrics", {}))
     tested = {name: value for name, value in metrics.items() if name.startswith("test_")}
     evaluated = not tested
-    package_dir = store.artifacts.resolve(record.summary["package"])
+    package_dir = store.artifacts.local(record.summary["package"])
     if evaluated:
         spec = RunSpec.model_validate(record.spec)
         tested = _evaluate_test_split(

@@ -41,6 +41,20 @@ class Store:
     audit: AuditRepository
 
 
+def open_artifacts(settings: Settings) -> ArtifactStore:
+    """The artifact folder of ``settings``, published to its bucket when it names one.
+
+    Raises:
+        UserError: s3fs is missing, or the bucket is missing, refuses the credentials or
+            cannot be reached (checked once per process).
+    """
+    if settings.artifacts_url is None:
+        return ArtifactStore(settings.artifacts_dir)
+    from athanor.store.bucket import open_bucket
+
+    return ArtifactStore(settings.artifacts_dir, open_bucket(settings.artifacts_url))
+
+
 def open_store(settings: Settings | None = None) -> Store:
     """Open (creating and migrating if needed) the store of ``settings`` (default: env).
 
@@ -51,7 +65,7 @@ def open_store(settings: Settings | None = None) -> Store:
     settings = settings or current_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings.db_url)
-    artifacts = ArtifactStore(settings.artifacts_dir)
+    artifacts = open_artifacts(settings)
     check_matches_artifacts(engine, artifacts)
     tokens = TokenRepository(engine)
     return Store(
@@ -97,6 +111,7 @@ __all__ = [
     "UserRecord",
     "UserRepository",
     "dispose_engines",
+    "open_artifacts",
     "open_store",
     "process_alive",
 ]

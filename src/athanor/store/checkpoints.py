@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from athanor.store.artifacts import ArtifactStore
 
 PREFIX = "step-"
 _NAME = re.compile(r"^step-(\d+)$")
@@ -60,6 +64,19 @@ class CheckpointFolder:
         """The checkpoint with the highest step, if any."""
         found = self.list()
         return found[-1] if found else None
+
+    def fetch_newest(self, artifacts: ArtifactStore) -> Path | None:
+        """The newest checkpoint here or in the artifact bucket, fetched when only the
+        bucket has it (a run continued on another machine); :meth:`newest` without a bucket.
+        """
+        local = self.newest()
+        published = [p for p in artifacts.published_folders(self.path) if _NAME.match(p.name)]
+        if not published:
+            return local
+        newest = max(published, key=checkpoint_step)
+        if local is not None and checkpoint_step(local) >= checkpoint_step(newest):
+            return local
+        return newest if artifacts.fetch(newest) else local
 
     def newest_step(self) -> int | None:
         """The step of :meth:`newest`, if any."""

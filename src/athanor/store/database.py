@@ -158,17 +158,26 @@ def check_matches_artifacts(engine: Engine, artifacts: ArtifactStore) -> None:
     """Refuse a database that is empty or behind its artifact folder.
 
     Run folders are created only after their run's row, so a folder above the database's
-    highest run id means rows were lost. Costs one directory listing and one query.
+    highest run id means rows were lost. Costs one directory listing and one query; with an
+    artifact bucket, its run folders count too (one listing more, once per process), so a
+    machine with an empty cache refuses a lost database as well.
 
     Raises:
-        StoreMismatch: ``artifacts/runs`` holds a folder above the highest run id.
+        StoreMismatch: ``artifacts/runs`` (or the bucket's) holds a folder above the highest
+            run id.
     """
     folders = artifacts.run_folder_ids()
-    if not folders:
-        return
-    highest = highest_run_id(engine)
-    if folders[-1] > highest:
-        raise store_behind(engine, artifacts, folders=folders, highest=highest)
+    bucket = artifacts.bucket
+    database = engine.url.render_as_string(hide_password=False)
+    remote = bucket is not None and database not in bucket.matched_databases
+    if remote:
+        folders = sorted({*folders, *artifacts.published_run_ids()})
+    if folders:
+        highest = highest_run_id(engine)
+        if folders[-1] > highest:
+            raise store_behind(engine, artifacts, folders=folders, highest=highest)
+    if remote:
+        bucket.matched_databases.add(database)
 
 
 def refuse_reused_folder(engine: Engine, artifacts: ArtifactStore | None, run_id: int) -> None:
@@ -192,7 +201,9 @@ def store_behind(
     """The error for a database behind its artifacts: what was found, and how to recover."""
     folders = artifacts.run_folder_ids() if folders is None else folders
     highest = highest_run_id(engine) if highest is None else highest
-    runs_dir = artifacts.root / "runs"
+    runs_dir = f"{artifacts.root / 'runs'}" + (
+        f" with {artifacts.remote_url}/runs" if artifacts.remote_url else ""
+    )
     database = _database_name(engine)
     has = f"its highest run id is {highest}" if highest else "it has no runs"
     found = (
@@ -215,6 +226,8 @@ def store_behind(
     else:
         restore = f"restore the database {database} from a backup"
         afresh = f"move {artifacts.root} aside (e.g. 'mv {artifacts.root} {artifacts.root}.lost')"
+    if artifacts.remote_url:
+        afresh += f", and use another ATHANOR_ARTIFACTS_URL than {artifacts.remote_url}"
     return StoreMismatch(
         f"{found}. The database was lost or replaced by an older copy (e.g. a kill that lost "
         f"its -wal file); Athanor refuses it so that new runs do not overwrite old runs' "

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from athanor.errors import NotFound
 from athanor.runs.evaluation_files import example_image, read_evaluation
+from athanor.runs.records import run_folder
 from athanor.runs.recovery import reconcile_orphans
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, RunId, errors
@@ -190,7 +191,7 @@ def get_run_evaluation(run_id: RunId, context: Context) -> dict:
     run has none."""
     store = context.store
     store.runs.get(run_id)
-    evaluation = read_evaluation(store.artifacts.run_dir(run_id))
+    evaluation = read_evaluation(run_folder(store, run_id))
     if evaluation is None:
         raise _no_evaluation(run_id)
     if evaluation.get("task") == "detection":
@@ -217,7 +218,7 @@ def get_run_wrong_example(
     """The image of the ``rank``-th most confidently wrong test sample (image datasets)."""
     store = context.store
     store.runs.get(run_id)
-    path = example_image(store.artifacts.run_dir(run_id), rank)
+    path = example_image(run_folder(store, run_id), rank)
     if path is None:
         if read_evaluation(store.artifacts.run_dir(run_id)) is None:
             raise _no_evaluation(run_id)
@@ -245,7 +246,7 @@ def get_run_report(run_id: RunId, context: Context) -> HTMLResponse:
 
     store = context.store
     data = show(run_id, settings=store.settings)
-    run_dir = store.artifacts.run_dir(run_id)
+    run_dir = run_folder(store, run_id)
     html = render_report(data, data.get("evaluation"), run_dir)
     return HTMLResponse(
         html,
