@@ -41,6 +41,7 @@ from athanor.server.routes import (
     runs,
     specs,
     users,
+    workers,
 )
 
 UPLOAD_PREFIX = "/v1/uploads/"
@@ -123,6 +124,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         deployments,
         specs,
         labeling,
+        workers,
     ):
         app.include_router(module.router)
 

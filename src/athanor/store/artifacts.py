@@ -20,8 +20,17 @@ from athanor.store.disk_space import disk_full_as_error
 class ArtifactStore:
     """Paths under ``root`` for runs and model versions, and atomic publication."""
 
+    remote_url: str | None = None
+
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def refresh(self, path: Path) -> bool:
+        """Bring a growing file up to date from the bucket (embedded: nothing to do)."""
+        return path.exists()
+
+    def publish(self, path: Path) -> None:
+        """Publish a file or folder to the bucket (embedded: nothing to do)."""
 
     def run_dir(self, run_id: int) -> Path:
         return self.root / "runs" / str(run_id)
