@@ -7,6 +7,7 @@ each join is in the audit trail."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -55,16 +56,19 @@ class WorkerProcess:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its job workers too: killed together as a machine
         )
         log.close()
 
     def output(self) -> str:
         return (self.home.parent / f"worker-{self.name}.log").read_text(errors="replace")
 
-    def lose(self) -> None:
-        """The machine is gone: the worker and every process it started die at once."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+    def lose(self, *job_workers: int) -> None:
+        """The machine is gone: the worker and the job workers it started (each in a
+        session of its own) die at once."""
+        self.process.kill()
+        for pid in job_workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait()
 
     def stop(self) -> int:
@@ -114,7 +118,7 @@ def test_workers_on_other_machines_train_resume_and_cancel_the_platforms_jobs(te
     job = wait_for(checkpointed, 120, "a checkpoint of the job on box-2", every=0.1)
     assert job["worker"]["host"] == "box-2", job["worker"]
     assert not (platform.home / "artifacts" / "runs" / str(recovered) / "checkpoints").exists()
-    first.lose()
+    first.lose(job["worker"]["pid"])
 
     second = join("box-3")  # it finds box-2 silent, and resumes its job from the bucket
     done = final(platform, recovered, 180)
