@@ -128,6 +128,7 @@ def test_workers_on_other_machines_train_resume_and_cancel_the_platforms_jobs(te
     assert "restart 1 of 1 resumes from its checkpoint" in done["attempts"][0]["reason"]
     log = client.call("read_job_log", job_id=recovered)["text"]
     assert f"job {recovered} attempt 2: worker pid" in log and "on box-3" in log, log[-2000:]
+    assert f"run {recovered} succeeded" in log  # its last line, published as it ended
 
     # A cancel asked of the platform reaches the worker that trains the job.
     waiting = submit(platform, "cancelled", 400)

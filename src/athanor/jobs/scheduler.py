@@ -219,6 +219,8 @@ class Scheduler:
                     self.executor.signal(pid, signal.SIGKILL)
                     state = WorkerState(alive=False, exit_code=-signal.SIGKILL)
             if how is not None:
+                if self.shares_logs:  # its last lines, before the platform reads it as ended
+                    self.store.artifacts.publish(log_path(self.store.artifacts, job.id))
                 end_attempt(
                     self.store,
                     job.id,
