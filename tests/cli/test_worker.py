@@ -126,7 +126,12 @@ def test_workers_on_other_machines_train_resume_and_cancel_the_platforms_jobs(te
     assert [attempt["host"] for attempt in done["attempts"]] == ["box-2", "box-3"]
     assert "was taken for lost" in done["attempts"][0]["reason"]
     assert "restart 1 of 1 resumes from its checkpoint" in done["attempts"][0]["reason"]
-    log = client.call("read_job_log", job_id=recovered)["text"]
+    log = wait_for(  # complete: the job's worker has exited, and its last lines are in
+        lambda: (chunk := client.call("read_job_log", job_id=recovered))["complete"]
+        and chunk["text"],
+        30,
+        "the whole log",
+    )
     assert f"job {recovered} attempt 2: worker pid" in log and "on box-3" in log, log[-2000:]
     assert f"run {recovered} succeeded" in log  # its last line, published as it ended
 
