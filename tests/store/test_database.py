@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, inspect
 from athanor.settings import current_settings
 from athanor.store import open_store
 from athanor.store.database import (
+    IDLE_IN_TRANSACTION_SECONDS,
     MIGRATIONS_DIR,
     SCHEMA_HEAD,
     current_revision,
@@ -131,3 +132,12 @@ def test_write_sessions_take_turns_on_sqlite(athanor_home: Path) -> None:
         finally:
             other.close()
     assert store.runs.count() == 0
+
+
+def test_postgresql_ends_a_session_idle_in_a_transaction_so_no_lost_worker_holds_locks(
+    postgres_url: str,
+) -> None:
+    engine = engine_for(postgres_url)
+    with engine.connect() as connection:
+        shown = connection.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
+    assert shown == f"{IDLE_IN_TRANSACTION_SECONDS // 60}min"

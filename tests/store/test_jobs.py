@@ -115,7 +115,8 @@ def test_place_records_the_attempt_and_applies_its_reason_only_while_queued() ->
     assert (placed.attempt, placed.lease.pid, placed.lease.host) == (1, 7, "h")
     assert placed.lease.heartbeat_at == placed.placed_at  # silent since it was placed
     store.jobs.end_attempt(job.id, pid=7, change=None)
-    store.jobs.claim(job.id, START)  # a warm worker claimed it before it was placed
+    # a warm worker (pid 8 on h) claimed it before its scheduler placed it
+    store.jobs.claim(job.id, START, owner=Lease(8, "h"))
     again = store.jobs.place(
         job.id, pid=8, host="h", devices=[], starting=StatusChange(RunStatus.QUEUED, "x", QUEUED)
     )
@@ -211,3 +212,42 @@ def test_last_logged_steps_per_metric() -> None:
         ],
     )
     assert store.runs.last_logged_steps(run.id) == {"loss": 9, "val_loss": 7}
+
+
+def test_one_machine_reserves_a_queued_job_and_another_cannot_place_it() -> None:
+    store = open_store()
+    job = submit(store)
+    assert store.jobs.reserve(job.id, "box-a")
+    assert store.jobs.reserve(job.id, "box-a")  # its own reservation, again
+    assert not store.jobs.reserve(job.id, "box-b")
+    with pytest.raises(Conflict, match=f"job {job.id} was placed on box-a meanwhile"):
+        store.jobs.place(job.id, pid=4242, host="box-b", devices=[])
+    placed = store.jobs.place(job.id, pid=4242, host="box-a", devices=[])
+    assert (placed.worker_host, placed.worker_pid, placed.attempt) == ("box-a", 4242, 1)
+    assert not store.jobs.reserve(job.id, "box-a")  # placed: nothing to reserve any more
+
+
+def test_a_reservation_lapses_when_no_worker_followed_it() -> None:
+    store = open_store()
+    job = submit(store)
+    assert store.jobs.reserve(job.id, "box-a")
+    assert not store.jobs.reserve(job.id, "box-b", hold_seconds=60)
+    assert store.jobs.reserve(job.id, "box-b", hold_seconds=0)  # box-a's scheduler died
+    assert store.jobs.get(job.id).worker_host == "box-b"
+    cancelled = store.jobs.request_stop(
+        job.id,
+        StopRequest.CANCEL,
+        "no",
+        unplaced=StatusChange(RunStatus.CANCELLED, "cancelled", QUEUED),
+    )
+    assert cancelled.status == RunStatus.CANCELLED
+    assert not store.jobs.reserve(job.id, "box-b", hold_seconds=0)  # no longer queued
+
+
+def test_a_heartbeat_names_its_machine_because_pids_repeat_across_machines() -> None:
+    store = open_store()
+    job = submit(store)
+    store.jobs.place(job.id, pid=77, host="box-a", devices=[])
+    assert store.jobs.heartbeat(job.id, 77, "box-a")
+    assert not store.jobs.heartbeat(job.id, 77, "box-b")
+    assert store.jobs.heartbeat(job.id, 77)  # without a machine: the pid alone

@@ -1433,6 +1433,29 @@ export interface paths {
         patch: operations["set_role_v1_users__name__patch"];
         trace?: never;
     };
+    "/v1/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a machine as a worker
+         * @description Answer a joining worker with the platform's database and artifact bucket.
+         *
+         *     Raises 409 when the platform keeps its metadata in an SQLite file or its artifacts in a
+         *     local folder (nothing another machine can share), or when the name is the platform's own.
+         */
+        post: operations["join_worker_v1_workers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3713,6 +3736,62 @@ export interface components {
             dataset: string;
             /** Labels */
             labels: number;
+        };
+        /** WorkerConnectionOut */
+        WorkerConnectionOut: {
+            /**
+             * Artifacts Url
+             * @description The artifact bucket, e.g. s3://bucket/prefix.
+             */
+            artifacts_url: string;
+            /**
+             * Db Url
+             * @description The metadata database (PostgreSQL), with its credentials.
+             */
+            db_url: string;
+            /**
+             * Environment
+             * @description The object storage settings the platform uses (AWS_* variables): the worker takes those it does not set itself.
+             */
+            environment: {
+                [key: string]: string;
+            };
+            /**
+             * Name
+             * @description The worker's name, as its jobs record it.
+             */
+            name: string;
+            /**
+             * Platform Host
+             * @description The platform machine's own name.
+             */
+            platform_host: string;
+            /**
+             * Tune Db Url
+             * @description The searches' database, when set.
+             */
+            tune_db_url: string | null;
+        };
+        /** WorkerJoinIn */
+        WorkerJoinIn: {
+            /**
+             * Cpus
+             * @description CPU slots the worker offers.
+             * @default 1
+             */
+            cpus?: number;
+            /**
+             * Gpus
+             * @description GPUs the worker offers.
+             * @default 0
+             */
+            gpus?: number;
+            /**
+             * Name
+             * @description The joining machine's name, unique in the team (its host name by default).
+             * @example gpu-box-2
+             */
+            name: string;
         };
         /** WorkerOut */
         WorkerOut: {
@@ -8284,6 +8363,66 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    join_worker_v1_workers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkerJoinIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerConnectionOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

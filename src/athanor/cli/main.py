@@ -21,6 +21,7 @@ from athanor.cli import summary as summary_command
 from athanor.cli import tokens as token_commands
 from athanor.cli import tune as tune_command
 from athanor.cli import users as user_commands
+from athanor.cli import worker as worker_command
 from athanor.cli.output import errors
 from athanor.errors import UserError
 
@@ -67,6 +68,7 @@ app.add_typer(data.app, name="data")
 app.command("up")(platform_commands.up)
 app.command("down")(platform_commands.down)
 app.command("console")(platform_commands.console_link)
+app.command("worker")(worker_command.worker)
 app.add_typer(job_commands.app, name="jobs")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(user_commands.app, name="users")

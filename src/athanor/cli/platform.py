@@ -61,6 +61,14 @@ def up(
             "machines; clients beyond it still need tokens).",
         ),
     ] = False,
+    no_local_jobs: Annotated[
+        bool,
+        typer.Option(
+            "--no-local-jobs",
+            help="Run no jobs on this machine: they wait for workers that join with "
+            "'athanor worker' (team mode).",
+        ),
+    ] = False,
 ) -> None:
     """Start the platform: REST API, scheduler and workers, on this machine's store."""
     options = [
@@ -79,6 +87,7 @@ def up(
         *[part for root in import_root or [] for part in ("--import-root", root)],
         *[part for name in allowed_hosts or [] for part in ("--allowed-hosts", name)],
         *(["--no-auth"] if no_auth else []),
+        *(["--no-local-jobs"] if no_local_jobs else []),
     ]
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
@@ -102,6 +111,7 @@ def up(
         import_roots=import_root or None,
         allowed_hosts=allowed_hosts or None,
         no_auth=no_auth,
+        local_jobs=not no_local_jobs,
     )
 
 

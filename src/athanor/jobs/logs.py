@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from athanor.store import JobRecord
 from athanor.store.artifacts import ArtifactStore
+from athanor.store.lease import this_host
 
 LOG_NAME = "job.log"
 MAX_CHUNK = 1 << 20
@@ -14,6 +16,15 @@ MAX_CHUNK = 1 << 20
 def log_path(artifacts: ArtifactStore, job_id: int) -> Path:
     """Where the log of job ``job_id`` is written."""
     return artifacts.run_dir(job_id) / LOG_NAME
+
+
+def readable_log(artifacts: ArtifactStore, job: JobRecord) -> Path:
+    """The log of ``job``, refreshed from the artifact bucket when the job runs (or last ran)
+    on another machine, whose worker publishes it there as it grows."""
+    path = log_path(artifacts, job.id)
+    if job.worker_host not in ("", this_host()) and artifacts.remote_url:
+        artifacts.refresh(path)
+    return path
 
 
 @dataclass(frozen=True)

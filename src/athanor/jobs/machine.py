@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 
 from athanor.errors import UserError
+from athanor.store.lease import this_host
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def detect_machine(
     if memory_gb is not None and memory_gb <= 0:
         raise UserError(f"--memory-gb {memory_gb}: must be more than 0")
     return Machine(
-        host=socket.gethostname(),
+        host=this_host(),
         gpus=devices,
         cpus=cpus or _cpu_count(),
         memory_gb=memory_gb if memory_gb is not None else _memory_gb(),

@@ -19,14 +19,17 @@ from athanor.spec.run import RunSpec
 from athanor.store import JobRecord, Store
 
 
-def check_job_spec(spec: RunSpec, machine: Machine) -> None:
+def check_job_spec(spec: RunSpec, machine: Machine | None) -> None:
     """Refuse a job that could never start here, or whose device contradicts its resources.
+
+    ``machine`` ``None``: the platform runs no jobs itself; the machines of the team that
+    join later are not known yet, so only the spec's own consistency is checked.
 
     Raises:
         UserError: naming the key and what the platform has.
     """
     resources = spec.job.resources
-    problem = never_fits(
+    problem = machine is not None and never_fits(
         Demand(0, resources.gpus, resources.cpus, resources.memory_gb, spec.job.priority),
         machine,
     )
@@ -64,7 +67,7 @@ def load_job_spec(
 
 def validate_job(
     store: Store,
-    machine: Machine,
+    machine: Machine | None,
     spec: Mapping[str, Any] | str | RunSpec,
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     *,
@@ -74,7 +77,7 @@ def validate_job(
 
     Args:
         store: the platform's store (imported datasets are looked up there).
-        machine: what the platform can give jobs.
+        machine: what the platform can give jobs (``None``: it runs none itself).
         spec: a mapping, YAML text or a RunSpec.
         overrides: ``["train.epochs=3"]`` or ``{"train.epochs": 3}``.
         origin: the spec's name in error messages.
@@ -97,7 +100,7 @@ def validate_job(
 
 def submit(
     store: Store,
-    machine: Machine,
+    machine: Machine | None,
     spec: Mapping[str, Any] | str | RunSpec,
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     *,
@@ -109,7 +112,7 @@ def submit(
 
     Args:
         store: the platform's store.
-        machine: what the platform can give jobs.
+        machine: what the platform can give jobs (``None``: it runs none itself).
         spec: a mapping, YAML text or a RunSpec; its ``job`` section says how it runs.
         overrides: ``["train.epochs=3"]`` or ``{"train.epochs": 3}``.
         origin: the spec's name in error messages (e.g. its file name).

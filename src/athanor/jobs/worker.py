@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import sys
 import threading
 import traceback
@@ -31,6 +30,7 @@ from athanor.errors import UserError
 from athanor.runs import lifecycle
 from athanor.store import JobRepository, RunRecord, StopRequest, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder
+from athanor.store.lease import this_host
 
 HEARTBEAT_SECONDS = 1.0
 EXIT_NOT_QUEUED = 3
@@ -56,6 +56,7 @@ class Heartbeat:
         self.job_id = job_id
         self.every = every
         self.pid = os.getpid()
+        self.host = this_host()
         self._held = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -70,7 +71,7 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
     def _beat(self) -> None:
-        held = self.jobs.heartbeat(self.job_id, self.pid)
+        held = self.jobs.heartbeat(self.job_id, self.pid, self.host)
         if held:
             self._held = True
         elif self._held:  # before the scheduler has recorded this worker, it is not lost
@@ -113,7 +114,7 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         devices = os.environ.get("CUDA_VISIBLE_DEVICES", "")
         say(
             f"job {job_id} attempt {attempt}: worker pid {os.getpid()} on "
-            f"{socket.gethostname()}; GPUs: {devices or 'none'} "
+            f"{this_host()}; GPUs: {devices or 'none'} "
             f"(CUDA_VISIBLE_DEVICES={devices!r}); {cpus} CPU thread(s)"
         )
         store.jobs.set_progress(job_id, {"phase": "loading data and building the network"})

@@ -8,12 +8,11 @@ failed; a job's run is handled by the job's rules (restart or fail, see
 
 from __future__ import annotations
 
-import socket
-
 from athanor.errors import NotFound
 from athanor.runs import lifecycle
 from athanor.runs.lifecycle import DEFAULT_RESTART_POLICY, RestartPolicy
 from athanor.store import JobRecord, Store
+from athanor.store.lease import this_host
 
 _RETRIES = 5  # a change decided on a stale read is decided again, on a fresh one
 
@@ -76,7 +75,7 @@ def reconcile_orphans(store: Store, *, policy: RestartPolicy = DEFAULT_RESTART_P
         The ids of the runs corrected.
     """
     corrected = []
-    for run in store.runs.held_on(socket.gethostname()):
+    for run in store.runs.held_on(this_host()):
         if run.pid is not None and run.lease.alive(timeout=float("inf")):
             continue
         if run.pid is not None and store.jobs.exists(run.id):

@@ -42,6 +42,7 @@ from athanor.server.routes import (
     runs,
     specs,
     users,
+    workers,
 )
 
 UPLOAD_PREFIX = "/v1/uploads/"
@@ -125,6 +126,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         specs,
         labeling,
         lab_vision,
+        workers,
     ):
         app.include_router(module.router)
 

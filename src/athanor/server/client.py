@@ -37,6 +37,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "create_deployment": ("POST", "/v1/deployments"),
     "delete_deployment": ("DELETE", "/v1/deployments/{name}"),
     "predict_deployment": ("POST", "/v1/deployments/{name}/predict"),
+    "join_worker": ("POST", "/v1/workers"),
 }
 
 

@@ -74,6 +74,14 @@ class PlatformContext:
             self._host_stats = HostStats(self.store.settings.home, self.machine)
         return self._host_stats
 
+    @property
+    def job_machine(self) -> Machine | None:
+        """What submitted jobs are checked against: this machine, or ``None`` when the
+        platform runs no jobs itself (they wait for the team's workers)."""
+        if self.scheduler is not None and not self.scheduler.places_jobs:
+            return None
+        return self.machine
+
     def wake_scheduler(self) -> None:
         if self.scheduler is not None:
             self.scheduler.wake()

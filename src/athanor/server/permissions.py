@@ -249,6 +249,9 @@ WRITES: dict[tuple[str, str], Permission] = {
         _both(_fixed("imported"), _field("imported")),
     ),
     # users: the store records these in the change's own transaction
+    ("POST", "/v1/workers"): _write(
+        "workers", "admin", "joining workers", "join", "worker", _field("name")
+    ),
     ("POST", "/v1/users"): _write("users", "admin", "managing users", None),
     ("PATCH", "/v1/users/{name}"): _write("users", "admin", "managing users", None),
     ("DELETE", "/v1/users/{name}"): _write("users", "admin", "managing users", None),

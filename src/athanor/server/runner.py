@@ -61,6 +61,7 @@ def serve_platform(
     import_roots: list[str] | None = None,
     allowed_hosts: list[str] | None = None,
     no_auth: bool = False,
+    local_jobs: bool = True,
     settings: Settings | None = None,
 ) -> None:
     """Run the platform in this process until it is stopped.
@@ -78,6 +79,8 @@ def serve_platform(
             mirrors only).
         allowed_hosts: more names the ``Host`` header may carry (a DNS name of this machine).
         no_auth: let loopback clients call without a credential (loudly logged).
+        local_jobs: run jobs on this machine; without, jobs wait for workers on other
+            machines (``athanor worker``), and this platform only serves and watches.
         settings: the store (default: from the environment).
 
     Raises:
@@ -110,9 +113,12 @@ def serve_platform(
         sock = bind(host, port)
         url = url_for(host, sock.getsockname()[1])
         executor = LocalExecutor(
-            warm_workers=warm_workers, spare_log=settings.home / "logs" / "workers.log"
+            warm_workers=warm_workers if local_jobs else 0,
+            spare_log=settings.home / "logs" / "workers.log",
         )
-        scheduler = Scheduler(store, machine, executor, heartbeat_timeout=heartbeat_timeout)
+        scheduler = Scheduler(
+            store, machine, executor, heartbeat_timeout=heartbeat_timeout, places_jobs=local_jobs
+        )
         pid = os.getpid()
         context: PlatformContext | None = None
 
@@ -128,9 +134,10 @@ def serve_platform(
                 ),
             )
             gpu_text = ", ".join(f"GPU {g.index}" for g in machine.gpus) or "no GPUs"
+            slots = f"{gpu_text}, {machine.cpus} CPU slots" if local_jobs else "no local jobs"
             print(
-                f"Athanor {__version__} platform at {url} ({gpu_text}, {machine.cpus} CPU "
-                f"slots; store {settings.home}); stop it with 'athanor down' or Ctrl-C",
+                f"Athanor {__version__} platform at {url} ({slots}; store {settings.home}); "
+                "stop it with 'athanor down' or Ctrl-C",
                 flush=True,
             )
             if no_auth:

@@ -609,3 +609,27 @@ class AuditEntryOut(BaseModel):
     object_kind: str = Field(examples=["job"])
     object_id: str
     detail: str
+
+
+class WorkerJoinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="The joining machine's name, unique in the team (its host name by default).",
+        examples=["gpu-box-2"],
+    )
+    gpus: int = Field(0, ge=0, le=1024, description="GPUs the worker offers.")
+    cpus: int = Field(1, ge=1, le=100_000, description="CPU slots the worker offers.")
+
+
+class WorkerConnectionOut(BaseModel):
+    name: str = Field(description="The worker's name, as its jobs record it.")
+    platform_host: str = Field(description="The platform machine's own name.")
+    db_url: str = Field(description="The metadata database (PostgreSQL), with its credentials.")
+    tune_db_url: str | None = Field(description="The searches' database, when set.")
+    artifacts_url: str = Field(description="The artifact bucket, e.g. s3://bucket/prefix.")
+    environment: dict[str, str] = Field(
+        description="The object storage settings the platform uses (AWS_* variables): "
+        "the worker takes those it does not set itself."
+    )

@@ -155,6 +155,15 @@ class ArtifactStore:
                 relative, path, staging_root
             )
 
+    def refresh(self, path: Path) -> bool:
+        """Bring the growing file ``path`` (a log another machine publishes) up to date from
+        the bucket: downloaded when the bucket's copy differs in size. Returns whether it
+        exists here afterwards (without a bucket: whether it exists)."""
+        if self.bucket is None:
+            return path.exists()
+        with disk_full_as_error(path):
+            return self.bucket.refresh_file(self.relative(path), path, self.root / ".staging")
+
     def local(self, relative: str) -> Path:
         """:meth:`resolve`, fetching the path from the bucket when this machine lacks it."""
         path = self.resolve(relative)

@@ -312,6 +312,18 @@ class Bucket:
             partial.unlink(missing_ok=True)
         return True
 
+    @_named_failures("fetch")
+    def refresh_file(self, relative: str, destination: Path, staging_root: Path) -> bool:
+        """Download the object when ``destination`` is missing or differs in size (a log
+        only grows); True when ``destination`` exists afterwards."""
+        try:
+            size = self.fs.size(self.key(relative))
+        except FileNotFoundError:
+            return destination.exists()
+        if destination.exists() and destination.stat().st_size == size:
+            return True
+        return self.fetch_file(relative, destination, staging_root) or destination.exists()
+
     def folder_names(self, relative: str) -> list[str]:
         """The names of the folders directly under ``relative``, complete or not."""
         try:

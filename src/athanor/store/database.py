@@ -78,6 +78,10 @@ def load_json(text: str | bytes) -> Any:
     return json.loads(text, object_hook=_untag_non_finite)
 
 
+IDLE_IN_TRANSACTION_SECONDS = 60
+"""PostgreSQL ends a session idle this long inside a transaction, releasing its locks."""
+
+
 def engine_for(url: str) -> Engine:
     """The process-wide engine for ``url``, created and migrated on first use."""
     with _lock:
@@ -93,6 +97,14 @@ def engine_for(url: str) -> Engine:
                     pool_pre_ping=True,
                     json_serializer=dump_json,
                     json_deserializer=load_json,
+                    # A process frozen or cut off in the middle of a transaction (a worker
+                    # machine of the team lost) would hold its row locks, and the platform
+                    # waiting on them, until its connection dies; the server ends such a
+                    # session instead. No transaction of Athanor idles for this long.
+                    connect_args={
+                        "options": "-c idle_in_transaction_session_timeout="
+                        f"{IDLE_IN_TRANSACTION_SECONDS * 1000}"
+                    },
                 )
             else:
                 engine = create_engine(url, pool_pre_ping=True)

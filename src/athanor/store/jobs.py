@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from athanor.errors import Conflict, NotFound
@@ -26,6 +26,9 @@ from athanor.store.lease import aware as _aware
 from athanor.store.runs import RunRecord
 from athanor.store.status import RunStatus, StatusChange, StopRequest
 from athanor.store.tables import JobRow, RunRow
+
+RESERVATION_SECONDS = 60.0
+"""How long a scheduler's reservation of a queued job holds without a worker placed."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,42 @@ class JobRepository:
                 if row.wait_reason != reasons[row.run_id]:
                     row.wait_reason = reasons[row.run_id]
 
+    def reserve(self, job_id: int, host: str, *, hold_seconds: float = RESERVATION_SECONDS) -> bool:
+        """Reserve a queued job for ``host``'s scheduler before it starts a worker for it.
+
+        Schedulers on several machines read one queue; the check and the change are one
+        statement, so exactly one of them reserves the job. A reservation that was not
+        followed by :meth:`place` (its scheduler died in between) lapses after
+        ``hold_seconds``.
+
+        Returns:
+            Whether ``host`` holds the reservation now (False: another machine has the job,
+            or it is no longer queued).
+        """
+        now = utcnow()
+        queued = (
+            select(RunRow.id)
+            .where(RunRow.id == job_id, RunRow.status == str(RunStatus.QUEUED))
+            .exists()
+        )
+        lapsed = now - timedelta(seconds=hold_seconds)
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                update(JobRow)
+                .where(
+                    JobRow.run_id == job_id,
+                    JobRow.worker_pid.is_(None),
+                    or_(
+                        JobRow.placed_at.is_(None),
+                        JobRow.placed_at < lapsed,
+                        JobRow.worker_host == host,
+                    ),
+                    queued,
+                )
+                .values(worker_host=host, placed_at=now)
+            )
+        return bool(result.rowcount)
+
     def place(
         self,
         job_id: int,
@@ -283,12 +322,23 @@ class JobRepository:
             devices: the GPUs it was given.
             starting: the run's new reason (``starting attempt N``), applied only if the run
                 is still as it expects (a warm worker may have claimed it already).
+
+        Raises:
+            NotFound: no such job.
+            Conflict: another machine's scheduler reserved or placed the job (see
+                :meth:`reserve`); the worker just started must be stopped.
         """
         now = utcnow()
         with write_session(self._engine) as session:
             run, row = _locked(session, job_id)
             if row is None or run is None:
                 raise NotFound(f"job {job_id} does not exist")
+            if row.worker_host not in ("", host) or (
+                row.worker_pid is not None and row.worker_pid != pid
+            ):
+                raise Conflict(
+                    f"job {job_id} was placed on {row.worker_host or 'another worker'} meanwhile"
+                )
             row.attempt += 1
             row.worker_pid = pid
             row.worker_host = host
@@ -350,21 +400,19 @@ class JobRepository:
             session.flush()
             return RunRecord.from_row(run)
 
-    def heartbeat(self, job_id: int, pid: int) -> bool:
-        """The worker ``pid`` is alive; returns False when it no longer holds the job."""
+    def heartbeat(self, job_id: int, pid: int, host: str | None = None) -> bool:
+        """The worker ``pid`` (on ``host``, when given) is alive; returns False when it no
+        longer holds the job."""
         now = utcnow()
+        run_holder = [RunRow.id == job_id, RunRow.pid == pid]
+        job_holder = [JobRow.run_id == job_id, JobRow.worker_pid == pid]
+        if host is not None:  # pids repeat across machines
+            run_holder.append(RunRow.host == host)
+            job_holder.append(JobRow.worker_host == host)
         with self._engine.begin() as connection:
             # The run's row first, then the job's: the order every writer locks them in.
-            connection.execute(
-                update(RunRow)
-                .where(RunRow.id == job_id, RunRow.pid == pid)
-                .values(heartbeat_at=now)
-            )
-            result = connection.execute(
-                update(JobRow)
-                .where(JobRow.run_id == job_id, JobRow.worker_pid == pid)
-                .values(heartbeat_at=now)
-            )
+            connection.execute(update(RunRow).where(*run_holder).values(heartbeat_at=now))
+            result = connection.execute(update(JobRow).where(*job_holder).values(heartbeat_at=now))
         return bool(result.rowcount)
 
     def set_progress(self, job_id: int, progress: dict[str, Any]) -> None:

@@ -18,6 +18,18 @@ from athanor.processes import process_alive
 __all__ = ["Lease", "aware", "process_alive", "utcnow"]
 
 
+HOST_NAME_VARIABLE = "ATHANOR_HOST_NAME"
+
+
+def this_host() -> str:
+    """The name this machine holds leases under: ``ATHANOR_HOST_NAME``, else its host name.
+
+    A worker on another machine may be given a name (``athanor worker --name``); two workers
+    under one name would take each other's processes for their own, so names are unique.
+    """
+    return os.environ.get(HOST_NAME_VARIABLE) or socket.gethostname()
+
+
 def utcnow() -> datetime:
     """Now, in UTC (every stored moment is UTC)."""
     return datetime.now(UTC)
@@ -36,7 +48,7 @@ class Lease:
 
     Attributes:
         pid: the process, or ``None`` when nobody holds it.
-        host: the machine the process runs on (``socket.gethostname()``).
+        host: the machine the process runs on (:func:`this_host`).
         heartbeat_at: its last heartbeat (UTC), or ``None`` before the first one.
     """
 
@@ -47,7 +59,7 @@ class Lease:
     @classmethod
     def of_this_process(cls, now: datetime | None = None) -> Lease:
         """A lease held by the calling process, beating now."""
-        return cls(os.getpid(), socket.gethostname(), now or utcnow())
+        return cls(os.getpid(), this_host(), now or utcnow())
 
     @property
     def held(self) -> bool:
@@ -56,7 +68,7 @@ class Lease:
     @property
     def local(self) -> bool:
         """Whether the holder runs on this machine (an empty host is taken for this one)."""
-        return self.host in ("", socket.gethostname())
+        return self.host in ("", this_host())
 
     def silent_for(self, now: datetime | None = None) -> float | None:
         """Seconds since the last heartbeat (``None`` before the first one)."""

@@ -49,6 +49,7 @@ ROUTES = [
     ("users", "PATCH", "/v1/users/no-such-user", {"role": "viewer"}, "admin", "managing users"),
     ("users", "DELETE", "/v1/users/no-such-user", None, "admin", "managing users"),
     ("audit", "GET", "/v1/audit", None, "viewer", ""),
+    ("workers", "POST", "/v1/workers", {"name": "box-2"}, "admin", "joining workers"),
 ]  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from athanor.jobs.logs import MAX_CHUNK, log_path, read_log
+from athanor.jobs.logs import MAX_CHUNK, read_log, readable_log
 from athanor.runs import lifecycle
 from athanor.server.json_safe import plain
 from athanor.server.routes import MAX_ID, Context, JobId, errors, principal
@@ -102,7 +102,7 @@ def submit_job(body: JobSubmit, request: Request, context: Context) -> JobOut:
 
     job = submit(
         context.store,
-        context.machine,
+        context.job_machine,
         body.spec,
         body.overrides,
         origin=body.filename,
@@ -205,7 +205,8 @@ def read_job_log(
     """Up to ``limit`` bytes of the job's log (its workers' output), in whole lines."""
     job = context.store.jobs.get(job_id)
     final = _ended(job)
-    chunk = read_log(log_path(context.store.artifacts, job_id), offset, limit, whole=final)
+    path = readable_log(context.store.artifacts, job)
+    chunk = read_log(path, offset, limit, whole=final)
     return LogOut(
         offset=chunk.offset,
         next_offset=chunk.next_offset,
@@ -267,7 +268,6 @@ async def follow_job_log(
     await run_in_threadpool(jobs.get, job_id)  # 404 before the stream starts
     if last_event_id and last_event_id.strip().isdigit():
         offset = int(last_event_id.strip())
-    path = log_path(context.store.artifacts, job_id)
 
     async def events() -> AsyncIterator[str]:
         position = offset
@@ -277,6 +277,7 @@ async def follow_job_log(
         while True:
             job = await run_in_threadpool(jobs.get, job_id)
             final = _ended(job)
+            path = await run_in_threadpool(readable_log, context.store.artifacts, job)
             chunk = await run_in_threadpool(read_log, path, position, MAX_CHUNK, whole=final)
             if chunk.text:
                 lines = chunk.text.rstrip("\n").split("\n")

@@ -283,7 +283,7 @@ def train(name: ProjectName, body: TrainIn, request: Request, context: Context) 
     published, spec = publish_for_training(store, name, template=body.template, epochs=body.epochs)
     job = submit(
         store,
-        context.machine,
+        context.job_machine,
         spec,
         origin=f"train from labels of {name}",
         submitted_by=principal(request),

@@ -86,7 +86,7 @@ def check_spec(body: JobSubmit, context: Context) -> dict[str, Any]:
 
     try:
         spec = validate_job(
-            context.store, context.machine, body.spec, body.overrides, origin=body.filename
+            context.store, context.job_machine, body.spec, body.overrides, origin=body.filename
         )
     except UserError as exc:
         return {"valid": False, "problems": [line for line in str(exc).splitlines() if line]}
