@@ -35,6 +35,7 @@ from athanor.server.routes import (
     datasets,
     deployments,
     jobs,
+    lab_playground,
     labeling,
     models,
     platform,
@@ -123,6 +124,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         deployments,
         specs,
         labeling,
+        lab_playground,
     ):
         app.include_router(module.router)
 

@@ -262,6 +262,9 @@ READS: dict[tuple[str, str], Permission] = {
     ("POST", "/v1/deployments/{name}/generate"): Permission("deployments", "viewer", "generating"),
     ("POST", "/v1/specs/check"): Permission("specs", "viewer", "checking specs"),
     ("POST", "/v1/specs/estimate"): Permission("specs", "viewer", "estimating"),
+    ("POST", "/v1/lab/playground/steps"): Permission("lab", "viewer", "training the playground"),
+    ("POST", "/v1/lab/playground/run"): Permission("lab", "viewer", "writing a playground spec"),
+    ("POST", "/v1/lab/optimizers/race"): Permission("lab", "viewer", "racing optimizers"),
     # The owner-only rule of sign-in links is the route's own (see routes/auth.py).
     ("POST", "/v1/auth/login-links"): Permission("auth", "viewer", "signing in"),
     ("POST", "/v1/auth/logout"): Permission("auth", "viewer", "signing out"),

@@ -1,0 +1,1 @@
+"""The learning lab: small, real computations that show the course's ideas."""
