@@ -38,6 +38,6 @@ def test_limits_are_named() -> None:
     with pytest.raises(UserError, match=r"start: \(5, 0\) is outside the saddle plot"):
         race(RaceSettings(surface="saddle", start=(5, 0)))
     with pytest.raises(ValidationError, match="steps"):
-        RaceSettings(steps=501)
+        RaceSettings(steps=301)
     with pytest.raises(ValidationError, match="lr"):
         Racer(optimizer="adam", lr=0)

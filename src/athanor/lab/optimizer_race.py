@@ -15,9 +15,10 @@ import torch
 from pydantic import Field
 
 from athanor.errors import UserError
+from athanor.lab._numbers import Float, Int
 from athanor.spec.base import StrictModel
 
-MAX_STEPS = 500
+MAX_STEPS = 300
 GRID = 80
 
 
@@ -81,21 +82,21 @@ class Racer(StrictModel):
     """One optimizer in the race and its learning rate."""
 
     optimizer: OptimizerName
-    lr: float = Field(gt=0, le=10)
+    lr: Float = Field(gt=0, le=10)
 
 
 class RaceSettings(StrictModel):
     """The surface, the start, the steps and the optimizers to race."""
 
     surface: SurfaceName = "rosenbrock"
-    start: tuple[float, float] | None = Field(
+    start: tuple[Float, Float] | None = Field(
         default=None, description="The start point (default the surface's; inside its bounds)."
     )
-    steps: int = Field(default=200, ge=1, le=MAX_STEPS)
+    steps: Int = Field(default=200, ge=1, le=MAX_STEPS)
     racers: list[Racer] = Field(
         default_factory=lambda: [Racer(optimizer=n, lr=o[2]) for n, o in OPTIMIZERS.items()],
         min_length=1,
-        max_length=8,
+        max_length=6,
     )
 
 
@@ -151,7 +152,10 @@ def race(settings: RaceSettings) -> dict[str, Any]:
                 "optimizer": racer.optimizer,
                 "lr": racer.lr,
                 "path": path,
-                "losses": [round(v, 6) if v is not None else None for v in losses],
+                # a diverging optimizer's loss overflows: JSON has no inf, so null
+                "losses": [
+                    round(v, 6) if v is not None and math.isfinite(v) else None for v in losses
+                ],
             }
         )
     xs = torch.linspace(x_min, x_max, GRID, dtype=torch.float64)

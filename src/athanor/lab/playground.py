@@ -16,10 +16,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from torch import nn
 
 from athanor.errors import UserError
+from athanor.lab._numbers import Float, Int, only_numbers
 from athanor.nets.activations import build_activation
 from athanor.spec.activations import ACTIVATIONS, ActivationSpec
 from athanor.spec.base import StrictModel
@@ -49,7 +50,7 @@ FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 DatasetName = Literal["xor", "circles", "spiral", "gaussians", "csv"]
 FeatureName = Literal["x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2"]
 ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
-Neurons = Annotated[int, Field(ge=1, le=MAX_NEURONS)]
+Neurons = Annotated[int, Field(ge=1, le=MAX_NEURONS), BeforeValidator(only_numbers)]
 
 
 class PlaygroundSettings(StrictModel):
@@ -62,11 +63,14 @@ class PlaygroundSettings(StrictModel):
         description=f"dataset csv: rows 'x1,x2,label' (a header is optional; at most "
         f"{MAX_CSV_ROWS} rows, two label values).",
     )
-    samples: int = Field(default=400, ge=50, le=1000, description="Points generated.")
-    noise: float = Field(default=0.0, ge=0, le=50, description="Noise, in percent.")
-    train_ratio: float = Field(default=0.5, ge=0.1, le=0.9, description="Share that trains.")
+    samples: Int = Field(default=400, ge=50, le=1000, description="Points generated.")
+    noise: Float = Field(default=0.0, ge=0, le=50, description="Noise, in percent.")
+    train_ratio: Float = Field(default=0.5, ge=0.1, le=0.9, description="Share that trains.")
     features: list[FeatureName] = Field(
-        default_factory=lambda: ["x1", "x2"], min_length=1, max_length=len(FEATURES)
+        default_factory=lambda: ["x1", "x2"],
+        min_length=1,
+        max_length=len(FEATURES),
+        json_schema_extra={"uniqueItems": True},
     )
     layers: list[Neurons] = Field(
         default_factory=lambda: [4, 2],
@@ -74,26 +78,24 @@ class PlaygroundSettings(StrictModel):
         description=f"Neurons of each hidden layer (1 to {MAX_NEURONS}; at most {MAX_LAYERS}).",
     )
     activation: ActivationName = "tanh"
-    learning_rate: float = Field(default=0.03, gt=0, le=10)
-    batch_size: int = Field(default=10, ge=1, le=100)
+    learning_rate: Float = Field(default=0.03, gt=0, le=10)
+    batch_size: Int = Field(default=10, ge=1, le=100)
     regularization: Literal["none", "l1", "l2"] = "none"
-    regularization_rate: float = Field(default=0.0, ge=0, le=1)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    regularization_rate: Float = Field(default=0.0, ge=0, le=1)
+    seed: Int = Field(default=0, ge=0, le=2**31 - 1)
 
     @model_validator(mode="after")
     def _check(self) -> PlaygroundSettings:
         if len(set(self.features)) != len(self.features):
             raise ValueError("features: each feature at most once")
-        if self.dataset == "csv" and not self.csv:
-            raise ValueError("csv: dataset 'csv' needs the CSV text of the points")
         return self
 
 
 class LayerWeights(StrictModel):
     """One linear layer's parameters as JSON numbers: ``weight[out][in]`` and ``bias[out]``."""
 
-    weight: list[list[float]]
-    bias: list[float]
+    weight: list[list[Float]]
+    bias: list[Float]
 
 
 def read_points_csv(text: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -105,7 +107,10 @@ def read_points_csv(text: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """
     if len(text) > MAX_CSV_CHARS:
         raise UserError(f"csv: {len(text)} characters; at most {MAX_CSV_CHARS}")
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as exc:  # a NUL byte, an unclosed quote at the end
+        raise UserError(f"csv: not readable as CSV ({exc})") from None
     if rows and not _is_number(rows[0][0] if rows[0] else ""):
         rows = rows[1:]  # a header
     if len(rows) > MAX_CSV_ROWS:
@@ -140,7 +145,9 @@ def _is_number(text: str) -> bool:
 def make_points(settings: PlaygroundSettings) -> tuple[torch.Tensor, torch.Tensor]:
     """The dataset's points ``[N, 2]`` and labels ``[N]`` (0/1), drawn from the seed."""
     if settings.dataset == "csv":
-        points, labels, _ = read_points_csv(settings.csv or "")
+        if not settings.csv:
+            raise UserError("csv: dataset 'csv' needs the CSV text of the points")
+        points, labels, _ = read_points_csv(settings.csv)
         return points, labels
     generator = torch.Generator().manual_seed(settings.seed)
     n = settings.samples
@@ -259,8 +266,13 @@ def build_network(
         )
     with torch.no_grad():
         for index, (layer, given) in enumerate(zip(layers, weights, strict=True)):
-            weight = torch.tensor(given.weight, dtype=torch.float32)
-            bias = torch.tensor(given.bias, dtype=torch.float32)
+            try:
+                weight = torch.tensor(given.weight, dtype=torch.float32)
+                bias = torch.tensor(given.bias, dtype=torch.float32)
+            except (ValueError, TypeError):  # rows of different lengths
+                raise UserError(
+                    f"weights[{index}]: the weight's rows must all have the same length"
+                ) from None
             if weight.shape != layer.weight.shape or bias.shape != layer.bias.shape:
                 raise UserError(
                     f"weights[{index}]: weight {list(weight.shape)} and bias "
@@ -302,6 +314,10 @@ def _grid(domain: float, resolution: int) -> torch.Tensor:
     axis = torch.linspace(-domain, domain, resolution)
     x2, x1 = torch.meshgrid(axis.flip(0), axis, indexing="ij")
     return torch.stack([x1.reshape(-1), x2.reshape(-1)], dim=1)
+
+
+def _finite(values: torch.Tensor) -> torch.Tensor:
+    return torch.nan_to_num(values.detach(), nan=0.0)
 
 
 def _rounded(values: torch.Tensor, digits: int = 4) -> list[Any]:
@@ -374,8 +390,10 @@ def train_steps(
         "step": step,
         "epoch": step * batch / len(train_inputs),
         "diverged": diverged,
+        # a diverged network's weights may hold inf or NaN, which JSON cannot carry: they
+        # become the largest float32 (or 0), and the next step diverges the same way
         "weights": [
-            {"weight": layer.weight.tolist(), "bias": layer.bias.tolist()}
+            {"weight": _finite(layer.weight).tolist(), "bias": _finite(layer.bias).tolist()}
             for layer in net.linear_layers()
         ],
         "train_loss": train_loss if not diverged else None,
@@ -383,8 +401,7 @@ def train_steps(
         "domain": domain,
         "boundary": _rounded(torch.nan_to_num(boundary, nan=0.5), 3),
         "neurons": [
-            _rounded(torch.nan_to_num(layer.T, nan=0.0, posinf=1e6, neginf=-1e6), 3)
-            for layer in hidden
+            _rounded(torch.nan_to_num(layer.T, nan=0.0).clamp(-1e6, 1e6), 3) for layer in hidden
         ],
         "inputs": _rounded(coarse.T, 3),
         "points": {

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from athanor.lab._numbers import Int
 from athanor.lab.activations_demo import MAX_DEPTH, MAX_WIDTH
 from athanor.lab.optimizer_race import RaceSettings
 from athanor.lab.playground import MAX_STEPS_PER_CALL, LayerWeights, PlaygroundSettings
@@ -22,21 +23,25 @@ router = APIRouter(prefix="/v1/lab", tags=["lab"])
 class PlaygroundStepsRequest(BaseModel):
     """Train the playground's network some steps further."""
 
+    model_config = ConfigDict(extra="forbid")
+
     settings: PlaygroundSettings
     weights: list[LayerWeights] | None = Field(
         default=None,
         max_length=10,
         description="The network after 'step' steps, as the last answer gave it (none: start).",
     )
-    step: int = Field(default=0, ge=0, le=10_000_000, description="Steps already trained.")
-    steps: int = Field(default=10, ge=0, le=MAX_STEPS_PER_CALL, description="Steps to train now.")
+    step: Int = Field(default=0, ge=0, le=10_000_000, description="Steps already trained.")
+    steps: Int = Field(default=10, ge=0, le=MAX_STEPS_PER_CALL, description="Steps to train now.")
 
 
 class PlaygroundRunRequest(BaseModel):
     """The playground as an ordinary run."""
 
+    model_config = ConfigDict(extra="forbid")
+
     settings: PlaygroundSettings
-    steps: int = Field(default=0, ge=0, le=10_000_000, description="Steps trained so far.")
+    steps: Int = Field(default=0, ge=0, le=10_000_000, description="Steps trained so far.")
     name: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", description="Dataset name."
     )
