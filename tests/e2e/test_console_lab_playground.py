@@ -86,6 +86,16 @@ def test_the_lab_in_a_browser(platform_factory, tmp_path: Path) -> None:
         page.select_option("[data-input=activation]", "swish")
         page.wait_for_url(re.compile(r".*activation=swish.*"))
 
+        # the user's own points: 30 rows of a CSV, 15 of them train at a 50% share
+        points = tmp_path / "points.csv"
+        points.write_text(
+            "x,y,class\n" + "".join(f"{i},{i % 7 - 3},{'ab'[i % 2]}\n" for i in range(30))
+        )
+        page.set_input_files("[data-input=csv]", str(points))
+        page.wait_for_function(
+            "document.querySelector('[data-value=points]').textContent === '15 / 15'"
+        )
+
         # a spiral, with sine features and three layers
         page.goto(f"{url}{SPIRAL}")
         page.wait_for_function(
