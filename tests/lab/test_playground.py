@@ -31,7 +31,7 @@ def train(settings: PlaygroundSettings, total: int, chunk: int) -> dict:
 def test_learns_xor() -> None:
     settings = PlaygroundSettings(dataset="xor", layers=[8], learning_rate=0.1, seed=1)
     start = train_steps(settings, None, 0, 0)
-    learned = train(settings, 400, 200)
+    learned = train(settings, 400, 100)
     assert start["test_loss"] > 0.6
     assert learned["test_loss"] < 0.25, learned["test_loss"]
     boundary = learned["boundary"]
@@ -47,7 +47,7 @@ def test_learns_a_spiral_with_sine_features() -> None:
         layers=[8, 8, 8],
         learning_rate=0.1,
     )
-    learned = train(settings, 1000, 200)
+    learned = train(settings, 1000, 100)
     assert learned["test_loss"] < 0.25, learned["test_loss"]
     assert [len(layer) for layer in learned["neurons"]] == [8, 8, 8]
     assert all(len(neuron) == 20 * 20 for layer in learned["neurons"] for neuron in layer)
@@ -79,8 +79,8 @@ def test_limits_are_named() -> None:
     with pytest.raises(ValidationError, match="each feature at most once"):
         PlaygroundSettings(features=["x1", "x1"])
     settings = PlaygroundSettings(layers=[2])
-    with pytest.raises(UserError, match=r"steps: 201; valid: 0 to 200"):
-        train_steps(settings, None, 0, 201)
+    with pytest.raises(UserError, match=r"steps: 101; valid: 0 to 100"):
+        train_steps(settings, None, 0, 101)
     wrong = [LayerWeights(weight=[[0.0, 0.0]], bias=[0.0])] * 2
     with pytest.raises(UserError, match=r"weights\[0\]: weight \[1, 2\].*need \[2, 2\]"):
         train_steps(settings, wrong, 5, 1)

@@ -11,7 +11,7 @@ def test_playground_steps_continue_from_the_answer(api: Api) -> None:
     first = api.call("POST", "/v1/lab/playground/steps", json={"settings": settings, "steps": 0})
     assert first.status_code == 200, first.text
     answer = first.json()
-    for _ in range(2):
+    for _ in range(4):
         response = api.call(
             "POST",
             "/v1/lab/playground/steps",
@@ -19,7 +19,7 @@ def test_playground_steps_continue_from_the_answer(api: Api) -> None:
                 "settings": settings,
                 "weights": answer["weights"],
                 "step": answer["step"],
-                "steps": 200,
+                "steps": 100,
             },
         )
         assert response.status_code == 200, response.text
