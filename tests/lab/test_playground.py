@@ -127,3 +127,14 @@ def test_open_as_a_run_trains_the_same_network(tmp_path: Path) -> None:
     spec.write_text(files["yaml"])
     run = at.train(spec, progress=False)
     assert run.test_metrics["test_accuracy"] > 0.9, run.test_metrics
+
+
+@pytest.mark.parametrize("layers", [[], [3, 2]])
+def test_the_run_spec_is_valid_for_any_depth(layers: list[int]) -> None:
+    from athanor.spec.loading import load_yaml_text
+    from athanor.spec.run import RunSpec
+
+    settings = PlaygroundSettings(layers=layers, regularization="l1", regularization_rate=0.01)
+    spec = RunSpec.model_validate(load_yaml_text(run_files(settings, 10)["yaml"], "run.yaml"))
+    assert len(spec.model.layers) == max(1, len(layers))
+    assert spec.train.regularization.l1 == 0.01

@@ -456,7 +456,10 @@ def run_files(settings: PlaygroundSettings, steps: int, name: str | None = None)
         f"  split: {{val: 0, test: {1 - settings.train_ratio:.2f}, method: random}}\n"
         "  normalize: none\n"
         "model:\n"
-        + ("  layers:\n" + layers + "\n" if settings.layers else "  layers: []\n")
+        + "  layers:\n"
+        # no hidden layer: the output layer alone (a spec's stack holds at least one layer)
+        + (layers if settings.layers else "    - activation: linear")
+        + "\n"
         + "train:\n"
         f"  epochs: {epochs}\n"
         f"  batch_size: {settings.batch_size}\n"
