@@ -95,6 +95,7 @@ def test_the_lab_in_a_browser(platform_factory, tmp_path: Path) -> None:
         page.wait_for_function(
             "document.querySelector('[data-value=points]').textContent === '15 / 15'"
         )
+        assert page.locator("[data-dataset=csv].primary").count() == 1
 
         # a spiral, with sine features and three layers
         page.goto(f"{url}{SPIRAL}")
