@@ -473,6 +473,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lab/activations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every activation and its derivative
+         * @description Each activation of the network builder on [-6, 6] with its derivative by autograd.
+         */
+        get: operations["activations_v1_lab_activations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/activations/gradients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Gradient norm per layer of a deep MLP, per activation
+         * @description One backward pass over a batch of spiral points through a ``depth``-layer MLP per
+         *     activation: the norm of each layer's weight gradient, input first.
+         */
+        get: operations["activation_gradients_v1_lab_activations_gradients_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lab/cnn": {
         parameters: {
             query?: never;
@@ -552,6 +593,70 @@ export interface paths {
         get: operations["convolution_options_v1_lab_convolution_kernels_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/optimizers/race": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Optimizers' trajectories on a 2-D loss surface
+         * @description Every optimizer's path from the same start on the surface, and the surface on a
+         *     grid for the contour plot.
+         */
+        post: operations["optimizer_race_v1_lab_optimizers_race_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/playground/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The playground as a run: its spec and its points' CSV
+         * @description The CSV of the points' features and labels and a run spec training the same network
+         *     on it (import the CSV as the named dataset, target 'label', then submit the spec).
+         */
+        post: operations["playground_run_v1_lab_playground_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lab/playground/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Train the playground's network a few steps
+         * @description Train ``steps`` SGD steps from the given weights (or the seed's initial ones) and
+         *     answer the new weights, the losses, the decision boundary, each neuron's output over the
+         *     plane and the points. The same settings and seed always give the same answers.
+         */
+        post: operations["playground_steps_v1_lab_playground_steps_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2788,6 +2893,16 @@ export interface components {
             items: components["schemas"]["ItemLabel"][];
         };
         /**
+         * LayerWeights
+         * @description One linear layer's parameters as JSON numbers: ``weight[out][in]`` and ``bias[out]``.
+         */
+        LayerWeights: {
+            /** Bias */
+            bias: number[];
+            /** Weight */
+            weight: number[][];
+        };
+        /**
          * LogOut
          * @description A piece of a job's log; read on from ``next_offset``.
          */
@@ -3124,6 +3239,123 @@ export interface components {
             /** Version */
             version: string;
         };
+        /**
+         * PlaygroundRunRequest
+         * @description The playground as an ordinary run.
+         */
+        PlaygroundRunRequest: {
+            /**
+             * Name
+             * @description Dataset name.
+             */
+            name?: string | null;
+            settings: components["schemas"]["PlaygroundSettings"];
+            /**
+             * Steps
+             * @description Steps trained so far.
+             * @default 0
+             */
+            steps?: number;
+        };
+        /**
+         * PlaygroundSettings
+         * @description What the playground trains: the data, the network and the training.
+         */
+        PlaygroundSettings: {
+            /**
+             * Activation
+             * @default tanh
+             * @enum {string}
+             */
+            activation?: "linear" | "step" | "sign" | "sigmoid" | "tanh" | "relu" | "leaky_relu" | "elu" | "selu" | "gelu" | "swish" | "silu" | "mish" | "maxout" | "softmax";
+            /**
+             * Batch Size
+             * @default 10
+             */
+            batch_size?: number;
+            /**
+             * Csv
+             * @description dataset csv: rows 'x1,x2,label' (a header is optional; at most 2000 rows, two label values).
+             */
+            csv?: string | null;
+            /**
+             * Dataset
+             * @description A generated dataset, or csv.
+             * @default xor
+             * @enum {string}
+             */
+            dataset?: "xor" | "circles" | "spiral" | "gaussians" | "csv";
+            /** Features */
+            features?: ("x1" | "x2" | "x1_sq" | "x2_sq" | "x1x2" | "sin_x1" | "sin_x2")[];
+            /**
+             * Layers
+             * @description Neurons of each hidden layer (1 to 32; at most 8).
+             */
+            layers?: number[];
+            /**
+             * Learning Rate
+             * @default 0.03
+             */
+            learning_rate?: number;
+            /**
+             * Noise
+             * @description Noise, in percent.
+             * @default 0
+             */
+            noise?: number;
+            /**
+             * Regularization
+             * @default none
+             * @enum {string}
+             */
+            regularization?: "none" | "l1" | "l2";
+            /**
+             * Regularization Rate
+             * @default 0
+             */
+            regularization_rate?: number;
+            /**
+             * Samples
+             * @description Points generated.
+             * @default 400
+             */
+            samples?: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Train Ratio
+             * @description Share that trains.
+             * @default 0.5
+             */
+            train_ratio?: number;
+        };
+        /**
+         * PlaygroundStepsRequest
+         * @description Train the playground's network some steps further.
+         */
+        PlaygroundStepsRequest: {
+            settings: components["schemas"]["PlaygroundSettings"];
+            /**
+             * Step
+             * @description Steps already trained.
+             * @default 0
+             */
+            step?: number;
+            /**
+             * Steps
+             * @description Steps to train now.
+             * @default 10
+             */
+            steps?: number;
+            /**
+             * Weights
+             * @description The network after 'step' steps, as the last answer gave it (none: start).
+             */
+            weights?: components["schemas"]["LayerWeights"][] | null;
+        };
         /** PoolingOut */
         PoolingOut: {
             formulas: components["schemas"]["SizeFormulasOut"];
@@ -3303,6 +3535,46 @@ export interface components {
             from_model: number;
             /** Labels */
             labels: number;
+        };
+        /**
+         * RaceSettings
+         * @description The surface, the start, the steps and the optimizers to race.
+         */
+        RaceSettings: {
+            /** Racers */
+            racers?: components["schemas"]["Racer"][];
+            /**
+             * Start
+             * @description The start point (default the surface's; inside its bounds).
+             */
+            start?: [
+                number,
+                number
+            ] | null;
+            /**
+             * Steps
+             * @default 200
+             */
+            steps?: number;
+            /**
+             * Surface
+             * @default rosenbrock
+             * @enum {string}
+             */
+            surface?: "rosenbrock" | "saddle" | "wells";
+        };
+        /**
+         * Racer
+         * @description One optimizer in the race and its learning rate.
+         */
+        Racer: {
+            /** Lr */
+            lr: number;
+            /**
+             * Optimizer
+             * @enum {string}
+             */
+            optimizer: "sgd" | "momentum" | "nesterov" | "adagrad" | "rmsprop" | "adam";
         };
         /** ResourcesOut */
         ResourcesOut: {
@@ -5318,6 +5590,91 @@ export interface operations {
             };
         };
     };
+    activations_v1_lab_activations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    activation_gradients_v1_lab_activations_gradients_get: {
+        parameters: {
+            query?: {
+                activation?: string[];
+                depth?: number;
+                width?: number;
+                seed?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     cnn_v1_lab_cnn_post: {
         parameters: {
             query?: never;
@@ -5541,6 +5898,165 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    optimizer_race_v1_lab_optimizers_race_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RaceSettings"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    playground_run_v1_lab_playground_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaygroundRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    playground_steps_v1_lab_playground_steps_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaygroundStepsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

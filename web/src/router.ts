@@ -45,6 +45,10 @@ export const router = createRouter({
       component: () => import('./views/LabelProjectView.vue'),
       props: true,
     },
+    { path: '/lab', name: 'lab', component: () => import('./views/LabView.vue') },
+    { path: '/lab/playground', name: 'lab-playground', component: () => import('./views/LabPlaygroundView.vue') },
+    { path: '/lab/activations', name: 'lab-activations', component: () => import('./views/LabActivationsView.vue') },
+    { path: '/lab/optimizers', name: 'lab-optimizers', component: () => import('./views/LabOptimizersView.vue') },
     {
       path: '/lab/convolution',
       name: 'lab-convolution',

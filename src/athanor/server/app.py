@@ -35,6 +35,7 @@ from athanor.server.routes import (
     datasets,
     deployments,
     jobs,
+    lab_playground,
     lab_vision,
     labeling,
     models,
@@ -125,6 +126,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         deployments,
         specs,
         labeling,
+        lab_playground,
         lab_vision,
         workers,
     ):

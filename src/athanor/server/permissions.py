@@ -268,6 +268,9 @@ READS: dict[tuple[str, str], Permission] = {
     ("POST", "/v1/lab/convolution"): Permission("lab", "viewer", "convolving"),
     ("POST", "/v1/lab/cnn"): Permission("lab", "viewer", "showing what a CNN sees"),
     ("POST", "/v1/lab/cnn/explain"): Permission("lab", "viewer", "explaining predictions"),
+    ("POST", "/v1/lab/playground/steps"): Permission("lab", "viewer", "training the playground"),
+    ("POST", "/v1/lab/playground/run"): Permission("lab", "viewer", "writing a playground spec"),
+    ("POST", "/v1/lab/optimizers/race"): Permission("lab", "viewer", "racing optimizers"),
     # The owner-only rule of sign-in links is the route's own (see routes/auth.py).
     ("POST", "/v1/auth/login-links"): Permission("auth", "viewer", "signing in"),
     ("POST", "/v1/auth/logout"): Permission("auth", "viewer", "signing out"),
