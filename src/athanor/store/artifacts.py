@@ -84,6 +84,22 @@ class ArtifactStore:
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)
 
+    def delete(self, path: Path) -> None:
+        """Remove a folder or a file under ``root`` (nothing happens when it is absent).
+
+        Raises:
+            ValueError: ``path`` is ``root`` itself or lies outside it (a link that leads out
+                counts as outside).
+        """
+        root = self.root.resolve()
+        target = (self.root / path).resolve() if not path.is_absolute() else path.resolve()
+        if target == root or not target.is_relative_to(root):
+            raise ValueError(f"{path} is not inside the artifact store {self.root}")
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
     def size_bytes(self) -> int:
         """Bytes used by every stored artifact."""
         if not self.root.exists():

@@ -77,6 +77,7 @@ def job_view(job: JobRecord, positions: dict[int, int]) -> JobOut:
             "submitted_by": job.submitted_by,
             "attempts": plain(job.attempts),
             "summary": plain(run.summary),
+            "archived_at": run.archived_at,
         }
     )
 
@@ -141,9 +142,12 @@ def list_jobs(
     status: Annotated[Status | None, Query(description="Only jobs in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    archived: Annotated[
+        bool, Query(description="Archived (deleted, restorable) jobs instead of the others.")
+    ] = False,
 ) -> list[JobOut]:
     """Jobs, newest first, with their queue position and why they wait."""
-    jobs = context.store.jobs.list(status=status, limit=limit, offset=offset)
+    jobs = context.store.jobs.list(status=status, limit=limit, offset=offset, archived=archived)
     positions = _positions(context)
     return [job_view(job, positions) for job in jobs]
 
