@@ -1164,7 +1164,8 @@ export interface paths {
         };
         /**
          * Show a run
-         * @description A run with its spec, summary (final metrics, sizes, timings) and artifact folder.
+         * @description A run with its spec (also as YAML), summary (final metrics, sizes, timings) and
+         *     artifact folder.
          */
         get: operations["get_run_v1_runs__run_id__get"];
         put?: never;
@@ -3267,6 +3268,11 @@ export interface components {
             spec: {
                 [key: string]: unknown;
             };
+            /**
+             * Spec Yaml
+             * @description The spec the run trained with (every default filled in), as YAML: to read, copy, or submit again.
+             */
+            spec_yaml: string;
             /** Started At */
             started_at: string | null;
             /**

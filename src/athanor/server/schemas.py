@@ -257,6 +257,10 @@ class RunOut(BaseModel):
 
 class RunDetailOut(RunOut):
     spec: dict[str, Any]
+    spec_yaml: str = Field(
+        description="The spec the run trained with (every default filled in), as YAML: to "
+        "read, copy, or submit again."
+    )
     artifacts: str
 
 

@@ -86,12 +86,17 @@ def page_runs(
 
 @router.get("/{run_id}", response_model=RunDetailOut, responses=errors(404), summary="Show a run")
 def get_run(run_id: RunId, context: Context) -> dict:
-    """A run with its spec, summary (final metrics, sizes, timings) and artifact folder."""
+    """A run with its spec (also as YAML), summary (final metrics, sizes, timings) and
+    artifact folder."""
+    import yaml
+
     store = context.store
     record = store.runs.get(run_id)
+    spec = plain(record.spec)
     return {
         **run_view(record, store.jobs.exists(run_id)),
-        "spec": plain(record.spec),
+        "spec": spec,
+        "spec_yaml": yaml.safe_dump(spec, sort_keys=False, allow_unicode=True),
         "artifacts": str(store.artifacts.run_dir(run_id)),
     }
 
