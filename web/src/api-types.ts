@@ -135,28 +135,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/datasets/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete a dataset
-         * @description Delete every version of an imported dataset and its files, for good (the original
-         *     can be imported again). Refused (409, naming them) while a queued or running job trains
-         *     on it or a labeling project is built on it; model versions trained on it keep working.
-         */
-        delete: operations["delete_dataset_v1_datasets__name__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/datasets/{name}/dependents": {
         parameters: {
             query?: never;
@@ -192,7 +170,13 @@ export interface paths {
         get: operations["list_dataset_versions_v1_datasets__name__versions_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a dataset
+         * @description Delete every version of an imported dataset and its files, for good (the original
+         *     can be imported again). Refused (409, naming them) while a queued or running job trains
+         *     on it or a labeling project is built on it; model versions trained on it keep working.
+         */
+        delete: operations["delete_dataset_v1_datasets__name__versions_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4076,72 +4060,6 @@ export interface operations {
             };
         };
     };
-    delete_dataset_v1_datasets__name__delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description An imported dataset's name. */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A token is required (or was invalid). */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The caller's role is weaker than editor. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description No such resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The resource's state does not allow this. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     get_dataset_dependents_v1_datasets__name__dependents_get: {
         parameters: {
             query?: never;
@@ -4233,6 +4151,72 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_dataset_v1_datasets__name__versions_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An imported dataset's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7525,6 +7509,15 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The path does not name a resource this method applies to (e.g. an id that is not a number). */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -115,7 +115,7 @@ WRITES: dict[tuple[str, str], Permission] = {
         "runs", "editor", "restoring runs", "restore", "run", _param("run_id"), _field("name")
     ),
     # data
-    ("DELETE", "/v1/datasets/{name}"): _write(
+    ("DELETE", "/v1/datasets/{name}/versions"): _write(
         "datasets", "editor", "deleting datasets", "delete", "dataset", _param("name")
     ),
     ("DELETE", "/v1/datasets/{name}/versions/{version}"): _write(

@@ -182,7 +182,7 @@ def test_a_dataset_version_says_what_depends_on_it_and_is_deleted_unless_a_job_u
         refused = api.call("DELETE", "/v1/datasets/routes-gone/versions/2")
         assert refused.status_code == 409, refused.text
         assert f"#{queued.id} busy (queued)" in refused.json()["detail"]
-        assert api.call("DELETE", "/v1/datasets/routes-gone").status_code == 409
+        assert api.call("DELETE", "/v1/datasets/routes-gone/versions").status_code == 409
 
         folder = store.artifacts.resolve(first.version.path)
         assert api.call("DELETE", "/v1/datasets/routes-gone/versions/1").status_code == 204
@@ -193,7 +193,7 @@ def test_a_dataset_version_says_what_depends_on_it_and_is_deleted_unless_a_job_u
     finally:
         store.runs.finish(queued.id, RunStatus.CANCELLED, "test over")
         store.models.delete_version("routes-gone-model", 1)
-    assert api.call("DELETE", "/v1/datasets/routes-gone").status_code == 204
+    assert api.call("DELETE", "/v1/datasets/routes-gone/versions").status_code == 204
     assert not store.artifacts.resolve(second.version.path).exists()
     assert api.call("GET", "/v1/datasets/routes-gone/versions").status_code == 404
     trail = api.call("GET", "/v1/audit").json()

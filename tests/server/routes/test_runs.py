@@ -40,7 +40,8 @@ def test_a_run_shows_its_spec_summary_and_artifact_folder(api: Api) -> None:
     response = api.call("GET", f"/v1/runs/{api.run_id}")
     assert response.status_code == 200, response.text
     run = response.json()
-    assert set(run) == RUN_FIELDS | {"spec", "artifacts"}
+    assert set(run) == RUN_FIELDS | {"spec", "spec_yaml", "artifacts"}
+    assert run["spec_yaml"].startswith("name: iris-mlp\n")
     assert run["spec"]["train"]["epochs"] == 1 and run["spec"]["data"]["dataset"] == "iris"
     assert run["summary"]["registered_as"] == "iris-mlp@1"
     assert run["artifacts"].endswith(f"runs/{api.run_id}")
@@ -203,3 +204,23 @@ def test_a_runs_dependents_name_the_versions_it_registered(api: Api) -> None:
     assert found.status_code == 200, found.text
     assert "iris-mlp@1" in found.json()["model_versions"]
     assert found.json()["archived"] is False and found.json()["status"] == "succeeded"
+
+
+def test_an_archived_job_is_not_resumed_until_restored(api: Api) -> None:
+    spec = {
+        "name": "routes-archived-job",
+        "data": {"dataset": "iris"},
+        "model": {"template": "mlp"},
+    }
+    submitted = api.call("POST", "/v1/jobs", json={"spec": spec})
+    assert submitted.status_code == 201, submitted.text
+    job = submitted.json()["id"]
+    assert api.call("POST", f"/v1/jobs/{job}/cancel").status_code == 202
+    assert api.call("DELETE", f"/v1/runs/{job}").status_code == 204
+    assert job not in [j["id"] for j in api.call("GET", "/v1/jobs").json()]
+    assert job in [j["id"] for j in api.call("GET", "/v1/jobs", params={"archived": True}).json()]
+    refused = api.call("POST", f"/v1/jobs/{job}/resume")
+    assert refused.status_code == 409 and "is archived: restore it first" in refused.text
+    assert api.call("POST", f"/v1/runs/{job}/restore").status_code == 200
+    assert api.call("POST", f"/v1/jobs/{job}/resume").status_code == 202
+    api.call("POST", f"/v1/jobs/{job}/cancel")

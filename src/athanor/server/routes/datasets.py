@@ -153,7 +153,7 @@ def get_dataset_version_dependents(
 
 
 @router.delete(
-    "/v1/datasets/{name}",
+    "/v1/datasets/{name}/versions",
     status_code=204,
     response_class=Response,
     responses=errors(404, 409),

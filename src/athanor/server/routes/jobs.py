@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from athanor.errors import Conflict
 from athanor.jobs.logs import MAX_CHUNK, log_path, read_log
 from athanor.runs import lifecycle
 from athanor.server.json_safe import plain
@@ -187,6 +188,10 @@ def cancel_job(job_id: JobId, request: Request, context: Context) -> JobOut:
 def resume_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     """Queue a cancelled or failed job again: its next attempt continues the run from its
     newest checkpoint, with every metric it had logged (from the start without one)."""
+    if context.store.jobs.get(job_id).run.archived:
+        raise Conflict(
+            f"job {job_id} is archived: restore it first (POST /v1/runs/{job_id}/restore)"
+        )
     step = CheckpointFolder.of_run(context.store.artifacts.run_dir(job_id)).newest_step()
     current = context.store.jobs.get(job_id).status
     change = lifecycle.resubmitted(job_id, principal(request), step, current)

@@ -116,10 +116,11 @@ def get_run_dependents(run_id: RunId, context: Context) -> dict:
 
 
 @router.delete(
-    "/{run_id}",
+    # An int path, so that '/v1/runs/page' is not a run to delete (its Allow: GET only).
+    "/{run_id:int}",
     status_code=204,
     response_class=Response,
-    responses=errors(404, 409),
+    responses=errors(404, 405, 409),
     summary="Delete (archive) a run",
 )
 def delete_run(
