@@ -218,9 +218,11 @@ def delete_dataset(
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete an imported dataset or one version, and its files, for good (the original can
-    be imported again). Refused while a queued or running job trains on it or a labeling
-    project is built on it; model versions trained on it keep working."""
+    """Delete an imported dataset or one version, and its files, for good.
+
+    The original can be imported again. Refused while a queued or running job trains on it
+    or a labeling project is built on it; model versions trained on it keep working.
+    """
     from athanor.api import datasets
 
     found = datasets.dependents(ref)

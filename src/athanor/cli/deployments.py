@@ -85,8 +85,7 @@ def create_deployment(
 
 @app.command("delete")
 def delete_deployment(name: Annotated[str, typer.Argument(help="The deployment's name.")]) -> None:
-    """Stop serving a deployment (queued requests are answered first) and forget it; the
-    model stays registered."""
+    """Stop serving a deployment and forget it; the model stays registered."""
     client().call("delete_deployment", name=name)
     console.print(f"deployment {name} stopped")
 

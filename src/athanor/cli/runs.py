@@ -177,9 +177,11 @@ def delete_run(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a run: it moves to the archive (hidden from lists, 'athanor runs restore ID'
-    brings it back); with --purge an archived run is removed for good. The model versions
-    it registered stay. A queued or running job is refused: cancel it first."""
+    """Delete a finished run into the archive ('runs restore' brings it back).
+
+    With --purge an archived run is removed for good. The model versions it registered
+    stay. A queued or running job is refused: cancel it first.
+    """
     from athanor.api import runs
 
     found = runs.dependents(run_id)
