@@ -46,3 +46,29 @@ def test_import_and_show_labeled_text(labeled_text: Path) -> None:
     (labeled_text / "play" / "bad.txt").write_bytes(b"\xff\xfe\xfa")
     failed = athanor("data", "import", str(labeled_text), "--name", "passages", check=False)
     assert failed.returncode == 2 and "bad.txt:1: not valid utf-8" in failed.stderr
+
+
+def test_delete_removes_a_version_then_the_dataset_and_refuses_one_a_queued_job_uses(
+    tmp_path: Path,
+) -> None:
+    from athanor.settings import current_settings
+    from athanor.store import RunStatus, open_store
+
+    csv = messy_csv(tmp_path / "houses.csv", rows=5)
+    athanor("data", "import", str(csv), "--name", "gone", "--target", "price")
+    csv.write_text(csv.read_text() + csv.read_text().splitlines()[-1] + "\n")
+    athanor("data", "import", str(csv), "--name", "gone", "--target", "price")
+    store = open_store(current_settings())
+    queued = store.runs.create({}, name="uses-gone", dataset="gone@2", status=RunStatus.QUEUED)
+    refused = athanor("data", "delete", "gone", "--yes", check=False)
+    assert refused.returncode == 2
+    assert f"cannot delete gone: jobs train on it (#{queued.id} uses-gone (queued))" in (
+        " ".join(refused.stderr.split())
+    )
+    assert "deleted gone@" in athanor("data", "delete", "gone@1", "--yes").stdout
+    left = {d["name"]: d for d in json.loads(athanor("data", "list", "--json").stdout)}
+    assert (left["gone"]["versions"], left["gone"]["latest"]["number"]) == (1, 2)
+    store.runs.finish(queued.id, RunStatus.CANCELLED, "test over")
+    athanor("data", "delete", "gone", "--yes")
+    listed = json.loads(athanor("data", "list", "--json").stdout)
+    assert "gone" not in [d["name"] for d in listed]

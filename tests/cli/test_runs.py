@@ -67,3 +67,36 @@ def test_show_of_a_run_without_an_evaluation_says_so(tmp_path: Path) -> None:
     out = athanor(home, "runs", "show", str(record.id))
     assert "evaluation: none stored (trained before evaluations were kept" in out
     assert json.loads(athanor(home, "runs", "show", str(record.id), "--json"))["evaluation"] is None
+
+
+def _run(home: Path, *args: str, answer: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "ATHANOR_HOME": str(home), "COLUMNS": "100"}
+    return subprocess.run(
+        [*ATHANOR, *args], capture_output=True, text=True, env=env, timeout=120, input=answer
+    )
+
+
+def test_delete_archives_a_finished_run_restore_brings_it_back_and_a_queued_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    from athanor.store import RunStatus, open_store
+
+    home = tmp_path / "home"
+    store = open_store(
+        Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    )
+    done = store.runs.create({}, name="cli-done", status=RunStatus.QUEUED)
+    store.runs.finish(done.id, RunStatus.FAILED, "ended")
+    queued = store.runs.create({}, name="cli-queued", status=RunStatus.QUEUED)
+
+    out = athanor(home, "runs", "delete", str(done.id), "--yes")
+    assert f"run {done.id} archived; 'athanor runs restore {done.id}' brings it back" in out
+    assert "cli-done" not in athanor(home, "runs", "list")
+    assert "cli-done" in athanor(home, "runs", "list", "--archived")
+    refused = _run(home, "runs", "delete", str(queued.id), "--yes")
+    assert refused.returncode == 2
+    assert f"run {queued.id} is queued: cancel it first" in refused.stderr
+    asked = _run(home, "runs", "delete", str(done.id), "--purge", answer="n\n")
+    assert asked.returncode != 0 and store.runs.get(done.id).archived
+    assert f"run {done.id} restored" in athanor(home, "runs", "restore", str(done.id))
+    assert "cli-done" in athanor(home, "runs", "list")

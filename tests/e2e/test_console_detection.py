@@ -124,7 +124,7 @@ def test_run_page_map_and_deployment_boxes_with_a_live_threshold(
         shots.take(page, "zh-deployment")
 
         # Deleting the served version is refused with the reason; stopping asks first, and
-        # then the version can go.
+        # then the version can go (a stopped deployment serves nothing).
         page.click("[data-locale=en]")
         page.goto(f"{url}/models/digit-boxes")
         page.click("[data-action=delete-version]")
@@ -134,7 +134,7 @@ def test_run_page_map_and_deployment_boxes_with_a_live_threshold(
         page.click("[data-action=stop]")
         assert "Stop deployment boxes?" in page.inner_text("[data-confirm-dialog][open]")
         page.click("[data-confirm-dialog][open] [data-confirm=yes]")
-        page.wait_for_url("**/deployments")
+        page.wait_for_selector("[data-action=start]")  # stopped, kept to start again
         page.goto(f"{url}/models/digit-boxes")
         page.click("[data-action=delete-version]")
         assert "digit-boxes@1" in page.inner_text("[data-confirm-dialog][open]")

@@ -1,9 +1,13 @@
 """The console asks before it destroys: cancelling a job and stopping a deployment open a
 dialog that says what happens, whose safe choice keeps things as they are; every page names
-itself and its item in the browser tab, in the console's language."""
+itself and its item in the browser tab, in the console's language. A job shows its spec, is
+cloned into the new-job form or run again, and is deleted into the archive (the dialog naming
+the model version it registered, which stays) and restored from there."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import httpx
@@ -72,3 +76,210 @@ def test_cancel_asks_first_and_pages_name_themselves(platform_factory, tmp_path:
         page.click("[data-locale=en]")
         page.wait_for_function("document.title === 'Page not found · Athanor'")
         assert errors == []
+
+
+# Two epochs of a tiny XOR network, registered: a finished job with a model version to name.
+QUICK_JOB = {
+    "spec": {
+        "name": "quick-xor",
+        "register_as": "xor-e2e",
+        "data": {"dataset": "xor", "split": "none", "normalize": "none"},
+        "model": {"template": "mlp", "hidden": [4]},
+        "train": {"epochs": 2, "batch_size": 4},
+    }
+}
+
+
+def _finished(api: httpx.Client, job: int, headers: dict[str, str]) -> dict:
+    for _ in range(240):
+        run = api.get(f"/v1/runs/{job}", headers=headers).json()
+        if run["status"] in ("succeeded", "failed", "cancelled"):
+            return run
+        time.sleep(0.5)
+    raise AssertionError(f"job {job} did not finish in 120 s")
+
+
+def test_a_job_shows_its_spec_is_cloned_rerun_deleted_and_restored(
+    platform_factory, tmp_path: Path
+) -> None:
+    require_browser()
+    platform: PlatformProcess = platform_factory(
+        "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
+    )
+    platform.start()
+    owner = {"Authorization": f"Bearer {platform.owner_token}"}
+    with httpx.Client(base_url=platform.url, timeout=30) as api:
+        submitted = api.post("/v1/jobs", json=QUICK_JOB, headers=owner)
+        assert submitted.status_code == 201, submitted.text
+        job = submitted.json()["id"]
+        finished = _finished(api, job, owner)
+        assert finished["status"] == "succeeded", finished["status_reason"]
+        assert finished["summary"]["registered_as"] == "xor-e2e@1"
+    shots = Shots("lifecycle")
+    with chromium(tmp_path / "profile") as context:
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.wait_for_selector("[data-me]")
+
+        # The spec it trained with, every default filled in, read-only with a copy button.
+        page.goto(f"{platform.url}/jobs/{job}")
+        page.wait_for_selector("h1 [data-status=succeeded]")
+        spec = page.locator("[data-spec]").inner_text()
+        assert "name: quick-xor" in spec and "epochs: 2" in spec and "optimizer:" in spec
+        page.click("[data-action=copy-spec]")
+        page.wait_for_selector("[data-action=copy-spec]:has-text('Copied')")
+        shots.take(page, "en-job-spec")
+
+        # Clone: the new-job page with that spec, its form read from it, to edit.
+        page.click("[data-action=clone]")
+        page.wait_for_url(f"**/jobs/new?from={job}")
+        page.wait_for_selector("[data-cloned]")
+        assert "name: quick-xor" in page.input_value("[data-editor=yaml]")
+        epochs = page.locator("[data-field='train.epochs'] input")
+        page.wait_for_function(
+            "document.querySelector(\"[data-field='train.epochs'] input\")?.value === '2'"
+        )
+        epochs.fill("3")
+        shots.take(page, "en-clone")
+        page.click("[data-action=submit]")
+        page.wait_for_url(re.compile(r".*/jobs/\d+$"))
+        cloned = int(page.url.rsplit("/", 1)[1])
+        assert cloned != job
+
+        # Re-run: the same spec again, as a new job.
+        page.goto(f"{platform.url}/jobs/{job}")
+        page.wait_for_selector("h1 [data-status=succeeded]")
+        page.click("[data-action=rerun]")
+        page.wait_for_url(
+            lambda url: bool(re.search(r"/jobs/\d+$", url)) and not url.endswith(f"/jobs/{job}")
+        )
+        rerun = int(page.url.rsplit("/", 1)[1])
+        assert rerun not in (job, cloned)
+        with httpx.Client(base_url=platform.url, timeout=30) as api:
+            original = api.get(f"/v1/runs/{job}", headers=owner).json()["spec"]
+            assert api.get(f"/v1/runs/{rerun}", headers=owner).json()["spec"] == original
+            edited = api.get(f"/v1/runs/{cloned}", headers=owner).json()["spec"]
+            assert edited["train"]["epochs"] == 3 and edited["name"] == "quick-xor"
+            # The jobs run one at a time on the one CPU slot; cancel them, they are not needed.
+            for extra in (cloned, rerun):
+                api.post(f"/v1/jobs/{extra}/cancel", headers=owner)
+
+        # Delete: the dialog names the version the run registered, which stays.
+        page.goto(f"{platform.url}/jobs/{job}")
+        page.wait_for_selector("h1 [data-status=succeeded]")
+        page.click("[data-action=delete-run]")
+        dialog = page.locator("[data-confirm-dialog]:visible")
+        dialog.wait_for(state="visible")
+        said = dialog.inner_text()
+        assert f"Delete run #{job}?" in said and "registered model xor-e2e@1" in said, said
+        assert "the version stays registered" in said
+        shots.take(page, "en-delete-run-dialog")
+        page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+        page.wait_for_url("**/jobs")
+        page.wait_for_selector(f"[data-run='{rerun}']")
+        assert page.locator(f"[data-run='{job}']").count() == 0
+        page.check("[data-filter=archived] input")
+        page.wait_for_selector(f"[data-run='{job}']")
+        assert page.locator(f"[data-run='{rerun}']").count() == 0
+        shots.take(page, "en-archived-list")
+
+        # In Chinese on a phone: the archived run says so, is restored, deleted again.
+        page.click("[data-locale=zh-CN]")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{platform.url}/jobs/{job}")
+        page.wait_for_selector("[data-archived]")
+        assert "归档" in page.inner_text("[data-archived]")
+        shots.take(page, "zh-archived-job-phone")
+        page.click("[data-action=restore]")
+        page.wait_for_selector("[data-action=delete-run]")
+        assert page.locator("[data-archived]").count() == 0
+        page.click("[data-action=delete-run]")
+        dialog.wait_for(state="visible")
+        said = dialog.inner_text()
+        assert f"删除运行 #{job}？" in said and "此运行注册了模型 xor-e2e@1" in said, said
+        shots.take(page, "zh-delete-run-dialog-phone")
+        page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+        page.wait_for_url("**/jobs")
+        page.goto(f"{platform.url}/jobs/new?from={job}")
+        page.wait_for_selector("[data-cloned]")
+        assert f"运行 #{job} 的配置" in page.inner_text("[data-cloned]")
+        shots.take(page, "zh-clone-phone")
+        with httpx.Client(base_url=platform.url, timeout=30) as api:
+            assert api.get(f"/v1/runs/{job}", headers=owner).json()["archived_at"] is not None
+            assert api.get("/v1/models/xor-e2e@1", headers=owner).status_code == 200
+        _delete_a_dataset_version_and_a_stopped_deployment(page, platform, shots)
+        assert errors == []
+
+
+TABLE = "a,b,y\n" + "".join(f"{i % 3},{i % 5},{i % 2}\n" for i in range(30))
+
+
+def _delete_a_dataset_version_and_a_stopped_deployment(
+    page, platform: PlatformProcess, shots: Shots
+) -> None:
+    """A dataset version's dialog names the model version trained on it; a deployment stops,
+    stays, starts again, and once stopped is deleted (phone width, in Chinese, then English)."""
+    owner = {"Authorization": f"Bearer {platform.owner_token}"}
+    with httpx.Client(base_url=platform.url, timeout=30, headers=owner) as api:
+        for table in (TABLE, TABLE + "1,1,1\n"):  # two versions
+            upload = api.post("/v1/uploads").json()["id"]
+            api.put(f"/v1/uploads/{upload}/files/t.csv", content=table.encode())
+            body = {"upload": upload, "path": "t.csv", "name": "e2e-table", "target": "y"}
+            assert api.post("/v1/datasets", json=body).status_code == 201
+            api.delete(f"/v1/uploads/{upload}")
+        spec = {
+            "name": "on-table",
+            "register_as": "table-e2e",
+            "data": {"dataset": "e2e-table@1", "split": "none"},
+            "model": {"template": "mlp", "hidden": [4]},
+            "train": {"epochs": 1, "batch_size": 8},
+        }
+        trained = api.post("/v1/jobs", json={"spec": spec})
+        assert trained.status_code == 201, trained.text
+        assert _finished(api, trained.json()["id"], owner)["status"] == "succeeded"
+        deployed = {"name": "e2e-xor", "model": "xor-e2e@1"}
+        assert api.post("/v1/deployments", json=deployed).status_code == 201
+
+    page.goto(f"{platform.url}/datasets/e2e-table%401")
+    page.wait_for_selector("[data-action=delete-data-version]")
+    page.click("[data-action=delete-data-version]")
+    dialog = page.locator("[data-confirm-dialog]:visible")
+    dialog.wait_for(state="visible")
+    said = dialog.inner_text()
+    assert "永久删除 e2e-table@" in said, said
+    assert (
+        "有 1 个模型版本用它训练（table-e2e@1）：它们仍可使用，但无法再用这份数据重新训练" in said
+    )
+    shots.take(page, "zh-delete-data-version-phone")
+    page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+    page.wait_for_url("**/datasets/e2e-table")
+    page.wait_for_selector("[data-action=delete-dataset]")
+    page.click("[data-action=delete-dataset]")
+    dialog.wait_for(state="visible")
+    assert "数据集 e2e-table（共 1 个版本）" in dialog.inner_text()
+    page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+    page.wait_for_url("**/datasets")
+
+    page.click("[data-locale=en]")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{platform.url}/deployments/e2e-xor")
+    page.click("[data-action=stop]")
+    dialog.wait_for(state="visible")
+    assert "the deployment stays, stopped" in dialog.inner_text()
+    page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+    page.wait_for_selector("[data-action=start]")
+    page.click("[data-action=start]")
+    page.wait_for_selector("[data-action=stop]")
+    page.click("[data-action=stop]")
+    page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+    page.wait_for_selector("[data-not-serving]")
+    page.click("[data-action=delete-deployment]")
+    dialog.wait_for(state="visible")
+    said = dialog.inner_text()
+    assert "Delete deployment e2e-xor?" in said and "(xor-e2e@1) stays registered" in said
+    shots.take(page, "en-delete-deployment-dialog")
+    page.click("[data-confirm-dialog]:visible [data-confirm=yes]")
+    page.wait_for_url("**/deployments")
+    with httpx.Client(base_url=platform.url, timeout=30, headers=owner) as api:
+        assert api.get("/v1/deployments/e2e-xor").status_code == 404
+        assert api.get("/v1/datasets/e2e-table/versions").status_code == 404

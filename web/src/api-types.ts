@@ -135,6 +135,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/datasets/{name}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What depends on a dataset
+         * @description What a deletion of every version would touch: the jobs and labeling projects that
+         *     refuse it, the model versions trained on it (they keep working), the finished runs.
+         */
+        get: operations["get_dataset_dependents_v1_datasets__name__dependents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/datasets/{name}/versions": {
         parameters: {
             query?: never;
@@ -147,6 +168,52 @@ export interface paths {
          * @description Every imported version of a dataset, newest first.
          */
         get: operations["list_dataset_versions_v1_datasets__name__versions_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a dataset
+         * @description Delete every version of an imported dataset and its files, for good (the original
+         *     can be imported again). Refused (409, naming them) while a queued or running job trains
+         *     on it or a labeling project is built on it; model versions trained on it keep working.
+         */
+        delete: operations["delete_dataset_v1_datasets__name__versions_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a dataset version
+         * @description As for a whole dataset, for one version; its number is never given again.
+         */
+        delete: operations["delete_dataset_version_v1_datasets__name__versions__version__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{name}/versions/{version}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What depends on a dataset version
+         * @description As for a whole dataset, for one version.
+         */
+        get: operations["get_dataset_version_dependents_v1_datasets__name__versions__version__dependents_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -318,6 +385,47 @@ export interface paths {
          *     together are batched into one forward pass.
          */
         post: operations["predict_v1_deployments__name__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{name}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a stopped deployment
+         * @description Serve a stopped or failed deployment again (404 when its model is gone).
+         */
+        post: operations["start_deployment_v1_deployments__name__start_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{name}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a deployment and keep it
+         * @description Stop serving (requests already queued are answered); the deployment stays,
+         *     ``stopped``, to be started again or deleted.
+         */
+        post: operations["stop_deployment_v1_deployments__name__stop_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1004,7 +1112,9 @@ export interface paths {
         put?: never;
         /**
          * Register a run's model
-         * @description Register the model package of a finished run as the next version of ``name``.
+         * @description Register the model package of a finished run as the next version of ``name``;
+         *     ``warnings`` says when it scores worse than a version an alias points at (same metric,
+         *     same direction), so that the alias is not moved to it by mistake.
          */
         post: operations["register_model_v1_models_post"];
         delete?: never;
@@ -1085,7 +1195,8 @@ export interface paths {
         };
         /**
          * Show a model version
-         * @description A version (newest by default) with its metrics, spec, data schema and lineage.
+         * @description A version (newest by default) with its metrics, spec, data schema and lineage, and
+         *     whether it scores worse than a version an alias points at.
          */
         get: operations["get_model_v1_models__ref__get"];
         put?: never;
@@ -1227,9 +1338,38 @@ export interface paths {
         };
         /**
          * Show a run
-         * @description A run with its spec, summary (final metrics, sizes, timings) and artifact folder.
+         * @description A run with its spec (also as YAML), summary (final metrics, sizes, timings) and
+         *     artifact folder.
          */
         get: operations["get_run_v1_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete (archive) a run
+         * @description Move a finished run (or job) into the archive: lists hide it, ``POST
+         *     /v1/runs/{run_id}/restore`` brings it back, and the model versions it registered stay.
+         *     A queued or running one is refused (409: cancel it first). With ``purge``, an archived
+         *     run is removed for good (409 when it is not archived).
+         */
+        delete: operations["delete_run_v1_runs__run_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{run_id}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What depends on a run
+         * @description The model versions registered from the run (deleting the run leaves them registered),
+         *     for a confirmation that says so.
+         */
+        get: operations["get_run_dependents_v1_runs__run_id__dependents_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1316,6 +1456,26 @@ export interface paths {
         get: operations["get_run_report_v1_runs__run_id__report_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{run_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore an archived run
+         * @description Bring an archived run (or job) back into the lists.
+         */
+        post: operations["restore_run_v1_runs__run_id__restore_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1958,6 +2118,39 @@ export interface components {
             average_precision?: number | null;
             /** Points */
             points: (number | null)[][];
+        };
+        /**
+         * DatasetDependentsOut
+         * @description What depends on a dataset (every version) or one version before it is deleted.
+         */
+        DatasetDependentsOut: {
+            /**
+             * Active Jobs
+             * @description Queued or running jobs on them ({id, name}): they refuse the deletion.
+             */
+            active_jobs: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Model Versions
+             * @description Model versions trained on them: they keep working, but cannot be trained again from this data.
+             */
+            model_versions: string[];
+            /**
+             * Projects
+             * @description Labeling projects built on them: they refuse the deletion.
+             */
+            projects: string[];
+            /**
+             * Runs
+             * @description Finished runs trained on them: their records stay.
+             */
+            runs: number;
+            /**
+             * Versions
+             * @description The versions a deletion removes (NAME@HASH).
+             */
+            versions: string[];
         };
         /** DatasetOut */
         DatasetOut: {
@@ -2743,6 +2936,11 @@ export interface components {
          * @description A job: its run's status and reason, where it is in the queue or what it is doing.
          */
         JobOut: {
+            /**
+             * Archived At
+             * @description When the job was archived (deleted, restorable); or none.
+             */
+            archived_at?: string | null;
             /** Attempt */
             attempt: number;
             /** Attempts */
@@ -3033,6 +3231,11 @@ export interface components {
             };
             /** Version */
             version: number;
+            /**
+             * Warnings
+             * @description This version scores worse than a version an alias points at.
+             */
+            warnings?: components["schemas"]["ScoreWarningOut"][];
         } & {
             [key: string]: unknown;
         };
@@ -3576,6 +3779,30 @@ export interface components {
              */
             optimizer: "sgd" | "momentum" | "nesterov" | "adagrad" | "rmsprop" | "adam";
         };
+        /**
+         * RegisteredOut
+         * @description A new version, with warnings when it scores worse than an aliased version.
+         */
+        RegisteredOut: {
+            /** Content Hash */
+            content_hash: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /** Ref */
+            ref: string;
+            /** Run Id */
+            run_id: number | null;
+            /** Version */
+            version: number;
+            /** Warnings */
+            warnings?: components["schemas"]["ScoreWarningOut"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** ResourcesOut */
         ResourcesOut: {
             /** Cpus */
@@ -3598,8 +3825,33 @@ export interface components {
              */
             role: "viewer" | "editor" | "admin";
         };
+        /**
+         * RunDependentsOut
+         * @description What depends on a run before it is deleted (archived).
+         */
+        RunDependentsOut: {
+            /** Archived */
+            archived: boolean;
+            /** Id */
+            id: number;
+            /**
+             * Model Versions
+             * @description Versions registered from the run (NAME@VERSION): they stay registered.
+             */
+            model_versions: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        };
         /** RunDetailOut */
         RunDetailOut: {
+            /**
+             * Archived At
+             * @description When the run was archived (deleted, restorable); or none.
+             */
+            archived_at?: string | null;
             /** Artifacts */
             artifacts: string;
             /**
@@ -3632,6 +3884,11 @@ export interface components {
             spec: {
                 [key: string]: unknown;
             };
+            /**
+             * Spec Yaml
+             * @description The spec the run trained with (every default filled in), as YAML: to read, copy, or submit again.
+             */
+            spec_yaml: string;
             /** Started At */
             started_at: string | null;
             /**
@@ -3648,6 +3905,11 @@ export interface components {
         };
         /** RunOut */
         RunOut: {
+            /**
+             * Archived At
+             * @description When the run was archived (deleted, restorable); or none.
+             */
+            archived_at?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -3712,6 +3974,34 @@ export interface components {
             passes: number;
             /** Running */
             running: boolean;
+        };
+        /**
+         * ScoreWarningOut
+         * @description A version scores worse than the version an alias points at, on one metric.
+         */
+        ScoreWarningOut: {
+            /** Alias */
+            alias: string;
+            /** Alias Ref */
+            alias_ref: string;
+            /** Alias Value */
+            alias_value: number;
+            /**
+             * Code
+             * @constant
+             */
+            code: "worse_than_alias";
+            /** Higher Is Better */
+            higher_is_better: boolean;
+            /** Message */
+            message: string;
+            /**
+             * Metric
+             * @description The metric both recorded (a test metric first).
+             */
+            metric: string;
+            /** Value */
+            value: number;
         };
         /** SecondsSpanOut */
         SecondsSpanOut: {
@@ -4465,6 +4755,56 @@ export interface operations {
             };
         };
     };
+    get_dataset_dependents_v1_datasets__name__dependents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An imported dataset's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetDependentsOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_dataset_versions_v1_datasets__name__versions_get: {
         parameters: {
             query?: never;
@@ -4493,6 +4833,192 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_dataset_v1_datasets__name__versions_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An imported dataset's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_dataset_version_v1_datasets__name__versions__version__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An imported dataset's name. */
+                name: string;
+                /** @description A version's number or a prefix of its content hash (4 characters or more). */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_dataset_version_dependents_v1_datasets__name__versions__version__dependents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An imported dataset's name. */
+                name: string;
+                /** @description A version's number or a prefix of its content hash (4 characters or more). */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetDependentsOut"];
                 };
             };
             /** @description A token is required (or was invalid). */
@@ -5147,6 +5673,124 @@ export interface operations {
             };
         };
     };
+    start_deployment_v1_deployments__name__start_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The deployment's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stop_deployment_v1_deployments__name__stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The deployment's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     health_v1_health_get: {
         parameters: {
             query?: never;
@@ -5174,6 +5818,8 @@ export interface operations {
                 status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | null;
                 limit?: number;
                 offset?: number;
+                /** @description Archived (deleted, restorable) jobs instead of the others. */
+                archived?: boolean;
             };
             header?: never;
             path?: never;
@@ -7261,7 +7907,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelVersionOut"];
+                    "application/json": components["schemas"]["RegisteredOut"];
                 };
             };
             /** @description The request is invalid; the message says why and what is valid. */
@@ -7850,6 +8496,8 @@ export interface operations {
                 name?: string | null;
                 limit?: number;
                 offset?: number;
+                /** @description Archived (deleted, restorable) runs instead of the others. */
+                archived?: boolean;
             };
             header?: never;
             path?: never;
@@ -7897,6 +8545,8 @@ export interface operations {
                 dataset?: string | null;
                 limit?: number;
                 offset?: number;
+                /** @description Archived (deleted, restorable) runs instead of the others. */
+                archived?: boolean;
             };
             header?: never;
             path?: never;
@@ -7952,6 +8602,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetailOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_run_v1_runs__run_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Delete an archived run for good: its record, metrics and files. */
+                purge?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The path does not name a resource this method applies to (e.g. an id that is not a number). */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_dependents_v1_runs__run_id__dependents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDependentsOut"];
                 };
             };
             /** @description A token is required (or was invalid). */
@@ -8165,6 +8943,65 @@ export interface operations {
             };
             /** @description A token is required (or was invalid). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    restore_run_v1_runs__run_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -136,3 +136,6 @@ export type GeneratedImages = Schemas['GeneratedImages']
 
 export type Me = Schemas['MeOut']
 export type AuditEntry = Schemas['AuditEntryOut']
+export type RunDependents = Schemas['RunDependentsOut']
+export type DatasetDependents = Schemas['DatasetDependentsOut']
+export type ScoreWarning = Schemas['ScoreWarningOut']

@@ -22,6 +22,7 @@ from athanor.data.catalog import catalog as _catalog
 from athanor.data.importing import ImportResult
 from athanor.data.importing import import_dataset as _import_dataset
 from athanor.data.raw import RawDataset
+from athanor.data.removal import DatasetDependents, dataset_dependents, delete_dataset
 from athanor.data.summary import describe, sample_rows, statistics
 from athanor.data.versions import DatasetRef, load_dataset, resolve_dataset
 from athanor.settings import Settings
@@ -81,6 +82,22 @@ def versions(name: str, *, settings: Settings | None = None) -> list[DatasetVers
     if not store.datasets.exists(name):
         resolve_dataset(name, settings)  # raises with suggestions
     return store.datasets.versions(name)
+
+
+def dependents(ref: str, *, settings: Settings | None = None) -> DatasetDependents:
+    """What depends on imported ``NAME`` (every version) or ``NAME@VERSION``."""
+    return dataset_dependents(open_store(settings), ref)
+
+
+def delete(ref: str, *, settings: Settings | None = None) -> list[DatasetVersionRecord]:
+    """Delete imported ``NAME`` (every version) or ``NAME@VERSION`` and its files, for good.
+
+    Raises:
+        DatasetNotFound: no such imported dataset or version.
+        Conflict: a queued or running job trains on it, or a labeling project is built on
+            it; nothing is deleted.
+    """
+    return delete_dataset(open_store(settings), ref)
 
 
 def show(ref: str, *, settings: Settings | None = None, **options: Any) -> dict[str, Any]:

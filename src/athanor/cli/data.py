@@ -211,6 +211,35 @@ def list_datasets(
     )
 
 
+@app.command("delete")
+def delete_dataset(
+    ref: Annotated[
+        str, typer.Argument(help="NAME (every version) or NAME@VERSION (a number or hash).")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an imported dataset or one version, and its files, for good.
+
+    The original can be imported again. Refused while a queued or running job trains on it
+    or a labeling project is built on it; model versions trained on it keep working.
+    """
+    from athanor.api import datasets
+
+    found = datasets.dependents(ref)
+    versions = ", ".join(record.ref for record in found.versions)
+    if found.model_versions:
+        console.print(
+            f"{len(found.model_versions)} model version(s) were trained on it "
+            f"({', '.join(found.model_versions)}): they keep working but can no longer be "
+            "trained again from this data",
+            markup=False,
+        )
+    if not yes and not (found.active_jobs or found.projects):
+        typer.confirm(f"delete {versions} for good?", abort=True)
+    deleted = datasets.delete(ref)
+    console.print(f"deleted {', '.join(record.ref for record in deleted)}")
+
+
 def _series_option(series: str | None) -> dict[str, Any]:
     return {"series": series} if series else {}
 

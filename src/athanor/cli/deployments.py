@@ -1,4 +1,4 @@
-"""``athanor deployments list|create|delete``: models served by the running platform."""
+"""``athanor deployments list|create|stop|start|delete``: models served by the running platform."""
 
 from __future__ import annotations
 
@@ -85,6 +85,22 @@ def create_deployment(
 
 @app.command("delete")
 def delete_deployment(name: Annotated[str, typer.Argument(help="The deployment's name.")]) -> None:
-    """Stop serving a deployment (queued requests are answered first)."""
+    """Stop serving a deployment and forget it; the model stays registered."""
     client().call("delete_deployment", name=name)
     console.print(f"deployment {name} stopped")
+
+
+@app.command("stop")
+def stop_deployment(name: Annotated[str, typer.Argument(help="The deployment's name.")]) -> None:
+    """Stop serving a deployment and keep it, stopped, to start again or delete."""
+    deployment = client().call("stop_deployment", name=name)
+    console.print(
+        f"deployment {name} {deployment['status']}: 'deployments start {name}' serves it again"
+    )
+
+
+@app.command("start")
+def start_deployment(name: Annotated[str, typer.Argument(help="The deployment's name.")]) -> None:
+    """Serve a stopped deployment again."""
+    deployment = client().call("start_deployment", name=name)
+    console.print(f"deployment {name} {deployment['status_reason']}")

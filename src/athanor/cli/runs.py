@@ -1,4 +1,4 @@
-"""``athanor runs list|show|report|resume``."""
+"""``athanor runs list|show|report|resume|delete|restore``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import typer
 from athanor.cli.evaluation import print_evaluation
 from athanor.cli.output import ago, console, duration, print_json, styled_status, table
 
-app = typer.Typer(help="Training runs: list, show, report, resume.", no_args_is_help=True)
+app = typer.Typer(
+    help="Training runs: list, show, report, resume, delete, restore.", no_args_is_help=True
+)
 
 _HEADLINE = ("test_accuracy", "test_rmse", "val_accuracy", "val_rmse", "val_loss")
 
@@ -40,12 +42,15 @@ def device_hours_text(summary: dict[str, Any]) -> str:
 def list_runs(
     limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
     status: Annotated[str | None, typer.Option(help="Only runs in this status.")] = None,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="Archived (deleted, restorable) runs instead.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List runs, newest first."""
     from athanor.api import runs
 
-    records = runs.list(limit=limit, status=status)
+    records = runs.list(limit=limit, status=status, archived=archived)
     if json_output:
         print_json([record.to_json() for record in records])
         return
@@ -162,3 +167,46 @@ def resume_run(
     from athanor.runs import resume
 
     report(resume(run_id, progress=not (quiet or json_output)), json_output)
+
+
+@app.command("delete")
+def delete_run(
+    run_id: Annotated[int, typer.Argument(help="A finished run or job (see 'athanor runs list').")],
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Remove an archived run for good (record and files).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a finished run into the archive ('runs restore' brings it back).
+
+    With --purge an archived run is removed for good. The model versions it registered
+    stay. A queued or running job is refused: cancel it first.
+    """
+    from athanor.api import runs
+
+    found = runs.dependents(run_id)
+    if found.model_versions:
+        console.print(
+            f"run {run_id} registered {', '.join(found.model_versions)}: "
+            "the version(s) stay registered",
+            markup=False,
+        )
+    what = "remove run {id} for good" if purge else "archive run {id}"
+    if not yes:
+        typer.confirm(what.format(id=run_id) + "?", abort=True)
+    runs.delete(run_id, purge=purge)
+    if purge:
+        console.print(f"run {run_id} removed for good")
+    else:
+        console.print(f"run {run_id} archived; 'athanor runs restore {run_id}' brings it back")
+
+
+@app.command("restore")
+def restore_run(
+    run_id: Annotated[int, typer.Argument(help="An archived run ('runs list --archived').")],
+) -> None:
+    """Bring an archived run back into the lists."""
+    from athanor.api import runs
+
+    runs.restore(run_id)
+    console.print(f"run {run_id} restored")

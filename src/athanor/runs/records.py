@@ -25,12 +25,18 @@ def list(
     offset: int = 0,
     status: str | None = None,
     name: str | None = None,
+    archived: bool | None = False,
     settings: Settings | None = None,
 ) -> list[RunRecord]:
-    """Runs, newest first; runs whose process died are marked failed first."""
+    """Runs, newest first; runs whose process died are marked failed first.
+
+    Args:
+        archived: only archived (deleted, restorable) runs (True), only the others (False,
+            the default), or both (None).
+    """
     store = open_store(settings)
     reconcile_orphans(store)
-    return store.runs.list(limit=limit, offset=offset, status=status, name=name)
+    return store.runs.list(limit=limit, offset=offset, status=status, name=name, archived=archived)
 
 
 def get(run_id: int, *, settings: Settings | None = None) -> RunRecord:

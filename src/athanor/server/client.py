@@ -36,6 +36,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "list_deployments": ("GET", "/v1/deployments"),
     "create_deployment": ("POST", "/v1/deployments"),
     "delete_deployment": ("DELETE", "/v1/deployments/{name}"),
+    "stop_deployment": ("POST", "/v1/deployments/{name}/stop"),
+    "start_deployment": ("POST", "/v1/deployments/{name}/start"),
     "predict_deployment": ("POST", "/v1/deployments/{name}/predict"),
     "join_worker": ("POST", "/v1/workers"),
 }

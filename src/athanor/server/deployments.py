@@ -98,6 +98,36 @@ class DeploymentManager:
         server = self.servers.get(name)
         return server.config.max_body_bytes if server is not None else DEFAULT_MAX_BODY
 
+    async def stop(self, name: str, reason: str) -> DeploymentRecord:
+        """Stop serving ``name`` (queued requests are answered first) and keep it, ``stopped``,
+        to be started again or deleted.
+
+        Raises:
+            NotFound: no such deployment.
+        """
+        async with self._lock:
+            self.store.deployments.get(name)
+            server = self.servers.pop(name, None)
+            if server is not None:
+                await server.stop()
+            return self.store.deployments.set_status(name, "stopped", reason)
+
+    async def start(self, name: str) -> DeploymentRecord:
+        """Serve a stopped or failed deployment again (a running one is returned as it is).
+
+        Raises:
+            NotFound: no such deployment, or its model is gone.
+        """
+        async with self._lock:
+            record = self.store.deployments.get(name)
+            if name in self.servers:
+                return record
+            try:
+                return await self._start(record)
+            except UserError as exc:
+                self.store.deployments.set_status(name, "failed", str(exc))
+                raise
+
     async def delete(self, name: str) -> None:
         """Stop serving ``name`` (queued requests are answered first) and forget it.
 

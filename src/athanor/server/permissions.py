@@ -108,7 +108,24 @@ WRITES: dict[tuple[str, str], Permission] = {
     ("POST", "/v1/jobs/{job_id}/resume"): _write(
         "jobs", "editor", "resuming jobs", "resume", "job", _param("job_id"), _field("name")
     ),
+    ("DELETE", "/v1/runs/{run_id}"): _write(
+        "runs", "editor", "deleting runs", "delete", "run", _param("run_id")
+    ),
+    ("POST", "/v1/runs/{run_id}/restore"): _write(
+        "runs", "editor", "restoring runs", "restore", "run", _param("run_id"), _field("name")
+    ),
     # data
+    ("DELETE", "/v1/datasets/{name}/versions"): _write(
+        "datasets", "editor", "deleting datasets", "delete", "dataset", _param("name")
+    ),
+    ("DELETE", "/v1/datasets/{name}/versions/{version}"): _write(
+        "datasets",
+        "editor",
+        "deleting dataset versions",
+        "delete",
+        "dataset version",
+        _both(_param("name"), _param("version"), "@"),
+    ),
     ("POST", "/v1/datasets"): _write(
         "datasets",
         "editor",
@@ -177,6 +194,12 @@ WRITES: dict[tuple[str, str], Permission] = {
         "deployment",
         _field("name"),
         _field("model"),
+    ),
+    ("POST", "/v1/deployments/{name}/stop"): _write(
+        "deployments", "editor", "stopping deployments", "stop", "deployment", _param("name")
+    ),
+    ("POST", "/v1/deployments/{name}/start"): _write(
+        "deployments", "editor", "starting deployments", "start", "deployment", _param("name")
     ),
     ("DELETE", "/v1/deployments/{name}"): _write(
         "deployments", "editor", "stopping deployments", "stop", "deployment", _param("name")

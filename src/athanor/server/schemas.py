@@ -217,6 +217,9 @@ class JobOut(BaseModel):
     submitted_by: str
     attempts: list[dict[str, Any]]
     summary: dict[str, Any]
+    archived_at: datetime | None = Field(
+        default=None, description="When the job was archived (deleted, restorable); or none."
+    )
 
 
 class LogOut(BaseModel):
@@ -247,11 +250,29 @@ class RunOut(BaseModel):
     pid: int | None
     summary: dict[str, Any]
     job: bool = Field(description="Whether the run was submitted as a job.")
+    archived_at: datetime | None = Field(
+        default=None, description="When the run was archived (deleted, restorable); or none."
+    )
 
 
 class RunDetailOut(RunOut):
     spec: dict[str, Any]
+    spec_yaml: str = Field(
+        description="The spec the run trained with (every default filled in), as YAML: to "
+        "read, copy, or submit again."
+    )
     artifacts: str
+
+
+class RunDependentsOut(BaseModel):
+    """What depends on a run before it is deleted (archived)."""
+
+    id: int
+    status: Status
+    archived: bool
+    model_versions: list[str] = Field(
+        description="Versions registered from the run (NAME@VERSION): they stay registered."
+    )
 
 
 class MetricPointOut(BaseModel):
@@ -259,6 +280,23 @@ class MetricPointOut(BaseModel):
     epoch: int
     value: float | None = Field(description="None for a value that was NaN or infinite.")
     recorded_at: float
+
+
+class DatasetDependentsOut(BaseModel):
+    """What depends on a dataset (every version) or one version before it is deleted."""
+
+    versions: list[str] = Field(description="The versions a deletion removes (NAME@HASH).")
+    active_jobs: list[dict[str, Any]] = Field(
+        description="Queued or running jobs on them ({id, name}): they refuse the deletion."
+    )
+    projects: list[str] = Field(
+        description="Labeling projects built on them: they refuse the deletion."
+    )
+    model_versions: list[str] = Field(
+        description="Model versions trained on them: they keep working, but cannot be "
+        "trained again from this data."
+    )
+    runs: int = Field(description="Finished runs trained on them: their records stay.")
 
 
 class RunPageOut(BaseModel):

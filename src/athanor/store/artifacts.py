@@ -171,13 +171,23 @@ class ArtifactStore:
         return path
 
     def delete(self, path: Path) -> None:
-        """Remove the folder or file ``path`` here and from the bucket."""
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
+        """Remove the folder or file ``path`` here and from the bucket (nothing happens
+        where it is absent).
+
+        Raises:
+            ValueError: ``path`` is ``root`` itself or lies outside it (a link that leads out
+                counts as outside).
+        """
+        root = self.root.resolve()
+        target = (self.root / path).resolve() if not path.is_absolute() else path.resolve()
+        if target == root or not target.is_relative_to(root):
+            raise ValueError(f"{path} is not inside the artifact store {self.root}")
+        if target.is_dir():
+            shutil.rmtree(target)
         else:
-            path.unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
         if self.bucket is not None:
-            self.bucket.delete(self.relative(path))
+            self.bucket.delete(target.relative_to(root).as_posix())
 
     def publish_run(self, run_id: int) -> None:
         """Publish a run's outputs: each file and folder of its folder but its checkpoints

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,8 +134,10 @@ class DatasetRepository:
                 return existing, False
             try:
                 with Session(self._engine) as session, session.begin():
-                    if session.get(DatasetRow, name) is None:
-                        session.add(DatasetRow(name=name, description="", created_at=utcnow()))
+                    dataset = session.get(DatasetRow, name)
+                    if dataset is None:
+                        dataset = DatasetRow(name=name, description="", created_at=utcnow())
+                        session.add(dataset)
                         session.flush()
                     number = int(
                         session.scalar(
@@ -145,6 +147,7 @@ class DatasetRepository:
                         )
                         or 0
                     )
+                    number = max(number, dataset.last_number or 0)
                     row = DatasetVersionRow(
                         name=name,
                         number=number + 1,
@@ -228,3 +231,30 @@ class DatasetRepository:
             else:
                 summaries[record.name] = DatasetSummary(record.name, 1, record)
         return list(summaries.values())
+
+    def delete_version(self, name: str, number: int) -> DatasetVersionRecord:
+        """Forget version ``number`` of ``name``; the name goes too with its last version.
+
+        Raises:
+            DatasetNotFound: no such version.
+        """
+        with Session(self._engine) as session, session.begin():
+            row = session.scalars(
+                select(DatasetVersionRow).where(
+                    DatasetVersionRow.name == name, DatasetVersionRow.number == number
+                )
+            ).first()
+            if row is None:
+                raise DatasetNotFound(f"dataset '{name}' has no version {number}")
+            record = DatasetVersionRecord.from_row(row)
+            dataset = session.get(DatasetRow, name)
+            if dataset is not None:
+                dataset.last_number = max(dataset.last_number or 0, number)
+            session.delete(row)
+            session.flush()
+            left = session.scalar(
+                select(func.count(DatasetVersionRow.id)).where(DatasetVersionRow.name == name)
+            )
+            if not left:
+                session.execute(delete(DatasetRow).where(DatasetRow.name == name))
+            return record

@@ -162,12 +162,20 @@ class JobRepository:
             return set(session.scalars(select(JobRow.run_id).where(JobRow.run_id.in_(wanted))))
 
     def list(
-        self, *, status: RunStatus | str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: RunStatus | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        archived: bool | None = None,
     ) -> list[JobRecord]:
-        """Jobs, newest first."""
+        """Jobs, newest first (``archived``: only archived ones, only the others, or both)."""
         query = self._select().order_by(JobRow.run_id.desc()).limit(limit).offset(offset)
         if status is not None:
             query = query.where(RunRow.status == str(status))
+        if archived is not None:
+            column = RunRow.archived_at
+            query = query.where(column.is_not(None) if archived else column.is_(None))
         with Session(self._engine) as session:
             return [JobRecord.from_rows(*row) for row in session.execute(query)]
 

@@ -212,6 +212,18 @@ class ModelRepository:
             for row in rows
         ]
 
+    def from_runs(self, run_ids: list[int]) -> list[ModelVersionRecord]:
+        """The versions registered from any of ``run_ids``, by name and version."""
+        if not run_ids:
+            return []
+        query = (
+            select(ModelVersionRow)
+            .where(ModelVersionRow.run_id.in_(run_ids))
+            .order_by(ModelVersionRow.name, ModelVersionRow.version)
+        )
+        with Session(self._engine) as session:
+            return [ModelVersionRecord.from_row(row) for row in session.scalars(query)]
+
     def list(self) -> list[RegisteredModelRecord]:
         """Every registered model name, alphabetically."""
         query = (

@@ -39,6 +39,12 @@ class RunRecord:
     host: str
     pid: int | None
     summary: dict[str, Any]
+    archived_at: datetime | None = None
+
+    @property
+    def archived(self) -> bool:
+        """Whether the run is in the archive (hidden from lists until restored)."""
+        return self.archived_at is not None
 
     @property
     def lease(self) -> Lease:
@@ -78,6 +84,7 @@ class RunRecord:
             host=row.host,
             pid=row.pid,
             summary=row.summary or {},
+            archived_at=_aware(row.archived_at),
         )
 
 
@@ -158,6 +165,7 @@ class RunRepository:
         name: str | None = None,
         search: str | None = None,
         dataset: str | None = None,
+        archived: bool | None = None,
     ) -> list[RunRecord]:
         """Runs, newest first.
 
@@ -168,9 +176,10 @@ class RunRepository:
             name: only runs so named.
             search: only runs whose name contains this text (case-insensitive).
             dataset: only runs on this dataset.
+            archived: only archived runs (True), only the others (False), or both (None).
         """
         query = select(RunRow).order_by(RunRow.id.desc()).limit(limit).offset(offset)
-        query = _filtered(query, status, name, search, dataset)
+        query = _filtered(query, status, name, search, dataset, archived)
         with Session(self._engine) as session:
             return [RunRecord.from_row(row) for row in session.scalars(query)]
 
@@ -181,9 +190,10 @@ class RunRepository:
         name: str | None = None,
         search: str | None = None,
         dataset: str | None = None,
+        archived: bool | None = None,
     ) -> int:
         """How many runs :meth:`list` finds with the same filters, without a limit."""
-        query = _filtered(select(func.count(RunRow.id)), status, name, search, dataset)
+        query = _filtered(select(func.count(RunRow.id)), status, name, search, dataset, archived)
         with Session(self._engine) as session:
             return int(session.scalar(query) or 0)
 
@@ -273,6 +283,45 @@ class RunRepository:
             raise ValueError(f"{status} is not a final status")
         done = self.transition(run_id, StatusChange(status, reason, ACTIVE), summary=summary)
         return done if done is not None else self.get(run_id)
+
+    def set_archived(self, run_id: int, archived: bool) -> RunRecord | None:
+        """Move a final run into the archive, or back out of it (compare and set).
+
+        Returns:
+            The run afterwards, or ``None`` when it is not final (queued or running runs
+            are never archived).
+
+        Raises:
+            NotFound: no such run.
+        """
+        final = [str(status) for status in RunStatus if status.final]
+        with write_session(self._engine) as session:
+            done = session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status.in_(final))
+                .values(archived_at=utcnow() if archived else None)
+            )
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id} does not exist (see 'athanor runs list')")
+            if not done.rowcount:
+                return None
+            session.refresh(row)
+            return RunRecord.from_row(row)
+
+    def runs_on(self, dataset: str, *, active: bool = False) -> list[RunRecord]:
+        """Runs on imported dataset ``dataset`` (any version: ``NAME`` or ``NAME@...``),
+        newest first; only queued or running ones when ``active``."""
+        escaped = dataset.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            select(RunRow)
+            .where((RunRow.dataset == dataset) | RunRow.dataset.like(f"{escaped}@%", escape="\\"))
+            .order_by(RunRow.id.desc())
+        )
+        if active:
+            query = query.where(RunRow.status.in_([str(status) for status in ACTIVE]))
+        with Session(self._engine) as session:
+            return [RunRecord.from_row(row) for row in session.scalars(query)]
 
     def delete(self, run_id: int) -> None:
         with Session(self._engine) as session, session.begin():
@@ -388,6 +437,7 @@ def _filtered(
     name: str | None,
     search: str | None,
     dataset: str | None,
+    archived: bool | None = None,
 ) -> Any:
     if status is not None:
         query = query.where(RunRow.status == str(status))
@@ -399,4 +449,7 @@ def _filtered(
         query = query.where(RunRow.name.ilike(f"%{escaped}%", escape="\\"))
     if dataset is not None:
         query = query.where(RunRow.dataset == dataset)
+    if archived is not None:
+        column = RunRow.archived_at
+        query = query.where(column.is_not(None) if archived else column.is_(None))
     return query

@@ -46,6 +46,8 @@ class RunRow(Base):
     host: Mapped[str] = mapped_column(String(255), default="")
     pid: Mapped[int | None]
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # When the run was moved to the archive (hidden from lists, restorable); null: it is not.
+    archived_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class MetricRow(Base):
@@ -102,6 +104,8 @@ class DatasetRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
+    # The highest version number ever given, so that a deleted version's number is never reused.
+    last_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DatasetVersionRow(Base):

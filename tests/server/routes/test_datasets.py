@@ -145,3 +145,57 @@ def test_an_upload_over_its_limit_is_413(api: Api, upload: str) -> None:
     response = api.call("PUT", f"{upload}/files/b.bin", content=half)
     assert response.status_code == PayloadTooLarge.http_status == 413
     assert f"would hold more than {MAX_UPLOAD_BYTES:,} bytes" in response.json()["detail"]
+
+
+def test_a_dataset_version_says_what_depends_on_it_and_is_deleted_unless_a_job_uses_it(
+    api: Api, tmp_path
+) -> None:
+    import athanor as at
+    from athanor.store import RunStatus, open_store
+
+    store = open_store(api.settings)
+    table = tmp_path / "houses.csv"
+    table.write_text(TABLE + "4,98,998\n")  # content no other test imports: a folder of its own
+    first = at.datasets.import_dataset(
+        table, name="routes-gone", target="price", settings=api.settings
+    )
+    table.write_text(TABLE + "4,98,998\n1,99,999\n")
+    second = at.datasets.import_dataset(
+        table, name="routes-gone", target="price", settings=api.settings
+    )
+    trained = store.runs.create({}, name="on-v1", dataset="routes-gone@1", status=RunStatus.QUEUED)
+    store.runs.finish(trained.id, RunStatus.SUCCEEDED, "trained")
+    store.models.add_version(
+        "routes-gone-model", version=1, path="models/none", content_hash="0" * 64, run_id=trained.id
+    )
+    queued = store.runs.create({}, name="busy", dataset="routes-gone", status=RunStatus.QUEUED)
+    try:
+        found = api.call("GET", "/v1/datasets/routes-gone/versions/1/dependents").json()
+        assert found == {
+            "versions": [first.version.ref],
+            "active_jobs": [],
+            "projects": [],
+            "model_versions": ["routes-gone-model@1"],
+            "runs": 1,
+        }
+        # "routes-gone" without a version means the newest, v2: the queued job holds it.
+        refused = api.call("DELETE", "/v1/datasets/routes-gone/versions/2")
+        assert refused.status_code == 409, refused.text
+        assert f"#{queued.id} busy (queued)" in refused.json()["detail"]
+        assert api.call("DELETE", "/v1/datasets/routes-gone/versions").status_code == 409
+
+        folder = store.artifacts.resolve(first.version.path)
+        assert api.call("DELETE", "/v1/datasets/routes-gone/versions/1").status_code == 204
+        assert not folder.exists()
+        versions = api.call("GET", "/v1/datasets/routes-gone/versions").json()
+        assert [v["number"] for v in versions] == [2]
+        assert api.call("DELETE", "/v1/datasets/routes-gone/versions/1").status_code == 404
+    finally:
+        store.runs.finish(queued.id, RunStatus.CANCELLED, "test over")
+        store.models.delete_version("routes-gone-model", 1)
+    assert api.call("DELETE", "/v1/datasets/routes-gone/versions").status_code == 204
+    assert not store.artifacts.resolve(second.version.path).exists()
+    assert api.call("GET", "/v1/datasets/routes-gone/versions").status_code == 404
+    trail = api.call("GET", "/v1/audit").json()
+    assert any(e["action"] == "delete" and e["object_id"] == "routes-gone@1" for e in trail)
+    assert any(e["action"] == "delete" and e["object_id"] == "routes-gone" for e in trail)

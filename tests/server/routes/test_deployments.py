@@ -174,3 +174,24 @@ def test_deployed_generative_models_generate_and_refuse_bad_options(
     finally:
         for name in ("routes-char", "routes-gan"):
             api.client.delete(f"/v1/deployments/{name}")
+
+
+def test_a_deployment_is_stopped_kept_started_again_and_deleted(api: Api) -> None:
+    body = {"name": "routes-pause", "model": "iris-mlp", "config": {"runtime": "torch"}}
+    assert api.call("POST", "/v1/deployments", json=body).status_code == 201
+    stopped = api.call("POST", "/v1/deployments/routes-pause/stop")
+    assert stopped.status_code == 200, stopped.text
+    assert (stopped.json()["status"], stopped.json()["serving"]) == ("stopped", [])
+    assert stopped.json()["status_reason"] == "stopped by owner"
+    predicted = api.call("POST", "/v1/deployments/routes-pause/predict", json={"inputs": [SETOSA]})
+    assert predicted.status_code == 404 and "is not serving (stopped)" in predicted.text
+    started = api.call("POST", "/v1/deployments/routes-pause/start")
+    assert started.status_code == 200 and started.json()["status"] == "running"
+    assert api.call("POST", started.json()["predict_path"], json={"inputs": [SETOSA]}).is_success
+    api.call("POST", "/v1/deployments/routes-pause/stop")
+    assert api.call("DELETE", "/v1/deployments/routes-pause").status_code == 204
+    assert api.call("GET", "/v1/deployments/routes-pause").status_code == 404
+    assert api.call("POST", "/v1/deployments/routes-pause/start").status_code == 404
+    trail = api.call("GET", "/v1/audit").json()
+    actions = [e["action"] for e in trail if e["object_id"] == "routes-pause"]
+    assert {"stop", "start", "deploy"} <= set(actions)

@@ -41,6 +41,7 @@ JOB_FIELDS = {
     "stop_requested",
     "submitted_by",
     "attempts",
+    "archived_at",
     "summary",
 }
 

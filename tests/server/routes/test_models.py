@@ -122,3 +122,41 @@ def test_a_version_is_deleted_unless_served_and_only_with_force_when_an_alias_po
     assert api.call("GET", "/v1/models/iris-gone@1").status_code == NotFound.http_status
     trail = api.call("GET", "/v1/audit").json()
     assert any(e["action"] == "delete" and e["object_id"] == "iris-gone@1" for e in trail)
+
+
+def test_a_version_scoring_worse_than_an_aliased_one_is_registered_with_a_warning(
+    api: Api,
+) -> None:
+    from athanor.store import open_store
+
+    store = open_store(api.settings)
+    first = api.call("POST", "/v1/models", json={"name": "iris-judged", "run_id": api.run_id})
+    assert first.status_code == 201 and first.json()["warnings"] == []
+    metrics = first.json()["metrics"]
+    assert "test_accuracy" in metrics
+    # The aliased version scores better: the same package, recorded with a higher accuracy.
+    better = {**metrics, "test_accuracy": metrics["test_accuracy"] + 0.5}
+    store.models.add_version(
+        "iris-judged",
+        version=store.models.next_version("iris-judged"),
+        path=store.models.get("iris-judged", 1).path,
+        content_hash=first.json()["content_hash"],
+        metrics=better,
+    )
+    assert api.call(
+        "PUT", "/v1/models/iris-judged/aliases/production", json={"version": 2}
+    ).is_success
+    third = api.call("POST", "/v1/models", json={"name": "iris-judged", "run_id": api.run_id})
+    assert third.status_code == 201, third.text
+    [warning] = third.json()["warnings"]
+    assert (warning["alias"], warning["alias_ref"], warning["metric"]) == (
+        "production",
+        "iris-judged@2",
+        "test_accuracy",
+    )
+    assert warning["higher_is_better"] is True and warning["value"] < warning["alias_value"]
+    assert warning["message"].startswith("iris-judged@3 scores test_accuracy")
+    shown = api.call("GET", "/v1/models/iris-judged@3").json()
+    assert [w["alias"] for w in shown["warnings"]] == ["production"]
+    assert api.call("GET", "/v1/models/iris-judged@2").json()["warnings"] == []
+    api.call("DELETE", "/v1/models/iris-judged/versions/2", params={"force": True})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from athanor.errors import NotFound
+from athanor.store import RunStatus, open_store
 from tests.server.routes.conftest import Api
 
 RUN_FIELDS = {
@@ -20,6 +21,7 @@ RUN_FIELDS = {
     "pid",
     "summary",
     "job",
+    "archived_at",
 }
 
 
@@ -38,7 +40,8 @@ def test_a_run_shows_its_spec_summary_and_artifact_folder(api: Api) -> None:
     response = api.call("GET", f"/v1/runs/{api.run_id}")
     assert response.status_code == 200, response.text
     run = response.json()
-    assert set(run) == RUN_FIELDS | {"spec", "artifacts"}
+    assert set(run) == RUN_FIELDS | {"spec", "spec_yaml", "artifacts"}
+    assert run["spec_yaml"].startswith("name: iris-mlp\n")
     assert run["spec"]["train"]["epochs"] == 1 and run["spec"]["data"]["dataset"] == "iris"
     assert run["summary"]["registered_as"] == "iris-mlp@1"
     assert run["artifacts"].endswith(f"runs/{api.run_id}")
@@ -145,3 +148,79 @@ def test_a_detectors_evaluation_gives_map_and_the_ap_of_each_class(trained_detec
     assert [row["class"] for row in rows] == [str(d) for d in range(10)]
     assert set(rows[0]) == {"class", "ap", "ap50", "boxes"}
     assert sum(row["boxes"] for row in rows) == evaluation["boxes"] > 0
+
+
+def _final_run(api: Api, name: str, status: RunStatus = RunStatus.FAILED) -> int:
+    """A run stored as queued and then ended with ``status`` (no training needed)."""
+    store = open_store(api.settings)
+    run = store.runs.create({"name": name}, name=name, status=RunStatus.QUEUED)
+    if status.final:
+        store.runs.finish(run.id, status, "ended for the test")
+    return run.id
+
+
+def test_a_final_run_is_archived_hidden_restored_and_purged(api: Api) -> None:
+    run_id = _final_run(api, "routes-trash")
+    assert api.call("DELETE", f"/v1/runs/{run_id}").status_code == 204
+    listed = [r["id"] for r in api.call("GET", "/v1/runs", params={"limit": 500}).json()]
+    assert run_id not in listed
+    page = api.call("GET", "/v1/runs/page", params={"archived": True, "search": "routes-trash"})
+    assert [r["id"] for r in page.json()["items"]] == [run_id]
+    assert page.json()["items"][0]["archived_at"] is not None
+    assert api.call("GET", f"/v1/runs/{run_id}").json()["archived_at"] is not None
+
+    restored = api.call("POST", f"/v1/runs/{run_id}/restore")
+    assert restored.status_code == 200 and restored.json()["archived_at"] is None
+    assert run_id in [r["id"] for r in api.call("GET", "/v1/runs", params={"limit": 500}).json()]
+
+    refused = api.call("DELETE", f"/v1/runs/{run_id}", params={"purge": True})
+    assert refused.status_code == 409 and "not archived" in refused.json()["detail"]
+    folder = open_store(api.settings).artifacts.run_dir(run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "log.txt").write_text("x")
+    assert api.call("DELETE", f"/v1/runs/{run_id}").status_code == 204
+    assert api.call("DELETE", f"/v1/runs/{run_id}", params={"purge": True}).status_code == 204
+    assert not folder.exists()
+    assert api.call("GET", f"/v1/runs/{run_id}").status_code == NotFound.http_status
+    trail = api.call("GET", "/v1/audit").json()
+    actions = {(e["action"], e["object_id"]) for e in trail}
+    assert {("delete", str(run_id)), ("restore", str(run_id))} <= actions
+
+
+def test_a_queued_run_is_not_deleted_but_named_to_cancel_first(api: Api) -> None:
+    run_id = _final_run(api, "routes-busy", RunStatus.QUEUED)
+    try:
+        refused = api.call("DELETE", f"/v1/runs/{run_id}")
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["detail"].startswith(f"run {run_id} is queued: cancel it first")
+        assert api.call("GET", f"/v1/runs/{run_id}").json()["archived_at"] is None
+    finally:
+        open_store(api.settings).runs.finish(run_id, RunStatus.CANCELLED, "test over")
+    assert api.call("DELETE", "/v1/runs/987654").status_code == NotFound.http_status
+
+
+def test_a_runs_dependents_name_the_versions_it_registered(api: Api) -> None:
+    found = api.call("GET", f"/v1/runs/{api.run_id}/dependents")
+    assert found.status_code == 200, found.text
+    assert "iris-mlp@1" in found.json()["model_versions"]
+    assert found.json()["archived"] is False and found.json()["status"] == "succeeded"
+
+
+def test_an_archived_job_is_not_resumed_until_restored(api: Api) -> None:
+    spec = {
+        "name": "routes-archived-job",
+        "data": {"dataset": "iris"},
+        "model": {"template": "mlp"},
+    }
+    submitted = api.call("POST", "/v1/jobs", json={"spec": spec})
+    assert submitted.status_code == 201, submitted.text
+    job = submitted.json()["id"]
+    assert api.call("POST", f"/v1/jobs/{job}/cancel").status_code == 202
+    assert api.call("DELETE", f"/v1/runs/{job}").status_code == 204
+    assert job not in [j["id"] for j in api.call("GET", "/v1/jobs").json()]
+    assert job in [j["id"] for j in api.call("GET", "/v1/jobs", params={"archived": True}).json()]
+    refused = api.call("POST", f"/v1/jobs/{job}/resume")
+    assert refused.status_code == 409 and "is archived: restore it first" in refused.text
+    assert api.call("POST", f"/v1/runs/{job}/restore").status_code == 200
+    assert api.call("POST", f"/v1/jobs/{job}/resume").status_code == 202
+    api.call("POST", f"/v1/jobs/{job}/cancel")

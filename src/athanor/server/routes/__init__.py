@@ -31,6 +31,8 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "The request is invalid; the message says why and what is valid.",
         404: "No such resource.",
         403: "The caller may not do this.",
+        405: "The path does not name a resource this method applies to (e.g. an id that is "
+        "not a number).",
         409: "The resource's state does not allow this.",
         413: "The request body is too large.",
         415: "A content type the endpoint does not read.",

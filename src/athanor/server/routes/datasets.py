@@ -10,6 +10,7 @@ from athanor.server.guards import BODY_TOO_LARGE
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors, is_local_client
 from athanor.server.schemas import (
+    DatasetDependentsOut,
     ErrorOut,
     ImportRequest,
     Open,
@@ -32,6 +33,14 @@ DatasetRef = Annotated[
 ]
 DatasetName = Annotated[
     str, Path(pattern=f"^{NAME}$", description="An imported dataset's name.", examples=["iris"])
+]
+DatasetVersion = Annotated[
+    str,
+    Path(
+        pattern="^[A-Za-z0-9]{1,64}$",
+        description="A version's number or a prefix of its content hash (4 characters or more).",
+        examples=["2"],
+    ),
 ]
 UploadId = Annotated[str, Path(pattern=UPLOAD_ID_PATTERN, description="The upload's id.")]
 UploadPath = Annotated[
@@ -112,6 +121,69 @@ def list_dataset_versions(name: DatasetName, context: Context) -> list[dict]:
     from athanor.api import datasets
 
     return [plain(v) for v in datasets.versions(name, settings=context.store.settings)]
+
+
+@router.get(
+    "/v1/datasets/{name}/dependents",
+    response_model=DatasetDependentsOut,
+    responses=errors(404),
+    summary="What depends on a dataset",
+)
+def get_dataset_dependents(name: DatasetName, context: Context) -> dict:
+    """What a deletion of every version would touch: the jobs and labeling projects that
+    refuse it, the model versions trained on it (they keep working), the finished runs."""
+    from athanor.data.removal import dataset_dependents
+
+    return dataset_dependents(context.store, name).to_json()
+
+
+@router.get(
+    "/v1/datasets/{name}/versions/{version}/dependents",
+    response_model=DatasetDependentsOut,
+    responses=errors(404),
+    summary="What depends on a dataset version",
+)
+def get_dataset_version_dependents(
+    name: DatasetName, version: DatasetVersion, context: Context
+) -> dict:
+    """As for a whole dataset, for one version."""
+    from athanor.data.removal import dataset_dependents
+
+    return dataset_dependents(context.store, f"{name}@{version}").to_json()
+
+
+@router.delete(
+    "/v1/datasets/{name}/versions",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404, 409),
+    summary="Delete a dataset",
+)
+def delete_dataset(name: DatasetName, context: Context) -> Response:
+    """Delete every version of an imported dataset and its files, for good (the original
+    can be imported again). Refused (409, naming them) while a queued or running job trains
+    on it or a labeling project is built on it; model versions trained on it keep working."""
+    from athanor.data.removal import delete_dataset as delete
+
+    delete(context.store, name)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/v1/datasets/{name}/versions/{version}",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404, 409),
+    summary="Delete a dataset version",
+)
+def delete_dataset_version(
+    name: DatasetName, version: DatasetVersion, context: Context
+) -> Response:
+    """As for a whole dataset, for one version; its number is never given again."""
+    from athanor.data.removal import delete_dataset as delete
+
+    delete(context.store, f"{name}@{version}")
+    return Response(status_code=204)
 
 
 @router.get(

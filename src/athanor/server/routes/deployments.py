@@ -69,6 +69,31 @@ async def delete_deployment(name: DeploymentName, context: Context) -> Response:
 
 
 @router.post(
+    "/{name}/stop",
+    response_model=DeploymentOut,
+    responses=errors(404),
+    summary="Stop a deployment and keep it",
+)
+async def stop_deployment(name: DeploymentName, request: Request, context: Context) -> dict:
+    """Stop serving (requests already queued are answered); the deployment stays,
+    ``stopped``, to be started again or deleted."""
+    record = await context.deployments.stop(name, f"stopped by {principal(request)}")
+    return plain(context.deployments.view(record))
+
+
+@router.post(
+    "/{name}/start",
+    response_model=DeploymentOut,
+    responses=errors(404),
+    summary="Start a stopped deployment",
+)
+async def start_deployment(name: DeploymentName, context: Context) -> dict:
+    """Serve a stopped or failed deployment again (404 when its model is gone)."""
+    record = await context.deployments.start(name)
+    return plain(context.deployments.view(record))
+
+
+@router.post(
     "/{name}/predict",
     response_model=PredictionsOut,
     responses=errors(404, 413, 415, 422),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from athanor.errors import Conflict
 from athanor.jobs.logs import MAX_CHUNK, read_log, readable_log
 from athanor.runs import lifecycle
 from athanor.server.json_safe import plain
@@ -77,6 +78,7 @@ def job_view(job: JobRecord, positions: dict[int, int]) -> JobOut:
             "submitted_by": job.submitted_by,
             "attempts": plain(job.attempts),
             "summary": plain(run.summary),
+            "archived_at": run.archived_at,
         }
     )
 
@@ -141,9 +143,12 @@ def list_jobs(
     status: Annotated[Status | None, Query(description="Only jobs in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    archived: Annotated[
+        bool, Query(description="Archived (deleted, restorable) jobs instead of the others.")
+    ] = False,
 ) -> list[JobOut]:
     """Jobs, newest first, with their queue position and why they wait."""
-    jobs = context.store.jobs.list(status=status, limit=limit, offset=offset)
+    jobs = context.store.jobs.list(status=status, limit=limit, offset=offset, archived=archived)
     positions = _positions(context)
     return [job_view(job, positions) for job in jobs]
 
@@ -183,6 +188,10 @@ def cancel_job(job_id: JobId, request: Request, context: Context) -> JobOut:
 def resume_job(job_id: JobId, request: Request, context: Context) -> JobOut:
     """Queue a cancelled or failed job again: its next attempt continues the run from its
     newest checkpoint, with every metric it had logged (from the start without one)."""
+    if context.store.jobs.get(job_id).run.archived:
+        raise Conflict(
+            f"job {job_id} is archived: restore it first (POST /v1/runs/{job_id}/restore)"
+        )
     step = CheckpointFolder.of_run(context.store.artifacts.run_dir(job_id)).newest_step()
     current = context.store.jobs.get(job_id).status
     change = lifecycle.resubmitted(job_id, principal(request), step, current)

@@ -45,6 +45,25 @@ class ModelVersionOut(Open):
     metrics: dict[str, Any]
 
 
+class ScoreWarningOut(BaseModel):
+    """A version scores worse than the version an alias points at, on one metric."""
+
+    code: Literal["worse_than_alias"]
+    alias: str
+    alias_ref: str
+    metric: str = Field(description="The metric both recorded (a test metric first).")
+    value: float
+    alias_value: float
+    higher_is_better: bool
+    message: str
+
+
+class RegisteredOut(ModelVersionOut):
+    """A new version, with warnings when it scores worse than an aliased version."""
+
+    warnings: list[ScoreWarningOut] = Field(default_factory=list)
+
+
 class ModelDetailOut(ModelVersionOut):
     """A version with its package's metadata (``schema``: the data schema, among others)."""
 
@@ -54,6 +73,10 @@ class ModelDetailOut(ModelVersionOut):
         default=None,
         description="Anomaly detectors: the threshold that flags a timestamp and how it was "
         "chosen (method, quantile or k, split, score statistics).",
+    )
+    warnings: list[ScoreWarningOut] = Field(
+        default_factory=list,
+        description="This version scores worse than a version an alias points at.",
     )
 
 
@@ -125,24 +148,34 @@ def list_model_versions(name: ModelName, context: Context) -> list[dict]:
     summary="Show a model version",
 )
 def get_model(ref: ModelRef, context: Context) -> dict:
-    """A version (newest by default) with its metrics, spec, data schema and lineage."""
+    """A version (newest by default) with its metrics, spec, data schema and lineage, and
+    whether it scores worse than a version an alias points at."""
     from athanor.api import models
+    from athanor.registry.comparison import worse_than_aliases
+    from athanor.registry.registry import resolve
 
-    return plain(models.show(ref, settings=context.store.settings))
+    shown = plain(models.show(ref, settings=context.store.settings))
+    warnings = worse_than_aliases(context.store, resolve(context.store, ref))
+    return {**shown, "warnings": [warning.to_json() for warning in warnings]}
 
 
 @router.post(
     "",
     status_code=201,
-    response_model=ModelVersionOut,
+    response_model=RegisteredOut,
     responses=errors(400, 404, 413),
     summary="Register a run's model",
 )
 def register_model(body: ModelRegister, context: Context) -> dict:
-    """Register the model package of a finished run as the next version of ``name``."""
+    """Register the model package of a finished run as the next version of ``name``;
+    ``warnings`` says when it scores worse than a version an alias points at (same metric,
+    same direction), so that the alias is not moved to it by mistake."""
     from athanor.api import models
+    from athanor.registry.comparison import worse_than_aliases
 
-    return plain(models.register(body.name, body.run_id, settings=context.store.settings))
+    record = models.register(body.name, body.run_id, settings=context.store.settings)
+    warnings = worse_than_aliases(context.store, record)
+    return {**plain(record), "warnings": [warning.to_json() for warning in warnings]}
 
 
 @router.get(

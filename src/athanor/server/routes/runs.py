@@ -18,6 +18,7 @@ from athanor.server.schemas import (
     EvaluationOut,
     MetricPointOut,
     MetricSeriesOut,
+    RunDependentsOut,
     RunDetailOut,
     RunOut,
     RunPageOut,
@@ -26,6 +27,10 @@ from athanor.server.schemas import (
 from athanor.store import RunRecord
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+ARCHIVED = Annotated[
+    bool, Query(description="Archived (deleted, restorable) runs instead of the others.")
+]
 
 
 def run_view(record: RunRecord, is_job: bool) -> dict:
@@ -41,11 +46,14 @@ def list_runs(
     name: Annotated[str | None, Query(max_length=100, description="Only runs so named.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    archived: ARCHIVED = False,
 ) -> list[dict]:
     """Runs, newest first; a run whose process died is marked so first."""
     store = context.store
     reconcile_orphans(store)
-    records = store.runs.list(limit=limit, offset=offset, status=status, name=name)
+    records = store.runs.list(
+        limit=limit, offset=offset, status=status, name=name, archived=archived
+    )
     return [run_view(record, store.jobs.exists(record.id)) for record in records]
 
 
@@ -61,11 +69,12 @@ def page_runs(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    archived: ARCHIVED = False,
 ) -> dict:
     """Runs, newest first, one page at a time, with how many match the filters in all."""
     store = context.store
     reconcile_orphans(store)
-    filters = {"status": status, "search": search, "dataset": dataset}
+    filters = {"status": status, "search": search, "dataset": dataset, "archived": archived}
     records = store.runs.list(limit=limit, offset=offset, **filters)
     jobs = store.jobs.among(record.id for record in records)
     return {
@@ -78,14 +87,76 @@ def page_runs(
 
 @router.get("/{run_id}", response_model=RunDetailOut, responses=errors(404), summary="Show a run")
 def get_run(run_id: RunId, context: Context) -> dict:
-    """A run with its spec, summary (final metrics, sizes, timings) and artifact folder."""
+    """A run with its spec (also as YAML), summary (final metrics, sizes, timings) and
+    artifact folder."""
+    import yaml
+
     store = context.store
     record = store.runs.get(run_id)
+    spec = plain(record.spec)
     return {
         **run_view(record, store.jobs.exists(run_id)),
-        "spec": plain(record.spec),
+        "spec": spec,
+        "spec_yaml": yaml.safe_dump(spec, sort_keys=False, allow_unicode=True),
         "artifacts": str(store.artifacts.run_dir(run_id)),
     }
+
+
+@router.get(
+    "/{run_id}/dependents",
+    response_model=RunDependentsOut,
+    responses=errors(404),
+    summary="What depends on a run",
+)
+def get_run_dependents(run_id: RunId, context: Context) -> dict:
+    """The model versions registered from the run (deleting the run leaves them registered),
+    for a confirmation that says so."""
+    from athanor.runs.archive import run_dependents
+
+    return run_dependents(context.store, run_id).to_json()
+
+
+@router.delete(
+    # An int path, so that '/v1/runs/page' is not a run to delete (its Allow: GET only).
+    "/{run_id:int}",
+    status_code=204,
+    response_class=Response,
+    responses=errors(404, 405, 409),
+    summary="Delete (archive) a run",
+)
+def delete_run(
+    run_id: RunId,
+    context: Context,
+    purge: Annotated[
+        bool,
+        Query(description="Delete an archived run for good: its record, metrics and files."),
+    ] = False,
+) -> Response:
+    """Move a finished run (or job) into the archive: lists hide it, ``POST
+    /v1/runs/{run_id}/restore`` brings it back, and the model versions it registered stay.
+    A queued or running one is refused (409: cancel it first). With ``purge``, an archived
+    run is removed for good (409 when it is not archived)."""
+    from athanor.runs.archive import archive_run, purge_run
+
+    if purge:
+        purge_run(context.store, run_id)
+    else:
+        archive_run(context.store, run_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{run_id}/restore",
+    response_model=RunOut,
+    responses=errors(404),
+    summary="Restore an archived run",
+)
+def restore_run(run_id: RunId, context: Context) -> dict:
+    """Bring an archived run (or job) back into the lists."""
+    from athanor.runs.archive import restore_run as restore
+
+    store = context.store
+    return run_view(restore(store, run_id), store.jobs.exists(run_id))
 
 
 @router.get(
