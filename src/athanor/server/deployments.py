@@ -106,10 +106,7 @@ class DeploymentManager:
             NotFound: no such deployment.
         """
         async with self._lock:
-            self.store.deployments.get(name)
-            server = self.servers.pop(name, None)
-            if server is not None:
-                await server.stop()
+            await self._stop_serving(name)
             return self.store.deployments.set_status(name, "stopped", reason)
 
     async def start(self, name: str) -> DeploymentRecord:
@@ -135,11 +132,15 @@ class DeploymentManager:
             NotFound: no such deployment.
         """
         async with self._lock:
-            self.store.deployments.get(name)
-            server = self.servers.pop(name, None)
-            if server is not None:
-                await server.stop()
+            await self._stop_serving(name)
             self.store.deployments.delete(name)
+
+    async def _stop_serving(self, name: str) -> None:
+        """Stop ``name``'s model server, if it has one (NotFound: no such deployment)."""
+        self.store.deployments.get(name)
+        server = self.servers.pop(name, None)
+        if server is not None:
+            await server.stop()
 
     async def close(self) -> None:
         """Stop every model server (the deployments stay recorded, to be served again)."""
