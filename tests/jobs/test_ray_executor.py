@@ -22,8 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from athanor.errors import UserError
 from athanor.jobs.logs import log_path
 from athanor.jobs.scheduler import Scheduler
+from athanor.jobs.submission import check_job_spec
+from athanor.spec import load_spec
 from athanor.store import RunStatus, StopRequest, open_store
 
 from .test_scheduler import ended, passes_until, submit
@@ -114,6 +117,10 @@ def executor(ray_cluster: str) -> Iterator[RayExecutor]:
 def test_a_job_runs_on_the_cluster_with_its_log_and_heartbeat(executor: RayExecutor) -> None:
     machine = executor.machine()
     assert machine.cpus == 2 and machine.gpus == () and machine.host == cluster_host()
+    greedy = {"name": "g", "data": {"dataset": "iris"}, "model": {"template": "mlp"}}
+    greedy["job"] = {"resources": {"cpus": 3}}
+    with pytest.raises(UserError, match="CPU"):  # more than the whole cluster has
+        check_job_spec(load_spec(greedy), machine)
     store = open_store()
     job_id = submit(store)
     scheduler = Scheduler(store, machine, executor)
@@ -158,32 +165,37 @@ def test_a_cancelled_job_stops_at_a_checkpoint(executor: RayExecutor) -> None:
     )
 
 
-@pytest.mark.parametrize("victim", ["actor", "worker"])
-def test_a_killed_attempt_is_restarted_and_resumes_from_its_checkpoint(
-    executor: RayExecutor, victim: str
+def test_a_killed_actor_or_worker_is_restarted_and_resumes_from_its_checkpoint(
+    executor: RayExecutor,
 ) -> None:
     store = open_store()
-    job_id = submit(store, epochs=20, max_restarts=1)
+    job_id = submit(store, epochs=20, max_restarts=2)
     scheduler = Scheduler(store, executor.machine(), executor)
+
+    def checkpointed(attempt: int):
+        job = store.jobs.get(job_id)
+        return job.attempt == attempt and job.checkpoint_step and job.heartbeat_at and job
+
     try:
-        passes_until(
-            scheduler,
-            lambda: store.jobs.get(job_id).checkpoint_step,
-            120,
-            "the job's first checkpoint",
-        )
-        worker = store.jobs.get(job_id).worker_pid
-        actor = ray.get_actor(actor_name(worker), namespace=NAMESPACE)
-        if victim == "actor":
-            ray.kill(actor)  # as when its node is lost: the worker dies with it
-        else:
-            os.kill(ray.get(actor.describe.remote())["pid"], signal.SIGKILL)
+        for attempt in (1, 2):
+            job = passes_until(
+                scheduler, lambda a=attempt: checkpointed(a), 120, f"attempt {attempt} to save"
+            )
+            actor = ray.get_actor(actor_name(job.worker_pid), namespace=NAMESPACE)
+            if attempt == 1:
+                ray.kill(actor)  # as when its node is lost: the worker dies with it
+            else:
+                os.kill(ray.get(actor.describe.remote())["pid"], signal.SIGKILL)
         job = passes_until(scheduler, lambda: ended(store, job_id), 180, "the job to end")
     finally:
         scheduler.shutdown()
     assert job.status == RunStatus.SUCCEEDED, job.run.status_reason
-    assert job.restarts == 1 and len(job.attempts) == 2
-    first = job.attempts[0]
-    assert first["outcome"] == "queued" and "restart 1 of 1 resumes from" in first["reason"]
+    assert job.restarts == 2 and len(job.attempts) == 3
+    gone, killed = job.attempts[0], job.attempts[1]
+    assert "is gone" in gone["reason"] and killed["exit_code"] == -signal.SIGKILL
+    for number, attempt in enumerate((gone, killed), start=1):
+        assert attempt["outcome"] == "queued"
+        resumes = rf"restart {number} of 2 resumes from its checkpoint at step \d+"
+        assert re.search(resumes, attempt["reason"]), attempt["reason"]
     log = Path(log_path(store.artifacts, job_id)).read_text()
-    assert f"job {job_id} attempt 2: worker pid " in log
+    assert f"job {job_id} attempt 3: worker pid " in log

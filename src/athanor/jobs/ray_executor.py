@@ -35,6 +35,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from athanor.errors import UserError
 from athanor.jobs.executor import Executor, Launch, WorkerState, register_executor
 from athanor.jobs.machine import Gpu, Machine
 from athanor.store.lease import CLUSTER_HOST_PREFIX, WORKER_ID_VARIABLE, this_host
@@ -47,6 +48,10 @@ PR_SET_PDEATHSIG = 1
 # What reaches a worker from the platform's environment: its settings (home, database,
 # bucket); the rest (Python, where Athanor is installed) is the node's own.
 FORWARDED_PREFIX = "ATHANOR_"
+
+
+class RayUnavailable(UserError):
+    """Ray is not installed, or its cluster cannot be reached or runs nothing."""
 
 
 def worker_id(job_id: int, attempt: int) -> int:
@@ -141,23 +146,40 @@ class RayExecutor(Executor):
     # --- the cluster -------------------------------------------------------------------
 
     def connect(self) -> Any:
-        """``ray``, connected to the cluster (once)."""
+        """``ray``, connected to the cluster (once).
+
+        Raises:
+            RayUnavailable: Ray is not installed, or the cluster cannot be reached.
+        """
         # Ray asks before it reports usage statistics; the machines may well be offline.
         os.environ.setdefault(USAGE_STATS_VARIABLE, "0")
-        import ray
-
+        try:
+            import ray
+        except ImportError as exc:
+            raise RayUnavailable("the Ray executor needs Ray: pip install 'athanor[ray]'") from exc
         if not ray.is_initialized():
-            ray.init(
-                address=None if self.address == "local" else self.address,
-                namespace=NAMESPACE,
-                log_to_driver=False,
-                include_dashboard=False if self.address == "local" else None,
-            )
+            local = self.address == "local"
+            try:
+                ray.init(
+                    address=None if local else self.address,
+                    namespace=NAMESPACE,
+                    log_to_driver=False,
+                    **({"include_dashboard": False} if local else {}),
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise RayUnavailable(
+                    f"--ray-address {self.address}: cannot join the Ray cluster ({exc}); "
+                    "valid: local, auto, HOST:PORT of a head node or ray://HOST:PORT"
+                ) from exc
         return ray
 
     def machine(self) -> Machine:
         """What the cluster offers, all nodes together, for the scheduler's placement."""
         resources = self.connect().cluster_resources()
+        if int(resources.get("CPU", 0)) < 1:
+            raise RayUnavailable(
+                f"the Ray cluster at {self.address} has no CPUs to run job workers on"
+            )
         gpus = tuple(Gpu(index) for index in range(int(resources.get("GPU", 0))))
         memory = resources.get("memory")
         return Machine(
