@@ -112,6 +112,18 @@ def start_platform(
     raise SystemExit("the platform did not start")
 
 
+def owner_token(home: Path) -> str:
+    """The token the platform wrote for its owner (the CLI's credential)."""
+    from athanor.server.credentials import read_owner_token
+    from athanor.settings import Settings
+
+    token = read_owner_token(
+        Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    )
+    assert token is not None, "the platform wrote no owner token"
+    return token
+
+
 def wait_job(client: PlatformClient, job_id: int) -> dict:
     while True:
         job = client.call("get_job", job_id=job_id)
@@ -129,7 +141,7 @@ def measure_platform(
     home = root / f"platform-{executor}-warm{warm_workers}"
     process, url = start_platform(home, warm_workers, executor)
     try:
-        client = PlatformClient(url, token="")
+        client = PlatformClient(url, token=owner_token(home))
         wait_job(client, client.call("submit_job", body={"spec": SPEC})["id"])  # warm-up
         results = []
         for _ in range(jobs):

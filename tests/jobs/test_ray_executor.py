@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,40 +66,66 @@ def ray_cluster(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[str]:
     for variable, value in {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}.items():
         env[variable] = value
         monkeypatch_module.setenv(variable, value)
-    started = subprocess.run(
-        [
-            command,
-            "start",
-            "--head",
-            "--port",
-            str(port),
-            "--node-ip-address",
-            "127.0.0.1",
-            "--num-cpus",
-            "2",
-            "--num-gpus",
-            "0",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-            "--object-store-memory",
-            str(80 * 2**20),
-            "--temp-dir",
-            temporary,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if started.returncode != 0:
-        pytest.fail(f"ray start failed:\n{started.stdout}\n{started.stderr}")
+    address = f"127.0.0.1:{port}"
+    log = Path(temporary) / "head.log"
+    with open(log, "wb") as output:
+        # --block: the head's processes form one process group, ended together below;
+        # 'ray stop' would end every Ray cluster of this user on the machine.
+        head = subprocess.Popen(
+            [
+                command,
+                "start",
+                "--head",
+                "--block",
+                "--port",
+                str(port),
+                "--node-ip-address",
+                "127.0.0.1",
+                "--num-cpus",
+                "2",
+                "--num-gpus",
+                "0",
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+                "--object-store-memory",
+                str(80 * 2**20),
+                "--temp-dir",
+                temporary,
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        yield f"127.0.0.1:{port}"
+        ready = Path(temporary) / "ray_current_cluster"  # written once the head runs
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            if head.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"ray start --head failed:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield address
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        subprocess.run([command, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _end_group(head)
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _end_group(head: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the head's process group, SIGKILL to what is left after 5 s (a test
+    cluster keeps nothing worth a graceful stop, and its head lingers on SIGTERM)."""
+    for signum, patience in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0)):
+        deadline = time.monotonic() + patience
+        try:
+            os.killpg(head.pid, signum)
+            while time.monotonic() < deadline:
+                head.poll()  # reap the leader, or the group never empties
+                os.killpg(head.pid, 0)
+                time.sleep(0.2)
+        except ProcessLookupError:  # no process of the group is left
+            break
+    head.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
