@@ -171,17 +171,23 @@ def test_a_job_runs_on_the_cluster_with_its_log_and_heartbeat(executor: RayExecu
         ray.get_actor(actor_name(worker), namespace=NAMESPACE)
 
 
-def test_a_cancelled_job_stops_at_a_checkpoint(executor: RayExecutor) -> None:
+def test_a_restarted_platform_finds_the_actor_by_name_and_its_cancel_stops_at_a_checkpoint(
+    executor: RayExecutor, ray_cluster: str
+) -> None:
     store = open_store()
     job_id = submit(store, epochs=500, max_restarts=1)
-    scheduler = Scheduler(store, executor.machine(), executor)
+    machine = executor.machine()
+    passes_until(
+        Scheduler(store, machine, executor),
+        lambda: store.jobs.get(job_id).progress.get("step", 0) >= 12,
+        120,
+        "the job to train past its first checkpoint",
+    )
+    # The platform restarts: a new executor knows no actor, and looks the job's up by name.
+    again = RayExecutor(address=ray_cluster)
+    scheduler = Scheduler(store, machine, again)
     try:
-        passes_until(
-            scheduler,
-            lambda: store.jobs.get(job_id).progress.get("step", 0) >= 12,
-            120,
-            "the job to train past its first checkpoint",
-        )
+        assert again.state(store.jobs.get(job_id).worker_pid).alive
         store.jobs.request_stop(job_id, StopRequest.CANCEL, "cancelled by me")
         job = passes_until(scheduler, lambda: ended(store, job_id), 60, "the job to end")
     finally:
