@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	@# torch first, so that the project's torch range is already satisfied and pip
 	@# never resolves it to a multi-GB CUDA build on machines without a GPU.
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -c constraints.txt -e ".[dev,postgres,s3]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[dev,postgres,s3,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

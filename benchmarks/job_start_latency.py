@@ -11,9 +11,11 @@ Baseline, in the same script: the same spec trained by a freshly started Python 
 (``athanor.train`` in ``python -c``), timed from starting the process to its first step, i.e.
 what starting the run by hand costs. Printed: medians and 90th percentiles, and the ratio of
 the platform's median to the baseline's. The platform is measured with its warm worker (the
-default) and without (``--warm-workers 0``).
+default) and without (``--warm-workers 0``); with ``--executor ray`` (or ``all``), also with
+the Ray executor (``athanor up --executor ray``) on a local Ray cluster that the platform
+starts: each job's worker is started by a Ray actor, in a fresh process (no warm worker).
 
-    .venv/bin/python benchmarks/job_start_latency.py [--jobs 8]
+    .venv/bin/python benchmarks/job_start_latency.py [--jobs 8] [--executor local|ray|all]
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def stamp(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-def start_platform(home: Path, warm_workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_platform(
+    home: Path, warm_workers: int, executor: str = "local"
+) -> tuple[subprocess.Popen[bytes], str]:
     from athanor.server.platform_file import read_platform_file
     from athanor.settings import Settings
 
@@ -89,8 +93,11 @@ def start_platform(home: Path, warm_workers: int) -> tuple[subprocess.Popen[byte
             "none",
             "--warm-workers",
             str(warm_workers),
+            "--executor",
+            executor,
         ],
-        env=environment(home),
+        # a local Ray cluster of the platform's own: no token written to ~/.ray
+        env={**environment(home), "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -105,6 +112,18 @@ def start_platform(home: Path, warm_workers: int) -> tuple[subprocess.Popen[byte
     raise SystemExit("the platform did not start")
 
 
+def owner_token(home: Path) -> str:
+    """The token the platform wrote for its owner (the CLI's credential)."""
+    from athanor.server.credentials import read_owner_token
+    from athanor.settings import Settings
+
+    token = read_owner_token(
+        Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    )
+    assert token is not None, "the platform wrote no owner token"
+    return token
+
+
 def wait_job(client: PlatformClient, job_id: int) -> dict:
     while True:
         job = client.call("get_job", job_id=job_id)
@@ -116,12 +135,13 @@ def wait_job(client: PlatformClient, job_id: int) -> dict:
 
 
 def measure_platform(
-    jobs: int, warm_workers: int, root: Path, gap: float
+    jobs: int, warm_workers: int, root: Path, gap: float, executor: str = "local"
 ) -> list[tuple[float, float]]:
     """(submit -> worker started, submit -> first step) in seconds, per job."""
-    process, url = start_platform(root / f"platform-warm{warm_workers}", warm_workers)
+    home = root / f"platform-{executor}-warm{warm_workers}"
+    process, url = start_platform(home, warm_workers, executor)
     try:
-        client = PlatformClient(url, token="")
+        client = PlatformClient(url, token=owner_token(home))
         wait_job(client, client.call("submit_job", body={"spec": SPEC})["id"])  # warm-up
         results = []
         for _ in range(jobs):
@@ -177,6 +197,12 @@ def main() -> None:
     parser.add_argument(
         "--gap", type=float, default=8.0, help="idle seconds before each submission"
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray", "all"),
+        default="local",
+        help="the platform's executors to measure (ray needs 'athanor[ray]')",
+    )
     args = parser.parse_args()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU threads; "
@@ -185,11 +211,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         baseline = measure_baseline(args.jobs, root)
-        warm = measure_platform(args.jobs, 1, root, args.gap)
-        cold = measure_platform(args.jobs, 0, root, args.gap)
+        measured = []
+        if args.executor in ("local", "all"):
+            measured += [
+                ("warm worker (default)", measure_platform(args.jobs, 1, root, args.gap)),
+                ("no warm worker", measure_platform(args.jobs, 0, root, args.gap)),
+            ]
+        if args.executor in ("ray", "all"):
+            ray = measure_platform(args.jobs, 0, root, args.gap, executor="ray")
+            measured.append(("Ray executor", ray))
     base = statistics.median(baseline)
     print(f"baseline: new Python process to first step     {summary(baseline)}")
-    for label, results in (("warm worker (default)", warm), ("no warm worker", cold)):
+    for label, results in measured:
         total = [first for _, first in results]
         print(
             f"platform, {label:22}: submit to first step {summary(total)}   "

@@ -350,3 +350,12 @@ def test_on_postgresql_jobs_compete_are_cancelled_and_survive_sigkill(
         other = open_store(elsewhere)
         package = other.artifacts.local(done["summary"]["package"])
         assert load_package(package, expected_hash=done["summary"]["package_hash"])
+
+
+def test_an_unknown_executor_or_ray_without_local_jobs_is_refused_saying_what_is_valid() -> None:
+    from athanor.server.runner import serve_platform
+
+    with pytest.raises(UserError, match="valid executors are local and ray"):
+        serve_platform(port=0, executor="slurm")
+    with pytest.raises(UserError, match="leave out --no-local-jobs"):
+        serve_platform(port=0, executor="ray", local_jobs=False)

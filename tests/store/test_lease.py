@@ -68,3 +68,19 @@ def test_this_process_lease_and_aware_moments() -> None:
     assert lease.heartbeat_at is not None and lease.heartbeat_at.tzinfo is not None
     naive = utcnow().replace(tzinfo=None)
     assert aware(naive).tzinfo is not None and aware(None) is None
+
+
+def test_a_cluster_lease_is_judged_by_its_heartbeat_even_under_this_host_s_name(
+    monkeypatch,
+) -> None:
+    """A worker on a Ray cluster holds its job under an executor's id and ``ray:<host>``:
+    the id is no pid of any machine, so only its heartbeat tells."""
+    monkeypatch.setenv("ATHANOR_HOST_NAME", "ray:box")
+    monkeypatch.setenv("ATHANOR_WORKER_ID", "7001")
+    lease = Lease.of_this_process()
+    assert (lease.pid, lease.host) == (7001, "ray:box") and not lease.local
+    now = utcnow()
+    assert lease.alive(timeout=60, now=now)
+    assert not Lease(os.getpid(), "ray:box", now - timedelta(seconds=120)).alive(
+        timeout=60, now=now
+    )  # this very process's pid, yet silent: taken for lost

@@ -69,6 +69,21 @@ def up(
             "'athanor worker' (team mode).",
         ),
     ] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where job workers run: local (processes of this machine) or ray (a Ray "
+            "cluster, whose total resources replace --gpus, --cpus and --memory-gb; needs "
+            "'athanor[ray]').",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str,
+        typer.Option(
+            help="The Ray cluster of --executor ray: local (started by the platform), auto, "
+            "HOST:PORT of its head node, or ray://HOST:PORT.",
+        ),
+    ] = "local",
 ) -> None:
     """Start the platform: REST API, scheduler and workers, on this machine's store."""
     options = [
@@ -88,6 +103,7 @@ def up(
         *[part for name in allowed_hosts or [] for part in ("--allowed-hosts", name)],
         *(["--no-auth"] if no_auth else []),
         *(["--no-local-jobs"] if no_local_jobs else []),
+        *(["--executor", executor, "--ray-address", ray_address] if executor != "local" else []),
     ]
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(
@@ -112,6 +128,8 @@ def up(
         allowed_hosts=allowed_hosts or None,
         no_auth=no_auth,
         local_jobs=not no_local_jobs,
+        executor=executor,
+        ray_address=ray_address,
     )
 
 

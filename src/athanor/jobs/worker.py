@@ -30,7 +30,7 @@ from athanor.errors import UserError
 from athanor.runs import lifecycle
 from athanor.store import JobRepository, RunRecord, StopRequest, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder
-from athanor.store.lease import this_host
+from athanor.store.lease import this_host, this_process_id
 
 HEARTBEAT_SECONDS = 1.0
 EXIT_NOT_QUEUED = 3
@@ -55,7 +55,7 @@ class Heartbeat:
         self.jobs = jobs
         self.job_id = job_id
         self.every = every
-        self.pid = os.getpid()
+        self.pid = this_process_id()
         self.host = this_host()
         self._held = False
         self._stop = threading.Event()

@@ -62,6 +62,8 @@ def serve_platform(
     allowed_hosts: list[str] | None = None,
     no_auth: bool = False,
     local_jobs: bool = True,
+    executor: str = "local",
+    ray_address: str = "local",
     settings: Settings | None = None,
 ) -> None:
     """Run the platform in this process until it is stopped.
@@ -81,6 +83,11 @@ def serve_platform(
         no_auth: let loopback clients call without a credential (loudly logged).
         local_jobs: run jobs on this machine; without, jobs wait for workers on other
             machines (``athanor worker``), and this platform only serves and watches.
+        executor: where job workers run: ``local`` (processes of this machine) or ``ray``
+            (a Ray cluster, whose total resources replace ``gpus``, ``cpus`` and
+            ``memory_gb``).
+        ray_address: the Ray cluster of ``executor="ray"``: ``local`` (one started by this
+            process), ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``.
         settings: the store (default: from the environment).
 
     Raises:
@@ -88,7 +95,8 @@ def serve_platform(
     """
     import uvicorn
 
-    from athanor.jobs.executor import LocalExecutor
+    from athanor.errors import UserError
+    from athanor.jobs.executor import Executor, LocalExecutor
     from athanor.jobs.machine import detect_machine
     from athanor.jobs.scheduler import Scheduler
     from athanor.server.app import create_app
@@ -107,17 +115,30 @@ def serve_platform(
     settings = settings or current_settings()
     roots = _import_roots(import_roots, settings)
     with PlatformLock(settings):
-        machine = detect_machine(gpus, cpus, memory_gb)
+        workers: Executor
+        if executor == "ray":
+            if not local_jobs:
+                raise UserError(
+                    "--executor ray runs jobs on a Ray cluster; leave out --no-local-jobs"
+                )
+            from athanor.jobs.ray_executor import RayExecutor
+
+            workers = RayExecutor(address=ray_address)
+            machine = workers.machine()
+        elif executor == "local":
+            machine = detect_machine(gpus, cpus, memory_gb)
+            workers = LocalExecutor(
+                warm_workers=warm_workers if local_jobs else 0,
+                spare_log=settings.home / "logs" / "workers.log",
+            )
+        else:
+            raise UserError(f"--executor {executor!r}: valid executors are local and ray")
         store = open_store(settings)
         ensure_owner_token(settings, store.tokens)
         sock = bind(host, port)
         url = url_for(host, sock.getsockname()[1])
-        executor = LocalExecutor(
-            warm_workers=warm_workers if local_jobs else 0,
-            spare_log=settings.home / "logs" / "workers.log",
-        )
         scheduler = Scheduler(
-            store, machine, executor, heartbeat_timeout=heartbeat_timeout, places_jobs=local_jobs
+            store, machine, workers, heartbeat_timeout=heartbeat_timeout, places_jobs=local_jobs
         )
         pid = os.getpid()
         context: PlatformContext | None = None
@@ -135,6 +156,8 @@ def serve_platform(
             )
             gpu_text = ", ".join(f"GPU {g.index}" for g in machine.gpus) or "no GPUs"
             slots = f"{gpu_text}, {machine.cpus} CPU slots" if local_jobs else "no local jobs"
+            if executor == "ray":
+                slots = f"jobs on the Ray cluster at {ray_address}: {slots}"
             print(
                 f"Athanor {__version__} platform at {url} ({slots}; store {settings.home}); "
                 "stop it with 'athanor down' or Ctrl-C",

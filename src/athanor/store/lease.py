@@ -19,6 +19,12 @@ __all__ = ["Lease", "aware", "process_alive", "utcnow"]
 
 
 HOST_NAME_VARIABLE = "ATHANOR_HOST_NAME"
+# A worker that an executor identifies by an id of its own (the Ray executor: pids repeat
+# across a cluster's nodes) holds its leases under that id instead of its pid.
+WORKER_ID_VARIABLE = "ATHANOR_WORKER_ID"
+# Host names with this prefix name a cluster, whose processes run on many machines: a pid
+# means nothing there, so only heartbeats tell whether they live.
+CLUSTER_HOST_PREFIX = "ray:"
 
 
 def this_host() -> str:
@@ -28,6 +34,12 @@ def this_host() -> str:
     under one name would take each other's processes for their own, so names are unique.
     """
     return os.environ.get(HOST_NAME_VARIABLE) or socket.gethostname()
+
+
+def this_process_id() -> int:
+    """The id this process holds leases under: ``ATHANOR_WORKER_ID``, else its pid."""
+    given = os.environ.get(WORKER_ID_VARIABLE)
+    return int(given) if given else os.getpid()
 
 
 def utcnow() -> datetime:
@@ -59,7 +71,7 @@ class Lease:
     @classmethod
     def of_this_process(cls, now: datetime | None = None) -> Lease:
         """A lease held by the calling process, beating now."""
-        return cls(os.getpid(), this_host(), now or utcnow())
+        return cls(this_process_id(), this_host(), now or utcnow())
 
     @property
     def held(self) -> bool:
@@ -67,7 +79,10 @@ class Lease:
 
     @property
     def local(self) -> bool:
-        """Whether the holder runs on this machine (an empty host is taken for this one)."""
+        """Whether the holder runs on this machine (an empty host is taken for this one; a
+        cluster's processes never are: they may run on any of its nodes)."""
+        if self.host.startswith(CLUSTER_HOST_PREFIX):
+            return False
         return self.host in ("", this_host())
 
     def silent_for(self, now: datetime | None = None) -> float | None:
