@@ -88,12 +88,14 @@ def team(postgres_url: str, s3_bucket: str, tmp_path: Path):
         workers.append(worker)
         return worker
 
-    yield platform, join
-    for worker in workers:
-        if worker.process.poll() is None:
-            worker.lose()
-    platform.kill()
-    platform.kill_workers()
+    try:
+        yield platform, join
+    finally:
+        for worker in workers:
+            worker.process.kill()
+            worker.process.wait()
+        platform.kill()
+        platform.kill_workers()  # the job workers of every machine: they ran on this one
 
 
 def test_workers_on_other_machines_train_resume_and_cancel_the_platforms_jobs(team) -> None:
