@@ -56,6 +56,16 @@ def runnable_blocks(text: str) -> list[tuple[bool, list[str]]]:
     return blocks
 
 
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors of a Markdown page's headings, spelled as GitHub spells them."""
+    anchors = set()
+    for line in page.read_text().splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
 def test_there_are_runnable_lessons() -> None:
     assert sum(len(runnable_blocks(p.read_text())) for p in LESSONS) >= 3
 
@@ -106,8 +116,11 @@ def test_links_and_files_resolve(page: Path) -> None:
     for target in LINK.findall(text):
         if re.match(r"[a-z]+:", target) or target.startswith("/") or target.startswith("#"):
             continue  # a web address, a console page (/lab/...) or an anchor on the page
-        path = (page.parent / target.split("#")[0]).resolve()
+        file, _, anchor = target.partition("#")
+        path = (page.parent / file).resolve()
         assert path.exists(), f"{page.name}: the link {target} points at nothing"
+        if anchor:
+            assert anchor in heading_anchors(path), f"{page.name}: {target}: no such heading"
     for mentioned in re.findall(r"`((?:examples|docs)/[\w./-]+\.(?:yaml|py|md|png))`", text):
         assert (DOCS.parent / mentioned).exists(), f"{page.name}: `{mentioned}` does not exist"
 
