@@ -9765,6 +9765,15 @@ export interface operations {
                     "application/json": components["schemas"]["WorkerConnectionOut"];
                 };
             };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A token is required (or was invalid). */
             401: {
                 headers: {

@@ -35,7 +35,7 @@ OBJECT_STORAGE_VARIABLES = (
 @router.post(
     "/v1/workers",
     response_model=WorkerConnectionOut,
-    responses=errors(403, 409),
+    responses=errors(400, 403, 409),
     summary="Join a machine as a worker",
 )
 def join_worker(body: WorkerJoinIn, context: Context, response: Response) -> dict:
