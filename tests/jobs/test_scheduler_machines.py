@@ -61,7 +61,7 @@ def test_two_machines_share_the_queue_and_each_job_runs_once() -> None:
 
 def test_a_silent_machine_loses_its_job_to_another_which_resumes_it() -> None:
     store = open_store()
-    job_id = submit(store, epochs=25, max_restarts=1)
+    job_id = submit(store, epochs=8, max_restarts=1)
     lost = Scheduler(store, machine("box-lost"), LocalExecutor(warm_workers=0))
     other = Scheduler(
         store, machine("box-other"), LocalExecutor(warm_workers=0), heartbeat_timeout=2.0
