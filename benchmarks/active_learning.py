@@ -47,17 +47,18 @@ def mnist(mirror: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     )
 
 
-def small_cnn() -> nn.Module:
-    """The same network every round: two 3x3 convolutions and a dense layer."""
+def small_cnn(width: int = 32) -> nn.Module:
+    """The same network every round: two 3x3 convolutions (``width`` and twice as many
+    channels) and a dense layer."""
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1),
+        nn.Conv2d(1, width, 3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1),
+        nn.Conv2d(width, 2 * width, 3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 128),
+        nn.Linear(2 * width * 7 * 7, 128),
         nn.ReLU(),
         nn.Dropout(0.3),
         nn.Linear(128, 10),
@@ -67,7 +68,7 @@ def small_cnn() -> nn.Module:
 def train(x: torch.Tensor, y: torch.Tensor, args: argparse.Namespace, seed: int) -> nn.Module:
     """A fresh network trained for the fixed budget on the labeled images."""
     torch.manual_seed(seed)
-    model = small_cnn().to(x.device)
+    model = small_cnn(args.width).to(x.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     model.train()
@@ -136,6 +137,7 @@ def main() -> None:
     parser.add_argument("--measure", default="least", choices=("least", "margin", "entropy"))
     parser.add_argument("--steps", type=int, default=500, help="optimizer steps per round")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--width", type=int, default=32, help="channels of the first conv")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--pool", type=int, default=60000, help="unlabeled pool (train images)")
     parser.add_argument("--test", type=int, default=10000, help="test images")

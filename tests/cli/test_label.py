@@ -41,6 +41,27 @@ def test_a_box_project_created_exported_as_coco_and_imported_back(tmp_path: Path
     athanor("label", "export", "cans-boxes", "-o", str(exported))  # a box project: COCO
     imported = json.loads(athanor("label", "import", "cans-boxes", str(exported), "--json").stdout)
     assert imported["imported"] == 4 and imported["counts"]["labeled"] == 4
+    from athanor.label.box_labels import set_boxes
+    from athanor.store import open_store
+
+    store = open_store()
+    for person, shift in (("ann", 0.0), ("bob", 3.0)):  # bob's box of item 1 is off by 3 px
+        boxes = [{"class": "4", "xyxy": [10.0 + shift, 10.0, 40.0 + shift, 40.0]}]
+        set_boxes(
+            store,
+            "cans-boxes",
+            [(0, [{"class": "2", "xyxy": [5, 5, 30, 30]}]), (1, boxes)],
+            by=person,
+        )
+    agreed = athanor("label", "agreement", "cans-boxes").stdout  # the importer is a third
+    assert "2 items labeled by two or more people: box F1" in agreed and "ann / bob" in agreed
+    pairs = lambda report: {(p["a"], p["b"]): p for p in report["pairs"]}  # noqa: E731
+    loose = json.loads(athanor("label", "agreement", "cans-boxes", "--json").stdout)
+    strict = json.loads(
+        athanor("label", "agreement", "cans-boxes", "--iou", "0.9", "--json").stdout
+    )
+    assert pairs(loose)[("ann", "bob")]["agreement"] == 1.0
+    assert pairs(strict)[("ann", "bob")]["agreement"] == 0.5  # IoU 27/33 < 0.9 on item 1
     wrong = athanor("label", "create", "x", "-d", "cans", "--kind", "text", check=False)
     assert wrong.returncode == 2 and "'text' does not fit dataset" in wrong.stderr
     few = athanor("label", "train", "cans-boxes", "--epochs", "1", check=False)

@@ -22,13 +22,19 @@ OTHER = {"class": "1", "xyxy": [60.0, 60.0, 90.0, 90.0]}
 """The one box item 0 holds when the page opens (lower right); the new one goes upper left."""
 
 
-def api(platform: PlatformProcess, method: str, path: str, body: object = None) -> object:
+def api(
+    platform: PlatformProcess,
+    method: str,
+    path: str,
+    body: object = None,
+    token: str | None = None,
+) -> object:
     request = urllib.request.Request(
         platform.url + path,
         data=None if body is None else json.dumps(body).encode(),
         method=method,
         headers={
-            "Authorization": f"Bearer {platform.owner_token}",
+            "Authorization": f"Bearer {token or platform.owner_token}",
             "Content-Type": "application/json",
         },
     )
@@ -153,7 +159,8 @@ def test_a_labeler_draws_moves_resizes_reclasses_and_deletes_boxes(
         page.keyboard.press("Delete")
         wait_for(lambda: len(saved_boxes(platform, "canvas-boxes", 0)) == 1, 10, "one box left")
 
-        # Reload: the boxes are saved.
+        # Reload: the boxes are saved. (Item 1 is emptied for the polygon below.)
+        api(platform, "PUT", "/v1/label/projects/canvas-boxes/items/1/boxes", {"boxes": []})
         page.reload()
         page.wait_for_selector("[data-box-row='0']")
         assert page.locator("[data-box-row]").count() == 1
@@ -161,9 +168,56 @@ def test_a_labeler_draws_moves_resizes_reclasses_and_deletes_boxes(
         assert saved_boxes(platform, "canvas-boxes", 0) == [
             {**reclassed, "polygon": None, "score": None}
         ]
-        # Next item by keyboard.
+        # Next item by keyboard; a polygon there, point by point, closed on its first point.
         page.keyboard.press("ArrowRight")
         page.wait_for_selector("[data-box-position]:has-text('2 / 3')")
+        page.click("[data-tool=polygon]")
+        page.locator("[data-box-image]").scroll_into_view_if_needed()
+        corners = [(12, 50), (44, 54), (26, 86)]
+        page.mouse.move(*image_point(page, *corners[0]))
+        page.mouse.down()
+        page.mouse.move(*image_point(page, *corners[1]), steps=4)
+        page.mouse.up()
+        for point in (corners[2], (corners[0][0] + 1, corners[0][1] + 1)):
+            page.mouse.move(*image_point(page, *point), steps=4)
+            page.mouse.down()
+            page.mouse.up()
+        wait_for(lambda: saved_boxes(platform, "canvas-boxes", 1), 10, "the polygon saved")
+        (polygon,) = saved_boxes(platform, "canvas-boxes", 1)
+        assert len(polygon["polygon"]) == 3, polygon
+        xs = [x for x, _ in polygon["polygon"]]
+        ys = [y for _, y in polygon["polygon"]]
+        assert polygon["xyxy"] == [min(xs), min(ys), max(xs), max(ys)]
+        for (x, y), (want_x, want_y) in zip(polygon["polygon"], corners, strict=True):
+            assert abs(x - want_x) < 2 and abs(y - want_y) < 2, polygon
+        shots.take(page, "en-box-polygon")
+
+        # A second labeler boxes items 0 and 1: the agreement tab compares their boxes and
+        # lists item 1, where they differ, first.
+        other = api(platform, "POST", "/v1/users", {"name": "mei", "role": "editor"})
+        token = other["token"]  # type: ignore[index]
+        same = [
+            {"class": b["class"], "xyxy": b["xyxy"]}
+            for b in saved_boxes(platform, "canvas-boxes", 0)
+        ]
+        elsewhere = [{"class": polygon["class"], "xyxy": [60.0, 10.0, 90.0, 40.0]}]
+        for item, boxes in ((0, same), (1, elsewhere)):
+            path = f"/v1/label/projects/canvas-boxes/items/{item}/boxes"
+            api(platform, "PUT", path, {"boxes": boxes}, token=token)
+        page.click("[data-tab=agreement]")
+        page.wait_for_selector("[data-disputed]")
+        assert page.locator("[data-pair]").count() == 1
+        assert page.inner_text("[data-value=f1]") == "50.0%"
+        assert page.locator("[data-disputed]").count() == 1
+        assert "canvas001" in page.inner_text("[data-disputed]")
+        shots.take(page, "en-box-agreement")
+        assert "active" in page.get_attribute("[data-nav='/labeling']", "class")
+        assert "active" not in page.get_attribute("[data-nav='/lab']", "class")  # not a prefix
+        page.click("[data-locale=zh-CN]")
+        page.wait_for_selector("[data-section=agreement]:has-text('分歧最大的条目')")
+        shots.take(page, "zh-box-agreement")
+        page.click("[data-locale=en]")
+        page.click("[data-tab=label]")
 
         # Export COCO from the page; it imports into a new project as identical boxes.
         page.click("[data-tab=versions]")

@@ -52,3 +52,8 @@ def test_boxes_are_labels_and_pre_labels_with_counts_per_class() -> None:
     assert accepted.review == "accepted" and accepted.labeled_by == "c"
     assert repository.counts(project.id)["per_class"] == {"cat": 3, "dog": 1}
     assert repository.votes(project.id) == []
+    repository.set_labels(
+        project.id, [{"item": 1, "label": BOXES_LABEL, "boxes": [DOG]}], by="cy"
+    )  # a person's boxes are their vote, for agreement
+    assert repository.box_votes(project.id) == [(1, "cy", [DOG])]
+    assert repository.votes(project.id) == [(1, "cy", BOXES_LABEL)]

@@ -844,7 +844,9 @@ export interface paths {
         };
         /**
          * Agreement between labelers
-         * @description Percent agreement and Cohen's kappa on items two or more people labeled.
+         * @description On items two or more people labeled: percent agreement and Cohen's kappa for classes;
+         *     for boxes, boxes matched at ``iou`` or more, their F1, mean IoU and class agreement. The
+         *     least agreed items are listed first.
          */
         get: operations["agreement_v1_label_projects__name__agreement_get"];
         put?: never;
@@ -1736,10 +1738,23 @@ export interface components {
         AgreementOut: {
             /** Agreement */
             agreement: number | null;
+            /** Class Agreement */
+            class_agreement?: number | null;
+            /** Disputed */
+            disputed: components["schemas"]["DisputedOut"][];
+            /** Iou */
+            iou?: number | null;
             /** Items With Several */
             items_with_several: number;
             /** Kappa */
             kappa: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "classes" | "boxes";
+            /** Mean Iou */
+            mean_iou?: number | null;
             /** Pairs */
             pairs: components["schemas"]["PairOut"][];
         };
@@ -2295,6 +2310,17 @@ export interface components {
             name: string;
             step_seconds: components["schemas"]["SecondsSpanOut"];
             total_seconds: components["schemas"]["SecondsSpanOut"];
+        };
+        /** DisputedOut */
+        DisputedOut: {
+            /** Agreement */
+            agreement: number;
+            /** Item */
+            item: number;
+            /** Name */
+            name: string;
+            /** People */
+            people: string[];
         };
         /** DominantLayerOut */
         DominantLayerOut: {
@@ -3340,10 +3366,20 @@ export interface components {
             agreement: number;
             /** B */
             b: string;
+            /** Boxes A */
+            boxes_a?: number | null;
+            /** Boxes B */
+            boxes_b?: number | null;
+            /** Class Agreement */
+            class_agreement?: number | null;
             /** Items */
             items: number;
             /** Kappa */
             kappa: number | null;
+            /** Matched */
+            matched?: number | null;
+            /** Mean Iou */
+            mean_iou?: number | null;
         };
         /**
          * PathImportRequest
@@ -7019,7 +7055,9 @@ export interface operations {
     };
     agreement_v1_label_projects__name__agreement_get: {
         parameters: {
-            query?: never;
+            query?: {
+                iou?: number;
+            };
             header?: never;
             path: {
                 /** @description The project's name. */

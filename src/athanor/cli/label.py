@@ -1,7 +1,7 @@
 """``athanor label ...``: labeling projects on imported images and texts.
 
-create, status, items, set, prelabel, accept, export, import, publish and train; labels made
-here are the operating system user's.
+create, status, items, set, prelabel, accept, export, import, publish, agreement and train;
+labels made here are the operating system user's.
 """
 
 from __future__ import annotations
@@ -379,6 +379,65 @@ def publish(
         f"published [bold]{result['dataset']}[/bold]: {result['labels']:,} labels "
         f"({result['from_model']:,} confirmed from a model)"
     )
+
+
+@app.command("agreement")
+def agreement(
+    name: Annotated[str, typer.Argument(help="The project.")],
+    iou: Annotated[
+        float,
+        typer.Option("--iou", min=0.1, max=0.95, help="Boxes: the IoU that matches two boxes."),
+    ] = 0.5,
+    json_output: JsonOption = False,
+) -> None:
+    """How far labelers agree on the items two or more of them labeled, and the least
+    agreed items."""
+    from athanor.label.agreement import agreement as report
+
+    result = report(_store(), name, iou=iou)
+    if json_output:
+        print_json(result)
+        return
+    if not result["items_with_several"]:
+        console.print("No item has labels from two people yet.")
+        return
+    share = lambda value: "-" if value is None else f"{value:.1%}"  # noqa: E731
+    decimals = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
+    boxes = result["kind"] == "boxes"
+    summary = f"{result['items_with_several']:,} items labeled by two or more people: "
+    if boxes:
+        summary += (
+            f"box F1 {share(result['agreement'])} at IoU {result['iou']:g}, mean IoU "
+            f"{decimals(result['mean_iou'])}, same class {share(result['class_agreement'])}"
+        )
+    else:
+        summary += (
+            f"agreement {share(result['agreement'])}, Cohen's kappa {decimals(result['kappa'])}"
+        )
+    console.print(summary)
+    columns = ["people", "items", "box F1" if boxes else "agreement"]
+    columns += ["boxes", "matched", "mean IoU"] if boxes else ["kappa"]
+    rows = []
+    for pair in result["pairs"]:
+        row = [f"{pair['a']} / {pair['b']}", f"{pair['items']:,}", share(pair["agreement"])]
+        if boxes:
+            boxes_drawn = f"{pair['boxes_a']:,} / {pair['boxes_b']:,}"
+            row += [boxes_drawn, f"{pair['matched']:,}", decimals(pair["mean_iou"])]
+        else:
+            row.append(decimals(pair["kappa"]))
+        rows.append(row)
+    console.print(table("pairs of labelers", columns, rows))
+    if result["disputed"]:
+        console.print(
+            table(
+                "least agreed items",
+                ["item", "file", "agreement", "people"],
+                [
+                    (str(d["item"]), d["name"], share(d["agreement"]), ", ".join(d["people"]))
+                    for d in result["disputed"]
+                ],
+            )
+        )
 
 
 @app.command("train")

@@ -165,7 +165,7 @@ def set_boxes(
                 "review": review,
             }
         )
-    updated = store.labeling.set_labels(project.id, rows, by=by, vote=False)
+    updated = store.labeling.set_labels(project.id, rows, by=by)
     return {"updated": updated, "counts": store.labeling.counts(project.id)}
 
 

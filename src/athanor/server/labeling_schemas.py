@@ -210,13 +210,30 @@ class PairOut(BaseModel):
     items: int
     agreement: float
     kappa: float | None
+    boxes_a: int | None = None
+    boxes_b: int | None = None
+    matched: int | None = None
+    mean_iou: float | None = None
+    class_agreement: float | None = None
+
+
+class DisputedOut(BaseModel):
+    item: int
+    name: str
+    agreement: float
+    people: list[str]
 
 
 class AgreementOut(BaseModel):
+    kind: Literal["classes", "boxes"]
     items_with_several: int
     agreement: float | None
     kappa: float | None
     pairs: list[PairOut]
+    disputed: list[DisputedOut]
+    iou: float | None = None
+    mean_iou: float | None = None
+    class_agreement: float | None = None
 
 
 class LabelsImportedOut(BaseModel):

@@ -374,7 +374,9 @@ class LabelingRepository:
                     [{"b_item": row["b_item"]} for row in rows],
                 )
                 latest = {
-                    c["item"]: c["label"] for c in changes if c["label"] is not None
+                    c["item"]: (c["label"], c.get("boxes"))
+                    for c in changes
+                    if c["label"] is not None
                 }  # the last change of an item given twice wins
                 if latest:
                     connection.execute(
@@ -386,8 +388,9 @@ class LabelingRepository:
                                 "labeled_by": by,
                                 "label": label,
                                 "labeled_at": now,
+                                "boxes": boxes,
                             }
-                            for item, label in latest.items()
+                            for item, (label, boxes) in latest.items()
                         ],
                     )
             return len(changes)
@@ -472,6 +475,16 @@ class LabelingRepository:
                 )
             ).all()
             return [(int(i), str(b), str(lab)) for i, b, lab in rows]
+
+    def box_votes(self, project_id: int) -> list[tuple[int, str, list[dict[str, Any]]]]:
+        """Every person's boxes of every item of a box project: ``(item, by, boxes)``."""
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(LabelVoteRow.item, LabelVoteRow.labeled_by, LabelVoteRow.boxes).where(
+                    LabelVoteRow.project_id == project_id, LabelVoteRow.boxes.is_not(None)
+                )
+            ).all()
+            return [(int(i), str(b), list(boxes)) for i, b, boxes in rows]
 
 
 def _bind(name: str, type_: Any = None) -> Any:

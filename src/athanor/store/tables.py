@@ -314,3 +314,5 @@ class LabelVoteRow(Base):
     labeled_by: Mapped[str] = mapped_column(String(100), primary_key=True)
     label: Mapped[str] = mapped_column(String(100))
     labeled_at: Mapped[datetime]
+    boxes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """In a box project, the person's boxes (``label`` is then the boxes marker)."""

@@ -316,11 +316,17 @@ def publish_labels(name: ProjectName, context: Context) -> dict:
     responses=errors(404),
     summary="Agreement between labelers",
 )
-def agreement(name: ProjectName, context: Context) -> dict:
-    """Percent agreement and Cohen's kappa on items two or more people labeled."""
+def agreement(
+    name: ProjectName,
+    context: Context,
+    iou: Annotated[float, Query(ge=0.1, le=0.95)] = 0.5,
+) -> dict:
+    """On items two or more people labeled: percent agreement and Cohen's kappa for classes;
+    for boxes, boxes matched at ``iou`` or more, their F1, mean IoU and class agreement. The
+    least agreed items are listed first."""
     from athanor.label.agreement import agreement as report
 
-    return plain(report(context.store, name))
+    return plain(report(context.store, name, iou=iou))
 
 
 @router.get(
