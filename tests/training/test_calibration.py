@@ -78,3 +78,21 @@ def test_epoch_overhead_is_measured_on_the_real_trainer() -> None:
     slow = StepTiming(seconds=60.0, steps=1, device="cpu", peak_memory=None, batch=4)
     assert time_epoch_overhead(network, spec.train, prepared, slow, seed=spec.seed) == 0.0
     assert any(not torch.equal(a, b) for a, b in zip(before, network.parameters(), strict=True))
+
+
+def test_a_runs_own_callbacks_are_part_of_the_overhead() -> None:
+    """What a run's callbacks do at an epoch's end (the store's writes, samples) is counted:
+    a callback that takes 0.3 s per epoch adds at least 0.3 s."""
+    from athanor.training.callbacks.base import Callback
+
+    class Slow(Callback):
+        def on_epoch_end(self, trainer, state, metrics) -> None:
+            time.sleep(0.3)
+
+    spec, prepared = _xor()
+    network = _wide(prepared.schema, 8)
+    free = StepTiming(seconds=0.0, steps=1, device="cpu", peak_memory=None, batch=4)
+    with_slow = time_epoch_overhead(
+        network, spec.train, prepared, free, seed=spec.seed, callbacks=[Slow()]
+    )
+    assert with_slow >= 0.3

@@ -218,7 +218,10 @@ def estimate(
     eval_ratio = timing.eval_seconds / timing.batch / timing.seconds  # steps per sample
     overhead = 0.0
     if measured_step * steps_per_epoch < OVERHEAD_MATTERS_BELOW:
-        overhead = time_epoch_overhead(network, spec.train, prepared, timing, seed=spec.seed)
+        bookkeeping = _run_bookkeeping(spec, prepared, network)
+        overhead = time_epoch_overhead(
+            network, spec.train, prepared, timing, seed=spec.seed, callbacks=bookkeeping
+        )
     evaluated = (0 if generative else sizes.get("val", 0)) * eval_ratio
     evaluated += overhead / measured_step
     tested = sizes.get("test", 0) * eval_ratio
@@ -359,6 +362,47 @@ def estimate(
             if named and not estimate_.fits:
                 raise DoesNotFit(f"{spec.name} on {estimate_.name}: {estimate_.advice}")
     return result
+
+
+_scratch: dict[str, Any] = {}
+
+
+def _run_bookkeeping(spec: Any, prepared: Any, network: Any) -> list[Any]:
+    """The callbacks a run of ``spec`` trains with (the store's metric logger, the learning
+    rate monitor, its task's samples), writing into a scratch store: what a real run's epoch
+    costs beyond its steps. Early stopping and the progress bar are left out.
+
+    The scratch store lives in a temporary folder for the life of the process, so that only
+    the first estimate pays for creating its database.
+    """
+    import tempfile
+
+    from rich.console import Console
+
+    from athanor.runs.callbacks import run_callbacks
+    from athanor.store import open_store
+
+    if "store" not in _scratch:
+        folder = tempfile.TemporaryDirectory(prefix="athanor-estimate-")
+        home = Path(folder.name)
+        scratch = Settings(home=home, db_url=f"sqlite:///{home / 'scratch.db'}", data_mirrors=())
+        _scratch.update(folder=folder, store=open_store(scratch))
+    store = _scratch["store"]
+    run = store.runs.create({}, name="estimate")
+    quiet = spec.model_copy(
+        update={"train": spec.train.model_copy(update={"early_stopping": None})}
+    )
+    assembled = run_callbacks(
+        quiet,
+        prepared,
+        network,
+        runs=store.runs,
+        run_id=run.id,
+        run_dir=store.settings.home / "runs" / str(run.id),
+        console=Console(quiet=True),
+        progress=False,
+    )
+    return assembled.callbacks
 
 
 def _device_estimate(

@@ -19,7 +19,7 @@ import dataclasses
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from athanor.data.batching import LazySplit, TensorSplit
 from athanor.data.prepare import Prepared
 from athanor.data.schema import Schema
 from athanor.spec.train import TrainSpec
+from athanor.training.callbacks.base import Callback
 from athanor.training.host_memory import HeapPeak
 from athanor.training.losses import build_loss
 from athanor.training.optimizers import build_optimizer
@@ -191,16 +192,17 @@ def time_epoch_overhead(
     timing: StepTiming,
     *,
     seed: int = 0,
+    callbacks: Sequence[Callback] = (),
 ) -> float:
     """Seconds an epoch takes beyond its training steps and its validation forward passes:
-    training metrics, the epoch's checkpoint (where the spec keeps them), callbacks.
+    training metrics, the epoch's checkpoint (where the spec keeps them), ``callbacks`` (a
+    run's: the store's bookkeeping, its task's samples).
 
     Two epochs of one training batch and one validation batch run in the real
     :class:`Trainer`; the second epoch, from the end of the first (whose checkpoint it
     includes) to its own end, less the step and the forward pass ``timing`` measured, is the
     overhead (never negative). The network is trained in place.
     """
-    from athanor.training.callbacks.base import Callback
     from athanor.training.trainer import Trainer
 
     ends: list[float] = []
@@ -226,7 +228,10 @@ def time_epoch_overhead(
     short = spec.model_copy(update={"epochs": 2, "compile": False, "early_stopping": None})
     with tempfile.TemporaryDirectory(prefix="athanor-calibration-") as folder:
         trainer = Trainer(
-            short, seed=seed, callbacks=[EpochClock()], checkpoint_dir=Path(folder) / "ckpt"
+            short,
+            seed=seed,
+            callbacks=[*callbacks, EpochClock()],  # the clock last: after the others' work
+            checkpoint_dir=Path(folder) / "ckpt",
         )
         trainer.fit(network, cut)
     per_sample = timing.eval_seconds / timing.batch
