@@ -65,6 +65,11 @@ def test_an_items_boxes_are_read_replaced_and_checked(api: Api, boxes_project: d
     assert api.call("GET", f"{BASE}/route-boxes/items/99").status_code == 404
     cleared = api.call("PUT", f"{BASE}/route-boxes/items/3/boxes", json={"boxes": None}).json()
     assert cleared["counts"]["labeled"] == 3
+    report = api.call("GET", f"{BASE}/route-boxes/agreement?iou=0.3").json()
+    assert report["kind"] == "boxes" and report["iou"] == 0.3  # one person: nothing to compare
+    assert report["items_with_several"] == 0 and report["disputed"] == []
+    for bad in ("0.05", "1", "x"):
+        assert api.call("GET", f"{BASE}/route-boxes/agreement?iou={bad}").status_code == 422
 
 
 def test_coco_export_imports_back_and_class_labels_are_refused(
