@@ -125,7 +125,8 @@ def test_the_spec_editor_keeps_form_and_yaml_one_spec(platform_factory, tmp_path
         set_editor_text(page, text)
         page.fill("[data-input=dataset-search]", "pairs")
         option = page.locator(f"[data-dataset-option={DATASET}]")
-        assert "imported" in option.inner_text() and "table" in option.inner_text()
+        said = option.inner_text()
+        assert "imported" in said and "table" in said and "24 rows" in said, said
         assert page.locator("[data-dataset-option=mnist]").count() == 0
         option.click()
         page.wait_for_function(
@@ -173,7 +174,7 @@ def test_the_spec_editor_keeps_form_and_yaml_one_spec(platform_factory, tmp_path
         page.wait_for_function(
             f"document.querySelector(\"{field('train.epochs')}\").value === '50'"
         )
-        assert "数据集" in page.inner_text("[data-picker=dataset]")
+        assert "查找数据集" in page.inner_text("[data-picker=dataset]")
         page.fill(field("train.epochs"), "4")
         page.wait_for_function(
             "document.querySelector('[data-editor=yaml]').textContent.includes('epochs: 4')"
