@@ -78,11 +78,17 @@ def test_the_spec_editor_keeps_form_and_yaml_one_spec(platform_factory, tmp_path
     shots = Shots("spec-editor")
     with chromium(tmp_path / "profile") as context:
         page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
+        scripts: list[str] = []
+        page.on("request", lambda r: r.resource_type == "script" and scripts.append(r.url))
         page.set_viewport_size({"width": 1440, "height": 900})
         page.wait_for_selector("[data-me]")
+        page.click("[data-nav='/jobs']")
+        page.wait_for_selector("[data-action=new-job]")
+        assert scripts and not [s for s in scripts if "YamlEditor" in s]  # only its page loads it
         page.goto(f"{platform.url}/jobs/new?template=xor-mlp")
         page.wait_for_selector("[data-template=xor-mlp].on")
         page.wait_for_selector("[data-editor=yaml] .cm-lineNumbers")
+        assert [s for s in scripts if "YamlEditor" in s]
         page.wait_for_function(f"document.querySelector(\"{field('name')}\")?.value === 'xor-mlp'")
         assert '# The "AI winter" story' in editor_text(page)
 

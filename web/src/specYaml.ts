@@ -117,9 +117,9 @@ function lineRange(text: string, line: number): { from: number; to: number } {
   return { from, to: from + lines[index].length }
 }
 
-/** The syntax errors of `text` and the check's `issues`, each placed at its line: an issue
- * at the key its path names (or the nearest section the text has), else at the line the
- * check gave, else at the first line. */
+/** The syntax errors of `text`, or else the check's `issues`, each placed at its line: an
+ * issue at the key its path names, else at the line the check gave, else at the nearest
+ * section the text has, else at the first line. */
 export function placeIssues(text: string, issues: readonly SpecIssue[]): PlacedIssue[] {
   const doc = parseSpec(text)
   const placed: PlacedIssue[] = []
@@ -135,8 +135,9 @@ export function placeIssues(text: string, issues: readonly SpecIssue[]): PlacedI
       source: 'syntax',
     })
   }
-  for (const issue of issues) {
-    const found = issue.path && !doc.errors.length ? walk(doc, issue.path) : null
+  // Text with syntax errors cannot be read further: the check says only what is marked here.
+  for (const issue of doc.errors.length ? [] : issues) {
+    const found = issue.path ? walk(doc, issue.path) : null
     const whole = found !== null && found.depth === issue.path!.split('.').length
     // the key itself; else the line the check named; else the nearest section the text has
     const key = whole || !issue.line ? found?.key : null
