@@ -113,10 +113,7 @@ def test_the_lab_in_a_browser(platform_factory, tmp_path: Path) -> None:
         assert "dataset: playground-spiral-0" in page.inner_text("[data-run-spec]")
         page.click("[data-action=open-run]")
         page.wait_for_url("**/jobs/new?spec=*")
-        page.wait_for_function(
-            "[...document.querySelectorAll('textarea')]"
-            ".some(t => t.value.includes('playground-spiral-0'))"
-        )
+        page.wait_for_selector("[data-editor=yaml] .cm-line:has-text('playground-spiral-0')")
 
         page.goto(f"{url}/lab/activations")
         page.wait_for_selector("[data-norms=relu]")

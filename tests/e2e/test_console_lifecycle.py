@@ -134,7 +134,7 @@ def test_a_job_shows_its_spec_is_cloned_rerun_deleted_and_restored(
         page.click("[data-action=clone]")
         page.wait_for_url(f"**/jobs/new?from={job}")
         page.wait_for_selector("[data-cloned]")
-        assert "name: quick-xor" in page.input_value("[data-editor=yaml]")
+        page.wait_for_selector("[data-editor=yaml] .cm-line:has-text('name: quick-xor')")
         epochs = page.locator("[data-field='train.epochs'] input")
         page.wait_for_function(
             "document.querySelector(\"[data-field='train.epochs'] input\")?.value === '2'"

@@ -51,3 +51,22 @@ def test_yaml_errors_name_the_line_of_the_submitted_text() -> None:
     text = SPEC + "train:\n  epochz: 2\n"
     with pytest.raises(SpecError, match=r"^mine.yaml:4: train.epochz: unknown key"):
         submit(open_store(), MACHINE, text, origin="mine.yaml")
+
+
+def test_a_dataset_not_here_yet_passes_the_load_check_unless_nothing_can_be_downloaded(
+    tmp_path,
+) -> None:
+    from athanor.errors import DataError
+    from athanor.jobs.submission import check_dataset_loads
+    from athanor.settings import Settings
+    from athanor.spec.loading import load_spec_text
+
+    spec = load_spec_text("data: {dataset: fashion-mnist}\nmodel: {template: mlp}\n", "s.yaml")
+    bare = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'a.db'}", data_mirrors=())
+    check_dataset_loads(spec, bare)  # its job downloads it; the check itself never does
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.gz"))
+    offline = Settings(
+        home=tmp_path, db_url=f"sqlite:///{tmp_path / 'a.db'}", data_mirrors=(), offline=True
+    )
+    with pytest.raises(DataError, match=r"^data.dataset: 'fashion-mnist' cannot be loaded: "):
+        check_dataset_loads(spec, offline)

@@ -1518,8 +1518,9 @@ export interface paths {
         /**
          * Check a job without queueing it
          * @description Every check a job submission makes (the spec, its dataset, the model name, the
-         *     resources), without queueing anything: the problems, one per line, or the spec with its
-         *     defaults filled in.
+         *     resources), and that its dataset can be loaded, without queueing anything: the problems,
+         *     one per line and each with its key path and line, or the spec with its defaults filled
+         *     in.
          */
         post: operations["check_spec_v1_specs_check_post"];
         delete?: never;
@@ -4115,6 +4116,11 @@ export interface components {
          */
         SpecCheckOut: {
             /**
+             * Issues
+             * @description The problems, each with its key path and line.
+             */
+            issues?: components["schemas"]["SpecIssueOut"][];
+            /**
              * Problems
              * @description One line per problem, naming the key path.
              */
@@ -4125,6 +4131,27 @@ export interface components {
             } | null;
             /** Valid */
             valid: boolean;
+        };
+        /**
+         * SpecIssueOut
+         * @description One problem of a spec, where it is: an editor marks it at its key's line.
+         */
+        SpecIssueOut: {
+            /**
+             * Line
+             * @description Its line in the YAML text (from 1), when the text was YAML.
+             */
+            line?: number | null;
+            /**
+             * Message
+             * @description What is wrong, without the file, line and key path.
+             */
+            message: string;
+            /**
+             * Path
+             * @description The key path it concerns (``train.epochs``), when it has one.
+             */
+            path?: string | null;
         };
         /**
          * StorageOut
@@ -9128,7 +9155,10 @@ export interface operations {
     };
     check_spec_v1_specs_check_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also load the dataset and one training batch (nothing is trained); false for the quick check an editor makes while the user types. */
+                data?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;

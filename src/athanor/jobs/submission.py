@@ -10,10 +10,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from athanor.data.versions import resolve_dataset
-from athanor.errors import UserError
+from athanor.errors import DataError, DatasetUnavailable, UserError
 from athanor.jobs.machine import Machine
 from athanor.jobs.placement import Demand, never_fits
 from athanor.registry.registry import check_model_name
+from athanor.settings import Settings
 from athanor.spec.loading import load_spec, load_spec_text
 from athanor.spec.run import RunSpec
 from athanor.store import JobRecord, Store
@@ -96,6 +97,36 @@ def validate_job(
     resolve_dataset(run_spec.data.dataset, store.settings)
     check_job_spec(run_spec, machine)
     return run_spec
+
+
+def check_dataset_loads(spec: RunSpec, settings: Settings) -> None:
+    """Load the spec's dataset as its run would, up to its first training batch, training
+    nothing: missing files, a target column that is absent or data that cannot be split or
+    batched are found before a job waits in the queue for them.
+
+    A catalog dataset that is not on this machine yet passes: its job downloads it (unless
+    the platform is offline, where nothing can be downloaded).
+
+    Raises:
+        DataError: naming ``data.dataset`` and why it cannot be loaded.
+    """
+    from dataclasses import replace
+
+    from athanor.data.prepare import prepare
+
+    ref = spec.data.dataset
+    try:
+        prepared = prepare(spec.data, spec.seed, settings=replace(settings, offline=True))
+        next(iter(prepared.batches("train", spec.train.batch_size).epoch(0, 0)))
+    except DatasetUnavailable as exc:
+        if settings.offline:
+            raise DataError(f"data.dataset: '{ref}' cannot be loaded: {exc}") from None
+    except UserError as exc:
+        raise DataError(f"data.dataset: '{ref}' cannot be loaded: {exc}") from None
+    except Exception as exc:  # a check reports what a run would fail on, whatever it is
+        raise DataError(
+            f"data.dataset: '{ref}' cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def submit(

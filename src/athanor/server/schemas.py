@@ -155,11 +155,26 @@ class ExampleSpecOut(BaseModel):
     yaml: str
 
 
+class SpecIssueOut(BaseModel):
+    """One problem of a spec, where it is: an editor marks it at its key's line."""
+
+    message: str = Field(description="What is wrong, without the file, line and key path.")
+    path: str | None = Field(
+        default=None, description="The key path it concerns (``train.epochs``), when it has one."
+    )
+    line: int | None = Field(
+        default=None, description="Its line in the YAML text (from 1), when the text was YAML."
+    )
+
+
 class SpecCheckOut(BaseModel):
     """Whether a job would be accepted: the problems, or the spec with its defaults."""
 
     valid: bool
     problems: list[str] = Field(description="One line per problem, naming the key path.")
+    issues: list[SpecIssueOut] = Field(
+        default_factory=list, description="The problems, each with its key path and line."
+    )
     spec: dict[str, Any] | None = None
 
 

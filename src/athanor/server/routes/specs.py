@@ -3,10 +3,11 @@ job's checks (the console's create-job form is built and checked from these)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from athanor.server.routes import Context, errors
 from athanor.server.schemas import (
@@ -77,20 +78,60 @@ def example_specs() -> list[dict[str, Any]]:
     responses=errors(400),
     summary="Check a job without queueing it",
 )
-def check_spec(body: JobSubmit, context: Context) -> dict[str, Any]:
+def check_spec(
+    body: JobSubmit,
+    context: Context,
+    data: Annotated[
+        bool,
+        Query(
+            description="Also load the dataset and one training batch (nothing is trained); "
+            "false for the quick check an editor makes while the user types."
+        ),
+    ] = True,
+) -> dict[str, Any]:
     """Every check a job submission makes (the spec, its dataset, the model name, the
-    resources), without queueing anything: the problems, one per line, or the spec with its
-    defaults filled in."""
-    from athanor.errors import UserError
-    from athanor.jobs.submission import validate_job
+    resources), and that its dataset can be loaded, without queueing anything: the problems,
+    one per line and each with its key path and line, or the spec with its defaults filled
+    in."""
+    from athanor.errors import DatasetNotFound, UserError
+    from athanor.jobs.submission import check_dataset_loads, validate_job
 
     try:
         spec = validate_job(
             context.store, context.job_machine, body.spec, body.overrides, origin=body.filename
         )
+        if data:
+            check_dataset_loads(spec, context.store.settings)
+    except DatasetNotFound as exc:  # its message names no key: the dataset is data.dataset's
+        return _invalid(str(exc), default_path="data.dataset")
     except UserError as exc:
-        return {"valid": False, "problems": [line for line in str(exc).splitlines() if line]}
-    return {"valid": True, "problems": [], "spec": spec.model_dump(mode="json")}
+        return _invalid(str(exc))
+    return {"valid": True, "problems": [], "issues": [], "spec": spec.model_dump(mode="json")}
+
+
+# "spec.yaml:7: train.batch_size: must be ..." or "spec.yaml:4:1: invalid YAML: ..."
+_PROBLEM = re.compile(
+    r"^(?:(?P<origin>[^\s:][^:]*):(?P<line>\d+)(?::\d+)?: )?"
+    r"(?:(?P<path>[A-Za-z_]\w*(?:\.\w+)*): )?(?P<message>.*)$"
+)
+
+
+def _invalid(text: str, default_path: str | None = None) -> dict[str, Any]:
+    """A refused check: its problems as lines, and each with its key path and line."""
+    problems = [line for line in text.splitlines() if line.strip()]
+    issues = []
+    for problem in problems:
+        found = _PROBLEM.match(problem)
+        assert found is not None  # every part of the pattern is optional
+        line = found["line"]
+        issues.append(
+            {
+                "message": found["message"],
+                "path": found["path"] or default_path,
+                "line": int(line) if line else None,
+            }
+        )
+    return {"valid": False, "problems": problems, "issues": issues}
 
 
 @router.post(
