@@ -1,12 +1,14 @@
 """A deployment's page in a real browser: the traffic charts say "no requests yet", then draw
 the predictions made on the page and through the API (and survive a reload); the test form
 starts with a typical row that predicts; the curl and Python snippets copy with a confirmation
-and, run as they are, predict; in English at 1440x900 and in Chinese at 390x844."""
+and, run as they are, predict; in English at 1440x900 and in Chinese at 390x844. The run's page
+says loading, not "no metrics", while its requests are held."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from tests.e2e.console_browser import Shots, chromium, require_browser, signed_i
 from tests.server.conftest import PlatformProcess
 
 PAGE_TIMEOUT_MS = 30_000
+RUN_REQUESTS = re.compile(r"/v1/runs/\d+(/series.*)?$")
 IRIS = {
     "name": "iris-page",
     "seed": 0,
@@ -30,11 +33,13 @@ IRIS = {
 
 def test_traffic_charts_snippets_and_the_example_row(platform_factory, tmp_path: Path) -> None:
     require_browser()
+    from playwright.sync_api import expect
+
     platform: PlatformProcess = platform_factory(
         "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
     )
     platform.home.mkdir(parents=True, exist_ok=True)
-    at.train(IRIS, register_as="iris-page", progress=False, settings=platform.settings)
+    run = at.train(IRIS, register_as="iris-page", progress=False, settings=platform.settings)
     url = platform.start()
     token = platform.owner_token
     owner = {"Authorization": f"Bearer {token}"}
@@ -76,13 +81,14 @@ def test_traffic_charts_snippets_and_the_example_row(platform_factory, tmp_path:
         snippets = page.locator("[data-section=snippets]")
         copy = snippets.locator("[data-action=copy-snippet]")
         copy.click()
-        assert copy.inner_text() == "✓ Copied"
+        expect(copy).to_have_text("✓ Copied")
         curl = page.evaluate("navigator.clipboard.readText()")
         assert curl == snippets.locator("[data-snippet=curl]").inner_text()
         assert f"{url}/v1/deployments/iris-page/predict" in curl and "$ATHANOR_TOKEN" in curl
         snippets.locator("[data-snippet-tab=python]").click()
-        assert copy.inner_text() == "Copy"
+        expect(copy).to_have_text("Copy")
         copy.click()
+        expect(copy).to_have_text("✓ Copied")
         python = page.evaluate("navigator.clipboard.readText()")
         assert "httpx.post(" in python and "os.environ['ATHANOR_TOKEN']" in python
         shots.take(page, "en-deployment-desktop")
@@ -112,4 +118,17 @@ def test_traffic_charts_snippets_and_the_example_row(platform_factory, tmp_path:
         box = traffic.bounding_box()
         assert box is not None and box["width"] <= 390
         shots.take(page, "zh-deployment-phone")
+
+        # The run behind the model: while its requests are held, its charts say loading,
+        # not "no metrics logged yet"; let through, they draw its curves.
+        held: list = []
+        page.route(RUN_REQUESTS, lambda route: held.append(route))
+        page.goto(f"{url}/jobs/{run.id}")
+        page.wait_for_selector("[data-chart=loss] [data-state=loading]")
+        assert "尚无指标记录" not in page.inner_text("main")
+        shots.take(page, "zh-job-loading-phone")
+        for route in held:
+            route.continue_()
+        page.unroute(RUN_REQUESTS)
+        page.wait_for_selector("[data-chart=loss] canvas")
         assert errors == []
