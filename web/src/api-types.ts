@@ -370,6 +370,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments/{name}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A deployment's requests, errors and latency
+         * @description Requests, errors (4xx and 5xx) and p50/p95 latency per minute of the last ``minutes``
+         *     minutes, every minute listed (zeros where nothing came), counted in the platform's memory
+         *     since it started.
+         */
+        get: operations["deployment_metrics_v1_deployments__name__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deployments/{name}/predict": {
         parameters: {
             query?: never;
@@ -2239,6 +2261,29 @@ export interface components {
              * @description The deployment's name (its predict path is /v1/deployments/NAME/predict).
              */
             name: string;
+        };
+        /**
+         * DeploymentMetricsOut
+         * @description Per-minute requests, errors and latency of a deployment, kept in the platform's
+         *     memory for a day (counting starts again when the platform restarts).
+         */
+        DeploymentMetricsOut: {
+            /** Deployment */
+            deployment: string;
+            /** Minutes */
+            minutes: number;
+            /**
+             * Points
+             * @description Every minute of the window, oldest first.
+             */
+            points: components["schemas"]["TrafficMinute"][];
+            /**
+             * Since
+             * Format: date-time
+             * @description When the platform began counting.
+             */
+            since: string;
+            totals: components["schemas"]["TrafficPoint"];
         };
         /**
          * DeploymentOut
@@ -4192,6 +4237,75 @@ export interface components {
              */
             type: string;
         };
+        /** TrafficMinute */
+        TrafficMinute: {
+            /**
+             * Client Errors
+             * @description Requests answered 4xx (a mistake in the request).
+             */
+            client_errors: number;
+            /**
+             * Errors
+             * @description Requests answered 4xx or 5xx.
+             */
+            errors: number;
+            /**
+             * Minute
+             * Format: date-time
+             * @description The minute's start (UTC).
+             */
+            minute: string;
+            /**
+             * P50 Ms
+             * @description Median latency (None without requests).
+             */
+            p50_ms: number | null;
+            /**
+             * P95 Ms
+             * @description 95th percentile latency.
+             */
+            p95_ms: number | null;
+            /** Requests */
+            requests: number;
+            /**
+             * Server Errors
+             * @description Requests answered 5xx.
+             */
+            server_errors: number;
+        };
+        /**
+         * TrafficPoint
+         * @description What a deployment answered during one minute (or a whole window, for totals).
+         */
+        TrafficPoint: {
+            /**
+             * Client Errors
+             * @description Requests answered 4xx (a mistake in the request).
+             */
+            client_errors: number;
+            /**
+             * Errors
+             * @description Requests answered 4xx or 5xx.
+             */
+            errors: number;
+            /**
+             * P50 Ms
+             * @description Median latency (None without requests).
+             */
+            p50_ms: number | null;
+            /**
+             * P95 Ms
+             * @description 95th percentile latency.
+             */
+            p95_ms: number | null;
+            /** Requests */
+            requests: number;
+            /**
+             * Server Errors
+             * @description Requests answered 5xx.
+             */
+            server_errors: number;
+        };
         /** TrainIn */
         TrainIn: {
             /** Epochs */
@@ -5654,6 +5768,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    deployment_metrics_v1_deployments__name__metrics_get: {
+        parameters: {
+            query?: {
+                /** @description How many minutes back, up to a day. */
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The deployment's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentMetricsOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -1,5 +1,6 @@
 // The platform's REST API (/v1), with the token of a client beyond the platform's machine.
 import { ref } from 'vue'
+import { isUnreachable, markReachable, markUnreachable } from './composables/useConnection'
 
 const TOKEN_KEY = 'athanor.token'
 
@@ -60,7 +61,7 @@ export async function request<T>(
       init.headers = headers({ 'Content-Type': 'application/json' })
     }
   }
-  const response = await fetch(path, init)
+  const response = await reach(path, init)
   if (response.status === 401) tokenNeeded.value = true
   if (response.status === 204) return undefined as T
   const text = await response.text()
@@ -72,6 +73,18 @@ export async function request<T>(
   }
   if (!response.ok) throw new ApiError(response.status, detailOf(response.status, parsed), parsed)
   return parsed as T
+}
+
+/** `fetch`, telling the offline banner whether the platform answered. */
+async function reach(path: string, init: RequestInit): Promise<Response> {
+  try {
+    const response = await fetch(path, init)
+    markReachable()
+    return response
+  } catch (failure) {
+    if (isUnreachable(failure)) markUnreachable()
+    throw failure
+  }
 }
 
 export const get = <T>(path: string, signal?: AbortSignal) =>

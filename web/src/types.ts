@@ -101,10 +101,13 @@ export interface Served {
   task: string
   input: { kind: string; shape: number[]; features?: string[] }
   classes: string[] | null
+  /** A typical row of a table model's training data, `{column: value}` (else null). */
+  example?: Record<string, string | number | boolean | null> | null
 }
 
 export type Deployment = Refined<Schemas['DeploymentOut'], { serving: Served[] }>
 export type DeploymentCreate = Schemas['DeploymentCreate']
+export type DeploymentMetrics = Schemas['DeploymentMetricsOut']
 
 /** One box a detector found: its class (name and index), score and pixel corners. */
 export interface DetectedBox {

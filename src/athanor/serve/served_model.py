@@ -21,6 +21,7 @@ from athanor.errors import UserError
 from athanor.registry.registry import package_path, parse_ref, resolve
 from athanor.registry.signature import signature
 from athanor.serve.batcher import BatcherClosed, DynamicBatcher
+from athanor.serve.example_input import example_input
 from athanor.serve.generation import Generated, GenerateRequest, generate
 from athanor.serve.metrics import ServingMetrics
 from athanor.serve.predictor import Predictor
@@ -230,6 +231,7 @@ class ServedModel:
             "task": schema.task,
             "input": schema.input.model_dump(mode="json", exclude_none=True),
             "classes": schema.classes,
+            "example": example_input(active.predictor),
             "signature": signature(schema, getattr(active.predictor.network, "latent_dim", None)),
             "metrics": active.record.metrics,
             "device": str(active.predictor.device),

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from athanor.errors import NotFound, UserError
+from athanor.server.deployment_traffic import DeploymentTraffic
 from athanor.store import DeploymentRecord, Store
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -26,6 +27,7 @@ class DeploymentManager:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.servers: dict[str, Any] = {}  # name -> ModelServer (imported when first used)
+        self.traffic = DeploymentTraffic()
         self._lock = asyncio.Lock()
 
     async def restore(self) -> None:
@@ -134,6 +136,7 @@ class DeploymentManager:
         async with self._lock:
             await self._stop_serving(name)
             self.store.deployments.delete(name)
+            self.traffic.forget(name)
 
     async def _stop_serving(self, name: str) -> None:
         """Stop ``name``'s model server, if it has one (NotFound: no such deployment)."""

@@ -526,6 +526,32 @@ class DeploymentOut(BaseModel):
     predict_path: str
 
 
+class TrafficPoint(BaseModel):
+    """What a deployment answered during one minute (or a whole window, for totals)."""
+
+    requests: int
+    errors: int = Field(description="Requests answered 4xx or 5xx.")
+    client_errors: int = Field(description="Requests answered 4xx (a mistake in the request).")
+    server_errors: int = Field(description="Requests answered 5xx.")
+    p50_ms: float | None = Field(description="Median latency (None without requests).")
+    p95_ms: float | None = Field(description="95th percentile latency.")
+
+
+class TrafficMinute(TrafficPoint):
+    minute: datetime = Field(description="The minute's start (UTC).")
+
+
+class DeploymentMetricsOut(BaseModel):
+    """Per-minute requests, errors and latency of a deployment, kept in the platform's
+    memory for a day (counting starts again when the platform restarts)."""
+
+    deployment: str
+    minutes: int
+    since: datetime = Field(description="When the platform began counting.")
+    points: list[TrafficMinute] = Field(description="Every minute of the window, oldest first.")
+    totals: TrafficPoint
+
+
 class EstimateRequest(BaseModel):
     """A spec to estimate (as for a job submission) and the devices to estimate it on."""
 

@@ -195,3 +195,42 @@ def test_a_deployment_is_stopped_kept_started_again_and_deleted(api: Api) -> Non
     trail = api.call("GET", "/v1/audit").json()
     actions = [e["action"] for e in trail if e["object_id"] == "routes-pause"]
     assert {"stop", "start", "deploy"} <= set(actions)
+
+
+def test_metrics_count_the_requests_errors_and_latency_a_deployment_answered(
+    api: Api, deployment: dict
+) -> None:
+    path = deployment["predict_path"]
+    before = api.call("GET", "/v1/deployments/routes-iris/metrics?minutes=5").json()["totals"]
+    for _ in range(3):
+        assert api.call("POST", path, json={"inputs": [SETOSA]}).status_code == 200
+    assert api.call("POST", path, json={"inputs": []}).status_code == 422
+    added = api.call("POST", "/v1/users", json={"name": "metrics-viewer", "role": "viewer"})
+    viewer = {"Authorization": f"Bearer {added.json()['token']}"}
+    response = api.call("GET", "/v1/deployments/routes-iris/metrics?minutes=5", headers=viewer)
+    assert response.status_code == 200, response.text
+    shown = response.json()
+    assert shown["deployment"] == "routes-iris" and shown["minutes"] == 5
+    assert len(shown["points"]) == 5  # every minute, the quiet ones with zeros
+    totals = shown["totals"]
+    assert totals["requests"] - before["requests"] == 4
+    assert totals["client_errors"] - before["client_errors"] == 1
+    assert totals["errors"] - before["errors"] == 1 and totals["server_errors"] == 0
+    assert 0 < totals["p50_ms"] <= totals["p95_ms"] < 10_000
+    assert sum(point["requests"] for point in shown["points"]) == totals["requests"]
+    assert api.call("GET", "/v1/deployments/routes-iris/metrics").json()["minutes"] == 60
+
+
+def test_metrics_of_an_unknown_deployment_are_404_and_the_window_is_checked(api: Api) -> None:
+    response = api.call("GET", "/v1/deployments/nothing/metrics")
+    assert response.status_code == 404 and "nothing" in response.json()["detail"]
+    too_long = api.call("GET", "/v1/deployments/nothing/metrics?minutes=100000")
+    assert too_long.status_code == 422
+
+
+def test_a_table_model_describes_a_typical_row_that_predicts(api: Api, deployment: dict) -> None:
+    example = deployment["serving"][0]["example"]
+    assert set(example) == set(SETOSA)
+    assert 4 < example["sepal length (cm)"] < 8  # the training mean, in centimetres
+    response = api.call("POST", deployment["predict_path"], json={"inputs": [example]})
+    assert response.status_code == 200, response.text

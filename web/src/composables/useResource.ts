@@ -1,6 +1,7 @@
 // What a page loads from the API, and what it does there: the data, whether it is loading or
 // busy, the message of the last failure, and for a resource a refresh that can repeat itself.
 import { onBeforeUnmount, onMounted, ref, shallowRef, watch, type Ref, type ShallowRef, type WatchSource } from 'vue'
+import { reconnected } from './useConnection'
 
 /** The message a failed request leaves for the page (the API's own `detail`). */
 export function messageOf(error: unknown): string {
@@ -23,6 +24,9 @@ export interface Resource<T> {
   /** The last data loaded, kept while a refresh runs and when one fails. */
   data: ShallowRef<T>
   loading: Ref<boolean>
+  /** Whether a load has succeeded (since the key last changed, with `clear`): until then an
+   * empty `data` means "not known yet", not "nothing there". */
+  loaded: Ref<boolean>
   /** The message of the last load, if it failed; cleared by the next that succeeds. */
   error: Ref<string | null>
   /** Load now. A newer refresh supersedes one still running (its signal is aborted and its
@@ -45,6 +49,7 @@ export function useResource<T>(
   const initial = options.initial ?? null
   const data = shallowRef<T | null>(initial)
   const loading = ref(false)
+  const loaded = ref(false)
   const error = ref<string | null>(null)
   let latest = 0
   let running: AbortController | undefined
@@ -61,6 +66,7 @@ export function useResource<T>(
       if (call === latest && !stopped) {
         data.value = value
         error.value = null
+        loaded.value = true
       }
     } catch (failure) {
       if (call === latest && !stopped) error.value = messageOf(failure)
@@ -80,10 +86,15 @@ export function useResource<T>(
       if (options.clear) {
         data.value = initial
         error.value = null
+        loaded.value = false
       }
       void refresh()
     })
   }
+  // The platform answers again after an outage: what this page shows may be stale.
+  watch(reconnected, () => {
+    if (!stopped && (loaded.value || error.value !== null)) void refresh()
+  })
   onMounted(() => {
     if (options.poll) void tick()
     else if (options.immediate !== false) void refresh()
@@ -93,7 +104,7 @@ export function useResource<T>(
     running?.abort()
     if (timer !== undefined) window.clearTimeout(timer)
   })
-  return { data, loading, error, refresh }
+  return { data, loading, loaded, error, refresh }
 }
 
 export interface Action {

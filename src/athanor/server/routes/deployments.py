@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from athanor.errors import UserError
 from athanor.serve.generation import (
     GENERATE_REQUEST_BODY,
     Generated,
@@ -14,9 +16,10 @@ from athanor.serve.generation import (
     request_from_body,
 )
 from athanor.serve.predict_bodies import PREDICT_REQUEST_BODY, PredictionsOut
+from athanor.server.deployment_traffic import KEEP_MINUTES
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors, principal
-from athanor.server.schemas import DeploymentCreate, DeploymentOut
+from athanor.server.schemas import DeploymentCreate, DeploymentMetricsOut, DeploymentOut
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -107,7 +110,12 @@ async def predict(name: DeploymentName, request: Request, context: Context) -> R
 
     server = context.deployments.server(name)
     model = next(iter(server.models))
-    status, content = await answer_prediction(server, model, request)
+    started = time.perf_counter()
+    status = 500
+    try:
+        status, content = await answer_prediction(server, model, request)
+    finally:
+        context.deployments.traffic.record(name, status, time.perf_counter() - started)
     return Response(content, status_code=status, media_type="application/json")
 
 
@@ -123,4 +131,34 @@ async def generate(name: DeploymentName, request: Request, context: Context) -> 
     ``top_k``) or images from a deployed GAN (``n``); the same ``seed`` gives the same answer."""
     server = context.deployments.server(name)
     served = server.get(next(iter(server.models)))
-    return await served.generate(request_from_body(await request.body()))
+    started = time.perf_counter()
+    status = 500
+    try:
+        generated = await served.generate(request_from_body(await request.body()))
+        status = 200
+        return generated
+    except UserError as exc:
+        status = exc.http_status
+        raise
+    finally:
+        context.deployments.traffic.record(name, status, time.perf_counter() - started)
+
+
+@router.get(
+    "/{name}/metrics",
+    response_model=DeploymentMetricsOut,
+    responses=errors(404),
+    summary="A deployment's requests, errors and latency",
+)
+def deployment_metrics(
+    name: DeploymentName,
+    context: Context,
+    minutes: Annotated[
+        int, Query(ge=1, le=KEEP_MINUTES, description="How many minutes back, up to a day.")
+    ] = 60,
+) -> dict:
+    """Requests, errors (4xx and 5xx) and p50/p95 latency per minute of the last ``minutes``
+    minutes, every minute listed (zeros where nothing came), counted in the platform's memory
+    since it started."""
+    context.store.deployments.get(name)  # NotFound when unknown
+    return context.deployments.traffic.series(name, minutes)
