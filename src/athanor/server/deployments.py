@@ -53,7 +53,10 @@ class DeploymentManager:
 
         if not re.match(NAME_PATTERN, name):
             raise UserError(
-                f"deployment name {name!r}: use letters, digits, '_', '.', '-' (at most 100)"
+                f"deployment name {name!r}: use letters, digits, '_', '.', '-' (at most 100)",
+                code="name_invalid",
+                params={"name": name},
+                field="name",
             )
         spec = validate_settings(ServingSpec, config, "config")
         async with self._lock:
