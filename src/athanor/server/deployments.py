@@ -65,8 +65,10 @@ class DeploymentManager:
             )
             try:
                 return await self._start(record)
-            except BaseException:
+            except BaseException as error:
                 self.store.deployments.delete(name)
+                if isinstance(error, UserError) and error.code == "model_not_found":
+                    error.field = error.field or "model"  # the request key it concerns
                 raise
 
     async def _start(self, record: DeploymentRecord) -> DeploymentRecord:
