@@ -4114,6 +4114,8 @@ export interface components {
          * @description Whether a job would be accepted: the problems, or the spec with its defaults.
          */
         SpecCheckOut: {
+            /** @description The refusal as a submission would answer it: its code, the values it names and the key path of its first problem (field), for a form to show there. */
+            error?: components["schemas"]["ErrorOut"] | null;
             /**
              * Problems
              * @description One line per problem, naming the key path.

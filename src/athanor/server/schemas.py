@@ -161,6 +161,11 @@ class SpecCheckOut(BaseModel):
     valid: bool
     problems: list[str] = Field(description="One line per problem, naming the key path.")
     spec: dict[str, Any] | None = None
+    error: ErrorOut | None = Field(
+        default=None,
+        description="The refusal as a submission would answer it: its code, the values it "
+        "names and the key path of its first problem (field), for a form to show there.",
+    )
 
 
 class ResourcesOut(BaseModel):

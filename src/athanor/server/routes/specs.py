@@ -83,13 +83,15 @@ def check_spec(body: JobSubmit, context: Context) -> dict[str, Any]:
     defaults filled in."""
     from athanor.errors import UserError
     from athanor.jobs.submission import validate_job
+    from athanor.serve.error_responses import error_body
 
     try:
         spec = validate_job(
             context.store, context.job_machine, body.spec, body.overrides, origin=body.filename
         )
     except UserError as exc:
-        return {"valid": False, "problems": [line for line in str(exc).splitlines() if line]}
+        problems = [line for line in str(exc).splitlines() if line]
+        return {"valid": False, "problems": problems, "error": error_body(exc)}
     return {"valid": True, "problems": [], "spec": spec.model_dump(mode="json")}
 
 
