@@ -171,3 +171,9 @@ def test_an_error_body_carries_code_params_and_field_and_a_bad_code_is_refused()
     assert error_body(athanor.errors.DatasetNotFound("gone"))["code"] == "dataset_not_found"
     with pytest.raises(ValueError, match="not an error code"):
         UserError("x", code="no_such_code")
+
+
+def test_the_error_guide_lists_every_code() -> None:
+    guide = (REPO / "docs" / "errors.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", guide, re.M))
+    assert listed == set(athanor.errors.ERROR_CODES)

@@ -84,7 +84,7 @@ ERROR_CODES: dict[str, str] = {
     "user_not_found": "No user of that name.",
     "last_admin": "The operation would leave the platform without an admin.",
 }
-"""Every code an error body may carry, with what it means (docs/api.md lists them too)."""
+"""Every code an error body may carry, with what it means (docs/errors.md lists them)."""
 
 HTTP_STATUS_CODES: dict[int, str] = {
     400: "invalid_input",

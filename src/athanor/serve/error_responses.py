@@ -31,7 +31,7 @@ class TargetChoice(BaseModel):
 
 CODE_DESCRIPTION = (
     "A stable name of the mistake, for clients that show their own text (the web console "
-    "translates it): " + ", ".join(sorted(ERROR_CODES)) + " (see docs/api.md)."
+    "translates it): " + ", ".join(sorted(ERROR_CODES)) + " (see docs/errors.md)."
 )
 PARAMS_DESCRIPTION = "The values the message names (a file, a limit, a name), by name."
 FIELD_DESCRIPTION = (
