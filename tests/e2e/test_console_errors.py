@@ -2,7 +2,7 @@
 image folder with an unreadable file, imported in Chinese on a phone and in English on a
 desktop, is refused at the file input with a text that names the console's own "skip
 unreadable files" checkbox (never the CLI's flag or a server path); ticking it imports the
-rest."""
+rest. The reasons of a run's status and the catalog's descriptions are shown in Chinese too."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import numpy as np
 from PIL import Image
 
 from tests.e2e.console_browser import Shots, chromium, require_browser, signed_in_page
-from tests.server.conftest import PlatformProcess
+from tests.server.conftest import PlatformProcess, wait_for
 
 PAGE_TIMEOUT_MS = 30_000
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
+FINAL = {"succeeded", "failed", "cancelled"}
 
 
 def pets(folder: Path) -> Path:
@@ -50,6 +51,10 @@ def test_an_unreadable_file_is_refused_at_the_field_in_the_users_language(
         "--cpus", "1", "--gpus", "none", "--warm-workers", "0"
     )
     platform.start()
+    # A short job trains meanwhile: its page shows why it ended.
+    job = platform.client().submit_job(
+        "data: iris\nmodel: {template: mlp, hidden: [4]}\ntrain: {epochs: 1}\n"
+    )
     shots = Shots("errors")
     with chromium(tmp_path / "profile") as context:
         page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
@@ -87,4 +92,19 @@ def test_an_unreadable_file_is_refused_at_the_field_in_the_users_language(
         assert "--skip-bad" not in page.inner_text("[data-dialog=import]")
         shots.take(page, "en-desktop-unreadable-file")
         page.locator("[data-dialog=import]").screenshot(path=str(shots.folder / "en-dialog.png"))
+
+        # Chinese again: the catalog's descriptions, and the reason the job ended.
+        page.evaluate("localStorage.setItem('athanor.locale', 'zh-CN')")
+        page.goto(f"{platform.url}/datasets")
+        page.wait_for_selector("text=根据花瓣和萼片的尺寸识别鸢尾花的种类。")
+        wait_for(
+            lambda: platform.client().call("get_job", job_id=job["id"])["status"] in FINAL,
+            120,
+            "the job",
+        )
+        page.goto(f"{platform.url}/jobs/{job['id']}")
+        reason = page.locator("[data-reason]")
+        reason.wait_for()
+        assert reason.inner_text() == "已完成 1 轮", reason.inner_text()
+        shots.take(page, "zh-job-reason")
         assert not errors, errors
