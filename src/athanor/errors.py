@@ -62,6 +62,7 @@ ERROR_CODES: dict[str, str] = {
     "file_unreadable": "A file of an import that cannot be read; skip_bad leaves it out.",
     "row_unreadable": "A row or line of an imported file that cannot be read; skip_bad "
     "leaves it out.",
+    "box_invalid": "A box of a detection import that cannot be used; skip_bad leaves it out.",
     "target_missing_values": "A table's target column is empty on some rows; skip_bad drops them.",
     "target_required": "A table imported without a target column: choose one.",
     "kind_undetected": "What an import holds cannot be told: choose its kind.",

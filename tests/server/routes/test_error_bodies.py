@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from athanor.errors import NotFound, UserError
 from tests.server.routes.conftest import MAX_UPLOAD_BYTES, Api
 
 
@@ -114,3 +115,16 @@ def test_an_unreadable_file_of_an_upload_is_named_by_its_place_in_the_upload(
     assert refusal["params"]["file"] == "cat/2.png"  # not the server's folder
     skipped = api.call("POST", "/v1/datasets", json={**body, "skip_bad": True})
     assert skipped.status_code == 201, skipped.text
+
+
+def test_the_python_client_raises_the_answers_code_params_and_field(api: Api) -> None:
+    from athanor.server.client import PlatformClient
+
+    token = api.client.headers["Authorization"].removeprefix("Bearer ")
+    client = PlatformClient(str(api.client.base_url), token=token)
+    with pytest.raises(NotFound, match="job 999 does not exist") as raised:
+        client.call("get_job", job_id=999)
+    assert (raised.value.code, raised.value.params) == ("job_not_found", {"id": 999})
+    with pytest.raises(UserError) as raised:
+        client.submit_job("data: iris\nmodel:\n  template: mlp\n  hiden: [3]\n")
+    assert (raised.value.code, raised.value.field) == ("spec_invalid", "model.hiden")
