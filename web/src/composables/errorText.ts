@@ -9,12 +9,29 @@ import en from '../locales/en.json'
 
 const ENGLISH = en.errors as Record<string, string>
 
-/** The values an error names, ready to show: lists joined, sizes in bytes readable, and a
- * suggestion (a close name) as its own sentence in `hint`. */
+/** The reasons a file is refused for that the locales word themselves (`errorReasons.*`);
+ * any other reason is shown as the platform gives it. */
+const REASONS: [RegExp, string][] = [
+  [/^not a readable image \(PNG, JPEG, BMP, WebP or GIF expected\)$/, 'unreadableImage'],
+  [/^not a readable image/, 'damagedImage'],
+  [/^not an image file$/, 'notImage'],
+  [/^not a text file/, 'notText'],
+  [/^an empty document/, 'emptyDocument'],
+]
+
+function reasonText(reason: string): string {
+  const known = REASONS.find(([shape]) => shape.test(reason))
+  return known ? i18n.global.t(`errorReasons.${known[1]}`) : reason
+}
+
+/** The values an error names, ready to show: lists joined, sizes in bytes readable, known
+ * reasons in the user's language, and a suggestion (a close name) as its own sentence in
+ * `hint`. */
 function shownParams(params: Record<string, unknown>): Record<string, unknown> {
   const shown: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(params)) {
-    if (Array.isArray(value)) shown[key] = value.join(', ')
+    if (key === 'reason' && typeof value === 'string') shown[key] = reasonText(value)
+    else if (Array.isArray(value)) shown[key] = value.join(', ')
     else if (key === 'limit' && typeof value === 'number') shown[key] = bytes(value)
     else if (typeof value === 'number') shown[key] = number(value, 12)
     else shown[key] = value ?? ''
