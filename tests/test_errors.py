@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import json
 import pkgutil
 import re
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from fastapi import FastAPI
 import athanor
 import athanor.errors
 from athanor.errors import UserError
+from tests.conftest import REPO
 from tests.serve.conftest import running
 
 
@@ -71,16 +74,21 @@ def raising_route(app: FastAPI, errors: list[type[UserError]]) -> None:
 
 
 def answers(client, errors: list[type[UserError]]) -> dict[str, tuple[int, dict]]:
+    """Each error's status, message and code (the body's other keys: see test_error_bodies)."""
     found = {}
     for index, cls in enumerate(errors):
         response = client.get(f"/test/raise/{index}")
-        found[cls.__name__] = (response.status_code, response.json())
+        body = response.json()
+        found[cls.__name__] = (response.status_code, {k: body[k] for k in ("detail", "code")})
     return found
 
 
 def expected(errors: list[type[UserError]]) -> dict[str, tuple[int, dict]]:
     return {
-        cls.__name__: (cls.http_status, {"detail": f"a {cls.__name__} raised on purpose"})
+        cls.__name__: (
+            cls.http_status,
+            {"detail": f"a {cls.__name__} raised on purpose", "code": cls.code},
+        )
         for cls in errors
     }
 
@@ -113,3 +121,59 @@ def test_the_model_server_answers_each_user_error_with_its_status(
     raising_route(app, user_errors)
     with running(app) as client:
         assert answers(client, user_errors) == expected(user_errors)
+
+
+LOCALES = REPO / "web" / "src" / "locales"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def test_every_error_code_is_declared_and_the_console_has_its_text_in_both_languages(
+    user_errors,
+) -> None:
+    """The codes of the classes and those raise sites give are in ERROR_CODES, and each has
+    an English and a Chinese text naming the same values."""
+    raised = {
+        keyword.value.value
+        for path in (REPO / "src" / "athanor").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+        for keyword in node.exc.keywords
+        if keyword.arg == "code" and isinstance(keyword.value, ast.Constant)
+    }
+    defaults = {cls.code for cls in user_errors}
+    declared = set(athanor.errors.ERROR_CODES)
+    assert raised and not (raised | defaults) - declared, (raised | defaults) - declared
+    texts = {
+        name: json.loads((LOCALES / f"{name}.json").read_text())["errors"]
+        for name in ("en", "zh-CN")
+    }
+    for name, messages in texts.items():
+        assert declared <= set(messages), (name, sorted(declared - set(messages)))
+    for code in declared:
+        english, chinese = texts["en"][code], texts["zh-CN"][code]
+        assert set(PLACEHOLDER.findall(english)) == set(PLACEHOLDER.findall(chinese)), code
+        # Console texts name the console's controls, not the CLI's flags.
+        assert "--" not in english + chinese and "athanor " not in english, code
+
+
+def test_an_error_body_carries_code_params_and_field_and_a_bad_code_is_refused() -> None:
+    from athanor.serve.error_responses import error_body
+
+    error = athanor.errors.Conflict(
+        "cannot delete x", code="conflict_in_use", params={"name": "x"}, field="name"
+    )
+    assert error_body(error) == {
+        "detail": "cannot delete x",
+        "code": "conflict_in_use",
+        "params": {"name": "x"},
+        "field": "name",
+    }
+    assert error_body(athanor.errors.DatasetNotFound("gone"))["code"] == "dataset_not_found"
+    with pytest.raises(ValueError, match="not an error code"):
+        UserError("x", code="no_such_code")
+
+
+def test_the_error_guide_lists_every_code() -> None:
+    guide = (REPO / "docs" / "errors.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", guide, re.M))
+    assert listed == set(athanor.errors.ERROR_CODES)

@@ -1541,8 +1541,8 @@ export interface paths {
          * Check a job without queueing it
          * @description Every check a job submission makes (the spec, its dataset, the model name, the
          *     resources), and that its dataset can be loaded, without queueing anything: the problems,
-         *     one per line and each with its key path and line, or the spec with its defaults filled
-         *     in.
+         *     one per line and each with its key path and line (and the first as an error body with its
+         *     code), or the spec with its defaults filled in.
          */
         post: operations["check_spec_v1_specs_check_post"];
         delete?: never;
@@ -2385,9 +2385,16 @@ export interface components {
         };
         /**
          * ErrorOut
-         * @description Why a request was refused: one message naming the problem and what is valid.
+         * @description Why a request was refused: one message naming the problem and what is valid, and the
+         *     same as a stable code with its parameters.
          */
         ErrorOut: {
+            /**
+             * Code
+             * @description A stable name of the mistake, for clients that show their own text (the web console translates it): box_invalid, conflict, conflict_in_use, data_invalid, dataset_not_found, dataset_unavailable, deployment_not_found, disk_full, export_failed, file_type_unsupported, file_unreadable, host_not_allowed, import_path_not_found, import_path_outside_roots, import_path_remote, invalid_input, invalid_request, job_finished, job_not_found, kind_undetected, label_dataset_unsuitable, label_kind_mismatch, label_project_not_found, label_set_too_small, label_too_few_labeled, last_admin, method_not_allowed, model_not_found, name_invalid, name_taken, not_found, package_corrupt, payload_too_large, permission_denied, prediction_input_invalid, request_too_large, resource_limit, row_unreadable, server_error, shape_mismatch, spec_invalid, store_mismatch, target_missing_values, target_required, unauthorized, unsupported_media_type, upload_not_found, upload_too_large, user_not_found (see docs/errors.md).
+             * @default invalid_input
+             */
+            code?: string;
             /**
              * Columns
              * @description A table imported without a target: its columns, to choose the target from.
@@ -2395,9 +2402,21 @@ export interface components {
             columns?: components["schemas"]["TargetChoice"][] | null;
             /**
              * Detail
-             * @description What is wrong and how to fix it.
+             * @description What is wrong and how to fix it (English).
              */
             detail: string;
+            /**
+             * Field
+             * @description The request key or key path the mistake concerns (e.g. 'name', 'train.epochs'), or null.
+             */
+            field?: string | null;
+            /**
+             * Params
+             * @description The values the message names (a file, a limit, a name), by name.
+             */
+            params?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * EstimateOut
@@ -2776,8 +2795,25 @@ export interface components {
         };
         /** HTTPValidationError */
         HTTPValidationError: {
+            /**
+             * Code
+             * @description A stable name of the mistake, for clients that show their own text (the web console translates it): box_invalid, conflict, conflict_in_use, data_invalid, dataset_not_found, dataset_unavailable, deployment_not_found, disk_full, export_failed, file_type_unsupported, file_unreadable, host_not_allowed, import_path_not_found, import_path_outside_roots, import_path_remote, invalid_input, invalid_request, job_finished, job_not_found, kind_undetected, label_dataset_unsuitable, label_kind_mismatch, label_project_not_found, label_set_too_small, label_too_few_labeled, last_admin, method_not_allowed, model_not_found, name_invalid, name_taken, not_found, package_corrupt, payload_too_large, permission_denied, prediction_input_invalid, request_too_large, resource_limit, row_unreadable, server_error, shape_mismatch, spec_invalid, store_mismatch, target_missing_values, target_required, unauthorized, unsupported_media_type, upload_not_found, upload_too_large, user_not_found (see docs/errors.md).
+             */
+            code?: string;
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+            /**
+             * Field
+             * @description The request key or key path the mistake concerns (e.g. 'name', 'train.epochs'), or null.
+             */
+            field?: string | null;
+            /**
+             * Params
+             * @description The values the message names (a file, a limit, a name), by name.
+             */
+            params?: {
+                [key: string]: unknown;
+            };
         };
         /** HealthOut */
         HealthOut: {
@@ -4160,6 +4196,8 @@ export interface components {
          * @description Whether a job would be accepted: the problems, or the spec with its defaults.
          */
         SpecCheckOut: {
+            /** @description The refusal as a submission would answer it: its code, the values it names and the key path of its first problem (field), for a form to show there. */
+            error?: components["schemas"]["ErrorOut"] | null;
             /**
              * Issues
              * @description The problems, each with its key path and line.
@@ -4458,6 +4496,11 @@ export interface components {
         ValidationError: {
             /** Context */
             ctx?: Record<string, never>;
+            /**
+             * Field
+             * @description The key path of the problem: its loc without the request part.
+             */
+            field?: string | null;
             /** Input */
             input?: unknown;
             /** Location */

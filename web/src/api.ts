@@ -8,6 +8,13 @@ const TOKEN_KEY = 'athanor.token'
 export const tokenNeeded = ref(false)
 
 export class ApiError extends Error {
+  /** The stable name of the mistake (`errors.<code>` in the locales), when the API gave one. */
+  public code: string | null
+  /** The values the message names, for the translated text. */
+  public params: Record<string, unknown>
+  /** The request key or key path the mistake concerns (a form field), when there is one. */
+  public field: string | null
+
   constructor(
     public status: number,
     message: string,
@@ -15,6 +22,11 @@ export class ApiError extends Error {
     public body: unknown = null,
   ) {
     super(message)
+    const fields = (body ?? {}) as { code?: unknown; params?: unknown; field?: unknown }
+    this.code = typeof fields.code === 'string' ? fields.code : null
+    this.params =
+      fields.params && typeof fields.params === 'object' ? (fields.params as Record<string, unknown>) : {}
+    this.field = typeof fields.field === 'string' ? fields.field : null
   }
 }
 
@@ -112,7 +124,7 @@ export async function download(path: string): Promise<string> {
     } catch {
       body = null
     }
-    throw new ApiError(response.status, detailOf(response.status, body))
+    throw new ApiError(response.status, detailOf(response.status, body), body)
   }
   const disposition = response.headers.get('content-disposition') ?? ''
   const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition)

@@ -99,6 +99,7 @@ def catalog_entry(name: str) -> DatasetEntry:
         hint = closest(name, list(entries))
         suggestion = f" (did you mean '{hint}'?)" if hint else ""
         raise DatasetNotFound(
-            f"unknown dataset '{name}'{suggestion}; catalog: {choices_text(list(entries))}"
+            f"unknown dataset '{name}'{suggestion}; catalog: {choices_text(list(entries))}",
+            params={"name": name, "suggestion": hint or ""},
         )
     return entries[name]

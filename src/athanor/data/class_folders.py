@@ -34,9 +34,12 @@ class BadFile(DataError):
             (default: the message).
     """
 
+    code = "file_unreadable"
+
     def __init__(self, message: str, reason: str | None = None) -> None:
-        super().__init__(message)
         self.reason = reason or message
+        file = message.split(": ", 1)[0] if ": " in message else ""
+        super().__init__(message, params={"file": file, "reason": self.reason}, field="path")
 
 
 @dataclass
@@ -74,7 +77,10 @@ class FolderFiles:
             listed = "; ".join(f"{b['item']} ({b['reason']})" for b in self.bad_links)
             raise DataError(
                 f"{root}: {len(self.bad_links)} symbolic link(s) cannot be followed: {listed}; "
-                "fix or remove them, or import with --skip-bad"
+                "fix or remove them, or import with --skip-bad",
+                code="file_unreadable",
+                params={"file": self.bad_links[0]["item"], "reason": self.bad_links[0]["reason"]},
+                field="path",
             )
         return list(self.bad_links)
 

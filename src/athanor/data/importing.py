@@ -105,7 +105,10 @@ def detect_kind(path: Path) -> str:
         raise DataError(
             f"{path}: unsupported file type '{suffix}'; import CSV/TSV/Parquet/Excel tables, .txt "
             "text, IDX files, COCO .json boxes, .log logs, or a folder of class subfolders of "
-            "images (log key files: --kind log_keys; other logs: --kind logs)"
+            "images (log key files: --kind log_keys; other logs: --kind logs)",
+            code="file_type_unsupported",
+            params={"file": str(path), "suffix": suffix},
+            field="kind",
         )
     # Through links, as the readers go (a folder of linked class folders holds images too).
     files = [p for p in walk_files(path).files if not p.name.startswith(".")]
@@ -122,7 +125,10 @@ def detect_kind(path: Path) -> str:
     if files and all(p.suffix.lower() in LOG_SUFFIXES for p in files):
         return "logs"
     raise DataError(
-        f"{path}: cannot tell what this folder holds; give --kind ({', '.join(IMPORT_KINDS)})"
+        f"{path}: cannot tell what this folder holds; give --kind ({', '.join(IMPORT_KINDS)})",
+        code="kind_undetected",
+        params={"path": str(path), "kinds": ", ".join(IMPORT_KINDS)},
+        field="kind",
     )
 
 
@@ -303,7 +309,14 @@ def _write_table(source: Path, folder: Path, options: ImportOptions) -> dict[str
             if not options.skip_bad:
                 raise DataError(
                     f"{source}:{line}: {count} fields, the header has {width}; fix the row "
-                    "or import with --skip-bad to leave such rows out"
+                    "or import with --skip-bad to leave such rows out",
+                    code="row_unreadable",
+                    params={
+                        "file": str(source),
+                        "line": line,
+                        "reason": f"{count} fields, the header has {width}",
+                    },
+                    field="path",
                 )
             skipped.append(
                 {"item": f"{source.name}:{line}", "reason": f"{count} fields, not {width}"}
@@ -444,7 +457,12 @@ def _write_text(source: Path, folder: Path, options: ImportOptions) -> dict[str,
     for file in files:
         if file.suffix.lower() not in TEXT_SUFFIXES:
             if not options.skip_bad:
-                raise DataError(f"{file}: not a text file (.txt); remove it or use --skip-bad")
+                raise DataError(
+                    f"{file}: not a text file (.txt); remove it or use --skip-bad",
+                    code="file_unreadable",
+                    params={"file": str(file), "reason": "not a text file (.txt)"},
+                    field="path",
+                )
             skipped.append({"item": str(file), "reason": "not a text file"})
             continue
         try:

@@ -103,7 +103,10 @@ def read_log_lines(
                 if not skip_bad:
                     raise DataError(
                         f"{path}:{number}: {problem}; fix the line or the format, or use "
-                        "--skip-bad to leave such lines out"
+                        "--skip-bad to leave such lines out",
+                        code="row_unreadable",
+                        params={"file": str(path), "line": number, "reason": problem},
+                        field="path",
                     )
                 if skipped is not None:
                     skipped.append({"item": f"{path.name}:{number}", "reason": problem})

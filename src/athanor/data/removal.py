@@ -84,12 +84,16 @@ def delete_dataset(store: Store, ref: str) -> list[DatasetVersionRecord]:
     if found.active_jobs:
         jobs = ", ".join(f"#{run.id} {run.name} ({run.status})" for run in found.active_jobs)
         raise Conflict(
-            f"cannot delete {ref}: jobs train on it ({jobs}); cancel them or wait until they end"
+            f"cannot delete {ref}: jobs train on it ({jobs}); cancel them or wait until they end",
+            code="conflict_in_use",
+            params={"name": ref, "users": [f"#{run.id} {run.name}" for run in found.active_jobs]},
         )
     if found.projects:
         raise Conflict(
             f"cannot delete {ref}: labeling projects are built on it "
-            f"({', '.join(found.projects)}); delete those projects first"
+            f"({', '.join(found.projects)}); delete those projects first",
+            code="conflict_in_use",
+            params={"name": ref, "users": list(found.projects)},
         )
     deleted = []
     for record in found.versions:

@@ -153,7 +153,15 @@ class TableData:
             raise DataError(
                 f"{self.source}: target column '{target}' has no value on line(s) {shown} "
                 f"({len(lines)} row(s)); fill them in, or import again with --skip-bad to "
-                "drop those rows"
+                "drop those rows",
+                code="target_missing_values",
+                params={
+                    "file": self.source,
+                    "column": target,
+                    "lines": shown,
+                    "rows": len(lines),
+                },
+                field="target",
             )
         if task is None:
             task = _infer_task(column.type, values)
@@ -344,8 +352,10 @@ class TargetRequired(DataError):
         columns: :func:`column_overview` of the table.
     """
 
+    code = "target_required"
+
     def __init__(self, message: str, columns: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, field="target")
         self.columns = list(columns or [])
 
     @classmethod

@@ -59,7 +59,11 @@ def resolve_dataset(ref: str, settings: Settings | None = None) -> DatasetRef:
     entries = catalog()
     if name in entries:
         if version is not None:
-            raise DatasetNotFound(f"'{ref}': catalog datasets have no versions; use '{name}'")
+            raise DatasetNotFound(
+                f"'{ref}': catalog datasets have no versions; use '{name}'",
+                params={"name": ref, "suggestion": name},
+                field="data",
+            )
         return DatasetRef(name=name, entry=entries[name])
     store = open_store(settings)
     if store.datasets.exists(name):
@@ -70,7 +74,9 @@ def resolve_dataset(ref: str, settings: Settings | None = None) -> DatasetRef:
     suggestion = f" (did you mean '{hint}'?)" if hint else ""
     raise DatasetNotFound(
         f"unknown dataset '{name}'{suggestion}; catalog: {choices_text(list(entries))}"
-        + (f"; imported: {choices_text(imported)}" if imported else "")
+        + (f"; imported: {choices_text(imported)}" if imported else ""),
+        params={"name": name, "suggestion": hint or ""},
+        field="data",
     )
 
 

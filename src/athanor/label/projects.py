@@ -58,12 +58,18 @@ def create_project(
     if not NAME_PATTERN.match(name):
         raise UserError(
             f"project name '{name}' is invalid: use 1-100 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit"
+            "starting with a letter or digit",
+            code="name_invalid",
+            params={"name": name},
+            field="name",
         )
     if name in catalog():
         raise UserError(
             f"project name '{name}' is a catalog dataset's; the project publishes its labels "
-            "as a dataset of its name, so choose another"
+            "as a dataset of its name, so choose another",
+            code="name_taken",
+            params={"name": name},
+            field="name",
         )
     source = sources.source_version(store, dataset)
     allowed = sources.PROJECT_KINDS[source.project_kind]
@@ -72,7 +78,10 @@ def create_project(
         holds = {"image": "images", "text": "texts", "detection": "images with boxes"}
         raise UserError(
             f"kind: '{kind}' does not fit dataset {source.record.ref}, which holds "
-            f"{holds[source.project_kind]}; use {' or '.join(repr(k) for k in allowed)}"
+            f"{holds[source.project_kind]}; use {' or '.join(repr(k) for k in allowed)}",
+            code="label_kind_mismatch",
+            params={"kind": kind, "dataset": source.record.ref, "allowed": ", ".join(allowed)},
+            field="kind",
         )
     given = list(labels)
     known = {label.name for label in given}
@@ -82,7 +91,10 @@ def create_project(
         raise UserError(
             f"labels: a {kind} project needs at least {fewest} label(s); dataset "
             f"{source.record.ref} has {len(source.classes)} class(es): give the label names "
-            "(e.g. --labels cat,dog)"
+            "(e.g. --labels cat,dog)",
+            code="label_set_too_small",
+            params={"kind": kind, "fewest": fewest, "dataset": source.record.ref},
+            field="labels",
         )
     label_set = complete_label_set(given)
     names, imported = sources.item_names_and_labels(source)

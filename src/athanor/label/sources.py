@@ -56,7 +56,10 @@ def source_version(store: Store, ref: str) -> SourceVersion:
     if resolved.version is None:
         raise UserError(
             f"dataset '{ref}' is a catalog dataset; import your own images or texts with "
-            "'athanor data import' and label that"
+            "'athanor data import' and label that",
+            code="label_dataset_unsuitable",
+            params={"dataset": ref, "kind": "catalog"},
+            field="dataset",
         )
     record = resolved.version
     folder = store.artifacts.local(record.path)
@@ -65,7 +68,10 @@ def source_version(store: Store, ref: str) -> SourceVersion:
         raise UserError(
             f"dataset '{record.ref}' holds {info['kind']} data; labeling takes images or "
             "documents (import a folder of images or texts, or a CSV text column with "
-            "--kind documents)"
+            "--kind documents)",
+            code="label_dataset_unsuitable",
+            params={"dataset": record.ref, "kind": info["kind"]},
+            field="dataset",
         )
     return SourceVersion(record, folder, info)
 

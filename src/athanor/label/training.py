@@ -57,7 +57,9 @@ def check_training(kind: str, template: str, *, project: str, labeled: int) -> N
         if labeled < MIN_BOXED_IMAGES:
             raise UserError(
                 f"project {project} has {labeled} labeled image(s); training a detector needs "
-                f"at least {MIN_BOXED_IMAGES} (label {MIN_BOXED_IMAGES - labeled} more)"
+                f"at least {MIN_BOXED_IMAGES} (label {MIN_BOXED_IMAGES - labeled} more)",
+                code="label_too_few_labeled",
+                params={"name": project, "labeled": labeled, "needed": MIN_BOXED_IMAGES},
             )
     elif template in DETECTION_TEMPLATES:
         raise UserError(

@@ -283,7 +283,9 @@ def delete_versions(store: Store, ref: str, *, force: bool = False) -> list[Mode
     if serving:
         listed = ", ".join(f"'{deployment}' serves {ref}" for deployment, ref in serving)
         raise Conflict(
-            f"cannot delete what a running deployment serves ({listed}); stop the deployment first"
+            f"cannot delete what a running deployment serves ({listed}); stop the deployment first",
+            code="conflict_in_use",
+            params={"name": ", ".join(r for _, r in serving), "users": [d for d, _ in serving]},
         )
     pointed = {
         alias: version

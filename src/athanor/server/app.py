@@ -1,6 +1,7 @@
 """The platform's REST API: ``create_app(context)`` builds the FastAPI application.
 
-Every error a client can cause is answered with a 4xx and ``{"detail": message}``: a
+Every error a client can cause is answered with a 4xx and ``{"detail": message, "code": ...,
+"params": {...}, "field": ...}`` (see :mod:`athanor.errors`): a
 :class:`~athanor.errors.UserError` with its class's ``http_status`` (400 invalid input, 404,
 409, 413, 415, 422 inputs that do not fit a model: see :mod:`athanor.errors`), by the same
 handler as the model server's; 401 without a valid token from beyond this machine; 403 when
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -21,8 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from athanor import __version__
-from athanor.errors import UserError
-from athanor.serve.error_responses import answer_user_error
+from athanor.errors import UserError, code_of_status
+from athanor.serve.error_responses import (
+    answer_invalid_request,
+    answer_user_error,
+    describe_error_bodies,
+)
 from athanor.serve.generation import add_generate_request_schema
 from athanor.serve.predict_bodies import add_predict_request_schema
 from athanor.server.console import console_response, is_console_path
@@ -91,6 +97,7 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.state.context = context
 
     app.add_exception_handler(UserError, answer_user_error)
+    app.add_exception_handler(RequestValidationError, answer_invalid_request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -112,7 +119,13 @@ def create_app(context: PlatformContext) -> FastAPI:
                 )
             }
             headers["Allow"] = ", ".join(sorted(allowed))
-        return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
+        body = {
+            "detail": error.detail,
+            "code": code_of_status(error.status_code),
+            "params": {},
+            "field": None,
+        }
+        return JSONResponse(body, error.status_code, headers=headers)
 
     for module in (
         platform,
@@ -168,6 +181,7 @@ def create_app(context: PlatformContext) -> FastAPI:
                 routes=app.routes,
             )
             add_predict_request_schema(schema)
+            describe_error_bodies(schema)
             add_generate_request_schema(schema)
             schema.setdefault("components", {})["securitySchemes"] = {
                 "token": {"type": "http", "scheme": "bearer"}

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from athanor.errors import Conflict, NotFound, UserError
+from athanor.errors import ERROR_CODES, Conflict, NotFound, UserError
 from athanor.settings import Settings, current_settings
 
 OPERATIONS: dict[str, tuple[str, str]] = {
@@ -126,20 +126,29 @@ class PlatformClient:
             return urllib.request.urlopen(request, timeout=timeout)
         except urllib.error.HTTPError as error:
             try:
-                detail = json.loads(error.read().decode() or "{}").get("detail")
+                body = json.loads(error.read().decode() or "{}")
+                detail = body.get("detail")
             except (ValueError, AttributeError):
-                detail = None
+                body, detail = {}, None
             if isinstance(detail, list):  # a request that does not match the schema
                 detail = "; ".join(
                     f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
                     for item in detail
                 )
             message = str(detail or f"HTTP {error.code} {error.reason}")
+            # The body's code, params and field travel with the error (a code this client
+            # does not know, from a newer platform, leaves the class's).
+            code, params, field = body.get("code"), body.get("params"), body.get("field")
+            extra: dict[str, Any] = {
+                "code": code if code in ERROR_CODES else None,
+                "params": params if isinstance(params, dict) else None,
+                "field": field if isinstance(field, str) else None,
+            }
             if error.code == 404:
-                raise NotFound(message) from None
+                raise NotFound(message, **extra) from None
             if error.code == 409:
-                raise Conflict(message) from None
-            raise UserError(message) from None
+                raise Conflict(message, **extra) from None
+            raise UserError(message, **extra) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             reason = getattr(error, "reason", error)
             raise PlatformUnavailable(

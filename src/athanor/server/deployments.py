@@ -55,7 +55,10 @@ class DeploymentManager:
 
         if not re.match(NAME_PATTERN, name):
             raise UserError(
-                f"deployment name {name!r}: use letters, digits, '_', '.', '-' (at most 100)"
+                f"deployment name {name!r}: use letters, digits, '_', '.', '-' (at most 100)",
+                code="name_invalid",
+                params={"name": name},
+                field="name",
             )
         spec = validate_settings(ServingSpec, config, "config")
         async with self._lock:
@@ -64,8 +67,10 @@ class DeploymentManager:
             )
             try:
                 return await self._start(record)
-            except BaseException:
+            except BaseException as error:
                 self.store.deployments.delete(name)
+                if isinstance(error, UserError) and error.code == "model_not_found":
+                    error.field = error.field or "model"  # the request key it concerns
                 raise
 
     async def _start(self, record: DeploymentRecord) -> DeploymentRecord:

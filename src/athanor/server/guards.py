@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 
+from athanor.errors import code_of_status
 from athanor.server.console import is_console_path
 from athanor.server.credentials import is_owner_token
 from athanor.server.sessions import COOKIE_NAME, LOGIN_PATH, ConsoleSessions
@@ -51,8 +52,24 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-async def _reply(send: Send, status: int, detail: str, headers: list | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _reply(
+    send: Send,
+    status: int,
+    detail: str,
+    headers: list | None = None,
+    *,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Answer ``status`` with an error body as the API's handlers give (its ``code`` by
+    default the status's)."""
+    answer = {
+        "detail": detail,
+        "code": code or code_of_status(status),
+        "params": params or {},
+        "field": None,
+    }
+    body = json.dumps(answer).encode()
     await send(
         {
             "type": "http.response.start",
@@ -149,6 +166,8 @@ class AccessGuard:
                 400,
                 f"the Host header {host_header!r} does not name this server; start it with "
                 f"'--allowed-hosts {host_name(host_header) or 'NAME'}' if that is its name",
+                code="host_not_allowed",
+                params={"host": host_name(host_header)},
             )
             return
         method = scope.get("method", "GET")
@@ -260,7 +279,7 @@ class BodyLimit:
                 await _reply(send, 400, "the Content-Length header is not a number")
                 return
             if too_big:
-                await _reply(send, 413, message)
+                await _reply(send, 413, message, code="request_too_large", params={"limit": limit})
                 return
         received = 0
         replaced = False
@@ -282,7 +301,9 @@ class BodyLimit:
             if scope.get(BODY_TOO_LARGE):
                 if not replaced:
                     replaced = True
-                    await _reply(send, 413, message)
+                    await _reply(
+                        send, 413, message, code="request_too_large", params={"limit": limit}
+                    )
                 return  # the application's own answer to the cut body is dropped
             await send(event)
 

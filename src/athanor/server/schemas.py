@@ -176,6 +176,11 @@ class SpecCheckOut(BaseModel):
         default_factory=list, description="The problems, each with its key path and line."
     )
     spec: dict[str, Any] | None = None
+    error: ErrorOut | None = Field(
+        default=None,
+        description="The refusal as a submission would answer it: its code, the values it "
+        "names and the key path of its first problem (field), for a form to show there.",
+    )
 
 
 class ResourcesOut(BaseModel):

@@ -36,6 +36,8 @@ UPLOAD_PATH_PATTERN = rf"^{_PART}(/{_PART}){{0,{MAX_DEPTH - 1}}}$"
 class UploadTooLarge(PayloadTooLarge):
     """An upload beyond its size limit."""
 
+    code = "upload_too_large"
+
 
 def safe_relative_path(text: str, *, allow_root: bool = False) -> PurePosixPath:
     """``text`` as a path that stays inside the folder it is relative to.
@@ -162,10 +164,18 @@ class UploadArea:
             NotFound: no such upload.
         """
         if len(upload_id) != 32 or any(ch not in "0123456789abcdef" for ch in upload_id):
-            raise NotFound(f"upload {upload_id[:40]!r} does not exist")
+            raise NotFound(
+                f"upload {upload_id[:40]!r} does not exist",
+                code="upload_not_found",
+                params={"id": upload_id[:40]},
+            )
         folder = self.root / upload_id
         if not folder.is_dir() or folder.is_symlink():
-            raise NotFound(f"upload {upload_id} does not exist (create one with POST /v1/uploads)")
+            raise NotFound(
+                f"upload {upload_id} does not exist (create one with POST /v1/uploads)",
+                code="upload_not_found",
+                params={"id": upload_id},
+            )
         return folder
 
     def files(self, upload_id: str) -> list[tuple[str, int]]:
@@ -226,7 +236,9 @@ class UploadArea:
                     if not self._reserve(usage, len(chunk), replaced):
                         raise UploadTooLarge(
                             f"{relative}: the upload would hold more than "
-                            f"{self.max_bytes:,} bytes (the platform's --max-upload-mb)"
+                            f"{self.max_bytes:,} bytes (the platform's --max-upload-mb)",
+                            params={"file": str(relative), "limit": self.max_bytes},
+                            field="path",
                         )
                     unreleased += len(chunk)
                     written += len(chunk)
@@ -234,7 +246,11 @@ class UploadArea:
             if not written:
                 raise UserError(f"{relative}: the request body is empty; send the file's bytes")
             if cut is not None and cut():
-                raise UploadTooLarge(f"{relative}: the request body was cut at its size limit")
+                raise UploadTooLarge(
+                    f"{relative}: the request body was cut at its size limit",
+                    params={"file": str(relative), "limit": self.max_bytes},
+                    field="path",
+                )
             self._commit(usage, temporary, destination, written)
             unreleased = 0
         finally:

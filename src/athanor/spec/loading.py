@@ -492,7 +492,8 @@ def validate_spec_data(
             "\n".join(
                 _describe(path, "; or ".join(messages), origin, lines, overridden)
                 for path, messages in grouped.items()
-            )
+            ),
+            **_first_problem(grouped, lines),
         ) from None
 
 
@@ -516,6 +517,21 @@ def _describe(
             where = f"{origin}:{lines[prefix]}"
             break
     return f"{where}: {format_path(path)}: {message}"
+
+
+def _first_problem(
+    grouped: dict[KeyPath, list[str]], lines: dict[KeyPath, int], prefix: str = ""
+) -> dict:
+    """The ``field`` and ``params`` of a SpecError for its first problem: the key path
+    (below ``prefix``, e.g. a request's ``config``), its line (when known), the problem and
+    how many there are."""
+    path, messages = next(iter(grouped.items()), ((), []))
+    line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None)
+    key = format_path((prefix, *path) if prefix else path)
+    params = {"key": key, "problem": "; or ".join(messages), "problems": len(grouped)}
+    if line is not None:
+        params["line"] = line
+    return {"field": key, "params": params}
 
 
 def _collect(errors: list[Any], data: Any) -> dict[KeyPath, list[str]]:
@@ -609,5 +625,6 @@ def validate_settings(model: type[_Settings], data: Mapping[str, Any], origin: s
             "\n".join(
                 f"{origin}: {format_path(path)}: {'; or '.join(messages)}"
                 for path, messages in grouped.items()
-            )
+            ),
+            **_first_problem(grouped, {}, prefix=origin if origin.isidentifier() else ""),
         ) from None

@@ -187,7 +187,8 @@ class DatasetRepository:
             records = [DatasetVersionRecord.from_row(row) for row in rows]
         if not records:
             raise DatasetNotFound(
-                f"no dataset named '{name}' (see 'athanor data list' and 'athanor data catalog')"
+                f"no dataset named '{name}' (see 'athanor data list' and 'athanor data catalog')",
+                params={"name": name, "suggestion": ""},
             )
         if version is None or version == "latest":
             return records[0]
@@ -199,7 +200,8 @@ class DatasetRepository:
         known = ", ".join(f"{r.number} ({r.short_hash})" for r in records)
         problem = "matches several versions" if chosen else "is not a version"
         raise DatasetNotFound(
-            f"'{name}@{version}' {problem} of dataset '{name}'; versions: {known}"
+            f"'{name}@{version}' {problem} of dataset '{name}'; versions: {known}",
+            params={"name": f"{name}@{version}", "suggestion": ""},
         )
 
     def versions(self, name: str) -> list[DatasetVersionRecord]:

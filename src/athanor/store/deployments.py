@@ -68,7 +68,10 @@ class DeploymentRepository:
         with Session(self._engine) as session, session.begin():
             if session.get(DeploymentRow, name) is not None:
                 raise Conflict(
-                    f"a deployment named {name!r} exists; delete it first or choose another name"
+                    f"a deployment named {name!r} exists; delete it first or choose another name",
+                    code="name_taken",
+                    params={"name": name},
+                    field="name",
                 )
             row = DeploymentRow(
                 name=name,
@@ -89,7 +92,11 @@ class DeploymentRepository:
         with Session(self._engine) as session:
             row = session.get(DeploymentRow, name)
             if row is None:
-                raise NotFound(f"no deployment named {name!r} (see GET /v1/deployments)")
+                raise NotFound(
+                    f"no deployment named {name!r} (see GET /v1/deployments)",
+                    code="deployment_not_found",
+                    params={"name": name},
+                )
             return DeploymentRecord.from_row(row)
 
     def list(self, *, status: str | None = None) -> list[DeploymentRecord]:
@@ -107,7 +114,11 @@ class DeploymentRepository:
         with Session(self._engine) as session, session.begin():
             row = session.get(DeploymentRow, name)
             if row is None:
-                raise NotFound(f"no deployment named {name!r}")
+                raise NotFound(
+                    f"no deployment named {name!r}",
+                    code="deployment_not_found",
+                    params={"name": name},
+                )
             row.status, row.status_reason, row.updated_at = status, reason, utcnow()
             session.flush()
             return DeploymentRecord.from_row(row)
@@ -117,5 +128,9 @@ class DeploymentRepository:
         with Session(self._engine) as session, session.begin():
             row = session.get(DeploymentRow, name)
             if row is None:
-                raise NotFound(f"no deployment named {name!r} (see GET /v1/deployments)")
+                raise NotFound(
+                    f"no deployment named {name!r} (see GET /v1/deployments)",
+                    code="deployment_not_found",
+                    params={"name": name},
+                )
             session.delete(row)

@@ -145,7 +145,11 @@ class JobRepository:
             if found is None:
                 if session.get(RunRow, job_id) is not None:
                     raise NotFound(f"run {job_id} was trained in the foreground, not as a job")
-                raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
+                raise NotFound(
+                    f"job {job_id} does not exist (see 'athanor jobs list')",
+                    code="job_not_found",
+                    params={"id": job_id},
+                )
             return JobRecord.from_rows(*found)
 
     def exists(self, job_id: int) -> bool:
@@ -340,7 +344,9 @@ class JobRepository:
         with write_session(self._engine) as session:
             run, row = _locked(session, job_id)
             if row is None or run is None:
-                raise NotFound(f"job {job_id} does not exist")
+                raise NotFound(
+                    f"job {job_id} does not exist", code="job_not_found", params={"id": job_id}
+                )
             if row.worker_host not in ("", host) or (
                 row.worker_pid is not None and row.worker_pid != pid
             ):
@@ -457,10 +463,18 @@ class JobRepository:
         with write_session(self._engine) as session:
             run, row = _locked(session, job_id)
             if row is None or run is None:
-                raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
+                raise NotFound(
+                    f"job {job_id} does not exist (see 'athanor jobs list')",
+                    code="job_not_found",
+                    params={"id": job_id},
+                )
             status = RunStatus(run.status)
             if status.final:
-                raise Conflict(f"job {job_id} already {status}: {run.status_reason}")
+                raise Conflict(
+                    f"job {job_id} already {status}: {run.status_reason}",
+                    code="job_finished",
+                    params={"id": job_id, "status": str(status)},
+                )
             if row.worker_pid is None and status == RunStatus.QUEUED:
                 if unplaced is not None and unplaced.applies_to(status):
                     run.status, run.status_reason = str(unplaced.status), unplaced.reason
@@ -492,9 +506,17 @@ class JobRepository:
         with write_session(self._engine) as session:
             run, row = _locked(session, job_id)
             if row is None or run is None:
-                raise NotFound(f"job {job_id} does not exist (see 'athanor jobs list')")
+                raise NotFound(
+                    f"job {job_id} does not exist (see 'athanor jobs list')",
+                    code="job_not_found",
+                    params={"id": job_id},
+                )
             if not change.applies_to(run.status):
-                raise Conflict(f"job {job_id} is {run.status}: {run.status_reason}")
+                raise Conflict(
+                    f"job {job_id} is {run.status}: {run.status_reason}",
+                    code="job_finished",
+                    params={"id": job_id, "status": str(run.status)},
+                )
             if row.worker_pid is not None:
                 raise Conflict(
                     f"job {job_id}'s worker (pid {row.worker_pid}) has not exited yet; "

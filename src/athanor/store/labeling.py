@@ -173,7 +173,10 @@ class LabelingRepository:
             exists = session.scalar(select(LabelProjectRow.id).where(LabelProjectRow.name == name))
             if exists is not None:
                 raise Conflict(
-                    f"a labeling project named {name!r} exists; choose another name or use it"
+                    f"a labeling project named {name!r} exists; choose another name or use it",
+                    code="name_taken",
+                    params={"name": name},
+                    field="name",
                 )
             row = LabelProjectRow(
                 name=name,
@@ -212,7 +215,9 @@ class LabelingRepository:
                 names = session.scalars(select(LabelProjectRow.name)).all()
                 raise NotFound(
                     f"no labeling project named {name!r}; projects: "
-                    f"{', '.join(sorted(names)) or 'none (create one with athanor label create)'}"
+                    f"{', '.join(sorted(names)) or 'none (create one with athanor label create)'}",
+                    code="label_project_not_found",
+                    params={"name": name},
                 )
             return LabelProjectRecord.from_row(row)
 

@@ -170,10 +170,16 @@ class ModelRepository:
                     .order_by(ModelVersionRow.version)
                 ).all()
                 if not versions:
-                    raise NotFound(f"no model named '{name}' (see 'athanor models list')")
+                    raise NotFound(
+                        f"no model named '{name}' (see 'athanor models list')",
+                        code="model_not_found",
+                        params={"name": name},
+                    )
                 raise NotFound(
                     f"model '{name}' has no version {version}; versions: "
-                    + ", ".join(map(str, versions))
+                    + ", ".join(map(str, versions)),
+                    code="model_not_found",
+                    params={"name": f"{name}@{version}"},
                 )
             return self._records(session, name, [row])[0]
 
@@ -186,7 +192,11 @@ class ModelRepository:
                 .order_by(ModelVersionRow.version.desc())
             ).all()
             if not rows:
-                raise NotFound(f"no model named '{name}' (see 'athanor models list')")
+                raise NotFound(
+                    f"no model named '{name}' (see 'athanor models list')",
+                    code="model_not_found",
+                    params={"name": name},
+                )
             return self._records(session, name, list(rows))
 
     def _records(
@@ -409,7 +419,11 @@ class ModelRepository:
         """Forget a model name with all its versions, aliases and tags; returns the versions."""
         with Session(self._engine) as session:
             if session.get(RegisteredModelRow, name) is None:
-                raise NotFound(f"no model named '{name}' (see 'athanor models list')")
+                raise NotFound(
+                    f"no model named '{name}' (see 'athanor models list')",
+                    code="model_not_found",
+                    params={"name": name},
+                )
             rows = session.scalars(
                 select(ModelVersionRow)
                 .where(ModelVersionRow.name == name)

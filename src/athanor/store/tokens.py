@@ -113,7 +113,10 @@ class TokenRepository:
                 record = TokenRecord.from_row(row)
         except IntegrityError:
             raise Conflict(
-                f"a token named {name!r} exists; revoke it first or choose another name"
+                f"a token named {name!r} exists; revoke it first or choose another name",
+                code="name_taken",
+                params={"name": name},
+                field="name",
             ) from None
         return record, secret
 

@@ -94,7 +94,11 @@ class UserRepository:
         """
         user = self.get(name)
         if user is None:
-            raise NotFound(f"no user named {name!r} (see 'athanor users list')")
+            raise NotFound(
+                f"no user named {name!r} (see 'athanor users list')",
+                code="user_not_found",
+                params={"name": name},
+            )
         return user
 
     def list(self) -> list[UserRecord]:
@@ -124,7 +128,12 @@ class UserRepository:
                 add_audit_entry(session, actor, "add", "user", name, f"role {role}")
                 record = UserRecord.from_row(row)
         except IntegrityError:
-            raise Conflict(f"a user named {name!r} exists (see 'athanor users list')") from None
+            raise Conflict(
+                f"a user named {name!r} exists (see 'athanor users list')",
+                code="name_taken",
+                params={"name": name},
+                field="name",
+            ) from None
         token, secret = self._tokens.create_free_name(name, user=name, actor=actor)
         return record, token, secret
 
@@ -179,7 +188,11 @@ class UserRepository:
         # concurrent demotions from each seeing the other admin still there.
         row = session.scalar(select(UserRow).where(UserRow.name == name).with_for_update())
         if row is None:
-            raise NotFound(f"no user named {name!r} (see 'athanor users list')")
+            raise NotFound(
+                f"no user named {name!r} (see 'athanor users list')",
+                code="user_not_found",
+                params={"name": name},
+            )
         return row
 
     @staticmethod
@@ -191,5 +204,7 @@ class UserRepository:
             return
         raise Conflict(
             f"user {name!r} is the last admin; cannot {change}: make another user an admin "
-            "first ('athanor users set-role NAME admin')"
+            "first ('athanor users set-role NAME admin')",
+            code="last_admin",
+            params={"name": name},
         )

@@ -2,10 +2,12 @@
 // busy, the message of the last failure, and for a resource a refresh that can repeat itself.
 import { onBeforeUnmount, onMounted, ref, shallowRef, watch, type Ref, type ShallowRef, type WatchSource } from 'vue'
 import { reconnected } from './useConnection'
+import { errorText } from './errorText'
 
-/** The message a failed request leaves for the page (the API's own `detail`). */
+/** The message a failed request leaves for the page: the text of its error code in the
+ * user's language, else the API's own `detail`. */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return errorText(error)
 }
 
 export interface ResourceOptions {
@@ -111,6 +113,8 @@ export interface Action {
   busy: Ref<boolean>
   /** The message of the last run, if it failed; cleared when the next starts. */
   error: Ref<string | null>
+  /** The last run's failure itself (an ApiError carries its code and field), or null. */
+  failure: ShallowRef<unknown>
   /** Run `work`; a failure becomes `error` (and the answer `undefined`), never an exception. */
   run: <R>(work: () => Promise<R>) => Promise<R | undefined>
 }
@@ -120,17 +124,20 @@ export interface Action {
 export function useAction(): Action {
   const busy = ref(false)
   const error = ref<string | null>(null)
+  const failure = shallowRef<unknown>(null)
   async function run<R>(work: () => Promise<R>): Promise<R | undefined> {
     busy.value = true
     error.value = null
+    failure.value = null
     try {
       return await work()
-    } catch (failure) {
-      error.value = messageOf(failure)
+    } catch (caught) {
+      error.value = messageOf(caught)
+      failure.value = caught
       return undefined
     } finally {
       busy.value = false
     }
   }
-  return { busy, error, run }
+  return { busy, error, failure, run }
 }

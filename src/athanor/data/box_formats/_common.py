@@ -90,7 +90,13 @@ def checked(source: BoxSource, *, skip_bad: bool) -> tuple[BoxDataset, list[dict
             kept.append(replace(image, boxes=boxes))
     if problems and not skip_bad:
         hint = SKIP_HINT if problems[0].image is None else SKIP_IMAGE_HINT
-        raise DataError(f"{problems[0]}. {hint}")
+        first = problems[0]
+        raise DataError(
+            f"{first}. {hint}",
+            code="box_invalid" if first.image is None else "file_unreadable",
+            params={"file": str(first.where), "reason": first.reason},
+            field="path",
+        )
     skipped = [{"item": problem.where, "reason": problem.reason} for problem in problems]
     return replace(dataset, images=tuple(kept)), skipped
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from athanor.errors import UserError
 from athanor.server.guards import BODY_TOO_LARGE
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors, is_local_client
@@ -239,7 +241,12 @@ def import_dataset(body: ImportRequest, context: Context) -> dict:
     """Import a file or folder of an upload as a new version of a dataset (or find the
     version with the same content). Bad data is refused naming the file, line or column."""
     source = context.uploads.source(body.upload, body.path)
-    return _import(source, body, context)
+    try:
+        return _import(source, body, context)
+    except UserError as error:
+        # The console names a file by its place in the upload, not by a server path.
+        within_upload(error, context.uploads.folder(body.upload))
+        raise
 
 
 @router.post(
@@ -259,15 +266,14 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
     import folders (``athanor up --import-root``; default only the dataset mirrors).
     Others upload the files.
     """
-    from pathlib import Path as FilePath
-
-    from athanor.errors import NotFound, UserError
+    from athanor.errors import NotFound, PermissionDenied
 
     if not is_local_client(request):
-        raise HTTPException(
-            403,
+        raise PermissionDenied(
             "importing a path of the platform's machine is allowed only from that machine; "
             "upload the files instead (POST /v1/uploads)",
+            code="import_path_remote",
+            field="path",
         )
     source = FilePath(body.path).expanduser()
     if not source.is_absolute():
@@ -278,7 +284,10 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
         roots = ", ".join(str(root) for root in context.import_roots) or "none"
         raise UserError(
             f"path {body.path!r} is outside the folders this platform imports from ({roots}); "
-            "start it with 'athanor up --import-root FOLDER', or upload the files"
+            "start it with 'athanor up --import-root FOLDER', or upload the files",
+            code="import_path_outside_roots",
+            params={"path": body.path},
+            field="path",
         )
     hidden = [part for part in resolved.relative_to(root).parts if part.startswith(".")]
     if hidden:
@@ -287,8 +296,22 @@ def import_dataset_path(body: PathImportRequest, request: Request, context: Cont
             "never imported by path"
         )
     if not resolved.exists():
-        raise NotFound(f"path {body.path!r}: no such file or folder on the platform's machine")
+        raise NotFound(
+            f"path {body.path!r}: no such file or folder on the platform's machine",
+            code="import_path_not_found",
+            params={"path": body.path},
+            field="path",
+        )
     return _import(resolved, body, context)
+
+
+def within_upload(error: UserError, folder: FilePath) -> None:
+    """Rewrite the file and path parameters of ``error`` that lie in an upload's ``folder``
+    relative to it (its message, for the CLI and API, is left as it is)."""
+    for key in ("file", "path"):
+        value = error.params.get(key)
+        if isinstance(value, str) and FilePath(value).is_relative_to(folder):
+            error.params[key] = FilePath(value).relative_to(folder).as_posix()
 
 
 def _import(source: Any, body: ImportRequest | PathImportRequest, context: Context) -> dict:

@@ -91,8 +91,8 @@ def check_spec(
 ) -> dict[str, Any]:
     """Every check a job submission makes (the spec, its dataset, the model name, the
     resources), and that its dataset can be loaded, without queueing anything: the problems,
-    one per line and each with its key path and line, or the spec with its defaults filled
-    in."""
+    one per line and each with its key path and line (and the first as an error body with its
+    code), or the spec with its defaults filled in."""
     from athanor.errors import DatasetNotFound, UserError
     from athanor.jobs.submission import check_dataset_loads, validate_job
 
@@ -103,9 +103,9 @@ def check_spec(
         if data:
             check_dataset_loads(spec, context.store.settings)
     except DatasetNotFound as exc:  # its message names no key: the dataset is data.dataset's
-        return _invalid(str(exc), default_path="data.dataset")
+        return _invalid(exc, default_path="data.dataset")
     except UserError as exc:
-        return _invalid(str(exc))
+        return _invalid(exc)
     return {"valid": True, "problems": [], "issues": [], "spec": spec.model_dump(mode="json")}
 
 
@@ -116,9 +116,12 @@ _PROBLEM = re.compile(
 )
 
 
-def _invalid(text: str, default_path: str | None = None) -> dict[str, Any]:
-    """A refused check: its problems as lines, and each with its key path and line."""
-    problems = [line for line in text.splitlines() if line.strip()]
+def _invalid(error: Exception, default_path: str | None = None) -> dict[str, Any]:
+    """A refused check: its problems as lines, each with its key path and line, and the
+    error's body (code, params, field)."""
+    from athanor.serve.error_responses import error_body
+
+    problems = [line for line in str(error).splitlines() if line.strip()]
     issues = []
     for problem in problems:
         found = _PROBLEM.match(problem)
@@ -131,7 +134,7 @@ def _invalid(text: str, default_path: str | None = None) -> dict[str, Any]:
                 "line": int(line) if line else None,
             }
         )
-    return {"valid": False, "problems": problems, "issues": issues}
+    return {"valid": False, "problems": problems, "issues": issues, "error": error_body(error)}
 
 
 @router.post(
