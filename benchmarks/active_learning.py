@@ -10,7 +10,16 @@ the number of labels each strategy needs to reach each target accuracy (95% and 
 mean over the seeds, and the ratio random / uncertainty (the goal is 1.5 or more).
 
 The full run (60,000-image pool, 3 seeds, up to 3,000 labels) is a GPU job of several
-minutes; a reduced run checks the script on a CPU:
+minutes. On a CPU, run each seed and strategy as a process of its own (``--first-seed``,
+``--strategies``), with a narrower network (``--width 16``) and the uncertainty scored on a
+random 10,000 of the pool (``--candidates``), then report what their logs printed, finished
+or not (a run cut short counts as needing more labels than it had: a lower bound):
+
+    python benchmarks/active_learning.py --seeds 1 --first-seed 0 --strategies random \
+        --width 16 --steps 300 --candidates 10000 > random0.log
+    python benchmarks/active_learning.py --from-logs *.log
+
+A reduced run checks the script:
 
     python benchmarks/active_learning.py --pool 5000 --test 2000 --seeds 1 --max-labels 600 \
         --steps 150 --targets 0.85,0.9
@@ -21,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -125,6 +135,50 @@ def labels_needed(curve: list[tuple[int, float]], target: float) -> int | None:
     return next((labels for labels, accuracy in curve if accuracy >= target), None)
 
 
+def report(curves: dict[str, list[list[tuple[int, float]]]], targets: list[float]) -> None:
+    """Labels each strategy needed to reach each target, per seed and on average, and the
+    ratio random / uncertainty. A run that stopped short of a target counts as needing more
+    than it had: the mean and the ratio are then lower bounds (``>``)."""
+    for target in targets:
+        means: dict[str, tuple[float, bool]] = {}
+        for strategy, runs in curves.items():
+            if not runs:
+                continue
+            needed = [labels_needed(curve, target) for curve in runs]
+            shown = ", ".join(
+                str(n) if n else f">{curve[-1][0]}" for n, curve in zip(needed, runs, strict=True)
+            )
+            counted = [n or curve[-1][0] for n, curve in zip(needed, runs, strict=True)]
+            short = any(n is None for n in needed)
+            means[strategy] = (sum(counted) / len(counted), short)
+            mark = ">" if short else ""
+            print(f"  {target:.0%} {strategy:11s}: {shown} (mean {mark}{means[strategy][0]:.0f})")
+        if "uncertainty" in means and "random" in means:
+            (smart, smart_short), (chance, chance_short) = means["uncertainty"], means["random"]
+            if smart_short:
+                print(f"  {target:.0%} ratio random / uncertainty: n/a (uncertainty fell short)")
+            else:
+                mark = ">=" if chance_short else ""
+                print(f"  {target:.0%} ratio random / uncertainty: {mark}{chance / smart:.2f}x")
+
+
+PROGRESS = re.compile(r"^\s+(\w+) seed (\d+):\s+(\d+) labels -> ([0-9.]+)$")
+
+
+def curves_from_logs(paths: list[str]) -> dict[str, list[list[tuple[int, float]]]]:
+    """The curves printed by earlier runs (one process per seed or strategy), even unfinished."""
+    found: dict[tuple[str, int], list[tuple[int, float]]] = {}
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            if match := PROGRESS.match(line):
+                key = (match[1], int(match[2]))
+                found.setdefault(key, []).append((int(match[3]), float(match[4])))
+    curves: dict[str, list[list[tuple[int, float]]]] = {"uncertainty": [], "random": []}
+    for (strategy, _), curve in sorted(found.items()):
+        curves.setdefault(strategy, []).append(curve)
+    return curves
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirror", default=os.environ.get("ATHANOR_DATA_MIRROR", "../shared/data"))
@@ -143,9 +197,19 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=10000, help="test images")
     parser.add_argument("--candidates", type=int, default=0, help="score this many (0: all)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--strategies", default="uncertainty,random", help="which to run (separate processes)"
+    )
     parser.add_argument("--json", dest="json_path", help="write the curves here")
+    parser.add_argument("--from-logs", nargs="+", help="report the curves these logs printed")
     args = parser.parse_args()
     args.targets = [float(t) for t in args.targets.split(",")]
+    if args.from_logs:
+        curves = curves_from_logs(args.from_logs)
+        seeds = {s: len(c) for s, c in curves.items()}
+        print(f"labels needed (from {len(args.from_logs)} logs; runs per strategy: {seeds})")
+        report(curves, args.targets)
+        return
     device = torch.device(args.device)
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "none"
     print(f"machine: {torch.get_num_threads()} CPU threads, GPU: {gpu}")
@@ -164,27 +228,14 @@ def main() -> None:
         torch.as_tensor(test_y[: args.test], device=device),
     )
     started = time.perf_counter()
-    curves: dict[str, list[list[tuple[int, float]]]] = {"uncertainty": [], "random": []}
+    curves: dict[str, list[list[tuple[int, float]]]] = {
+        strategy: [] for strategy in args.strategies.split(",")
+    }
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for strategy in curves:
             curves[strategy].append(run(strategy, seed, data, args))
     print(f"\nlabels needed ({time.perf_counter() - started:.0f} s in all)")
-    for target in args.targets:
-        means = {}
-        for strategy, runs in curves.items():
-            needed = [labels_needed(curve, target) for curve in runs]
-            shown = ", ".join(
-                str(n) if n else f">{curve[-1][0]}" for n, curve in zip(needed, runs, strict=True)
-            )
-            reached = [n for n in needed if n]
-            means[strategy] = sum(reached) / len(reached) if len(reached) == len(needed) else None
-            mean = f"{means[strategy]:.0f}" if means[strategy] else "not reached by every seed"
-            print(f"  {target:.0%} {strategy:11s}: {shown} (mean {mean})")
-        if means["uncertainty"] and means["random"]:
-            ratio = means["random"] / means["uncertainty"]
-            print(f"  {target:.0%} ratio random / uncertainty: {ratio:.2f}x")
-        else:
-            print(f"  {target:.0%} ratio random / uncertainty: n/a (a target was not reached)")
+    report(curves, args.targets)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps({"args": vars(args), "curves": curves}))
 
