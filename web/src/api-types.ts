@@ -1491,7 +1491,7 @@ export interface paths {
         };
         /**
          * A run's metrics, thinned for charts
-         * @description Each metric as columns (steps, epochs, values), thinned on the server to at most
+         * @description Each metric as columns (steps, epochs, values, recording times), thinned on the server to at most
          *     ``points`` points that keep every bucket's lowest and highest value; ``total`` says how
          *     many points are stored. A live chart asks again with ``after_step`` = its last step.
          */
@@ -3186,6 +3186,11 @@ export interface components {
             name: string;
             /** Steps */
             steps: number[];
+            /**
+             * Times
+             * @description When each point was recorded, in seconds since 1970 (a wall-time axis).
+             */
+            times?: number[];
             /**
              * Total
              * @description Points stored (before thinning).
