@@ -44,7 +44,8 @@ OVERFLOWING = """(limit) => {
     if (box.width === 0 || box.height === 0) continue
     if ((box.right > limit + 1 || box.left < -1) && !clipped(element)) {
       const classes = typeof element.className === 'string' ? element.className.trim() : ''
-      const name = element.tagName.toLowerCase() + (classes ? '.' + classes.split(/\\s+/).join('.') : '')
+      const dotted = classes ? '.' + classes.split(/\\s+/).join('.') : ''
+      const name = element.tagName.toLowerCase() + dotted
       found.push(`${name} [${Math.round(box.left)}, ${Math.round(box.right)}]`)
     }
   }

@@ -150,10 +150,16 @@ function drawn(series: Record<string, Series>): Record<string, Series> {
  * steps at which the run's epochs ended) or the seconds since the run's first point. */
 export function xMapper(series: Record<string, Series>, axis: XAxis): (s: Series, i: number) => number {
   if (axis === 'time') {
-    const all = Object.values(series).flatMap((s) => s.times ?? [])
+    // the test metrics and a run's final figures are stored without a time (0): they are
+    // drawn where the run's recorded points end
+    const all = Object.values(series).flatMap((s) => (s.times ?? []).filter((t) => t > 0))
     if (all.length) {
-      const start = Math.min(...all)
-      return (s, i) => (s.times?.[i] ?? start) - start
+      const start = all.reduce((a, b) => Math.min(a, b))
+      const end = all.reduce((a, b) => Math.max(a, b))
+      return (s, i) => {
+        const at = s.times?.[i] ?? 0
+        return (at > 0 ? at : end) - start
+      }
     }
     return (s, i) => s.steps[i]
   }
