@@ -199,6 +199,9 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(
                 sticking_out = page.evaluate(OVERFLOWING, PHONE["width"])
                 if width > PHONE["width"] or sticking_out:
                     wide[f"{locale} {path}"] = (width, sticking_out)
+                if path == f"/jobs/{first}":
+                    height = page.evaluate("document.documentElement.scrollHeight")
+                    print(f"{locale} job page: {height} px tall at 390 px")
                 shots.take(page, f"{locale}-{path.strip('/').replace('/', '-') or 'overview'}")
         assert wide == {}, wide
 

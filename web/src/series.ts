@@ -54,7 +54,7 @@ export interface Curve {
   dash?: 'solid' | 'dashed' | 'dotted'
   symbol?: string
   best?: 'min' | 'max'
-  /** A value that holds until the next point (an epoch's learning rate). */
+  /** A value that holds until the next point (a learning rate); never smoothed. */
   stepped?: boolean
 }
 
@@ -116,28 +116,42 @@ export function direction(name: string): 'min' | 'max' | undefined {
  * whenever a schedule changes the rate, so the per-step record is the truth shown; a run
  * without it shows ``lr`` at the step its epoch started, held until the next epoch. */
 export function learningRates(series: Record<string, Series>): Record<string, Series> {
+  // a rate holds until the next record: each curve is drawn on to the run's last step
+  const all = Object.values(series)
+  const lastStep = Math.max(0, ...all.map((s) => s.last_step))
+  const lastEpoch = Math.max(0, ...all.flatMap((s) => s.epochs))
+  const lastTime = Math.max(0, ...all.flatMap((s) => s.times ?? []))
+  const heldToEnd = (s: Series, name: string): Series => {
+    const n = s.steps.length
+    if (!n || s.steps[n - 1] >= lastStep) return { ...s, name }
+    return {
+      ...s,
+      name,
+      steps: [...s.steps, lastStep],
+      epochs: [...s.epochs, lastEpoch],
+      values: [...s.values, s.values[n - 1]],
+      times: s.times?.length ? [...s.times, lastTime] : s.times,
+    }
+  }
   const steps = Object.keys(series).filter((name) => /^lr_step(_group\d+)?$/.test(name))
   if (steps.length) {
     return Object.fromEntries(
       steps.map((name) => {
         const shown = name === 'lr_step' ? 'lr' : name.replace('lr_step_', 'lr_')
-        return [shown, { ...series[name], name: shown }]
+        return [shown, heldToEnd(series[name], shown)]
       }),
     )
   }
   const epochly = series.lr
   if (!epochly || !epochly.steps.length) return {}
   const starts = epochly.steps.map((_, i) => (i === 0 ? 0 : epochly.steps[i - 1]))
-  const last = epochly.steps.length - 1
-  return {
-    lr: {
-      ...epochly,
-      steps: [...starts, epochly.steps[last]],
-      epochs: [...epochly.epochs.map((e) => e - 1), epochly.epochs[last]],
-      values: [...epochly.values, epochly.values[last]],
-      times: [],
-    },
+  const shifted: Series = {
+    ...epochly,
+    steps: starts,
+    epochs: epochly.epochs.map((e) => e - 1),
+    times: [],
   }
+  return { lr: heldToEnd(shifted, 'lr') }
 }
 
 /** The metrics drawn, by name: the learning rate once, everything else as logged. */
@@ -203,7 +217,7 @@ export function panels(
         name: run.id === undefined ? s.name : `#${run.id} ${s.name}`,
         metric: s.name,
         points: s.steps.map((_, i) => [x(s, i), s.values[i]] as [number, number | null]),
-        stepped: kind === 'rate' && !run.series.lr_step,
+        stepped: kind === 'rate',
         best: markBest ? direction(s.name) : undefined,
       }
       if (runs.length > 1) {
