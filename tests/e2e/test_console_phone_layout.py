@@ -191,9 +191,9 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(
             for path in [*visits.values(), *extra]:
                 page.goto(platform.url + path)
                 page.wait_for_selector("main :is(h1, h2)")
-                # a page that polls is never idle: its first answers are in after 1.5 s
+                # a page that polls is never idle: its first answers are in after 1 s
                 with contextlib.suppress(PlaywrightTimeout):
-                    page.wait_for_load_state("networkidle", timeout=1500)
+                    page.wait_for_load_state("networkidle", timeout=1000)
                 page.wait_for_timeout(150)
                 width = page.evaluate("document.documentElement.scrollWidth")
                 sticking_out = page.evaluate(OVERFLOWING, PHONE["width"])
