@@ -1515,9 +1515,10 @@ export interface paths {
         };
         /**
          * A run's metrics, thinned for charts
-         * @description Each metric as columns (steps, epochs, values), thinned on the server to at most
-         *     ``points`` points that keep every bucket's lowest and highest value; ``total`` says how
-         *     many points are stored. A live chart asks again with ``after_step`` = its last step.
+         * @description Each metric as columns (steps, epochs, values, recording times), thinned on the server
+         *     to at most ``points`` points that keep every bucket's lowest and highest value; ``total``
+         *     says how many points are stored. A live chart asks again with ``after_step`` = its last
+         *     step.
          */
         get: operations["get_run_series_v1_runs__run_id__series_get"];
         put?: never;
@@ -3294,6 +3295,11 @@ export interface components {
             name: string;
             /** Steps */
             steps: number[];
+            /**
+             * Times
+             * @description When each point was recorded, in seconds since 1970 (a wall-time axis).
+             */
+            times?: number[];
             /**
              * Total
              * @description Points stored (before thinning).

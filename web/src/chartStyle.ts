@@ -3,10 +3,14 @@
 
 export const PALETTE = ['#2457d6', '#e8590c', '#2b8a3e', '#ae3ec9', '#0c8599', '#c92a2a', '#5c7cfa', '#f08c00']
 
-function slotOf(name: string): number {
+function hashOf(name: string): number {
   let hash = 0
   for (const char of name) hash = (hash * 31 + char.codePointAt(0)!) >>> 0
-  return hash % PALETTE.length
+  return hash
+}
+
+function slotOf(name: string): number {
+  return hashOf(name) % PALETTE.length
 }
 
 /** Colours for the series of one chart, by name: a name keeps its colour wherever it is drawn
@@ -28,3 +32,35 @@ export function colorsFor(names: string[]): Map<string, string> {
 export const SPLIT_LINE = { lineStyle: { color: '#eef1f6' } }
 
 export const TOOLTIP_NUMBER = (v: unknown) => (typeof v === 'number' ? v.toPrecision(4) : '–')
+
+// A training metric's colour depends on its name alone, never on which other metrics share the
+// chart or the order they arrived in: `val_loss` is the same orange on the job page, in every
+// panel and on the compare page. The common metrics have hand-picked colours that tell the
+// training and validation curves of one panel apart; other names hash into a wider palette.
+const METRIC_COLORS: Record<string, string> = {
+  batch_loss: '#9aa6bd',
+  train_loss: '#2457d6',
+  val_loss: '#e8590c',
+  test_loss: '#5f3dc4',
+  train_accuracy: '#2b8a3e',
+  val_accuracy: '#c2255c',
+  lr: '#0c8599',
+  lr_step: '#0c8599',
+  epoch_seconds: '#868e96',
+  train_rmse: '#1971c2',
+  val_rmse: '#f08c00',
+  train_mae: '#6741d9',
+  val_mae: '#d6336c',
+  train_r2: '#2f9e44',
+  val_r2: '#e03131',
+}
+
+const METRIC_PALETTE = [
+  '#2457d6', '#e8590c', '#2b8a3e', '#ae3ec9', '#0c8599', '#c92a2a', '#5c7cfa', '#f08c00',
+  '#1098ad', '#d6336c', '#74b816', '#7048e8', '#e67700', '#364fc7', '#a61e4d', '#087f5b',
+]
+
+/** The colour of a metric (by its full name, e.g. `val_accuracy`), the same on every chart. */
+export function metricColor(name: string): string {
+  return METRIC_COLORS[name] ?? METRIC_PALETTE[hashOf(name) % METRIC_PALETTE.length]
+}

@@ -337,6 +337,10 @@ class MetricSeriesOut(BaseModel):
     steps: list[int]
     epochs: list[int]
     values: list[float | None] = Field(description="None for a value that was not finite.")
+    times: list[float] = Field(
+        default_factory=list,
+        description="When each point was recorded, in seconds since 1970 (a wall-time axis).",
+    )
 
 
 class ClassScoresOut(BaseModel):

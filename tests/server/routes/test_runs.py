@@ -62,6 +62,7 @@ def test_metrics_come_by_name_in_step_order_and_series_thinned_as_columns(api: A
     loss = series["val_loss"]
     assert loss["name"] == "val_loss" and loss["total"] == 1
     assert loss["steps"] == [point["step"]] and loss["values"] == [point["value"]]
+    assert loss["times"] == [round(point["recorded_at"], 3)]
 
 
 def test_a_missing_run_is_404_naming_it(api: Api) -> None:

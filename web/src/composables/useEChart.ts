@@ -3,6 +3,16 @@
 import * as echarts from 'echarts/core'
 import { onBeforeUnmount, onMounted, type Ref, type WatchSource, watch } from 'vue'
 
+// Browser tests read what a chart draws (its series, colours and axes) through this hook:
+// `window.athanorChartOption(element)` is the option of the chart drawn in `element`.
+declare global {
+  interface Window {
+    athanorChartOption?: (element: Element) => unknown
+  }
+}
+window.athanorChartOption = (element) =>
+  echarts.getInstanceByDom(element as HTMLElement)?.getOption() ?? null
+
 export function useEChart(
   element: Ref<HTMLDivElement | undefined>,
   render: (chart: echarts.ECharts) => void,

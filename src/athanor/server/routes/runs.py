@@ -212,9 +212,10 @@ def get_run_series(
         int, Query(ge=-1, le=MAX_ID, description="Only points after this step (live charts).")
     ] = -1,
 ) -> dict:
-    """Each metric as columns (steps, epochs, values), thinned on the server to at most
-    ``points`` points that keep every bucket's lowest and highest value; ``total`` says how
-    many points are stored. A live chart asks again with ``after_step`` = its last step."""
+    """Each metric as columns (steps, epochs, values, recording times), thinned on the server
+    to at most ``points`` points that keep every bucket's lowest and highest value; ``total``
+    says how many points are stored. A live chart asks again with ``after_step`` = its last
+    step."""
     import numpy as np
 
     from athanor.server.downsampling import min_max_buckets
@@ -223,7 +224,7 @@ def get_run_series(
     store.runs.get(run_id)
     wanted = [n.strip() for n in names.split(",") if n.strip()] if names else None
     result = {}
-    for name, (steps, epochs, values, _recorded) in store.runs.metric_series(
+    for name, (steps, epochs, values, recorded) in store.runs.metric_series(
         run_id, wanted, after_step=after_step
     ).items():
         numbers = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
@@ -236,6 +237,7 @@ def get_run_series(
             "steps": [steps[i] for i in keep],
             "epochs": [epochs[i] for i in keep],
             "values": [None if math.isnan(numbers[i]) else float(numbers[i]) for i in keep],
+            "times": [round(float(recorded[i]), 3) for i in keep],
         }
     return result
 
