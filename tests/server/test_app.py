@@ -240,7 +240,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
             "--checks",
             "all",
             "--max-examples",
-            "15",
+            "10",
             "--seed",
             "20261122",
             "--workers",

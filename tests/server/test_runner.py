@@ -276,13 +276,13 @@ def test_a_gpu_job_trains_on_the_gpu_it_was_given(platform_factory) -> None:
     assert f"CUDA_VISIBLE_DEVICES='{index}'" in log
 
 
-@pytest.mark.parametrize("artifacts", ["local", "s3"])
 def test_on_postgresql_jobs_compete_are_cancelled_and_survive_sigkill(
-    postgres_url: str, platform_factory, mirror: Path, artifacts: str, request
+    postgres_url: str, platform_factory, mirror: Path, s3_bucket: str
 ) -> None:
-    """The platform, its workers and the CLI share a PostgreSQL database (ATHANOR_DB_URL);
-    with ``s3``, artifacts are published to a bucket on a real S3 API server as well."""
-    bucket_url = request.getfixturevalue("s3_bucket") if artifacts == "s3" else None
+    """The platform, its workers and the CLI share a PostgreSQL database (ATHANOR_DB_URL),
+    and artifacts are published to a bucket on a real S3 API server as well as kept on disk
+    (one run covers both: the SQLite test above covers the platform without them)."""
+    bucket_url = s3_bucket
     platform = platform_factory("--cpus", "1", "--gpus", "none", "--warm-workers", "0")
     assert platform.env["ATHANOR_DB_URL"] == postgres_url
     assert platform.env.get("ATHANOR_ARTIFACTS_URL") == bucket_url

@@ -69,7 +69,8 @@ def test_a_missing_run_is_404_naming_it(api: Api) -> None:
     for path in ("/v1/runs/987654", "/v1/runs/987654/metrics", "/v1/runs/987654/series"):
         response = api.call("GET", path)
         assert response.status_code == NotFound.http_status == 404, path
-        assert response.json() == {"detail": "run 987654 does not exist (see 'athanor runs list')"}
+        assert response.json()["detail"] == "run 987654 does not exist (see 'athanor runs list')"
+        assert response.json()["code"] == "not_found"
 
 
 def test_malformed_ids_and_queries_are_422_naming_the_parameter(api: Api) -> None:
@@ -122,7 +123,8 @@ def test_a_run_without_an_evaluation_is_404_saying_why(api: Api) -> None:
     finally:
         runs.delete(record.id)  # the other route tests share this store
     response = api.call("GET", "/v1/runs/987654/evaluation")
-    assert response.json() == {"detail": "run 987654 does not exist (see 'athanor runs list')"}
+    assert response.json()["detail"] == "run 987654 does not exist (see 'athanor runs list')"
+    assert response.json()["code"] == "not_found"
 
 
 def test_a_detectors_evaluation_gives_map_and_the_ap_of_each_class(trained_detector) -> None:
