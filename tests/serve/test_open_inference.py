@@ -344,6 +344,11 @@ def test_json_data_may_be_nested_and_answers_json(iris_server, iris_x) -> None:
     ]
     assert outputs["probabilities"]["shape"] == [2, 3]
     assert client.get("/v2/health/live").json() == {"live": True}
+    paths = client.get("/openapi.json").json()["paths"]
+    versioned = paths["/v2/models/{name}/versions/{version}/infer"]["post"]
+    assert [p["name"] for p in versioned["parameters"]] == ["name", "version"]
+    assert {"400", "404", "413"} <= set(versioned["responses"])
+    assert [p["name"] for p in paths["/v2/models/{name}"]["get"]["parameters"]] == ["name"]
     metrics = client.get("/metrics").text
     assert 'athanor_requests_total{code="400",model="iris-mlp"}' in metrics
     assert json.loads(client.get("/v2/models/iris-mlp/ready").text)["ready"] is True

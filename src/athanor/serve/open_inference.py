@@ -35,6 +35,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -396,6 +397,57 @@ class OpenInferenceFastPath:
         await self.app(scope, receive, send)
 
 
+Handler = Callable[[str, str | None, Request], Awaitable[Response]]
+
+INFER_REQUEST_BODY = {
+    "required": True,
+    "description": "The protocol's inference request: JSON, or JSON followed by the binary "
+    "data of its inputs (the header Inference-Header-Content-Length gives the JSON's length).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["inputs"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "parameters": {"type": "object"},
+                    "inputs": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "shape", "datatype"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "shape": {"type": "array", "items": {"type": "integer"}},
+                                "datatype": {"type": "string"},
+                                "parameters": {"type": "object"},
+                                "data": {"type": "array", "items": {}},
+                            },
+                        },
+                    },
+                    "outputs": {"type": "array", "items": {"type": "object"}},
+                },
+            }
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+def _latest(handler: Handler) -> Callable[[str, Request], Awaitable[Response]]:
+    async def route(name: str, request: Request) -> Response:
+        return await handler(name, None, request)
+
+    return route
+
+
+def _versioned(handler: Handler) -> Callable[[str, str, Request], Awaitable[Response]]:
+    async def route(name: str, version: str, request: Request) -> Response:
+        return await handler(name, version, request)
+
+    return route
+
+
 def _error(error: UserError) -> Response:
     return Response(error_body(str(error)), _status(error), media_type="application/json")
 
@@ -420,14 +472,14 @@ def add_open_inference_routes(app: FastAPI, server: ModelServer) -> None:
         body = b'{"ready": true}' if ready else error_body("the server is not ready")
         return Response(body, 200 if ready else 400, media_type="application/json")
 
-    async def metadata(name: str, version: str | None = None) -> Response:
+    async def metadata(name: str, version: str | None, _request: Request) -> Response:
         try:
             model = served_version(server, name, version)
         except UserError as exc:
             return _error(exc)
         return Response(json.dumps(model_metadata(model)), media_type="application/json")
 
-    async def model_ready(name: str, version: str | None = None) -> Response:
+    async def model_ready(name: str, version: str | None, _request: Request) -> Response:
         try:
             model = served_version(server, name, version)
         except UserError as exc:
@@ -438,37 +490,39 @@ def add_open_inference_routes(app: FastAPI, server: ModelServer) -> None:
         body = json.dumps({"name": model.name, "ready": True}).encode()
         return Response(body, 200, media_type="application/json")
 
-    async def infer(name: str, request: Request, version: str | None = None) -> Response:
+    async def infer(name: str, version: str | None, request: Request) -> Response:
         status, headers, body = await answer_inference(server, name, version, request)
         return Response(body, status, headers={k.decode(): v.decode() for k, v in headers})
 
-    for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
-        app.add_api_route(
-            prefix,
-            metadata,
-            methods=["GET"],
-            tags=tags,
-            summary="A model's input and output tensors",
-            responses=not_served,
-        )
-        app.add_api_route(
-            f"{prefix}/ready",
-            model_ready,
-            methods=["GET"],
-            tags=tags,
-            summary="The model is loaded and answering",
-            responses={**not_served, **not_ready},
-        )
-        app.add_api_route(
-            f"{prefix}/infer",
+    infer_errors = {
+        **not_served,
+        400: {"description": "Tensors that do not fit the model, and why.", **ERROR_SCHEMA},
+        413: {"description": "The body or the batch is too large.", **ERROR_SCHEMA},
+    }
+    routes = [
+        ("", metadata, "GET", "A model's input and output tensors", not_served, None),
+        ("/ready", model_ready, "GET", "The model is loaded", {**not_served, **not_ready}, None),
+        (
+            "/infer",
             infer,
-            methods=["POST"],
-            tags=tags,
-            summary="Infer: JSON tensors, or JSON and binary tensor data",
-            responses={
-                **not_served,
-                400: {"description": "Tensors that do not fit the model, and why.", **ERROR_SCHEMA},
-                413: {"description": "The body or the batch is too large.", **ERROR_SCHEMA},
-            },
-        )
+            "POST",
+            "Infer: JSON tensors, or binary tensor data",
+            infer_errors,
+            {"requestBody": INFER_REQUEST_BODY},
+        ),
+    ]
+    for suffix, handler, method, summary, responses, extra in routes:
+        for path, endpoint in (
+            (f"/v2/models/{{name}}{suffix}", _latest(handler)),
+            (f"/v2/models/{{name}}/versions/{{version}}{suffix}", _versioned(handler)),
+        ):
+            app.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                tags=tags,
+                summary=summary,
+                responses=responses,
+                openapi_extra=extra,
+            )
     app.add_middleware(OpenInferenceFastPath, server=server)
