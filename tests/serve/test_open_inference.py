@@ -311,6 +311,10 @@ BAD_BODIES = [
         "classification is asked of 'label'",
     ),
     ({"content": b"{}", "headers": {"content-encoding": "gzip"}}, "Content-Encoding 'gzip'"),
+    (
+        {"json": {"inputs": [{"name": "input", "shape": [0, 4], "datatype": "FP32", "data": []}]}},
+        "the batch is empty",
+    ),
 ]
 
 

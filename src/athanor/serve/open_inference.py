@@ -124,6 +124,8 @@ def raw_from_tensors(predictor: Predictor, request: InferenceRequest, limits: Se
         InferenceRequestError: tensors that do not fit the model, naming them and what fits.
         PredictionInputError: values the model cannot take (NaN, tokens out of range).
     """
+    if request.batch_size == 0:
+        raise InferenceRequestError("the batch is empty: the inputs' first dimension is 0")
     if request.batch_size > limits.max_request_samples:
         raise PayloadTooLarge(
             f"{request.batch_size:,} samples in one request; the limit is "
