@@ -73,12 +73,23 @@ def test_serve_beyond_loopback_needs_the_homes_tokens(trained_digits, digits_raw
     with running(guard(create_app("digits"))) as client:
         body = {"inputs": digits_raw.x[:2].tolist()}
         assert client.get("/healthz").status_code == 200
-        for method, path in (("POST", "/v1/models/digits/predict"), ("GET", "/metrics")):
-            answer = client.request(method, path, json=body if method == "POST" else None)
+        assert client.get("/v2/health/ready").status_code == 200  # a probe, as /readyz
+        tensor = {"name": "input", "shape": [2, 1, 8, 8], "datatype": "FP32"}
+        infer = {"inputs": [{**tensor, "data": digits_raw.x[:2].ravel().tolist()}]}
+        protected = [
+            ("POST", "/v1/models/digits/predict", body),
+            ("GET", "/metrics", None),
+            ("POST", "/v2/models/digits/infer", infer),
+            ("GET", "/v2/models/digits", None),
+        ]
+        for method, path, content in protected:
+            answer = client.request(method, path, json=content)
             assert answer.status_code == 401, (path, answer.text)
         bearer = {"Authorization": f"Bearer {secret}"}
         answer = client.post("/v1/models/digits/predict", json=body, headers=bearer)
         assert answer.status_code == 200 and len(answer.json()["predictions"]) == 2
+        answer = client.post("/v2/models/digits/infer", json=infer, headers=bearer)
+        assert answer.status_code == 200 and answer.json()["outputs"][1]["shape"] == [2, 1]
         assert client.get("/metrics", headers=bearer).status_code == 200
         foreign = {**bearer, "Host": "attacker.example"}
         assert client.get("/v1/models", headers=foreign).status_code == 400

@@ -49,8 +49,9 @@ def serve(
     """Serve registered models over HTTP: predict, health, readiness, metrics, OpenAPI docs.
 
     On a loopback address any local client may call. On any other address every request but
-    /healthz and /readyz needs an API token of this home ('athanor token create NAME'), and
-    the server refuses to start while there is none.
+    the health probes (/healthz, /readyz, /v2/health/live, /v2/health/ready) needs an API
+    token of this home ('athanor token create NAME'), and the server refuses to start while
+    there is none.
     """
     import contextlib
     import socket
@@ -88,6 +89,9 @@ def serve(
     except OSError as exc:
         listener.close()
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # Listening now, before the address is printed: a client that connects at once waits in
+    # the backlog while uvicorn starts, rather than being refused.
+    listener.listen(2048)
     bound = listener.getsockname()[1]
     models = app.state.model_server.models
     shown = "[" + host + "]" if family == socket.AF_INET6 else host
@@ -137,6 +141,7 @@ def _access_guard(host: str, allowed_hosts: list[str]):
         users=store.users,  # any user may predict: predicting is a read (docs/team.md)
         allowed_hosts=allowed_host_names(host, tuple(allowed_hosts)),
         no_auth=local,
-        open_paths=frozenset({"/healthz", "/readyz"}),
+        # Probes carry no token: the native ones and the Open Inference Protocol's.
+        open_paths=frozenset({"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"}),
         console_files=False,
     )

@@ -3,10 +3,11 @@
 Routes: ``POST /v1/models/{name}/predict`` (JSON, multipart files, CSV or image bodies),
 ``POST /v1/models/{name}/generate`` (language models and GANs),
 ``GET /v1/models``, ``GET /v1/models/{name}``, ``POST /v1/models/{name}/reload``,
-``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (Prometheus), and the OpenAPI docs at
-``/docs``. A mistake is answered with its error's ``http_status`` (see :mod:`athanor.errors`)
-and a ``detail`` message: 404 (a model not served here), 413, 415 or 422 (bad inputs), 400 (a
-reload whose new version is refused); never 500.
+``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (Prometheus), the Open Inference Protocol
+under ``/v2`` (see :mod:`athanor.serve.open_inference`, which answers mistakes as that protocol
+does), and the OpenAPI docs at ``/docs``. A mistake is answered with its error's
+``http_status`` (see :mod:`athanor.errors`) and a ``detail`` message: 404 (a model not served
+here), 413, 415 or 422 (bad inputs), 400 (a reload whose new version is refused); never 500.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from athanor.serve.generation import (
     request_from_body,
 )
 from athanor.serve.model_server import ModelServer
+from athanor.serve.open_inference import add_open_inference_routes
 from athanor.serve.predict_bodies import (
     PREDICT_REQUEST_BODY,
     PredictionsOut,
@@ -176,5 +178,6 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    add_open_inference_routes(app, server)
     app.add_middleware(PredictFastPath, server=server)
     return app

@@ -53,7 +53,7 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
     arrival = model.arrival()
     status = 500
     try:
-        body = await _read_body(request, server.config.max_body_bytes)
+        body = await read_body(request, server.config.max_body_bytes)
         active = model.active
         if is_log_model(active.predictor):
             answer = await log_answer(active.predictor, active.record.ref, request, body)
@@ -147,7 +147,12 @@ def _model_in_path(scope: Scope) -> str | None:
     return None
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused beyond ``limit`` bytes before it is all read.
+
+    Raises:
+        PayloadTooLarge: a declared or streamed length above ``limit``.
+    """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body has {int(declared):,} bytes; the limit is {limit:,}")
