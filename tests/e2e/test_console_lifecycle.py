@@ -283,3 +283,65 @@ def _delete_a_dataset_version_and_a_stopped_deployment(
     with httpx.Client(base_url=platform.url, timeout=30, headers=owner) as api:
         assert api.get("/v1/deployments/e2e-xor").status_code == 404
         assert api.get("/v1/datasets/e2e-table/versions").status_code == 404
+
+
+# y = a + b exactly: long training fits it closely, one epoch at a tiny rate does not.
+SUM_TABLE = "a,b,y\n" + "".join(f"{i % 7},{(i * 3) % 5},{i % 7 + (i * 3) % 5}\n" for i in range(60))
+
+
+def test_a_version_scoring_worse_than_the_aliased_one_says_so_on_its_page(
+    platform_factory, tmp_path: Path
+) -> None:
+    """Two versions of a regression model, the better one aliased production: the worse one's
+    page warns, naming the metric, both values and the alias (English at 1440x900, Chinese on
+    a phone); the better one's page does not."""
+    require_browser()
+    platform: PlatformProcess = platform_factory("--cpus", "2", "--gpus", "none")
+    url = platform.start()
+    owner = {"Authorization": f"Bearer {platform.owner_token}"}
+    with httpx.Client(base_url=url, timeout=60, headers=owner) as api:
+        upload = api.post("/v1/uploads").json()["id"]
+        api.put(f"/v1/uploads/{upload}/files/t.csv", content=SUM_TABLE.encode())
+        body = {"upload": upload, "path": "t.csv", "name": "sums", "target": "y"}
+        assert api.post("/v1/datasets", json=body).status_code == 201
+        jobs = []
+        for epochs, lr in ((60, 0.03), (1, 0.0001)):
+            spec = {
+                "name": f"sums-{epochs}",
+                "register_as": "sums-e2e",
+                "data": {"dataset": "sums@1", "split": {"val": 0.2, "test": 0.2}},
+                "model": {"template": "mlp", "hidden": [16]},
+                "train": {"epochs": epochs, "batch_size": 8, "optimizer": {"lr": lr}},
+            }
+            submitted = api.post("/v1/jobs", json={"spec": spec})
+            assert submitted.status_code == 201, submitted.text
+            jobs.append(submitted.json()["id"])
+            assert _finished(api, jobs[-1], owner)["status"] == "succeeded"
+        aliased = api.put("/v1/models/sums-e2e/aliases/production", json={"version": 1})
+        assert aliased.status_code == 200, aliased.text
+        warned = api.get("/v1/models/sums-e2e@2").json()["warnings"]
+        assert [w["alias"] for w in warned] == ["production"]
+        assert api.get("/v1/models/sums-e2e@1").json()["warnings"] == []
+    shots = Shots("lifecycle")
+    with chromium(tmp_path / "profile") as context:
+        page, errors = signed_in_page(context, platform, PAGE_TIMEOUT_MS)
+        page.goto(f"{url}/models/sums-e2e/2")
+        warning = page.locator("[data-score-warning]")
+        warning.wait_for()
+        text = warning.inner_text()
+        metric = warned[0]["metric"]
+        assert (
+            f"sums-e2e@2 scores worse than the version alias production points at: {metric}" in text
+        )
+        assert "(lower is better)" in text and "sums-e2e@1" in text
+        shots.take(page, "en-score-warning")
+        page.goto(f"{url}/models/sums-e2e/1")
+        page.wait_for_selector("[data-section=metrics]")
+        assert page.locator("[data-score-warning]").count() == 0
+        page.click("[data-locale=zh-CN]")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{url}/models/sums-e2e/2")
+        page.wait_for_selector("[data-score-warning]:has-text('越低越好')")
+        assert "的得分不如别名 production 指向的版本" in page.inner_text("[data-score-warning]")
+        shots.take(page, "zh-score-warning-phone")
+        assert not errors, errors
