@@ -30,6 +30,7 @@ from athanor.serve.error_responses import (
     describe_error_bodies,
 )
 from athanor.serve.generation import add_generate_request_schema
+from athanor.serve.open_inference import INFER_PATH
 from athanor.serve.predict_bodies import add_predict_request_schema
 from athanor.server.console import console_response, is_console_path
 from athanor.server.context import PlatformContext
@@ -45,6 +46,7 @@ from athanor.server.routes import (
     lab_vision,
     labeling,
     models,
+    open_inference,
     platform,
     runs,
     specs,
@@ -142,6 +144,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         lab_playground,
         lab_vision,
         workers,
+        open_inference,
     ):
         app.include_router(module.router)
 
@@ -151,6 +154,8 @@ def create_app(context: PlatformContext) -> FastAPI:
         if path.startswith(DEPLOYMENT_PREFIX) and path.endswith("/predict"):
             name = path[len(DEPLOYMENT_PREFIX) : -len("/predict")]
             return context.deployments.max_body_bytes(name)
+        if (inference := INFER_PATH.match(path)) is not None:  # a deployment, as OIP calls it
+            return context.deployments.max_body_bytes(inference[1])
         return context.max_body_bytes
 
     app.add_middleware(AuditTrail, audit=context.store.audit)

@@ -20,7 +20,7 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 In a checkout, <code>make run</code> builds it from <code>web/</code> (it needs Node.js and
 npm). The REST API works without it: see <a href="/docs">/docs</a>.</p></body></html>"""
 
-API_PREFIXES = ("/v1/", "/openapi.json", "/docs")
+API_PREFIXES = ("/v1/", "/v2/", "/openapi.json", "/docs")  # /v2: the Open Inference Protocol
 
 
 def is_console_path(path: str) -> bool:
@@ -29,7 +29,7 @@ def is_console_path(path: str) -> bool:
     The console's files hold no data, so they are served without a token; the console then
     calls the API, which asks for one from clients beyond this machine.
     """
-    return path != "/v1" and not path.startswith(API_PREFIXES)
+    return path not in ("/v1", "/v2") and not path.startswith(API_PREFIXES)
 
 
 def console_built(folder: Path = CONSOLE_DIR) -> bool:

@@ -286,6 +286,10 @@ READS: dict[tuple[str, str], Permission] = {
     # POSTs that change nothing a user owns: a prediction, a check, an estimate, a sign-in.
     ("POST", "/v1/deployments/{name}/predict"): Permission("deployments", "viewer", "predicting"),
     ("POST", "/v1/deployments/{name}/generate"): Permission("deployments", "viewer", "generating"),
+    ("POST", "/v2/models/{name}/infer"): Permission("deployments", "viewer", "predicting"),
+    ("POST", "/v2/models/{name}/versions/{version}/infer"): Permission(
+        "deployments", "viewer", "predicting"
+    ),
     ("POST", "/v1/specs/check"): Permission("specs", "viewer", "checking specs"),
     ("POST", "/v1/specs/estimate"): Permission("specs", "viewer", "estimating"),
     ("POST", "/v1/lab/convolution"): Permission("lab", "viewer", "convolving"),
