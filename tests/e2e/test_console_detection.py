@@ -129,7 +129,7 @@ def test_run_page_map_and_deployment_boxes_with_a_live_threshold(
         page.goto(f"{url}/models/digit-boxes")
         page.click("[data-action=delete-version]")
         page.click("[data-confirm-dialog][open] [data-confirm=yes]")
-        page.wait_for_selector("text='boxes' serves digit-boxes@1")
+        page.wait_for_selector("text=digit-boxes@1 cannot be deleted while these use it: boxes")
         page.goto(f"{url}/deployments/boxes")
         page.click("[data-action=stop]")
         assert "Stop deployment boxes?" in page.inner_text("[data-confirm-dialog][open]")

@@ -180,6 +180,7 @@ def test_the_runs_list_and_a_100k_point_chart_render_quickly_in_chromium(
         # the page answers at once after drawing: a click on another page is served quickly
         started = time.perf_counter()
         page.click("[data-nav='/models']")
+        page.wait_for_url("**/models")
         page.wait_for_selector("h1")
         leave_s = time.perf_counter() - started
         page.go_back()

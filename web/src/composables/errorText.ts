@@ -50,11 +50,16 @@ export function hasErrorText(code: string, params: Record<string, unknown>): boo
 
 /** What to show for a failure: `errors.<code>` in the user's language when the API gave a
  * code the console knows (with the values its text names), else the message (the API's
- * English `detail`). */
-export function errorText(error: unknown): string {
+ * English `detail`). `atItsField`: shown beside the field it concerns, which it need not name. */
+export function errorText(error: unknown, atItsField = false): string {
   if (error instanceof ApiError && error.code) {
     const params = { ...shownParams(error.params), detail: error.message }
-    if (hasErrorText(error.code, params)) return i18n.global.t(`errors.${error.code}`, params)
+    if (hasErrorText(error.code, params)) {
+      const text = i18n.global.t(`errors.${error.code}`, params)
+      // A request the schema refused says which value, where no form field shows it.
+      if (error.code === 'invalid_request' && error.field && !atItsField) return i18n.global.t('errorHints.atField', { field: error.field, message: text })
+      return text
+    }
   }
   return error instanceof Error ? error.message : String(error)
 }
@@ -83,7 +88,7 @@ export interface FieldErrors {
  * `rest` for one that concerns none (both in the user's current language). */
 export function useFieldErrors(failure: Ref<unknown>, fields: readonly string[]): FieldErrors {
   const routed = computed(() => fieldOf(failure.value, fields))
-  const at = (field: string) => (failure.value && routed.value === field ? errorText(failure.value) : null)
+  const at = (field: string) => (failure.value && routed.value === field ? errorText(failure.value, true) : null)
   const rest = computed(() => (failure.value && !routed.value ? errorText(failure.value) : null))
   return { at, rest }
 }
