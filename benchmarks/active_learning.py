@@ -162,17 +162,22 @@ def report(curves: dict[str, list[list[tuple[int, float]]]], targets: list[float
                 print(f"  {target:.0%} ratio random / uncertainty: {mark}{chance / smart:.2f}x")
 
 
-PROGRESS = re.compile(r"^\s+(\w+) seed (\d+):\s+(\d+) labels -> ([0-9.]+)$")
+PROGRESS = re.compile(r"^\s+(\w+)\s+seed (\d+):\s+(\d+) labels -> ([0-9.]+)$")
 
 
 def curves_from_logs(paths: list[str]) -> dict[str, list[list[tuple[int, float]]]]:
-    """The curves printed by earlier runs (one process per seed or strategy), even unfinished."""
+    """The curves printed by earlier runs (one process per seed or strategy), even unfinished;
+    where two logs hold a run of the same strategy and seed, the longer one."""
     found: dict[tuple[str, int], list[tuple[int, float]]] = {}
     for path in paths:
+        here: dict[tuple[str, int], list[tuple[int, float]]] = {}
         for line in Path(path).read_text().splitlines():
             if match := PROGRESS.match(line):
                 key = (match[1], int(match[2]))
-                found.setdefault(key, []).append((int(match[3]), float(match[4])))
+                here.setdefault(key, []).append((int(match[3]), float(match[4])))
+        for key, curve in here.items():
+            if len(curve) > len(found.get(key, [])):
+                found[key] = curve
     curves: dict[str, list[list[tuple[int, float]]]] = {"uncertainty": [], "random": []}
     for (strategy, _), curve in sorted(found.items()):
         curves.setdefault(strategy, []).append(curve)
