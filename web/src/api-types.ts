@@ -10363,6 +10363,17 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description The deployment is stopped. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: string;
+                    };
+                };
+            };
             /** @description A token is required (or was invalid). */
             401: {
                 headers: {
@@ -10569,6 +10580,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description The deployment is stopped. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: string;
+                    };
                 };
             };
             /** @description A token is required (or was invalid). */

@@ -115,7 +115,9 @@ async def _infer(context: Context, name: str, version: str | None, request: Requ
 
 
 @router.get(
-    "/models/{name}", summary="A deployment's input and output tensors", responses=NOT_SERVED
+    "/models/{name}",
+    summary="A deployment's input and output tensors",
+    responses={**NOT_SERVED, **NOT_READY},
 )
 def metadata(name: DeploymentName, context: Context) -> Response:
     return _metadata(context, name, None)
@@ -124,7 +126,7 @@ def metadata(name: DeploymentName, context: Context) -> Response:
 @router.get(
     "/models/{name}/versions/{version}",
     summary="A deployment's input and output tensors (at a version)",
-    responses=NOT_SERVED,
+    responses={**NOT_SERVED, **NOT_READY},
 )
 def versioned_metadata(name: DeploymentName, version: Version, context: Context) -> Response:
     return _metadata(context, name, version)
