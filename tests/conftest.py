@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# A real local Ray cluster per module that asks for it (``ray_cluster``).
+pytest_plugins = ["tests.ray_cluster"]
+
 REPO = Path(__file__).resolve().parents[1]
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
