@@ -198,9 +198,16 @@ def trial_executor(
     """
     if executor is None:
         return {"platform": platform_client(where), "ray_address": ray_address}
+    if executor not in ("local", "platform", "ray"):
+        raise typer.BadParameter(
+            f"'{executor}' is not an executor; valid: local, platform, ray",
+            param_hint="--executor",
+        )
     if executor == "platform":
         if where is False:
             raise typer.BadParameter("--executor platform contradicts --local")
+        if ray_address is not None:
+            raise typer.BadParameter("only for --executor ray", param_hint="--ray-address")
         return {"platform": platform_client(True), "ray_address": ray_address}
     if where:
         raise typer.BadParameter(f"--executor {executor} contradicts --platform")
