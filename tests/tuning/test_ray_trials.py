@@ -70,16 +70,19 @@ def test_two_trials_run_side_by_side_and_the_pruner_stops_a_bad_one(
     assert any(_overlap(a, b) > 0 and a.pid != b.pid for a, b in pairs), [
         (run.pid, run.started_at, run.finished_at) for run in runs.values()
     ]
-    bad = next(row for row in rows.values() if row["params"]["train.optimizer.lr"] == 1.0e-6)
-    good = [row for row in rows.values() if row is not bad]
-    assert bad["state"] == "pruned" and bad["epochs"] < 8, rows
+    seen = [(r["trial"], r["state"], r["epochs"], r["value"], r["params"]) for r in rows.values()]
+    # The grid's third point is the bad one: it starts when a first trial has ended, and
+    # that one completed (nothing is pruned before a trial completes), so the median of
+    # completed trials stops it once its warm-up epochs are over.
+    bad = rows[2]
+    assert bad["params"]["train.optimizer.lr"] == 1.0e-6, seen
+    assert bad["state"] == "pruned" and bad["epochs"] < 8, seen
     assert runs[bad["run_id"]].status == RunStatus.CANCELLED
-    assert all(row["state"] == "complete" and row["epochs"] == 8 for row in good), [
-        (row["trial"], row["state"], row["epochs"], row["value"], row["params"])
-        for row in rows.values()
-    ]
+    # a good trial may be pruned too (below the median of completed ones): the pruner's call
+    complete = [row for row in rows.values() if row["state"] == "complete"]
+    assert complete and all(row["epochs"] == 8 for row in complete), seen
     # the best trial is recorded as with the other executors: its run's own metric
-    best = max(good, key=lambda row: (row["value"], -row["trial"]))
+    best = max(complete, key=lambda row: (row["value"], -row["trial"]))
     assert result.best["trial"] == best["trial"] and result.best["run_id"] == best["run_id"]
     assert result.best["value"] == runs[best["run_id"]].summary["metrics"]["val_accuracy"]
     stored = load_search_study(result.id, current_settings())
