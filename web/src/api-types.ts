@@ -1241,7 +1241,9 @@ export interface paths {
         /**
          * Download a model version
          * @description The version exported as a file: ONNX and TorchScript exports are checked against the
-         *     network first (an operation a format cannot express is named with its layer).
+         *     network first (an operation a format cannot express is named with its layer). With
+         *     ``quantize=int8`` the ONNX graph is quantized and measured on the test split; a graph
+         *     losing more than ``max_drop`` is refused (400, naming both scores).
          */
         get: operations["export_model_v1_models__ref__export_get"];
         put?: never;
@@ -8747,6 +8749,12 @@ export interface operations {
             query?: {
                 /** @description zip: the package (weights, spec, model card); or ONNX, TorchScript. */
                 format?: "zip" | "onnx" | "torchscript";
+                /** @description int8: an INT8 ONNX graph (format onnx), measured on the test split. */
+                quantize?: "int8" | null;
+                /** @description Refuse an INT8 graph losing more than this: accuracy as a fraction, or the relative RMSE increase for regression. */
+                max_drop?: number;
+                /** @description Training samples calibrating a CNN. */
+                calibration?: number;
             };
             header?: never;
             path: {

@@ -42,6 +42,25 @@ def test_a_version_downloads_as_a_zip_package(api: Api) -> None:
     assert any(name.endswith(".safetensors") for name in names), names
 
 
+def test_a_version_downloads_as_an_int8_graph_or_is_refused_naming_both_scores(
+    api: Api,
+) -> None:
+    import onnx
+
+    path = "/v1/models/iris-mlp@1/export?format=onnx&quantize=int8"
+    response = api.call("GET", f"{path}&max_drop=1")
+    assert response.status_code == 200, response.text
+    assert 'filename="iris-mlp-v1.int8.onnx"' in response.headers["content-disposition"]
+    graph = onnx.load_from_string(response.content)
+    assert "DynamicQuantizeLinear" in {node.op_type for node in graph.graph.node}
+    refused = api.call("GET", f"{path}&max_drop=-1")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "export_failed"
+    assert "accuracy points" in refused.json()["detail"]
+    assert "--max-drop -1" in refused.json()["detail"]
+    assert api.call("GET", "/v1/models/iris-mlp@1/export?quantize=int8").status_code == 400
+
+
 def test_registering_a_runs_model_again_makes_the_next_version(api: Api) -> None:
     response = api.call("POST", "/v1/models", json={"name": "iris-copy", "run_id": api.run_id})
     assert response.status_code == 201, response.text

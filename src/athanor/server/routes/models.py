@@ -214,9 +214,27 @@ def export_model(
         Literal["zip", "onnx", "torchscript"],
         Query(description="zip: the package (weights, spec, model card); or ONNX, TorchScript."),
     ] = "zip",
+    quantize: Annotated[
+        Literal["int8"] | None,
+        Query(description="int8: an INT8 ONNX graph (format onnx), measured on the test split."),
+    ] = None,
+    max_drop: Annotated[
+        float,
+        Query(
+            ge=-1,
+            le=1,
+            description="Refuse an INT8 graph losing more than this: accuracy as a fraction, "
+            "or the relative RMSE increase for regression.",
+        ),
+    ] = 0.01,
+    calibration: Annotated[
+        int, Query(ge=1, le=100_000, description="Training samples calibrating a CNN.")
+    ] = 512,
 ) -> FileResponse:
     """The version exported as a file: ONNX and TorchScript exports are checked against the
-    network first (an operation a format cannot express is named with its layer)."""
+    network first (an operation a format cannot express is named with its layer). With
+    ``quantize=int8`` the ONNX graph is quantized and measured on the test split; a graph
+    losing more than ``max_drop`` is refused (400, naming both scores)."""
     import shutil
     import tempfile
     from pathlib import Path as FilePath
@@ -227,8 +245,17 @@ def export_model(
     record = resolve(context.store, ref)
     folder = FilePath(tempfile.mkdtemp(prefix="export-", dir=_scratch(context)))
     try:
-        target = folder / f"{record.name}-v{record.version}{SUFFIXES[format]}"
-        result = models.export(record.ref, target, format, settings=context.store.settings)
+        variant = f".{quantize}" if quantize else ""
+        target = folder / f"{record.name}-v{record.version}{variant}{SUFFIXES[format]}"
+        result = models.export(
+            record.ref,
+            target,
+            format,
+            quantize=quantize,
+            max_drop=max_drop,
+            calibration=calibration,
+            settings=context.store.settings,
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
