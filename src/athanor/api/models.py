@@ -103,6 +103,7 @@ def show(ref: str, *, settings: Settings | None = None) -> dict[str, Any]:
         "producer": metadata.get("producer"),
         "parameters": metadata["parameters"],
         "anomaly": metadata.get("anomaly"),
+        "quantization": metadata.get("quantization"),
     }
 
 

@@ -120,6 +120,15 @@ def show_model(
             f"{anomaly.get('split', 'val')} split's timestamp scores)",
             highlight=False,
         )
+    quantized = data.get("quantization")
+    if quantized:
+        console.print(
+            f"  precision: INT8 ({quantized['method']} quantization of "
+            f"{data['lineage'].get('quantized_from', {}).get('ref')}; test "
+            f"{quantized['metric']} {quantized['fp32']:.4g} -> {quantized['int8']:.4g}, "
+            f"size {quantized['size_ratio']:.2f}x), served by onnxruntime",
+            highlight=False,
+        )
     lineage = data["lineage"]
     code = lineage.get("code") or {}
     console.print(

@@ -71,6 +71,7 @@ def extract_package_zip(source: Path, folder: Path) -> None:
                 raise PackageIntegrityError(
                     f"{source}: unexpected member '{info.filename}'; a package zip holds only "
                     + ", ".join(PACKAGE_FILES)
+                    + f" (and {', '.join(OPTIONAL_FILES)} in an INT8 version)"
                 )
             if parts[-1] in members:
                 raise PackageIntegrityError(f"{source}: '{parts[-1]}' appears twice")

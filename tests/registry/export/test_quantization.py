@@ -263,6 +263,13 @@ def test_a_registered_int8_version_serves_predictions_that_agree_with_fp32(
     with pytest.raises(UserError, match="runs on the onnxruntime runtime"):
         create_app(ref, config=ServingSpec(runtime="torch"), settings=mnist_cnn)
 
+    # The graph travels with the package: a zip imported again predicts the same.
+    models.export(ref, tmp_path / "int8.zip", "zip", settings=mnist_cnn)
+    again = models.import_(tmp_path / "int8.zip", "mnist-int8-copy", settings=mnist_cnn)
+    copy = models.load(again.ref, settings=mnist_cnn)
+    assert copy.graph is not None and copy.graph.read_bytes() == package.graph_path.read_bytes()
+    assert [p.label for p in copy.predict(images)] == answers["mnist-int8"]
+
 
 def test_the_cli_reports_the_change_the_ratios_and_the_registration(
     houses_mlp: Settings, tmp_path: Path
@@ -298,5 +305,13 @@ def test_the_cli_reports_the_change_the_ratios_and_the_registration(
     assert "allowed loss: 50.00% of the RMSE (--max-drop 0.5)" in out
     assert "registered as houses-int8@1 (onnxruntime)" in out
     assert (tmp_path / "c.onnx").is_file()
+    shown = subprocess.run(
+        [*ATHANOR, "models", "show", "houses-int8"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert "precision: INT8 (dynamic quantization of houses-mlp@1; test rmse" in shown.stdout
     record = models.versions("houses-int8", settings=houses_mlp)[0]
     assert record.tags == {"precision": "int8", "quantized_from": "houses-mlp@1"}
