@@ -285,7 +285,9 @@ class Predictor:
             self._graph_session = onnxruntime.InferenceSession(
                 str(self.graph), providers=["CPUExecutionProvider"]
             )
-        (outputs,) = self._graph_session.run(None, {"input": x})
+        from athanor.registry.signature import INPUT_NAME
+
+        (outputs,) = self._graph_session.run(None, {INPUT_NAME: x})
         return outputs
 
     def require_predictive(self) -> None:

@@ -61,6 +61,24 @@ def test_a_version_downloads_as_an_int8_graph_or_is_refused_naming_both_scores(
     assert api.call("GET", "/v1/models/iris-mlp@1/export?quantize=int8").status_code == 400
 
 
+def test_a_versions_int8_graph_is_registered_with_its_measurement(api: Api) -> None:
+    refused = api.call(
+        "POST", "/v1/models/iris-mlp@1/quantized", json={"name": "iris-int8", "max_drop": -1}
+    )
+    assert refused.status_code == 400 and "nothing was written" in refused.json()["detail"]
+    assert api.call("GET", "/v1/models/iris-int8/versions").status_code == 404
+    created = api.call(
+        "POST", "/v1/models/iris-mlp@1/quantized", json={"name": "iris-int8", "max_drop": 1}
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["ref"] == "iris-int8@1" and body["quantization"]["method"] == "dynamic"
+    assert body["metrics"]["test_accuracy"] == body["quantization"]["int8"]
+    shown = api.call("GET", "/v1/models/iris-int8@1").json()
+    assert shown["lineage"]["quantized_from"]["ref"] == "iris-mlp@1"
+    api.call("DELETE", "/v1/models/iris-int8/versions/1")
+
+
 def test_registering_a_runs_model_again_makes_the_next_version(api: Api) -> None:
     response = api.call("POST", "/v1/models", json={"name": "iris-copy", "run_id": api.run_id})
     assert response.status_code == 201, response.text
