@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
+
 from athanor.errors import NotFound, PayloadTooLarge, UserError
 from tests.server.routes.conftest import Api
 
@@ -76,6 +78,25 @@ def test_a_versions_int8_graph_is_registered_with_its_measurement(api: Api) -> N
     assert body["metrics"]["test_accuracy"] == body["quantization"]["int8"]
     shown = api.call("GET", "/v1/models/iris-int8@1").json()
     assert shown["lineage"]["quantized_from"]["ref"] == "iris-mlp@1"
+
+    # A platform deployment serves it through the same routes, on ONNX Runtime.
+    setosa = {
+        "sepal length (cm)": 5.1,
+        "sepal width (cm)": 3.5,
+        "petal length (cm)": 1.4,
+        "petal width (cm)": 0.2,
+    }
+    deployed = api.call("POST", "/v1/deployments", json={"name": "int8", "model": "iris-int8@1"})
+    assert deployed.status_code == 201, deployed.text
+    try:
+        assert deployed.json()["serving"][0]["runtime"] == "onnxruntime"
+        answer = api.call("POST", "/v1/deployments/int8/predict", json={"inputs": [setosa]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == "iris-int8@1"
+        (prediction,) = answer.json()["predictions"]
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    finally:
+        api.call("DELETE", "/v1/deployments/int8")
     api.call("DELETE", "/v1/models/iris-int8/versions/1")
 
 
