@@ -1241,11 +1241,36 @@ export interface paths {
         /**
          * Download a model version
          * @description The version exported as a file: ONNX and TorchScript exports are checked against the
-         *     network first (an operation a format cannot express is named with its layer).
+         *     network first (an operation a format cannot express is named with its layer). With
+         *     ``quantize=int8`` the ONNX graph is quantized and measured on the test split; a graph
+         *     losing more than ``max_drop`` is refused (400, naming both scores).
          */
         get: operations["export_model_v1_models__ref__export_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{ref}/quantized": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a version's INT8 graph
+         * @description Quantize the version's ONNX graph to INT8 (static with calibration for convolutional
+         *     networks, dynamic for dense and recurrent ones), measure it against FP32 on the test
+         *     split, and register it as the next version of ``name``, served by ONNX Runtime. A graph
+         *     losing more than ``max_drop`` is refused (400, naming both scores; nothing registered).
+         */
+        post: operations["quantize_model_v1_models__ref__quantized_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4015,6 +4040,60 @@ export interface components {
             from_model: number;
             /** Labels */
             labels: number;
+        };
+        /**
+         * QuantizeRequest
+         * @description Register a version's INT8 ONNX graph as the next version of a name.
+         */
+        QuantizeRequest: {
+            /**
+             * Calibration
+             * @description Training samples calibrating a CNN.
+             * @default 512
+             */
+            calibration?: number;
+            /**
+             * Max Drop
+             * @description Refuse a graph losing more than this on the test split: accuracy as a fraction (0.01 is one point), or the relative RMSE increase for regression.
+             * @default 0.01
+             */
+            max_drop?: number;
+            /**
+             * Name
+             * @description The model name to register it under.
+             */
+            name: string;
+        };
+        /**
+         * QuantizedOut
+         * @description The INT8 version, with what its export measured.
+         */
+        QuantizedOut: {
+            /** Content Hash */
+            content_hash: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Quantization
+             * @description Method, calibration samples, quantized operators, FP32 and INT8 scores on the test split and their change, size and latency ratios.
+             */
+            quantization: {
+                [key: string]: unknown;
+            };
+            /** Ref */
+            ref: string;
+            /** Run Id */
+            run_id: number | null;
+            /** Version */
+            version: number;
+            /** Warnings */
+            warnings?: components["schemas"]["ScoreWarningOut"][];
+        } & {
+            [key: string]: unknown;
         };
         /**
          * RaceSettings
@@ -8747,6 +8826,12 @@ export interface operations {
             query?: {
                 /** @description zip: the package (weights, spec, model card); or ONNX, TorchScript. */
                 format?: "zip" | "onnx" | "torchscript";
+                /** @description int8: an INT8 ONNX graph (format onnx), measured on the test split. */
+                quantize?: "int8" | null;
+                /** @description Refuse an INT8 graph losing more than this: accuracy as a fraction, or the relative RMSE increase for regression. */
+                max_drop?: number;
+                /** @description Training samples calibrating a CNN. */
+                calibration?: number;
             };
             header?: never;
             path: {
@@ -8786,6 +8871,87 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    quantize_model_v1_models__ref__quantized_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description NAME (the newest version), NAME@VERSION or NAME@ALIAS. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuantizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
