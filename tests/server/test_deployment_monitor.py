@@ -81,7 +81,13 @@ def test_history_survives_a_restart_and_a_shifted_feature_drifts(platform_factor
         assert abs(worst["score"] - SHIFT) < 0.01
         assert [feature["state"] for feature in others] == ["stable"] * 3
         assert all(feature["score"] < 0.01 for feature in others)
-        assert drift["series"] and len(drift["series"][0]["scores"]) == 4
+        assert len(drift["series"]) == 60  # every minute, the quiet ones without scores
+        served = [point for point in drift["series"] if point["samples"]]
+        assert sum(point["samples"] for point in served) == 200
+        assert SHIFTED in drift["feature_order"]
+        assert all(
+            point["scores"] == [None] * 4 for point in drift["series"] if not point["samples"]
+        )
 
         since = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
         assert api.get("/v1/deployments/watch/metrics", params={"since": since}).status_code == 200

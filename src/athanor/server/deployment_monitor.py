@@ -259,11 +259,8 @@ class DeploymentMonitor:
                 sketch = _sketch(kept[minute].inputs) if minute in kept else None
                 if sketch is not None and part.add(sketch):
                     window.add(sketch)
-            if part.samples:
-                scores = [entry["score"] for entry in part.scores()]
-                series.append(
-                    {"minute": _iso(start * 60), "samples": part.samples, "scores": scores}
-                )
+            scores = [entry["score"] for entry in part.scores()]
+            series.append({"minute": _iso(start * 60), "samples": part.samples, "scores": scores})
         rows = sorted(window.scores(), key=lambda e: -(e["score"] or 0.0))
         available = isinstance(reference, DriftReference) or bool(window.samples)
         reason = reference if isinstance(reference, str) else None

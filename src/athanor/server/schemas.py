@@ -605,7 +605,9 @@ class DeploymentDriftOut(BaseModel):
     samples: int = Field(description="Samples sketched in the window.")
     features: list[FeatureDrift] = Field(description="Every feature, the worst first.")
     feature_order: list[str] = Field(description="The features in the model's order.")
-    series: list[DriftPoint] = Field(description="Steps with inputs, oldest first.")
+    series: list[DriftPoint] = Field(
+        description="Every step of the window, oldest first (scores None without inputs)."
+    )
 
 
 class EstimateRequest(BaseModel):

@@ -213,8 +213,8 @@ def deployment_metrics(
     minutes (or from ``since``), every minute listed (zeros where nothing came), in steps of
     several minutes beyond 6 hours (at most 360 points). Kept in the store for the retention
     period (``ATHANOR_DEPLOYMENT_HISTORY_DAYS``, default 30), across platform restarts."""
-    context.store.deployments.get(name)  # NotFound when unknown
     first, last = _window(context, minutes, since)
+    context.store.deployments.get(name)  # NotFound when unknown
     return context.deployments.monitor.history(name, first, last)
 
 
@@ -234,8 +234,8 @@ def deployment_drift(
     moved from the model's training split: the standardized mean difference against the
     training mean and std its package records, ``stable`` below 0.1, ``watch`` below 0.25,
     else ``drifted``; the worst features first, and the scores per step over time."""
-    context.store.deployments.get(name)  # NotFound when unknown
     first, last = _window(context, minutes, since)
+    context.store.deployments.get(name)  # NotFound when unknown
     server = context.deployments.servers.get(name)
     predictor = None
     if server is not None:
