@@ -28,8 +28,6 @@ class Settings:
     """Where searches keep their trials (default ``tuning.db`` in the home)."""
     artifacts_url: str | None = None
     """The S3-compatible bucket artifacts are published to; None keeps them only local."""
-    deployment_history_days: int = 30
-    """How long deployments' per-minute history is kept (``ATHANOR_DEPLOYMENT_HISTORY_DAYS``)."""
 
     @property
     def artifacts_dir(self) -> Path:
@@ -69,22 +67,4 @@ def current_settings() -> Settings:
         offline=offline,
         tune_db_url=os.environ.get("ATHANOR_TUNE_DB_URL") or None,
         artifacts_url=os.environ.get("ATHANOR_ARTIFACTS_URL", "").strip() or None,
-        deployment_history_days=_history_days(os.environ.get("ATHANOR_DEPLOYMENT_HISTORY_DAYS")),
     )
-
-
-def _history_days(value: str | None) -> int:
-    """``ATHANOR_DEPLOYMENT_HISTORY_DAYS``: whole days from 1 to 3650 (default 30)."""
-    if value is None or not value.strip():
-        return 30
-    try:
-        days = int(value)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= 3650:
-        from athanor.errors import UserError
-
-        raise UserError(
-            f"ATHANOR_DEPLOYMENT_HISTORY_DAYS={value!r}: give whole days from 1 to 3650"
-        )
-    return days

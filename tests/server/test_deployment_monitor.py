@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
+import pytest
 
 import athanor as at
 from athanor.registry.registry import package_path, resolve
@@ -107,3 +108,40 @@ def test_history_survives_a_restart_and_a_shifted_feature_drifts(platform_factor
 
         assert api.delete("/v1/deployments/watch").status_code == 204
     assert platform.store().deployment_history.read("watch", 0, 2**40) == []
+
+
+def test_minutes_are_written_once_closed_pruned_after_the_retention_and_kept_in_bounds(
+    monkeypatch,
+) -> None:
+    import anyio
+
+    from athanor.errors import UserError
+    from athanor.server.deployment_monitor import DeploymentMonitor, history_days
+    from athanor.server.deployment_traffic import DeploymentTraffic
+    from athanor.store import open_store
+
+    monkeypatch.setenv("ATHANOR_DEPLOYMENT_HISTORY_DAYS", "2")
+    clock = [1_800_000_000.0]  # a minute boundary
+    store = open_store()
+    store.deployments.create("kept", "m", {})
+    monitor = DeploymentMonitor(store, DeploymentTraffic(clock=lambda: clock[0]))
+    assert monitor.retention_minutes == 2 * 24 * 60
+    monitor.traffic.record("kept", 200, 0.004)
+    assert anyio.run(monitor.flush) == 0  # the minute is still open
+    clock[0] += 60
+    monitor.traffic.record("kept", 500, 0.008)
+    assert anyio.run(monitor.flush) == 1  # the closed one, in one write
+    assert anyio.run(monitor.flush) == 0  # never twice
+    now = int(clock[0] // 60)
+    shown = monitor.history("kept", now - 1, now)  # the stored minute and the live one
+    assert [p["requests"] for p in shown["points"]] == [1, 1]
+    assert shown["totals"]["server_errors"] == 1
+
+    clock[0] += 2 * 24 * 3600  # two days on: the first minute is past the retention
+    assert anyio.run(monitor.prune) == 1
+    assert store.deployment_history.read("kept", 0, now) == []
+
+    for value in ("0", "3651", "a week"):
+        monkeypatch.setenv("ATHANOR_DEPLOYMENT_HISTORY_DAYS", value)
+        with pytest.raises(UserError, match="ATHANOR_DEPLOYMENT_HISTORY_DAYS"):
+            history_days()

@@ -15,10 +15,12 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
+from athanor.errors import UserError
 from athanor.serve.input_drift import (
     DRIFTED,
     MAX_SAMPLES_PER_MINUTE,
@@ -37,11 +39,31 @@ from athanor.store import DeploymentMinute, Store
 
 log = logging.getLogger("athanor.server")
 
+HISTORY_DAYS = 30
+"""How long the history is kept unless ``ATHANOR_DEPLOYMENT_HISTORY_DAYS`` says otherwise."""
 FLUSH_SECONDS = 10.0
 PRUNE_SECONDS = 3600.0
 MAX_POINTS = 360
 """Points a history answer has at most: longer windows are shown in steps of several minutes."""
 STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
+
+
+def history_days() -> int:
+    """``ATHANOR_DEPLOYMENT_HISTORY_DAYS``: whole days from 1 to 3650 (default 30).
+
+    Raises:
+        UserError: another value.
+    """
+    value = os.environ.get("ATHANOR_DEPLOYMENT_HISTORY_DAYS", "").strip()
+    if not value:
+        return HISTORY_DAYS
+    days = int(value) if value.isdigit() else 0
+    if not 1 <= days <= 3650:
+        raise UserError(
+            f"ATHANOR_DEPLOYMENT_HISTORY_DAYS={value!r}: give whole days from 1 to 3650 "
+            f"(default {HISTORY_DAYS})"
+        )
+    return days
 
 
 def step_for(minutes: int) -> int:
@@ -111,7 +133,7 @@ class DeploymentMonitor:
         self.store = store
         self.traffic = traffic
         self.flush_seconds = flush_seconds
-        self.retention_minutes = store.settings.deployment_history_days * 24 * 60
+        self.retention_minutes = history_days() * 24 * 60
         self._references: dict[str, tuple[int, DriftReference | str]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -134,14 +156,13 @@ class DeploymentMonitor:
         await self.flush(closed_only=False)
 
     async def _run(self) -> None:
-        pruned = 0.0
+        pruned: float | None = None
         while True:
             await asyncio.sleep(self.flush_seconds)
             try:
                 await self.flush()
-                if time.monotonic() - pruned > PRUNE_SECONDS:
-                    before = int(self.clock() // 60) - self.retention_minutes
-                    await asyncio.to_thread(self.store.deployment_history.prune, before)
+                if pruned is None or time.monotonic() - pruned > PRUNE_SECONDS:
+                    await self.prune()
                     pruned = time.monotonic()
             except Exception:  # the database is away for a while: the minutes wait in memory
                 log.warning("deployment history not written; retrying", exc_info=True)
@@ -156,6 +177,11 @@ class DeploymentMonitor:
         for _, bucket in pending:
             bucket.flushed = True
         return len(pending)
+
+    async def prune(self) -> int:
+        """Delete the stored minutes older than the retention period; how many there were."""
+        before = int(self.clock() // 60) - self.retention_minutes + 1
+        return await asyncio.to_thread(self.store.deployment_history.prune, before)
 
     def forget(self, name: str) -> None:
         """A deleted deployment: its memory goes (its stored minutes go with its row)."""
