@@ -133,7 +133,7 @@ def test_minutes_are_written_once_closed_pruned_after_the_retention_and_kept_in_
     assert anyio.run(monitor.flush) == 1  # the closed one, in one write
     assert anyio.run(monitor.flush) == 0  # never twice
     now = int(clock[0] // 60)
-    shown = monitor.history("kept", now - 1, now)  # the stored minute and the live one
+    shown = anyio.run(monitor.history, "kept", now - 1, now)  # the stored minute, the live one
     assert [p["requests"] for p in shown["points"]] == [1, 1]
     assert shown["totals"]["server_errors"] == 1
 

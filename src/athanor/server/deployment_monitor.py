@@ -234,20 +234,25 @@ class DeploymentMonitor:
             return int(since // 60), now
         return now - (minutes or 60) + 1, now
 
-    def minutes(self, name: str, first: int, last: int) -> dict[int, DeploymentMinute]:
-        """The stored minutes of ``name`` in the window, with those still in memory."""
-        found = {m.minute: m for m in self.store.deployment_history.read(name, first, last)}
-        for minute, bucket in self.traffic.unflushed_of(name).items():
-            if first <= minute <= last:
-                found[minute] = _stored(name, bucket)
+    async def minutes(self, name: str, first: int, last: int) -> dict[int, DeploymentMinute]:
+        """The stored minutes of ``name`` in the window, with those still in memory (read on
+        the event loop, which alone changes them; the store is read in a thread)."""
+        live = {
+            minute: _stored(name, bucket)
+            for minute, bucket in self.traffic.unflushed_of(name).items()
+            if first <= minute <= last
+        }
+        stored = await asyncio.to_thread(self.store.deployment_history.read, name, first, last)
+        found = {minute.minute: minute for minute in stored}
+        found.update(live)  # a minute written meanwhile is the same or has fewer requests
         return found
 
-    def history(self, name: str, first: int, last: int) -> dict[str, Any]:
+    async def history(self, name: str, first: int, last: int) -> dict[str, Any]:
         """Requests, errors and latency percentiles of ``name`` from ``first`` to ``last``,
         in steps of :func:`step_for` minutes, every step listed (zeros when quiet)."""
         count = last - first + 1
         step = step_for(count)
-        kept = self.minutes(name, first, last)
+        kept = await self.minutes(name, first, last)
         points = []
         total = _Sum()
         for start in range(first, last + 1, step):
@@ -267,10 +272,12 @@ class DeploymentMonitor:
             "totals": total.point(),
         }
 
-    def drift(self, name: str, first: int, last: int, predictor: Any | None) -> dict[str, Any]:
+    async def drift(
+        self, name: str, first: int, last: int, predictor: Any | None
+    ) -> dict[str, Any]:
         """Per feature the drift score of the window's served inputs, and its time series."""
         reference = self.reference(name, predictor) if predictor is not None else None
-        kept = self.minutes(name, first, last)
+        kept = await self.minutes(name, first, last)
         features = reference.features if isinstance(reference, DriftReference) else None
         if features is None:  # not serving now: the features of the newest sketch
             sketches = [m.inputs for _, m in sorted(kept.items()) if m.inputs]

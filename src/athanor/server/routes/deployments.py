@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from athanor.errors import UserError
@@ -203,7 +204,7 @@ def _refuse(parameter: str, message: str, value: object) -> None:
     responses=errors(404),
     summary="A deployment's requests, errors and latency",
 )
-def deployment_metrics(
+async def deployment_metrics(
     name: DeploymentName,
     context: Context,
     minutes: HistoryMinutes = None,
@@ -214,8 +215,9 @@ def deployment_metrics(
     several minutes beyond 6 hours (at most 360 points). Kept in the store for the retention
     period (``ATHANOR_DEPLOYMENT_HISTORY_DAYS``, default 30), across platform restarts."""
     first, last = _window(context, minutes, since)
-    context.store.deployments.get(name)  # NotFound when unknown
-    return context.deployments.monitor.history(name, first, last)
+    await run_in_threadpool(context.store.deployments.get, name)  # NotFound when unknown
+    # async: the minutes still in memory are read on the event loop that counts them
+    return await context.deployments.monitor.history(name, first, last)
 
 
 @router.get(
@@ -224,7 +226,7 @@ def deployment_metrics(
     responses=errors(404),
     summary="A deployment's input drift",
 )
-def deployment_drift(
+async def deployment_drift(
     name: DeploymentName,
     context: Context,
     minutes: HistoryMinutes = None,
@@ -235,9 +237,9 @@ def deployment_drift(
     training mean and std its package records, ``stable`` below 0.1, ``watch`` below 0.25,
     else ``drifted``; the worst features first, and the scores per step over time."""
     first, last = _window(context, minutes, since)
-    context.store.deployments.get(name)  # NotFound when unknown
+    await run_in_threadpool(context.store.deployments.get, name)  # NotFound when unknown
     server = context.deployments.servers.get(name)
     predictor = None
     if server is not None:
         predictor = next(iter(server.models.values())).active.predictor
-    return context.deployments.monitor.drift(name, first, last, predictor)
+    return await context.deployments.monitor.drift(name, first, last, predictor)
