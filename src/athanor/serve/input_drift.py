@@ -20,9 +20,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # torch is imported where inputs are sketched, not by the API's startup
-    import numpy as np
+import numpy as np
 
+if TYPE_CHECKING:  # torch is imported where inputs need its steps, not by the API's startup
     from athanor.data.preprocessing import Step
 
 WATCH = 0.1
@@ -47,24 +47,28 @@ class DriftReference:
     """How a model's served inputs are compared with its training split.
 
     ``features`` names the table's (encoded) columns or the image's channels; ``steps`` are
-    the package's input steps up to and including the training-fitted ``standardize``.
+    the package's input steps before the training-fitted ``standardize``, whose ``mean`` and
+    ``std`` (one per feature) are applied here with NumPy; ``scale`` is set when those steps
+    only cast and scale (the usual case), which is then done with NumPy too.
     """
 
     features: list[str]
     per: str
     steps: list[Step]
+    mean: np.ndarray
+    std: np.ndarray
+    scale: float | None
 
     @classmethod
     def of(cls, predictor: Any) -> DriftReference | str:
         """The reference of a :class:`~athanor.serve.predictor.Predictor`, or why it has none."""
-        from athanor.data.preprocessing import Standardize
+        from athanor.data.preprocessing import Standardize, ToFloat
 
         kind = predictor.schema.input.kind
         if kind not in ("tabular", "image"):
             return f"drift is measured for tables and images; this model's inputs are {kind}"
         steps: list[Step] = []
         for step in predictor.preprocessor.input_steps:
-            steps.append(step)
             if isinstance(step, Standardize):
                 if step.fixed or step.mean is None:
                     return (
@@ -78,7 +82,18 @@ class DriftReference:
                     names = list(predictor.schema.input.features or [])
                     if len(names) != count:
                         names = [f"x{index}" for index in range(count)]
-                return cls(names, "channel" if kind == "image" else "column", steps)
+                scale: float | None = 1.0
+                for before in steps:
+                    scale = scale * before.scale if isinstance(before, ToFloat) and scale else None
+                return cls(
+                    names,
+                    "channel" if kind == "image" else "column",
+                    steps,
+                    np.asarray(step.mean, dtype=np.float64)[:, None],
+                    np.asarray(step.std, dtype=np.float64)[:, None],
+                    scale,
+                )
+            steps.append(step)
         return (
             "the model records no training statistics (it was trained with "
             "data.normalize other than standard or auto)"
@@ -86,29 +101,37 @@ class DriftReference:
 
     def sketch(self, raw: np.ndarray) -> InputSketch:
         """The sketch of a raw batch (as the predictor parses requests)."""
-        import numpy as np
-        import torch
-
-        def tensor(x: Any) -> torch.Tensor:
-            return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
-
-        x: Any = raw
-        for step in self.steps:
-            x = step.transform(x if step.accepts_raw else tensor(x))
-        values = tensor(x).to(torch.float64)
-        if self.per == "channel" and values.dim() > 2:
-            values = values.transpose(0, 1).reshape(values.shape[1], -1)
+        if self.scale is not None:  # NumPy alone: torch's per-call overhead dwarfs a request
+            values = np.asarray(raw, dtype=np.float64) * self.scale
+        else:
+            values = _through(self.steps, raw)
+        if self.per == "channel" and values.ndim > 2:
+            values = np.moveaxis(values, 1, 0).reshape(values.shape[1], -1)
         else:
             values = values.reshape(len(values), -1).T
-        present = ~torch.isnan(values)
-        clean = torch.where(present, values, torch.zeros_like(values))
+        standardized = (values - self.mean) / self.std
+        present = ~np.isnan(standardized)
+        clean = np.where(present, standardized, 0.0)
         return InputSketch(
             features=list(self.features),
             samples=len(raw),
-            count=present.sum(dim=1).tolist(),
-            total=clean.sum(dim=1).tolist(),
-            squares=(clean * clean).sum(dim=1).tolist(),
+            count=present.sum(axis=1).tolist(),
+            total=clean.sum(axis=1).tolist(),
+            squares=np.einsum("ij,ij->i", clean, clean).tolist(),
         )
+
+
+def _through(steps: list[Step], raw: Any) -> np.ndarray:
+    """``raw`` through the preprocessing ``steps`` (e.g. a typed table's encoding)."""
+    import torch
+
+    def tensor(x: Any) -> torch.Tensor:
+        return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
+
+    x: Any = raw
+    for step in steps:
+        x = step.transform(x if step.accepts_raw else tensor(x))
+    return tensor(x).detach().cpu().numpy().astype(np.float64)
 
 
 @dataclass
