@@ -127,6 +127,9 @@ class ServedModel:
         )
         self.active = self._load(resolve(store, ref))
         self.last_error: str | None = None
+        self.input_observers: list[Callable[[Predictor, np.ndarray], None]] = []
+        """Called with each accepted request's raw batch once it is queued (e.g. the
+        platform's input drift sketches), on the event loop while the batch is scored."""
 
     def arrival(self) -> Arrival:
         """Count a request as on its way to the batcher until it is queued."""
@@ -187,6 +190,8 @@ class ServedModel:
                 continue  # swapped while parsing: parse again for the new version's schema
             if arrival is not None:
                 arrival.queued()
+            for observe in self.input_observers:
+                observe(active.predictor, raw)
             return active, await waiter
 
     async def generate(self, request: GenerateRequest) -> Generated:
