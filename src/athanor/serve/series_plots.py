@@ -3,8 +3,11 @@ history with its forecast (matplotlib, drawn to a PNG file)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from athanor.errors import UserError
 
@@ -25,8 +28,17 @@ def _pyplot():
     return plt
 
 
-def plot_anomalies(result: AnomalyResult, path: Path) -> Path:
-    """The series (top) and its scores with the threshold (bottom), flagged spans shaded."""
+def plot_anomalies(
+    result: AnomalyResult, path: Path, *, labeled: Sequence[tuple[Any, Any]] = ()
+) -> Path:
+    """The series (top) and its scores with the threshold (bottom), flagged spans shaded.
+
+    Args:
+        result: the detector's answer on a series.
+        path: the PNG file to write.
+        labeled: known anomaly windows ``(start, end)`` (e.g. NAB's labels), shaded green
+            under the series so that the flags can be judged against them.
+    """
     plt = _pyplot()
     stamps = result.series.timestamps
     figure, (top, bottom) = plt.subplots(
@@ -55,6 +67,15 @@ def plot_anomalies(result: AnomalyResult, path: Path) -> Path:
             color="tab:red",
             zorder=3,
             label="flagged",
+        )
+    for index, (start, end) in enumerate(labeled):
+        top.axvspan(
+            np.datetime64(start) if isinstance(start, str) else start,
+            np.datetime64(end) if isinstance(end, str) else end,
+            color="tab:green",
+            alpha=0.2,
+            linewidth=0,
+            label="labeled anomaly window" if index == 0 else None,
         )
     for interval in result.intervals:
         for axis in (top, bottom):
