@@ -239,8 +239,8 @@ def _guarded(
 ) -> TrainedRun:
     """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why.
 
-    A run whose other ranks failed (:class:`PeerLost`) is left running for the job's
-    restart policy (or orphan reconciliation) to decide, like a worker that was killed.
+    A job's run whose other ranks failed (:class:`PeerLost`) is left running for the job's
+    restart policy to decide, as for a worker that was killed.
     """
     try:
         return _execute(
@@ -256,7 +256,11 @@ def _guarded(
             evaluate_test=evaluate_test,
             distributed=distributed,
         )
-    except PeerLost:
+    except PeerLost as exc:
+        # A job's worker exits leaving its run running: the job's restart policy resumes it
+        # from its checkpoint, as after a killed worker. A foreground run fails (resumable).
+        if not store.jobs.exists(record.id):
+            store.runs.transition(record.id, lifecycle.failed(exc))
         raise
     # A run that ended otherwise meanwhile (its stop recorded before the error) stays so.
     except KeyboardInterrupt:

@@ -149,6 +149,20 @@ def _collective_device(context: DistributedContext) -> torch.device:
     return device if device is not None and device.type == "cuda" else torch.device("cpu")
 
 
+_PEER_FAILURES = ("closed by peer", "reset by peer", "Connection refused", "NCCL", "Timed out")
+
+
+def peer_failure(error: BaseException) -> bool:
+    """Whether ``error`` says a collective failed because another rank went away.
+
+    Gloo reports a dead peer as a plain ``RuntimeError`` (``Connection closed by peer``),
+    NCCL as :class:`torch.distributed.DistError`; both may come from DDP's gradient hooks.
+    """
+    if isinstance(error, PeerLost | dist.DistError):
+        return True
+    return isinstance(error, RuntimeError) and any(s in str(error) for s in _PEER_FAILURES)
+
+
 def _wrap(error: BaseException) -> PeerLost:
     return PeerLost(f"a collective with the other ranks failed ({error})")
 
@@ -160,7 +174,7 @@ def sum_tensor(value: torch.Tensor, context: DistributedContext) -> torch.Tensor
     work = value.detach().to(_collective_device(context), copy=True)
     try:
         dist.all_reduce(work, op=dist.ReduceOp.SUM)
-    except dist.DistError as error:
+    except RuntimeError as error:  # only the collective runs here
         raise _wrap(error) from error
     return work.to(value.device)
 
@@ -186,7 +200,7 @@ def gather(value: Any, context: DistributedContext) -> list[Any]:
     gathered: list[Any] = [None] * context.world_size
     try:
         dist.all_gather_object(gathered, value)
-    except dist.DistError as error:
+    except RuntimeError as error:  # only the collective runs here
         raise _wrap(error) from error
     return gathered
 
@@ -198,7 +212,7 @@ def from_leader(value: Any, context: DistributedContext) -> Any:
     box = [value]
     try:
         dist.broadcast_object_list(box, src=0)
-    except dist.DistError as error:
+    except RuntimeError as error:  # only the collective runs here
         raise _wrap(error) from error
     return box[0]
 
@@ -262,6 +276,7 @@ __all__ = [
     "from_leader",
     "gather",
     "joined_context",
+    "peer_failure",
     "shard",
     "shard_bounds",
     "start_process_group",

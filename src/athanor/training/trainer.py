@@ -39,6 +39,7 @@ from athanor.training.distributed import (
     any_rank,
     from_leader,
     gather,
+    peer_failure,
     shard,
 )
 from athanor.training.evaluation import split_scalars
@@ -308,7 +309,7 @@ class Trainer:
             calls.call("on_fit_end", self, state)
         except BaseException as error:
             calls.call("on_exception", self, state, error)
-            if ranks.active and isinstance(error, torch.distributed.DistError):
+            if ranks.active and not isinstance(error, PeerLost) and peer_failure(error):
                 raise PeerLost(f"another rank of the run failed ({error})") from error
             raise
         seconds = state.elapsed
