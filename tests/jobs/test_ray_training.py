@@ -25,6 +25,7 @@ import athanor as at
 from athanor.jobs.logs import log_path
 from athanor.jobs.ray_executor import RayExecutor
 from athanor.jobs.scheduler import Scheduler
+from athanor.settings import Settings
 from athanor.spec import load_spec
 from athanor.store import RunStatus, open_store
 
@@ -65,6 +66,17 @@ def epoch_metrics(store, run_id: int) -> dict[str, list[tuple[int, float]]]:
     }
 
 
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[int, float]]]:
+    """The epoch metrics of the same spec trained by one process (a store of its own)."""
+    home = tmp_path_factory.mktemp("one-process")
+    settings = Settings(home=home, db_url=f"sqlite:///{home / 'athanor.db'}", data_mirrors=())
+    run = at.train(
+        {**SPEC, "job": {"resources": {"workers": 1}}}, progress=False, settings=settings
+    )
+    return epoch_metrics(open_store(settings), run.run.id)
+
+
 @pytest.fixture
 def executor(ray_cluster: str) -> Iterator[RayExecutor]:
     executor = RayExecutor(address=ray_cluster)
@@ -89,7 +101,9 @@ def training_workers(address: str) -> list[psutil.Process]:
     return found
 
 
-def test_a_two_worker_job_trains_on_the_cluster_like_one_process(executor: RayExecutor) -> None:
+def test_a_two_worker_job_trains_on_the_cluster_like_one_process(
+    executor: RayExecutor, one_process
+) -> None:
     store = open_store()
     job_id = submit(store)
     scheduler = Scheduler(store, executor.machine(), executor)
@@ -101,21 +115,17 @@ def test_a_two_worker_job_trains_on_the_cluster_like_one_process(executor: RayEx
     assert job.status == RunStatus.SUCCEEDED, (job.run.status_reason, log[-3000:])
     assert "2 Ray Train workers (0.5 CPU each, gloo)" in log
     assert job.run.summary["workers"] == 2
-    one = at.train({**SPEC, "job": {"resources": {"workers": 1}}}, progress=False)
-    two, reference = epoch_metrics(store, job_id), epoch_metrics(store, one.run.id)
-    assert two.keys() == reference.keys()
-    for name, points in reference.items():
+    two = epoch_metrics(store, job_id)
+    assert two.keys() == one_process.keys()
+    for name, points in one_process.items():
         assert [s for s, _ in two[name]] == [s for s, _ in points], name
         assert [v for _, v in two[name]] == pytest.approx([v for _, v in points], abs=TOLERANCE)
 
 
 def test_a_killed_training_worker_ends_the_attempt_and_the_next_resumes(
-    executor: RayExecutor, ray_cluster: str
+    executor: RayExecutor, ray_cluster: str, one_process
 ) -> None:
     store = open_store()
-    reference = at.train(
-        {**SPEC, "job": {"resources": {"workers": 1}}}, progress=False
-    ).run.id  # what the run must log, step by step
     job_id = submit(store, max_restarts=1)
     scheduler = Scheduler(store, executor.machine(), executor)
 
@@ -136,8 +146,8 @@ def test_a_killed_training_worker_ends_the_attempt_and_the_next_resumes(
     assert first["outcome"] == "queued" and first["exit_code"] == 1, first
     assert re.search(r"restart 1 of 1 resumes from its checkpoint at step \d+", first["reason"])
     assert "the Ray Train run failed" in log and f"job {job_id} attempt 2" in log
-    two, one = epoch_metrics(store, job_id), epoch_metrics(store, reference)
-    assert two.keys() == one.keys()
-    for name, points in one.items():  # none lost, none twice
+    two = epoch_metrics(store, job_id)
+    assert two.keys() == one_process.keys()
+    for name, points in one_process.items():  # none lost, none twice
         assert [s for s, _ in two[name]] == [s for s, _ in points], name
         assert [v for _, v in two[name]] == pytest.approx([v for _, v in points], abs=TOLERANCE)
