@@ -83,12 +83,12 @@ def scalars(history: list[dict[str, float]]) -> list[dict[str, float]]:
 
 
 def logged_steps(settings: Settings, run_id: int) -> dict[str, list[int]]:
-    """The steps of each metric the run logged. The batch loss and the learning rate
-    (sampled by time) are left aside, checked only for steps logged twice."""
+    """The steps of each metric the run logged, but those sampled by time (the batch loss,
+    checked for steps logged twice, and the learning rate, also logged at epoch starts)."""
     series = open_store(settings).runs.metrics(run_id)
-    for sampled in ("batch_loss", "lr_step"):
-        steps = [p.step for p in series.pop(sampled, [])]
-        assert steps == sorted(set(steps)), sampled
+    series.pop("lr_step", None)
+    batch = [p.step for p in series.pop("batch_loss", [])]
+    assert batch == sorted(set(batch))  # never a step twice
     return {name: [p.step for p in points] for name, points in series.items()}
 
 

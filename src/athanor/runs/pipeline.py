@@ -374,47 +374,51 @@ def _execute(
             spec, checkpoint_dir=checkpoint_dir, resume_from=resume_from, settings=store.settings
         )
     )
-    trainer = Trainer(
-        spec.train,
-        seed=spec.seed,
-        callbacks=assembled.callbacks,
-        checkpoint_dir=checkpoint_dir,
-        distributed=context,
-    )
-    trainer.run_id = record.id
-    trainable, frozen = count_parameters(network)
-    loss = loss_description(
-        spec.train.loss, prepared.schema, scaled_target=bool(prepared.preprocessor.target_steps)
-    )
-    store.runs.update(
-        record.id,
-        summary={
-            "data": prepared.record,
-            "loss": loss,
-            "parameters": {"trainable": trainable, "frozen": frozen},
-            "device": str(trainer.device),
-            **({"init_from": transfer} if transfer else {}),
-            **({"parent": parent} if parent else {}),
-            **({"workers": context.world_size} if context.active else {}),
-        },
-    )
-    if progress:
-        sizes = prepared.record["split"]["sizes"]
-        console.print(
-            f"run {record.id}: {trainable + frozen:,} parameters"
-            + (f" ({frozen:,} frozen)" if frozen else "")
-            + f" on {trainer.device}"
-            + (f" x {context.world_size} workers (DDP)" if context.active else "")
-            + "; "
-            + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
-            highlight=False,
+    try:
+        trainer = Trainer(
+            spec.train,
+            seed=spec.seed,
+            callbacks=assembled.callbacks,
+            checkpoint_dir=checkpoint_dir,
+            distributed=context,
         )
-        console.print(f"run {record.id}: loss {loss}", highlight=False)
-        for warning in prepared.record.get("warnings", []):
-            console.print(f"run {record.id}: warning: {warning}", highlight=False, markup=False)
-        for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
-            if note:
-                console.print(f"run {record.id}: {note}", highlight=False)
+        trainer.run_id = record.id
+        trainable, frozen = count_parameters(network)
+        loss = loss_description(
+            spec.train.loss, prepared.schema, scaled_target=bool(prepared.preprocessor.target_steps)
+        )
+        store.runs.update(
+            record.id,
+            summary={
+                "data": prepared.record,
+                "loss": loss,
+                "parameters": {"trainable": trainable, "frozen": frozen},
+                "device": str(trainer.device),
+                **({"init_from": transfer} if transfer else {}),
+                **({"parent": parent} if parent else {}),
+                **({"workers": context.world_size} if context.active else {}),
+            },
+        )
+        if progress:
+            sizes = prepared.record["split"]["sizes"]
+            console.print(
+                f"run {record.id}: {trainable + frozen:,} parameters"
+                + (f" ({frozen:,} frozen)" if frozen else "")
+                + f" on {trainer.device}"
+                + (f" x {context.world_size} workers (DDP)" if context.active else "")
+                + "; "
+                + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
+                highlight=False,
+            )
+            console.print(f"run {record.id}: loss {loss}", highlight=False)
+            for warning in prepared.record.get("warnings", []):
+                console.print(f"run {record.id}: warning: {warning}", highlight=False, markup=False)
+            for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
+                if note:
+                    console.print(f"run {record.id}: {note}", highlight=False)
+    except BaseException:
+        ranks.close()  # the other ranks stop with the run
+        raise
     with ranks, _stop_on_signals(trainer):
         fit = trainer.fit(network, prepared, resume_from=resume_from)
     if trainer.frozen:
