@@ -88,6 +88,13 @@ def _use_gpus(gpus: str, workers: int | None, detach: bool) -> list[str]:
         raise UserError(f"--workers {workers} with --gpus {gpus}: one worker per GPU")
     # before CUDA starts: the ranks see these GPUs as cuda:0, cuda:1, ...
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in chosen)
+    import torch
+
+    if torch.cuda.device_count() < len(chosen):  # counted among the GPUs just chosen
+        raise UserError(
+            f"--gpus {gpus}: {torch.cuda.device_count()} of these GPUs exist on this machine; "
+            "--workers N trains on CPUs"
+        )
     return [f"job.resources.workers={len(chosen)}", "train.device=cuda"]
 
 
