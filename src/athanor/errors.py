@@ -211,6 +211,15 @@ class ExportError(UserError):
     code = "export_failed"
 
 
+class QuantizationError(ExportError):
+    """A model that cannot be quantized: names the layer, the task or the missing dataset."""
+
+
+class QuantizationRefused(QuantizationError):
+    """A quantized model that loses more quality than allowed: names both scores and the
+    bound; nothing is written."""
+
+
 class Conflict(UserError):
     """An operation that the current state does not allow, e.g. cancelling a finished job."""
 

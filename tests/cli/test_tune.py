@@ -51,6 +51,13 @@ def test_a_bad_space_exits_2_naming_the_line(tmp_path: Path) -> None:
     )
 
 
+def test_contradicting_executor_options_exit_2_before_any_search(tmp_path: Path) -> None:
+    spec = _write(tmp_path)
+    result = athanor("tune", str(spec), "--executor", "ray", "--platform", check=False)
+    assert result.returncode == 2 and "--executor ray contradicts --platform" in result.stderr
+    assert not (tmp_path / "athanor-home" / "tuning.db").exists()
+
+
 def _trials(home: Path) -> list:
     import optuna
 

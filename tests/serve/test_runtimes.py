@@ -47,3 +47,20 @@ def test_a_network_without_an_onnx_form_falls_back_to_pytorch(
     assert scorer(np.ones((2, 3), np.float32)).shape == (2, 2)
     with pytest.raises(ExportError, match=r"layer '1' \(Bessel\)"):
         select_runtime(predictor, "onnxruntime", threads=1)
+
+
+def test_a_single_logit_classifier_gives_the_same_probabilities_on_onnxruntime() -> None:
+    network = torch.nn.Sequential(torch.nn.Linear(3, 1))
+    schema = Schema(
+        task="classification",
+        input=InputSchema(kind="tabular", shape=[3]),
+        classes=["no", "yes"],
+        single_logit=True,
+    )
+    predictor = Predictor(network, schema, Preprocessor([ToFloat()]), {}, ref="bce@1")
+    scorer, name = select_runtime(predictor, "onnxruntime", threads=1)
+    raw = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    assert name == "onnxruntime"
+    probabilities = scorer(raw)
+    assert probabilities.shape == (5, 2)
+    np.testing.assert_allclose(probabilities, predictor.scores(raw), atol=1e-5)

@@ -349,6 +349,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments/{name}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A deployment's input drift
+         * @description Per feature (tables) or channel (images), how far the inputs served in the window
+         *     moved from the model's training split: the standardized mean difference against the
+         *     training mean and std its package records, ``stable`` below 0.1, ``watch`` below 0.25,
+         *     else ``drifted``; the worst features first, and the scores per step over time.
+         */
+        get: operations["deployment_drift_v1_deployments__name__drift_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deployments/{name}/generate": {
         parameters: {
             query?: never;
@@ -379,9 +402,10 @@ export interface paths {
         };
         /**
          * A deployment's requests, errors and latency
-         * @description Requests, errors (4xx and 5xx) and p50/p95 latency per minute of the last ``minutes``
-         *     minutes, every minute listed (zeros where nothing came), counted in the platform's memory
-         *     since it started.
+         * @description Requests, errors (4xx and 5xx) and p50/p95/p99 latency of the last ``minutes``
+         *     minutes (or from ``since``), every minute listed (zeros where nothing came), in steps of
+         *     several minutes beyond 6 hours (at most 360 points). Kept in the store for the retention
+         *     period (``ATHANOR_DEPLOYMENT_HISTORY_DAYS``, default 30), across platform restarts.
          */
         get: operations["deployment_metrics_v1_deployments__name__metrics_get"];
         put?: never;
@@ -1241,11 +1265,36 @@ export interface paths {
         /**
          * Download a model version
          * @description The version exported as a file: ONNX and TorchScript exports are checked against the
-         *     network first (an operation a format cannot express is named with its layer).
+         *     network first (an operation a format cannot express is named with its layer). With
+         *     ``quantize=int8`` the ONNX graph is quantized and measured on the test split; a graph
+         *     losing more than ``max_drop`` is refused (400, naming both scores).
          */
         get: operations["export_model_v1_models__ref__export_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{ref}/quantized": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a version's INT8 graph
+         * @description Quantize the version's ONNX graph to INT8 (static with calibration for convolutional
+         *     networks, dynamic for dense and recurrent ones), measure it against FP32 on the test
+         *     split, and register it as the next version of ``name``, served by ONNX Runtime. A graph
+         *     losing more than ``max_drop`` is refused (400, naming both scores; nothing registered).
+         */
+        post: operations["quantize_model_v1_models__ref__quantized_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2417,26 +2466,94 @@ export interface components {
             name: string;
         };
         /**
+         * DeploymentDriftOut
+         * @description Input drift of a deployment against its model's training statistics.
+         */
+        DeploymentDriftOut: {
+            /**
+             * Available
+             * @description False when the model records no training statistics.
+             */
+            available: boolean;
+            /** Deployment */
+            deployment: string;
+            /**
+             * Feature Order
+             * @description The features in the model's order.
+             */
+            feature_order: string[];
+            /**
+             * Features
+             * @description Every feature, the worst first.
+             */
+            features: components["schemas"]["FeatureDrift"][];
+            /** Minutes */
+            minutes: number;
+            /**
+             * Reason
+             * @description Why drift is not measured, when it is not.
+             */
+            reason: string | null;
+            /**
+             * Samples
+             * @description Samples sketched in the window.
+             */
+            samples: number;
+            /**
+             * Score
+             * @description The score's name: standardized_mean_difference.
+             */
+            score: string;
+            /**
+             * Series
+             * @description Every step of the window, oldest first (scores None without inputs).
+             */
+            series: components["schemas"]["DriftPoint"][];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Step Minutes */
+            step_minutes: number;
+            thresholds: components["schemas"]["DriftThresholds"];
+        };
+        /**
          * DeploymentMetricsOut
-         * @description Per-minute requests, errors and latency of a deployment, kept in the platform's
-         *     memory for a day (counting starts again when the platform restarts).
+         * @description Requests, errors and latency of a deployment by minute (or by steps of minutes in
+         *     longer windows), kept in the store for ``retention_days``, the live minute included.
          */
         DeploymentMetricsOut: {
             /** Deployment */
             deployment: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * @description The window's length in minutes.
+             */
             minutes: number;
             /**
              * Points
-             * @description Every minute of the window, oldest first.
+             * @description Every step of the window, oldest first.
              */
             points: components["schemas"]["TrafficMinute"][];
             /**
+             * Retention Days
+             * @description How long the history is kept.
+             * @default 30
+             */
+            retention_days?: number;
+            /**
              * Since
              * Format: date-time
-             * @description When the platform began counting.
+             * @description The window's first minute (UTC).
              */
             since: string;
+            /**
+             * Step Minutes
+             * @description Minutes per point (at most 360 points).
+             * @default 1
+             */
+            step_minutes?: number;
             totals: components["schemas"]["TrafficPoint"];
         };
         /**
@@ -2536,6 +2653,29 @@ export interface components {
              * @description Fraction of the step's time (at efficiency 1).
              */
             share: number;
+        };
+        /** DriftPoint */
+        DriftPoint: {
+            /**
+             * Minute
+             * Format: date-time
+             * @description The start of the step (UTC).
+             */
+            minute: string;
+            /** Samples */
+            samples: number;
+            /**
+             * Scores
+             * @description One score per feature, in feature_order.
+             */
+            scores: (number | null)[];
+        };
+        /** DriftThresholds */
+        DriftThresholds: {
+            /** Drifted */
+            drifted: number;
+            /** Watch */
+            watch: number;
         };
         /**
          * ErrorOut
@@ -2771,6 +2911,39 @@ export interface components {
             saliency: number[][];
             /** Source */
             source: string;
+        };
+        /**
+         * FeatureDrift
+         * @description How far one feature's (or image channel's) served inputs moved from training.
+         */
+        FeatureDrift: {
+            /** Feature */
+            feature: string;
+            /**
+             * Mean
+             * @description Served mean, in training std from the training mean.
+             */
+            mean: number | null;
+            /**
+             * Score
+             * @description Standardized mean difference |served mean - training mean| / training std (None without inputs).
+             */
+            score: number | null;
+            /**
+             * State
+             * @description stable below the watch threshold, drifted from the drifted one.
+             */
+            state: ("stable" | "watch" | "drifted") | null;
+            /**
+             * Std
+             * @description Served std over the training std (1: the same spread).
+             */
+            std: number | null;
+            /**
+             * Values
+             * @description Values sketched (samples, or pixels for a channel).
+             */
+            values: number;
         };
         /** FeatureMapsOut */
         FeatureMapsOut: {
@@ -4017,6 +4190,60 @@ export interface components {
             labels: number;
         };
         /**
+         * QuantizeRequest
+         * @description Register a version's INT8 ONNX graph as the next version of a name.
+         */
+        QuantizeRequest: {
+            /**
+             * Calibration
+             * @description Training samples calibrating a CNN.
+             * @default 512
+             */
+            calibration?: number;
+            /**
+             * Max Drop
+             * @description Refuse a graph losing more than this on the test split: accuracy as a fraction (0.01 is one point), or the relative RMSE increase for regression.
+             * @default 0.01
+             */
+            max_drop?: number;
+            /**
+             * Name
+             * @description The model name to register it under.
+             */
+            name: string;
+        };
+        /**
+         * QuantizedOut
+         * @description The INT8 version, with what its export measured.
+         */
+        QuantizedOut: {
+            /** Content Hash */
+            content_hash: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Quantization
+             * @description Method, calibration samples, quantized operators, FP32 and INT8 scores on the test split and their change, size and latency ratios.
+             */
+            quantization: {
+                [key: string]: unknown;
+            };
+            /** Ref */
+            ref: string;
+            /** Run Id */
+            run_id: number | null;
+            /** Version */
+            version: number;
+            /** Warnings */
+            warnings?: components["schemas"]["ScoreWarningOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * RaceSettings
          * @description The surface, the start, the steps and the optimizers to race.
          */
@@ -4449,7 +4676,7 @@ export interface components {
             /**
              * Minute
              * Format: date-time
-             * @description The minute's start (UTC).
+             * @description The start of the point's first minute (UTC).
              */
             minute: string;
             /**
@@ -4462,6 +4689,11 @@ export interface components {
              * @description 95th percentile latency.
              */
             p95_ms: number | null;
+            /**
+             * P99 Ms
+             * @description 99th percentile latency.
+             */
+            p99_ms?: number | null;
             /** Requests */
             requests: number;
             /**
@@ -4472,7 +4704,7 @@ export interface components {
         };
         /**
          * TrafficPoint
-         * @description What a deployment answered during one minute (or a whole window, for totals).
+         * @description What a deployment answered during one step of minutes (or a whole window, for totals).
          */
         TrafficPoint: {
             /**
@@ -4495,6 +4727,11 @@ export interface components {
              * @description 95th percentile latency.
              */
             p95_ms: number | null;
+            /**
+             * P99 Ms
+             * @description 99th percentile latency.
+             */
+            p99_ms?: number | null;
             /** Requests */
             requests: number;
             /**
@@ -5902,6 +6139,61 @@ export interface operations {
             };
         };
     };
+    deployment_drift_v1_deployments__name__drift_get: {
+        parameters: {
+            query?: {
+                /** @description How many minutes back (default 60), up to the retention period. */
+                minutes?: number | null;
+                /** @description The window's start instead of ?minutes= (ISO 8601; within the retention period, not in the future). */
+                since?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The deployment's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentDriftOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     generate_v1_deployments__name__generate_post: {
         parameters: {
             query?: never;
@@ -5977,8 +6269,10 @@ export interface operations {
     deployment_metrics_v1_deployments__name__metrics_get: {
         parameters: {
             query?: {
-                /** @description How many minutes back, up to a day. */
-                minutes?: number;
+                /** @description How many minutes back (default 60), up to the retention period. */
+                minutes?: number | null;
+                /** @description The window's start instead of ?minutes= (ISO 8601; within the retention period, not in the future). */
+                since?: string | null;
             };
             header?: never;
             path: {
@@ -8747,6 +9041,12 @@ export interface operations {
             query?: {
                 /** @description zip: the package (weights, spec, model card); or ONNX, TorchScript. */
                 format?: "zip" | "onnx" | "torchscript";
+                /** @description int8: an INT8 ONNX graph (format onnx), measured on the test split. */
+                quantize?: "int8" | null;
+                /** @description Refuse an INT8 graph losing more than this: accuracy as a fraction, or the relative RMSE increase for regression. */
+                max_drop?: number;
+                /** @description Training samples calibrating a CNN. */
+                calibration?: number;
             };
             header?: never;
             path: {
@@ -8786,6 +9086,87 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    quantize_model_v1_models__ref__quantized_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description NAME (the newest version), NAME@VERSION or NAME@ALIAS. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuantizeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizedOut"];
+                };
+            };
+            /** @description The request is invalid; the message says why and what is valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A token is required (or was invalid). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role is weaker than editor. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -108,6 +108,7 @@ export interface Served {
 export type Deployment = Refined<Schemas['DeploymentOut'], { serving: Served[] }>
 export type DeploymentCreate = Schemas['DeploymentCreate']
 export type DeploymentMetrics = Schemas['DeploymentMetricsOut']
+export type DeploymentDrift = Schemas['DeploymentDriftOut']
 
 /** One box a detector found: its class (name and index), score and pixel corners. */
 export interface DetectedBox {

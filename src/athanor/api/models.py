@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from athanor.data.schema import Schema
-from athanor.errors import NotFound
+from athanor.errors import NotFound, UserError
 from athanor.registry.package import load_package
 from athanor.registry.registry import (
     check_alias_name,
+    check_model_name,
     delete_versions,
     import_package,
     package_path,
@@ -102,6 +103,7 @@ def show(ref: str, *, settings: Settings | None = None) -> dict[str, Any]:
         "producer": metadata.get("producer"),
         "parameters": metadata["parameters"],
         "anomaly": metadata.get("anomaly"),
+        "quantization": metadata.get("quantization"),
     }
 
 
@@ -200,39 +202,97 @@ def export(
     opset: int = 17,
     tolerance: float = 1e-4,
     overwrite: bool = False,
+    quantize: str | None = None,
+    max_drop: float = 0.01,
+    calibration: int = 512,
+    register: str | None = None,
     settings: Settings | None = None,
 ) -> ExportResult:
-    """Export a version as a package folder, a zip, ONNX or TorchScript.
+    """Export a version as a package folder, a zip, ONNX (FP32 or INT8) or TorchScript.
 
     ONNX and TorchScript exports are compared with the network on synthetic inputs and
-    refused when they differ by more than ``tolerance``.
+    refused when they differ by more than ``tolerance``. An INT8 export (``quantize="int8"``)
+    is measured on the test split of the model's dataset against the FP32 graph and refused
+    when it loses more than ``max_drop``; ``details["quantization"]`` holds the measurement.
 
     Args:
         ref: ``NAME[@VERSION|@ALIAS]``.
         destination: file or folder to write (default ``NAME-vN`` + the format's suffix in
-            the current folder).
+            the current folder; ``NAME-vN.int8.onnx`` for INT8).
         format: ``package``, ``zip``, ``onnx`` or ``torchscript``.
         opset: ONNX opset (17-20).
         tolerance: largest output difference accepted.
         overwrite: replace an existing destination.
+        quantize: ``int8`` to quantize an ONNX export with ONNX Runtime.
+        max_drop: largest quality loss accepted: accuracy as a fraction (0.01 is one
+            percentage point), or the relative RMSE increase for regression.
+        calibration: training samples that calibrate a convolutional network.
+        register: also register the INT8 graph as the next version of this model name
+            (served by ONNX Runtime); ``details["registered"]`` names it.
         settings: store location (default: from the environment).
 
     Raises:
         ExportError: naming the layer an operation of which the format cannot express.
+        QuantizationError: a model that cannot be quantized or measured (a task other
+            than classification or regression, a dataset no longer present, no
+            quantizable layer); ``QuantizationRefused``: a quality loss above ``max_drop``.
     """
     from athanor.registry.export.base import default_destination
     from athanor.spec.loading import validate_settings
 
     spec = validate_settings(
-        ExportSpec, {"format": format, "opset": opset, "tolerance": tolerance}, "export"
+        ExportSpec,
+        {
+            "format": format,
+            "opset": opset,
+            "tolerance": tolerance,
+            "quantize": quantize,
+            "max_drop": max_drop,
+            "calibration": calibration,
+        },
+        "export",
     )
+    if register is not None:
+        if spec.quantize is None:
+            raise UserError("--register registers a quantized export; add --quantize int8")
+        check_model_name(register)
     store = open_store(settings)
     record = resolve(store, ref)
     package = load_package(package_path(store, record), expected_hash=record.content_hash)
-    target = Path(destination) if destination else default_destination(package, record.ref, format)
+    target = (
+        Path(destination)
+        if destination
+        else default_destination(package, record.ref, format, spec.quantize)
+    )
     from athanor.registry.export import export_package
 
-    return export_package(package, target, spec, overwrite=overwrite)
+    result = export_package(package, target, spec, overwrite=overwrite, settings=store.settings)
+    if register is not None:
+        registered = _register_quantized(store, package, record.ref, result, register)
+        result.details["registered"] = registered.ref
+    return result
+
+
+def _register_quantized(
+    store: Any, package: Any, ref: str, result: ExportResult, name: str
+) -> ModelVersionRecord:
+    """Register the INT8 graph of ``result`` as the next version of ``name``."""
+    import tempfile
+
+    from athanor.registry.quantized_package import write_quantized_package
+
+    staging_root = store.artifacts.root / ".staging"
+    staging_root.mkdir(parents=True, exist_ok=True)
+    report = result.details["quantization"]
+    with tempfile.TemporaryDirectory(dir=staging_root, prefix="int8-") as scratch:
+        write_quantized_package(package, result.path, report, Path(scratch), ref=ref)
+        return register_package(
+            store,
+            name,
+            Path(scratch),
+            description=f"INT8 ({report['method']} quantization) of {ref}",
+            tags={"precision": "int8", "quantized_from": ref},
+        )
 
 
 def import_(

@@ -120,6 +120,15 @@ def show_model(
             f"{anomaly.get('split', 'val')} split's timestamp scores)",
             highlight=False,
         )
+    quantized = data.get("quantization")
+    if quantized:
+        console.print(
+            f"  precision: INT8 ({quantized['method']} quantization of "
+            f"{data['lineage'].get('quantized_from', {}).get('ref')}; test "
+            f"{quantized['metric']} {quantized['fp32']:.4g} -> {quantized['int8']:.4g}, "
+            f"size {quantized['size_ratio']:.2f}x), served by onnxruntime",
+            highlight=False,
+        )
     lineage = data["lineage"]
     code = lineage.get("code") or {}
     console.print(
@@ -250,14 +259,52 @@ def export_model(
     tolerance: Annotated[
         float, typer.Option(help="Largest output difference accepted from the export.")
     ] = 1e-4,
+    quantize: Annotated[
+        str | None,
+        typer.Option(
+            "--quantize",
+            help="int8: quantize the ONNX graph (static with calibration for convolutional "
+            "networks, dynamic for dense and recurrent ones), measured on the test split.",
+        ),
+    ] = None,
+    max_drop: Annotated[
+        float,
+        typer.Option(
+            "--max-drop",
+            help="Refuse an INT8 graph losing more than this: accuracy as a fraction "
+            "(0.01 = one point), or the relative RMSE increase for regression.",
+        ),
+    ] = 0.01,
+    calibration: Annotated[
+        int,
+        typer.Option(
+            "--calibration", help="Training samples that calibrate a convolutional network."
+        ),
+    ] = 512,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            help="Also register the INT8 graph as the next version of this model name.",
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Export a version: its package (folder or zip), ONNX or TorchScript, checked on samples."""
+    """Export a version: its package (folder or zip), ONNX (FP32 or INT8) or TorchScript."""
     from athanor.api import models
 
     result = models.export(
-        ref, output, format, opset=opset, tolerance=tolerance, overwrite=overwrite
+        ref,
+        output,
+        format,
+        opset=opset,
+        tolerance=tolerance,
+        overwrite=overwrite,
+        quantize=quantize,
+        max_drop=max_drop,
+        calibration=calibration,
+        register=register,
     )
     if json_output:
         print_json(result.to_json())
@@ -268,7 +315,54 @@ def export_model(
             f"  checked on {result.checked_samples} samples: max abs difference "
             f"{result.max_abs_diff:.3g} (tolerance {tolerance:g})"
         )
+    report = result.details.get("quantization")
+    if report:
+        print_quantization(report)
     console.print(f"  package hash: {result.content_hash}")
+    if result.details.get("registered"):
+        console.print(f"  registered as [bold]{result.details['registered']}[/bold] (onnxruntime)")
+
+
+def print_quantization(report: dict) -> None:
+    """The INT8 measurement: method, test score change, size and latency ratios."""
+    from athanor.registry.export.quantization import describe_change
+
+    method = (
+        f"static QDQ, calibrated on {report['calibration_samples']} training samples"
+        if report["method"] == "static"
+        else "dynamic (INT8 weights, activation ranges per batch)"
+    )
+    metric = report["metric"]
+    rows = [
+        (
+            f"test {metric}",
+            f"{report['fp32']:.4f}",
+            f"{report['int8']:.4f}",
+            describe_change(report),
+        ),
+        (
+            "file size",
+            f"{report['fp32_bytes']:,} B",
+            f"{report['int8_bytes']:,} B",
+            f"{report['size_ratio']:.2f}x",
+        ),
+        (
+            "latency (1 sample)",
+            f"{report['fp32_latency_ms']:.3f} ms",
+            f"{report['int8_latency_ms']:.3f} ms",
+            f"{report['latency_ratio']:.2f}x",
+        ),
+    ]
+    if "int8_mae" in report:
+        rows.insert(1, ("test mae", f"{report['fp32_mae']:.4f}", f"{report['int8_mae']:.4f}", ""))
+    console.print(f"  INT8: {method}; {report['test_samples']} test samples", highlight=False)
+    console.print(table(None, ["", "FP32", "INT8", "change"], rows))
+    bound = (
+        f"{report['max_drop'] * 100:.2f} accuracy points"
+        if metric == "accuracy"
+        else f"{report['max_drop'] * 100:.2f}% of the RMSE"
+    )
+    console.print(f"  allowed loss: {bound} (--max-drop {report['max_drop']:g})", highlight=False)
 
 
 @app.command("import")

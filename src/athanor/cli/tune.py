@@ -31,6 +31,23 @@ WhereOption = Annotated[
     ),
 ]
 
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="Where trials run: local (this process, or worker processes with --parallel), "
+        "ray (Ray tasks on a cluster, --parallel of them in flight) or platform (its jobs).",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="The Ray cluster of --executor ray: auto (default), HOST:PORT, ray://HOST:PORT "
+        "or local.",
+    ),
+]
+
 app = typer.Typer(
     cls=_RunByDefault,
     help="Hyperparameter searches: athanor tune SPEC --trials N [--budget 10m] [--parallel K]; "
@@ -66,6 +83,8 @@ def run(
         bool, typer.Option("--new", help="Start a new search even if this one exists.")
     ] = False,
     where: WhereOption = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -84,7 +103,7 @@ def run(
         register_as=register_as,
         new=new,
         progress=not (quiet or json_output),
-        platform=platform_client(where),
+        **trial_executor(where, executor, ray_address),
     )
     show_report(result.report, json_output, paths=result.report_paths)
 
@@ -147,6 +166,8 @@ def resume(
         str | None, typer.Option("--register", help="Register the best trial as NAME.")
     ] = None,
     where: WhereOption = None,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -160,9 +181,37 @@ def resume(
         parallel=parallel,
         register_as=register_as,
         progress=not (quiet or json_output),
-        platform=platform_client(where),
+        **trial_executor(where, executor, ray_address),
     )
     show_report(result.report, json_output, paths=result.report_paths)
+
+
+def trial_executor(
+    where: bool | None, executor: str | None, ray_address: str | None
+) -> dict[str, Any]:
+    """The search's ``platform``, ``executor`` and ``ray_address`` arguments from the
+    options: ``--executor platform`` is ``--platform``, ``--executor local`` is ``--local``,
+    ``--executor ray`` looks for no platform.
+
+    Raises:
+        typer.BadParameter: contradicting options.
+    """
+    if executor is None:
+        return {"platform": platform_client(where), "ray_address": ray_address}
+    if executor not in ("local", "platform", "ray"):
+        raise typer.BadParameter(
+            f"'{executor}' is not an executor; valid: local, platform, ray",
+            param_hint="--executor",
+        )
+    if executor == "platform":
+        if where is False:
+            raise typer.BadParameter("--executor platform contradicts --local")
+        if ray_address is not None:
+            raise typer.BadParameter("only for --executor ray", param_hint="--ray-address")
+        return {"platform": platform_client(True), "ray_address": ray_address}
+    if where:
+        raise typer.BadParameter(f"--executor {executor} contradicts --platform")
+    return {"executor": executor, "ray_address": ray_address}
 
 
 def platform_client(where: bool | None) -> Any:

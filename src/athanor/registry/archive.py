@@ -20,11 +20,13 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from athanor.errors import DiskFullError, PackageIntegrityError, ResourceLimitError
-from athanor.registry.package import CARD, MANIFEST, METADATA, WEIGHTS
+from athanor.registry.package import CARD, GRAPH, MANIFEST, METADATA, WEIGHTS, package_files
 from athanor.spec.limits import ENVIRONMENT, current_limits
 from athanor.store.disk_space import disk_full_as_error
 
 PACKAGE_FILES = (WEIGHTS, METADATA, CARD, MANIFEST)
+OPTIONAL_FILES = (GRAPH,)
+"""Files a package holds only in some versions (the INT8 graph)."""
 MAX_ENTRIES = 64
 """Entries (files and folders) in a package zip: it holds four files."""
 MAX_RATIO = 200
@@ -40,7 +42,7 @@ class ArchiveTooLarge(ResourceLimitError, PackageIntegrityError):
 def write_package_zip(folder: Path, destination: Path) -> None:
     """Write the package in ``folder`` as the zip file ``destination``."""
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in PACKAGE_FILES:
+        for name in package_files(folder):
             archive.write(folder / name, arcname=name)
 
 
@@ -64,18 +66,22 @@ def extract_package_zip(source: Path, folder: Path) -> None:
             parts = PurePosixPath(info.filename.replace("\\", "/")).parts
             if len(parts) == 2:
                 tops.add(parts[0])
-            if len(parts) not in (1, 2) or parts[-1] not in PACKAGE_FILES or ".." in parts:
+            known = parts[-1] in PACKAGE_FILES or parts[-1] in OPTIONAL_FILES
+            if len(parts) not in (1, 2) or not known or ".." in parts:
                 raise PackageIntegrityError(
                     f"{source}: unexpected member '{info.filename}'; a package zip holds only "
                     + ", ".join(PACKAGE_FILES)
+                    + f" (and {', '.join(OPTIONAL_FILES)} in an INT8 version)"
                 )
             if parts[-1] in members:
                 raise PackageIntegrityError(f"{source}: '{parts[-1]}' appears twice")
             members[parts[-1]] = info
         if len(tops) > 1:
             raise PackageIntegrityError(f"{source}: files under several folders: {sorted(tops)}")
-        for name in PACKAGE_FILES:
+        for name in (*PACKAGE_FILES, *OPTIONAL_FILES):
             info = members.get(name)
+            if info is None and name in OPTIONAL_FILES:
+                continue
             if info is None:
                 raise PackageIntegrityError(f"{source}: '{name}' is missing from the package")
             try:
@@ -140,5 +146,5 @@ def _copy_capped(reader, writer, limit: int, what: str) -> int:  # type: ignore[
 def copy_package(folder: Path, destination: Path) -> None:
     """Copy the package files of ``folder`` (and nothing else) into a new folder."""
     destination.mkdir()
-    for name in PACKAGE_FILES:
+    for name in package_files(folder):
         shutil.copy2(folder / name, destination / name)

@@ -5,6 +5,7 @@ Layout::
     weights.safetensors   the network's parameters and buffers (no pickle)
     model.json            run spec, data schema, preprocessing state, metrics, lineage
     README.md             the model card
+    model.onnx            (INT8 versions only) the quantized graph that serves the model
     manifest.json         SHA-256 of each file above
 
 The package's content hash is the SHA-256 of ``manifest.json``; loading verifies every file
@@ -33,6 +34,10 @@ WEIGHTS = "weights.safetensors"
 METADATA = "model.json"
 CARD = "README.md"
 MANIFEST = "manifest.json"
+GRAPH = "model.onnx"
+"""An ONNX graph that runs the model instead of the rebuilt network (``model.json`` names it
+under ``graph``); quantized versions carry one."""
+REQUIRED_FILES = (WEIGHTS, METADATA, CARD)
 
 
 @dataclass
@@ -43,6 +48,17 @@ class ModelPackage:
     metadata: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
     content_hash: str
+
+    @property
+    def graph_path(self) -> Path | None:
+        """The ONNX graph that serves this package, when it has one (INT8 versions)."""
+        return self.path / GRAPH if self.metadata.get("graph") == GRAPH else None
+
+
+def package_files(folder: Path) -> tuple[str, ...]:
+    """The files of the package in ``folder``, its manifest last (the graph when present)."""
+    graph = (GRAPH,) if (Path(folder) / GRAPH).is_file() else ()
+    return (*REQUIRED_FILES, *graph, MANIFEST)
 
 
 def _sha256(path: Path) -> str:
@@ -96,10 +112,13 @@ def write_package(
         metadata["anomaly"] = anomaly
     (folder / METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     (folder / CARD).write_text(card)
-    manifest = {
-        "format": FORMAT_VERSION,
-        "files": {name: _sha256(folder / name) for name in (WEIGHTS, METADATA, CARD)},
-    }
+    return write_manifest(folder)
+
+
+def write_manifest(folder: Path) -> str:
+    """Hash the package files in ``folder`` into its manifest; returns the content hash."""
+    names = package_files(folder)[:-1]
+    manifest = {"format": FORMAT_VERSION, "files": {name: _sha256(folder / name) for name in names}}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return _sha256(folder / MANIFEST)
 
@@ -156,7 +175,7 @@ def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPack
     files = _read_json_object(manifest_path).get("files")
     if not isinstance(files, dict):
         raise PackageIntegrityError(f"{manifest_path}: unreadable manifest (no 'files' mapping)")
-    for name in (WEIGHTS, METADATA, CARD):
+    for name in (*REQUIRED_FILES, *([GRAPH] if GRAPH in files else [])):
         path = folder / name
         if not path.is_file():
             raise PackageIntegrityError(f"{path}: missing from the package")
@@ -176,6 +195,12 @@ def load_package(folder: Path, *, expected_hash: str | None = None) -> ModelPack
                 f"{folder / METADATA}: '{key}' must be a JSON {_JSON_NAMES[kind]}"
                 + (" (missing)" if key not in metadata else "")
             )
+    if metadata.get("graph") not in (None, GRAPH) or (
+        metadata.get("graph") == GRAPH and GRAPH not in files
+    ):
+        raise PackageIntegrityError(
+            f"{folder / METADATA}: 'graph' must be '{GRAPH}', a file listed in {MANIFEST}"
+        )
     try:
         from safetensors.torch import load_file
 

@@ -12,12 +12,11 @@ from typing import Any
 from athanor.errors import Conflict, NotFound, PackageIntegrityError, UserError
 from athanor.registry.archive import extract_package_zip
 from athanor.registry.package import (
-    CARD,
-    MANIFEST,
     METADATA,
     WEIGHTS,
     ModelPackage,
     load_package,
+    package_files,
 )
 from athanor.store import ModelVersionRecord, Store
 
@@ -125,7 +124,7 @@ def register_package(
         destination = store.artifacts.model_dir(name, version)
         try:
             with store.artifacts.staging(destination, publish=False) as staging:
-                for file in (WEIGHTS, METADATA, CARD, MANIFEST):
+                for file in package_files(source):
                     shutil.copy2(source / file, staging / file)
         except FileExistsError:
             # Another registration took this number and records it in a moment: wait for

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -307,7 +306,6 @@ async def answer_inference(
     Raises:
         Exception: only bugs; every problem with the request is answered 4xx.
     """
-    started = time.perf_counter()
     try:
         model = served_version(server, name, version)
     except NotFound as exc:
@@ -347,21 +345,16 @@ async def answer_inference(
         return status, headers, content
     except UserError as exc:
         status = _status(exc)
-        server.metrics.errors.labels(name, type(exc).__name__).inc()
+        arrival.failed(type(exc).__name__)
         return status, JSON_HEADERS, error_body(str(exc))
     except ClientDisconnect:
         status = 499  # the client went away while sending; nobody reads the answer
         return status, JSON_HEADERS, b""
     except BaseException:
-        server.metrics.errors.labels(name, "internal").inc()
+        arrival.failed("internal")
         raise
     finally:
-        arrival.queued()
-        if status == 200:
-            model.observed.ok.inc()
-        else:
-            server.metrics.requests.labels(name, str(status)).inc()
-        model.observed.latency.observe(time.perf_counter() - started)
+        arrival.ended(status)
 
 
 JSON_HEADERS = [(b"content-type", b"application/json")]

@@ -12,7 +12,6 @@ OpenAPI schema, and answers when the middleware is not installed).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +44,6 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
     Raises:
         Exception: only bugs; every problem with the request is answered 4xx.
     """
-    started = time.perf_counter()
     try:
         model = server.get(name)
     except NotFound as exc:
@@ -76,21 +74,16 @@ async def answer_prediction(server: ModelServer, name: str, request: Request) ->
         return status, content
     except UserError as exc:
         status = exc.http_status
-        server.metrics.errors.labels(name, type(exc).__name__).inc()
+        arrival.failed(type(exc).__name__)
         return status, error_json(exc)
     except ClientDisconnect:
         status = 499  # the client went away while sending; nobody reads the answer
         return status, b""
     except BaseException:
-        server.metrics.errors.labels(name, "internal").inc()
+        arrival.failed("internal")
         raise
     finally:
-        arrival.queued()
-        if status == 200:
-            model.observed.ok.inc()
-        else:
-            server.metrics.requests.labels(name, str(status)).inc()
-        model.observed.latency.observe(time.perf_counter() - started)
+        arrival.ended(status)
 
 
 class PredictFastPath:

@@ -5,7 +5,9 @@ mode on a CPU. With ``runtime: auto`` a model served on the CPU is exported to O
 loaded, checked against the PyTorch network (the same check as ``models export``), and run by
 ONNX Runtime; a network that does not export, or whose outputs differ, runs in PyTorch.
 Either way the package's preprocessing is applied first, and probabilities (or values in the
-target's own units) come out.
+target's own units) come out. An INT8 version carries its quantized ONNX graph: it runs in
+ONNX Runtime under ``auto`` and ``onnxruntime``, and ``torch`` is refused for it (the FP32
+network would answer in its place).
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def select_runtime(predictor: Predictor, runtime: str, threads: int) -> tuple[Sc
     """
     from athanor.serve.generation import generation_kind
 
+    if predictor.graph is not None:
+        if runtime == "torch":
+            raise ExportError(
+                f"{predictor.ref or 'this model'} is an INT8 ONNX graph; it runs on the "
+                "onnxruntime runtime (runtime: auto or onnxruntime), not torch"
+            )
+        return OnnxScorer(predictor, threads), "onnxruntime"
     on_cpu = predictor.device.type == "cpu"
     # A generative model samples step by step in PyTorch; it has no batch to score.
     generative = generation_kind(predictor.schema) is not None
@@ -55,7 +64,11 @@ def select_runtime(predictor: Predictor, runtime: str, threads: int) -> tuple[Sc
 
 
 class OnnxScorer:
-    """Preprocessing in PyTorch, the network in an ONNX Runtime session, softmax in NumPy."""
+    """Preprocessing in PyTorch, the network in an ONNX Runtime session, softmax in NumPy.
+
+    The session runs the package's own graph when it has one (an INT8 version), else the
+    network exported and checked here.
+    """
 
     def __init__(self, predictor: Predictor, threads: int) -> None:
         import onnxruntime
@@ -69,6 +82,12 @@ class OnnxScorer:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        if predictor.graph is not None:
+            self.check = None
+            self.session = onnxruntime.InferenceSession(
+                str(predictor.graph), options, providers=["CPUExecutionProvider"]
+            )
+            return
         with tempfile.TemporaryDirectory(prefix="athanor-serve-") as folder:
             path = Path(folder) / "model.onnx"
             network = predictor.network.to("cpu")
@@ -82,7 +101,10 @@ class OnnxScorer:
         x = self.predictor.preprocessor.transform(raw).numpy()
         (outputs,) = self.session.run(None, {self.input: x})
         outputs = outputs.astype(np.float32, copy=False)
-        if self.classify:
+        if self.classify and self.predictor.schema.single_logit:
+            positive = 1 / (1 + np.exp(-outputs.reshape(-1)))
+            outputs = np.stack([1 - positive, positive], axis=1)
+        elif self.classify:
             shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
             outputs = shifted / shifted.sum(axis=1, keepdims=True)
         elif self.predictor.preprocessor.target_steps:  # back in the target's own units

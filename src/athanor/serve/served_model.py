@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,16 @@ log = logging.getLogger("athanor.serve")
 
 
 class Arrival:
-    """A request being read: the batcher waits for it while it has not been queued."""
+    """A request being read: the batcher waits for it while it has not been queued.
+
+    It also counts the request in the model's metrics when it ends, the same way for every
+    route that predicts (native and Open Inference Protocol).
+    """
 
     def __init__(self, model: ServedModel) -> None:
         self._model = model
         self._pending = True
+        self._started = time.perf_counter()
         model.arriving += 1
 
     def queued(self) -> None:
@@ -45,6 +51,20 @@ class Arrival:
         if self._pending:
             self._pending = False
             self._model.arriving -= 1
+
+    def failed(self, kind: str) -> None:
+        """Count an error of ``kind`` (a refusal's class name, or ``internal``)."""
+        self._model.metrics.errors.labels(self._model.name, kind).inc()
+
+    def ended(self, status: int) -> None:
+        """Count the answer's status and the request's latency (once, when it is answered)."""
+        self.queued()
+        model = self._model
+        if status == 200:
+            model.observed.ok.inc()
+        else:
+            model.metrics.requests.labels(model.name, str(status)).inc()
+        model.observed.latency.observe(time.perf_counter() - self._started)
 
 
 @dataclass
@@ -95,7 +115,7 @@ class ServedModel:
         self.follows = not isinstance(selector, int)
         self._store = store
         self._config = config
-        self._metrics = metrics
+        self.metrics = metrics
         self._threads = threads
         self._refresh_lock = threading.Lock()
         self._device = _device(config.device)
@@ -107,6 +127,9 @@ class ServedModel:
         )
         self.active = self._load(resolve(store, ref))
         self.last_error: str | None = None
+        self.input_observers: list[Callable[[Predictor, np.ndarray], None]] = []
+        """Called with each accepted request's raw batch once it is queued (e.g. the
+        platform's input drift sketches), on the event loop while the batch is scored."""
 
     def arrival(self) -> Arrival:
         """Count a request as on its way to the batcher until it is queued."""
@@ -119,8 +142,8 @@ class ServedModel:
             device=self._device,
             ref=record.ref,
         )
-        batch_size = self._metrics.batch_size.labels(self.name)
-        batch_seconds = self._metrics.batch_seconds.labels(self.name)
+        batch_size = self.metrics.batch_size.labels(self.name)
+        batch_seconds = self.metrics.batch_seconds.labels(self.name)
 
         def observe(samples: int, _requests: int, seconds: float) -> None:
             batch_size.observe(samples)
@@ -135,7 +158,7 @@ class ServedModel:
             expect_more=lambda: self.arriving > 0,
             name=f"batcher-{record.ref}",
         )
-        self._metrics.version.labels(self.name).set(record.version)
+        self.metrics.version.labels(self.name).set(record.version)
         return ActiveVersion(record, predictor, batcher, runtime)
 
     async def predict(
@@ -167,6 +190,8 @@ class ServedModel:
                 continue  # swapped while parsing: parse again for the new version's schema
             if arrival is not None:
                 arrival.queued()
+            for observe in self.input_observers:
+                observe(active.predictor, raw)
             return active, await waiter
 
     async def generate(self, request: GenerateRequest) -> Generated:
@@ -197,7 +222,7 @@ class ServedModel:
             new = self._load(record)
             old, self.active = self.active, new
             old.batcher.close(wait=True)  # answers what it holds, then stops
-        self._metrics.swaps.labels(self.name).inc()
+        self.metrics.swaps.labels(self.name).inc()
         log.info("%s now serves %s (was %s)", self.ref, record.ref, current.ref)
         return True
 

@@ -4,8 +4,9 @@ Every prediction or generation request a deployment answers is counted in the bu
 minute it ended in: its status class (2xx, 4xx, 5xx) and its latency, the latter in a
 log-scaled histogram whose bins are 5 % wide, so that the median and 95th percentile of a
 minute come back within 2.5 % whatever the traffic, in memory bounded by the number of bins
-used. Buckets are kept in memory for :data:`KEEP_MINUTES` (a day): the charts survive a page
-reload but not a platform restart, and a deleted deployment's traffic is forgotten with it.
+used. Buckets are kept in memory for :data:`KEEP_MINUTES` (a day); on the platform,
+:class:`~athanor.server.deployment_monitor.DeploymentMonitor` writes each closed minute to the
+store, where it outlives a restart. A deleted deployment's traffic is forgotten with it.
 (The lifetime totals of a standalone model server are its Prometheus metrics instead.)
 
 Requests refused before they reach the deployment (a body over the limit, a missing token) and
@@ -20,7 +21,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from athanor.serve.input_drift import InputSketch
 
 KEEP_MINUTES = 24 * 60
 BIN_RATIO = 1.05
@@ -38,6 +42,10 @@ class MinuteBucket:
     client_errors: int = 0
     server_errors: int = 0
     latency_bins: dict[int, int] = field(default_factory=dict)
+    inputs: InputSketch | None = None
+    """The sketch of the inputs served this minute (see :mod:`athanor.serve.input_drift`)."""
+    flushed: bool = False
+    """Written to the store (the platform's last write of a minute; no request comes after)."""
 
     def add(self, status: int, seconds: float) -> None:
         self.requests += 1
@@ -69,13 +77,32 @@ class DeploymentTraffic:
 
     def record(self, name: str, status: int, seconds: float) -> None:
         """Count one request to deployment ``name``, answered ``status`` after ``seconds``."""
+        self.bucket(name).add(status, seconds)
+
+    def bucket(self, name: str) -> MinuteBucket:
+        """The current minute's bucket of deployment ``name`` (created when it has none)."""
         minute = int(self.clock() // 60)
         buckets = self._buckets.setdefault(name, deque())
         if not buckets or buckets[-1].minute != minute:
             buckets.append(MinuteBucket(minute))
             while buckets[0].minute <= minute - self.keep_minutes:
                 buckets.popleft()
-        buckets[-1].add(status, seconds)
+        return buckets[-1]
+
+    def unflushed(self, *, closed_only: bool = True) -> list[tuple[str, MinuteBucket]]:
+        """Every deployment's buckets not yet written to the store, oldest first; only the
+        minutes that have ended unless ``closed_only`` is False (the platform stopping)."""
+        now = int(self.clock() // 60)
+        return [
+            (name, bucket)
+            for name, buckets in self._buckets.items()
+            for bucket in buckets
+            if not bucket.flushed and (bucket.minute < now or not closed_only)
+        ]
+
+    def unflushed_of(self, name: str) -> dict[int, MinuteBucket]:
+        """Deployment ``name``'s minutes not yet in the store, by minute."""
+        return {b.minute: b for b in self._buckets.get(name, ()) if not b.flushed}
 
     def forget(self, name: str) -> None:
         """Drop a deleted deployment's buckets."""
@@ -125,6 +152,11 @@ def _point(bucket: MinuteBucket) -> dict[str, Any]:
         "p50_ms": _percentile_ms(bucket.latency_bins, 0.50),
         "p95_ms": _percentile_ms(bucket.latency_bins, 0.95),
     }
+
+
+def latency_percentiles(bins: dict[int, int]) -> tuple[float | None, ...]:
+    """The p50, p95 and p99 latency in milliseconds of a histogram (None when empty)."""
+    return tuple(_percentile_ms(bins, q) for q in (0.50, 0.95, 0.99))
 
 
 def _latency_bin(seconds: float) -> int:

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from athanor.errors import NotFound, UserError
+from athanor.server.deployment_monitor import DeploymentMonitor
 from athanor.server.deployment_traffic import DeploymentTraffic
 from athanor.store import DeploymentRecord, Store
 
@@ -28,10 +29,13 @@ class DeploymentManager:
         self.store = store
         self.servers: dict[str, Any] = {}  # name -> ModelServer (imported when first used)
         self.traffic = DeploymentTraffic()
+        self.monitor = DeploymentMonitor(store, self.traffic)
         self._lock = asyncio.Lock()
 
     async def restore(self) -> None:
-        """Serve again every deployment recorded as running."""
+        """Serve again every deployment recorded as running, and start keeping their
+        history in the store."""
+        self.monitor.start()
         for record in self.store.deployments.list(status="running"):
             try:
                 await self._start(record)
@@ -82,6 +86,8 @@ class DeploymentManager:
             ModelServer, [record.model], config=config, store=self.store
         )
         await server.start()
+        for served in server.models.values():
+            served.input_observers.append(self.monitor.observer(record.name))
         self.servers[record.name] = server
         refs = ", ".join(model.active.record.ref for model in server.models.values())
         return self.store.deployments.set_status(record.name, "running", f"serving {refs}")
@@ -141,7 +147,7 @@ class DeploymentManager:
         async with self._lock:
             await self._stop_serving(name)
             self.store.deployments.delete(name)
-            self.traffic.forget(name)
+            self.monitor.forget(name)
 
     async def _stop_serving(self, name: str) -> None:
         """Stop ``name``'s model server, if it has one (NotFound: no such deployment)."""
@@ -151,11 +157,13 @@ class DeploymentManager:
             await server.stop()
 
     async def close(self) -> None:
-        """Stop every model server (the deployments stay recorded, to be served again)."""
+        """Stop every model server (the deployments stay recorded, to be served again) and
+        write the minutes still in memory."""
         async with self._lock:
             servers, self.servers = self.servers, {}
             for server in servers.values():
                 await server.stop()
+            await self.monitor.stop()
 
     def view(self, record: DeploymentRecord) -> dict[str, Any]:
         """A deployment as the API shows it, with what its server serves now."""

@@ -160,6 +160,15 @@ WRITES: dict[tuple[str, str], Permission] = {
         _field("ref"),
         _both(_fixed("from run"), _field("run_id")),
     ),
+    ("POST", "/v1/models/{ref}/quantized"): _write(
+        "models",
+        "editor",
+        "registering models",
+        "register",
+        "model version",
+        _field("ref"),
+        _both(_fixed("INT8 of"), _param("ref")),
+    ),
     ("PUT", "/v1/models/{name}/aliases/{alias}"): _write(
         "models",
         "editor",

@@ -536,7 +536,7 @@ class DeploymentOut(BaseModel):
 
 
 class TrafficPoint(BaseModel):
-    """What a deployment answered during one minute (or a whole window, for totals)."""
+    """What a deployment answered during one step of minutes (or a whole window, for totals)."""
 
     requests: int
     errors: int = Field(description="Requests answered 4xx or 5xx.")
@@ -544,21 +544,70 @@ class TrafficPoint(BaseModel):
     server_errors: int = Field(description="Requests answered 5xx.")
     p50_ms: float | None = Field(description="Median latency (None without requests).")
     p95_ms: float | None = Field(description="95th percentile latency.")
+    p99_ms: float | None = Field(default=None, description="99th percentile latency.")
 
 
 class TrafficMinute(TrafficPoint):
-    minute: datetime = Field(description="The minute's start (UTC).")
+    minute: datetime = Field(description="The start of the point's first minute (UTC).")
 
 
 class DeploymentMetricsOut(BaseModel):
-    """Per-minute requests, errors and latency of a deployment, kept in the platform's
-    memory for a day (counting starts again when the platform restarts)."""
+    """Requests, errors and latency of a deployment by minute (or by steps of minutes in
+    longer windows), kept in the store for ``retention_days``, the live minute included."""
 
     deployment: str
-    minutes: int
-    since: datetime = Field(description="When the platform began counting.")
-    points: list[TrafficMinute] = Field(description="Every minute of the window, oldest first.")
+    minutes: int = Field(description="The window's length in minutes.")
+    step_minutes: int = Field(default=1, description="Minutes per point (at most 360 points).")
+    since: datetime = Field(description="The window's first minute (UTC).")
+    retention_days: int = Field(default=30, description="How long the history is kept.")
+    points: list[TrafficMinute] = Field(description="Every step of the window, oldest first.")
     totals: TrafficPoint
+
+
+class FeatureDrift(BaseModel):
+    """How far one feature's (or image channel's) served inputs moved from training."""
+
+    feature: str
+    score: float | None = Field(
+        description="Standardized mean difference |served mean - training mean| / training "
+        "std (None without inputs)."
+    )
+    state: Literal["stable", "watch", "drifted"] | None = Field(
+        description="stable below the watch threshold, drifted from the drifted one."
+    )
+    mean: float | None = Field(description="Served mean, in training std from the training mean.")
+    std: float | None = Field(description="Served std over the training std (1: the same spread).")
+    values: int = Field(description="Values sketched (samples, or pixels for a channel).")
+
+
+class DriftThresholds(BaseModel):
+    watch: float
+    drifted: float
+
+
+class DriftPoint(BaseModel):
+    minute: datetime = Field(description="The start of the step (UTC).")
+    samples: int
+    scores: list[float | None] = Field(description="One score per feature, in feature_order.")
+
+
+class DeploymentDriftOut(BaseModel):
+    """Input drift of a deployment against its model's training statistics."""
+
+    deployment: str
+    available: bool = Field(description="False when the model records no training statistics.")
+    reason: str | None = Field(description="Why drift is not measured, when it is not.")
+    score: str = Field(description="The score's name: standardized_mean_difference.")
+    thresholds: DriftThresholds
+    minutes: int
+    step_minutes: int
+    since: datetime
+    samples: int = Field(description="Samples sketched in the window.")
+    features: list[FeatureDrift] = Field(description="Every feature, the worst first.")
+    feature_order: list[str] = Field(description="The features in the model's order.")
+    series: list[DriftPoint] = Field(
+        description="Every step of the window, oldest first (scores None without inputs)."
+    )
 
 
 class EstimateRequest(BaseModel):

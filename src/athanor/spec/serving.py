@@ -95,3 +95,24 @@ class ExportSpec(StrictModel):
         le=1024,
         description="Synthetic inputs compared between the export and the original network.",
     )
+    quantize: Literal["int8"] | None = Field(
+        default=None,
+        description="int8: quantize an ONNX export with ONNX Runtime (dynamic for dense and "
+        "recurrent networks, static with calibration for convolutional ones), measured on "
+        "the test split of the model's dataset.",
+    )
+    max_drop: float = Field(
+        default=0.01,
+        ge=-1.0,
+        le=1.0,
+        description="Largest quality loss a quantized export may show on the test split, "
+        "else it is refused: accuracy as a fraction (0.01 is one percentage point) for "
+        "classifiers, the relative RMSE increase (0.01 is 1%) for regression.",
+    )
+    calibration: int = Field(
+        default=512,
+        ge=1,
+        le=100_000,
+        description="Training samples run through a convolutional network to calibrate "
+        "its static quantization ranges.",
+    )

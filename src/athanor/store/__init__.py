@@ -9,6 +9,7 @@ from athanor.store.artifacts import ArtifactStore
 from athanor.store.audit import AuditEntry, AuditRepository
 from athanor.store.database import check_matches_artifacts, dispose_engines, engine_for
 from athanor.store.datasets import DatasetRepository, DatasetSummary, DatasetVersionRecord
+from athanor.store.deployment_history import DeploymentHistoryRepository, DeploymentMinute
 from athanor.store.deployments import DeploymentRecord, DeploymentRepository
 from athanor.store.jobs import JobRecord, JobRepository, StopRequest
 from athanor.store.labeling import LabelingRepository
@@ -36,6 +37,7 @@ class Store:
     jobs: JobRepository
     tokens: TokenRepository
     deployments: DeploymentRepository
+    deployment_history: DeploymentHistoryRepository
     labeling: LabelingRepository
     users: UserRepository
     audit: AuditRepository
@@ -77,6 +79,7 @@ def open_store(settings: Settings | None = None) -> Store:
         jobs=JobRepository(engine, artifacts),
         tokens=tokens,
         deployments=DeploymentRepository(engine),
+        deployment_history=DeploymentHistoryRepository(engine),
         labeling=LabelingRepository(engine),
         users=UserRepository(engine, tokens),
         audit=AuditRepository(engine),
@@ -90,6 +93,8 @@ __all__ = [
     "DatasetRepository",
     "DatasetSummary",
     "DatasetVersionRecord",
+    "DeploymentHistoryRepository",
+    "DeploymentMinute",
     "DeploymentRecord",
     "DeploymentRepository",
     "JobRecord",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from athanor.errors import StoreMismatch
 from athanor.store.artifacts import ArtifactStore
 
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 """The newest migration's revision; a test keeps it equal to Alembic's head."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from athanor.errors import Conflict, NotFound
 from athanor.store.runs import _aware, utcnow
-from athanor.store.tables import DeploymentRow
+from athanor.store.tables import DeploymentMinuteRow, DeploymentRow
 
 STATUSES = ("running", "stopped", "failed")
 
@@ -124,7 +124,7 @@ class DeploymentRepository:
             return DeploymentRecord.from_row(row)
 
     def delete(self, name: str) -> None:
-        """Forget a deployment. Raises NotFound for an unknown name."""
+        """Forget a deployment and its history. Raises NotFound for an unknown name."""
         with Session(self._engine) as session, session.begin():
             row = session.get(DeploymentRow, name)
             if row is None:
@@ -133,4 +133,9 @@ class DeploymentRepository:
                     code="deployment_not_found",
                     params={"name": name},
                 )
+            # Explicit as well as ON DELETE CASCADE: a SQLite connection opened without
+            # PRAGMA foreign_keys would keep the minutes otherwise.
+            session.execute(
+                delete(DeploymentMinuteRow).where(DeploymentMinuteRow.deployment == name)
+            )
             session.delete(row)

@@ -254,6 +254,30 @@ class DeploymentRow(Base):
     updated_at: Mapped[datetime]
 
 
+class DeploymentMinuteRow(Base):
+    """What one deployment answered in one minute, and a sketch of the inputs it was sent."""
+
+    __tablename__ = "deployment_minutes"
+    __table_args__ = (Index("ix_deployment_minutes_minute", "minute"),)
+
+    deployment: Mapped[str] = mapped_column(
+        ForeignKey("deployments.name", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """Minutes since the Unix epoch (UTC)."""
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    client_errors: Mapped[int] = mapped_column(Integer, default=0)
+    server_errors: Mapped[int] = mapped_column(Integer, default=0)
+    p50_ms: Mapped[float | None] = mapped_column(Float)
+    p95_ms: Mapped[float | None] = mapped_column(Float)
+    p99_ms: Mapped[float | None] = mapped_column(Float)
+    # The latency histogram ({bin: count}, 5 %-wide log bins) so that longer windows merge
+    # minutes into exact-to-the-bin percentiles rather than averaging percentiles.
+    latency_bins: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per feature (or channel) count, sum and sum of squares of the standardized inputs.
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class LabelProjectRow(Base):
     """A labeling project on an imported dataset version: its label set and instructions."""
 

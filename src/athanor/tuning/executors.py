@@ -39,6 +39,10 @@ class TrialExecutor(ABC):
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
         """Outcomes of trials that ended (at least one, unless ``timeout`` passes first)."""
 
+    def interrupt(self) -> None:  # noqa: B027 - most executors' workers get Ctrl-C themselves
+        """After Ctrl-C in the search's process: ask the running trials to stop with a
+        checkpoint (worker processes of this terminal got the signal already)."""
+
     def close(self) -> None:  # noqa: B027 - executors without resources have nothing to do
         """Release workers; trials still running are abandoned (they are recovered later)."""
 

@@ -102,8 +102,9 @@ def tune(
     progress: bool = True,
     console: Console | None = None,
     settings: Settings | None = None,
-    executor: TrialExecutor | None = None,
+    executor: TrialExecutor | str | None = None,
     platform: Any = None,
+    ray_address: str | None = None,
 ) -> SearchResult:
     """Search the spec's marked values for the best validation metric.
 
@@ -127,10 +128,13 @@ def tune(
         progress: show progress with ETA on standard error.
         console: where progress goes.
         settings: store locations (default: the environment).
-        executor: where trials run (default: this process, or worker processes when
-            ``parallel`` > 1).
+        executor: where trials run: ``local`` (the default: this process, or worker
+            processes when ``parallel`` > 1), ``ray`` (Ray tasks on a cluster, ``parallel``
+            in flight; see :mod:`athanor.tuning.ray_trials`) or a :class:`TrialExecutor`.
         platform: a client of the platform (``athanor.server.client.PlatformClient()``):
             trials run as its jobs, ``parallel`` of them submitted at once.
+        ray_address: the Ray cluster of ``executor="ray"``: ``auto`` (the default),
+            ``HOST:PORT``, ``ray://HOST:PORT`` or ``local``.
 
     Returns:
         The search's record, report (leaderboard, importance) and registered model.
@@ -138,6 +142,8 @@ def tune(
     Raises:
         SpecError: a bad spec, marker or tune option, before any trial.
         UserError: the search is running elsewhere, or every early trial failed.
+        SharedStorageRequired: ``executor="ray"`` on a cluster of several nodes with SQLite
+            storage.
     """
     settings = settings or current_settings()
     definition = load_search(
@@ -161,6 +167,7 @@ def tune(
         console=console,
         executor=executor,
         platform=platform,
+        ray_address=ray_address,
     )
 
 
@@ -175,9 +182,11 @@ def resume_search(
     console: Console | None = None,
     settings: Settings | None = None,
     platform: Any = None,
+    executor: TrialExecutor | str | None = None,
+    ray_address: str | None = None,
 ) -> SearchResult:
-    """Continue a stored search (after a crash, Ctrl-C, or to add trials); ``platform`` as
-    for :func:`tune`.
+    """Continue a stored search (after a crash, Ctrl-C, or to add trials); ``platform``,
+    ``executor`` and ``ray_address`` as for :func:`tune`.
 
     Raises:
         NotFound: no such search.
@@ -199,7 +208,41 @@ def resume_search(
         progress=progress,
         console=console,
         platform=platform,
+        executor=executor,
+        ray_address=ray_address,
     )
+
+
+EXECUTORS = ("local", "ray")
+"""Executors a search names (``executor=``, ``--executor``); ``platform`` takes a client."""
+
+
+def build_executor(
+    name: str,
+    *,
+    parallel: int,
+    settings: Settings,
+    platform: Any = None,
+    ray_address: str | None = None,
+) -> TrialExecutor:
+    """The executor called ``name`` (see :data:`EXECUTORS`) for ``parallel`` trials at once.
+
+    Raises:
+        SpecError: an unknown name, or a platform as well as another executor.
+    """
+    if name not in EXECUTORS:
+        raise SpecError(f"executor: '{name}' is not one; valid: {', '.join(EXECUTORS)}")
+    if platform is not None:
+        raise SpecError(
+            f"executor: '{name}' and a platform were both given; trials run in one place"
+        )
+    if name == "ray":
+        from athanor.tuning.ray_trials import RayTrialExecutor
+
+        return RayTrialExecutor(parallel, address=ray_address or "auto", settings=settings)
+    if ray_address is not None:
+        raise SpecError("ray_address: only for executor 'ray'")
+    return ProcessExecutor(parallel) if parallel > 1 else InProcessExecutor()
 
 
 def _trial_target(definition: SearchDefinition) -> int:
@@ -228,8 +271,9 @@ def run_search(
     new: bool = False,
     progress: bool = True,
     console: Console | None = None,
-    executor: TrialExecutor | None = None,
+    executor: TrialExecutor | str | None = None,
     platform: Any = None,
+    ray_address: str | None = None,
     display: SearchProgress | None = None,
     report_extra: Mapping[str, Any] | None = None,
     budget_ends: bool = False,
@@ -244,47 +288,63 @@ def run_search(
 
         check_model_name(register_as)
     _check_dataset(definition, settings)
-    # create (migrate) the metadata database here, not in several trial processes at once
-    reconcile_orphans(open_store(settings))
-    storage = open_storage(settings)
-    study, existed = open_search(definition, settings, kind=kind, name=name, new=new)
-    recovered = claim(study, storage)
-    tune_spec = definition.tune
-    target = _trial_target(definition)
-    study.set_user_attr("trials_target", target)
-    epochs = max_epochs(definition)
-    base_seed = tune_spec.seed if tune_spec.seed is not None else definition.base.get("seed", 0)
-    seed = (base_seed if isinstance(base_seed, int) else 0) + len(study.trials)
-    # seeded by the trials so far, so that a continued search does not draw the same points
-    study.sampler = build_sampler(
-        tune_spec.sampler, definition.params, seed, parallel=tune_spec.parallel
-    )
-    study.pruner = build_pruner(tune_spec.pruner, epochs)
-    display = display or SearchProgress(console, enabled=progress)
-    record = record_of(study)
-    if existed:
-        display.note(
-            f"continuing search {record.id} ({study.study_name}): {record.done} of {target} "
-            "trials done"
-            + (
-                f"; trial(s) {', '.join(map(str, recovered))} interrupted, run again"
-                if recovered
-                else ""
+    built = isinstance(executor, str)
+    if isinstance(executor, str):  # before any study is made: Ray's storage check
+        executor = build_executor(
+            executor,
+            parallel=definition.tune.parallel,
+            settings=settings,
+            platform=platform,
+            ray_address=ray_address,
+        )
+    elif ray_address is not None:
+        raise SpecError("ray_address: only for executor 'ray'")
+    try:
+        # create (migrate) the metadata database here, not in several trial processes at once
+        reconcile_orphans(open_store(settings))
+        storage = open_storage(settings)
+        study, existed = open_search(definition, settings, kind=kind, name=name, new=new)
+        recovered = claim(study, storage)
+        tune_spec = definition.tune
+        target = _trial_target(definition)
+        study.set_user_attr("trials_target", target)
+        epochs = max_epochs(definition)
+        base_seed = tune_spec.seed if tune_spec.seed is not None else definition.base.get("seed", 0)
+        seed = (base_seed if isinstance(base_seed, int) else 0) + len(study.trials)
+        # seeded by the trials so far, so that a continued search does not draw the same points
+        study.sampler = build_sampler(
+            tune_spec.sampler, definition.params, seed, parallel=tune_spec.parallel
+        )
+        study.pruner = build_pruner(tune_spec.pruner, epochs)
+        display = display or SearchProgress(console, enabled=progress)
+        record = record_of(study)
+        if existed:
+            display.note(
+                f"continuing search {record.id} ({study.study_name}): {record.done} of {target} "
+                "trials done"
+                + (
+                    f"; trial(s) {', '.join(map(str, recovered))} interrupted, run again"
+                    if recovered
+                    else ""
+                )
             )
+        else:
+            display.note(
+                f"search {record.id} ({study.study_name}): {target} trials of "
+                f"{len(definition.params)} parameter(s), sampler {tune_spec.sampler.type}, "
+                f"pruner {tune_spec.pruner.type}, metric {tune_spec.metric}"
+            )
+        started = time.time()
+        deadline = started + tune_spec.budget if tune_spec.budget else None
+        if executor is None and platform is not None:
+            executor = JobQueueExecutor(platform, tune_spec.parallel)
+        runner = executor or (
+            ProcessExecutor(tune_spec.parallel) if tune_spec.parallel > 1 else InProcessExecutor()
         )
-    else:
-        display.note(
-            f"search {record.id} ({study.study_name}): {target} trials of "
-            f"{len(definition.params)} parameter(s), sampler {tune_spec.sampler.type}, "
-            f"pruner {tune_spec.pruner.type}, metric {tune_spec.metric}"
-        )
-    started = time.time()
-    deadline = started + tune_spec.budget if tune_spec.budget else None
-    if executor is None and platform is not None:
-        executor = JobQueueExecutor(platform, tune_spec.parallel)
-    runner = executor or (
-        ProcessExecutor(tune_spec.parallel) if tune_spec.parallel > 1 else InProcessExecutor()
-    )
+    except BaseException:
+        if built and executor is not None:  # e.g. the Ray connection made for this search
+            executor.close()
+        raise
     session = _Session(study, storage, definition, settings, runner, display, target, deadline)
     session.budget_ends = budget_ends
     display.start(
@@ -416,6 +476,7 @@ class _Session:
                 self.display.refresh()
         except KeyboardInterrupt:
             self.ending = ("stopped", "interrupted; run it again to continue")
+            self.executor.interrupt()
             self._drain(seconds=60.0)
             raise
         except BaseException as exc:
@@ -507,11 +568,14 @@ class _Session:
         elif outcome.state == "interrupted":
             frozen = self.study.tell(outcome.number, state=TrialState.FAIL)
             retry_trial(self.study, frozen)
-            stop = (
-                "stopped",
-                f"trial {outcome.number} was interrupted ({outcome.reason}); "
-                "run the search again to continue it",
-            )
+            if not outcome.lost:
+                stop = (
+                    "stopped",
+                    f"trial {outcome.number} was interrupted ({outcome.reason}); "
+                    "run the search again to continue it",
+                )
+            # a lost worker (a cluster's node) is no reason to stop: the trial was queued
+            # again (up to tune.max_retries) and the next ask() continues it
         else:
             self.study.tell(outcome.number, state=TrialState.FAIL)
             self.failures.append(outcome.reason)

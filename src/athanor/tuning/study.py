@@ -1,10 +1,12 @@
 """Searches kept as Optuna studies: storage, samplers, pruners, records and crash recovery.
 
 Studies live in their own database (``tuning.db`` in the Athanor home, or
-``ATHANOR_TUNE_DB_URL``), never in the metadata database: Optuna migrates its schema with
-its own Alembic history, which must not meet Athanor's. A search's record (kind, definition,
-status, owner process) is kept in the study's user attributes, so the study is the one
-source of truth that ``athanor tune list/show`` read.
+``ATHANOR_TUNE_DB_URL``: a SQLAlchemy URL such as PostgreSQL's, or
+``journal:///shared/path/searches.log`` for Optuna's journal storage, a log file on a
+filesystem every node of a cluster shares), never in the metadata database: Optuna migrates
+its schema with its own Alembic history, which must not meet Athanor's. A search's record
+(kind, definition, status, owner process) is kept in the study's user attributes, so the
+study is the one source of truth that ``athanor tune list/show`` read.
 
 A search that was killed leaves trials ``RUNNING``. When it is run again, those trials are
 failed and queued again with the same parameters (and their run id, so that training
@@ -40,7 +42,14 @@ from optuna.pruners import (
     SuccessiveHalvingPruner,
 )
 from optuna.samplers import BaseSampler, CmaEsSampler, GridSampler, RandomSampler, TPESampler
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import (
+    BaseStorage,
+    JournalStorage,
+    RDBStorage,
+    RetryHeartbeatStaleTrialCallback,
+)
+from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.storages.journal import JournalFileBackend
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -60,7 +69,10 @@ GRACE_SECONDS = 60
 
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
-_storages: dict[str, RDBStorage] = {}
+JOURNAL_PREFIX = "journal:///"
+"""``ATHANOR_TUNE_DB_URL=journal:///PATH``: Optuna's journal storage in the file ``/PATH``."""
+
+_storages: dict[str, BaseStorage] = {}
 _lock = threading.Lock()
 
 
@@ -72,16 +84,33 @@ def _quiet() -> Any:
     return context
 
 
-def open_storage(settings: Settings) -> RDBStorage:
+def journal_path(url: str) -> Path | None:
+    """The log file of a ``journal:///PATH`` URL (``None`` for a database URL)."""
+    return (
+        Path("/" + url[len(JOURNAL_PREFIX) :].lstrip("/"))
+        if url.startswith(JOURNAL_PREFIX)
+        else None
+    )
+
+
+def open_storage(settings: Settings) -> BaseStorage:
     """The searches' database of ``settings`` (created on first use, one per process).
 
     SQLite files are put in WAL mode, so that parallel trial processes and a reader can share
-    the file; other URLs (PostgreSQL) are used as they are.
+    the file; ``journal:///PATH`` opens Optuna's journal storage in that file (its lock is a
+    symlink beside it, which works on network filesystems); other URLs (PostgreSQL) are used
+    as they are.
     """
     url = settings.tuning_url
     with _lock:
         storage = _storages.get(url)
         if storage is not None:
+            return storage
+        journal = journal_path(url)
+        if journal is not None:
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            storage = JournalStorage(JournalFileBackend(str(journal)))
+            _storages[url] = storage
             return storage
         engine_kwargs: dict[str, Any] = {}
         if url.startswith("sqlite:///"):
@@ -126,7 +155,8 @@ def close_storages() -> None:
     """Dispose every open searches' database (tests and forked workers call this)."""
     with _lock:
         for storage in _storages.values():
-            storage.engine.dispose()
+            if isinstance(storage, RDBStorage):  # a journal holds no connections
+                storage.engine.dispose()
         _storages.clear()
 
 
@@ -432,7 +462,7 @@ def _owner_lease(owner: dict[str, Any]) -> Lease:
     return Lease(int(owner["pid"]), str(owner.get("host", "")), beat_at)
 
 
-def claim(study: Study, storage: RDBStorage) -> list[int]:
+def claim(study: Study, storage: BaseStorage) -> list[int]:
     """Make this process the search's owner, recovering what a dead owner left running.
 
     Returns:
@@ -458,9 +488,11 @@ def claim(study: Study, storage: RDBStorage) -> list[int]:
     study.set_user_attr("reason", "")
     recovered: list[int] = []
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
-    if owner.get("host") in (host, None):
+    if owner.get("host") in (host, None) or not is_heartbeat_enabled(storage):
         # The owner was this machine's process, and it is gone: its trials are dead now,
-        # no need to wait for their heartbeats to age.
+        # no need to wait for their heartbeats to age. A storage without heartbeats (the
+        # journal) cannot tell either: the owner's trials die with it (worker processes and
+        # Ray tasks do), so they are taken for dead too.
         for trial in stale:
             if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
                 retry_trial(study, storage.get_trial(trial._trial_id))
@@ -491,8 +523,12 @@ def release(study: Study, status: str, reason: str, seconds: float) -> None:
 
 
 @contextmanager
-def heartbeat(storage: RDBStorage, trial_id: int) -> Iterator[None]:
-    """Record the trial's heartbeat every :data:`HEARTBEAT_SECONDS` while it runs."""
+def heartbeat(storage: BaseStorage, trial_id: int) -> Iterator[None]:
+    """Record the trial's heartbeat every :data:`HEARTBEAT_SECONDS` while it runs (storages
+    without heartbeats, the journal, record none)."""
+    if not is_heartbeat_enabled(storage):
+        yield
+        return
     stop = threading.Event()
 
     def beat_loop() -> None:

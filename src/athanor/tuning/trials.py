@@ -59,6 +59,9 @@ class TrialOutcome:
     seconds: float = 0.0
     abort: bool = False
     """The error will repeat in every trial (the search stops)."""
+    lost: bool = False
+    """An interrupted trial whose worker was lost (a Ray worker or node died): it is queued
+    again and the search goes on, rather than stopping."""
     params: dict[str, Any] = field(default_factory=dict)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
+
 from athanor.errors import NotFound, PayloadTooLarge, UserError
 from tests.server.routes.conftest import Api
 
@@ -40,6 +42,62 @@ def test_a_version_downloads_as_a_zip_package(api: Api) -> None:
     assert 'filename="iris-mlp-v1.zip"' in response.headers["content-disposition"]
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
     assert any(name.endswith(".safetensors") for name in names), names
+
+
+def test_a_version_downloads_as_an_int8_graph_or_is_refused_naming_both_scores(
+    api: Api,
+) -> None:
+    import onnx
+
+    path = "/v1/models/iris-mlp@1/export?format=onnx&quantize=int8"
+    response = api.call("GET", f"{path}&max_drop=1")
+    assert response.status_code == 200, response.text
+    assert 'filename="iris-mlp-v1.int8.onnx"' in response.headers["content-disposition"]
+    graph = onnx.load_from_string(response.content)
+    assert "DynamicQuantizeLinear" in {node.op_type for node in graph.graph.node}
+    refused = api.call("GET", f"{path}&max_drop=-1")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "export_failed"
+    assert "accuracy points" in refused.json()["detail"]
+    assert "--max-drop -1" in refused.json()["detail"]
+    assert api.call("GET", "/v1/models/iris-mlp@1/export?quantize=int8").status_code == 400
+
+
+def test_a_versions_int8_graph_is_registered_with_its_measurement(api: Api) -> None:
+    refused = api.call(
+        "POST", "/v1/models/iris-mlp@1/quantized", json={"name": "iris-int8", "max_drop": -1}
+    )
+    assert refused.status_code == 400 and "nothing was written" in refused.json()["detail"]
+    assert api.call("GET", "/v1/models/iris-int8/versions").status_code == 404
+    created = api.call(
+        "POST", "/v1/models/iris-mlp@1/quantized", json={"name": "iris-int8", "max_drop": 1}
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["ref"] == "iris-int8@1" and body["quantization"]["method"] == "dynamic"
+    assert body["metrics"]["test_accuracy"] == body["quantization"]["int8"]
+    shown = api.call("GET", "/v1/models/iris-int8@1").json()
+    assert shown["lineage"]["quantized_from"]["ref"] == "iris-mlp@1"
+
+    # A platform deployment serves it through the same routes, on ONNX Runtime.
+    setosa = {
+        "sepal length (cm)": 5.1,
+        "sepal width (cm)": 3.5,
+        "petal length (cm)": 1.4,
+        "petal width (cm)": 0.2,
+    }
+    deployed = api.call("POST", "/v1/deployments", json={"name": "int8", "model": "iris-int8@1"})
+    assert deployed.status_code == 201, deployed.text
+    try:
+        assert deployed.json()["serving"][0]["runtime"] == "onnxruntime"
+        answer = api.call("POST", "/v1/deployments/int8/predict", json={"inputs": [setosa]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == "iris-int8@1"
+        (prediction,) = answer.json()["predictions"]
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    finally:
+        api.call("DELETE", "/v1/deployments/int8")
+    api.call("DELETE", "/v1/models/iris-int8/versions/1")
 
 
 def test_registering_a_runs_model_again_makes_the_next_version(api: Api) -> None:

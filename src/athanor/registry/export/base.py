@@ -14,6 +14,7 @@ from typing import Any
 from athanor._choices import choices_text
 from athanor.errors import ExportError
 from athanor.registry.package import WEIGHTS, ModelPackage
+from athanor.settings import Settings
 from athanor.spec.serving import ExportSpec
 from athanor.store.disk_space import check_room, disk_full_as_error
 
@@ -79,10 +80,13 @@ def register_exporter(
     return decorate
 
 
-def default_destination(package: ModelPackage, ref: str, format: str) -> Path:
-    """``NAME-vN.onnx`` style file name in the current folder."""
+def default_destination(
+    package: ModelPackage, ref: str, format: str, quantize: str | None = None
+) -> Path:
+    """``NAME-vN.onnx`` style file name in the current folder (``NAME-vN.int8.onnx``)."""
     entry = _entry(format)
-    return Path.cwd() / (ref.replace("@", "-v") + entry.suffix)
+    variant = f".{quantize}" if quantize else ""
+    return Path.cwd() / (ref.replace("@", "-v") + variant + entry.suffix)
 
 
 def _entry(format: str) -> ExporterEntry:
@@ -97,14 +101,20 @@ def export_package(
     spec: ExportSpec | None = None,
     *,
     overwrite: bool = False,
+    settings: Settings | None = None,
 ) -> ExportResult:
     """Export ``package`` as ``spec.format`` to ``destination``.
+
+    With ``spec.quantize`` (``int8``, ONNX only) the graph is quantized and measured on the
+    test split of the model's dataset (:mod:`athanor.registry.export.quantization`).
 
     Args:
         package: a verified package (``load_package``).
         destination: the file (or folder, for ``package``) to write.
         spec: format and checks (default: a package folder).
         overwrite: replace an existing destination (default False).
+        settings: where a quantized export finds the model's dataset (default: the
+            environment).
 
     Returns:
         Where the export lies and the largest output difference measured.
@@ -112,9 +122,23 @@ def export_package(
     Raises:
         ExportError: an existing destination, an operation the format cannot express (naming
             the layer), or outputs differing by more than ``spec.tolerance``.
+        QuantizationError: a model that cannot be quantized or measured, or (its
+            subclass ``QuantizationRefused``) one that loses more than ``spec.max_drop``.
     """
     spec = spec or ExportSpec()
     entry = _entry(spec.format)
+    export: Exporter = entry.export
+    if spec.quantize is not None:
+        if spec.format != "onnx":
+            raise ExportError(
+                f"--quantize {spec.quantize} applies to ONNX exports; use --format onnx "
+                f"(not {spec.format})"
+            )
+        from athanor.registry.export.quantization import quantize_to_onnx
+
+        def export(package: ModelPackage, path: Path, spec: ExportSpec) -> ExportResult:
+            return quantize_to_onnx(package, path, spec, settings=settings)
+
     destination = Path(destination).absolute()
     if destination.exists() and not overwrite:
         raise ExportError(f"{destination} already exists; choose another --output or --overwrite")
@@ -127,7 +151,7 @@ def export_package(
     started = time.perf_counter()
     try:
         with disk_full_as_error(destination):
-            result = entry.export(package, temporary, spec)
+            result = export(package, temporary, spec)
             if destination.is_dir() and not destination.is_symlink():
                 shutil.rmtree(destination)
             os.replace(temporary, destination)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 
 from athanor.errors import UserError
 from athanor.serve.generation import (
@@ -16,10 +19,14 @@ from athanor.serve.generation import (
     request_from_body,
 )
 from athanor.serve.predict_bodies import PREDICT_REQUEST_BODY, PredictionsOut
-from athanor.server.deployment_traffic import KEEP_MINUTES
 from athanor.server.json_safe import plain
 from athanor.server.routes import NAME, Context, errors, principal
-from athanor.server.schemas import DeploymentCreate, DeploymentMetricsOut, DeploymentOut
+from athanor.server.schemas import (
+    DeploymentCreate,
+    DeploymentDriftOut,
+    DeploymentMetricsOut,
+    DeploymentOut,
+)
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -144,21 +151,95 @@ async def generate(name: DeploymentName, request: Request, context: Context) -> 
         context.deployments.traffic.record(name, status, time.perf_counter() - started)
 
 
+MAX_HISTORY_MINUTES = 3650 * 24 * 60
+HistoryMinutes = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_HISTORY_MINUTES,
+        description="How many minutes back (default 60), up to the retention period.",
+    ),
+]
+HistorySince = Annotated[
+    datetime | None,
+    Query(
+        description="The window's start instead of ?minutes= (ISO 8601; within the retention "
+        "period, not in the future).",
+        examples=["2026-12-07T06:00:00Z"],
+    ),
+]
+
+
+def _window(context: Context, minutes: int | None, since: datetime | None) -> tuple[int, int]:
+    """The window's first and last minute; a 422 naming the parameter outside the bounds."""
+    monitor = context.deployments.monitor
+    retention = monitor.retention_minutes
+    days = retention // (24 * 60)
+    if minutes is not None and since is not None:
+        _refuse("since", "give either ?since= or ?minutes=, not both", since)
+    if since is not None:
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        start = since.timestamp()
+        now = monitor.clock()
+        if start > now:
+            _refuse("since", "the window's start is in the future", since)
+        if start < now - retention * 60:
+            _refuse("since", f"the history is kept {days} days; start within them", since)
+        return monitor.window(None, start)
+    if minutes is not None and minutes > retention:
+        _refuse("minutes", f"at most {retention} (the history is kept {days} days)", minutes)
+    return monitor.window(minutes or 60, None)
+
+
+def _refuse(parameter: str, message: str, value: object) -> None:
+    raise RequestValidationError(
+        [{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": str(value)}]
+    )
+
+
 @router.get(
     "/{name}/metrics",
     response_model=DeploymentMetricsOut,
     responses=errors(404),
     summary="A deployment's requests, errors and latency",
 )
-def deployment_metrics(
+async def deployment_metrics(
     name: DeploymentName,
     context: Context,
-    minutes: Annotated[
-        int, Query(ge=1, le=KEEP_MINUTES, description="How many minutes back, up to a day.")
-    ] = 60,
+    minutes: HistoryMinutes = None,
+    since: HistorySince = None,
 ) -> dict:
-    """Requests, errors (4xx and 5xx) and p50/p95 latency per minute of the last ``minutes``
-    minutes, every minute listed (zeros where nothing came), counted in the platform's memory
-    since it started."""
-    context.store.deployments.get(name)  # NotFound when unknown
-    return context.deployments.traffic.series(name, minutes)
+    """Requests, errors (4xx and 5xx) and p50/p95/p99 latency of the last ``minutes``
+    minutes (or from ``since``), every minute listed (zeros where nothing came), in steps of
+    several minutes beyond 6 hours (at most 360 points). Kept in the store for the retention
+    period (``ATHANOR_DEPLOYMENT_HISTORY_DAYS``, default 30), across platform restarts."""
+    first, last = _window(context, minutes, since)
+    await run_in_threadpool(context.store.deployments.get, name)  # NotFound when unknown
+    # async: the minutes still in memory are read on the event loop that counts them
+    return await context.deployments.monitor.history(name, first, last)
+
+
+@router.get(
+    "/{name}/drift",
+    response_model=DeploymentDriftOut,
+    responses=errors(404),
+    summary="A deployment's input drift",
+)
+async def deployment_drift(
+    name: DeploymentName,
+    context: Context,
+    minutes: HistoryMinutes = None,
+    since: HistorySince = None,
+) -> dict:
+    """Per feature (tables) or channel (images), how far the inputs served in the window
+    moved from the model's training split: the standardized mean difference against the
+    training mean and std its package records, ``stable`` below 0.1, ``watch`` below 0.25,
+    else ``drifted``; the worst features first, and the scores per step over time."""
+    first, last = _window(context, minutes, since)
+    await run_in_threadpool(context.store.deployments.get, name)  # NotFound when unknown
+    server = context.deployments.servers.get(name)
+    predictor = None
+    if server is not None:
+        predictor = next(iter(server.models.values())).active.predictor
+    return await context.deployments.monitor.drift(name, first, last, predictor)

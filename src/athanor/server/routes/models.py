@@ -100,6 +100,33 @@ class ModelRegister(BaseModel):
     run_id: int = Field(ge=1, le=MAX_BODY_ID, description="A succeeded run.")
 
 
+class QuantizeRequest(BaseModel):
+    """Register a version's INT8 ONNX graph as the next version of a name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=f"^{NAME}$", description="The model name to register it under.")
+    max_drop: float = Field(
+        default=0.01,
+        ge=-1,
+        le=1,
+        description="Refuse a graph losing more than this on the test split: accuracy as a "
+        "fraction (0.01 is one point), or the relative RMSE increase for regression.",
+    )
+    calibration: int = Field(
+        default=512, ge=1, le=100_000, description="Training samples calibrating a CNN."
+    )
+
+
+class QuantizedOut(RegisteredOut):
+    """The INT8 version, with what its export measured."""
+
+    quantization: dict[str, Any] = Field(
+        description="Method, calibration samples, quantized operators, FP32 and INT8 "
+        "scores on the test split and their change, size and latency ratios."
+    )
+
+
 class AliasSet(BaseModel):
     """The version an alias should point at."""
 
@@ -214,9 +241,27 @@ def export_model(
         Literal["zip", "onnx", "torchscript"],
         Query(description="zip: the package (weights, spec, model card); or ONNX, TorchScript."),
     ] = "zip",
+    quantize: Annotated[
+        Literal["int8"] | None,
+        Query(description="int8: an INT8 ONNX graph (format onnx), measured on the test split."),
+    ] = None,
+    max_drop: Annotated[
+        float,
+        Query(
+            ge=-1,
+            le=1,
+            description="Refuse an INT8 graph losing more than this: accuracy as a fraction, "
+            "or the relative RMSE increase for regression.",
+        ),
+    ] = 0.01,
+    calibration: Annotated[
+        int, Query(ge=1, le=100_000, description="Training samples calibrating a CNN.")
+    ] = 512,
 ) -> FileResponse:
     """The version exported as a file: ONNX and TorchScript exports are checked against the
-    network first (an operation a format cannot express is named with its layer)."""
+    network first (an operation a format cannot express is named with its layer). With
+    ``quantize=int8`` the ONNX graph is quantized and measured on the test split; a graph
+    losing more than ``max_drop`` is refused (400, naming both scores)."""
     import shutil
     import tempfile
     from pathlib import Path as FilePath
@@ -227,8 +272,17 @@ def export_model(
     record = resolve(context.store, ref)
     folder = FilePath(tempfile.mkdtemp(prefix="export-", dir=_scratch(context)))
     try:
-        target = folder / f"{record.name}-v{record.version}{SUFFIXES[format]}"
-        result = models.export(record.ref, target, format, settings=context.store.settings)
+        variant = f".{quantize}" if quantize else ""
+        target = folder / f"{record.name}-v{record.version}{variant}{SUFFIXES[format]}"
+        result = models.export(
+            record.ref,
+            target,
+            format,
+            quantize=quantize,
+            max_drop=max_drop,
+            calibration=calibration,
+            settings=context.store.settings,
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -238,6 +292,49 @@ def export_model(
         filename=result.path.name,
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+@router.post(
+    "/{ref}/quantized",
+    status_code=201,
+    response_model=QuantizedOut,
+    responses=errors(400, 404, 413),
+    summary="Register a version's INT8 graph",
+)
+def quantize_model(ref: ModelRef, body: QuantizeRequest, context: Context) -> dict:
+    """Quantize the version's ONNX graph to INT8 (static with calibration for convolutional
+    networks, dynamic for dense and recurrent ones), measure it against FP32 on the test
+    split, and register it as the next version of ``name``, served by ONNX Runtime. A graph
+    losing more than ``max_drop`` is refused (400, naming both scores; nothing registered)."""
+    import shutil
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from athanor.api import models
+    from athanor.registry.comparison import worse_than_aliases
+
+    folder = FilePath(tempfile.mkdtemp(prefix="quantize-", dir=_scratch(context)))
+    try:
+        result = models.export(
+            ref,
+            folder / "model.int8.onnx",
+            "onnx",
+            quantize="int8",
+            max_drop=body.max_drop,
+            calibration=body.calibration,
+            register=body.name,
+            settings=context.store.settings,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    name, _, version = result.details["registered"].partition("@")
+    record = context.store.models.get(name, int(version))
+    warnings = worse_than_aliases(context.store, record)
+    return {
+        **plain(record),
+        "warnings": [warning.to_json() for warning in warnings],
+        "quantization": plain(result.details["quantization"]),
+    }
 
 
 def _scratch(context: Context) -> str:
