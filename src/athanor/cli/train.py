@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -27,22 +28,74 @@ def train(
             "--detach", "-d", help="Submit it as a job to the running platform and return."
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Train data-parallel in N processes (job.resources.workers).",
+        ),
+    ] = None,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            "--gpus",
+            help="Train on these GPUs of this machine, one process each (e.g. 0,1).",
+        ),
+    ] = None,
 ) -> None:
     """Train a network as SPEC says; the run and its model are kept in the store.
 
     With --detach the run is queued as a job on the platform ('athanor up'), which trains
-    it when its resources (the spec's job section) are free.
+    it when its resources (the spec's job section) are free. --workers N trains with N
+    data-parallel processes (DDP: gloo on CPUs, NCCL with --gpus), each on its share of
+    every batch of train.batch_size samples.
     """
+    overrides = list(set_ or [])
+    if gpus is not None:
+        overrides += _use_gpus(gpus, workers, detach)
+    elif workers is not None:
+        overrides.append(f"job.resources.workers={workers}")
     if detach:
         registered = [f"register_as={register_as}"] if register_as else []
-        submit_job(spec, [*(set_ or []), *registered], json_output)
+        submit_job(spec, [*overrides, *registered], json_output)
         return
     from athanor.runs import train as run_training
 
     result = run_training(
-        spec, set_ or [], register_as=register_as, progress=not (quiet or json_output)
+        spec, overrides, register_as=register_as, progress=not (quiet or json_output)
     )
     report(result, json_output)
+
+
+def _use_gpus(gpus: str, workers: int | None, detach: bool) -> list[str]:
+    """Show only ``gpus`` (``0,1``) to the run's processes, one rank each; the overrides."""
+    from athanor.errors import UserError
+
+    if detach:
+        raise UserError(
+            "--gpus: a job's GPUs are the platform's to choose; set job.resources.gpus "
+            "and job.resources.workers instead"
+        )
+    try:
+        chosen = [int(part) for part in gpus.split(",") if part.strip()]
+    except ValueError:
+        chosen = []
+    if not chosen or len(set(chosen)) != len(chosen) or min(chosen) < 0:
+        raise UserError(f"--gpus {gpus}: valid: distinct GPU indices separated by commas (0,1)")
+    if workers is not None and workers != len(chosen):
+        raise UserError(f"--workers {workers} with --gpus {gpus}: one worker per GPU")
+    # before CUDA starts: the ranks see these GPUs as cuda:0, cuda:1, ...
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in chosen)
+    import torch
+
+    if torch.cuda.device_count() < len(chosen):  # counted among the GPUs just chosen
+        raise UserError(
+            f"--gpus {gpus}: {torch.cuda.device_count()} of these GPUs exist on this machine; "
+            "--workers N trains on CPUs"
+        )
+    return [f"job.resources.workers={len(chosen)}", "train.device=cuda"]
 
 
 def report(result, json_output: bool) -> None:

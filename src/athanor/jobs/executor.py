@@ -42,6 +42,8 @@ class Launch:
     cpus: int
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    """Data-parallel ranks (``job.resources.workers``); the devices and CPUs are theirs."""
 
     def worker_env(self) -> dict[str, str]:
         """What the worker's environment adds: its GPUs and its thread count."""

@@ -38,6 +38,7 @@ from typing import Any
 from athanor.errors import UserError
 from athanor.jobs.executor import Executor, Launch, WorkerState, register_executor
 from athanor.jobs.machine import Gpu, Machine
+from athanor.jobs.ray_training import RAY_ADDRESS_VARIABLE
 from athanor.store.lease import CLUSTER_HOST_PREFIX, WORKER_ID_VARIABLE, this_host
 
 NAMESPACE = "athanor"
@@ -88,6 +89,8 @@ class AttemptActor:
 
         gpus = [str(g) for g in ray.get_gpu_ids()]  # what Ray gave this actor, not the plan
         environment = {**os.environ, **env, "CUDA_VISIBLE_DEVICES": ",".join(gpus)}
+        # a data-parallel job's worker drives Ray Train workers on this cluster
+        environment[RAY_ADDRESS_VARIABLE] = ray.get_runtime_context().gcs_address
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -206,8 +209,10 @@ class RayExecutor(Executor):
                     name=actor_name(worker),
                     namespace=NAMESPACE,
                     lifetime="detached",
-                    num_cpus=launch.cpus,
-                    num_gpus=len(launch.devices),
+                    # a data-parallel job's ranks (Ray Train workers) hold its resources;
+                    # its worker only drives them
+                    num_cpus=launch.cpus if launch.workers == 1 else 0,
+                    num_gpus=len(launch.devices) if launch.workers == 1 else 0,
                     max_restarts=0,
                     get_if_exists=True,
                 )

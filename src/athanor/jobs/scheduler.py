@@ -309,6 +309,7 @@ class Scheduler:
                 devices=placement.devices,
                 cpus=job.cpus,
                 log_path=log_path(self.store.artifacts, job.id),
+                workers=int(job.resources.get("workers", 1)),
                 # the worker holds the job under this machine's name in the team
                 env={HOST_NAME_VARIABLE: self.machine.host},
             )

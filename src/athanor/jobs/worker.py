@@ -107,7 +107,12 @@ def _stop_recorder(store: Store, job_id: int):
 
 
 def run_job(job_id: int, attempt: int, cpus: int) -> int:
-    """Train one attempt of job ``job_id`` in this process; returns the exit status."""
+    """Train one attempt of job ``job_id`` from this process; returns the exit status.
+
+    A data-parallel job (``job.resources.workers`` > 1) started by the Ray executor trains
+    as Ray Train workers that this process drives (:mod:`athanor.jobs.ray_training`);
+    elsewhere its other ranks are child processes of this one.
+    """
     store = open_store()
     heartbeat = Heartbeat(store.jobs, job_id).start()
     try:
@@ -117,6 +122,47 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
             f"{this_host()}; GPUs: {devices or 'none'} "
             f"(CUDA_VISIBLE_DEVICES={devices!r}); {cpus} CPU thread(s)"
         )
+        resources = store.jobs.get(job_id).resources
+        workers = int(resources.get("workers", 1))
+        from athanor.jobs.ray_training import RAY_ADDRESS_VARIABLE
+
+        if workers > 1 and os.environ.get(RAY_ADDRESS_VARIABLE):
+            from athanor.jobs.ray_training import train_on_ray
+
+            store.jobs.set_progress(job_id, {"phase": "starting the Ray Train workers"})
+            return train_on_ray(
+                job_id,
+                attempt,
+                workers=workers,
+                gpus=int(resources.get("gpus", 0)),
+                cpus=int(resources.get("cpus", cpus)),
+            )
+        return train_attempt(store, job_id, cpus)
+    finally:
+        heartbeat.stop()
+
+
+def train_attempt(
+    store: Store,
+    job_id: int,
+    cpus: int,
+    *,
+    distributed: Any = None,
+    stop_watch: bool = False,
+) -> int:
+    """Train the job's run in this process (rank 0 of a data-parallel run); returns the
+    exit status.
+
+    Args:
+        store: the platform's store.
+        job_id: the job.
+        cpus: the thread count.
+        distributed: rank 0's context when Ray Train started the ranks (default: none, or
+            the ranks are started here).
+        stop_watch: stop when the job is asked to (the job worker that gets SIGTERM is
+            another process).
+    """
+    try:
         store.jobs.set_progress(job_id, {"phase": "loading data and building the network"})
         import torch
 
@@ -129,6 +175,10 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         trial = store.runs.get(job_id).summary.get("trial")
         with contextlib.ExitStack() as stack:
             callbacks: list[Any] = [JobProgress(store.jobs, job_id)]
+            if stop_watch:
+                from athanor.jobs.ray_training import StopWhenAsked
+
+                callbacks.append(StopWhenAsked(store.jobs, job_id))
             if trial:  # a search's trial: report each epoch to it, stop when it is pruned
                 from athanor.tuning.trials import FindingsRecorder, reporting_to_trial
 
@@ -143,6 +193,7 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
                 callbacks=callbacks,
                 on_stop=_stop_recorder(store, job_id),
                 evaluate_test=not trial,  # a search tests only its winner, once
+                distributed=distributed,
             )
         if result is None:
             say(f"job {job_id} is no longer queued (cancelled or taken); nothing to do")
@@ -159,8 +210,6 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
         traceback.print_exc()
         sys.stderr.flush()
         return 1
-    finally:
-        heartbeat.stop()
 
 
 def _after_success(store: Store, job_id: int, result: Any) -> None:

@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from athanor.registry.package import load_package
 from athanor.registry.registry import check_model_name, package_path, resolve
 from athanor.runs import lifecycle
 from athanor.runs.callbacks import run_callbacks
+from athanor.runs.distributed import local_ranks
 from athanor.runs.packaging import complete_run
 from athanor.runs.recovery import reconcile_orphans
 from athanor.runs.result import TrainedRun
@@ -33,6 +34,7 @@ from athanor.spec.run import RunSpec
 from athanor.store import Lease, RunRecord, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder, checkpoint_step
 from athanor.training.callbacks import Callback
+from athanor.training.distributed import DistributedContext, PeerLost
 from athanor.training.losses import loss_description, uses_single_logit
 from athanor.training.parameters import freeze, load_matching
 from athanor.training.trainer import FitResult, Trainer
@@ -167,6 +169,7 @@ def execute(
     settings: Settings | None = None,
     on_stop: StopRecorder | None = None,
     evaluate_test: bool = True,
+    distributed: DistributedContext | None = None,
 ) -> TrainedRun | None:
     """Execute a queued run: one attempt of a job, in the worker the platform started for it.
 
@@ -184,6 +187,8 @@ def execute(
         on_stop: records a stop requested by SIGTERM instead of marking the run cancelled
             (the platform requeues a run it preempts).
         evaluate_test: as for :func:`train` (a search's trials are not tested).
+        distributed: rank 0's place in a process group already started for the run's
+            ``job.resources.workers`` (Ray Train's); default: start the other ranks here.
 
     Returns:
         The run's outcome, or ``None`` when it was no longer queued (nothing was done).
@@ -214,6 +219,7 @@ def execute(
         logged_until=logged,
         on_stop=on_stop,
         evaluate_test=evaluate_test,
+        distributed=distributed,
     )
 
 
@@ -229,8 +235,13 @@ def _guarded(
     logged_until: dict[str, int] | None = None,
     on_stop: StopRecorder | None = None,
     evaluate_test: bool = True,
+    distributed: DistributedContext | None = None,
 ) -> TrainedRun:
-    """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why."""
+    """Run, recording how it ended: succeeded, cancelled (resumable) or failed with why.
+
+    A job's run whose other ranks failed (:class:`PeerLost`) is left running for the job's
+    restart policy to decide, as for a worker that was killed.
+    """
     try:
         return _execute(
             store,
@@ -243,7 +254,14 @@ def _guarded(
             logged_until=logged_until,
             on_stop=on_stop,
             evaluate_test=evaluate_test,
+            distributed=distributed,
         )
+    except PeerLost as exc:
+        # A job's worker exits leaving its run running: the job's restart policy resumes it
+        # from its checkpoint, as after a killed worker. A foreground run fails (resumable).
+        if not store.jobs.exists(record.id):
+            store.runs.transition(record.id, lifecycle.failed(exc))
+        raise
     # A run that ended otherwise meanwhile (its stop recorded before the error) stays so.
     except KeyboardInterrupt:
         store.runs.transition(record.id, lifecycle.interrupted())
@@ -318,6 +336,7 @@ def _execute(
     logged_until: dict[str, int] | None = None,
     on_stop: StopRecorder | None = None,
     evaluate_test: bool = True,
+    distributed: DistributedContext | None = None,
 ) -> TrainedRun:
     console = console or Console(stderr=True)
     if progress:
@@ -346,44 +365,61 @@ def _execute(
         extra=extra_callbacks,
         artifacts=store.artifacts,
     )
-    trainer = Trainer(
-        spec.train,
-        seed=spec.seed,
-        callbacks=assembled.callbacks,
-        checkpoint_dir=CheckpointFolder.of_run(run_dir).path,
-    )
-    trainer.run_id = record.id
-    trainable, frozen = count_parameters(network)
-    loss = loss_description(
-        spec.train.loss, prepared.schema, scaled_target=bool(prepared.preprocessor.target_steps)
-    )
-    store.runs.update(
-        record.id,
-        summary={
-            "data": prepared.record,
-            "loss": loss,
-            "parameters": {"trainable": trainable, "frozen": frozen},
-            "device": str(trainer.device),
-            **({"init_from": transfer} if transfer else {}),
-            **({"parent": parent} if parent else {}),
-        },
-    )
-    if progress:
-        sizes = prepared.record["split"]["sizes"]
-        console.print(
-            f"run {record.id}: {trainable + frozen:,} parameters"
-            + (f" ({frozen:,} frozen)" if frozen else "")
-            + f" on {trainer.device}; "
-            + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
-            highlight=False,
+    checkpoint_dir = CheckpointFolder.of_run(run_dir).path
+    ranks = ExitStack()  # the other data-parallel ranks, until training ends
+    context = ranks.enter_context(
+        nullcontext(distributed)
+        if distributed is not None
+        else local_ranks(
+            spec, checkpoint_dir=checkpoint_dir, resume_from=resume_from, settings=store.settings
         )
-        console.print(f"run {record.id}: loss {loss}", highlight=False)
-        for warning in prepared.record.get("warnings", []):
-            console.print(f"run {record.id}: warning: {warning}", highlight=False, markup=False)
-        for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
-            if note:
-                console.print(f"run {record.id}: {note}", highlight=False)
-    with _stop_on_signals(trainer):
+    )
+    try:
+        trainer = Trainer(
+            spec.train,
+            seed=spec.seed,
+            callbacks=assembled.callbacks,
+            checkpoint_dir=checkpoint_dir,
+            distributed=context,
+        )
+        trainer.run_id = record.id
+        trainable, frozen = count_parameters(network)
+        loss = loss_description(
+            spec.train.loss, prepared.schema, scaled_target=bool(prepared.preprocessor.target_steps)
+        )
+        store.runs.update(
+            record.id,
+            summary={
+                "data": prepared.record,
+                "loss": loss,
+                "parameters": {"trainable": trainable, "frozen": frozen},
+                "device": str(trainer.device),
+                **({"init_from": transfer} if transfer else {}),
+                **({"parent": parent} if parent else {}),
+                **({"workers": context.world_size} if context.active else {}),
+            },
+        )
+        if progress:
+            sizes = prepared.record["split"]["sizes"]
+            console.print(
+                f"run {record.id}: {trainable + frozen:,} parameters"
+                + (f" ({frozen:,} frozen)" if frozen else "")
+                + f" on {trainer.device}"
+                + (f" x {context.world_size} workers (DDP)" if context.active else "")
+                + "; "
+                + ", ".join(f"{name} {count:,}" for name, count in sizes.items()),
+                highlight=False,
+            )
+            console.print(f"run {record.id}: loss {loss}", highlight=False)
+            for warning in prepared.record.get("warnings", []):
+                console.print(f"run {record.id}: warning: {warning}", highlight=False, markup=False)
+            for note in (transfer, f"resuming from {resume_from.name}" if resume_from else None):
+                if note:
+                    console.print(f"run {record.id}: {note}", highlight=False)
+    except BaseException:
+        ranks.close()  # the other ranks stop with the run
+        raise
+    with ranks, _stop_on_signals(trainer):
         fit = trainer.fit(network, prepared, resume_from=resume_from)
     if trainer.frozen:
         store.runs.update(record.id, summary={"frozen": trainer.frozen})

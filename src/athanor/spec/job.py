@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from athanor.spec.base import StrictModel
 
@@ -20,12 +20,31 @@ class ResourcesSpec(StrictModel):
         le=65536,
         description="Memory reserved for the job in GB (default: none reserved).",
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Data-parallel training processes (torch.distributed DDP): each trains on its "
+            "shard of every batch of train.batch_size samples. With GPUs, one GPU each (gpus "
+            "equals workers). Also applies in the foreground (athanor train --workers N)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_gpu_per_worker(self) -> ResourcesSpec:
+        if self.workers > 1 and self.gpus not in (0, self.workers):
+            raise ValueError(
+                f"gpus: {self.gpus} GPUs for {self.workers} workers; valid: 0 "
+                f"(the workers train on CPUs) or {self.workers} (one GPU per worker)"
+            )
+        return self
 
 
 class JobSpec(StrictModel):
     """Scheduling of a run submitted as a job (``athanor train --detach``, ``POST /v1/jobs``).
 
-    Ignored when a run is trained in the foreground.
+    Ignored when a run is trained in the foreground, except ``resources.workers``.
     """
 
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)

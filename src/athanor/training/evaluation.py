@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from athanor.data.batching import BatchSource
+from athanor.training.distributed import SINGLE, DistributedContext, sum_number, sum_state
 from athanor.training.metrics import Metric
 
 
@@ -22,12 +23,15 @@ def evaluate_split(
     prefix: str = "val",
     autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
     unscale: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ranks: DistributedContext = SINGLE,
 ) -> dict[str, Any]:
     """``{prefix}_loss`` and ``{prefix}_<metric>`` of ``module`` over ``batches`` (epoch 0).
 
     Scalar metrics are floats; others (a confusion matrix) are lists. With ``unscale``
     (targets scaled for training), metrics see outputs and targets in the targets' own units;
     the loss stays in training units. The module is put in eval mode and restored afterwards.
+    With several ``ranks``, each evaluates its shards and the sums are added up over ranks
+    (every rank gets the same results).
     """
     was_training = module.training
     module.eval()
@@ -37,6 +41,8 @@ def evaluate_split(
     count = 0
     with torch.inference_mode():
         for x, y in batches.epoch(0):
+            if not y.shape[0]:  # an empty shard
+                continue
             with autocast():
                 outputs = module(x)
                 loss = loss_fn(outputs, y)
@@ -47,6 +53,13 @@ def evaluate_split(
             for metric in metrics:
                 metric.update(outputs, y)
     module.train(was_training)
+    if ranks.active:
+        total = sum_number(float(total), ranks)
+        count = int(sum_number(count, ranks))
+        for metric in metrics:
+            metric.load_state_dict(
+                sum_state(metric.state_dict(), ranks, per_sample=metric.per_sample)
+            )
     results: dict[str, Any] = {f"{prefix}_loss": float(total) / max(count, 1)}
     results.update({f"{prefix}_{metric.name}": metric.compute() for metric in metrics})
     return results

@@ -47,6 +47,8 @@ class Metric:
     higher_is_better: ClassVar[bool] = False
     tasks: ClassVar[tuple[str, ...]] = ()
     scalar: ClassVar[bool] = True
+    per_sample: ClassVar[bool] = False
+    """Whether the state keeps values per sample (joined across ranks, not summed)."""
     _state: ClassVar[tuple[str, ...]] = ()
 
     def reset(self) -> None:
@@ -232,6 +234,7 @@ class _RankingMetric(Metric):
 
     tasks = ("classification",)
     higher_is_better = True
+    per_sample = True
     _state = ("probabilities", "targets")
 
     def reset(self) -> None:

@@ -32,6 +32,16 @@ from athanor.training.checkpoint import (
     save_checkpoint,
 )
 from athanor.training.devices import select_device
+from athanor.training.distributed import (
+    SINGLE,
+    DistributedContext,
+    PeerLost,
+    any_rank,
+    from_leader,
+    gather,
+    peer_failure,
+    shard,
+)
 from athanor.training.evaluation import split_scalars
 from athanor.training.loops import loop_for
 from athanor.training.loops.base import Loop
@@ -117,6 +127,9 @@ class Trainer:
         seed: seeds shuffling and dropout (the network is seeded when it is built).
         callbacks: hooks for progress, logging, early stopping and more.
         checkpoint_dir: where checkpoints go (``None``: none are written).
+        distributed: this process's rank among the run's data-parallel processes (default:
+            the only one). Every rank gets the same spec, seed and ``checkpoint_dir``; only
+            rank 0 writes checkpoints and runs callbacks that record anything.
     """
 
     def __init__(
@@ -126,11 +139,13 @@ class Trainer:
         seed: int = 0,
         callbacks: list[Callback] | None = None,
         checkpoint_dir: Path | None = None,
+        distributed: DistributedContext = SINGLE,
     ) -> None:
         self.spec = with_transfer_groups(spec)
         self.seed = seed
         self.callbacks = CallbackList(list(callbacks or []))
-        self.device = select_device(spec.device)
+        self.distributed = distributed
+        self.device = distributed.device or select_device(spec.device)
         self.checkpoint_dir = checkpoint_dir
         self.module: nn.Module | None = None
         self.optimizer: torch.optim.Optimizer | None = None
@@ -210,12 +225,23 @@ class Trainer:
         self.module = module
         self.frozen = freeze(module, spec.freeze) if spec.freeze else []
         self.frozen += [n for n in apply_transfer(module, spec.transfer) if n not in self.frozen]
-        forward = torch.compile(module) if spec.compile else module
-        batches = prepared.batches(
-            "train", spec.batch_size, shuffle=True, seed=self.seed, device=device
+        ranks = self.distributed
+        forward: nn.Module = module
+        if ranks.active:
+            self._check_data_parallel(prepared)
+            # DDP broadcasts rank 0's weights and buffers here: every rank starts alike.
+            forward = nn.parallel.DistributedDataParallel(
+                module, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        if spec.compile:
+            forward = torch.compile(forward)
+        # The global batches of one process; each rank trains on its shard of each.
+        batches = shard(
+            prepared.batches("train", spec.batch_size, shuffle=True, seed=self.seed, device=device),
+            ranks,
         )
         val = (
-            prepared.batches("val", spec.eval_batch_size, device=device)
+            shard(prepared.batches("val", spec.eval_batch_size, device=device), ranks)
             if prepared.size("val")
             else None
         )
@@ -239,7 +265,8 @@ class Trainer:
         )
         self.state = state
         self._epoch_lr = loop.optimizer.param_groups[0]["lr"]
-        torch.manual_seed(self.seed)
+        # Rank 0 draws what one process draws; the others their own dropout masks.
+        torch.manual_seed(self.seed + ranks.rank)
         if resume_from is not None:
             self._restore(load_checkpoint(resume_from), resume_from)
         self._on_after_step = self.callbacks.has("on_after_optimizer_step")
@@ -263,6 +290,10 @@ class Trainer:
                 if self.nan_guard is not None:
                     self.nan_guard.check(state)
                 self._finish_epoch(state, val)
+                if ranks.active:  # rank 0's callbacks decide (early stopping, a pruner)
+                    state.stop_reason, self._stop_reason = from_leader(
+                        (state.stop_reason, self._stop_reason), ranks
+                    )
                 if state.stop_reason is not None:
                     break
                 if self._stop_reason is not None and state.epoch < spec.epochs:
@@ -278,6 +309,8 @@ class Trainer:
             calls.call("on_fit_end", self, state)
         except BaseException as error:
             calls.call("on_exception", self, state, error)
+            if ranks.active and not isinstance(error, PeerLost) and peer_failure(error):
+                raise PeerLost(f"another rank of the run failed ({error})") from error
             raise
         seconds = state.elapsed
         return FitResult(
@@ -303,6 +336,10 @@ class Trainer:
         state.batch = index + 1
         if self._on_after_step:
             self.callbacks.call("on_after_optimizer_step", self, state)
+        ranks = self.distributed
+        if ranks.active and any_rank(self._stop_reason is not None, ranks):
+            # a stop asked of one rank (SIGTERM reaches rank 0) stops them all at this step
+            self._stop_reason = self._stop_reason or "stopped with the run's other ranks"
         if self._checkpoint_due(step=True) or self._stop_reason is not None:
             if self.nan_guard is not None:
                 self.nan_guard.check(state)
@@ -331,6 +368,25 @@ class Trainer:
                     f"train.{key}: '{monitor}' is not computed for this run; valid: "
                     + ", ".join(sorted(names))
                 )
+
+    def _check_data_parallel(self, prepared: Prepared) -> None:
+        """What data-parallel training does not support, as a user error."""
+        spec, world = self.spec, self.distributed.world_size
+        if prepared.schema.task == "generation":
+            raise UserError(
+                f"job.resources.workers: {world} workers train supervised tasks only; "
+                "a GAN (task generation) trains with workers: 1"
+            )
+        if spec.transfer is not None and spec.transfer.preset == "gradual":
+            raise UserError(
+                f"job.resources.workers: {world} workers cannot unfreeze layers gradually "
+                "(train.transfer.preset: gradual); use workers: 1 or another preset"
+            )
+        if spec.batch_size < world:
+            raise UserError(
+                f"train.batch_size: {spec.batch_size} is smaller than job.resources.workers "
+                f"({world}); each worker needs samples from every batch"
+            )
 
     def _finish_epoch(self, state: TrainState, val: Any) -> None:
         """Epoch metrics, validation, plateau schedule, callbacks, epoch checkpoint."""
@@ -387,13 +443,25 @@ class Trainer:
             "loop": self.loop.state_dict(),
             "rng": rng_state(),
             "callbacks": self.callbacks.state_dict(),
+            **(
+                {"rank_rng": gather(rng_state(), self.distributed)}
+                if self.distributed.active
+                else {}
+            ),
         }
 
-    def save_checkpoint(self) -> Path:
-        """Write a checkpoint named by the step; keep the newest ``checkpoint.keep``."""
+    def save_checkpoint(self) -> Path | None:
+        """Write a checkpoint named by the step; keep the newest ``checkpoint.keep``.
+
+        With several ranks every rank calls this (the state sums the ranks' partial epoch
+        and gathers their random states) and rank 0 alone writes; the others get ``None``.
+        """
         assert self.checkpoint_dir is not None
+        state = self.state_dict()
+        if not self.distributed.leader:
+            return None
         folder = CheckpointFolder(self.checkpoint_dir)
-        path = save_checkpoint(self.state_dict(), folder.path_for(self.state.step))
+        path = save_checkpoint(state, folder.path_for(self.state.step))
         folder.prune(self.spec.checkpoint.keep)  # also what a write cut short by a kill left
         self.callbacks.call("on_checkpoint_save", self, self.state, path)
         return path
@@ -410,7 +478,11 @@ class Trainer:
         self.state.restore(saved["position"])
         self._epoch_lr = saved["position"]["epoch_lr"]
         self.callbacks.load_state_dict(to_device(saved["callbacks"], self.device))
-        restore_rng_state(saved["rng"])
+        rank = self.distributed.rank
+        ranks_rng = saved.get("rank_rng") or []
+        if rank == 0 or rank < len(ranks_rng):
+            restore_rng_state(ranks_rng[rank] if rank else saved["rng"])
+        # else: a rank the checkpoint's run did not have keeps its fresh seed
         self.callbacks.call("on_checkpoint_load", self, self.state, path)
 
 

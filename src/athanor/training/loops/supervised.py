@@ -8,6 +8,7 @@ on-device sums of the epoch's loss and metrics (no ``.item()`` per step).
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -15,6 +16,7 @@ from torch import nn
 
 from athanor.data.batching import BatchSource
 from athanor.data.prepare import Prepared
+from athanor.training.distributed import DistributedContext, sum_number, sum_state, sum_tensor
 from athanor.training.evaluation import evaluate_split
 from athanor.training.loops.base import Loop
 from athanor.training.losses import build_loss
@@ -60,6 +62,7 @@ class SupervisedLoop(Loop):
         self.unscale = preprocessor.inverse_target if preprocessor.target_steps else None
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         self.seen = 0
+        self.ranks: DistributedContext = trainer.distributed
         return self.steps_per_epoch
 
     def monitors(self) -> list[str]:
@@ -94,36 +97,45 @@ class SupervisedLoop(Loop):
         on_batch_start = calls.has("on_batch_start")
         on_before_backward = calls.has("on_before_backward")
         last = len(batches) - 1
+        world = self.ranks.world_size
         for index, (x, y) in enumerate(batches.epoch(epoch, start), start=start):
             state.batch = index
+            rows = y.shape[0]
             if on_batch_start:
                 calls.call("on_batch_start", trainer, state)
             with autocast():
                 outputs = forward(x)
-                loss = loss_fn(outputs, y)
+                # An empty shard (a last batch smaller than the ranks) still joins the
+                # gradient all-reduce, with zero gradients.
+                loss = loss_fn(outputs, y) if rows else outputs.sum() * 0.0
                 if l1 or l2:
                     loss = loss + _penalty(self.penalty_params, l1, l2)
             if on_before_backward:
                 calls.call("on_before_backward", trainer, state, loss)
+            # Each batch's loss is weighted by its share of its accumulation group (and, with
+            # N ranks whose gradients DDP averages, by N times its share): the gradient is
+            # exactly that of one batch of all the group's samples.
             scaled = (
-                loss * (y.shape[0] / _group_samples(index, accumulate, state))
-                if accumulate > 1
+                loss * (rows * world / _group_samples(index, accumulate, state))
+                if accumulate > 1 or world > 1
                 else loss
             )
             (scaler.scale(scaled) if scaler is not None else scaled).backward()
             detached = loss.detach()
-            self.loss_sum.add_(detached, alpha=y.shape[0])
-            self.seen += y.shape[0]
-            if self.unscale is None:
-                for metric in self.train_metrics:
-                    metric.update(outputs, y)
-            else:
-                own_outputs, own_y = self.unscale(outputs.detach().float()), self.unscale(y)
-                for metric in self.train_metrics:
-                    metric.update(own_outputs, own_y)
-            state.samples_seen += y.shape[0]
-            if guard is not None:
-                guard.add(detached, state.step + 1, state)
+            if rows:
+                self.loss_sum.add_(detached, alpha=rows)
+                self.seen += rows
+                if self.unscale is None:
+                    for metric in self.train_metrics:
+                        metric.update(outputs, y)
+                else:
+                    own_outputs, own_y = self.unscale(outputs.detach().float()), self.unscale(y)
+                    for metric in self.train_metrics:
+                        metric.update(own_outputs, own_y)
+                if guard is not None:
+                    guard.add(detached, state.step + 1, state)
+            # samples of the global batch, whichever rank counts them
+            state.samples_seen += rows if world == 1 else _group_samples(index, 1, state)
             if (index + 1) % accumulate == 0 or index == last:
                 if scaler is not None:
                     scaler.unscale_(optimizer)
@@ -146,9 +158,25 @@ class SupervisedLoop(Loop):
             calls.call("on_batch_end", trainer, state, detached)
 
     def epoch_results(self) -> dict[str, Any]:
-        results: dict[str, Any] = {"train_loss": float(self.loss_sum) / max(self.seen, 1)}
-        results.update({f"train_{m.name}": m.compute() for m in self.train_metrics})
+        loss_sum, seen, metrics = self._summed()
+        results: dict[str, Any] = {"train_loss": float(loss_sum) / max(seen, 1)}
+        results.update({f"train_{m.name}": m.compute() for m in metrics})
         return results
+
+    def _summed(self) -> tuple[torch.Tensor, int, list[Metric]]:
+        """The epoch's loss sum, sample count and metrics over all ranks (copies: each
+        rank's own sums go on)."""
+        ranks = self.ranks
+        if not ranks.active:
+            return self.loss_sum, self.seen, self.train_metrics
+        metrics = []
+        for metric in self.train_metrics:
+            total = copy.deepcopy(metric)
+            total.load_state_dict(
+                sum_state(metric.state_dict(), ranks, per_sample=metric.per_sample)
+            )
+            metrics.append(total)
+        return sum_tensor(self.loss_sum, ranks), int(sum_number(self.seen, ranks)), metrics
 
     def validate(self, batches: BatchSource) -> dict[str, Any]:
         return evaluate_split(
@@ -158,6 +186,7 @@ class SupervisedLoop(Loop):
             self.val_metrics,
             autocast=self.trainer.autocast,
             unscale=self.unscale,
+            ranks=self.ranks,
         )
 
     def test(self, prepared: Prepared) -> dict[str, Any]:
@@ -177,13 +206,15 @@ class SupervisedLoop(Loop):
             step_after_validation(self.schedule, metrics)
 
     def state_dict(self) -> dict[str, Any]:
+        # With several ranks (all of them call this), the partial epoch's sums of all ranks.
+        loss_sum, seen, metrics = self._summed()
         return {
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict() if self.schedule is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "loss_sum": self.loss_sum,
-            "seen": self.seen,
-            "metrics": [metric.state_dict() for metric in self.train_metrics],
+            "loss_sum": loss_sum,
+            "seen": seen,
+            "metrics": [metric.state_dict() for metric in metrics],
         }
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
@@ -196,6 +227,8 @@ class SupervisedLoop(Loop):
         self.seen = state["seen"]
         for metric, saved in zip(self.train_metrics, state["metrics"], strict=True):
             metric.load_state_dict(to_device(saved, device))
+        if not self.ranks.leader:  # the saved sums are all ranks': rank 0 alone carries them
+            self.start_epoch()
 
 
 def _group_samples(index: int, accumulate: int, state: TrainState) -> int:
