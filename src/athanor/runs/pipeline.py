@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from torch import Tensor
 
 from athanor.data.prepare import prepare
 from athanor.data.versions import resolve_dataset
 from athanor.errors import UserError
 from athanor.nets.builder import Network, build_network, count_parameters
 from athanor.nets.pretrained import IMAGENET_WEIGHTS, ZOO, load_pretrained, zoo_entry
-from athanor.registry.package import load_package
+from athanor.registry.package import ModelPackage, load_package
 from athanor.registry.registry import check_model_name, package_path, resolve
 from athanor.registry.zoo import load_zoo_package
 from athanor.runs import lifecycle
@@ -286,7 +287,7 @@ def _start_weights(
 ) -> tuple[str | None, str] | None:
     """Load published (``pretrained``, ``init_from: zoo:...``) or ``train.init_from`` weights.
 
-    ``classes`` are the run's classes: a zoo package's head is kept only for the same ones.
+    ``classes`` are the run's classes: a package's head is kept only for the same ones.
 
     Returns:
         The parent model version's reference (``name@vN``, None for published weights) and
@@ -298,10 +299,7 @@ def _start_weights(
         return None, load_pretrained(network, entry, store.settings)
     if source is not None and source.model.startswith("zoo:"):  # Athanor's own zoo
         package = load_zoo_package(source.model, store.settings)
-        state = package.state_dict
-        if package.metadata["schema"].get("classes") != classes:
-            # other classes (digits 0-4 -> 5-9): a head of the same size still starts fresh
-            state = {k: v for k, v in state.items() if not k.startswith("output.")}
+        state = _without_other_head(package, classes)
         report = load_matching(network, state, strict=source.strict, source_name=source.model)
         return None, report.describe(f"{source.model} ({package.content_hash[:12]})")
     if getattr(spec.model, "pretrained", None) == "imagenet":
@@ -314,9 +312,21 @@ def _start_weights(
     version = resolve(store, source.model)
     package = load_package(package_path(store, version), expected_hash=version.content_hash)
     report = load_matching(
-        network, package.state_dict, strict=source.strict, source_name=version.ref
+        network,
+        _without_other_head(package, classes),
+        strict=source.strict,
+        source_name=version.ref,
     )
     return version.ref, report.describe(version.ref)
+
+
+def _without_other_head(package: ModelPackage, classes: list[str] | None) -> dict[str, Tensor]:
+    """The package's tensors, less its head when it was trained for other classes: digits 0-4
+    to 5-9 keeps the size of the head, not its meaning, so it starts fresh."""
+    theirs = package.metadata["schema"].get("classes")
+    if classes is None or theirs is None or theirs == classes:
+        return package.state_dict
+    return {k: v for k, v in package.state_dict.items() if not k.startswith("output.")}
 
 
 def _execute(
