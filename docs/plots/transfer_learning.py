@@ -48,7 +48,7 @@ def main() -> Path:
                 f"{mean:.1f}",
                 (n, mean),
                 textcoords="offset points",
-                xytext=(6, -10 if method == "scratch" else 4),
+                xytext={"scratch": (6, -12), "features": (6, 4), "fine_tune": (-26, 6)}[method],
                 fontsize=8,
                 color=colour,
             )
@@ -59,7 +59,7 @@ def main() -> Path:
     axis.set_ylabel("test accuracy on digits 5-9 (%)")
     axis.set_title(
         f"Transfer from a CNN trained on digits 0-4 (zoo:{results['source']}): "
-        f"{len(results['seeds'])} seeds, {results['steps']} steps each",
+        f"{len(results['seeds'])} seeds, {results['epochs']} epochs each",
         fontsize=10,
     )
     axis.grid(alpha=0.3)
