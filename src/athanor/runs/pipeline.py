@@ -17,7 +17,7 @@ from torch import Tensor
 
 from athanor.data.prepare import prepare
 from athanor.data.versions import resolve_dataset
-from athanor.errors import UserError
+from athanor.errors import SpecError, UserError
 from athanor.nets.builder import Network, build_network, count_parameters
 from athanor.nets.pretrained import IMAGENET_WEIGHTS, ZOO, load_pretrained, zoo_entry
 from athanor.registry.package import ModelPackage, load_package
@@ -345,7 +345,13 @@ def _execute(
     console = console or Console(stderr=True)
     skipped = None
     if spec.train.transfer is not None and not spec.starts_from_weights:
-        # from_scratch: train_all (the spec refuses the rest): nothing to keep, all layers learn
+        if spec.train.transfer.from_scratch == "error":
+            raise SpecError(
+                f"train.transfer: the {spec.train.transfer.preset} recipe keeps trained "
+                "weights, and this network starts from scratch: add train.init_from (a "
+                "registered model or zoo:NAME) or model.pretrained, or remove train.transfer"
+            )
+        # from_scratch: train_all: nothing to keep, every layer learns
         skipped = f"train.transfer ({spec.train.transfer.preset}) not applied: no trained weights"
         spec = spec.model_copy(update={"train": spec.train.model_copy(update={"transfer": None})})
     if progress:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from athanor.spec.base import StrictModel
 from athanor.spec.data import DataSpec
@@ -59,19 +58,6 @@ class RunSpec(StrictModel):
         if isinstance(image, dict):
             dataset["image"] = {"size": IMAGENET_SIZE, "channels": 3, **image}
         return {**data, "data": dataset}
-
-    @model_validator(mode="after")
-    def _transfer_needs_weights(self) -> RunSpec:
-        transfer = self.train.transfer
-        if transfer is None or transfer.from_scratch == "train_all" or self.starts_from_weights:
-            return self
-        raise PydanticCustomError(
-            "transfer_without_weights",
-            "train.transfer: the {preset} recipe keeps trained weights, and this network starts "
-            "from scratch: add train.init_from (a registered model or zoo:NAME) or "
-            "model.pretrained, or remove train.transfer",
-            {"preset": transfer.preset},
-        )
 
     @property
     def starts_from_weights(self) -> bool:
