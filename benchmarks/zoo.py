@@ -12,11 +12,13 @@
    training images by each seed), the same CNN trained from scratch, as frozen features of
    ``zoo:mnist-cnn-digits-0-4`` (``train.transfer: features``: only the new 5-class head
    learns) and fine-tuned from it (``fine_tune``: every layer, the backbone at 0.1 times the
-   rate). Every run of a size and seed sees the same images and the same number of steps;
-   each is tested on all 4,861 official test images of digits 5-9. Prints the table of
+   rate). Every run of a size and seed sees the same images for the same 30 epochs; each is
+   tested on all 4,861 official test images of digits 5-9. Each seed runs in a process of its
+   own (one torch thread), beside the training of the full ``mnist-cnn``. Prints the table of
    docs/results.md and writes the numbers as JSON for ``docs/plots/transfer_learning.py``.
 
     .venv/bin/python benchmarks/zoo.py [--zoo DIR] [--sizes 50 200 1000] [--seeds 0 1 2]
+        [--source-epochs 3] [--reuse-source]
 """
 
 from __future__ import annotations
