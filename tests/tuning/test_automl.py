@@ -56,6 +56,10 @@ def test_auto_on_an_imported_image_folder(tmp_path: Path, digits_raw) -> None:
     assert result.detection.dataset.startswith("digit-photos@")
     assert result.model_version.ref == "photos@1" and "test_accuracy" in result.test_metrics
     assert result.report["notes"][0].endswith(f"imported as dataset {result.detection.dataset}")
+    # no ImageNet weights on this machine: the report says which file, where, and how to get it
+    (weights,) = [n for n in result.report["notes"] if n.startswith("no pretrained candidate")]
+    assert "resnet18-f37072fd.pth" in weights and "auto never downloads" in weights
+    assert weights in result.report_paths["markdown"].read_text()
 
 
 def test_auto_forecasts_a_series() -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
 from athanor.data.prepare import prepare
+from athanor.nets.pretrained import IMAGENET_WEIGHTS, ZOO
 from athanor.settings import current_settings
 from athanor.spec.tune import load_search
 from athanor.tuning.detect import (
@@ -123,3 +132,72 @@ def test_detection_trains_centernets_on_small_squares_and_subsamples_on_a_short_
     recipe = _search(tiny, budget=60)[0]
     assert recipe.spec["data"]["image"]["size"] == [32, 32]  # not enlarged; divisible by 8
     assert recipe.trial_subset is None
+
+
+@pytest.fixture
+def local_resnet18(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file with the official resnet18 key layout and shapes in a mirror folder, pinned in
+    place of the published file's SHA-256 (the real file is 46 MB and not in the tests)."""
+    from tests.nets.test_pretrained import ReferenceResNet
+
+    torch.manual_seed(0)
+    path = tmp_path / "weights-mirror" / "weights" / "resnet18-f37072fd.pth"
+    path.parent.mkdir(parents=True)
+    torch.save(ReferenceResNet(18).state_dict(), path)
+    official = ZOO["resnet18"]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    entry = replace(official, remote=replace(official.remote, digest=digest))
+    monkeypatch.setitem(ZOO, "resnet18", entry)
+    monkeypatch.setitem(IMAGENET_WEIGHTS, 18, entry)
+    mirrors = [*current_settings().data_mirrors, path.parents[1]]
+    monkeypatch.setenv("ATHANOR_DATA_MIRROR", os.pathsep.join(map(str, mirrors)))
+    return path
+
+
+DIGITS = Detection(
+    "digits", IMAGE_CLASSIFICATION, 1797, classes=list("0123456789"), image_shape=(1, 8, 8)
+)
+
+
+def test_without_local_weights_the_recipe_says_which_file_it_looked_for_and_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATHANOR_DATA_MIRROR", str(tmp_path / "mirror"))
+    recipe, search = _search(DIGITS)
+    assert len(search.params[0].marker.values) == 2 and "transfer" not in recipe.spec["train"]
+    cache = current_settings().cache_dir / "datasets" / "weights" / "resnet18-f37072fd.pth"
+    assert recipe.weights == (
+        "no pretrained candidate: resnet18-f37072fd.pth (torchvision "
+        "ResNet18_Weights.IMAGENET1K_V1 (resnet18-f37072fd.pth)) is not in the "
+        f"ATHANOR_DATA_MIRROR folders ({tmp_path / 'mirror'}) and the cache "
+        f"({cache}), and auto never downloads; to add a fine-tuned ImageNet ResNet-18, get it "
+        f"once on a machine with internet (curl -L -o {cache} "
+        "https://download.pytorch.org/models/resnet18-f37072fd.pth, or copy the file into a "
+        "mirror folder)"
+    )
+
+
+def test_local_imagenet_weights_add_a_fine_tuned_resnet_candidate(local_resnet18: Path) -> None:
+    import athanor as at
+
+    recipe, search = _search(DIGITS)  # load_search checks every candidate with the others
+    pretrained = {"template": "resnet", "depth": 18, "pretrained": "imagenet"}
+    assert search.params[0].marker.values[-1] == pretrained
+    assert recipe.candidates[2].startswith(f"resnet-18 pretrained on ImageNet ({local_resnet18})")
+    assert recipe.weights is not None and str(local_resnet18) in recipe.weights
+    assert recipe.spec["data"]["image"] == {"size": [8, 8]}  # not ImageNet's 224 x 224
+    values = {p.name: p.probes()[0] for p in search.params}
+    lenet = search.concrete(values)
+    assert lenet.data.image.channels is None and lenet.data.normalize == "auto"
+    trial = search.concrete({**values, "model": pretrained}).model_dump(mode="json")
+    trial["data"]["subset"] = {"train": 60, "val": 30, "test": 30}
+    trial["train"].update(epochs=1, batch_size=30, checkpoint={"enabled": False})
+    run = at.train(trial, progress=False)
+    summary = run.run.summary
+    assert summary["init_from"].startswith("loaded 120 tensors from torchvision ResNet18")
+    assert summary["data"]["image"] == {"size": [8, 8], "channels": 3}
+    assert "transfer" not in summary  # applied: fine_tune's groups, not skipped
+    scratch = at.train({**trial, "model": {"template": "lenet5"}}, progress=False)
+    assert scratch.run.summary["transfer"] == (
+        "train.transfer (fine_tune) not applied: no trained weights"
+    )

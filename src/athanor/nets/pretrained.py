@@ -10,7 +10,7 @@ checked. The 1,000-class head (``fc``) is never loaded: the task's output layer 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -19,7 +19,7 @@ from torch import nn
 from athanor._choices import choices_text
 from athanor.data.download import RemoteFile, fetch
 from athanor.errors import DatasetUnavailable, UserError
-from athanor.settings import Settings
+from athanor.settings import Settings, current_settings
 from athanor.spec.model import RESNET_BLOCKS
 
 _TORCHVISION = "https://download.pytorch.org/models/"
@@ -100,6 +100,33 @@ def fetch_weights(entry: PretrainedWeights, settings: Settings | None = None) ->
             f"{entry.name} weights ({entry.origin}): {exc} Download {entry.remote.urls[0]} "
             "once on a machine with internet and copy it into a mirror folder."
         ) from None
+
+
+def local_weights(entry: PretrainedWeights, settings: Settings | None = None) -> Path | None:
+    """A verified copy of ``entry``'s file already on this machine (a mirror folder or the
+    cache), or None; never downloads."""
+    settings = settings or current_settings()
+    try:
+        return fetch(entry.remote, settings=replace(settings, offline=True))
+    except DatasetUnavailable:
+        return None
+
+
+def weights_places(entry: PretrainedWeights, settings: Settings | None = None) -> str:
+    """Where :func:`local_weights` looks for ``entry``'s file, for messages."""
+    settings = settings or current_settings()
+    mirrors = (
+        "the ATHANOR_DATA_MIRROR folders (" + ", ".join(map(str, settings.data_mirrors)) + ")"
+        if settings.data_mirrors
+        else "ATHANOR_DATA_MIRROR (not set)"
+    )
+    return f"{mirrors} and the cache ({weights_cache_path(entry, settings)})"
+
+
+def weights_cache_path(entry: PretrainedWeights, settings: Settings | None = None) -> Path:
+    """Where a downloaded copy of ``entry``'s file is kept."""
+    settings = settings or current_settings()
+    return settings.cache_dir / "datasets" / entry.remote.folder / entry.remote.name
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from torch import Tensor
 
 from athanor.data.prepare import prepare
 from athanor.data.versions import resolve_dataset
-from athanor.errors import UserError
+from athanor.errors import SpecError, UserError
 from athanor.nets.builder import Network, build_network, count_parameters
-from athanor.nets.pretrained import IMAGENET_WEIGHTS, load_pretrained, zoo_entry
-from athanor.registry.package import load_package
+from athanor.nets.pretrained import IMAGENET_WEIGHTS, ZOO, load_pretrained, zoo_entry
+from athanor.registry.package import ModelPackage, load_package
 from athanor.registry.registry import check_model_name, package_path, resolve
+from athanor.registry.zoo import load_zoo_package
 from athanor.runs import lifecycle
 from athanor.runs.callbacks import run_callbacks
 from athanor.runs.distributed import local_ranks
@@ -298,17 +300,26 @@ def _stop_on_signals(trainer: Trainer) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _start_weights(store: Store, spec: RunSpec, network: Network) -> tuple[str | None, str] | None:
+def _start_weights(
+    store: Store, spec: RunSpec, network: Network, classes: list[str] | None
+) -> tuple[str | None, str] | None:
     """Load published (``pretrained``, ``init_from: zoo:...``) or ``train.init_from`` weights.
+
+    ``classes`` are the run's classes: a package's head is kept only for the same ones.
 
     Returns:
         The parent model version's reference (``name@vN``, None for published weights) and
         what was loaded, or None when the network starts from scratch.
     """
     source = spec.train.init_from
-    if source is not None and source.model.startswith("zoo:"):
+    if source is not None and source.model.removeprefix("zoo:") in ZOO:
         entry = zoo_entry(source.model)
         return None, load_pretrained(network, entry, store.settings)
+    if source is not None and source.model.startswith("zoo:"):  # Athanor's own zoo
+        package = load_zoo_package(source.model, store.settings)
+        state = _without_other_head(package, classes)
+        report = load_matching(network, state, strict=source.strict, source_name=source.model)
+        return None, report.describe(f"{source.model} ({package.content_hash[:12]})")
     if getattr(spec.model, "pretrained", None) == "imagenet":
         entry = IMAGENET_WEIGHTS[spec.model.depth]  # type: ignore[union-attr]
         loaded = load_pretrained(network, entry, store.settings)
@@ -319,9 +330,21 @@ def _start_weights(store: Store, spec: RunSpec, network: Network) -> tuple[str |
     version = resolve(store, source.model)
     package = load_package(package_path(store, version), expected_hash=version.content_hash)
     report = load_matching(
-        network, package.state_dict, strict=source.strict, source_name=version.ref
+        network,
+        _without_other_head(package, classes),
+        strict=source.strict,
+        source_name=version.ref,
     )
     return version.ref, report.describe(version.ref)
+
+
+def _without_other_head(package: ModelPackage, classes: list[str] | None) -> dict[str, Tensor]:
+    """The package's tensors, less its head when it was trained for other classes: digits 0-4
+    to 5-9 keeps the size of the head, not its meaning, so it starts fresh."""
+    theirs = package.metadata["schema"].get("classes")
+    if classes is None or theirs is None or theirs == classes:
+        return package.state_dict
+    return {k: v for k, v in package.state_dict.items() if not k.startswith("output.")}
 
 
 def _execute(
@@ -339,13 +362,28 @@ def _execute(
     distributed: DistributedContext | None = None,
 ) -> TrainedRun:
     console = console or Console(stderr=True)
+    skipped = None
+    if spec.train.transfer is not None and not spec.starts_from_weights:
+        if spec.train.transfer.from_scratch == "error":
+            raise SpecError(
+                f"train.transfer: the {spec.train.transfer.preset} recipe keeps trained "
+                "weights, and this network starts from scratch: add train.init_from (a "
+                "registered model or zoo:NAME) or model.pretrained, or remove train.transfer"
+            )
+        # from_scratch: train_all: nothing to keep, every layer learns
+        skipped = f"train.transfer ({spec.train.transfer.preset}) not applied: no trained weights"
+        spec = spec.model_copy(update={"train": spec.train.model_copy(update={"transfer": None})})
     if progress:
         console.print(f"run {record.id}: loading {spec.data.dataset}...", highlight=False)
     prepared = prepare(spec.data, spec.seed, settings=store.settings)
     if uses_single_logit(spec.train.loss, prepared.schema):
         prepared.schema = prepared.schema.model_copy(update={"single_logit": True})
     network = build_network(spec.model, prepared.schema, seed=spec.seed)
-    started = _start_weights(store, spec, network) if resume_from is None else None
+    started = (
+        _start_weights(store, spec, network, prepared.schema.classes)
+        if resume_from is None
+        else None
+    )
     parent, transfer = started if started is not None else (None, None)
     # Frozen before counting, so the run's record says what training really updates.
     if spec.train.freeze:
@@ -395,6 +433,7 @@ def _execute(
                 "parameters": {"trainable": trainable, "frozen": frozen},
                 "device": str(trainer.device),
                 **({"init_from": transfer} if transfer else {}),
+                **({"transfer": skipped} if skipped else {}),
                 **({"parent": parent} if parent else {}),
                 **({"workers": context.world_size} if context.active else {}),
             },

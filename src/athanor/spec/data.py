@@ -221,6 +221,13 @@ class DataSpec(StrictModel):
         "pretrained network and standard otherwise.",
     )
     subset: SubsetSpec | None = None
+    classes: list[int | str] | None = Field(
+        default=None,
+        min_length=2,
+        description="Keep only these classes of a labelled dataset (names, or indices as "
+        "integers), relabelled 0..k-1 in this order, e.g. [0, 1, 2, 3, 4] for MNIST's digits "
+        "0-4; an unknown class is an error naming the valid ones.",
+    )
     task: (
         Literal["classification", "regression", "reconstruction", "generation", "detection"] | None
     ) = Field(

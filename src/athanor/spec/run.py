@@ -59,6 +59,13 @@ class RunSpec(StrictModel):
             dataset["image"] = {"size": IMAGENET_SIZE, "channels": 3, **image}
         return {**data, "data": dataset}
 
+    @property
+    def starts_from_weights(self) -> bool:
+        """Whether the network starts from trained weights (``init_from``, ``pretrained``)."""
+        return (
+            self.train.init_from is not None or getattr(self.model, "pretrained", None) is not None
+        )
+
 
 def _starts_from_imagenet(data: dict[str, Any]) -> bool:
     """Whether a raw run spec asks for ImageNet weights (``pretrained`` or ``init_from: zoo:``)."""

@@ -442,6 +442,13 @@ class TransferSpec(StrictModel):
     unfreeze_every: int = Field(
         default=1, ge=1, description="gradual: epochs between two layers being thawed."
     )
+    from_scratch: Literal["error", "train_all"] = Field(
+        default="error",
+        description="When the network starts from scratch (no init_from, no pretrained): "
+        "error (a recipe needs trained weights to keep), or train_all (the recipe is not "
+        "applied, every layer learns; auto searches pretrained and new networks together "
+        "this way).",
+    )
     shorthand = "preset"
 
 

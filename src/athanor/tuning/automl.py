@@ -131,13 +131,15 @@ def auto(
     detection = detect(dataset, target, settings)
     name = register_as or model_name(detection.dataset)
     chosen = _metric(metric, detection)
-    recipe = recipe_for(detection, budget=seconds, metric=chosen, seed=seed)
+    recipe = recipe_for(detection, budget=seconds, metric=chosen, seed=seed, settings=settings)
     display.note(
         f"auto: {detection.dataset} is {detection.task} ({detection.samples:,} "
         f"{'steps' if detection.task.startswith('time') else 'samples'}"
         + (f", {len(detection.classes)} classes" if detection.classes else "")
         + f"); optimizing {chosen} within {format_duration(seconds)}"
     )
+    if recipe.weights:
+        recipe.notes.append(recipe.weights)
     for note in detection.notes + recipe.notes:
         display.note(f"  {note}")
     detect_seconds = time.time() - started

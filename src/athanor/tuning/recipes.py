@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from athanor.settings import Settings
 from athanor.tuning.detect import (
     FORECASTING,
     IMAGE_CLASSIFICATION,
@@ -47,6 +48,9 @@ class Recipe:
     trial_subset: int | None = None
     """Training samples each trial sees (None: all)."""
     notes: list[str] = field(default_factory=list)
+    weights: str | None = None
+    """Image classification: the pretrained weights found and used, or which file was looked
+    for, where, and how to get it once."""
 
 
 def default_metric(detection: Detection) -> str:
@@ -58,8 +62,19 @@ def default_metric(detection: Detection) -> str:
     return "val_rmse"
 
 
-def recipe_for(detection: Detection, *, budget: float, metric: str, seed: int = 0) -> Recipe:
+def recipe_for(
+    detection: Detection,
+    *,
+    budget: float,
+    metric: str,
+    seed: int = 0,
+    settings: Settings | None = None,
+) -> Recipe:
     """The search ``auto`` runs for ``detection`` within ``budget`` seconds.
+
+    Image classification adds an ImageNet-pretrained ResNet-18, fine-tuned, when its weights
+    are on this machine (a mirror folder or the cache of ``settings``); ``auto`` never
+    downloads them, and says in its notes where it looked and how to get them once.
 
     Raises:
         ValueError: a task without a recipe (detection refuses those first).
@@ -75,6 +90,8 @@ def recipe_for(detection: Detection, *, budget: float, metric: str, seed: int = 
     if detection.task not in builders:
         raise ValueError(f"no recipe for {detection.task}")
     recipe = builders[detection.task](detection, budget)
+    if detection.task == IMAGE_CLASSIFICATION:
+        _add_pretrained(recipe, detection, settings)
     recipe.spec = {"name": "auto", "seed": seed, **recipe.spec}
     early = {"monitor": metric, "patience": recipe.tune.pop("patience")}
     recipe.spec["train"]["early_stopping"] = early
@@ -181,6 +198,48 @@ def _images(detection: Detection, budget: float) -> Recipe:
     tune = {"pruner": {"type": "asha", "min_epochs": 1, "reduction_factor": 3}, "patience": 3}
     candidates.append("batch size 32/64/128, AdamW learning rate 3e-4..1e-2")
     return Recipe(spec, tune, candidates, trial_subset=subset, notes=notes)
+
+
+PRETRAINED = "resnet18"
+"""The published weights ``auto`` fine-tunes for image classification when they are local."""
+
+
+def _add_pretrained(recipe: Recipe, detection: Detection, settings: Settings | None) -> None:
+    """A fine-tuned ImageNet ResNet-18 among the candidates when its weights are local; else
+    a note saying which file was looked for, where, and how to get it once."""
+    from athanor.nets.pretrained import ZOO, local_weights, weights_cache_path, weights_places
+
+    entry = ZOO[PRETRAINED]
+    path = local_weights(entry, settings)
+    if path is None:
+        recipe.weights = (
+            f"no pretrained candidate: {entry.remote.name} ({entry.origin}) is not in "
+            f"{weights_places(entry, settings)}, and auto never downloads; to add a fine-tuned "
+            f"ImageNet ResNet-18, get it once on a machine with internet (curl -L -o "
+            f"{weights_cache_path(entry, settings)} {entry.remote.urls[0]}, or copy the file "
+            "into a mirror folder)"
+        )
+        return
+    assert detection.image_shape is not None
+    data = recipe.spec["data"]
+    # The images' own size unless the recipe resizes them: without one, a pretrained run
+    # would be resized to 224 x 224, far too slow for auto's budget on a CPU.
+    image = data.setdefault("image", {})
+    image.setdefault("size", list(detection.image_shape[1:]))
+    recipe.spec["model"]["choice"].append(
+        {"template": "resnet", "depth": entry.depth, "pretrained": "imagenet"}
+    )
+    # fine_tune applies to the pretrained candidate only: the others start from scratch
+    recipe.spec["train"]["transfer"] = {"preset": "fine_tune", "from_scratch": "train_all"}
+    recipe.candidates.insert(
+        -1,
+        f"resnet-{entry.depth} pretrained on ImageNet ({path}), fine-tuned: the backbone at "
+        "0.1 times the learning rate, a new head; RGB, ImageNet's mean and std",
+    )
+    recipe.weights = (
+        f"a pretrained candidate: {entry.origin}, found at {path}; every candidate sees "
+        f"{image['size'][0]}x{image['size'][1]} images"
+    )
 
 
 def _trial_subset(

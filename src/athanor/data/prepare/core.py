@@ -21,6 +21,7 @@ from athanor.data.batching import (
     TensorBatches,
     TensorSplit,
 )
+from athanor.data.class_selection import select_classes
 from athanor.data.preprocessing import Preprocessor
 from athanor.data.raw import RawDataset
 from athanor.data.schema import Schema
@@ -164,6 +165,9 @@ def prepare(
     """
     if raw is None:
         raw = load_raw(spec.dataset, settings, series=spec.series)
+    if spec.classes is not None:
+        table_task = spec.task if spec.task in ("classification", "regression") else None
+        raw = select_classes(raw.with_target(spec.target, table_task), spec.classes)  # type: ignore[arg-type]
     task = spec.task or raw.task
     prepare_kind = _TASK_PREPARERS.get((raw.kind, task)) or _PREPARERS[raw.kind]
     prepared = prepare_kind(raw, spec, spec.split.seed if spec.split.seed is not None else seed)
@@ -171,6 +175,7 @@ def prepare(
         "dataset": raw.name,
         "version": raw.version,
         "origin": raw.origin,
+        **({"classes": list(raw.classes or [])} if spec.classes is not None else {}),
         **prepared.record,
     }
     return prepared
