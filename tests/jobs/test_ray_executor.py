@@ -44,6 +44,7 @@ def executor(ray_cluster: str) -> Iterator[RayExecutor]:
 def test_a_job_runs_on_the_cluster_with_its_log_and_heartbeat(executor: RayExecutor) -> None:
     machine = executor.machine()
     assert machine.cpus == 2 and machine.gpus == () and machine.host == cluster_host()
+    assert [(node.cpus, node.gpus) for node in machine.nodes] == [(2, 0)]  # one node
     greedy = {"name": "g", "data": {"dataset": "iris"}, "model": {"template": "mlp"}}
     greedy["job"] = {"resources": {"cpus": 3}}
     with pytest.raises(UserError, match="CPU"):  # more than the whole cluster has

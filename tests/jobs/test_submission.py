@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from athanor.errors import DatasetNotFound, SpecError, UserError
-from athanor.jobs.machine import Gpu, Machine
+from athanor.jobs.machine import Gpu, Machine, Node
 from athanor.jobs.submission import submit
 from athanor.store import RunStatus, open_store
 
@@ -70,3 +70,25 @@ def test_a_dataset_not_here_yet_passes_the_load_check_unless_nothing_can_be_down
     )
     with pytest.raises(DataError, match=r"^data.dataset: 'fashion-mnist' cannot be loaded: "):
         check_dataset_loads(spec, offline)
+
+
+@pytest.mark.usefixtures("backend")
+def test_on_a_cluster_each_process_must_fit_one_node() -> None:
+    store = open_store()
+    nodes = (Node(cpus=4, gpus=1, memory_gb=16.0), Node(cpus=4, gpus=0, memory_gb=16.0))
+    cluster = Machine(host="ray:h", gpus=(Gpu(0),), cpus=8, memory_gb=32.0, nodes=nodes)
+    # 8 CPUs exist in all, but a job's one process runs on one node of 4
+    with pytest.raises(UserError, match=r"job.resources: 8 CPUs, 0 GPUs for one process") as no:
+        submit(store, cluster, SPEC, ["job.resources.cpus=8"])
+    assert "(the largest: 4 CPUs, 1 GPUs, 16 GB)" in str(no.value)
+    assert "job.resources.workers spreads" in str(no.value)
+    with pytest.raises(UserError, match="4 CPUs, 1 GPUs, 20 GB for one process"):
+        submit(
+            store,
+            cluster,
+            SPEC,
+            ["job.resources.cpus=4", "job.resources.gpus=1", "job.resources.memory_gb=20"],
+        )
+    # two ranks of 4 CPUs fit the two nodes; a GPU and 4 CPUs fit the first
+    assert submit(store, cluster, SPEC, ["job.resources.cpus=8", "job.resources.workers=2"])
+    assert submit(store, cluster, SPEC, ["job.resources.cpus=4", "job.resources.gpus=1"])

@@ -44,6 +44,8 @@ class Launch:
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
     """Data-parallel ranks (``job.resources.workers``); the devices and CPUs are theirs."""
+    memory_gb: float | None = None
+    """Memory the job reserved (``job.resources.memory_gb``), for executors that enforce it."""
 
     def worker_env(self) -> dict[str, str]:
         """What the worker's environment adds: its GPUs and its thread count."""

@@ -25,13 +25,30 @@ class Gpu:
 
 
 @dataclass(frozen=True)
+class Node:
+    """One node of a cluster: what a single process placed on it can have at most."""
+
+    cpus: float
+    gpus: int
+    memory_gb: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cpus": self.cpus, "gpus": self.gpus, "memory_gb": self.memory_gb}
+
+
+@dataclass(frozen=True)
 class Machine:
-    """The resources the scheduler shares among jobs."""
+    """The resources the scheduler shares among jobs.
+
+    ``nodes``: where the machine is a cluster (Ray), its nodes; a job's process (each rank
+    of a data-parallel job) runs on one of them, so it must fit one node, not only the sum.
+    """
 
     host: str
     gpus: tuple[Gpu, ...]
     cpus: int
     memory_gb: float | None
+    nodes: tuple[Node, ...] = ()
 
     @property
     def gpu_indices(self) -> tuple[int, ...]:
@@ -43,7 +60,26 @@ class Machine:
             "gpus": [gpu.to_json() for gpu in self.gpus],
             "cpus": self.cpus,
             "memory_gb": self.memory_gb,
+            **({"nodes": [node.to_json() for node in self.nodes]} if self.nodes else {}),
         }
+
+    def no_node_fits(self, cpus: float, gpus: int, memory_gb: float | None) -> str | None:
+        """Why no node of the cluster can hold one process asking for this much (``None``
+        when one can, or when the machine is not a cluster)."""
+        if not self.nodes:
+            return None
+        for node in self.nodes:
+            memory_ok = memory_gb is None or node.memory_gb is None or memory_gb <= node.memory_gb
+            if cpus <= node.cpus and gpus <= node.gpus and memory_ok:
+                return None
+        largest = max(self.nodes, key=lambda node: (node.gpus, node.cpus))
+        memory = f", {largest.memory_gb:g} GB" if largest.memory_gb is not None else ""
+        return (
+            f"{cpus:g} CPUs, {gpus} GPUs"
+            + (f", {memory_gb:g} GB" if memory_gb is not None else "")
+            + f" for one process, and no node of the cluster has that much (the largest: "
+            f"{largest.cpus:g} CPUs, {largest.gpus} GPUs{memory})"
+        )
 
 
 def _nvidia_gpus() -> list[Gpu]:

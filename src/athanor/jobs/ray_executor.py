@@ -37,7 +37,7 @@ from typing import Any
 
 from athanor.errors import UserError
 from athanor.jobs.executor import Executor, Launch, WorkerState, register_executor
-from athanor.jobs.machine import Gpu, Machine
+from athanor.jobs.machine import Gpu, Machine, Node
 from athanor.jobs.ray_training import RAY_ADDRESS_VARIABLE
 from athanor.store.lease import CLUSTER_HOST_PREFIX, WORKER_ID_VARIABLE, this_host
 
@@ -177,8 +177,23 @@ class RayExecutor(Executor):
         return ray
 
     def machine(self) -> Machine:
-        """What the cluster offers, all nodes together, for the scheduler's placement."""
-        resources = self.connect().cluster_resources()
+        """What the cluster offers, all nodes together, for the scheduler's placement, and
+        each live node's size, for the check that a job's process fits one of them."""
+        ray = self.connect()
+        resources = ray.cluster_resources()
+        nodes = tuple(
+            Node(
+                cpus=float(node["Resources"].get("CPU", 0)),
+                gpus=int(node["Resources"].get("GPU", 0)),
+                memory_gb=(
+                    round(node["Resources"]["memory"] / 2**30, 1)
+                    if node["Resources"].get("memory")
+                    else None
+                ),
+            )
+            for node in ray.nodes()
+            if node.get("Alive")
+        )
         if int(resources.get("CPU", 0)) < 1:
             raise RayUnavailable(
                 f"the Ray cluster at {self.address} has no CPUs to run job workers on"
@@ -190,6 +205,7 @@ class RayExecutor(Executor):
             gpus=gpus,
             cpus=int(resources.get("CPU", 0)),
             memory_gb=round(memory / 2**30, 1) if memory else None,
+            nodes=nodes,
         )
 
     # --- workers -----------------------------------------------------------------------
@@ -213,6 +229,12 @@ class RayExecutor(Executor):
                     # its worker only drives them
                     num_cpus=launch.cpus if launch.workers == 1 else 0,
                     num_gpus=len(launch.devices) if launch.workers == 1 else 0,
+                    # Ray places the actor only where this much memory is unreserved
+                    memory=(
+                        int(launch.memory_gb * 2**30)
+                        if launch.memory_gb is not None and launch.workers == 1
+                        else None
+                    ),
                     max_restarts=0,
                     get_if_exists=True,
                 )

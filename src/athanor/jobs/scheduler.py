@@ -310,6 +310,7 @@ class Scheduler:
                 cpus=job.cpus,
                 log_path=log_path(self.store.artifacts, job.id),
                 workers=int(job.resources.get("workers", 1)),
+                memory_gb=job.resources.get("memory_gb"),
                 # the worker holds the job under this machine's name in the team
                 env={HOST_NAME_VARIABLE: self.machine.host},
             )

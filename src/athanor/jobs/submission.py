@@ -36,6 +36,17 @@ def check_job_spec(spec: RunSpec, machine: Machine | None) -> None:
     )
     if problem:
         raise UserError(problem)
+    if machine is not None:  # on a cluster, each process (each rank) must fit one node
+        ranks = resources.workers
+        memory = resources.memory_gb / ranks if resources.memory_gb is not None else None
+        too_big = machine.no_node_fits(resources.cpus / ranks, resources.gpus // ranks, memory)
+        if too_big:
+            spread = (
+                "; job.resources.workers spreads a data-parallel job over several nodes"
+                if ranks == 1
+                else ""
+            )
+            raise UserError(f"job.resources: {too_big}{spread} (the job could never start)")
     if spec.train.device.startswith("cuda") and resources.gpus == 0:
         raise UserError(
             f"train.device: {spec.train.device} needs a GPU, and job.resources.gpus is 0; "
