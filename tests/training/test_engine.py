@@ -199,3 +199,26 @@ def test_bf16_on_cpu_and_fp16_needs_a_gpu() -> None:
         spec, prepared, network = setup({"precision": "fp16"})
         with pytest.raises(UserError, match="fp16 needs a CUDA GPU"):
             Trainer(spec.train).fit(network, prepared)
+
+
+def test_channels_last_trains_the_same_network_in_nhwc() -> None:
+    cnn = {
+        "layers": [
+            {"conv2d": {"filters": 8, "padding": "same", "activation": "relu"}},
+            {"conv2d": {"filters": 8, "padding": "same", "activation": "relu"}},
+            {"maxpool": 2},
+            "flatten",
+        ]
+    }
+    results = {}
+    for channels_last in (False, True):
+        spec, prepared, network = setup(
+            {"epochs": 2, "batch_size": 64, "channels_last": channels_last}, model=cnn
+        )
+        result = Trainer(spec.train).fit(network, prepared)
+        weight = dict(network.named_parameters())[
+            "conv2d_2.conv.weight"
+        ]  # 8 channels in: layouts differ
+        assert weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+        results[channels_last] = result.history[-1]["val_accuracy"]
+    assert results[True] > 0.5 and results[True] == pytest.approx(results[False], abs=0.03)

@@ -11,6 +11,7 @@ from athanor.cli.output import console, duration
 
 TARGET_ACCURACY = 0.985
 MODEL_NAME = "mnist-cnn"
+SPEC_NAME = "mnist-quick"  # >= 99% in 2 epochs; benchmarks/quickstart.py compares it
 SAMPLES = 5
 
 
@@ -30,7 +31,7 @@ def quickstart(
     from athanor.spec.examples import resolve_spec_path
 
     started = time.perf_counter()
-    spec_path = resolve_spec_path(MODEL_NAME)
+    spec_path = resolve_spec_path(SPEC_NAME)
     overrides = list(set_ or [])
     console.rule("[bold]Athanor quickstart[/bold]")
 

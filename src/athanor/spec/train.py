@@ -519,6 +519,11 @@ class TrainSpec(StrictModel):
         default="fp32", description="Mixed precision (fp16 needs a CUDA GPU)."
     )
     compile: bool = Field(default=False, description="torch.compile the network (GPU).")
+    channels_last: bool = Field(
+        default=False,
+        description="Keep 2-D convolution weights channels-last (NHWC): oneDNN's fast path on "
+        "CPUs, tensor cores on GPUs.",
+    )
     device: str = Field(
         default="auto",
         pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",

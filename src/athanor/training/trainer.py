@@ -222,6 +222,8 @@ class Trainer:
         device = self.device
         self._check_precision()
         module.to(device)
+        if spec.channels_last:  # convolutions then run NHWC, whatever layout the inputs have
+            module.to(memory_format=torch.channels_last)
         self.module = module
         self.frozen = freeze(module, spec.freeze) if spec.freeze else []
         self.frozen += [n for n in apply_transfer(module, spec.transfer) if n not in self.frozen]
