@@ -26,7 +26,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from athanor.errors import UserError
+from athanor.errors import NotFound, UserError
 from athanor.runs import lifecycle
 from athanor.store import JobRepository, RunRecord, StopRequest, Store, open_store
 from athanor.store.checkpoints import CheckpointFolder
@@ -122,7 +122,10 @@ def run_job(job_id: int, attempt: int, cpus: int) -> int:
             f"{this_host()}; GPUs: {devices or 'none'} "
             f"(CUDA_VISIBLE_DEVICES={devices!r}); {cpus} CPU thread(s)"
         )
-        resources = store.jobs.get(job_id).resources
+        try:
+            resources = store.jobs.get(job_id).resources
+        except NotFound:  # train_attempt says so, as for any run that is missing
+            resources = {}
         workers = int(resources.get("workers", 1))
         from athanor.jobs.ray_training import RAY_ADDRESS_VARIABLE
 
