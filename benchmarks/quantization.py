@@ -22,13 +22,11 @@ shared: ratios from interleaved rounds hold up better than absolute figures).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,7 +40,7 @@ from serving import (
     MODEL,
     Measurement,
     Server,
-    _exchange,
+    _load,
     median_of,
     prepare_model,
     run_async,
@@ -87,46 +85,6 @@ def _first_row(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
             row.pop("median_house_value", None)
             return row
     raise SystemExit("California housing is not in ATHANOR_DATA_MIRROR")
-
-
-async def _load(
-    port: int, path: str, body: bytes, concurrency: int, total: int, answers: Callable
-) -> Measurement:
-    """``serving._load`` with any answer check (regression answers carry values)."""
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    latencies: list[float] = []
-    failures = 0
-    remaining = total
-
-    async def connection() -> None:
-        nonlocal remaining, failures
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while remaining > 0:
-                remaining -= 1
-                started = time.perf_counter()
-                status, answer = await _exchange(reader, writer, request)
-                latencies.append(time.perf_counter() - started)
-                if status != 200 or not answers(answer):
-                    failures += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(concurrency)))
-    seconds = time.perf_counter() - started
-    milliseconds = np.array(latencies) * 1000
-    return Measurement(
-        concurrency,
-        total,
-        seconds,
-        float(np.percentile(milliseconds, 50)),
-        float(np.percentile(milliseconds, 99)),
-        failures,
-    )
 
 
 def quantize(name: str, calibration: int) -> dict:

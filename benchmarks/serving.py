@@ -36,6 +36,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,8 +179,11 @@ def answers_label(answer: bytes, label: int) -> bool:
 
 
 async def _load(
-    port: int, path: str, body: bytes, concurrency: int, total: int, label: int
+    port: int, path: str, body: bytes, concurrency: int, total: int, label: int | Callable
 ) -> Measurement:
+    """``total`` requests of ``body`` over ``concurrency`` connections; an answer counts as
+    right when it names ``label`` (or when ``label``, a check of the answer's bytes, says so)."""
+    check = label if callable(label) else (lambda answer: answers_label(answer, label))
     request = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -197,7 +201,7 @@ async def _load(
                 started = time.perf_counter()
                 status, answer = await _exchange(reader, writer, request)
                 latencies.append(time.perf_counter() - started)
-                if status != 200 or not answers_label(answer, label):
+                if status != 200 or not check(answer):
                     failures += 1
         finally:
             writer.close()
