@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -105,10 +106,21 @@ def test_a_killed_worker_is_judged_by_the_restart_policy_the_scheduler_was_given
 
 
 @pytest.mark.usefixtures("backend")
-def test_a_worker_that_never_beats_is_killed_and_restarted_while_the_job_allows() -> None:
+def test_a_worker_that_never_beats_is_killed_and_restarted_while_the_job_allows(
+    tmp_path: Path,
+) -> None:
+    # Workers whose interpreter hangs at start-up, before anything of Athanor runs (as on a
+    # stalled network file system): a site hook that sleeps. However fast the machine, they
+    # never beat.
+    hook = tmp_path / "hanging-start"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text("import time\ntime.sleep(600)\n", "utf-8")
+    path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     store = open_store()
     job_id = submit(store, max_restarts=1)
-    scheduler = Scheduler(store, ONE_CPU, LocalExecutor(warm_workers=0), start_timeout=0.2)
+    executor = LocalExecutor(warm_workers=0, env=env)
+    scheduler = Scheduler(store, ONE_CPU, executor, start_timeout=0.2)
     silent = r"sent no heartbeat in the \d+ s since it was started and was killed"
     silent += r" \(start timeout 0.2 s\)"
     restarted = passes_until(

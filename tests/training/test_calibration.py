@@ -73,10 +73,14 @@ def test_epoch_overhead_is_measured_on_the_real_trainer() -> None:
     free = StepTiming(seconds=0.0, steps=1, device="cpu", peak_memory=None, batch=4)
     before = [p.detach().clone() for p in network.parameters()]
     whole = time_epoch_overhead(network, spec.train, prepared, free, seed=spec.seed)
-    assert whole > 0
+    assert whole.seconds > 0
+    # the trainer's first step grows the heap by at least the 256-wide layer's gradients
+    if whole.step_memory is not None:
+        assert whole.step_memory >= 256 * 2 * 4
     # a step timed as slower than any epoch leaves nothing, never a negative overhead
     slow = StepTiming(seconds=60.0, steps=1, device="cpu", peak_memory=None, batch=4)
-    assert time_epoch_overhead(network, spec.train, prepared, slow, seed=spec.seed) == 0.0
+    overhead = time_epoch_overhead(network, spec.train, prepared, slow, seed=spec.seed)
+    assert overhead.seconds == 0.0
     assert any(not torch.equal(a, b) for a, b in zip(before, network.parameters(), strict=True))
 
 
@@ -95,4 +99,26 @@ def test_a_runs_own_callbacks_are_part_of_the_overhead() -> None:
     with_slow = time_epoch_overhead(
         network, spec.train, prepared, free, seed=spec.seed, callbacks=[Slow()]
     )
-    assert with_slow >= 0.3
+    assert with_slow.seconds >= 0.3
+
+
+def test_a_validation_batch_costs_its_metrics_too() -> None:
+    """A detector's validation batch is decoded and scored with COCO's evaluation, which costs
+    more than the forward pass of a small network: the timed batch includes it."""
+    from athanor.data.schema import InputSchema
+    from athanor.spec.model import CenterNetSpec
+    from athanor.spec.train import TrainSpec
+
+    schema = Schema(
+        task="detection", input=InputSchema(kind="image", shape=[1, 32, 32]), classes=["a", "b"]
+    )
+    boxes = torch.tensor([[[0, 4, 4, 20, 20], [1, 16, 8, 30, 28]]], dtype=torch.float32)
+    batch = (torch.rand(16, 1, 32, 32), boxes.repeat(16, 1, 1))
+    timings = {}
+    for metrics in ([], ["map50", "map"]):
+        spec = TrainSpec(loss="centernet", metrics=metrics)
+        network = build_network(CenterNetSpec(width=4, depth=3, head_width=8), schema, seed=0)
+        timings[len(metrics)] = time_training_steps(
+            network, spec, schema, batch, torch.device("cpu"), 2
+        ).eval_seconds
+    assert timings[2] > 2 * timings[0]

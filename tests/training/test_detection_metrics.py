@@ -49,3 +49,68 @@ def test_streaming_metrics_score_perfect_maps_one() -> None:
         metric.update(maps, targets)
     assert [m.compute() for m in metrics][:2] == [pytest.approx(1.0), pytest.approx(1.0)]
     assert metrics[2].compute()[1] == pytest.approx(1.0) and np.isnan(metrics[2].compute()[0])
+
+
+def test_metrics_of_a_split_decode_and_evaluate_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from athanor.training import detection_metrics
+
+    schema = Schema(
+        task="detection", input=InputSchema(kind="image", shape=[1, 32, 32]), classes=["a", "b"]
+    )
+    evaluations = []
+    real = detection_metrics.coco_scores
+    monkeypatch.setattr(
+        detection_metrics,
+        "coco_scores",
+        lambda *args: evaluations.append(args) or real(*args),
+    )
+    metrics = build_metrics(["map50", "map", "map75", "class_ap"], schema)
+    maps = torch.full((2, 6, 8, 8), -20.0)
+    maps[:, 0, 4, 4] = 5.0
+    targets = torch.tensor([[[0, 12, 12, 20, 20]], [[1, 0, 0, 8, 8]]], dtype=torch.float32)
+    for metric in metrics:
+        metric.update(maps, targets)
+    first = [m.compute() for m in metrics]
+    assert len(evaluations) == 1 and len(evaluations[0][0]) == 2  # 2 images, evaluated once
+    assert [m.compute() for m in metrics][:3] == first[:3] and len(evaluations) == 1
+    # A new batch is decoded once for all four and invalidates the evaluation.
+    again = maps.clone()
+    for metric in metrics:
+        metric.update(again, targets)
+    assert len(metrics[0].split.detections) == 2
+    metrics[1].compute()
+    assert len(evaluations) == 2 and len(evaluations[1][0]) == 4
+    # Two splits' metric sets do not share.
+    other = build_metrics(["map50"], schema)
+    assert other[0].split is not metrics[0].split and other[0].split.detections == []
+
+
+def test_detection_metrics_are_evaluation_only_and_old_checkpoints_resume() -> None:
+    from athanor.training.loops.supervised import SupervisedLoop
+
+    schema = Schema(
+        task="detection", input=InputSchema(kind="image", shape=[1, 32, 32]), classes=["a", "b"]
+    )
+    assert all(not m.on_training_batches for m in build_metrics(["map50", "map"], schema))
+    # A loop keeps no training-batch state for them; a checkpoint written when it did (one
+    # state per metric named) still loads.
+    loop = SupervisedLoop.__new__(SupervisedLoop)
+    every = build_metrics(["map50", "map"], schema)
+    loop._trained_positions = [i for i, m in enumerate(every) if m.on_training_batches]
+    loop._metric_count = len(every)
+    loop.train_metrics = []
+    saved = {"detections": [], "truths": [], "classes": 2}
+    state = {
+        "optimizer": {},
+        "schedule": None,
+        "scaler": None,
+        "loss_sum": torch.zeros(()),
+        "seen": 0,
+        "metrics": [saved, saved],
+    }
+    loop.optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    state["optimizer"] = loop.optimizer.state_dict()
+    loop.schedule = loop.scaler = None
+    loop.ranks = type("Ranks", (), {"leader": True})()
+    loop.load_state_dict(state, torch.device("cpu"))
+    assert loop.seen == 0

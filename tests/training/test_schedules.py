@@ -205,3 +205,12 @@ def test_onecycle_in_training_keeps_per_group_learning_rates() -> None:
     assert max(hidden) == pytest.approx(0.001, rel=0.05)
     assert max(rest) == pytest.approx(0.01, rel=0.05)
     assert all(h == pytest.approx(r / 10) for h, r in zip(hidden, rest, strict=True))
+
+
+def test_onecycle_whose_warm_up_ends_at_the_first_step_starts_at_the_peak() -> None:
+    # PyTorch's OneCycleLR divides by zero here (4 steps at pct_start 0.25).
+    opt = optimizer(0.1, 0.01)
+    spec = schedule_spec({"type": "onecycle", "pct_start": 0.25})
+    schedule = build_schedule(spec, opt, steps_per_epoch=1, epochs=4)
+    got = [r[0] for r in rates(opt, schedule.scheduler, 4)]
+    assert got[0] == pytest.approx(0.1, rel=1e-4) and got[0] > got[1] > got[2] > got[3]

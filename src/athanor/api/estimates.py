@@ -207,21 +207,26 @@ def estimate(
     throughput = measure_throughput(str(local_kind), budget=0.2)
     ideal_here = roofline(described, throughput["matmul_flops"], throughput["bandwidth"], slots)
     efficiency = min(1.0, max(0.01, ideal_here.seconds / measured_step))
-    if timing.peak_memory is not None:  # what autograd really keeps, not only layer outputs
-        held = timing.peak_memory * scale - memory.gradients - memory.optimizer_state
-        memory = replace(memory, activations=max(0, int(held)))
-
-    # An epoch: its steps, a forward pass over the validation split (a GAN validates
+    # An epoch: its steps, the validation batches (forward and metrics; a GAN validates
     # nothing) and a fixed overhead (metrics, checkpoint), in units of a step so that other
     # devices scale it. The overhead is measured where it can matter: short epochs.
     generative = hasattr(network, "generator") and hasattr(network, "discriminator")
     eval_ratio = timing.eval_seconds / timing.batch / timing.seconds  # steps per sample
     overhead = 0.0
+    step_memory = timing.peak_memory
     if measured_step * steps_per_epoch < OVERHEAD_MATTERS_BELOW:
         bookkeeping = _run_bookkeeping(spec, prepared, network)
-        overhead = time_epoch_overhead(
+        measured = time_epoch_overhead(
             network, spec.train, prepared, timing, seed=spec.seed, callbacks=bookkeeping
         )
+        overhead = measured.seconds
+        if step_memory is not None and measured.step_memory is not None:
+            # in the trainer a step also keeps its loss and metric sums: a tiny network's
+            # step holds more there than alone
+            step_memory = max(step_memory, measured.step_memory)
+    if step_memory is not None:  # what autograd really keeps, not only layer outputs
+        held = step_memory * scale - memory.gradients - memory.optimizer_state
+        memory = replace(memory, activations=max(0, int(held)))
     evaluated = (0 if generative else sizes.get("val", 0)) * eval_ratio
     evaluated += overhead / measured_step
     tested = sizes.get("test", 0) * eval_ratio
@@ -328,7 +333,7 @@ def estimate(
             "device": str(local_kind),
             "seconds_per_step": measured_step,
             "steps_timed": timing.steps,
-            "peak_memory_measured": timing.peak_memory,
+            "peak_memory_measured": step_memory,
             "eval_seconds_per_sample": timing.eval_seconds / timing.batch,
             "epoch_overhead_seconds": overhead,
             "activations_counted": counted_activations,

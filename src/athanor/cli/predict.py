@@ -262,6 +262,15 @@ def _predict_to_file(
         sys.exit(1)
 
 
+def _shown_path(label: str, sources: list[Path]) -> str:
+    """``docs/speech.txt`` for a file found in a folder given as ``/long/path/docs``."""
+    path = Path(label)
+    for source in sources:
+        if source.is_dir() and path.is_relative_to(source):
+            return str(Path(source.resolve().name) / path.relative_to(source))
+    return label
+
+
 def _predict_to_table(
     predictor: Predictor, sources: list[Path], top: int, json_output: bool
 ) -> None:
@@ -294,6 +303,8 @@ def _predict_to_table(
             inputs.append(path)
             labels.append(str(path))
     predictions = predictor.predict(inputs)
+    if not json_output:  # a table's column is narrow: files found in a folder, from its name
+        labels = [_shown_path(label, sources) for label in labels]
     if json_output:
         print_json(
             {

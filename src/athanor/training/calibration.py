@@ -1,21 +1,23 @@
 """Timing a few real training steps of a network, to calibrate time and memory estimates.
 
-A step is what the training loops do per batch: forward, loss, backward, optimizer step (for
-a GAN: a discriminator step and a generator step). The batch has the spec's shapes; its
-values are random (token ids and class labels are copied from a real batch so they are in
-range), and nothing is learned from it.
+A step is what the training loops do per batch: forward, loss, backward, optimizer step and
+the training metrics' update (for a GAN: a discriminator step and a generator step). The batch
+has the spec's shapes; its values are random (token ids and class labels are copied from a
+real batch so they are in range), and nothing is learned from it. A validation batch is a
+forward pass and the metrics' update and computation.
 
-Beside the steps an epoch costs a forward pass over the validation split, the training
-metrics, the epoch's checkpoint and its bookkeeping; they dominate a small network's epoch,
-so :func:`time_epoch_overhead` measures them on two short epochs of the real trainer. The
-memory a step really holds
-(autograd keeps pre-activations, gates and pooling indices, not only the layers' outputs) is
-read while the steps run: the CUDA allocator's peak, or the C heap's on the CPU.
+Beside the steps and the validation batches an epoch costs the training metrics'
+computation, the epoch's checkpoint and its bookkeeping; they dominate a small network's
+epoch, so :func:`time_epoch_overhead` measures them on short epochs of the real trainer. The
+memory a step really holds (autograd keeps pre-activations, gates and pooling indices, not
+only the layers' outputs) is read while the steps run: the CUDA allocator's peak, or the C
+heap's on the CPU.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import statistics
 import tempfile
 import time
@@ -36,6 +38,7 @@ from athanor.spec.train import TrainSpec
 from athanor.training.callbacks.base import Callback
 from athanor.training.host_memory import HeapPeak
 from athanor.training.losses import build_loss
+from athanor.training.metrics import build_metrics
 from athanor.training.optimizers import build_optimizer
 
 
@@ -52,7 +55,8 @@ class StepTiming:
     activations and temporaries (CUDA: the allocator's peak less the weights; CPU: the C
     heap's growth). ``None`` where it cannot be read."""
     eval_seconds: float = 0.0
-    """One forward pass in evaluation mode on the batch, without gradients."""
+    """One validation batch: a forward pass in evaluation mode, without gradients, and the
+    metrics' update and computation."""
     batch: int = 1
     """Samples in the timed batch."""
 
@@ -81,6 +85,8 @@ def time_training_steps(
     The network is trained in place (copy it first if its weights matter).
     """
     network = network.to(device).train()
+    if spec.channels_last:  # as the trainer lays it out: NHWC convolutions
+        network.to(memory_format=torch.channels_last)
     x, y = (tensor.to(device) for tensor in batch)
     weights = sum(t.numel() * t.element_size() for t in network.state_dict().values())
     if device.type == "cuda":
@@ -98,8 +104,11 @@ def time_training_steps(
     for optimizer in optimizers:
         optimizer.state.clear()
     with HeapPeak() as heap:
-        step()
-        step()
+        # Enough steps for the sampling thread to catch a short step's transient peak.
+        began, repeats = time.perf_counter(), 0
+        while repeats < 2 or (time.perf_counter() - began < 0.05 and repeats < 200):
+            step()
+            repeats += 1
     times = _median_times(step, device, steps, budget)
     if device.type == "cuda":
         peak = max(0, torch.cuda.max_memory_allocated(device) - weights)
@@ -143,15 +152,30 @@ def _supervised_step(
 ):
     loss_fn = build_loss(spec.loss, schema).to(x.device)
     optimizer = build_optimizer(spec.optimizer, network)
+    # The metrics as the loops keep them: updated on every training batch (those reported on
+    # training data), and on every validation batch and computed (COCO's evaluation costs a
+    # detector's validation more than its forward pass).
+    train_metrics = [m for m in build_metrics(spec.metrics, schema) if m.on_training_batches]
+    val_metrics = build_metrics(spec.metrics, schema)
 
     def step() -> None:
-        loss = loss_fn(network(x), y)
+        outputs = network(x)
+        loss = loss_fn(outputs, y)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        for metric in train_metrics:
+            metric.update(outputs.detach(), y)
 
     def evaluate() -> None:
-        loss_fn(network(x), y)
+        outputs = network(x)
+        loss_fn(outputs, y)
+        for metric in val_metrics:
+            metric.reset()
+        for metric in val_metrics:
+            metric.update(outputs, y)
+        for metric in val_metrics:
+            metric.compute()
 
     return step, evaluate, [optimizer]
 
@@ -185,6 +209,32 @@ def _gan_step(network: nn.Module, spec: TrainSpec, real: torch.Tensor):
     return step, evaluate, [g_opt, d_opt]
 
 
+@dataclass(frozen=True)
+class EpochOverhead:
+    """What a real trainer's epoch adds to the steps and validation batches timed alone."""
+
+    seconds: float
+    step_memory: int | None
+    """The C heap's growth while the trainer ran its first training step, from before it
+    (the step's memory with what the trainer keeps beside it: metric sums, the loss); ``None``
+    where it cannot be read, and on a GPU."""
+
+
+class _FirstStepHeap(Callback):
+    """The heap's peak during the first training step of a fit (a CPU's)."""
+
+    def __init__(self) -> None:
+        self.peak: HeapPeak | None = None
+
+    def on_batch_start(self, trainer, state) -> None:
+        if self.peak is None and trainer.device.type == "cpu":
+            self.peak = HeapPeak().__enter__()
+
+    def on_batch_end(self, trainer, state, loss) -> None:
+        if self.peak is not None and state.epoch == 0 and state.batch == 0:
+            self.peak.__exit__(None, None, None)
+
+
 def time_epoch_overhead(
     network: nn.Module,
     spec: TrainSpec,
@@ -193,19 +243,21 @@ def time_epoch_overhead(
     *,
     seed: int = 0,
     callbacks: Sequence[Callback] = (),
-) -> float:
-    """Seconds an epoch takes beyond its training steps and its validation forward passes:
-    training metrics, the epoch's checkpoint (where the spec keeps them), ``callbacks`` (a
-    run's: the store's bookkeeping, its task's samples).
+) -> EpochOverhead:
+    """Seconds an epoch takes beyond its training steps and its validation batches: the
+    training metrics' computation, the epoch's checkpoint (where the spec keeps them),
+    ``callbacks`` (a run's: the store's bookkeeping, its task's samples).
 
-    Two epochs of one training batch and one validation batch run in the real
-    :class:`Trainer`; the second epoch, from the end of the first (whose checkpoint it
-    includes) to its own end, less the step and the forward pass ``timing`` measured, is the
-    overhead (never negative). The network is trained in place.
+    Four epochs of one training batch and one validation batch run in the real
+    :class:`Trainer`. An epoch, from the end of the one before (whose checkpoint it includes)
+    to its own end, less the step and the validation batch ``timing`` measured, is the
+    overhead (never negative); the median of the last three. The first epoch's step, whose
+    time is not used, has its memory read. The network is trained in place.
     """
     from athanor.training.trainer import Trainer
 
     ends: list[float] = []
+    heap = _FirstStepHeap()
 
     class EpochClock(Callback):
         def on_epoch_end(self, trainer, state, metrics) -> None:
@@ -225,17 +277,24 @@ def time_epoch_overhead(
         },
         _on_device={},
     )
-    short = spec.model_copy(update={"epochs": 2, "compile": False, "early_stopping": None})
+    # Four epochs: the median of the last three gaps, so that one slow write does not make a
+    # small network's overhead.
+    short = spec.model_copy(update={"epochs": 4, "compile": False, "early_stopping": None})
     with tempfile.TemporaryDirectory(prefix="athanor-calibration-") as folder:
         trainer = Trainer(
             short,
             seed=seed,
-            callbacks=[*callbacks, EpochClock()],  # the clock last: after the others' work
+            # the heap first, around the others' work; the clock last, after it
+            callbacks=[heap, *callbacks, EpochClock()],
             checkpoint_dir=Path(folder) / "ckpt",
         )
         trainer.fit(network, cut)
     per_sample = timing.eval_seconds / timing.batch
-    return max(0.0, ends[1] - ends[0] - timing.seconds - val * per_sample)
+    gap = statistics.median(later - earlier for earlier, later in itertools.pairwise(ends))
+    return EpochOverhead(
+        seconds=max(0.0, gap - timing.seconds - val * per_sample),
+        step_memory=heap.peak.growth if heap.peak is not None else None,
+    )
 
 
 def _first(split: TensorSplit | LazySplit, count: int) -> TensorSplit | LazySplit:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,19 +104,26 @@ def _empty_class_ap(truths: list[np.ndarray], classes: int) -> tuple[list[float]
     return values, list(values)
 
 
-class _DetectionMetric(Metric):
-    """Keeps each batch's decoded detections and true boxes until :meth:`compute`."""
+class _SplitDetections:
+    """A split's decoded detections and true boxes, and their COCO evaluation, shared by the
+    detection metrics built together: each batch is decoded once and the split evaluated once,
+    however many of mAP, mAP@0.5, mAP@0.75 and per-class AP are asked for."""
 
-    tasks = ("detection",)
-    higher_is_better = True
-    _state = ("detections", "truths")
+    def __init__(self) -> None:
+        self.reset()
 
     def reset(self) -> None:
         self.detections: list[torch.Tensor] = []
         self.truths: list[torch.Tensor] = []
         self.classes = 0
+        self._last_outputs: weakref.ref | None = None
+        self._scores: CocoScores | None = None
 
-    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+    def add(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        if self._last_outputs is not None and self._last_outputs() is outputs:
+            return  # a sibling metric has added this batch
+        self._last_outputs = weakref.ref(outputs)
+        self._scores = None
         found = decode(outputs)
         self.classes = outputs.shape[1] - 4
         rows = torch.cat(
@@ -132,14 +140,50 @@ class _DetectionMetric(Metric):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reset()
         self.detections = list(state["detections"])
         self.truths = list(state["truths"])
         self.classes = int(state.get("classes", 0))
 
     def scores(self) -> CocoScores:
-        detections = [image.numpy() for batch in self.detections for image in batch]
-        truths = [image[valid_rows(image)].numpy() for batch in self.truths for image in batch]
-        return coco_scores(detections, truths, self.classes)
+        if self._scores is None:
+            detections = [image.numpy() for batch in self.detections for image in batch]
+            truths = [image[valid_rows(image)].numpy() for batch in self.truths for image in batch]
+            self._scores = coco_scores(detections, truths, self.classes)
+        return self._scores
+
+
+class _DetectionMetric(Metric):
+    """Keeps each batch's decoded detections and true boxes until :meth:`compute`.
+
+    COCO mAP is an evaluation measure: it is not reported on the training batches.
+    """
+
+    tasks = ("detection",)
+    higher_is_better = True
+    on_training_batches = False
+    _state = ("detections", "truths")
+
+    def reset(self) -> None:
+        if not hasattr(self, "split"):
+            self.split = _SplitDetections()
+        self.split.reset()
+
+    def bind(self, siblings: list[Metric]) -> None:
+        first = next(m for m in siblings if isinstance(m, _DetectionMetric))
+        self.split = first.split
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        self.split.add(outputs, targets)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.split.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.split.load_state_dict(state)
+
+    def scores(self) -> CocoScores:
+        return self.split.scores()
 
 
 @register_metric

@@ -49,7 +49,15 @@ class Metric:
     scalar: ClassVar[bool] = True
     per_sample: ClassVar[bool] = False
     """Whether the state keeps values per sample (joined across ranks, not summed)."""
+    on_training_batches: ClassVar[bool] = True
+    """Whether the training loop also reports it on the training batches. An evaluation-only
+    metric (COCO mAP) is measured on validation and test data alone: its work per epoch would
+    otherwise be a large share of a small detector's training time."""
     _state: ClassVar[tuple[str, ...]] = ()
+
+    def bind(self, siblings: list[Metric]) -> None:
+        """Called once with every metric built with this one for a split: a metric may share
+        work with its siblings (the detection metrics decode and evaluate once)."""
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -412,6 +420,8 @@ def build_metrics(names: list[str] | None, schema: Schema) -> list[Metric]:
             )
         metric.reset()
         metrics.append(metric)
+    for metric in metrics:
+        metric.bind(metrics)
     return metrics
 
 

@@ -101,6 +101,11 @@ def build_schedule(
         scale = schedule.max_lr / optimizer.defaults["lr"] if schedule.max_lr else 1.0
         keywords = schedule.torch_keywords()
         keywords.update(max_lr=[base * scale for base in bases], total_steps=total_steps)
+        pct_start = keywords.get("pct_start", 0.3)
+        if math.isclose(pct_start * total_steps, 1.0):
+            # Then the warm-up ends where it starts, at step 0, and OneCycleLR divides by
+            # zero (4 steps at pct_start 0.25); a hair shorter starts at the peak, as meant.
+            keywords["pct_start"] = pct_start * (1 - 1e-6)
         return Schedule(torch_class(schedule)(optimizer, **keywords), "step")
     if isinstance(schedule, PlateauScheduleSpec):
         metric = schedule.monitor.split("_", 1)[1]

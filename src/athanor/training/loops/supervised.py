@@ -48,7 +48,10 @@ class SupervisedLoop(Loop):
         self.device = trainer.device
         counts = prepared.class_counts() if spec.loss.class_weights == "balanced" else None
         self.loss_fn = build_loss(spec.loss, prepared.schema, counts).to(self.device)
-        self.train_metrics = build_metrics(spec.metrics, prepared.schema)
+        every = build_metrics(spec.metrics, prepared.schema)
+        self._trained_positions = [i for i, m in enumerate(every) if m.on_training_batches]
+        self._metric_count = len(every)
+        self.train_metrics = [every[i] for i in self._trained_positions]
         self.val_metrics = build_metrics(spec.metrics, prepared.schema)
         self.optimizer = build_optimizer(spec.optimizer, module)
         self.steps_per_epoch = -(-len(batches) // spec.accumulate)
@@ -225,7 +228,11 @@ class SupervisedLoop(Loop):
             self.scaler.load_state_dict(state["scaler"])
         self.loss_sum = state["loss_sum"].to(device)
         self.seen = state["seen"]
-        for metric, saved in zip(self.train_metrics, state["metrics"], strict=True):
+        saved_metrics = state["metrics"]
+        if len(saved_metrics) == self._metric_count != len(self.train_metrics):
+            # saved when every metric was also kept on the training batches
+            saved_metrics = [saved_metrics[i] for i in self._trained_positions]
+        for metric, saved in zip(self.train_metrics, saved_metrics, strict=True):
             metric.load_state_dict(to_device(saved, device))
         if not self.ranks.leader:  # the saved sums are all ranks': rank 0 alone carries them
             self.start_epoch()
