@@ -20,11 +20,13 @@ sent to
 For each format and concurrency (64 connections by default) a fixed number of requests is
 sent by a keep-alive HTTP/1.1 load generator in this process, in rounds that interleave the
 servers (all running throughout); it prints the median round's throughput and p50/p99
-latency per server and format, and a table of each format and runtime at the highest
-concurrency with its ratio to the baseline of the same format (goal: >= 3x the throughput,
-p99 <= 50 ms). Every answer is checked (status 200, the expected digit). The hand-written
-endpoint is also measured with PyTorch limited to one thread, which is kinder to it on a
-machine with few cores.
+latency per server and format, with the server's CPU time per request (which a busy
+machine changes less), and a table of each format and runtime at the highest concurrency
+with its ratio to the baseline of the same format (goal: >= 3x the throughput, p99 <= 50
+ms). Every answer is checked (status 200, the expected digit). ``--one-thread-baseline``
+also measures the hand-written endpoint with PyTorch limited to one thread, which is
+kinder to it on a machine with few cores; ``--before SRC`` also measures ``athanor serve``
+run from other sources (an earlier checkout), in the same rounds.
 
     ATHANOR_DATA_MIRROR=... .venv/bin/python benchmarks/serving.py \
         [--formats json,png,multipart] [--runtimes onnx,torch] [--concurrency 64] \
@@ -179,6 +181,7 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     failures: int
+    cpu_us: float = 0.0  # the server's CPU time per request (all its threads and processes)
 
     @property
     def throughput(self) -> float:
@@ -330,11 +333,28 @@ def stop(running: Running) -> None:
             process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process and its children have used (user and system)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def median_of(rounds: list[Measurement]) -> Measurement:
-    """The round with the median throughput (its latencies come with it)."""
+    """The round with the median throughput (its latencies come with it), with the median
+    CPU time per request of all rounds."""
     ranked = sorted(rounds, key=lambda m: m.throughput)
     chosen = ranked[len(ranked) // 2]
     chosen.failures = sum(m.failures for m in rounds)
+    chosen.cpu_us = float(np.median([m.cpu_us for m in rounds]))
     return chosen
 
 
@@ -564,9 +584,12 @@ def main() -> None:
                         path = item.server.paths.get(form)
                         if path is None:
                             continue
+                        cpu = cpu_seconds(item.process.pid)
                         measured = run_async(
                             _load(item.port, path, bodies[form], level, args.requests, label)
                         )
+                        cpu = cpu_seconds(item.process.pid) - cpu
+                        measured.cpu_us = cpu / args.requests * 1e6
                         rounds.setdefault((item.server.name, form, level), []).append(measured)
     finally:
         for item in running:
@@ -575,19 +598,22 @@ def main() -> None:
     print()
     print(
         f"{'server':<38}{'format':>10}{'conc.':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
-        f"{'failed':>8}"
+        f"{'CPU us':>8}{'failed':>8}"
     )
     for (name, form, level), m in results.items():
         print(
             f"{name:<38}{form:>10}{level:>6}{m.throughput:>10.0f}{m.p50_ms:>10.2f}"
-            f"{m.p99_ms:>10.2f}{m.failures:>8}"
+            f"{m.p99_ms:>10.2f}{m.cpu_us:>8.0f}{m.failures:>8}"
         )
     top = levels[-1]
     print(
         f"\nathanor serve at concurrency {top} against the hand-written endpoint taking the "
         "same format (goal: >= 3x, p99 <= 50 ms)"
     )
-    print(f"{'format':<11}{'runtime':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  goal")
+    print(
+        f"{'format':<11}{'runtime':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU us':>8}"
+        f"{'ratio':>8}  goal"
+    )
     for form in formats:
         base = results[(BASELINE, form, top)]
         for server in servers:
@@ -598,11 +624,11 @@ def main() -> None:
             met = ratio >= 3 and m.p99_ms <= 50
             print(
                 f"{form:<11}{server.runtime:<16}{m.throughput:>8.0f}{m.p50_ms:>9.1f}{m.p99_ms:>9.1f}"
-                f"{ratio:>7.2f}x  {'met' if met else 'missed'}"
+                f"{m.cpu_us:>8.0f}{ratio:>7.2f}x  {'met' if met else 'missed'}"
             )
         print(
             f"{form:<11}{'baseline':<16}{base.throughput:>8.0f}{base.p50_ms:>9.1f}"
-            f"{base.p99_ms:>9.1f}{1:>7.2f}x"
+            f"{base.p99_ms:>9.1f}{base.cpu_us:>8.0f}{1:>7.2f}x"
         )
     failed = sum(m.failures for m in results.values())
     if failed:
