@@ -118,6 +118,8 @@ def _box_threshold(request: Request) -> float | None:
     Raises:
         PredictionInputError: a value that is not a number from 0 to 1.
     """
+    if not request.scope.get("query_string"):
+        return None  # (most requests: parsing an empty query string costs a few microseconds)
     value = request.query_params.get("threshold")
     if value is None:
         return None
@@ -236,6 +238,8 @@ def _raw_from_parts(
             batches.append(raw_from_body(predictor, "application/json", data))
         else:
             batches.append(raw_from_upload(predictor, filename, content_type, data))
+    if len(batches) == 1:
+        return batches[0]
     try:
         return concatenate(batches)  # type: ignore[no-any-return]
     except (ValueError, KeyError):
