@@ -1,22 +1,36 @@
 """Online serving throughput and latency of ``athanor serve`` against a hand-written endpoint.
 
 The MNIST CNN of ``examples/mnist-cnn.yaml`` (trained once, briefly, in a scratch
-ATHANOR_HOME) answers one 28x28 test digit per request, sent as JSON pixels, on loopback:
+ATHANOR_HOME) answers one 28x28 test digit per request, on loopback, in each body format:
 
-  (a) ``athanor serve mnist-cnn`` (dynamic batching),
+  ``json``       ``{"inputs": [[[pixels]]]}`` (application/json),
+  ``png``        the digit as a PNG file, the raw body (image/png),
+  ``multipart``  the same PNG as a file of a multipart/form-data body,
+
+sent to
+
+  (a) ``athanor serve mnist-cnn`` (dynamic batching) with each runtime (``onnx``, the
+      default, and ``torch``),
   (b) a minimal hand-written FastAPI endpoint that loads the model's TorchScript export and
-      calls it once per request (the baseline),
-  (c) BentoML serving the same TorchScript export with adaptive batching, when it imports.
+      calls it once per request, decoding a PNG with Pillow per request (the baseline; one
+      route per body format),
+  (c) BentoML serving the same TorchScript export with adaptive batching, when it imports
+      (JSON bodies only).
 
-For each concurrency (1, 16 and 64 connections by default) a fixed number of requests is sent
-by a keep-alive HTTP/1.1 load generator in this process, in rounds that interleave the
-servers (all running throughout); it prints the median round's throughput and p50/p99 latency
-per server, and at the highest concurrency the ratio of (a) to (b) (goal: >= 3x the
-throughput with a p99 no worse). Every answer is checked (status 200, the expected digit).
-The hand-written endpoint is also measured with PyTorch limited to one thread, which is
-kinder to it on a machine with few cores.
+For each format and concurrency (64 connections by default) a fixed number of requests is
+sent by a keep-alive HTTP/1.1 load generator in this process, in rounds that interleave the
+servers (all running throughout); it prints the median round's throughput and p50/p99
+latency per server and format, with the server's CPU time per request (which a busy
+machine changes less), and a table of each format and runtime at the highest concurrency
+with its ratio to the baseline of the same format (goal: >= 3x the throughput, p99 <= 50
+ms). Every answer is checked (status 200, the expected digit). ``--one-thread-baseline``
+also measures the hand-written endpoint with PyTorch limited to one thread, which is
+kinder to it on a machine with few cores; ``--before SRC`` also measures ``athanor serve``
+run from other sources (an earlier checkout), in the same rounds.
 
-    ATHANOR_DATA_MIRROR=... .venv/bin/python benchmarks/serving.py [--requests 2000]
+    ATHANOR_DATA_MIRROR=... .venv/bin/python benchmarks/serving.py \
+        [--formats json,png,multipart] [--runtimes onnx,torch] [--concurrency 64] \
+        [--requests 2000] [--rounds 3]
 
 The client shares the machine's cores with the servers; figures from a loaded machine vary.
 """
@@ -39,10 +53,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 
+# At module level: FastAPI reads the baseline's parameter annotations from here.
+from fastapi import Body, File, UploadFile
+
 MODEL = "mnist-cnn"
+BASELINE = "hand-written FastAPI"
 
 BENTO_SERVICE = """
 import json
@@ -74,12 +93,17 @@ class MnistCNN:
 
 
 def baseline_app(model_path: str, threads: int):  # type: ignore[no-untyped-def]
-    """The hand-written endpoint: one TorchScript call per request, as most tutorials write it.
+    """The hand-written endpoint: one TorchScript call per request, as most tutorials write it
+    (``/predict`` for JSON, ``/predict/png`` for a PNG body and ``/predict/multipart`` for a
+    PNG file, decoded with Pillow per request).
 
     ``threads`` sets PyTorch's intra-op threads (0 leaves PyTorch's default).
     """
+    import io
+
     import torch
     from fastapi import FastAPI
+    from PIL import Image
 
     if threads:
         torch.set_num_threads(threads)
@@ -90,14 +114,8 @@ def baseline_app(model_path: str, threads: int):  # type: ignore[no-untyped-def]
     scale, mean, std = steps[0]["scale"], steps[1]["mean"][0], steps[1]["std"][0]
     app = FastAPI()
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.post("/predict")
-    def predict(body: dict) -> dict:
-        x = torch.tensor(body["inputs"], dtype=torch.float32).reshape(-1, 1, 28, 28)
-        x = (x * scale - mean) / std
+    def answer(x: torch.Tensor) -> dict:
+        x = (x.reshape(-1, 1, 28, 28) * scale - mean) / std
         with torch.no_grad():
             probabilities = torch.softmax(model(x), dim=1)
         return {
@@ -111,19 +129,48 @@ def baseline_app(model_path: str, threads: int):  # type: ignore[no-untyped-def]
             ]
         }
 
+    def pixels(data: bytes) -> torch.Tensor:
+        image = Image.open(io.BytesIO(data)).convert("L")
+        return torch.tensor(np.array(image), dtype=torch.float32)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/predict")
+    def predict(body: dict) -> dict:
+        return answer(torch.tensor(body["inputs"], dtype=torch.float32))
+
+    @app.post("/predict/png")
+    def predict_png(body: Annotated[bytes, Body(media_type="image/png")]) -> dict:
+        return answer(pixels(body))
+
+    @app.post("/predict/multipart")
+    def predict_multipart(files: Annotated[UploadFile, File()]) -> dict:
+        return answer(pixels(files.file.read()))
+
     return app
 
 
 @dataclass
 class Server:
-    """A server process under test."""
+    """A server process under test and the path it answers each body format at."""
 
     name: str
     command: list[str]
-    path: str
+    paths: dict[str, str]
     health: str
     env: dict[str, str]
     cwd: str | None = None
+    runtime: str | None = None  # athanor's runtime; None for the baselines
+
+
+@dataclass
+class RequestBody:
+    """A request body of one format: its content type and bytes."""
+
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -134,6 +181,7 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     failures: int
+    cpu_us: float = 0.0  # the server's CPU time per request (all its threads and processes)
 
     @property
     def throughput(self) -> float:
@@ -179,15 +227,15 @@ def answers_label(answer: bytes, label: int) -> bool:
 
 
 async def _load(
-    port: int, path: str, body: bytes, concurrency: int, total: int, label: int | Callable
+    port: int, path: str, body: RequestBody, concurrency: int, total: int, label: int | Callable
 ) -> Measurement:
     """``total`` requests of ``body`` over ``concurrency`` connections; an answer counts as
     right when it names ``label`` (or when ``label``, a check of the answer's bytes, says so)."""
     check = label if callable(label) else (lambda answer: answers_label(answer, label))
     request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {body.content_type}\r\n"
+        f"Content-Length: {len(body.data)}\r\n\r\n"
+    ).encode() + body.data
     latencies: list[float] = []
     failures = 0
     remaining = total
@@ -285,16 +333,34 @@ def stop(running: Running) -> None:
             process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process and its children have used (user and system)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def median_of(rounds: list[Measurement]) -> Measurement:
-    """The round with the median throughput (its latencies come with it)."""
+    """The round with the median throughput (its latencies come with it), with the median
+    CPU time per request of all rounds."""
     ranked = sorted(rounds, key=lambda m: m.throughput)
     chosen = ranked[len(ranked) // 2]
     chosen.failures = sum(m.failures for m in rounds)
+    chosen.cpu_us = float(np.median([m.cpu_us for m in rounds]))
     return chosen
 
 
-def prepare_model(home: Path, epochs: int, subset: int) -> tuple[Path, bytes, int]:
-    """Train and register the CNN (once per home); export TorchScript; pick a test digit."""
+def prepare_model(home: Path, epochs: int, subset: int) -> tuple[Path, np.ndarray, int]:
+    """Train and register the CNN (once per home); export TorchScript; pick a test digit
+    (``uint8 [1, 28, 28]``) and its label."""
     import athanor as at
     from athanor.data.prepare import load_raw
     from athanor.errors import NotFound
@@ -316,16 +382,70 @@ def prepare_model(home: Path, epochs: int, subset: int) -> tuple[Path, bytes, in
     torchscript = home / "mnist-cnn.pt"
     at.models.export(MODEL, torchscript, "torchscript", overwrite=True, settings=settings)
     raw = load_raw("mnist", settings)
-    digit = raw.x_test[0]  # uint8 [1, 28, 28]
-    body = json.dumps({"inputs": digit.tolist()}).encode()
-    return torchscript, body, int(raw.y_test[0])
+    return torchscript, raw.x_test[0], int(raw.y_test[0])
+
+
+FORMATS = ("json", "png", "multipart")
+RUNTIMES = ("onnx", "torch")
+RUNTIME_NAMES = {"onnx": "onnxruntime", "torch": "torch"}  # as athanor serve names them
+BOUNDARY = "athanor-benchmark-boundary"
+
+
+def request_bodies(digit: np.ndarray) -> dict[str, RequestBody]:
+    """The digit in each body format: JSON pixels, a PNG body, a PNG file in a form."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(digit[0]).save(buffer, "PNG")
+    png = buffer.getvalue()
+    multipart = (
+        (
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="files"; filename="digit.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+    return {
+        "json": RequestBody("application/json", json.dumps({"inputs": digit.tolist()}).encode()),
+        "png": RequestBody("image/png", png),
+        "multipart": RequestBody(f"multipart/form-data; boundary={BOUNDARY}", multipart),
+    }
+
+
+def choices(value: str, valid: tuple[str, ...], flag: str) -> list[str]:
+    chosen = [item.strip() for item in value.split(",") if item.strip()]
+    wrong = [item for item in chosen if item not in valid]
+    if wrong or not chosen:
+        raise SystemExit(
+            f"{flag}: {', '.join(wrong) or 'nothing'} is not one of {', '.join(valid)}"
+        )
+    return chosen
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="per level and round")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="per server, format, level, round"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
-    parser.add_argument("--concurrency", default="1,16,64", help="comma-separated levels")
+    parser.add_argument("--concurrency", default="64", help="comma-separated levels")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="of " + ", ".join(FORMATS))
+    parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="of " + ", ".join(RUNTIMES))
+    parser.add_argument(
+        "--one-thread-baseline",
+        action="store_true",
+        help="also measure the hand-written endpoint with one PyTorch thread",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="SRC",
+        help="also measure athanor serve run from the sources in SRC (an earlier checkout's src)",
+    )
     parser.add_argument("--home", type=Path, help="ATHANOR_HOME to use (default: a scratch one)")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs (first run)")
     parser.add_argument("--subset", type=int, default=20000, help="training images (first run)")
@@ -353,9 +473,12 @@ def main() -> None:
     import torch
 
     levels = [int(level) for level in args.concurrency.split(",")]
+    formats = choices(args.formats, FORMATS, "--formats")
+    runtimes = choices(args.runtimes, RUNTIMES, "--runtimes")
     home = args.home or Path(tempfile.gettempdir()) / "athanor-serving-benchmark"
     home.mkdir(parents=True, exist_ok=True)
-    torchscript, body, label = prepare_model(home.resolve(), args.epochs, args.subset)
+    torchscript, digit, label = prepare_model(home.resolve(), args.epochs, args.subset)
+    bodies = request_bodies(digit)
     env = {**os.environ, "ATHANOR_HOME": str(home.resolve()), "BENCH_TORCHSCRIPT": str(torchscript)}
     athanor = [sys.executable, "-m", "athanor.cli"]
     batching = [
@@ -366,19 +489,46 @@ def main() -> None:
     ]
     serve = [*athanor, "serve", MODEL, "--port", "{port}", *batching]
     predict = f"/v1/models/{MODEL}/predict"
+    ours = dict.fromkeys(FORMATS, predict)
+    theirs = {"json": "/predict", "png": "/predict/png", "multipart": "/predict/multipart"}
     baseline = [sys.executable, __file__, "--serve-baseline", str(torchscript), "{port}"]
     servers = [
-        Server("athanor serve", serve, predict, "/readyz", env),
         Server(
-            "athanor serve --runtime torch", [*serve, "--runtime", "torch"], predict, "/readyz", env
-        ),
-        Server("hand-written FastAPI", [*baseline, "0"], "/predict", "/healthz", env),
-        Server("hand-written, 1 torch thread", [*baseline, "1"], "/predict", "/healthz", env),
+            f"athanor serve --runtime {runtime}",
+            [*serve, "--runtime", RUNTIME_NAMES[runtime]],
+            ours,
+            "/readyz",
+            env,
+            runtime=runtime,
+        )
+        for runtime in runtimes
     ]
+    if args.before:
+        # The same server from other sources (e.g. a checkout of an earlier commit), measured
+        # in the same rounds, so that a change is compared on the same machine load.
+        before_env = {**env, "PYTHONPATH": str(args.before.resolve())}
+        servers += [
+            Server(
+                f"before: athanor serve --runtime {runtime}",
+                [*serve, "--runtime", RUNTIME_NAMES[runtime]],
+                ours,
+                "/readyz",
+                before_env,
+                runtime=f"{runtime} (before)",
+            )
+            for runtime in runtimes
+        ]
+    servers.append(Server(BASELINE, [*baseline, "0"], theirs, "/healthz", env))
+    if args.one_thread_baseline:
+        servers.append(
+            Server(f"{BASELINE}, 1 torch thread", [*baseline, "1"], theirs, "/healthz", env)
+        )
     bento_note = "skipped (--skip-bentoml)"
     if not args.skip_bentoml:
         if importlib.util.find_spec("bentoml") is None:
             bento_note = "not installed (pip install bentoml to include it)"
+        elif "json" not in formats:
+            bento_note = "skipped (JSON bodies only)"
         else:
             service_dir = Path(tempfile.mkdtemp(prefix="bento-service-"))
             (service_dir / "service.py").write_text(textwrap.dedent(BENTO_SERVICE))
@@ -395,7 +545,7 @@ def main() -> None:
                         "--host",
                         "127.0.0.1",
                     ],
-                    "/predict",
+                    {"json": "/predict"},
                     "/readyz",
                     env,
                     cwd=str(service_dir),
@@ -406,51 +556,83 @@ def main() -> None:
         f"{platform.machine()} with {os.cpu_count()} CPU thread(s), torch {torch.__version__} "
         f"({torch.get_num_threads()} intra-op threads); client and servers share the machine"
     )
+    sizes = ", ".join(f"{f} {len(bodies[f].data):,} bytes" for f in formats)
     print(
-        f"{args.requests:,} requests per level and round, median of {args.rounds} interleaved "
-        f"rounds; one MNIST digit per request as JSON "
-        f"({len(body):,} bytes); athanor: max batch {args.max_batch_size}, max wait "
-        f"{args.max_wait_ms:g} ms; BentoML {bento_note}"
+        f"{args.requests:,} requests per server, format, level and round, median of "
+        f"{args.rounds} interleaved rounds; one MNIST digit per request ({sizes}); "
+        f"athanor: max batch {args.max_batch_size}, max wait {args.max_wait_ms:g} ms; "
+        f"BentoML {bento_note}"
     )
-    # Every server runs for the whole measurement; rounds interleave them level by level, so
-    # a change in the machine's load touches all of them alike. The median round is shown.
+    # Every server runs for the whole measurement; rounds interleave them level by level and
+    # format by format, so a change in the machine's load touches all of them alike. The
+    # median round is shown.
     running = []
     try:
         for server in servers:
             print(f"starting {server.name}...", flush=True)
             running.append(start(server))
-            run_async(_load(running[-1].port, server.path, body, 16, 500, label))  # warm-up
-        rounds: dict[tuple[str, int], list[Measurement]] = {}
+            for form in formats:
+                if form in server.paths:  # warm-up
+                    path = server.paths[form]
+                    run_async(_load(running[-1].port, path, bodies[form], 16, 300, label))
+        rounds: dict[tuple[str, str, int], list[Measurement]] = {}
         for number in range(1, args.rounds + 1):
             print(f"round {number} of {args.rounds}...", flush=True)
             for level in levels:
-                for item in running:
-                    measured = run_async(
-                        _load(item.port, item.server.path, body, level, args.requests, label)
-                    )
-                    rounds.setdefault((item.server.name, level), []).append(measured)
+                for form in formats:
+                    for item in running:
+                        path = item.server.paths.get(form)
+                        if path is None:
+                            continue
+                        cpu = cpu_seconds(item.process.pid)
+                        measured = run_async(
+                            _load(item.port, path, bodies[form], level, args.requests, label)
+                        )
+                        cpu = cpu_seconds(item.process.pid) - cpu
+                        measured.cpu_us = cpu / args.requests * 1e6
+                        rounds.setdefault((item.server.name, form, level), []).append(measured)
     finally:
         for item in running:
             stop(item)
-    results = {
-        server.name: [median_of(rounds[(server.name, level)]) for level in levels]
-        for server in servers
-    }
+    results = {key: median_of(measured) for key, measured in rounds.items()}
     print()
-    print(f"{'server':<32}{'conc.':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failed':>8}")
-    for name, measurements in results.items():
-        for m in measurements:
-            print(
-                f"{name:<32}{m.concurrency:>6}{m.throughput:>10.0f}{m.p50_ms:>10.2f}"
-                f"{m.p99_ms:>10.2f}{m.failures:>8}"
-            )
-    ours, theirs = results["athanor serve"][-1], results["hand-written FastAPI"][-1]
     print(
-        f"\nat concurrency {ours.concurrency}: athanor serve gives "
-        f"{ours.throughput / theirs.throughput:.2f}x the throughput of the hand-written "
-        f"endpoint (goal >= 3x), p99 {ours.p99_ms:.1f} ms vs {theirs.p99_ms:.1f} ms "
-        f"(goal: no worse)"
+        f"{'server':<38}{'format':>10}{'conc.':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+        f"{'CPU us':>8}{'failed':>8}"
     )
+    for (name, form, level), m in results.items():
+        print(
+            f"{name:<38}{form:>10}{level:>6}{m.throughput:>10.0f}{m.p50_ms:>10.2f}"
+            f"{m.p99_ms:>10.2f}{m.cpu_us:>8.0f}{m.failures:>8}"
+        )
+    top = levels[-1]
+    print(
+        f"\nathanor serve at concurrency {top} against the hand-written endpoint taking the "
+        "same format (goal: >= 3x, p99 <= 50 ms)"
+    )
+    print(
+        f"{'format':<11}{'runtime':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'CPU us':>8}"
+        f"{'ratio':>8}  goal"
+    )
+    for form in formats:
+        base = results[(BASELINE, form, top)]
+        for server in servers:
+            if server.runtime is None:
+                continue
+            m = results[(server.name, form, top)]
+            ratio = m.throughput / base.throughput
+            met = ratio >= 3 and m.p99_ms <= 50
+            print(
+                f"{form:<11}{server.runtime:<16}{m.throughput:>8.0f}{m.p50_ms:>9.1f}{m.p99_ms:>9.1f}"
+                f"{m.cpu_us:>8.0f}{ratio:>7.2f}x  {'met' if met else 'missed'}"
+            )
+        print(
+            f"{form:<11}{'baseline':<16}{base.throughput:>8.0f}{base.p50_ms:>9.1f}"
+            f"{base.p99_ms:>9.1f}{base.cpu_us:>8.0f}{1:>7.2f}x"
+        )
+    failed = sum(m.failures for m in results.values())
+    if failed:
+        raise SystemExit(f"{failed} answer(s) were wrong or failed")
 
 
 if __name__ == "__main__":

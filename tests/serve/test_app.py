@@ -75,6 +75,29 @@ def test_predicts_images_sent_as_json_tensors_base64_and_files(
     assert [p["label"] for p in raw_png.json()["predictions"]] == expected[3:]
 
 
+def test_a_multipart_body_with_more_part_headers_is_answered_as_a_plain_one(
+    digits_client: httpx.Client, digits_raw
+) -> None:
+    image = png(digits_raw.x[0, 0])
+    plain = digits_client.post(
+        "/v1/models/digits-cnn/predict", files=[("files", ("0.png", image, "image/png"))]
+    )
+    body = (  # a header the quick split leaves to the general form parser
+        b'--b0\r\nContent-Disposition: form-data; name="files"; filename="0.png"\r\n'
+        b"Content-Type: image/png\r\nContent-Length: %d\r\n\r\n"
+        % len(image)
+        + image
+        + b"\r\n--b0--\r\n"
+    )
+    with_header = digits_client.post(
+        "/v1/models/digits-cnn/predict",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=b0"},
+    )
+    assert plain.status_code == with_header.status_code == 200, with_header.text
+    assert with_header.json() == plain.json()
+
+
 BAD_REQUESTS = [
     ({"json": {"inputs": [[1, 2, 3]]}}, 422, "shape [1, 3] does not fit the model's input"),
     ({"json": {"inputs": [[[1, 2], [3]]]}}, 422, '"inputs" is ragged'),
@@ -104,6 +127,11 @@ BAD_REQUESTS = [
     ({"files": [("f", ("rows.csv", b"1,2\n", "text/csv"))]}, 422, "rows.csv:1: 2 values"),
     ({"data": {"note": "hi"}, "files": [("f", ("x.png", b"", "image/png"))]}, 422, "'note'"),
     ({"json": {"inputs": np.zeros((65, 8, 8)).tolist()}}, 413, "65 samples"),
+    (
+        {"files": [("files", (f"{i}.png", b"", "image/png")) for i in range(65)]},
+        422,
+        "Maximum number of files is 64",
+    ),
     ({"content": b"0" * 60_000}, 413, "the limit is 52,428"),
 ]
 

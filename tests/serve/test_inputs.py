@@ -142,3 +142,62 @@ def test_table_rows_are_read_by_header_in_any_order_or_in_the_models_order() -> 
     assert joined.values["city"].tolist() == ["Lyon", None, "Nice"]
     with pytest.raises(PredictionInputError, match="b.csv:1: column rooms: 'x' is not a number"):
         parse_table_text("x,Lyon\n", schema, name="b.csv")
+
+
+def expected_pixels(image: Image.Image, channels: int, size: int, background: str | None):
+    """What a model of ``channels`` x ``size`` x ``size`` inputs trained on a ``background``
+    sees: the image converted and resized by Pillow, inverted when its border's mean is on
+    the other side of 127.5 than the training images'."""
+    image = image.convert("L" if channels == 1 else "RGB")
+    if image.size != (size, size):
+        shrinking = image.size[0] > size or image.size[1] > size
+        resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+        image = image.resize((size, size), resample)
+    array = np.array(image)
+    array = array[None] if channels == 1 else array.transpose(2, 0, 1)
+    if background is not None:
+        border = np.concatenate(
+            [
+                array[:, 0].ravel(),
+                array[:, -1].ravel(),
+                array[..., 0].ravel(),
+                array[..., -1].ravel(),
+            ]
+        )
+        if (border.mean() > 127.5) != (background == "light"):
+            array = 255 - array
+    return array
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("background", ["dark", "light", None])
+@pytest.mark.parametrize(("mode", "size"), [("L", 8), ("L", 5), ("RGB", 8), ("RGBA", 12), ("P", 8)])
+@pytest.mark.parametrize("border", [127, 128])
+def test_decoded_pixels_are_converted_resized_and_inverted_to_the_training_images(
+    channels: int, background: str | None, mode: str, size: int, border: int
+) -> None:
+    from athanor.data.schema import InputSchema, Schema
+
+    schema = Schema(
+        task="classification",
+        input=InputSchema(kind="image", shape=[channels, 8, 8], background=background),
+        classes=["a", "b"],
+    )
+    rng = np.random.default_rng(size + channels)
+    pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    # A grey border whose mean is just off 127.5 (one pixel apart from the rest), so that
+    # the side it is on is told exactly.
+    for edge in (pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]):
+        edge[:] = border
+    pixels[0, 0] = 255 - border
+    image = Image.fromarray(pixels).convert(mode)
+    decoded = decode_image(_png_of(image), schema)
+    assert decoded.dtype == np.uint8 and decoded.flags.writeable and decoded.flags.c_contiguous
+    assert decoded.shape == (channels, 8, 8)
+    assert np.array_equal(decoded, expected_pixels(image, channels, 8, background))
+
+
+def _png_of(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

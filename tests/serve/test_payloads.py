@@ -10,7 +10,12 @@ from athanor.data.schema import InputSchema, Schema
 from athanor.data.text import Tokenize
 from athanor.errors import PredictionInputError
 from athanor.serve import Predictor
-from athanor.serve.payloads import UnsupportedMediaType, raw_from_body, raw_from_json
+from athanor.serve.payloads import (
+    UnsupportedMediaType,
+    predictions_json,
+    raw_from_body,
+    raw_from_json,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +77,26 @@ def test_an_uploaded_text_file_is_one_document(text_model: Predictor) -> None:
         PredictionInputError, match=r"scan.png: unsupported file; this model takes text"
     ):
         raw_from_upload(text_model, "scan.png", "image/png", b"\x89PNG")
+
+
+def test_a_classifiers_answer_names_the_first_best_class_of_each_row() -> None:
+    import json
+
+    import numpy as np
+
+    from athanor.data.preprocessing import ToFloat
+
+    schema = Schema(
+        task="classification", input=InputSchema(kind="tabular", shape=[3]), classes=["a", "b", "c"]
+    )
+    predictor = Predictor(torch.nn.Linear(3, 3), schema, Preprocessor([ToFloat()]), {})
+    scores = np.array([[0.25, 0.5, 0.25], [0.4, 0.2, 0.4], [0.1, 0.1, 0.8]], np.float32)
+    answer = json.loads(predictions_json(predictor, scores, "m@1"))
+    assert answer["model"] == "m@1"
+    assert [p["label"] for p in answer["predictions"]] == ["b", "a", "c"]
+    assert [p["probability"] for p in answer["predictions"]] == pytest.approx([0.5, 0.4, 0.8])
+    assert answer["predictions"][1]["probabilities"] == pytest.approx(
+        {"a": 0.4, "b": 0.2, "c": 0.4}
+    )
+    with pytest.raises(PredictionInputError, match="non-finite outputs"):
+        predictions_json(predictor, np.array([[np.nan, 0, 1]], np.float32), "m@1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 import pytest
@@ -64,3 +65,37 @@ def test_a_single_logit_classifier_gives_the_same_probabilities_on_onnxruntime()
     probabilities = scorer(raw)
     assert probabilities.shape == (5, 2)
     np.testing.assert_allclose(probabilities, predictor.scores(raw), atol=1e-5)
+
+
+def test_the_torch_runtime_runs_an_image_model_frozen_with_the_same_scores(
+    trained_digits, digits_raw
+) -> None:
+    run, _ = trained_digits
+    predictor = Predictor.from_package(run.package_dir)
+    scorer, name = select_runtime(predictor, "torch", threads=1)
+    assert name == "torch" and isinstance(scorer, partial)
+    assert isinstance(scorer.keywords["network"], torch.jit.ScriptModule)
+    for raw in (digits_raw.x[:1], digits_raw.x[:64]):
+        fast, reference = scorer(raw), predictor.scores(raw)
+        assert fast.dtype == np.float32 and fast.shape == reference.shape
+        assert np.abs(fast - reference).max() <= 1e-5
+        assert (fast.argmax(1) == reference.argmax(1)).all()
+
+
+def test_a_network_whose_trace_depends_on_the_batch_runs_eager(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BatchSized(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)[:, :2] + len(x)  # a trace keeps the traced batch's length
+
+    schema = Schema(
+        task="classification", input=InputSchema(kind="image", shape=[1, 4, 4]), classes=["a", "b"]
+    )
+    predictor = Predictor(BatchSized(), schema, Preprocessor([ToFloat()]), {}, ref="odd@2")
+    with caplog.at_level(logging.INFO, logger="athanor.serve"):
+        scorer, name = select_runtime(predictor, "torch", threads=1)
+    assert name == "torch" and scorer == predictor.scores
+    assert "odd@2 runs in eager PyTorch: the frozen network's outputs differ" in caplog.text
+    raw = np.zeros((3, 1, 4, 4), np.uint8)
+    np.testing.assert_allclose(scorer(raw), torch.softmax(torch.full((3, 2), 3.0), 1).numpy())

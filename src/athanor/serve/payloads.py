@@ -190,16 +190,19 @@ def predictions_json(
     classes = predictor.schema.classes
     if predictor.schema.task == "classification" and classes:
         # The fields of Prediction.to_json, built straight from the rows: this runs for
-        # every request a server answers.
-        best = scores.argmax(axis=1).tolist()
-        predictions: list[dict[str, Any]] = [
-            {
-                "label": classes[b],
-                "probability": row[b],
-                "probabilities": dict(zip(classes, row, strict=True)),
-            }
-            for b, row in zip(best, scores.tolist(), strict=True)
-        ]
+        # every request a server answers, on the event loop. The best class is found in the
+        # rows rather than by ndarray.argmax, which lets go of the GIL for any size of array:
+        # the batcher's thread takes it, and the loop waits to have it back.
+        predictions: list[dict[str, Any]] = []
+        for row in scores.tolist():
+            best = row.index(max(row))  # the first of equal scores, as argmax
+            predictions.append(
+                {
+                    "label": classes[best],
+                    "probability": row[best],
+                    "probabilities": dict(zip(classes, row, strict=True)),
+                }
+            )
     else:
         found = predictor.predictions(scores, sizes, threshold=threshold)
         predictions = [p.to_json() for p in found]

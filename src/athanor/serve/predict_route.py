@@ -27,6 +27,7 @@ from athanor.serve.inputs import concatenate
 from athanor.serve.log_prediction import is_log_model
 from athanor.serve.log_route import log_answer
 from athanor.serve.model_server import ModelServer
+from athanor.serve.multipart_form import plain_form_parts
 from athanor.serve.payloads import predictions_json, raw_from_body, raw_from_upload
 from athanor.serve.predictor import Predictor
 from athanor.serve.series_prediction import is_series_model
@@ -36,6 +37,7 @@ from athanor.spec.serving import ServingSpec
 OFFLOAD_BYTES = 64 * 1024  # parse bodies above this in a thread, keeping the loop responsive
 PREFIX, SUFFIX = "/v1/models/", "/predict"
 JSON_HEADERS = [(b"content-type", b"application/json")]
+MAX_FORM_FIELDS = 100
 
 
 async def answer_prediction(server: ModelServer, name: str, request: Request) -> tuple[int, bytes]:
@@ -116,6 +118,8 @@ def _box_threshold(request: Request) -> float | None:
     Raises:
         PredictionInputError: a value that is not a number from 0 to 1.
     """
+    if not request.scope.get("query_string"):
+        return None  # (most requests: parsing an empty query string costs a few microseconds)
     value = request.query_params.get("threshold")
     if value is None:
         return None
@@ -188,13 +192,21 @@ async def _multipart_parts(
     request: Request, body: bytes, limits: ServingSpec
 ) -> list[tuple[str, str | None, str, bytes]]:
     """``(field, filename or None, content type, data)`` of each part, in order."""
+    plain = plain_form_parts(
+        request.headers.get("content-type", ""),
+        body,
+        max_files=limits.max_request_samples,
+        max_fields=MAX_FORM_FIELDS,
+    )
+    if plain is not None:
+        return plain
 
     async def replay() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
     try:
         form = await Request(request.scope, replay).form(
-            max_files=limits.max_request_samples, max_fields=100
+            max_files=limits.max_request_samples, max_fields=MAX_FORM_FIELDS
         )
     except HTTPException as exc:
         raise PredictionInputError(f"unreadable multipart body: {exc.detail}") from None
@@ -226,6 +238,8 @@ def _raw_from_parts(
             batches.append(raw_from_body(predictor, "application/json", data))
         else:
             batches.append(raw_from_upload(predictor, filename, content_type, data))
+    if len(batches) == 1:
+        return batches[0]
     try:
         return concatenate(batches)  # type: ignore[no-any-return]
     except (ValueError, KeyError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,8 +257,15 @@ class Predictor:
         return list(texts)
 
     @torch.inference_mode()
-    def scores(self, raw: np.ndarray) -> np.ndarray:
+    def scores(
+        self, raw: np.ndarray, network: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> np.ndarray:
         """Preprocess a raw batch (as :meth:`to_raw` gives) and run the network on it.
+
+        Args:
+            raw: the batch.
+            network: what runs in the network's place (e.g. a compiled form of it); default
+                the network.
 
         Returns:
             Class probabilities ``[N, classes]`` (classification) or values.
@@ -267,7 +274,7 @@ class Predictor:
         if self.graph is not None:
             outputs = torch.from_numpy(self.run_graph(self.preprocessor.transform(raw).numpy()))
         else:
-            outputs = self.network(self.preprocessor.transform(raw).to(self.device))
+            outputs = (network or self.network)(self.preprocessor.transform(raw).to(self.device))
         if self.schema.task == "classification" and self.schema.single_logit:
             positive = torch.sigmoid(outputs.float().reshape(-1))
             outputs = torch.stack([1 - positive, positive], dim=1)

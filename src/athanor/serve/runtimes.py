@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,14 +56,69 @@ def select_runtime(predictor: Predictor, runtime: str, threads: int) -> tuple[Sc
     # A generative model samples step by step in PyTorch; it has no batch to score.
     generative = generation_kind(predictor.schema) is not None
     if runtime == "torch" or (runtime == "auto" and (not on_cpu or generative)):
-        return predictor.scores, "torch"
+        return torch_scorer(predictor), "torch"
     try:
         return OnnxScorer(predictor, threads), "onnxruntime"
     except ExportError as exc:
         if runtime == "onnxruntime":
             raise
         log.warning("%s runs in PyTorch: no faithful ONNX export (%s)", predictor.ref, exc)
-        return predictor.scores, "torch"
+        return torch_scorer(predictor), "torch"
+
+
+def torch_scorer(predictor: Predictor) -> Scorer:
+    """The PyTorch runtime: an image model's network frozen by TorchScript on the CPU when
+    that gives the eager network's outputs (see :func:`frozen_network`), else the eager one."""
+    from athanor.serve.generation import generation_kind
+
+    schema = predictor.schema
+    if predictor.device.type != "cpu" or schema.input.kind != "image":
+        return predictor.scores
+    if schema.task not in ("classification", "regression") or generation_kind(schema):
+        return predictor.scores
+    try:
+        network = frozen_network(predictor)
+    except (RuntimeError, ValueError, TypeError, ExportError) as exc:
+        log.info("%s runs in eager PyTorch: %s", predictor.ref, str(exc).splitlines()[0])
+        return predictor.scores
+    return partial(predictor.scores, network=network)
+
+
+def frozen_network(predictor: Predictor) -> Callable[[Any], Any]:
+    """The network traced, frozen and optimized for inference by TorchScript: convolutions
+    fused with what follows them and their weights prepacked for the CPU, which runs a small
+    CNN several times faster than eager mode. It is checked against the eager network on
+    batches of 1 and 3 images, as an ONNX export is.
+
+    Raises:
+        ExportError: outputs that differ from the eager network's.
+        RuntimeError: a network TorchScript cannot trace.
+    """
+    import torch
+
+    network = predictor.network
+    shape = predictor.schema.input.shape
+    generator = np.random.default_rng(0)
+    examples = [
+        predictor.preprocessor.transform(
+            generator.integers(0, 256, (n, *shape)).astype(np.uint8)
+        ).to(predictor.device)
+        for n in (2, 1, 3)
+    ]
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings; the check below decides
+        traced = torch.jit.trace(network, examples[0], check_trace=False)
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
+        for example in examples[1:]:
+            expected, got = network(example), frozen(example)
+            if got.shape != expected.shape or not torch.allclose(
+                got, expected, rtol=1e-4, atol=1e-4 * (1 + float(expected.abs().max()))
+            ):
+                raise ExportError(
+                    f"the frozen network's outputs differ from the network's for a batch "
+                    f"of {len(example)}"
+                )
+    return frozen  # type: ignore[no-any-return]
 
 
 class OnnxScorer:
