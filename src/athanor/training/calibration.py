@@ -248,11 +248,12 @@ def time_epoch_overhead(
     training metrics' computation, the epoch's checkpoint (where the spec keeps them),
     ``callbacks`` (a run's: the store's bookkeeping, its task's samples).
 
-    Four epochs of one training batch and one validation batch run in the real
-    :class:`Trainer`. An epoch, from the end of the one before (whose checkpoint it includes)
-    to its own end, less the step and the validation batch ``timing`` measured, is the
-    overhead (never negative); the median of the last three. The first epoch's step, whose
-    time is not used, has its memory read. The network is trained in place.
+    Four epochs of one training batch and one validation batch (sixteen where they take
+    milliseconds) run in the real :class:`Trainer`. An epoch, from the end of the one before
+    (whose checkpoint it includes) to its own end, less the step and the validation batch
+    ``timing`` measured, is the overhead (never negative); the median of all but the first.
+    The first epoch's step, whose time is not used, has its memory read. The network is
+    trained in place.
     """
     from athanor.training.trainer import Trainer
 
@@ -277,9 +278,11 @@ def time_epoch_overhead(
         },
         _on_device={},
     )
-    # Four epochs: the median of the last three gaps, so that one slow write does not make a
-    # small network's overhead.
-    short = spec.model_copy(update={"epochs": 4, "compile": False, "early_stopping": None})
+    # The median of several epochs, so that one slow write does not make a small network's
+    # overhead; sixteen where an epoch takes milliseconds and its noise is a large share.
+    per_sample = timing.eval_seconds / timing.batch
+    epochs = 16 if timing.seconds + val * per_sample < 0.02 else 4
+    short = spec.model_copy(update={"epochs": epochs, "compile": False, "early_stopping": None})
     with tempfile.TemporaryDirectory(prefix="athanor-calibration-") as folder:
         trainer = Trainer(
             short,
@@ -289,7 +292,6 @@ def time_epoch_overhead(
             checkpoint_dir=Path(folder) / "ckpt",
         )
         trainer.fit(network, cut)
-    per_sample = timing.eval_seconds / timing.batch
     gap = statistics.median(later - earlier for earlier, later in itertools.pairwise(ends))
     return EpochOverhead(
         seconds=max(0.0, gap - timing.seconds - val * per_sample),
