@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.requests import Request
 
-from athanor.serve.multipart_form import FormPart, plain_form_parts
+from athanor.serve.multipart_form import FormPart, parsed_form_parts, plain_form_parts
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n\r\n--not-the-boundary\r\n"
 
@@ -23,30 +22,14 @@ def encoded(**request: Any) -> tuple[str, bytes]:
 
 def starlette_parts(content_type: str, body: bytes) -> list[FormPart]:
     """The parts as the endpoint read every multipart body before: Starlette's parser."""
-
-    async def parse() -> list[FormPart]:
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": "/",
-            "query_string": b"",
-            "headers": [(b"content-type", content_type.encode("latin-1"))],
-        }
-        form = await Request(scope, receive).form(max_files=64, max_fields=100)
-        parts: list[FormPart] = []
-        for field, value in form.multi_items():
-            if isinstance(value, str):
-                parts.append((field, None, "application/json", value.encode()))
-            else:
-                data = await value.read()
-                parts.append((field, value.filename or field, value.content_type or "", data))
-        await form.close()
-        return parts
-
-    return asyncio.run(parse())
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [(b"content-type", content_type.encode("latin-1"))],
+    }
+    return asyncio.run(parsed_form_parts(scope, body, max_files=64, max_fields=100))
 
 
 def split(content_type: str, body: bytes) -> list[FormPart] | None:

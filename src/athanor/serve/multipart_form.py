@@ -13,6 +13,10 @@ every body the same way.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import Scope
 
 FIELD_LIMIT_BYTES = 1024 * 1024  # Starlette's limit on a form field that is not a file
 
@@ -22,6 +26,32 @@ content type ``application/json``, as the endpoint reads it."""
 
 _PARAMETER = re.compile(rb';\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"([^"\\]*)"|([^";\\\s]+))\s*')
 _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,./:=?-]{1,70}")
+
+
+async def parsed_form_parts(
+    scope: Scope, body: bytes, *, max_files: int, max_fields: int
+) -> list[FormPart]:
+    """The parts of any multipart body, in order, read by Starlette's form parser.
+
+    Raises:
+        starlette.exceptions.HTTPException: a body the parser cannot read, or over a limit.
+    """
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(scope, replay).form(max_files=max_files, max_fields=max_fields)
+    parts: list[FormPart] = []
+    try:
+        for field, value in form.multi_items():
+            if isinstance(value, str):
+                parts.append((field, None, "application/json", value.encode()))
+            else:
+                data = await value.read()
+                parts.append((field, value.filename or field, value.content_type or "", data))
+    finally:
+        await form.close()
+    return parts
 
 
 def plain_form_parts(

@@ -13,7 +13,6 @@ OpenAPI schema, and answers when the middleware is not installed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from starlette.exceptions import HTTPException
@@ -27,7 +26,7 @@ from athanor.serve.inputs import concatenate
 from athanor.serve.log_prediction import is_log_model
 from athanor.serve.log_route import log_answer
 from athanor.serve.model_server import ModelServer
-from athanor.serve.multipart_form import plain_form_parts
+from athanor.serve.multipart_form import parsed_form_parts, plain_form_parts
 from athanor.serve.payloads import predictions_json, raw_from_body, raw_from_upload
 from athanor.serve.predictor import Predictor
 from athanor.serve.series_prediction import is_series_model
@@ -200,26 +199,15 @@ async def _multipart_parts(
     )
     if plain is not None:
         return plain
-
-    async def replay() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
     try:
-        form = await Request(request.scope, replay).form(
-            max_files=limits.max_request_samples, max_fields=MAX_FORM_FIELDS
+        parts = await parsed_form_parts(
+            request.scope,
+            body,
+            max_files=limits.max_request_samples,
+            max_fields=MAX_FORM_FIELDS,
         )
     except HTTPException as exc:
         raise PredictionInputError(f"unreadable multipart body: {exc.detail}") from None
-    parts: list[tuple[str, str | None, str, bytes]] = []
-    try:
-        for field, value in form.multi_items():
-            if isinstance(value, str):
-                parts.append((field, None, "application/json", value.encode()))
-            else:
-                data = await value.read()
-                parts.append((field, value.filename or field, value.content_type or "", data))
-    finally:
-        await form.close()
     if not parts:
         raise PredictionInputError("the multipart body holds no files")
     return parts
