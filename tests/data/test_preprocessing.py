@@ -60,3 +60,18 @@ def test_scaling_a_batch_leaves_its_input_as_it_was() -> None:
     mean = torch.tensor(step.mean).view(1, 3, 1, 1)
     std = torch.tensor(step.std).view(1, 3, 1, 1)
     assert torch.equal(floats, kept_floats) and torch.equal(out, (kept_floats - mean) / std)
+
+
+def test_a_preprocessor_scales_in_place_only_what_it_made() -> None:
+    images = torch.randint(0, 256, (4, 3, 5, 5), dtype=torch.uint8)
+    floats = images.float()
+    kept_images, kept_floats = images.clone(), floats.clone()
+    steps = Preprocessor([ToFloat(1 / 255), Standardize("channel")]).fit(images)
+    mean = torch.tensor(steps.steps[1].mean).view(1, 3, 1, 1)
+    std = torch.tensor(steps.steps[1].std).view(1, 3, 1, 1)
+    assert torch.equal(steps.transform(images), (kept_images.float() * (1 / 255) - mean) / std)
+    assert torch.equal(steps.transform(floats), (kept_floats * (1 / 255) - mean) / std)
+    alone = Preprocessor([Standardize("channel")]).fit(floats)
+    out = alone.transform(floats)
+    assert out.data_ptr() != floats.data_ptr()
+    assert torch.equal(images, kept_images) and torch.equal(floats, kept_floats)
