@@ -62,3 +62,23 @@ def test_fitting_colour_images_matches_resizing_them_as_rgb(
     fitted = fit_image(image, size, 3)
     assert fitted.shape == (3, *size) and fitted.dtype == np.uint8
     assert np.array_equal(fitted, np.asarray(rgb).transpose(2, 0, 1))
+
+
+def test_reading_a_saved_collection_from_its_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (c, h, w), dtype=np.uint8) for c, h, w in [(1, 4, 5), (3, 2, 3)]]
+    images.append(images[0][:, :3, :3].copy())
+    ImageCollection.from_arrays(images).save(tmp_path)
+    part = ImageCollection.load(tmp_path)[np.array([2, 0, 1])]
+    read = list(part.read([0, 2, 1]))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(read, [images[2], images[1], images[0]], strict=True)
+    )
+    assert read[1].flags.writeable and not np.shares_memory(read[1], part.pixels)
+    in_memory = ImageCollection.from_arrays(images)
+    assert np.array_equal(next(in_memory.read([1])), images[1])
+    pixels = tmp_path / "pixels.bin"
+    pixels.write_bytes(pixels.read_bytes()[:-4])
+    truncated = ImageCollection(np.memmap(pixels, mode="r"), part.offsets, part.shapes)
+    with pytest.raises(DataError, match="shorter than its offsets say"):
+        list(truncated.read([2]))
