@@ -192,13 +192,30 @@ class _BatchDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, key: tuple[int, int, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(
+        self, key: tuple[int, int, np.ndarray]
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """The batch of ``key`` and whether its inputs are transformed already.
+
+        Images (``uint8`` tensors) of a batch without augmentation come back as bytes: a
+        quarter of the float data to pass between processes, and the preprocessing runs
+        where the batch goes (on the GPU when training there), giving the same values.
+        """
         epoch, index, samples = key
-        x = self.split.transform(self.split.load(samples))
-        y = x if self.split.targets is None else self.split.targets[torch.from_numpy(samples)]
+        raw = self.split.load(samples)
+        targets = self.split.targets
+        if (
+            not self.augment
+            and targets is not None
+            and isinstance(raw, torch.Tensor)
+            and raw.dtype == torch.uint8
+        ):
+            return raw, targets[torch.from_numpy(samples)], False
+        x = self.split.transform(raw)
+        y = x if targets is None else targets[torch.from_numpy(samples)]
         if self.augment:
             x, y = self.augmenter(x, y, self.augment, batch_generator(self.seed, epoch, index))
-        return x, y
+        return x, y, True
 
 
 class _EpochBatchSampler(torch.utils.data.Sampler):
@@ -281,8 +298,10 @@ class StreamingBatches:
             pin_memory=self.device.type == "cuda",
         )
         non_blocking = self.device.type == "cuda"
-        for x, y in loader:
+        for x, y, transformed in loader:
             xb = x.to(self.device, non_blocking=non_blocking)
+            if not transformed:
+                xb = self.split.transform(xb)
             yield xb, (xb if y is x else y.to(self.device, non_blocking=non_blocking))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

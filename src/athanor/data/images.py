@@ -8,6 +8,7 @@ buffer with offsets and shapes. Saved to disk (``pixels.bin`` + ``offsets.npy`` 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +93,28 @@ class ImageCollection:
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self.image(p) for p in range(len(self)))
 
+    def read(self, positions: list[int]) -> Iterator[np.ndarray]:
+        """Images ``positions`` of this collection, each as ``uint8 [C, H, W]``.
+
+        From a collection loaded from disk, the bytes are read from its file rather than
+        through the memory map: streaming every image of a large collection then leaves
+        them in the page cache (which the kernel reclaims) instead of in the resident
+        memory of each process that reads them.
+        """
+        filename = getattr(self.pixels, "filename", None)
+        if filename is None:
+            yield from (self.image(p) for p in positions)
+            return
+        base = int(getattr(self.pixels, "offset", 0))
+        with open(filename, "rb", buffering=0) as file:
+            for position in positions:
+                i = int(self.index[position])
+                start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+                image = np.empty(end - start, dtype=np.uint8)
+                if os.preadv(file.fileno(), [image], base + start) != end - start:
+                    raise DataError(f"{filename}: shorter than its offsets say; import again")
+                yield image.reshape(tuple(self.shapes[i]))
+
     @property
     def own_shapes(self) -> np.ndarray:
         return self.shapes[self.index]
@@ -136,6 +159,17 @@ def fit_image(image: np.ndarray, size: tuple[int, int], channels: int) -> np.nda
     height, width = size
     if image.shape[0] == channels and image.shape[1:] == (height, width):
         return image
+    if image.shape[0] == channels:
+        # Each channel plane resized on its own gives the same bytes as resizing the RGB
+        # image, without the two transposing copies between [C, H, W] and [H, W, C].
+        shrinking = image.shape[2] > width or image.shape[1] > height
+        resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+        return np.stack(
+            [
+                np.asarray(Image.fromarray(plane).resize((width, height), resample))
+                for plane in image
+            ]
+        )
     mode_image = Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0))
     mode_image = mode_image.convert("L" if channels == 1 else "RGB")
     if mode_image.size != (width, height):
@@ -204,6 +238,44 @@ class ImageFileTooLarge(BadFile, ImageTooLarge):
 
     def __init__(self, message: str, reason: str | None = None) -> None:
         super().__init__(message, reason or message.split(": ", 1)[-1])
+
+
+def write_image_folder(root: Path, folder: Path, *, skip_bad: bool = False) -> ClassFolderContents:
+    """Read ``root`` as :func:`read_image_folder` does, writing the images into ``folder``.
+
+    Each image is appended to ``pixels.bin`` as soon as it is decoded, so memory holds one
+    image at a time however large the folder; the result is what :meth:`ImageCollection.load`
+    reads. The returned contents hold each image's ``[C, H, W]`` shape instead of its pixels.
+
+    Raises:
+        DataError: the problem with the folder or the first bad file.
+    """
+    shapes: list[tuple[int, ...]] = []
+    with open(folder / PIXELS, "wb") as pixels:
+
+        def write(path: Path) -> tuple[int, ...]:
+            image = _read_image(path)
+            pixels.write(np.ascontiguousarray(image).data)
+            shapes.append(image.shape)
+            return image.shape
+
+        found = read_class_folders(
+            root,
+            write,
+            noun="images",
+            example="cats/001.png, dogs/002.jpg",
+            add_hint="add some",
+            skip_bad=skip_bad,
+            unlabeled=True,
+        )
+    if not found.items:
+        raise DataError(f"{root}: no readable images")
+    # Bad files raise before anything is written, so the file holds exactly these images.
+    shape_array = np.array(found.items, dtype=np.int64).reshape(-1, 3)
+    offsets = np.concatenate([[0], np.cumsum(shape_array.prod(axis=1))]).astype(np.int64)
+    np.save(folder / OFFSETS, offsets, allow_pickle=False)
+    np.save(folder / SHAPES, shape_array, allow_pickle=False)
+    return found
 
 
 def _read_image(path: Path) -> np.ndarray:

@@ -27,7 +27,12 @@ from athanor.data.catalog import catalog
 from athanor.data.class_folders import walk_files
 from athanor.data.documents import looks_like_text_classes, read_text_folder, save_documents
 from athanor.data.idx import read_idx_file
-from athanor.data.images import IMAGE_SUFFIXES, ImageCollection, read_image_folder, save_labels
+from athanor.data.images import (
+    IMAGE_SUFFIXES,
+    ImageCollection,
+    save_labels,
+    write_image_folder,
+)
 from athanor.data.log_versions import LOG_SUFFIXES, write_log_keys_version, write_log_version
 from athanor.data.series import read_series_csv
 from athanor.data.tables import (
@@ -383,10 +388,8 @@ def _canonical(label: str) -> str:
 
 
 def _write_images(source: Path, folder: Path, options: ImportOptions) -> dict[str, Any]:
-    found = read_image_folder(source, skip_bad=options.skip_bad)
-    images = ImageCollection.from_arrays(found.items)
-    images.save(folder)
-    shapes = images.own_shapes
+    found = write_image_folder(source, folder, skip_bad=options.skip_bad)
+    shapes = np.array(found.items, dtype=np.int64).reshape(-1, 3)
     meta = {"classes": found.classes, "files": found.files}
     save_labels(folder, found.labels, found.is_test, meta)
     sizes = Counter(f"{h}x{w}" for h, w in shapes[:, 1:].tolist())

@@ -39,8 +39,20 @@ class Step:
     def fit(self, x: torch.Tensor) -> None:
         """Learn statistics from training inputs."""
 
+    in_place: ClassVar[bool] = False
+    """Whether :meth:`transform_owned` changes its input in place (so the result is as
+    much the caller's own as the input was)."""
+
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def gives_new(self, x: torch.Tensor) -> bool:
+        """Whether ``transform(x)`` always returns a new tensor, sharing no memory with ``x``."""
+        return False
+
+    def transform_owned(self, x: torch.Tensor) -> torch.Tensor:
+        """``transform`` of a tensor nothing else holds: steps with ``in_place`` reuse it."""
+        return self.transform(x)
 
     def state(self) -> dict[str, Any]:
         return {}
@@ -60,8 +72,23 @@ class ToFloat(Step):
         self.scale = float(scale)
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(torch.float32)
-        return x * self.scale if self.scale != 1.0 else x
+        if self.scale == 1.0:
+            return x.to(torch.float32)
+        if x.dtype == torch.float32:
+            return x * self.scale
+        # The cast made a new tensor: scale it in place (a batch of large images is tens of
+        # megabytes; one pass and one allocation fewer).
+        return x.to(torch.float32).mul_(self.scale)
+
+    in_place = True
+
+    def gives_new(self, x: torch.Tensor) -> bool:
+        return self.scale != 1.0 or x.dtype != torch.float32
+
+    def transform_owned(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.float32 or self.scale == 1.0:
+            return self.transform(x)
+        return x.mul_(self.scale)
 
     def state(self) -> dict[str, Any]:
         return {"scale": self.scale}
@@ -125,7 +152,23 @@ class Standardize(Step):
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardize used before fit")
-        return (x - _shaped(self.mean, x, self.per)) / _shaped(self.std, x, self.per)
+        # The subtraction makes a new tensor; dividing it in place saves a pass and a copy.
+        return (x - _shaped(self.mean, x, self.per)).div_(_shaped(self.std, x, self.per))
+
+    in_place = True
+
+    def gives_new(self, x: torch.Tensor) -> bool:
+        return True
+
+    def transform_owned(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mean is None or self.std is None:
+            raise RuntimeError("Standardize used before fit")
+        mean, std = _shaped(self.mean, x, self.per), _shaped(self.std, x, self.per)
+        if not x.is_floating_point() or torch.broadcast_shapes(x.shape, mean.shape) != x.shape:
+            return self.transform(x)
+        # The same operations as transform, so the same values, without a new batch-sized
+        # tensor (for a batch of large images its allocation costs as much as the arithmetic).
+        return x.sub_(mean).div_(std)
 
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = {"per": self.per, "mean": self.mean, "std": self.std}
@@ -250,9 +293,14 @@ class Preprocessor:
 
     def transform(self, x: Any) -> torch.Tensor:
         """Raw inputs (arrays, tensors, tables, texts) -> the network's input tensor."""
+        owned = False  # x is a tensor made by an earlier step, held by nothing else
         for step in self.input_steps:
             if not step.accepts_raw:
                 x = _as_tensor(x)
+            if owned and step.in_place:
+                x = step.transform_owned(x)
+                continue
+            owned = isinstance(x, torch.Tensor) and step.gives_new(x)
             x = step.transform(x)
         return _as_tensor(x)
 

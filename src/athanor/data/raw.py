@@ -112,10 +112,22 @@ class RawDataset:
         )
 
 
-def collection_or_array(images: ImageCollection | np.ndarray) -> ImageCollection | np.ndarray:
-    """Images as a dense array when they share one size, else the collection itself."""
+DENSE_IMAGE_BYTES = 2**30
+"""Largest image collection (in bytes) made one dense array in memory; above it, images stay
+on disk and are read one by one (streamed), so memory does not grow with the dataset."""
+
+
+def collection_or_array(
+    images: ImageCollection | np.ndarray, dense_limit: int = DENSE_IMAGE_BYTES
+) -> ImageCollection | np.ndarray:
+    """Images as a dense array when they share one size and take at most ``dense_limit``
+    bytes (default :data:`DENSE_IMAGE_BYTES`), else the collection itself."""
     from athanor.data.images import ImageCollection
 
-    if isinstance(images, ImageCollection) and images.uniform:
+    if (
+        isinstance(images, ImageCollection)
+        and images.uniform
+        and int(images.own_shapes.prod(axis=1).sum()) <= dense_limit
+    ):
         return images.dense()
     return images

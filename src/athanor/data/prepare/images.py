@@ -44,12 +44,13 @@ class ImageLoader:
 
     def __call__(self, samples: np.ndarray) -> torch.Tensor:
         out = np.empty((len(samples), self.channels, *self.size), dtype=np.uint8)
-        for row, sample in enumerate(np.asarray(samples).tolist()):
-            image = (
-                self.images.image(sample)
-                if isinstance(self.images, ImageCollection)
-                else np.asarray(self.images[sample])
-            )
+        positions = np.asarray(samples).tolist()
+        images = (
+            self.images.read(positions)
+            if isinstance(self.images, ImageCollection)
+            else (np.asarray(self.images[sample]) for sample in positions)
+        )
+        for row, image in enumerate(images):
             out[row] = fit_image(image, self.size, self.channels)
         return torch.from_numpy(out)
 
