@@ -63,6 +63,17 @@ def athanor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     dispose_engines()
 
 
+@pytest.fixture(autouse=True)
+def pillow_pixel_limit() -> Iterator[None]:
+    """Decoding sets Pillow's process-wide pixel limit from ``ATHANOR_MAX_IMAGE_PIXELS``: a
+    test that lowers it must not leave it low for the tests after it in the same process."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = saved
+
+
 def _loopback(address: object) -> bool:
     if not isinstance(address, tuple) or not address:
         return True  # unix sockets and the like
