@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -219,9 +219,16 @@ def read_image_folder(root: Path, *, skip_bad: bool = False, unlabeled: bool = T
     Raises:
         DataError: the problem with the folder or the first bad file.
     """
+    return _image_class_folders(root, _read_image, skip_bad=skip_bad, unlabeled=unlabeled)
+
+
+def _image_class_folders(
+    root: Path, read: Callable[[Path], Any], *, skip_bad: bool, unlabeled: bool
+) -> ClassFolderContents:
+    """:func:`read_class_folders` over images, each file given to ``read``."""
     found = read_class_folders(
         root,
-        _read_image,
+        read,
         noun="images",
         example="cats/001.png, dogs/002.jpg",
         add_hint="add some",
@@ -259,17 +266,7 @@ def write_image_folder(root: Path, folder: Path, *, skip_bad: bool = False) -> C
             shapes.append(image.shape)
             return image.shape
 
-        found = read_class_folders(
-            root,
-            write,
-            noun="images",
-            example="cats/001.png, dogs/002.jpg",
-            add_hint="add some",
-            skip_bad=skip_bad,
-            unlabeled=True,
-        )
-    if not found.items:
-        raise DataError(f"{root}: no readable images")
+        found = _image_class_folders(root, write, skip_bad=skip_bad, unlabeled=True)
     # Bad files raise before anything is written, so the file holds exactly these images.
     shape_array = np.array(found.items, dtype=np.int64).reshape(-1, 3)
     offsets = np.concatenate([[0], np.cumsum(shape_array.prod(axis=1))]).astype(np.int64)
