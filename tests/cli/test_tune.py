@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from athanor.store import open_store
@@ -80,30 +79,50 @@ def _trials(home: Path) -> list:
         storage.engine.dispose()
 
 
+# A site hook for the search's process: an audit hook that sees checkpoint folders renamed into
+# place and kills the process, as a user's kill -9 would, just before the third run writes its
+# second checkpoint. Two trials have then finished and a third has a checkpoint of its first
+# epoch, however fast or slow the machine is.
+KILL_IN_THIRD_RUN = """\
+import os, signal, sys
+from pathlib import Path
+
+_written = {}
+
+
+def _kill_in_third_run(event, args):
+    if event != "os.rename":
+        return
+    target = Path(os.fsdecode(args[1]))
+    if not target.name.startswith("step-"):
+        return
+    runs = _written.setdefault(target.parent, 0)
+    if len(_written) == 3 and runs == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    _written[target.parent] = runs + 1
+
+
+sys.addaudithook(_kill_in_third_run)
+"""
+
+
 def test_a_killed_search_continues_without_repeating_finished_trials(
     tmp_path: Path, athanor_home: Path
 ) -> None:
     spec = _write(tmp_path)
-    process = subprocess.Popen(
+    hook = tmp_path / "kill-hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(KILL_IN_THIRD_RUN, "utf-8")
+    path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
+    killed = subprocess.run(
         [*ATHANOR, "tune", str(spec), "--quiet"],
-        env=os.environ.copy(),
+        env={**os.environ, "PYTHONPATH": path},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        timeout=180,
     )
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and process.poll() is None:
-            trials = _trials(athanor_home) if (athanor_home / "tuning.db").exists() else []
-            complete = [t for t in trials if t.state.name == "COMPLETE"]
-            running = [t for t in trials if t.state.name == "RUNNING" and t.intermediate_values]
-            if len(complete) >= 2 and running:
-                break  # two trials finished, a third has a checkpoint of its first epoch
-            time.sleep(0.2)
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     before = {t.number: t for t in _trials(athanor_home)}
     finished = {n: t.user_attrs["run_id"] for n, t in before.items() if t.state.name == "COMPLETE"}
     (interrupted,) = [t for t in before.values() if t.state.name == "RUNNING"]
