@@ -52,9 +52,22 @@ def test_estimate_measures_here_and_prices_a_catalog_gpu() -> None:
             device["step_seconds"]["expected"] * per_epoch
         )
     assert {c["provider"] for c in rented["costs"]} >= {"AutoDL", "RunPod"}
+    assert data["memory"]["best_weights"] == 0  # no early stopping: no copy of the weights
     assert data["memory"]["total"] == sum(
         data["memory"][k] for k in ("weights", "gradients", "optimizer_state", "activations")
     )
+
+
+def test_early_stopping_that_restores_the_best_epoch_counts_a_copy_of_the_weights() -> None:
+    keeping = ("--set", "train.early_stopping.monitor=train_loss", "--device", "cpu")
+    result = athanor("estimate", "xor-mlp", *keeping, "--steps", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    memory = json.loads(result.stdout)["memory"]
+    assert memory["best_weights"] == memory["weights"] > 0
+    assert memory["total"] == sum(value for key, value in memory.items() if key != "total")
+    shown = athanor("estimate", "xor-mlp", *keeping, "--steps", "1").stdout
+    assert "+ best epoch's weights " in shown
+    assert "best epoch" not in athanor("estimate", "xor-mlp", "-d", "cpu", "--steps", "1").stdout
 
 
 def test_estimate_refuses_a_device_without_the_memory() -> None:

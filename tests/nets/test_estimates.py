@@ -30,6 +30,16 @@ def test_training_memory_counts_weights_gradients_adam_state_and_activations() -
     assert memory.optimizer_state == parameters * 4 * 2  # Adam: two moments
     assert memory.activations == (32 * 10 + 32 * 100) * 4  # output plus the input batch
     assert memory.total == parameters * 16 + 32 * 110 * 4
+    assert memory.best_weights == 0 and memory.to_json()["best_weights"] == 0
+
+
+def test_a_run_that_restores_its_best_epoch_holds_a_copy_of_the_weights() -> None:
+    described = summary(dense(), (32, 100))
+    plain = training_memory(described, optimizer_slots(AdamSpec()))
+    keeping = training_memory(described, optimizer_slots(AdamSpec()), keeps_best=True)
+    assert keeping.best_weights == (100 * 10 + 10) * 4 == plain.weights
+    assert keeping.total == plain.total + plain.weights
+    assert keeping.to_json()["total"] == keeping.total
 
 
 def test_optimizer_slots_follow_the_optimizer() -> None:

@@ -2729,7 +2729,7 @@ export interface components {
             epochs: number;
             /**
              * Memory
-             * @description Bytes: weights, gradients, optimizer_state, activations, total.
+             * @description Bytes: weights, gradients, optimizer_state, activations, best_weights (the copy early stopping keeps), total.
              */
             memory: {
                 [key: string]: number;

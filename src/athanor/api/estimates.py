@@ -188,9 +188,12 @@ def estimate(
     shape = (batch, *getattr(network, "input_shape", prepared.schema.input.shape))
     described = summary(network, shape)
     slots = optimizer_slots(spec.train.optimizer)
-    memory = training_memory(described, slots)
+    stopping = spec.train.early_stopping
+    keeps_best = stopping is not None and stopping.restore_best
+    memory = training_memory(described, slots, keeps_best=keeps_best)
     if batch < batch_size:  # the memory is that of a full batch
-        memory = training_memory(summary(network, (batch_size, *shape[1:])), slots)
+        full = summary(network, (batch_size, *shape[1:]))
+        memory = training_memory(full, slots, keeps_best=keeps_best)
     counted_activations = memory.activations
 
     local = "cuda" if torch.cuda.is_available() else "cpu"

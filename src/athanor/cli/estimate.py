@@ -131,7 +131,12 @@ def _print(result: Any) -> None:
         f"memory of a step: {human_bytes(memory['total'])} = weights "
         f"{human_bytes(memory['weights'])} + gradients {human_bytes(memory['gradients'])} + "
         f"optimizer state {human_bytes(memory['optimizer_state'])} + activations "
-        f"{human_bytes(memory['activations'])}",
+        f"{human_bytes(memory['activations'])}"
+        + (
+            f" + best epoch's weights {human_bytes(memory['best_weights'])}"
+            if memory.get("best_weights")
+            else ""
+        ),
         highlight=False,
     )
     calibration = result.calibration

@@ -51,10 +51,18 @@ class MemoryEstimate:
     gradients: int
     optimizer_state: int
     activations: int
+    best_weights: int = 0
+    """A copy of the weights that early stopping keeps, to end with the best epoch's."""
 
     @property
     def total(self) -> int:
-        return self.weights + self.gradients + self.optimizer_state + self.activations
+        return (
+            self.weights
+            + self.gradients
+            + self.optimizer_state
+            + self.activations
+            + self.best_weights
+        )
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -62,19 +70,24 @@ class MemoryEstimate:
             "gradients": self.gradients,
             "optimizer_state": self.optimizer_state,
             "activations": self.activations,
+            "best_weights": self.best_weights,
             "total": self.total,
         }
 
 
-def training_memory(summary: NetworkSummary, slots: int) -> MemoryEstimate:
+def training_memory(
+    summary: NetworkSummary, slots: int, *, keeps_best: bool = False
+) -> MemoryEstimate:
     """The memory of one training step of the network ``summary`` describes, at the batch
-    size of its input shape, with ``slots`` optimizer values per trainable parameter."""
+    size of its input shape, with ``slots`` optimizer values per trainable parameter, and a
+    copy of the weights where the run ``keeps_best`` (early stopping that restores them)."""
     input_bytes = _numel(summary.input_shape) * (8 if summary.input_dtype == "int64" else 4)
     return MemoryEstimate(
         weights=summary.parameter_bytes,
         gradients=summary.trainable * BYTES_PER_VALUE,
         optimizer_state=summary.trainable * BYTES_PER_VALUE * slots,
         activations=summary.activation_bytes + input_bytes,
+        best_weights=summary.parameter_bytes if keeps_best else 0,
     )
 
 

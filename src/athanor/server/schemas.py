@@ -687,7 +687,10 @@ class EstimateOut(BaseModel):
     steps_per_epoch: int
     samples: dict[str, int]
     memory: dict[str, int] = Field(
-        description="Bytes: weights, gradients, optimizer_state, activations, total."
+        description=(
+            "Bytes: weights, gradients, optimizer_state, activations, best_weights (the copy "
+            "early stopping keeps), total."
+        )
     )
     calibration: dict[str, Any]
     devices: list[DeviceEstimateOut]

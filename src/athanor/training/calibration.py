@@ -17,9 +17,11 @@ heap's on the CPU.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from athanor.data.prepare import Prepared
 from athanor.data.schema import Schema
 from athanor.spec.train import TrainSpec
 from athanor.training.callbacks.base import Callback
-from athanor.training.host_memory import HeapPeak
+from athanor.training.host_memory import HeapPeak, heap_in_use
 from athanor.training.losses import build_loss
 from athanor.training.metrics import build_metrics
 from athanor.training.optimizers import build_optimizer
@@ -215,24 +217,68 @@ class EpochOverhead:
 
     seconds: float
     step_memory: int | None
-    """The C heap's growth while the trainer ran its first training step, from before it
-    (the step's memory with what the trainer keeps beside it: metric sums, the loss); ``None``
-    where it cannot be read, and on a GPU."""
+    """The C heap's peak while the trainer ran its training steps, above the heap at the fit's
+    start (the step's memory with what the trainer keeps beside it: the optimizer's state,
+    metric sums, the loss); ``None`` where it cannot be read, and on a GPU."""
 
 
-class _FirstStepHeap(Callback):
-    """The heap's peak during the first training step of a fit (a CPU's)."""
+class _TrainingStepsHeap(Callback):
+    """The C heap's peak while the fit's training steps run, above the heap at the fit's start
+    (on a CPU; ``growth`` is ``None`` elsewhere or where the heap cannot be read).
 
-    def __init__(self) -> None:
-        self.peak: HeapPeak | None = None
+    What a step holds with what the fit keeps from one step to the next (the optimizer's
+    state, made by the first step; metric sums). Every step counts, not the first alone: at
+    a few kilobytes the allocator's reuse differs from one step to the next.
+    """
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self.baseline: int | None = None
+        self.peak = 0
+        self._in_step = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def growth(self) -> int | None:
+        return None if self.baseline is None else max(0, self.peak - self.baseline)
+
+    def _read(self) -> None:
+        self.peak = max(self.peak, heap_in_use() or 0)
+
+    def _sample(self, ready: threading.Event) -> None:
+        heap_in_use()
+        ready.set()
+        while not self._done.wait(self.interval):
+            if self._in_step.is_set():
+                self._read()
+
+    def on_fit_start(self, trainer, state) -> None:
+        if trainer.device.type != "cpu" or heap_in_use() is None:
+            return
+        # The baseline once the sampling thread runs (what starting it allocated is not the
+        # steps') and the garbage of preparing the data is collected (freed during a step, it
+        # would hide a part of what the step holds).
+        gc.collect()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait()
+        self.baseline = self.peak = heap_in_use() or 0
 
     def on_batch_start(self, trainer, state) -> None:
-        if self.peak is None and trainer.device.type == "cpu":
-            self.peak = HeapPeak().__enter__()
+        self._in_step.set()
 
     def on_batch_end(self, trainer, state, loss) -> None:
-        if self.peak is not None and state.epoch == 0 and state.batch == 0:
-            self.peak.__exit__(None, None, None)
+        if self.baseline is not None:
+            self._read()
+        self._in_step.clear()
+
+    def on_fit_end(self, trainer, state) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
 
 def time_epoch_overhead(
@@ -252,13 +298,12 @@ def time_epoch_overhead(
     milliseconds) run in the real :class:`Trainer`. An epoch, from the end of the one before
     (whose checkpoint it includes) to its own end, less the step and the validation batch
     ``timing`` measured, is the overhead (never negative); the median of all but the first.
-    The first epoch's step, whose time is not used, has its memory read. The network is
-    trained in place.
+    The heap's peak during the steps is read. The network is trained in place.
     """
     from athanor.training.trainer import Trainer
 
     ends: list[float] = []
-    heap = _FirstStepHeap()
+    heap = _TrainingStepsHeap()
 
     class EpochClock(Callback):
         def on_epoch_end(self, trainer, state, metrics) -> None:
@@ -291,11 +336,14 @@ def time_epoch_overhead(
             callbacks=[heap, *callbacks, EpochClock()],
             checkpoint_dir=Path(folder) / "ckpt",
         )
-        trainer.fit(network, cut)
+        try:
+            trainer.fit(network, cut)
+        finally:  # a fit that failed has not ended the sampling
+            heap.on_fit_end(trainer, trainer.state)
     gap = statistics.median(later - earlier for earlier, later in itertools.pairwise(ends))
     return EpochOverhead(
         seconds=max(0.0, gap - timing.seconds - val * per_sample),
-        step_memory=heap.peak.growth if heap.peak is not None else None,
+        step_memory=heap.growth,
     )
 
 
