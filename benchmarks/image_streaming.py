@@ -11,10 +11,10 @@ The script writes (once, into ``--folder``) N JPEG images of 224x224 made from M
   PIL, converts it to RGB, resizes it to the same size and makes a float tensor in [0, 1],
   shuffled, with the same batch size and the same number of workers.
 
-Both sides touch every batch (its sum is accumulated). Peak memory is the resident memory
-of this process plus its workers (psutil): RSS every 100 ms (a page a forked worker shares
-with its parent counts once per process) and PSS every second (each shared page split among
-the processes that map it, so the sum counts it once).
+Both sides touch every batch (its sum is accumulated), each in a process of its own. Peak
+memory is the resident memory of that process plus its workers (psutil): RSS every 100 ms (a
+page a forked worker shares with its parent counts once per process) and PSS every second
+(each shared page split among the processes that map it, so the sum counts it once).
 
     .venv/bin/python benchmarks/image_streaming.py                  # 50,000 images
     .venv/bin/python benchmarks/image_streaming.py --images 5000    # quick check
@@ -23,7 +23,10 @@ the processes that map it, so the sum counts it once).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -172,6 +175,22 @@ def baseline_rate(root: Path, size: int, args: argparse.Namespace) -> tuple[floa
     return images / seconds, memory
 
 
+def one_side(side: str, size: int, args: argparse.Namespace) -> dict:
+    """One side's images/s and peak memory, measured in a fresh process (so that neither
+    side inherits what the other set in its process, such as the allocator's thresholds)."""
+    command = [
+        sys.executable,
+        __file__,
+        *("--side", side, "--sizes", str(size), "--folder", str(args.folder)),
+        *("--images", str(args.images), "--epochs", str(args.epochs)),
+        *("--batch-size", str(args.batch_size), "--workers", str(args.workers)),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{side} at {size} px failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=50_000, help="JPEG files (default 50,000)")
@@ -180,7 +199,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed per side")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2, help="worker processes, both sides")
+    parser.add_argument("--side", choices=["athanor", "baseline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side:  # one side at one size, in a process of its own: what it set stays there
+        (size,) = args.sizes
+        if args.side == "athanor":
+            rate, memory = athanor_rate("jpegs", size, args)
+        else:
+            rate, memory = baseline_rate(args.folder / "images", size, args)
+        print(json.dumps({"rate": rate, "rss": memory.rss, "pss": memory.pss}))
+        return
 
     temporary = None
     if args.folder is None:
@@ -207,15 +235,13 @@ def main() -> None:
     )
     print(f"{'size':>7} {'side':>9} {'images/s':>9} {'ratio':>6} {'peak MiB':>9} {'PSS MiB':>9}")
     for size in args.sizes:
-        ours, ours_memory = athanor_rate("jpegs", size, args)
-        base, base_memory = baseline_rate(root, size, args)
-        for side, rate, peak in (
-            ("athanor", ours, ours_memory),
-            ("baseline", base, base_memory),
-        ):
+        measured = {side: one_side(side, size, args) for side in ("athanor", "baseline")}
+        base = measured["baseline"]["rate"]
+        for side, found in measured.items():
             print(
-                f"{size:>3}x{size:<3} {side:>9} {rate:>9.0f} {rate / base:>5.2f}x "
-                f"{peak.rss / 2**20:>9.0f} {peak.pss / 2**20:>9.0f}"
+                f"{size:>3}x{size:<3} {side:>9} {found['rate']:>9.0f} "
+                f"{found['rate'] / base:>5.2f}x {found['rss'] / 2**20:>9.0f} "
+                f"{found['pss'] / 2**20:>9.0f}"
             )
     if temporary is not None:
         temporary.cleanup()

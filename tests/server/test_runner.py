@@ -57,7 +57,7 @@ def points(platform: PlatformProcess, run_id: int) -> set[tuple[str, int, float]
 
 
 def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
-    platform_factory, mirror: Path
+    platform_factory, mirror: Path, tmp_path: Path
 ) -> None:
     platform = platform_factory("--cpus", "2", "--gpus", "0")
     platform.start()
@@ -95,14 +95,18 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
         "the queue positions and wait reasons",
     )
 
-    # Follow the long job's log with the CLI while it runs (across the restart below).
-    follower = subprocess.Popen(
-        [*ATHANOR, "jobs", "logs", "-f", str(long_job)],
-        env=platform.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Follow the long job's log with the CLI while it runs (across the restart below). Its
+    # state lines go to a file, read before the server is killed: a follower slow to start
+    # on a busy machine would otherwise first connect after the job was cancelled.
+    follower_states = tmp_path / "follower-stderr.txt"
+    with follower_states.open("w") as states:
+        follower = subprocess.Popen(
+            [*ATHANOR, "jobs", "logs", "-f", str(long_job)],
+            env=platform.env,
+            stdout=subprocess.PIPE,
+            stderr=states,
+            text=True,
+        )
 
     # A job placed on a fresh worker process is queued until that process has imported its
     # libraries and claimed it, which can take longer than the other job's first checkpoint.
@@ -110,6 +114,11 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
         lambda: client.call("get_job", job_id=long_job)["status"] == "running",
         60,
         "the long job's worker to claim it",
+    )
+    wait_for(
+        lambda: f"job {long_job} running" in follower_states.read_text(),
+        60,
+        "the follower to see the long job running",
     )
 
     # SIGKILL the server and the worker of a job once it has a mid-epoch checkpoint.
@@ -153,10 +162,11 @@ def test_jobs_compete_cancel_and_survive_sigkill_of_server_and_worker(
     assert cancelled["status"] == "cancelled"
     assert cancelled["reason"].startswith("cancelled by owner: stopped at step ")
     assert f"'athanor runs resume {long_job}' continues it" in cancelled["reason"]
-    out, err = follower.communicate(timeout=60)
+    out, _ = follower.communicate(timeout=60)
+    err = follower_states.read_text()
     assert follower.returncode == 1, err
     assert "epoch 1/400" in out and f"run {long_job} cancelled: cancelled by owner" in out
-    assert f"job {long_job} running" in err
+    assert f"job {long_job} cancelled" in err
 
     done = {job_id: final(platform, job_id) for job_id in (recovered, reference, on_gpu)}
     assert {job_id: job["status"] for job_id, job in done.items()} == dict.fromkeys(
