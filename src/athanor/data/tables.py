@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,15 @@ class TableData:
         if not self.columns:
             return 0
         return len(self.values[self.columns[0].name])
+
+    def copy(self) -> TableData:
+        """A table of its own: copies of the columns and their arrays."""
+        return TableData(
+            [column.model_copy() for column in self.columns],
+            {name: array.copy() for name, array in self.values.items()},
+            self.lines.copy(),
+            self.source,
+        )
 
     def __getitem__(self, index: Any) -> TableData:
         return TableData(
@@ -416,6 +427,14 @@ def decode_text(content: bytes, source: str, encoding: str = "utf-8") -> str:
     return text
 
 
+PARSED_TABLES_KEPT = 4
+"""Parsed CSV files :func:`read_delimited` keeps in a process, the most recently read."""
+PARSED_TABLE_MAX_BYTES = 64 * 2**20
+"""Files larger than this are parsed each time (their columns would hold too much memory)."""
+_parsed: OrderedDict[tuple[Any, ...], tuple[TableData, CsvProblems]] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
 def read_delimited(
     path: Path, *, encoding: str = "utf-8", delimiter: str | None = None
 ) -> tuple[TableData, CsvProblems]:
@@ -425,9 +444,44 @@ def read_delimited(
     Blank lines are ignored. Rows whose field count differs from the header's are left out
     and returned in the problems (the caller decides whether that is an error).
 
+    A file read before in this process and unchanged since (the same size and modification
+    time) is not parsed again: the trials of a search all load the same table, and parsing
+    20,000 rows takes longer than a trial's first epoch. Each call gets its own copy.
+
     Raises:
         DataError: unreadable, not decodable, no header, or duplicate column names.
     """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    key = (
+        str(path.resolve()),
+        stat.st_dev,
+        stat.st_ino,
+        stat.st_size,
+        stat.st_mtime_ns,
+        encoding,
+        delimiter,
+    )
+    with _parsed_lock:
+        found = _parsed.get(key)
+        if found is not None:
+            _parsed.move_to_end(key)
+    if found is None:
+        found = _parse_delimited(path, encoding, delimiter)
+        if stat.st_size <= PARSED_TABLE_MAX_BYTES:
+            with _parsed_lock:
+                _parsed[key] = found
+                while len(_parsed) > PARSED_TABLES_KEPT:
+                    _parsed.popitem(last=False)
+    table, problems = found
+    return table.copy(), CsvProblems(list(problems.ragged))
+
+
+def _parse_delimited(
+    path: Path, encoding: str, delimiter: str | None
+) -> tuple[TableData, CsvProblems]:
     try:
         content = path.read_bytes()
     except OSError as exc:
