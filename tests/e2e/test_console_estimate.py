@@ -49,4 +49,15 @@ def test_the_new_job_page_shows_the_estimate_before_submitting(
         assert "设备小时" in page.inner_text("[data-device-cost]")
         time.sleep(0.2)
         shots.take(page, "zh-job-device-cost")
+
+        # early stopping keeps a copy of the best weights: its own part of the memory
+        page.goto(f"{url}/jobs/new?template=mlp-california")
+        page.wait_for_selector("[data-template=mlp-california].on")
+        page.click("[data-action=estimate]")
+        page.locator("[data-device=cpu]").wait_for()
+        assert "+ 最佳轮次权重 " in page.inner_text("[data-estimate=here]")
+        time.sleep(0.2)
+        shots.take(page, "zh-new-job-estimate-best-weights")
+        page.click("[data-locale=en]")
+        assert "+ best epoch's weights " in page.inner_text("[data-estimate=here]")
     assert errors == []
