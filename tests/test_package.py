@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-THP_MODE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-# A 64 MB tensor filled, then the huge pages this process holds
+# A 64 MB tensor: glibc maps a block that large on its own, so its address is 64 bytes past
+# a page boundary unless PyTorch's huge-page path aligned it to a page before advising the
+# kernel (madvise MADV_HUGEPAGE). Whether the kernel then finds huge pages is its own affair.
 ALLOCATE = """
 import os
 import athanor, torch
 x = torch.empty(16 * 2**20).fill_(1)
-rollup = open("/proc/self/smaps_rollup").read()
-print(os.environ["THP_MEM_ALLOC_ENABLE"], rollup.split("AnonHugePages:")[1].split()[0])
+print(os.environ.get("THP_MEM_ALLOC_ENABLE", "unset"), x.data_ptr() % 4096)
 """
 
 
@@ -28,26 +27,12 @@ def _run(env_value: str | None) -> tuple[str, int]:
     out = subprocess.run(
         [sys.executable, "-c", ALLOCATE], env=env, capture_output=True, text=True, check=True
     )
-    flag, huge_kb = out.stdout.split()
-    return flag, int(huge_kb)
+    flag, offset = out.stdout.split()
+    return flag, int(offset)
 
 
-def _mode() -> str | None:
-    if not THP_MODE.is_file() or not Path("/proc/self/smaps_rollup").is_file():
-        return None
-    found = re.search(r"\[(\w+)\]", THP_MODE.read_text())
-    return found.group(1) if found else None
-
-
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux only")
 def test_import_asks_torch_for_huge_pages_and_a_users_zero_is_kept() -> None:
-    mode = _mode()
-    if mode is None:
-        pytest.skip("no transparent huge pages to read on this system")
-    flag, huge_kb = _run(None)
-    assert flag == "1"
-    if mode != "never":
-        assert huge_kb >= 32 * 1024  # most of the 64 MB tensor is on 2 MB pages
-    flag, huge_kb = _run("0")
-    assert flag == "0"
-    if mode == "madvise":  # only what asks for them gets them
-        assert huge_kb == 0
+    assert _run(None) == ("1", 0)  # page-aligned: the huge-page path
+    flag, offset = _run("0")
+    assert flag == "0" and offset != 0  # glibc's own placement
