@@ -161,3 +161,14 @@ def test_platform_trials_need_a_running_platform(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "no platform is running" in result.stderr and "athanor up" in result.stderr
     assert open_store().runs.list() == []
+
+
+def test_stop_at_ends_the_search_at_the_first_trial_that_reaches_it(tmp_path: Path) -> None:
+    spec = _write(tmp_path, SPEC.replace("trials: 4", "trials: 12"))
+    report = json.loads(athanor("tune", str(spec), "--stop-at", "0.5", "--json").stdout)
+    assert report["status"] == "finished" and report["stop_at"] == 0.5
+    assert report["reason"].startswith("trial 0 reached val_accuracy ")  # digits: any MLP does
+    assert report["trials"]["done"] == 1
+    result = athanor("tune", str(spec), "--stop-at", "most", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Invalid value for '--stop-at'" in result.stderr

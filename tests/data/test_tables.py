@@ -49,3 +49,16 @@ def test_an_unchanged_file_is_parsed_once_and_each_reader_gets_its_own_copy(
         assert len(parses) == 3  # other options: parsed with them
     finally:
         tables._parse_delimited = parse
+
+
+def test_missing_cells_are_found_in_every_kind_of_column() -> None:
+    from athanor.data.tables import missing_mask
+
+    mixed = np.array(["INLAND", " NA ", None, float("nan"), "n/a", "?", 3, "", "none", "x"], object)
+    assert missing_mask(mixed).tolist() == [
+        False, True, True, True, True, True, False, True, True, False
+    ]  # fmt: skip
+    assert missing_mask(np.array([1.0, np.nan])).tolist() == [False, True]
+    assert missing_mask(np.array(["2020-01-01", "NaT"], "datetime64[D]")).tolist() == [False, True]
+    assert missing_mask(np.array(["a", "null"])).tolist() == [False, True]
+    assert missing_mask(np.array([], object)).tolist() == []

@@ -100,6 +100,8 @@ def test_every_bound_and_choice_is_checked_before_any_trial(spec_file: Path) -> 
         ({"metric": "accuracy"}, "--metric accuracy: tune.metric: must be one of val_loss"),
         ({"budget": "soon"}, "--budget soon: tune.budget: must be a positive duration"),
         ({"trials": 0}, "--trials 0: tune.trials: must be greater than or equal to 1"),
+        ({"stop_at": "high"}, "--stop-at high: tune.stop_at: must be a valid number"),
+        ({"stop_at": float("nan")}, "--stop-at nan: tune.stop_at: must be a finite number"),
     ],
 )
 def test_tune_options_fail_with_their_name(spec_file: Path, tune: dict, message: str) -> None:
@@ -167,7 +169,9 @@ def test_a_spec_without_markers_is_not_a_search(tmp_path: Path) -> None:
 
 def test_fingerprint_ignores_how_long_and_how_wide_a_search_runs(spec_file: Path) -> None:
     first = load_search(spec_file)
-    longer = load_search(spec_file, tune={"trials": 50, "budget": "1h", "parallel": 2})
+    longer = load_search(
+        spec_file, tune={"trials": 50, "budget": "1h", "parallel": 2, "stop_at": 0.9}
+    )
     other = load_search(spec_file, ["train.epochs=7"])
     assert first.fingerprint() == longer.fingerprint() != other.fingerprint()
     stored = SearchDefinition.from_json(first.to_json())

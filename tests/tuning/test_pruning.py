@@ -63,3 +63,53 @@ def test_a_metric_the_runs_do_not_compute_stops_with_what_is_computed() -> None:
         "tune.metric: 'val_f1_macro' is not computed by these runs; computed: val_accuracy, "
         "val_loss; add 'f1_macro' to train.metrics"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "epochs", "summary"),
+    [
+        ({}, 27, "asha (keeps the top 1/3 at epochs 1, 3, 9)"),
+        ({"min_epochs": 3}, 27, "asha (keeps the top 1/3 at epochs 3, 9)"),
+        (
+            {"reduction_factor": 2, "min_epochs": 2},
+            20,
+            "asha (keeps the top 1/2 at epochs 2, 4, 8, 16)",
+        ),
+        (
+            {"min_epochs": 3, "min_early_stopping_rate": 1},
+            27,
+            "asha (keeps the top 1/3 at epochs 9)",
+        ),
+        ({}, 1, "asha (no rung below 1 epochs: no trial is pruned)"),
+        ({"type": "median"}, 27, "median"),
+    ],
+)
+def test_the_search_says_at_which_epochs_asha_judges_trials(
+    options: dict, epochs: int, summary: str
+) -> None:
+    from athanor.spec.tune import TuneSpec
+    from athanor.tuning.study import pruner_summary
+
+    spec = TuneSpec.model_validate({"pruner": {"type": "asha", **options}}).pruner
+    assert pruner_summary(spec, epochs) == summary
+
+
+def test_a_search_prunes_only_at_its_rungs() -> None:
+    from athanor.tuning.study import close_storages
+
+    spec = {
+        **IRIS,
+        "seed": 5,
+        "train": {
+            "epochs": 18,
+            "batch_size": 16,
+            "optimizer": {"type": "adam", "lr": {"loguniform": [1.0e-4, 1.0e-1]}},
+        },
+    }
+    pruner = {"type": "asha", "min_epochs": 2}
+    result = at.tune(
+        spec, trials=8, sampler="random", pruner=pruner, metric="val_loss", progress=False
+    )
+    close_storages()
+    epochs = sorted({r["epochs"] for r in result.report["leaderboard"] if r["state"] == "pruned"})
+    assert epochs and set(epochs) <= {2, 6}  # min_epochs, then three times that

@@ -113,3 +113,31 @@ def test_a_bad_space_fails_before_any_search_exists(iris_search) -> None:
     with pytest.raises(at.errors.DatasetNotFound):
         at.tune(iris_search, ["data.dataset=irsi"], progress=False)
     assert list_records(current_settings()) == [] and open_store().runs.count() == 0
+
+
+def test_a_search_ends_once_a_trial_reaches_stop_at_and_a_rerun_starts_none(iris_search) -> None:
+    result = at.tune(iris_search, trials=30, stop_at=0.9, progress=False)
+    record = result.record
+    completed = [r for r in result.report["leaderboard"] if r["state"] == "complete"]
+    last = max(completed, key=lambda r: r["trial"])
+    assert record.status == "finished" and record.done < 30
+    assert last["value"] >= 0.9 and last["trial"] == record.done - 1
+    assert all(r["value"] < 0.9 for r in completed if r is not last)
+    assert record.reason == (
+        f"trial {last['trial']} reached val_accuracy {last['value']:.6g} (stop_at 0.9)"
+    )
+    again = at.tune(iris_search, trials=30, stop_at=0.9, progress=False)
+    assert again.id == record.id  # stop_at is no part of the search's identity
+    assert again.record.done == record.done and again.record.reason == record.reason
+    resumed = at.searches.resume(record.id, trials=record.done + 5, progress=False)
+    assert resumed.record.done == record.done  # the stored stop_at is still reached
+    more = at.searches.resume(record.id, trials=record.done + 1, stop_at=1.0, progress=False)
+    assert more.record.done == record.done + 1  # a stricter stop_at lets it go on
+
+
+def test_stop_at_of_a_minimized_metric_means_at_or_below(iris_search) -> None:
+    result = at.tune(iris_search, trials=30, metric="val_loss", stop_at=0.5, progress=False)
+    completed = [r for r in result.report["leaderboard"] if r["state"] == "complete"]
+    assert result.record.status == "finished" and result.record.done < 30
+    assert min(r["value"] for r in completed) <= 0.5
+    assert sum(r["value"] <= 0.5 for r in completed) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -56,6 +57,15 @@ def test_searches_live_apart_from_the_metadata_database(iris_search, athanor_hom
     fresh, _ = open_search(load_search(iris_search), settings, new=True)
     assert fresh.study_name == f"{study.study_name}-2"
     assert [r.id for r in list_records(settings)] == [2, 1]
+
+
+def test_the_searches_sqlite_file_syncs_at_checkpoints_not_every_commit(athanor_home) -> None:
+    storage = open_storage(current_settings())
+    with storage.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    with sqlite3.connect(athanor_home / "tuning.db") as other:
+        assert other.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: per connection
 
 
 def test_a_dead_owners_running_trials_run_again_with_their_run(

@@ -75,6 +75,14 @@ def run(
     metric: Annotated[
         str | None, typer.Option(help="Validation metric to rank by, e.g. val_accuracy.")
     ] = None,
+    stop_at: Annotated[
+        float | None,
+        typer.Option(
+            "--stop-at",
+            help="End the search once a trial reaches this metric value (e.g. 0.99 for "
+            "val_accuracy; at or below it for losses and errors).",
+        ),
+    ] = None,
     register_as: Annotated[
         str | None,
         typer.Option("--register", help="Test the best trial once and register it as NAME."),
@@ -100,6 +108,7 @@ def run(
         sampler=sampler,
         pruner=pruner,
         metric=metric,
+        stop_at=stop_at,
         register_as=register_as,
         new=new,
         progress=not (quiet or json_output),
@@ -162,6 +171,10 @@ def resume(
     trials: Annotated[int | None, typer.Option(help="Raise the number of trials.")] = None,
     budget: Annotated[str | None, typer.Option(help="Time limit of this invocation.")] = None,
     parallel: Annotated[int | None, typer.Option(help="Trials at once.")] = None,
+    stop_at: Annotated[
+        float | None,
+        typer.Option("--stop-at", help="End the search once a trial reaches this value."),
+    ] = None,
     register_as: Annotated[
         str | None, typer.Option("--register", help="Register the best trial as NAME.")
     ] = None,
@@ -179,6 +192,7 @@ def resume(
         trials=trials,
         budget=budget,
         parallel=parallel,
+        stop_at=stop_at,
         register_as=register_as,
         progress=not (quiet or json_output),
         **trial_executor(where, executor, ray_address),

@@ -233,7 +233,12 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
         return np.isnan(values)
     if values.dtype.kind == "M":
         return np.isnat(values)
-    return np.array([_is_missing(v) for v in values], dtype=bool)
+    import pandas as pd
+
+    # each distinct value is judged once (a column has few): searches fit a table per trial
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)  # None and NaN: -1
+    flags = np.array([_is_missing(v) for v in distinct] + [True], dtype=bool)
+    return flags[codes]  # code -1 takes the last flag
 
 
 # -- type inference --------------------------------------------------------------------

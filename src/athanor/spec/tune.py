@@ -232,6 +232,13 @@ class TuneSpec(StrictModel):
         default=None, description="Wall-clock limit of one invocation: 10m, 90s, 1h30m."
     )
     parallel: int = Field(default=1, ge=1, le=64, description="Trials run at the same time.")
+    stop_at: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="End the search once a completed trial's metric reaches this value (at "
+        "or above it for maximized metrics, at or below it for minimized ones); trials "
+        "already running finish.",
+    )
     sampler: SamplerSpec = Field(default_factory=lambda: TpeSamplerSpec())
     pruner: PrunerSpec = Field(default_factory=lambda: AshaPrunerSpec())
     seed: int | None = Field(default=None, ge=0, description="Sampler seed; default the spec's.")
@@ -391,8 +398,10 @@ class SearchDefinition:
 
     def fingerprint(self) -> str:
         """Identifies the search: the same spec and space give the same fingerprint, whatever
-        the number of trials, the budget or the parallelism."""
-        tune = self.tune.model_dump(mode="json", exclude={"trials", "budget", "parallel"})
+        the number of trials, the budget, the parallelism or the value to stop at."""
+        tune = self.tune.model_dump(
+            mode="json", exclude={"trials", "budget", "parallel", "stop_at"}
+        )
         text = json.dumps({"spec": self.base, "tune": tune}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 

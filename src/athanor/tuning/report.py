@@ -100,6 +100,7 @@ def search_report(study: Study, extra: dict[str, Any] | None = None) -> dict[str
         "sampler": definition.tune.sampler.model_dump(mode="json"),
         "pruner": definition.tune.pruner.model_dump(mode="json"),
         "budget_seconds": definition.tune.budget,
+        "stop_at": definition.tune.stop_at,
         "best": None
         if best is None
         else {
@@ -134,7 +135,8 @@ def render_markdown(report: dict[str, Any], *, top: int = 20) -> str:
         "",
         f"- kind: {report['kind']}; status: {report['status']}"
         + (f" ({report['reason']})" if report.get("reason") else ""),
-        f"- metric: `{report['metric']}` ({report['direction']})",
+        f"- metric: `{report['metric']}` ({report['direction']})"
+        + (f"; stops at {report['stop_at']:g}" if report.get("stop_at") is not None else ""),
         f"- trials: {trials.get('done', 0)} done of {trials['target']} "
         f"({trials.get('complete', 0)} complete, {trials.get('pruned', 0)} pruned, "
         f"{trials.get('fail', 0)} failed)",

@@ -9,6 +9,7 @@ is registered, once.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import warnings
@@ -48,6 +49,7 @@ from athanor.tuning.study import (
     max_epochs,
     open_search,
     open_storage,
+    pruner_summary,
     record_of,
     release,
     retry_trial,
@@ -97,6 +99,7 @@ def tune(
     sampler: str | Mapping[str, Any] | None = None,
     pruner: str | Mapping[str, Any] | None = None,
     metric: str | None = None,
+    stop_at: float | None = None,
     register_as: str | None = None,
     new: bool = False,
     progress: bool = True,
@@ -122,6 +125,8 @@ def tune(
         pruner: ``asha``, ``median``, ``hyperband`` or ``none``, or a mapping with options
             (``tune.pruner``).
         metric: the validation metric to rank trials by (``tune.metric``).
+        stop_at: end the search once a completed trial's metric reaches this value
+            (``tune.stop_at``; at or below it for minimized metrics).
         register_as: test the best trial's model once and register it under this name
             (default: the spec's ``register_as``).
         new: start a new search even if this one was run before.
@@ -156,6 +161,7 @@ def tune(
             "sampler": sampler,
             "pruner": pruner,
             "metric": metric,
+            "stop_at": stop_at,
         },
     )
     return run_search(
@@ -177,6 +183,7 @@ def resume_search(
     trials: int | None = None,
     budget: str | float | None = None,
     parallel: int | None = None,
+    stop_at: float | None = None,
     register_as: str | None = None,
     progress: bool = True,
     console: Console | None = None,
@@ -186,7 +193,8 @@ def resume_search(
     ray_address: str | None = None,
 ) -> SearchResult:
     """Continue a stored search (after a crash, Ctrl-C, or to add trials); ``platform``,
-    ``executor`` and ``ray_address`` as for :func:`tune`.
+    ``executor`` and ``ray_address`` as for :func:`tune`. ``trials``, ``budget``,
+    ``parallel`` and ``stop_at`` replace the stored ones when given.
 
     Raises:
         NotFound: no such search.
@@ -195,7 +203,8 @@ def resume_search(
     study = load_search_study(ref, settings)
     stored = dict(study.user_attrs["definition"])
     tune_data = dict(stored["tune"])
-    for key, value in {"trials": trials, "budget": budget, "parallel": parallel}.items():
+    options = {"trials": trials, "budget": budget, "parallel": parallel, "stop_at": stop_at}
+    for key, value in options.items():
         if value is not None:
             tune_data[key] = value
     definition = SearchDefinition.from_json({**stored, "tune": tune_data})
@@ -332,7 +341,8 @@ def run_search(
             display.note(
                 f"search {record.id} ({study.study_name}): {target} trials of "
                 f"{len(definition.params)} parameter(s), sampler {tune_spec.sampler.type}, "
-                f"pruner {tune_spec.pruner.type}, metric {tune_spec.metric}"
+                f"pruner {pruner_summary(tune_spec.pruner, epochs)}, metric {tune_spec.metric}"
+                + (f", stopping at {tune_spec.stop_at:g}" if tune_spec.stop_at is not None else "")
             )
         started = time.time()
         deadline = started + tune_spec.budget if tune_spec.budget else None
@@ -451,10 +461,28 @@ class _Session:
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.time() >= self.deadline
 
+    def reached(self, value: float | None) -> bool:
+        """Whether ``value`` reaches ``tune.stop_at`` (never without one)."""
+        stop_at = self.definition.tune.stop_at
+        if stop_at is None or value is None or not math.isfinite(value):
+            return False
+        return value >= stop_at if self.direction == "maximize" else value <= stop_at
+
+    def _reached_reason(self) -> str | None:
+        best = self.best()
+        if best is None or not self.reached(best[0]):
+            return None
+        tune_spec = self.definition.tune
+        return (
+            f"trial {best[1]} reached {tune_spec.metric} {best[0]:.6g} "
+            f"(stop_at {tune_spec.stop_at:g})"
+        )
+
     def run(self, epochs: int) -> tuple[str, str]:
         """Keep the executor busy until the target, the deadline or a stop; returns
         (status, reason)."""
-        stop: tuple[str, str] | None = None
+        reached = self._reached_reason()  # a continued search may have reached it before
+        stop: tuple[str, str] | None = ("finished", reached) if reached else None
         try:
             while True:
                 done = self.done()
@@ -563,6 +591,8 @@ class _Session:
         stop = None
         if outcome.state == "complete":
             self.study.tell(outcome.number, outcome.value)
+            if self.reached(outcome.value):
+                stop = ("finished", self._reached_reason() or "")
         elif outcome.state in ("pruned", "stopped"):
             self.study.tell(outcome.number, state=TrialState.PRUNED)
         elif outcome.state == "interrupted":

@@ -52,6 +52,7 @@ from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.storages.journal import JournalFileBackend
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from athanor.errors import NotFound, UserError
@@ -147,8 +148,26 @@ def open_storage(settings: Settings) -> BaseStorage:
                     time.sleep(0.5)
         finally:
             context.__exit__(None, None, None)
+        if url.startswith("sqlite:///"):
+            _sync_at_checkpoints(storage.engine)
         _storages[url] = storage
         return storage
+
+
+def _sync_at_checkpoints(engine: Any) -> None:
+    """Commits of a WAL-mode SQLite file reach the disk at checkpoints, not each one
+    (``synchronous=NORMAL``, as the metadata database does): every epoch's report is a
+    commit, and syncing each one cost a pruned trial more than half its bookkeeping. A
+    killed process loses nothing; a power cut may lose the last commits, and a lost trial
+    is run again."""
+    event.listen(engine, "connect", _normal_sync)
+    engine.dispose()  # connections opened before the listener: reopened with it
+
+
+def _normal_sync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def close_storages() -> None:
@@ -210,6 +229,20 @@ def build_sampler(
         )
     finally:
         context.__exit__(None, None, None)
+
+
+def pruner_summary(spec: Any, max_epochs: int) -> str:
+    """The pruner in a few words, with the epochs at which ASHA judges trials."""
+    if spec.type != "asha":
+        return spec.type
+    first = spec.min_epochs * spec.reduction_factor**spec.min_early_stopping_rate
+    rungs = []
+    while first < max_epochs and len(rungs) < 8:
+        rungs.append(first)
+        first *= spec.reduction_factor
+    if not rungs:
+        return f"asha (no rung below {max_epochs} epochs: no trial is pruned)"
+    return f"asha (keeps the top 1/{spec.reduction_factor} at epochs {', '.join(map(str, rungs))})"
 
 
 def build_pruner(spec: Any, max_epochs: int) -> BasePruner:
