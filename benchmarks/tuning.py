@@ -14,11 +14,14 @@ misses counts the cap as that side's time (a bound). Trials are ranked on the va
 split only. Every seed searches the same problem: the data split is fixed (split seed 0), and
 the seed draws the configurations, the initial weights and the batches. With
 ``--split-seed -1`` each seed draws its own split as well; on some splits no configuration
-of this space reaches $52,000, and such a seed measures nothing. Anchor:
+of this space reaches $52,000, and such a seed measures nothing. ``--split-seed 0,1`` runs
+every seed on each split and reports each split's geometric mean and that of them all: the
+figure depends on the split. Anchor:
 Li et al., "A System for Massively Parallel Hyperparameter Tuning" (ASHA, MLSys 2020), where
 ASHA finds good configurations several times faster than random search.
 
     .venv/bin/python benchmarks/tuning.py --seeds 5             # at most 600 s per search
+    .venv/bin/python benchmarks/tuning.py --seeds 5 --split-seed 0,1
     .venv/bin/python benchmarks/tuning.py --seeds 1 --budget 20 --epochs 3 --target 70000
 """
 
@@ -153,9 +156,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument(
         "--split-seed",
-        type=int,
-        default=0,
-        help="the data split of every search (-1: each seed draws its own split as well)",
+        default="0",
+        help="the data split(s) of the searches, comma-separated: each split is searched with "
+        "every seed (-1: each seed draws its own split as well)",
     )
     parser.add_argument(
         "--first-rung",
@@ -164,6 +167,7 @@ def main() -> None:
         help="ASHA's first rung, min_epochs (default: Athanor's default, 1)",
     )
     args = parser.parse_args()
+    splits = [int(s) for s in args.split_seed.split(",") if s.strip()]
     torch.set_num_threads(args.threads)
     targets = [args.target] + [float(t) for t in args.also.split(",") if t.strip()]
     stop_at = min(targets)
@@ -181,58 +185,78 @@ def main() -> None:
     print(
         f"search: California housing MLP, random sampler, {args.epochs} epochs per full trial, "
         f"until val_rmse <= ${stop_at:,.0f} or {args.budget:.0f} s, "
-        + (
-            f"data split {args.split_seed} for every seed, "
-            if args.split_seed >= 0
-            else "a data split per seed, "
-        )
+        + f"data split(s) {', '.join(_split_name(s) for s in splits)}, "
         + f"target val_rmse <= ${args.target:,.0f}"
     )
     _warm_up()
     rows = []
-    for seed in range(args.seeds):
-        row: dict[str, Any] = {"seed": seed}
-        for pruner in ("none", "asha"):
-            chosen = asha_pruner if pruner == "asha" else pruner
-            row[pruner] = _run(chosen, seed, args.budget, args.epochs, stop_at, args.split_seed)
-        rows.append(row)
-        none, asha = row["none"], row["asha"]
-        print(
-            f"seed {seed}: no pruning {len(none['finished'])} trials finished of "
-            f"{none['trials']}, best {_best(none)}; ASHA {len(asha['finished'])} finished, "
-            f"{asha['pruned']} pruned of {asha['trials']}, best {_best(asha)}; "
-            f"to ${args.target:,.0f}: {_time(_to_target(none, args.target))} s vs "
-            f"{_time(_to_target(asha, args.target))} s",
-            flush=True,
-        )
+    for split in splits:
+        for seed in range(args.seeds):
+            row: dict[str, Any] = {"split": _split_name(split), "seed": seed}
+            for pruner in ("none", "asha"):
+                chosen = asha_pruner if pruner == "asha" else pruner
+                row[pruner] = _run(chosen, seed, args.budget, args.epochs, stop_at, split)
+            rows.append(row)
+            _print_seed(row, args.target)
     for target in targets:
-        print()
-        print(f"time to a finished trial with val_rmse <= ${target:,.0f}:")
-        print()
-        print("| seed | no pruning (s) | ASHA (s) | speed-up |")
-        print("|---|---|---|---|")
-        ratios: list[tuple[float, str]] = []
-        for r in rows:
-            none, asha = _to_target(r["none"], target), _to_target(r["asha"], target)
-            ratio = _speedup(none, asha, args.budget)
-            ratios.append(ratio)
-            print(f"| {r['seed']} | {_time(none)} | {_time(asha)} | {_ratio(*ratio)} |")
+        _print_target(rows, target, args.budget)
+
+
+def _split_name(split: int) -> str:
+    return str(split) if split >= 0 else "per seed"
+
+
+def _print_seed(row: dict[str, Any], target: float) -> None:
+    none, asha = row["none"], row["asha"]
+    print(
+        f"split {row['split']}, seed {row['seed']}: no pruning {len(none['finished'])} trials "
+        f"finished of {none['trials']}, best {_best(none)}; ASHA {len(asha['finished'])} finished, "
+        f"{asha['pruned']} pruned of {asha['trials']}, best {_best(asha)}; "
+        f"to ${target:,.0f}: {_time(_to_target(none, target))} s vs "
+        f"{_time(_to_target(asha, target))} s",
+        flush=True,
+    )
+
+
+def _print_target(rows: list[dict[str, Any]], target: float, budget: float) -> None:
+    """The table of one target, with the geometric mean of each split and of them all."""
+    print()
+    print(f"time to a finished trial with val_rmse <= ${target:,.0f}:")
+    print()
+    print("| split | seed | no pruning (s) | ASHA (s) | speed-up |")
+    print("|---|---|---|---|---|")
+    ratios: list[tuple[float, str]] = []
+    for r in rows:
+        none, asha = _to_target(r["none"], target), _to_target(r["asha"], target)
+        ratio = _speedup(none, asha, budget)
+        ratios.append(ratio)
+        print(f"| {r['split']} | {r['seed']} | {_time(none)} | {_time(asha)} | {_ratio(*ratio)} |")
+    print()
+    splits = list(dict.fromkeys(r["split"] for r in rows))
+    groups = [(f"split {split}", [r["split"] == split for r in rows]) for split in splits]
+    if len(splits) > 1:
+        groups.append(("all splits", [True] * len(rows)))
+    for name, chosen in groups:
         counted = [
-            (r, x, kind) for r, (x, kind) in zip(rows, ratios, strict=True) if kind != "both missed"
+            (r, x, kind)
+            for r, (x, kind), keep in zip(rows, ratios, chosen, strict=True)
+            if keep and kind != "both missed"
         ]
-        if counted:
-            geomean = math.exp(statistics.fmean(math.log(x) for _, x, _ in counted))
-            lower = [r["seed"] for r, _, kind in counted if kind == ">="]
-            upper = [r["seed"] for r, _, kind in counted if kind == "<="]
-            notes = []
-            if lower:
-                notes.append(f"seed(s) {lower}: no pruning missed the target, a lower bound")
-            if upper:
-                notes.append(f"seed(s) {upper}: ASHA missed the target, an upper bound")
-            print(
-                f"\ngeometric mean speed-up over {len(counted)} seed(s): {geomean:.2f}x"
-                + (f" ({'; '.join(notes)})" if notes else "")
-            )
+        if not counted:
+            print(f"{name}: both sides missed the target on every seed")
+            continue
+        geomean = math.exp(statistics.fmean(math.log(x) for _, x, _ in counted))
+        lower = [(r["split"], r["seed"]) for r, _, kind in counted if kind == ">="]
+        upper = [(r["split"], r["seed"]) for r, _, kind in counted if kind == "<="]
+        notes = []
+        if lower:
+            notes.append(f"(split, seed) {lower}: no pruning missed the target, a lower bound")
+        if upper:
+            notes.append(f"(split, seed) {upper}: ASHA missed the target, an upper bound")
+        print(
+            f"{name}: geometric mean speed-up over {len(counted)} search(es): {geomean:.2f}x"
+            + (f" ({'; '.join(notes)})" if notes else "")
+        )
 
 
 def _best(run: dict[str, Any]) -> str:
