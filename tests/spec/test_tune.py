@@ -102,6 +102,11 @@ def test_every_bound_and_choice_is_checked_before_any_trial(spec_file: Path) -> 
         ({"trials": 0}, "--trials 0: tune.trials: must be greater than or equal to 1"),
         ({"stop_at": "high"}, "--stop-at high: tune.stop_at: must be a valid number"),
         ({"stop_at": float("nan")}, "--stop-at nan: tune.stop_at: must be a finite number"),
+        (
+            {"pruner": {"type": "asha", "quorum": 0}},
+            "--pruner {'type': 'asha', 'quorum': 0}: tune.pruner.quorum: must be greater than "
+            "or equal to 1",
+        ),
     ],
 )
 def test_tune_options_fail_with_their_name(spec_file: Path, tune: dict, message: str) -> None:

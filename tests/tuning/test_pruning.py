@@ -68,17 +68,22 @@ def test_a_metric_the_runs_do_not_compute_stops_with_what_is_computed() -> None:
 @pytest.mark.parametrize(
     ("options", "epochs", "summary"),
     [
-        ({}, 27, "asha (keeps the top 1/3 at epochs 1, 3, 9)"),
-        ({"min_epochs": 3}, 27, "asha (keeps the top 1/3 at epochs 3, 9)"),
+        ({}, 27, "asha (keeps the top 1/3 at epochs 1, 3, 9, epoch 1 once 3 trials reach it)"),
+        (
+            {"min_epochs": 3},
+            27,
+            "asha (keeps the top 1/3 at epochs 3, 9, epoch 3 once 3 trials reach it)",
+        ),
+        ({"quorum": 1}, 27, "asha (keeps the top 1/3 at epochs 1, 3, 9)"),
         (
             {"reduction_factor": 2, "min_epochs": 2},
             20,
-            "asha (keeps the top 1/2 at epochs 2, 4, 8, 16)",
+            "asha (keeps the top 1/2 at epochs 2, 4, 8, 16, epoch 2 once 2 trials reach it)",
         ),
         (
             {"min_epochs": 3, "min_early_stopping_rate": 1},
             27,
-            "asha (keeps the top 1/3 at epochs 9)",
+            "asha (keeps the top 1/3 at epochs 9, epoch 9 once 3 trials reach it)",
         ),
         ({}, 1, "asha (no rung below 1 epochs: no trial is pruned)"),
         ({"type": "median"}, 27, "median"),

@@ -37,7 +37,12 @@ def test_trials_are_ranked_on_validation_and_a_rerun_continues_without_repeats(
         assert not any(name.startswith("test_") for name in run.summary.get("metrics", {}))
         if row["state"] == "pruned":
             assert run.status == RunStatus.CANCELLED
-            assert run.status_reason.startswith(f"pruned by asha at epoch {row['epochs']} (")
+            # pruned where it was judged, or held at the first rung until two trials had
+            # reached it, and pruned then (the run stopped when it was held)
+            assert row["reason"].startswith(f"pruned by asha at epoch {row['epochs']} (")
+            assert run.status_reason.startswith(
+                (f"pruned by asha at epoch {row['epochs']} (", "held at epoch 1 (")
+            )
             assert row["epochs"] < 6
         else:
             assert run.status == RunStatus.SUCCEEDED and row["epochs"] == 6
@@ -116,6 +121,7 @@ def test_a_bad_space_fails_before_any_search_exists(iris_search) -> None:
 
 
 def test_a_search_ends_once_a_trial_reaches_stop_at_and_a_rerun_starts_none(iris_search) -> None:
+    iris_search["tune"]["pruner"] = "none"  # one trial after another, each to its end
     result = at.tune(iris_search, trials=30, stop_at=0.9, progress=False)
     record = result.record
     completed = [r for r in result.report["leaderboard"] if r["state"] == "complete"]
@@ -133,6 +139,21 @@ def test_a_search_ends_once_a_trial_reaches_stop_at_and_a_rerun_starts_none(iris
     assert resumed.record.done == record.done  # the stored stop_at is still reached
     more = at.searches.resume(record.id, trials=record.done + 1, stop_at=1.0, progress=False)
     assert more.record.done == record.done + 1  # a stricter stop_at lets it go on
+
+
+def test_a_trial_that_reaches_stop_at_ends_at_that_epoch_with_that_model(iris_search) -> None:
+    iris_search["train"]["epochs"] = 20
+    result = at.tune(iris_search, trials=30, stop_at=0.8, pruner="none", progress=False)
+    last = max(result.report["leaderboard"], key=lambda row: row["trial"])
+    run = _runs()[last["run_id"]]
+    curve = [point["value"] for point in at.runs.show(run.id)["metrics"]["val_accuracy"]]
+    reached = next(epoch for epoch, value in enumerate(curve, start=1) if value >= 0.8)
+    assert (last["state"], last["epochs"], len(curve)) == ("complete", reached, reached)
+    assert reached < 20, "a trial that reaches 0.8 trains on no further"
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.status_reason.startswith(f"val_accuracy {curve[-1]:.4g} reached stop_at 0.8")
+    assert last["value"] == run.summary["metrics"]["val_accuracy"] == curve[-1]
+    assert all(row["value"] < 0.8 for row in result.report["leaderboard"] if row is not last)
 
 
 def test_stop_at_of_a_minimized_metric_means_at_or_below(iris_search) -> None:

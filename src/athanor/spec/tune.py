@@ -167,7 +167,19 @@ class AshaPrunerSpec(StrictModel):
     min_early_stopping_rate: int = Field(
         default=0, ge=0, le=30, description="s: the first rung is min_epochs * r^s."
     )
+    quorum: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Trials that reach the first rung before it judges any (default: r). "
+        "Those before are held there and go on if they rank in the top 1/r then; 1 judges "
+        "each trial at once (the first ones go on while they are the best so far).",
+    )
     shorthand = "type"
+
+    @property
+    def first_rung_quorum(self) -> int:
+        return self.quorum if self.quorum is not None else self.reduction_factor
 
 
 class MedianPrunerSpec(StrictModel):
@@ -235,9 +247,9 @@ class TuneSpec(StrictModel):
     stop_at: float | None = Field(
         default=None,
         allow_inf_nan=False,
-        description="End the search once a completed trial's metric reaches this value (at "
-        "or above it for maximized metrics, at or below it for minimized ones); trials "
-        "already running finish.",
+        description="End the search once a trial's metric reaches this value (at or above "
+        "it for maximized metrics, at or below it for minimized ones): that trial ends at "
+        "that epoch, complete; other trials already running finish.",
     )
     sampler: SamplerSpec = Field(default_factory=lambda: TpeSamplerSpec())
     pruner: PrunerSpec = Field(default_factory=lambda: AshaPrunerSpec())

@@ -16,6 +16,7 @@ from athanor.tuning.trials import TrialOutcome
 _STYLE = {
     "complete": "green",
     "pruned": "yellow",
+    "held": "cyan",
     "stopped": "yellow",
     "failed": "red",
     "interrupted": "red",

@@ -18,23 +18,37 @@ class MetricMissing(SpecError):
 
 class TrialReporter(Callback):
     """Reports the searched validation metric to the trial after every epoch; stops the run
-    (with a checkpoint, as ``cancelled``) when the pruner says so or the budget runs out.
+    (with a checkpoint, as ``cancelled``) when the pruner says so (pruned, or held at ASHA's
+    first rung: see :mod:`athanor.tuning.asha`) or the budget runs out, and ends it (as
+    succeeded) once the metric reaches the search's ``stop_at``.
 
     Args:
         trial: the Optuna trial (``report``, ``should_prune``, ``set_user_attr``).
         metric: the validation metric, e.g. ``val_accuracy``.
         pruner: the pruner's name, for the stop reason.
         deadline: ``time.time()`` at which the search's budget ends (``None``: no limit).
+        stop_at: the search's ``tune.stop_at``: the run ends at the first epoch whose metric
+            reaches it (at or below for minimized metrics), its model good enough.
+        maximize: whether the metric is maximized (for ``stop_at``).
     """
 
     def __init__(
-        self, trial: Any, metric: str, pruner: str = "pruner", deadline: float | None = None
+        self,
+        trial: Any,
+        metric: str,
+        pruner: str = "pruner",
+        deadline: float | None = None,
+        stop_at: float | None = None,
+        maximize: bool = False,
     ) -> None:
         self.trial = trial
         self.metric = metric
         self.pruner = pruner
         self.deadline = deadline
+        self.stop_at = stop_at
+        self.maximize = maximize
         self.pruned: str | None = None
+        self.held: str | None = None
         self.out_of_time = False
         self.epochs = 0
         self.last_value: float | None = None
@@ -66,16 +80,40 @@ class TrialReporter(Callback):
         self._report(value, epoch)
         if epoch >= state.epochs:
             return  # the last epoch: the trial is complete, nothing left to prune
-        if self._out_of_time():
+        shown = f"{value:.4g}" if math.isfinite(value) else str(value)
+        if self._reaches_stop_at(value):
+            # the search's goal: this model is good enough, training on only costs time
+            state.stop_reason = f"{self.metric} {shown} reached stop_at {self.stop_at:g}"
+        elif self._out_of_time():
             trainer.request_stop("stopped: the search's time budget ran out")
-        elif self.trial.should_prune():
-            shown = f"{value:.4g}" if math.isfinite(value) else str(value)
-            self.pruned = f"pruned by {self.pruner} at epoch {epoch} ({self.metric} {shown})"
-            trainer.request_stop(self.pruned)
+        elif self._judged_at(epoch) and self.trial.should_prune():
+            if self._was_held():
+                self.held = f"held at epoch {epoch} ({self.metric} {shown}) for the first rung"
+                trainer.request_stop(self.held)
+            else:
+                self.pruned = f"pruned by {self.pruner} at epoch {epoch} ({self.metric} {shown})"
+                trainer.request_stop(self.pruned)
 
     def on_after_optimizer_step(self, trainer, state: TrainState) -> None:
         if self.deadline is not None and not self.out_of_time and self._out_of_time():
             trainer.request_stop("stopped: the search's time budget ran out")
+
+    def _reaches_stop_at(self, value: float) -> bool:
+        if self.stop_at is None or not math.isfinite(value):
+            return False
+        return value >= self.stop_at if self.maximize else value <= self.stop_at
+
+    def _judged_at(self, epoch: int) -> bool:
+        """Whether the pruner may stop the trial at ``epoch`` (ASHA: only at its rungs)."""
+        judges_at = getattr(self._pruner(), "judges_at", None)
+        return judges_at is None or judges_at(epoch)
+
+    def _pruner(self) -> Any:
+        return getattr(getattr(self.trial, "study", None), "pruner", None)
+
+    def _was_held(self) -> bool:
+        """Whether the pruner held the trial at the first rung rather than pruning it."""
+        return getattr(self.trial, "_trial_id", None) in getattr(self._pruner(), "held", ())
 
     def _out_of_time(self) -> bool:
         if self.deadline is not None and time.time() >= self.deadline:

@@ -9,15 +9,17 @@ is registered, once.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.study import Study
 from optuna.trial import TrialState
 from rich.console import Console
@@ -28,6 +30,7 @@ from athanor.settings import Settings, current_settings
 from athanor.spec.tune import SearchDefinition, format_duration, grid_size, is_marker, load_search
 from athanor.store import ModelVersionRecord, open_store
 from athanor.tuning import space
+from athanor.tuning.asha import first_rung_values, judge_held
 from athanor.tuning.executors import (
     InProcessExecutor,
     JobQueueExecutor,
@@ -421,6 +424,17 @@ def _trial_id(trial: Any) -> int:
     return int(trial._trial_id)
 
 
+@dataclass
+class _Held:
+    """A trial held at ASHA's first rung: its task, its value there, its run to go on from."""
+
+    task: TrialTask
+    value: float
+    epochs: int
+    run_id: int | None
+    seconds: float
+
+
 class _Session:
     """The ask-run-tell loop of one invocation of a search."""
 
@@ -450,6 +464,11 @@ class _Session:
         self.failures: list[str] = []
         self.last_beat = time.time()
         self.budget_ends = False
+        self.held: dict[int, _Held] = {}
+        """Trials held at ASHA's first rung (open in the study) until it has its quorum."""
+        self.released: list[_Held] = []
+        """Held trials that ranked in the top 1/r: they go on before any new trial."""
+        self.held_seconds: dict[int, float] = {}
 
     def best(self) -> tuple[float, int] | None:
         trial = best_trial(self.study.get_trials(deepcopy=False), self.direction)
@@ -489,17 +508,24 @@ class _Session:
                 while (
                     stop is None
                     and len(self.pending) < self.executor.slots
-                    and done + len(self.pending) < self.target
                     and not self.out_of_time()
                 ):
-                    self._start_trial(epochs)
-                    done = self.done()
+                    if self.released:
+                        self._continue_held(self.released.pop(0))
+                    elif self.started(done) < self.target:
+                        self._start_trial(epochs)
+                        done = self.done()
+                    else:
+                        break
                 if not self.pending:
+                    if stop is None and not self.out_of_time() and self._judge_held(final=True):
+                        continue  # no trial is left to reach the first rung: judge by those
                     break
                 for outcome in self.executor.wait(timeout=1.0):
                     stop = self._record(outcome) or stop
                 if time.time() - self.last_beat > HEARTBEAT_SECONDS:
                     beat(self.study)
+                    self._beat_held()
                     self.last_beat = time.time()
                 self.display.refresh()
         except KeyboardInterrupt:
@@ -510,6 +536,7 @@ class _Session:
         except BaseException as exc:
             self.ending = ("failed", f"{type(exc).__name__}: {exc}")
             raise
+        self._end_held("the search ended" if stop is None else stop[1])
         if stop is not None:
             self.ending = stop
         elif self.done() >= self.target:
@@ -570,14 +597,112 @@ class _Session:
             settings=self.settings,
             deadline=self.deadline,
             resume_run=trial.user_attrs.get("run_id"),
+            stop_at=self.definition.tune.stop_at,
+            maximize=self.direction == "maximize",
         )
         self.executor.submit(task, trial)
         self.pending[trial.number] = task
 
+    def started(self, done: int) -> int:
+        """Trials done, running or held: what counts against ``tune.trials``."""
+        return done + len(self.pending) + len(self.held) + len(self.released)
+
+    def _continue_held(self, held: _Held) -> None:
+        """Run a released trial on from its checkpoint (or again, where it has none)."""
+        import optuna
+
+        task = replace(held.task, resume_run=held.run_id or held.task.resume_run)
+        self.executor.submit(task, optuna.trial.Trial(self.study, task.trial_id))
+        self.pending[task.number] = task
+
+    def _judge_held(self, *, final: bool = False) -> bool:
+        """Once ASHA's first rung has its quorum (or, ``final``, once no other trial will
+        reach it), release the held trials in its top 1/r and prune the others; returns
+        whether any was released."""
+        if not self.held:
+            return False
+        pruner = self.definition.tune.pruner
+        reached = first_rung_values(self.study.get_trials(deepcopy=False))
+        if len(reached) < pruner.first_rung_quorum and not final:
+            return False
+        direction = self.study.direction
+        released = False
+        for held in sorted(self.held.values(), key=lambda held: held.task.number):
+            if judge_held(held.value, reached, pruner.reduction_factor, direction):
+                self.released.append(held)
+                released = True
+                continue
+            reason = (
+                f"pruned by asha at epoch {held.epochs} ({self.definition.tune.metric} "
+                f"{held.value:.4g}): not in the top 1/{pruner.reduction_factor} of the "
+                f"{len(reached)} trials there"
+            )
+            self._prune_held(held, reason)
+        self.held.clear()
+        return released
+
+    def _end_held(self, reason: str) -> None:
+        """Prune the trials still held (or released, not yet run on) as the search ends."""
+        for held in [*self.held.values(), *self.released]:
+            self._prune_held(held, f"held at the first rung when {reason}")
+        self.held.clear()
+        self.released.clear()
+
+    def _prune_held(self, held: _Held, reason: str) -> None:
+        attrs = {
+            "reason": reason,
+            "seconds": round(held.seconds, 2),
+            "epochs": held.epochs,
+            "outcome": "pruned",
+        }
+        for key, value in attrs.items():
+            self.storage.set_trial_user_attr(held.task.trial_id, key, value)
+        self.held_seconds.pop(held.task.number, None)
+        self.study.tell(held.task.number, state=TrialState.PRUNED)
+        self.display.trial_done(
+            TrialOutcome(
+                held.task.number,
+                held.task.trial_id,
+                "pruned",
+                value=held.value,
+                run_id=held.run_id,
+                reason=reason,
+                epochs=held.epochs,
+                seconds=held.seconds,
+                params=held.task.params,
+            ),
+            self.done(),
+            self.best(),
+        )
+
+    def _beat_held(self) -> None:
+        """Held trials are open in the study with nothing training them: record their
+        heartbeats, or a stale-trial check would fail them and queue them again."""
+        if not is_heartbeat_enabled(self.storage):
+            return
+        for held in [*self.held.values(), *self.released]:
+            with contextlib.suppress(Exception):  # a missed heartbeat is not worth a stop
+                self.storage.record_heartbeat(held.task.trial_id)
+
     def _record(self, outcome: TrialOutcome) -> tuple[str, str] | None:
         """Tell the study how a trial ended; returns (status, reason) when the search must
         stop."""
-        self.pending.pop(outcome.number, None)
+        task = self.pending.pop(outcome.number, None)
+        earlier = self.held_seconds.pop(outcome.number, 0.0)
+        if outcome.state == "held" and task is not None and outcome.value is not None:
+            self.held[outcome.number] = _Held(
+                task, outcome.value, outcome.epochs, outcome.run_id, earlier + outcome.seconds
+            )
+            self.held_seconds[outcome.number] = earlier + outcome.seconds
+            self.storage.set_trial_user_attr(outcome.trial_id, "reason", outcome.reason)
+            if outcome.run_id is not None:
+                self.storage.set_trial_user_attr(outcome.trial_id, "run_id", outcome.run_id)
+            self.display.trial_done(outcome, self.done(), self.best())
+            self._judge_held()
+            return None
+        if outcome.state == "held":  # nothing to hold it by: pruned as it would have been
+            outcome.state = "pruned"
+        outcome.seconds += earlier
         attrs = {
             "reason": outcome.reason,
             "seconds": round(outcome.seconds, 2),
@@ -619,12 +744,16 @@ class _Session:
                 f"the first {len(self.failures)} trials failed; the first: {self.failures[0]}",
             )
         self.display.trial_done(outcome, len(done_trials(trials)), self.best())
+        self._judge_held()
         return stop
 
     def abandon_pending(self) -> None:
-        """Trials still running when the session ends (Ctrl-C, an error) are failed and
-        queued again, so that the next session continues them from their checkpoints."""
-        for number, task in list(self.pending.items()):
+        """Trials still running or held when the session ends (Ctrl-C, an error) are failed
+        and queued again, so that the next session continues them from their checkpoints."""
+        waiting = {held.task.number: held.task for held in [*self.held.values(), *self.released]}
+        self.held.clear()
+        self.released.clear()
+        for number, task in list({**self.pending, **waiting}.items()):
             try:
                 frozen = self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
                 if frozen.state == TrialState.FAIL:

@@ -39,7 +39,6 @@ from optuna.pruners import (
     HyperbandPruner,
     MedianPruner,
     NopPruner,
-    SuccessiveHalvingPruner,
 )
 from optuna.samplers import BaseSampler, CmaEsSampler, GridSampler, RandomSampler, TPESampler
 from optuna.storages import (
@@ -60,6 +59,7 @@ from athanor.settings import Settings
 from athanor.spec.tune import SearchDefinition, SearchParam
 from athanor.store.lease import Lease
 from athanor.tuning import space
+from athanor.tuning.asha import AshaPruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -242,16 +242,22 @@ def pruner_summary(spec: Any, max_epochs: int) -> str:
         first *= spec.reduction_factor
     if not rungs:
         return f"asha (no rung below {max_epochs} epochs: no trial is pruned)"
-    return f"asha (keeps the top 1/{spec.reduction_factor} at epochs {', '.join(map(str, rungs))})"
+    quorum = spec.first_rung_quorum
+    return (
+        f"asha (keeps the top 1/{spec.reduction_factor} at epochs {', '.join(map(str, rungs))}"
+        + (f", epoch {rungs[0]} once {quorum} trials reach it" if quorum > 1 else "")
+        + ")"
+    )
 
 
 def build_pruner(spec: Any, max_epochs: int) -> BasePruner:
     """The Optuna pruner of a ``tune.pruner`` spec; epochs are its steps."""
     if spec.type == "asha":
-        return SuccessiveHalvingPruner(
+        return AshaPruner(
             min_resource=spec.min_epochs,
             reduction_factor=spec.reduction_factor,
             min_early_stopping_rate=spec.min_early_stopping_rate,
+            quorum=spec.first_rung_quorum,
         )
     if spec.type == "median":
         return MedianPruner(

@@ -22,7 +22,7 @@ from athanor.store import RunStatus
 from athanor.training.callbacks.base import Callback
 from athanor.tuning.pruning import MetricMissing, TrialReporter
 
-Outcome = Literal["complete", "pruned", "stopped", "failed", "interrupted"]
+Outcome = Literal["complete", "pruned", "held", "stopped", "failed", "interrupted"]
 
 
 @dataclass
@@ -42,7 +42,12 @@ class TrialTask:
     settings: Settings
     deadline: float | None = None
     resume_run: int | None = None
-    """A run of an interrupted attempt of this trial, continued from its checkpoint."""
+    """A run of an interrupted (or held) attempt of this trial, continued from its
+    checkpoint."""
+    stop_at: float | None = None
+    """The search's ``tune.stop_at``: the trial ends at the first epoch that reaches it."""
+    maximize: bool = False
+    """Whether the metric is maximized."""
 
 
 @dataclass
@@ -73,9 +78,9 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
         trial: the Optuna trial; ``None`` in a worker process, which opens it by id.
 
     Returns:
-        complete (with the value of the run's final weights), pruned, stopped (budget),
-        interrupted (SIGINT/SIGTERM: the search stops, the trial runs again next time) or
-        failed (with the reason).
+        complete (with the value of the run's final weights), pruned, held (at ASHA's first
+        rung, until enough trials reach it), stopped (budget), interrupted (SIGINT/SIGTERM:
+        the search stops, the trial runs again next time) or failed (with the reason).
     """
     from athanor.runs import resume, train
     from athanor.tuning.study import heartbeat, open_storage
@@ -87,7 +92,12 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
             storage, task.study_name, task.trial_id, pruner=task.pruner, max_epochs=task.max_epochs
         )
     reporter = TrialReporter(
-        trial, task.metric, pruner=str(task.pruner.get("type")), deadline=task.deadline
+        trial,
+        task.metric,
+        pruner=str(task.pruner.get("type")),
+        deadline=task.deadline,
+        stop_at=task.stop_at,
+        maximize=task.maximize,
     )
     outcome = TrialOutcome(task.number, task.trial_id, "failed", params=task.params)
     try:
@@ -132,6 +142,8 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
                 outcome.reason = run.status_reason
         elif reporter.pruned:
             outcome.state, outcome.reason = "pruned", reporter.pruned
+        elif reporter.held:
+            outcome.state, outcome.reason = "held", reporter.held
         elif reporter.out_of_time:
             outcome.state = "stopped"
             outcome.reason = f"stopped at epoch {reporter.epochs}: the time budget ran out"
@@ -139,7 +151,7 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
             outcome.state, outcome.reason = "interrupted", run.status_reason
     outcome.epochs = reporter.epochs
     outcome.run_id = outcome.run_id or reporter.run_id
-    if outcome.value is None and outcome.state in ("pruned", "stopped"):
+    if outcome.value is None and outcome.state in ("pruned", "held", "stopped"):
         outcome.value = reporter.last_value
     outcome.seconds = time.perf_counter() - started
     return outcome
@@ -182,6 +194,8 @@ class JobTrial(BaseModel):
         min_length=1, description="The searches' database (the worker opens the trial there)."
     )
     deadline: float | None = Field(default=None, description="Unix time the budget ends.")
+    stop_at: float | None = Field(default=None, description="The search's tune.stop_at.")
+    maximize: bool = Field(default=False, description="Whether the metric is maximized.")
 
 
 def job_trial_of(task: TrialTask) -> JobTrial:
@@ -195,6 +209,8 @@ def job_trial_of(task: TrialTask) -> JobTrial:
         max_epochs=task.max_epochs,
         tuning_url=task.settings.tuning_url,
         deadline=task.deadline,
+        stop_at=task.stop_at,
+        maximize=task.maximize,
     )
 
 
@@ -220,7 +236,14 @@ def reporting_to_trial(info: dict[str, Any], settings: Settings) -> Iterator[Tri
         max_epochs=job_trial.max_epochs,
     )
     pruner = str(job_trial.pruner.get("type"))
-    reporter = TrialReporter(trial, job_trial.metric, pruner=pruner, deadline=job_trial.deadline)
+    reporter = TrialReporter(
+        trial,
+        job_trial.metric,
+        pruner=pruner,
+        deadline=job_trial.deadline,
+        stop_at=job_trial.stop_at,
+        maximize=job_trial.maximize,
+    )
     with heartbeat(storage, job_trial.trial_id):
         yield reporter
 
@@ -241,6 +264,7 @@ class FindingsRecorder(Callback):
     def on_fit_end(self, trainer, state) -> None:
         seen = {
             "pruned": self.reporter.pruned,
+            "held": self.reporter.held,
             "out_of_time": self.reporter.out_of_time,
             "epochs": self.reporter.epochs,
             "last_value": self.reporter.last_value,
@@ -271,6 +295,8 @@ def outcome_of_job(task: TrialTask, job: dict[str, Any]) -> TrialOutcome:
             outcome.state, outcome.value = "complete", float(value)
     elif seen.get("pruned"):
         outcome.state, outcome.reason = "pruned", str(seen["pruned"])
+    elif seen.get("held"):
+        outcome.state, outcome.reason = "held", str(seen["held"])
     elif seen.get("out_of_time"):
         outcome.state = "stopped"
         outcome.reason = f"stopped at epoch {outcome.epochs}: the time budget ran out"
@@ -278,6 +304,6 @@ def outcome_of_job(task: TrialTask, job: dict[str, Any]) -> TrialOutcome:
         outcome.abort = reason.startswith("tune.metric:")
     else:  # cancelled on the platform, or lost with its worker: it runs again next time
         outcome.state = "interrupted"
-    if outcome.value is None and outcome.state in ("pruned", "stopped"):
+    if outcome.value is None and outcome.state in ("pruned", "held", "stopped"):
         outcome.value = seen.get("last_value")
     return outcome
