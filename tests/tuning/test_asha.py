@@ -9,6 +9,7 @@ from optuna.study import StudyDirection
 import athanor as at
 from athanor.store import RunStatus, open_store
 from athanor.tuning.asha import AshaPruner, first_rung_values, judge_held
+from athanor.tuning.executors import InProcessExecutor
 
 
 def _study(quorum: int) -> optuna.Study:
@@ -117,3 +118,44 @@ def test_trials_still_held_when_the_search_reaches_stop_at_are_pruned_with_why(
     assert (rows[1]["state"], rows[1]["epochs"]) == ("complete", 1)
     assert (rows[0]["state"], rows[0]["epochs"]) == ("pruned", 1)
     assert rows[0]["reason"] == f"held at the first rung when {result.record.reason}"
+
+
+class _CtrlCAtTheThirdTrial(InProcessExecutor):
+    """Trials in this process; Ctrl-C (KeyboardInterrupt) as the third one is handed over,
+    while the first two are held at the first rung."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handed = 0
+
+    def submit(self, task, trial) -> None:
+        self.handed += 1
+        if self.handed == 3:
+            raise KeyboardInterrupt
+        super().submit(task, trial)
+
+
+def test_held_trials_left_by_ctrl_c_are_judged_and_the_better_one_goes_on_next_time(
+    iris_search, athanor_home
+) -> None:
+    from athanor.settings import current_settings
+    from athanor.tuning.study import close_storages, load_search_study
+
+    iris_search["tune"].update({"trials": 6, "pruner": "asha"})
+    with pytest.raises(KeyboardInterrupt):
+        at.tune(iris_search, progress=False, executor=_CtrlCAtTheThirdTrial())
+    close_storages()
+    study = load_search_study(1, current_settings())
+    first, second = study.trials[0], study.trials[1]
+    assert {first.state.name, second.state.name} == {"PRUNED", "FAIL"}
+    better, worse = (first, second) if first.state.name == "FAIL" else (second, first)
+    assert worse.user_attrs["reason"].endswith("not in the top 1/3 of the 2 trials there")
+    (queued,) = [t for t in study.trials if t.state.name == "WAITING"]
+    assert queued.params == better.params  # queued again, past the first rung
+
+    result = at.tune(iris_search, progress=False)
+    rows = {row["trial"]: row for row in result.report["leaderboard"]}
+    again = rows[queued.number]
+    assert again["epochs"] > 1 and again["run_id"] == better.user_attrs["run_id"]
+    epochs = [p["epoch"] for p in at.runs.show(again["run_id"])["metrics"]["val_accuracy"]]
+    assert epochs == list(range(1, again["epochs"] + 1))  # on from its checkpoint

@@ -17,6 +17,7 @@ from typing import Any
 
 from optuna.pruners import SuccessiveHalvingPruner
 from optuna.study import StudyDirection
+from optuna.trial import TrialState
 
 FIRST_RUNG_KEY = "completed_rung_0"
 """Where Optuna's successive halving keeps a trial's value at its first rung."""
@@ -72,8 +73,13 @@ class AshaPruner(SuccessiveHalvingPruner):
 
 
 def first_rung_values(trials: list[Any]) -> list[float]:
-    """The values at which ``trials`` reached the first rung (held ones included)."""
-    return [t.system_attrs[FIRST_RUNG_KEY] for t in trials if FIRST_RUNG_KEY in t.system_attrs]
+    """The values at which ``trials`` reached the first rung (held ones included; not failed
+    ones, whose queued copies carry their values)."""
+    return [
+        t.system_attrs[FIRST_RUNG_KEY]
+        for t in trials
+        if FIRST_RUNG_KEY in t.system_attrs and t.state != TrialState.FAIL
+    ]
 
 
 def judge_held(

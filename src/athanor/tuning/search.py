@@ -504,6 +504,8 @@ class _Session:
         stop: tuple[str, str] | None = ("finished", reached) if reached else None
         try:
             while True:
+                if self.held:  # the first rung may have its quorum from trials still running
+                    self._judge_held()
                 done = self.done()
                 while (
                     stop is None
@@ -536,7 +538,8 @@ class _Session:
         except BaseException as exc:
             self.ending = ("failed", f"{type(exc).__name__}: {exc}")
             raise
-        self._end_held("the search ended" if stop is None else stop[1])
+        if stop is None or stop[0] != "stopped":  # else abandon_pending queues them again
+            self._end_held("the search ended" if stop is None else stop[1])
         if stop is not None:
             self.ending = stop
         elif self.done() >= self.target:
@@ -611,6 +614,8 @@ class _Session:
         """Run a released trial on from its checkpoint (or again, where it has none)."""
         import optuna
 
+        if not self._still_open(held):
+            return
         task = replace(held.task, resume_run=held.run_id or held.task.resume_run)
         self.executor.submit(task, optuna.trial.Trial(self.study, task.trial_id))
         self.pending[task.number] = task
@@ -648,7 +653,17 @@ class _Session:
         self.held.clear()
         self.released.clear()
 
+    def _still_open(self, held: _Held) -> bool:
+        """Whether a held trial is still this session's: a process that took the search
+        over (its owner's heartbeat gone stale) may have failed and queued it again."""
+        if self.storage.get_trial(held.task.trial_id).state == TrialState.RUNNING:
+            return True
+        self.held_seconds.pop(held.task.number, None)
+        return False
+
     def _prune_held(self, held: _Held, reason: str) -> None:
+        if not self._still_open(held):
+            return
         attrs = {
             "reason": reason,
             "seconds": round(held.seconds, 2),
@@ -748,8 +763,14 @@ class _Session:
         return stop
 
     def abandon_pending(self) -> None:
-        """Trials still running or held when the session ends (Ctrl-C, an error) are failed
-        and queued again, so that the next session continues them from their checkpoints."""
+        """Trials still running when the session ends (Ctrl-C, an error, a trial interrupted)
+        are failed and queued again, so that the next session continues them from their
+        checkpoints; so are held trials in the top 1/r of the first rung, judged by what it
+        has (a queued trial keeps its place past the rung), and the other held ones are
+        pruned."""
+        if self.held:
+            with contextlib.suppress(Exception):  # best effort, as below
+                self._judge_held(final=True)
         waiting = {held.task.number: held.task for held in [*self.held.values(), *self.released]}
         self.held.clear()
         self.released.clear()
