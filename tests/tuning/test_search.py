@@ -151,7 +151,7 @@ def test_a_trial_that_reaches_stop_at_ends_at_that_epoch_with_that_model(iris_se
     assert (last["state"], last["epochs"], len(curve)) == ("complete", reached, reached)
     assert reached < 20, "a trial that reaches 0.8 trains on no further"
     assert run.status == RunStatus.SUCCEEDED
-    assert run.status_reason.startswith(f"val_accuracy {curve[-1]:.4g} reached stop_at 0.8")
+    assert run.status_reason.startswith(f"val_accuracy {curve[-1]:.6g} reached stop_at 0.8")
     assert last["value"] == run.summary["metrics"]["val_accuracy"] == curve[-1]
     assert all(row["value"] < 0.8 for row in result.report["leaderboard"] if row is not last)
 

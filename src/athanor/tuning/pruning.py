@@ -83,7 +83,7 @@ class TrialReporter(Callback):
         shown = f"{value:.4g}" if math.isfinite(value) else str(value)
         if self._reaches_stop_at(value):
             # the search's goal: this model is good enough, training on only costs time
-            state.stop_reason = f"{self.metric} {shown} reached stop_at {self.stop_at:g}"
+            state.stop_reason = f"{self.metric} {value:.6g} reached stop_at {self.stop_at:g}"
         elif self._out_of_time():
             trainer.request_stop("stopped: the search's time budget ran out")
         elif self._judged_at(epoch) and self.trial.should_prune():
