@@ -615,7 +615,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     names = [n for n in (args.only or CHECKS) if n not in args.skip]
-    home = Path(tempfile.mkdtemp(prefix="athanor-gpu-suite-"))
+    with tempfile.TemporaryDirectory(
+        prefix="athanor-gpu-suite-", ignore_cleanup_errors=True
+    ) as folder:
+        return _run_checks(args, device, names, Path(folder))
+
+
+def _run_checks(args: argparse.Namespace, device: Any, names: list[str], home: Path) -> int:
+    """Run the checks ``names`` with ``home`` as the Athanor home; print and write them."""
     os.environ["ATHANOR_HOME"] = str(home)
     os.environ.setdefault("ATHANOR_OFFLINE", "1")
     ctx = Context(device=device, quick=args.quick, home=home)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def test_without_cuda_it_stops_at_once_and_says_why(suite, capsys) -> None:
 def test_cpu_quick_checks_write_the_table(suite, mirror: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "suite.json"
     checks = ["gpu_resident_batching", "amp_fp16", "ddp_nccl", "cifar10_preset"]
+    homes_before = set(Path(tempfile.gettempdir()).glob("athanor-gpu-suite-*"))
     code = suite.main(["--device", "cpu", "--quick", "--only", *checks, "--out", str(out)])
+    assert set(Path(tempfile.gettempdir()).glob("athanor-gpu-suite-*")) <= homes_before
     table = json.loads(out.read_text())
     results = {row["name"]: row for row in table["checks"]}
     assert code == 0, results
