@@ -7,9 +7,19 @@ import time
 import warnings
 from typing import Any
 
+from optuna.study import StudyDirection
+
 from athanor.errors import SpecError
 from athanor.training.callbacks.base import Callback
 from athanor.training.state import TrainState
+
+
+def reaches_stop_at(value: float | None, stop_at: float | None, *, maximize: bool) -> bool:
+    """Whether a metric's ``value`` reaches a search's ``stop_at`` (never without one): at or
+    above it for maximized metrics, at or below it for minimized ones."""
+    if stop_at is None or value is None or not math.isfinite(value):
+        return False
+    return value >= stop_at if maximize else value <= stop_at
 
 
 class MetricMissing(SpecError):
@@ -29,7 +39,6 @@ class TrialReporter(Callback):
         deadline: ``time.time()`` at which the search's budget ends (``None``: no limit).
         stop_at: the search's ``tune.stop_at``: the run ends at the first epoch whose metric
             reaches it (at or below for minimized metrics), its model good enough.
-        maximize: whether the metric is maximized (for ``stop_at``).
     """
 
     def __init__(
@@ -39,14 +48,12 @@ class TrialReporter(Callback):
         pruner: str = "pruner",
         deadline: float | None = None,
         stop_at: float | None = None,
-        maximize: bool = False,
     ) -> None:
         self.trial = trial
         self.metric = metric
         self.pruner = pruner
         self.deadline = deadline
         self.stop_at = stop_at
-        self.maximize = maximize
         self.pruned: str | None = None
         self.held: str | None = None
         self.out_of_time = False
@@ -99,9 +106,8 @@ class TrialReporter(Callback):
             trainer.request_stop("stopped: the search's time budget ran out")
 
     def _reaches_stop_at(self, value: float) -> bool:
-        if self.stop_at is None or not math.isfinite(value):
-            return False
-        return value >= self.stop_at if self.maximize else value <= self.stop_at
+        direction = getattr(getattr(self.trial, "study", None), "direction", None)
+        return reaches_stop_at(value, self.stop_at, maximize=direction == StudyDirection.MAXIMIZE)
 
     def _judged_at(self, epoch: int) -> bool:
         """Whether the pruner may stop the trial at ``epoch`` (ASHA: only at its rungs)."""

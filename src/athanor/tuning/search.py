@@ -10,7 +10,6 @@ is registered, once.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 import warnings
@@ -38,6 +37,7 @@ from athanor.tuning.executors import (
     TrialExecutor,
 )
 from athanor.tuning.progress import SearchProgress
+from athanor.tuning.pruning import reaches_stop_at
 from athanor.tuning.report import search_report, write_report
 from athanor.tuning.study import (
     HEARTBEAT_SECONDS,
@@ -468,7 +468,8 @@ class _Session:
         """Trials held at ASHA's first rung (open in the study) until it has its quorum."""
         self.released: list[_Held] = []
         """Held trials that ranked in the top 1/r: they go on before any new trial."""
-        self.held_seconds: dict[int, float] = {}
+        self.continued_seconds: dict[int, float] = {}
+        """Seconds that released trials spent before they were held, added when they end."""
 
     def best(self) -> tuple[float, int] | None:
         trial = best_trial(self.study.get_trials(deepcopy=False), self.direction)
@@ -482,10 +483,9 @@ class _Session:
 
     def reached(self, value: float | None) -> bool:
         """Whether ``value`` reaches ``tune.stop_at`` (never without one)."""
-        stop_at = self.definition.tune.stop_at
-        if stop_at is None or value is None or not math.isfinite(value):
-            return False
-        return value >= stop_at if self.direction == "maximize" else value <= stop_at
+        return reaches_stop_at(
+            value, self.definition.tune.stop_at, maximize=self.direction == "maximize"
+        )
 
     def _reached_reason(self) -> str | None:
         best = self.best()
@@ -601,7 +601,6 @@ class _Session:
             deadline=self.deadline,
             resume_run=trial.user_attrs.get("run_id"),
             stop_at=self.definition.tune.stop_at,
-            maximize=self.direction == "maximize",
         )
         self.executor.submit(task, trial)
         self.pending[trial.number] = task
@@ -619,6 +618,7 @@ class _Session:
         task = replace(held.task, resume_run=held.run_id or held.task.resume_run)
         self.executor.submit(task, optuna.trial.Trial(self.study, task.trial_id))
         self.pending[task.number] = task
+        self.continued_seconds[task.number] = held.seconds
 
     def _judge_held(self, *, final: bool = False) -> bool:
         """Once ASHA's first rung has its quorum (or, ``final``, once no other trial will
@@ -656,10 +656,7 @@ class _Session:
     def _still_open(self, held: _Held) -> bool:
         """Whether a held trial is still this session's: a process that took the search
         over (its owner's heartbeat gone stale) may have failed and queued it again."""
-        if self.storage.get_trial(held.task.trial_id).state == TrialState.RUNNING:
-            return True
-        self.held_seconds.pop(held.task.number, None)
-        return False
+        return self.storage.get_trial(held.task.trial_id).state == TrialState.RUNNING
 
     def _prune_held(self, held: _Held, reason: str) -> None:
         if not self._still_open(held):
@@ -672,7 +669,6 @@ class _Session:
         }
         for key, value in attrs.items():
             self.storage.set_trial_user_attr(held.task.trial_id, key, value)
-        self.held_seconds.pop(held.task.number, None)
         self.study.tell(held.task.number, state=TrialState.PRUNED)
         self.display.trial_done(
             TrialOutcome(
@@ -703,12 +699,11 @@ class _Session:
         """Tell the study how a trial ended; returns (status, reason) when the search must
         stop."""
         task = self.pending.pop(outcome.number, None)
-        earlier = self.held_seconds.pop(outcome.number, 0.0)
+        earlier = self.continued_seconds.pop(outcome.number, 0.0)
         if outcome.state == "held" and task is not None and outcome.value is not None:
             self.held[outcome.number] = _Held(
                 task, outcome.value, outcome.epochs, outcome.run_id, earlier + outcome.seconds
             )
-            self.held_seconds[outcome.number] = earlier + outcome.seconds
             self.storage.set_trial_user_attr(outcome.trial_id, "reason", outcome.reason)
             if outcome.run_id is not None:
                 self.storage.set_trial_user_attr(outcome.trial_id, "run_id", outcome.run_id)

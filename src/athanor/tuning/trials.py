@@ -46,8 +46,6 @@ class TrialTask:
     checkpoint."""
     stop_at: float | None = None
     """The search's ``tune.stop_at``: the trial ends at the first epoch that reaches it."""
-    maximize: bool = False
-    """Whether the metric is maximized."""
 
 
 @dataclass
@@ -97,7 +95,6 @@ def run_trial(task: TrialTask, trial: Any = None) -> TrialOutcome:
         pruner=str(task.pruner.get("type")),
         deadline=task.deadline,
         stop_at=task.stop_at,
-        maximize=task.maximize,
     )
     outcome = TrialOutcome(task.number, task.trial_id, "failed", params=task.params)
     try:
@@ -195,7 +192,6 @@ class JobTrial(BaseModel):
     )
     deadline: float | None = Field(default=None, description="Unix time the budget ends.")
     stop_at: float | None = Field(default=None, description="The search's tune.stop_at.")
-    maximize: bool = Field(default=False, description="Whether the metric is maximized.")
 
 
 def job_trial_of(task: TrialTask) -> JobTrial:
@@ -210,7 +206,6 @@ def job_trial_of(task: TrialTask) -> JobTrial:
         tuning_url=task.settings.tuning_url,
         deadline=task.deadline,
         stop_at=task.stop_at,
-        maximize=task.maximize,
     )
 
 
@@ -242,7 +237,6 @@ def reporting_to_trial(info: dict[str, Any], settings: Settings) -> Iterator[Tri
         pruner=pruner,
         deadline=job_trial.deadline,
         stop_at=job_trial.stop_at,
-        maximize=job_trial.maximize,
     )
     with heartbeat(storage, job_trial.trial_id):
         yield reporter
